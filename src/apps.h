@@ -1,0 +1,27 @@
+/*
+ * apps.h — creating and changing tenant apps (appId, appToken, accessKey).
+ * Shared by the command line (irtcd app ...) and the built-in demo app.
+ * Runs on whichever thread owns the store_t it is given.
+ */
+#ifndef IRTC_APPS_H
+#define IRTC_APPS_H
+
+#include <stdbool.h>
+
+#include "store/store.h"
+
+#define APPS_TOKEN_LEN 32
+
+/*
+ * Creates app name with fresh credentials.  token_out receives the appToken
+ * (shown once; stored only hashed unless keep_plain, used for the demo app).
+ * Returns IRTC_OK, IRTC_ECONFLICT (name taken) or IRTC_EIO.
+ */
+int apps_create(store_t *st, const char *name, bool keep_plain, store_app_t *out, char token_out[APPS_TOKEN_LEN + 1]);
+/* Replaces the join-token HMAC key; returns the new key in out (45 bytes). */
+int apps_rotate_key(store_t *st, const char *app_id, char *out, size_t cap);
+/* Writes an app as a JSON object; secrets only when show_secrets. */
+#include "core/buf.h"
+void apps_write_json(buf_t *b, const store_app_t *app, bool show_secrets, const char *app_token);
+
+#endif

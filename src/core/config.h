@@ -1,0 +1,89 @@
+/*
+ * config.h — the daemon's configuration: one YAML file read with libyaml, every
+ * key with a default so that no file at all also works.  Loaded once on the
+ * control thread at start-up and then read-only (shared by every thread).
+ * Errors are reported as "file:line:column: key.path: what is wrong".
+ * Relative paths in the file (storage.*, recording.*, server.tls.*, web_root,
+ * log.file) are kept as written, i.e. relative to irtcd's working directory,
+ * not to the configuration file; the packaged etc/irtc.yaml uses absolute ones.
+ */
+#ifndef IRTC_CONFIG_H
+#define IRTC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#include "core/log.h"
+
+#define CFG_MAX_LISTEN 8
+#define CFG_MAX_MEDIA_IPS 8
+
+typedef struct {
+    char host[256]; /* literal address without brackets; "0.0.0.0" = any IPv4, "::" = any IPv6
+                       (cfg_load turns ":8443" into "0.0.0.0") */
+    uint16_t port;
+} cfg_listen_t;
+
+typedef struct {
+    /* server */
+    cfg_listen_t listen[CFG_MAX_LISTEN];
+    size_t listen_count; /* default: one entry 0.0.0.0:8443 */
+    char domain[256];    /* default "localhost"; host[:port] browsers use */
+    char tls_cert[1024]; /* "" = self-signed, generated into data_dir */
+    char tls_key[1024];
+    char web_root[1024];     /* static files; "" (default) = the build-time path main picks */
+    bool demo_token_enabled; /* POST /demo/token; default true when no file, false in etc/irtc.yaml */
+
+    /* media */
+    char media_ips[CFG_MAX_MEDIA_IPS][64]; /* announced in ICE candidates; never 0.0.0.0 or :: */
+    size_t media_ip_count;                 /* default: one entry "127.0.0.1" */
+    uint16_t media_port;                   /* first UDP port; default 20000 */
+    unsigned media_workers;                /* 0 = auto (one per core); 1..256; worker i binds media_port + i */
+
+    /* storage */
+    char db_path[1024];  /* default "./var/irtc.db" */
+    char data_dir[1024]; /* default "./var" */
+
+    /* recording */
+    char nas_base_path[1024];    /* default "./var/recordings" */
+    char callback_ca_file[1024]; /* extra CA for HTTPS callbacks; "" = system store only */
+
+    /* limits */
+    unsigned max_publishers_per_room; /* default 8, 1..64 */
+    unsigned api_calls_per_minute;    /* default 60, 1..100000 */
+    uint64_t token_ttl_ms;            /* join-token validity; default 24h */
+
+    /* log */
+    log_level_t log_level;   /* default info */
+    log_format_t log_format; /* default text */
+    char log_file[1024];     /* "" = stderr */
+
+    /* where it came from */
+    char source[1024]; /* the file path, or "(built-in defaults)" */
+} cfg_t;
+
+/* Fills cfg with the defaults (the embedded configuration). */
+void cfg_defaults(cfg_t *cfg);
+
+/*
+ * Fills cfg with the defaults, then the keys set in path (keys left out keep
+ * their defaults; an empty file is all defaults).  On error cfg is left as it
+ * was, and err (may be NULL) gets "file:line:column: key.path: what is wrong",
+ * line and column 1-based and pointing at the offending node; YAML syntax
+ * errors use "syntax error" as the key path.  Returns IRTC_EIO with
+ * "file: cannot read: reason" for a file that cannot be read, IRTC_EINVAL for
+ * anything else.  Also checks that server.tls.cert/key and
+ * recording.callback_ca_file, when set, are readable regular files.
+ */
+int cfg_load(cfg_t *cfg, const char *path, char *err, size_t errcap);
+
+/* Resolved worker count (auto → number of online CPUs, at least 1). */
+unsigned cfg_worker_count(const cfg_t *cfg);
+
+/* Parses "24h", "90m", "30s", "1500ms", "2d", sums like "1h30m", or a bare
+ * number of seconds.  Units are lower case.  Returns IRTC_OK or IRTC_EINVAL
+ * (empty, unknown unit, overflow). */
+int cfg_parse_duration_ms(const char *s, uint64_t *out_ms);
+
+#endif

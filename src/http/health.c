@@ -1,0 +1,91 @@
+/*
+ * health.c — GET /healthz (is every thread answering?) and GET /metrics.
+ * Control thread.  Worker liveness comes from the pool's ping/pong (a worker
+ * that has not answered within 1 s is down); the store is probed with a read.
+ */
+#include "config.h"
+#include "app.h"
+#include "core/clock.h"
+#include "core/common.h"
+#include "core/json.h"
+#include "http/metrics.h"
+#include "http/server.h"
+#include "media/worker.h"
+#include "store/store.h"
+
+#include <stdio.h>
+
+#define HEALTH_MAX_AGE_MS 1000
+
+static int on_healthz(void *ctx, h2o_req_t *req)
+{
+    irtc_app_t *app = ctx;
+    buf_t parts, out;
+    buf_init(&parts);
+    buf_init(&out);
+    bool store_ok = store_schema_version(app->store) >= 0;
+    bool ok = store_ok;
+    buf_printf(&parts, "\"control\":{\"status\":\"ok\"},\"store\":{\"status\":\"%s\"}", store_ok ? "ok" : "down");
+    unsigned n = worker_pool_size(app->workers);
+    for (unsigned i = 0; i < n; i++) {
+        uint64_t age = worker_pong_age_ms(app->workers, i);
+        bool wok = age <= HEALTH_MAX_AGE_MS;
+        ok = ok && wok;
+        buf_printf(&parts, ",\"media-%u\":{\"status\":\"%s\",\"port\":%u,\"pongAgeMs\":%lld}", i,
+                   wok ? "ok" : "down", worker_port(worker_pool_get(app->workers, i)),
+                   age == UINT64_MAX ? -1LL : (long long)age);
+    }
+    buf_printf(&out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptimeSeconds\":%llu,\"parts\":{%s}}", ok ? "ok" : "down",
+               PACKAGE_VERSION, (unsigned long long)((clock_mono_ms() - app->started_ms) / 1000), parts.base);
+    http_send_json(req, ok ? 200 : 503, &out);
+    buf_dispose(&out);
+    buf_dispose(&parts);
+    return 0;
+}
+
+static int on_metrics(void *ctx, h2o_req_t *req)
+{
+    buf_t b;
+    buf_init(&b);
+    metrics_render(&b);
+    http_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", b.base, b.len);
+    buf_dispose(&b);
+    return 0;
+}
+
+static void collect_workers(buf_t *out, void *ctx)
+{
+    irtc_app_t *app = ctx;
+    static const struct {
+        const char *name, *help;
+        size_t offset;
+    } counters[] = {
+        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.", offsetof(worker_stats_t, rx_packets)},
+        {"irtc_media_rx_bytes_total", "UDP bytes received by media workers.", offsetof(worker_stats_t, rx_bytes)},
+        {"irtc_media_tx_packets_total", "UDP datagrams sent by media workers.", offsetof(worker_stats_t, tx_packets)},
+        {"irtc_media_tx_bytes_total", "UDP bytes sent by media workers.", offsetof(worker_stats_t, tx_bytes)},
+        {"irtc_media_drop_unknown_source_total", "Datagrams dropped: no transport for the source address.",
+         offsetof(worker_stats_t, drop_unknown_source)},
+        {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.", offsetof(worker_stats_t, drop_malformed)},
+    };
+    unsigned n = worker_pool_size(app->workers);
+    for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++) {
+        metrics_header(out, counters[c].name, "counter", counters[c].help);
+        for (unsigned i = 0; i < n; i++) {
+            const worker_stats_t *st = worker_stats(worker_pool_get(app->workers, i));
+            const _Atomic uint64_t *v = (const _Atomic uint64_t *)((const char *)st + counters[c].offset);
+            char labels[32];
+            snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+            metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
+        }
+    }
+    metrics_header(out, "irtc_media_workers", "gauge", "Media worker threads.");
+    metrics_sample(out, "irtc_media_workers", NULL, n);
+}
+
+void health_register(irtc_app_t *app)
+{
+    http_server_route(app->http, "/healthz", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "healthz", on_healthz, app);
+    http_server_route(app->http, "/metrics", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "metrics", on_metrics, app);
+    metrics_register_collector(collect_workers, app);
+}

@@ -1,0 +1,350 @@
+/*
+ * worker.c — the media worker threads and their message queues.
+ *
+ * Each worker runs its own h2o evloop on its own thread and owns its UDP
+ * socket; the control thread talks to it only through h2o_multithread queues.
+ * The packet loop reads batches with recvmmsg until EAGAIN.  Until transports
+ * exist (the media plane), every datagram is counted and dropped as coming
+ * from an unknown source.
+ */
+#include "media/worker.h"
+#include "core/clock.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define WORKER_BATCH 32
+#define WORKER_MTU 2048
+#define WORKER_PING_INTERVAL_MS 250
+
+struct worker {
+    worker_pool_t *pool;
+    unsigned index;
+    uint16_t port;
+    int fd;
+    pthread_t tid;
+    bool thread_started;
+    h2o_evloop_t *loop;
+    h2o_multithread_queue_t *queue;
+    h2o_multithread_receiver_t receiver;
+    h2o_socket_t *udp;
+    worker_stats_t stats;
+    bool stop; /* worker thread only */
+
+    /* ping state: control thread only */
+    worker_msg_t ping;
+    bool ping_in_flight;
+    uint64_t last_pong_ms;
+
+    struct mmsghdr msgs[WORKER_BATCH];
+    struct iovec iov[WORKER_BATCH];
+    struct sockaddr_storage addrs[WORKER_BATCH];
+    uint8_t bufs[WORKER_BATCH][WORKER_MTU];
+};
+
+struct worker_pool {
+    worker_t **workers;
+    unsigned count;
+    h2o_evloop_t *control_loop;
+    h2o_multithread_queue_t *control_queue;
+    h2o_multithread_receiver_t control_receiver;
+    h2o_timeout_t ping_timeout;
+    h2o_timeout_entry_t ping_entry;
+};
+
+/* ---- messages ---- */
+
+static void drain(h2o_linklist_t *messages, void *thread_ctx)
+{
+    while (!h2o_linklist_is_empty(messages)) {
+        worker_msg_t *m = H2O_STRUCT_FROM_MEMBER(worker_msg_t, super.link, messages->next);
+        h2o_linklist_unlink(&m->super.link);
+        m->run(m, thread_ctx);
+    }
+}
+
+static void on_worker_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, receiver, receiver);
+    drain(messages, w);
+}
+
+static void on_control_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
+{
+    worker_pool_t *wp = H2O_STRUCT_FROM_MEMBER(worker_pool_t, control_receiver, receiver);
+    drain(messages, wp);
+}
+
+void worker_post(worker_t *w, worker_msg_t *msg)
+{
+    h2o_multithread_send_message(&w->receiver, &msg->super);
+}
+
+void worker_pool_post_control(worker_pool_t *wp, worker_msg_t *msg)
+{
+    h2o_multithread_send_message(&wp->control_receiver, &msg->super);
+}
+
+/* ---- health pings: control → worker → control ---- */
+
+static void on_pong(worker_msg_t *msg, void *thread_ctx)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, ping, msg);
+    w->last_pong_ms = clock_mono_ms();
+    w->ping_in_flight = false;
+}
+
+static void on_ping(worker_msg_t *msg, void *thread_ctx)
+{
+    worker_t *w = thread_ctx;
+    msg->run = on_pong;
+    worker_pool_post_control(w->pool, msg);
+}
+
+static void on_ping_timer(h2o_timeout_entry_t *entry)
+{
+    worker_pool_t *wp = H2O_STRUCT_FROM_MEMBER(worker_pool_t, ping_entry, entry);
+    for (unsigned i = 0; i < wp->count; i++) {
+        worker_t *w = wp->workers[i];
+        if (w->ping_in_flight)
+            continue; /* a stuck worker keeps its old pong time and turns unhealthy */
+        w->ping_in_flight = true;
+        w->ping.run = on_ping;
+        worker_post(w, &w->ping);
+    }
+    h2o_timeout_link(wp->control_loop, &wp->ping_timeout, &wp->ping_entry);
+}
+
+uint64_t worker_pong_age_ms(const worker_pool_t *wp, unsigned i)
+{
+    const worker_t *w = wp->workers[i];
+    if (w->last_pong_ms == 0)
+        return UINT64_MAX;
+    return clock_mono_ms() - w->last_pong_ms;
+}
+
+bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms)
+{
+    for (unsigned i = 0; i < wp->count; i++)
+        if (worker_pong_age_ms(wp, i) > max_age_ms)
+            return false;
+    return true;
+}
+
+/* ---- the packet loop ---- */
+
+static void on_udp_readable(h2o_socket_t *sock, const char *err)
+{
+    worker_t *w = sock->data;
+    if (err != NULL)
+        return;
+    for (int rounds = 0; rounds < 64; rounds++) { /* bounded so timers and messages still run */
+        for (int i = 0; i < WORKER_BATCH; i++) {
+            w->iov[i].iov_base = w->bufs[i];
+            w->iov[i].iov_len = WORKER_MTU;
+            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->addrs[i], .msg_namelen = sizeof(w->addrs[i]),
+                                                  .msg_iov = &w->iov[i], .msg_iovlen = 1};
+        }
+        int n = recvmmsg(w->fd, w->msgs, WORKER_BATCH, MSG_DONTWAIT, NULL);
+        if (n <= 0)
+            break;
+        uint64_t bytes = 0;
+        for (int i = 0; i < n; i++)
+            bytes += w->msgs[i].msg_len;
+        atomic_fetch_add_explicit(&w->stats.rx_packets, (uint64_t)n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->stats.rx_bytes, bytes, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->stats.drop_unknown_source, (uint64_t)n, memory_order_relaxed);
+        if (n < WORKER_BATCH)
+            break;
+    }
+}
+
+static void on_stop(worker_msg_t *msg, void *thread_ctx)
+{
+    worker_t *w = thread_ctx;
+    w->stop = true;
+    free(msg);
+}
+
+static void *worker_main(void *arg)
+{
+    worker_t *w = arg;
+    char name[16];
+    snprintf(name, sizeof(name), "irtc-media-%u", w->index);
+    pthread_setname_np(pthread_self(), name);
+    while (!w->stop) {
+        h2o_evloop_run(w->loop, INT32_MAX);
+        atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
+{
+    bool v6 = false;
+    for (size_t i = 0; i < cfg->media_ip_count; i++)
+        if (strchr(cfg->media_ips[i], ':') != NULL)
+            v6 = true;
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        goto fail;
+    int size = 4 << 20, off = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    int rc;
+    if (v6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)); /* dual stack */
+        struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = in6addr_any};
+        rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    } else {
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
+        rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+    }
+    if (rc != 0)
+        goto fail;
+    return fd;
+fail:
+    snprintf(err, errcap, "media UDP port %u: %s", port, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return -1;
+}
+
+static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, unsigned index, char *err, size_t errcap)
+{
+    uint16_t port = (uint16_t)(cfg->media_port + index);
+    int fd = open_udp(cfg, port, err, errcap);
+    if (fd < 0)
+        return NULL;
+    worker_t *w = xcalloc(1, sizeof(*w));
+    w->pool = wp;
+    w->index = index;
+    w->port = port;
+    w->fd = fd;
+    w->loop = h2o_evloop_create();
+    w->queue = h2o_multithread_create_queue(w->loop);
+    h2o_multithread_register_receiver(w->queue, &w->receiver, on_worker_messages);
+    w->udp = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->udp->data = w;
+    h2o_socket_read_start(w->udp, on_udp_readable);
+    return w;
+}
+
+static void worker_join(worker_t *w)
+{
+    if (!w->thread_started)
+        return;
+    worker_msg_t *stop = xcalloc(1, sizeof(*stop));
+    stop->run = on_stop;
+    worker_post(w, stop);
+    pthread_join(w->tid, NULL);
+    w->thread_started = false;
+}
+
+static void worker_free(worker_t *w)
+{
+    h2o_multithread_unregister_receiver(w->queue, &w->receiver);
+    h2o_multithread_destroy_queue(w->queue);
+    h2o_socket_read_stop(w->udp);
+    h2o_socket_close(w->udp);
+    h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
+    h2o_evloop_destroy(w->loop);
+    free(w);
+}
+
+int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_t **out, char *err, size_t errcap)
+{
+    worker_pool_t *wp = xcalloc(1, sizeof(*wp));
+    wp->control_loop = control_loop;
+    wp->control_queue = h2o_multithread_create_queue(control_loop);
+    h2o_multithread_register_receiver(wp->control_queue, &wp->control_receiver, on_control_messages);
+    unsigned n = cfg_worker_count(cfg);
+    wp->workers = xcalloc(n, sizeof(*wp->workers));
+    for (unsigned i = 0; i < n; i++) {
+        worker_t *w = worker_new(wp, cfg, i, err, errcap);
+        if (w == NULL) {
+            worker_pool_stop(wp);
+            return IRTC_EIO;
+        }
+        wp->workers[wp->count++] = w;
+        h2o_multithread_create_thread(&w->tid, NULL, worker_main, w);
+        w->thread_started = true;
+    }
+    h2o_timeout_init(control_loop, &wp->ping_timeout, WORKER_PING_INTERVAL_MS);
+    wp->ping_entry.cb = on_ping_timer;
+    on_ping_timer(&wp->ping_entry);
+    log_info("media", "%u media worker(s) on UDP ports %u-%u", n, cfg->media_port, cfg->media_port + n - 1);
+    *out = wp;
+    return IRTC_OK;
+}
+
+void worker_pool_stop(worker_pool_t *wp)
+{
+    if (wp == NULL)
+        return;
+    if (h2o_timeout_is_linked(&wp->ping_entry))
+        h2o_timeout_unlink(&wp->ping_entry);
+    for (unsigned i = 0; i < wp->count; i++)
+        worker_join(wp->workers[i]);
+    /* Replies already queued for the control thread (pongs) still point at the
+     * workers: run them while the workers exist, then free. */
+    h2o_evloop_run(wp->control_loop, 0);
+    for (unsigned i = 0; i < wp->count; i++)
+        worker_free(wp->workers[i]);
+    h2o_multithread_unregister_receiver(wp->control_queue, &wp->control_receiver);
+    h2o_multithread_destroy_queue(wp->control_queue);
+    if (wp->ping_entry.cb != NULL)
+        h2o_timeout_dispose(wp->control_loop, &wp->ping_timeout);
+    free(wp->workers);
+    free(wp);
+}
+
+unsigned worker_pool_size(const worker_pool_t *wp)
+{
+    return wp->count;
+}
+
+worker_t *worker_pool_get(worker_pool_t *wp, unsigned i)
+{
+    return i < wp->count ? wp->workers[i] : NULL;
+}
+
+uint16_t worker_port(const worker_t *w)
+{
+    return w->port;
+}
+
+unsigned worker_index(const worker_t *w)
+{
+    return w->index;
+}
+
+const worker_stats_t *worker_stats(const worker_t *w)
+{
+    return &w->stats;
+}
+
+h2o_evloop_t *worker_loop(worker_t *w)
+{
+    return w->loop;
+}
+
+unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count)
+{
+    /* FNV-1a: cheap, stable across restarts and builds. */
+    uint32_t h = 2166136261u;
+    for (const char *p = app_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ '/') * 16777619u;
+    for (const char *p = channel_id; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return worker_count ? h % worker_count : 0;
+}

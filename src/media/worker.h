@@ -1,0 +1,69 @@
+/*
+ * worker.h — media worker threads: one per core, each with its own h2o evloop,
+ * its own UDP socket on media.port + i, and the transports of the rooms pinned
+ * to it.  Nothing here is shared between threads except the message queues and
+ * the atomic counters read by /metrics.
+ *
+ * Thread rules: worker_pool_* functions run on the control thread.  Work for a
+ * worker is sent as a worker_msg_t whose run() executes on that worker's
+ * thread; replies go back the same way with worker_pool_post_control, whose
+ * run() executes on the control thread.  A message is owned by whoever
+ * receives it until run() returns; run() may free it or re-post it.
+ */
+#ifndef IRTC_WORKER_H
+#define IRTC_WORKER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <h2o.h>
+#include <h2o/multithread.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+
+typedef struct worker worker_t;
+typedef struct worker_pool worker_pool_t;
+typedef struct worker_msg worker_msg_t;
+
+struct worker_msg {
+    h2o_multithread_message_t super; /* must be first */
+    void (*run)(worker_msg_t *msg, void *thread_ctx);
+};
+
+/* Per-worker counters, written by the worker, read by anyone. */
+typedef struct {
+    _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+    _Atomic uint64_t drop_unknown_source; /* no transport for that address yet */
+    _Atomic uint64_t drop_malformed;
+    _Atomic uint64_t loop_turns;
+} worker_stats_t;
+
+/* Starts cfg_worker_count(cfg) workers; control_loop receives their replies. */
+int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_t **out, char *err, size_t errcap);
+/* Asks every worker to stop, joins the threads, frees the pool. */
+void worker_pool_stop(worker_pool_t *wp);
+unsigned worker_pool_size(const worker_pool_t *wp);
+worker_t *worker_pool_get(worker_pool_t *wp, unsigned i);
+uint16_t worker_port(const worker_t *w);
+unsigned worker_index(const worker_t *w);
+const worker_stats_t *worker_stats(const worker_t *w);
+h2o_evloop_t *worker_loop(worker_t *w); /* only for code running on w */
+
+/* Sends msg to run on worker w's thread (takes ownership). */
+void worker_post(worker_t *w, worker_msg_t *msg);
+/* Sends msg to run on the control thread (takes ownership); any thread. */
+void worker_pool_post_control(worker_pool_t *wp, worker_msg_t *msg);
+
+/* Milliseconds since worker i last answered a ping (UINT64_MAX if never). */
+uint64_t worker_pong_age_ms(const worker_pool_t *wp, unsigned i);
+/* True when every worker answered a ping within max_age_ms. */
+bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms);
+
+/* The worker index that hosts (or will host) a room: a stable hash of app and
+ * channel, so getMediaEndpoint, join tokens and the room registry agree
+ * without shared state. */
+unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count);
+
+#endif

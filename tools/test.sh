@@ -1,0 +1,28 @@
+#!/bin/sh
+# README command 2: install test dependencies, build with -Werror under both
+# gcc and clang, and run the whole suite (make check).  .ci/run calls this.
+set -eu
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ]; then sh tools/install-test-deps.sh; fi
+autoreconf -fi
+jobs=$(nproc)
+
+# clang build: warnings are errors, nothing else (the suite runs once, below).
+rm -rf build-clang && mkdir build-clang
+(cd build-clang && ../configure -q CC=clang --enable-werror && make -s -j"$jobs" irtcd)
+
+# gcc build in-tree: the suite.
+./configure -q CC=gcc --enable-werror
+make -s -j"$jobs"
+status=0
+make -j"$jobs" check || status=$?
+for f in tests/unit/*.log tests/integration/*.log tests/vectors/*.log; do
+  [ -f "$f" ] || continue
+  case "$f" in *test-suite.log) continue;; esac
+  if grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null; then echo "==== $f"; cat "$f"; fi
+done
+pass=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
+fail=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' || true)
+skip=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: SKIP' || true)
+echo "$pass passed, $fail failed, $skip skipped"
+exit $status
