@@ -1,0 +1,79 @@
+/*
+ * sfu.h — the seam between the room registry / signaling (control thread)
+ * and the media plane (worker threads).  Control thread only: every function
+ * here is called on the control thread and every callback is delivered there.
+ *
+ * Model (documented in docs/API.md): every published stream is one
+ * PeerConnection offered by the client (sendonly), every subscription is one
+ * PeerConnection offered by the client (recvonly).  The server is always the
+ * answerer, ICE-lite and DTLS server.  A stream lives on the media worker of
+ * its room (worker_for_channel), so all its subscribers do too.
+ *
+ * Ids are opaque 64-bit numbers chosen by the caller, unique per process.
+ */
+#ifndef IRTC_SFU_H
+#define IRTC_SFU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct worker_pool;
+struct cfg_t_;
+
+typedef struct sfu sfu_t;
+
+typedef enum {
+    SFU_EVENT_CONNECTED = 1, /* ICE + DTLS up: media can flow */
+    SFU_EVENT_FAILED,        /* ICE consent lost (30 s) or DTLS failure: the peer's network is gone */
+    SFU_EVENT_KEYFRAME_SENT, /* reserved */
+} sfu_event_type_t;
+
+typedef struct {
+    sfu_event_type_t type;
+    uint64_t transport_id; /* the stream id (publish) or subscription id */
+    bool is_publisher;
+    const char *reason; /* static text for FAILED */
+} sfu_event_t;
+
+typedef void (*sfu_event_fn)(void *ctx, const sfu_event_t *ev);
+
+/* What a published stream carries, learned from the offer. */
+typedef struct {
+    bool has_audio;
+    bool has_video;
+    char video_codec[16]; /* "VP8", "H264", "VP9" or "" */
+    int simulcast_layers; /* 0 or 1 = none */
+} sfu_stream_info_t;
+
+/* Creates the SFU over the running worker pool; fn receives events. */
+sfu_t *sfu_new(const void *cfg /* const cfg_t * */, struct worker_pool *workers, sfu_event_fn fn, void *ctx);
+void sfu_free(sfu_t *sfu);
+
+/*
+ * Publish: offer is the client's SDP (sendonly audio and/or video).  On
+ * success *answer_out is a malloc'd SDP answer and info describes the stream.
+ * worker is the index of the room's media worker.  Returns IRTC_OK, or
+ * IRTC_EINVAL with *why (unparseable SDP, no usable codec, no BUNDLE/rtcp-mux).
+ */
+int sfu_publish(sfu_t *sfu, unsigned worker, uint64_t stream_id, const char *offer, size_t len, char **answer_out,
+                sfu_stream_info_t *info, const char **why);
+/* Stops forwarding a stream and closes its transport and every subscription to it. */
+void sfu_unpublish(sfu_t *sfu, uint64_t stream_id);
+
+/*
+ * Subscribe: offer is the subscriber's recvonly SDP; audio/video select what
+ * of stream_id to forward (a kind the offer lacks is simply not sent).
+ * Returns IRTC_OK with *answer_out, IRTC_ENOTFOUND (no such stream) or
+ * IRTC_EINVAL with *why.
+ */
+int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer,
+                  size_t len, char **answer_out, const char **why);
+void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id);
+
+/* Mute pauses forwarding of that kind (the publisher keeps sending or not). */
+void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted);
+/* Asks the publisher of stream_id for a keyframe (PLI, rate-limited to 1/s). */
+void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id);
+
+#endif
