@@ -112,8 +112,7 @@ static const char *const migrations[] = {
     "CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE delivered_at_ms = 0;",
 };
 
-_Static_assert(IRTC_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION_LATEST,
-               "one migration per schema version");
+_Static_assert(IRTC_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION_LATEST, "one migration per schema version");
 
 /* ---- helpers shared by the store files (store_internal.h) ---- */
 
@@ -270,7 +269,7 @@ int store_page_offset(int page_size, int page_no, int64_t *offset)
 void *store_array_grow(void *arr, size_t count, size_t elem_size)
 {
     if (count == 0 || (count & (count - 1)) == 0)
-        arr = xrealloc(arr, (count ? count * 2 : 4) * elem_size);
+        arr = xrealloc(arr, (count ? count * 2 : 1) * elem_size);
     memset((char *)arr + count * elem_size, 0, elem_size);
     return arr;
 }

@@ -12,8 +12,8 @@
 
 /* ---- recordings ---- */
 
-#define REC_COLS                                                                                              \
-    "recording_id, app_id, channel_id, user_id, kind, mode, rule_id, storage_type, path, callback_url,"       \
+#define REC_COLS                                                                                                       \
+    "recording_id, app_id, channel_id, user_id, kind, mode, rule_id, storage_type, path, callback_url,"                \
     " extra_data, status, failure_reason, bytes, duration_ms, dropped_packets, started_at_ms, ended_at_ms"
 
 void store_recording_dispose(store_recording_t *r)
@@ -216,7 +216,7 @@ int store_recording_fail_unfinished(store_t *st, const char *reason)
 
 /* ---- callback outbox ---- */
 
-#define OUTBOX_COLS                                                                                           \
+#define OUTBOX_COLS                                                                                                    \
     "id, app_id, url, body, signature, attempts, next_attempt_ms, created_at_ms, delivered_at_ms, last_error"
 
 void store_outbox_dispose(store_outbox_t *o)

@@ -12,9 +12,9 @@
 #include "core/common.h"
 #include "store/store_internal.h"
 
-#define RULE_COLS                                                                                             \
-    "rule_id, app_id, storage_type, record_path, file_name, capture_interval, capture_nums, recording_type,"  \
-    " callback_url, extra_data, recording_model, mixing_enabled, status, auto_record_active, created_at_ms,"  \
+#define RULE_COLS                                                                                                      \
+    "rule_id, app_id, storage_type, record_path, file_name, capture_interval, capture_nums, recording_type,"           \
+    " callback_url, extra_data, recording_model, mixing_enabled, status, auto_record_active, created_at_ms,"           \
     " updated_at_ms"
 
 /* A clash of yyyymmddHHMMSS + 4 random digits needs two rules created in the
@@ -181,8 +181,8 @@ int store_rule_get(store_t *st, const char *app_id, int64_t rule_id, store_rule_
 
 /* The filters of store_rule_query as parameters 1..4; 0 / -1 mean "any" so
  * one statement serves every combination. */
-#define RULE_FILTER                                                                                           \
-    " WHERE app_id = ?1 AND (?2 = 0 OR rule_id = ?2) AND (?3 = -1 OR recording_type = ?3)"                    \
+#define RULE_FILTER                                                                                                    \
+    " WHERE app_id = ?1 AND (?2 = 0 OR rule_id = ?2) AND (?3 = -1 OR recording_type = ?3)"                             \
     " AND (?4 = -1 OR recording_model = ?4)"
 
 static void rule_bind_filter(sqlite3_stmt *s, const store_rule_query_t *q)

@@ -126,7 +126,8 @@ static void test_open(void)
 
     umask(022);
     is_int(store_open(path, &st, err, sizeof(err)), IRTC_OK, "open creates missing parent directories");
-    ok(st != NULL, "store returned");
+    if (!ok(st != NULL, "store returned"))
+        return;
     ok(stat(tpath("a/b"), &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0750, "parent dir mode 0750");
     is_int(store_schema_version(st), STORE_SCHEMA_VERSION_LATEST, "schema at latest version");
     is_int(raw_int(path, "PRAGMA user_version"), STORE_SCHEMA_VERSION_LATEST, "user_version on disk");
@@ -136,6 +137,8 @@ static void test_open(void)
     store_close(st);
 
     is_int(store_open(path, &st, err, sizeof(err)), IRTC_OK, "reopen");
+    if (st == NULL)
+        return;
     char *v = NULL;
     is_int(store_setting_get(st, "marker", &v), IRTC_OK, "reopen keeps data");
     is_str(v, "1", "value kept");
@@ -296,7 +299,8 @@ static void test_rule_crud(store_t *st)
     g.file_name = xstrdup("renamed");
     g.capture_nums = 7;
     g.updated_at_ms = g.created_at_ms + 5;
-    g.auto_record_active = true; /* not written by update */
+    g.auto_record_active = false; /* a stale copy: update must not write it */
+    is_int(store_rule_set_auto(st, "app1", id, true), IRTC_OK, "auto on before update");
     is_int(store_rule_update(st, &g), IRTC_OK, "update");
     store_rule_t u;
     store_rule_get(st, "app1", id, &u);
@@ -304,7 +308,7 @@ static void test_rule_crud(store_t *st)
     is_int(u.capture_nums, 7, "int field updated");
     is_int(u.updated_at_ms, g.created_at_ms + 5, "updated_at");
     is_int(u.created_at_ms, g.created_at_ms, "created_at unchanged");
-    ok(!u.auto_record_active, "update leaves the auto flag alone");
+    ok(u.auto_record_active, "update leaves the auto flag alone");
     store_rule_dispose(&u);
 
     snprintf(g.app_id, sizeof(g.app_id), "app2");
@@ -359,6 +363,7 @@ static void test_rule_query(store_t *st)
     q = (store_rule_query_t){"app2", other, -1, -1, 10, 1};
     store_rule_query(st, &q, &list, &n, &total);
     ok(total == 0 && n == 0, "another app's rule is invisible");
+    store_rule_list_free(list, n);
 
     q = (store_rule_query_t){"app2", 0, -1, -1, 0, 1};
     is_int(store_rule_query(st, &q, &list, &n, &total), IRTC_EINVAL, "page_size 0 refused");
@@ -467,8 +472,7 @@ static void test_recordings(store_t *st)
 
     is_int(store_recording_list(st, "app2", NULL, 2, 1, &list, &n, &total), IRTC_OK, "list app");
     is_int(total, 3, "total of app2");
-    ok(n == 2 && strcmp(list[0].recording_id, "101") == 0 && strcmp(list[1].recording_id, "102") == 0,
-       "newest first");
+    ok(n == 2 && strcmp(list[0].recording_id, "101") == 0 && strcmp(list[1].recording_id, "102") == 0, "newest first");
     store_recording_list_free(list, n);
     store_recording_list(st, "app2", NULL, 2, 2, &list, &n, &total);
     ok(n == 1 && strcmp(list[0].recording_id, "100") == 0, "page 2");
@@ -567,6 +571,8 @@ static void test_check_backup(store_t *st)
     ok(access(tpath("bak/copy.db.part"), F_OK) != 0, "no temporary file left");
     is_int(store_backup(st, bak), IRTC_ECONFLICT, "backup refuses to overwrite");
     is_int(store_open(bak, &b, err, sizeof(err)), IRTC_OK, "backup opens as a store");
+    if (b == NULL)
+        return;
     is_int(store_app_get(b, "app2", &a), IRTC_OK, "backup holds the data");
     store_app_dispose(&a);
     is_int(store_check(b, report, sizeof(report)), IRTC_OK, "backup passes the check");
@@ -579,6 +585,8 @@ static void test_check_backup(store_t *st)
                      " WHERE name = 'rules_by_app';") == SQLITE_OK,
        "damaged the backup");
     is_int(store_open(bak, &b, err, sizeof(err)), IRTC_OK, "damaged file still opens");
+    if (b == NULL)
+        return;
     is_int(store_check(b, report, sizeof(report)), IRTC_EIO, "check reports damage");
     ok(strcmp(report, "ok") != 0 && strstr(report, "rules_by_app") != NULL, "report names the problem: %.*s",
        (int)strcspn(report, "\n"), report);
@@ -587,6 +595,8 @@ static void test_check_backup(store_t *st)
     /* A broken schema surfaces as IRTC_EIO, not a crash or a false "empty". */
     ok(raw_exec(bak, "DROP TABLE outbox") == SQLITE_OK, "dropped a table");
     is_int(store_open(bak, &b, err, sizeof(err)), IRTC_OK, "opens (version unchanged)");
+    if (b == NULL)
+        return;
     store_outbox_t *due = (store_outbox_t *)1;
     size_t n = 1;
     is_int(store_outbox_due(b, 0, 10, &due, &n), IRTC_EIO, "missing table is an i/o error");
@@ -604,6 +614,11 @@ static void test_two_connections(const char *path)
 
     is_int(store_open(path, &a, err, sizeof(err)), IRTC_OK, "connection A");
     is_int(store_open(path, &b, err, sizeof(err)), IRTC_OK, "connection B");
+    if (a == NULL || b == NULL) {
+        store_close(a);
+        store_close(b);
+        return;
+    }
     is_int(store_app_get(b, "app5", &app), IRTC_ENOTFOUND, "B: app5 not there yet");
     is_int(add_app(a, "app5", "fifth", 0), IRTC_OK, "A writes app5");
     is_int(store_app_get(b, "app5", &app), IRTC_OK, "B sees A's write");
