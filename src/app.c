@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
+#include "media/dtls.h"
 #include "media/worker.h"
 #include "store/store.h"
 #include "tlscert.h"
@@ -143,7 +144,20 @@ static int start(irtc_app_t *app)
     SSL_CTX *ssl_ctx;
     if (load_tls(app, &ssl_ctx) != IRTC_OK)
         return IRTC_EIO;
-    if (worker_pool_start(cfg, app->loop, &app->workers, err, sizeof(err)) != IRTC_OK) {
+    /* One DTLS certificate for every media transport, new at each start
+     * (browsers pin it per session through the SDP fingerprint). */
+    if (sec_init_library() != IRTC_OK) { /* ~20 ms: here, not on a worker's first transport */
+        SSL_CTX_free(ssl_ctx);
+        log_error("media", "libsrtp initialisation failed");
+        return IRTC_EIO;
+    }
+    app->dtls_cert = dtls_cert_new(err, sizeof(err));
+    if (app->dtls_cert == NULL) {
+        SSL_CTX_free(ssl_ctx);
+        log_error("media", "DTLS certificate: %s", err);
+        return IRTC_EIO;
+    }
+    if (worker_pool_start(cfg, app->dtls_cert, app->loop, &app->workers, err, sizeof(err)) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         log_error("media", "%s", err);
         return IRTC_EIO;
@@ -166,6 +180,7 @@ static void stop(irtc_app_t *app)
             h2o_evloop_run(app->loop, 50);
     }
     worker_pool_stop(app->workers);
+    dtls_cert_free(app->dtls_cert);
     http_server_free(app->http);
     store_close(app->store);
 }

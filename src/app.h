@@ -16,6 +16,7 @@
 struct store;
 struct worker_pool;
 struct http_server;
+struct dtls_cert;
 
 typedef struct irtc_app {
     cfg_t cfg;
@@ -23,6 +24,7 @@ typedef struct irtc_app {
     struct store *store;          /* the control thread's connection */
     struct worker_pool *workers;
     struct http_server *http;
+    struct dtls_cert *dtls_cert;   /* media transports' certificate */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;

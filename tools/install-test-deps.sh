@@ -1,9 +1,22 @@
 #!/bin/sh
 # Installs what the test suite needs on Debian 12 (run as root), on top of the
 # build dependencies: real clients and checkers, never mocks.
+#   chromium + playwright-core (npm, driving Debian's browser; no browser download)
+#   python3-aiortc (a real non-browser WebRTC peer), python3-websockets
+#   ffmpeg/ffprobe (recordings), curl, sqlite3
 set -eu
-here=$(dirname "$0")
+here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/install-build-deps.sh"
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
-  clang curl python3 procps iproute2 sqlite3 ffmpeg
+  clang curl python3 procps iproute2 sqlite3 ffmpeg \
+  chromium python3-aiortc python3-websockets fonts-dejavu-core
+# The machine image may already carry a Node.js with its own npm (which
+# conflicts with Debian's npm package): install Debian's only when none is there.
+if ! command -v npm >/dev/null 2>&1; then
+  apt-get install -y -q --no-install-recommends nodejs npm
+fi
+# playwright-core drives /usr/bin/chromium; package-lock.json pins it.
+if [ -f "$here/../tests/e2e/package.json" ]; then
+  (cd "$here/../tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
+fi

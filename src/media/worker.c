@@ -8,6 +8,8 @@
  * from an unknown source.
  */
 #include "media/worker.h"
+#include "media/engine.h"
+#include "media/stun.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -24,6 +26,8 @@
 #define WORKER_BATCH 32
 #define WORKER_MTU 2048
 #define WORKER_PING_INTERVAL_MS 250
+#define WORKER_TICK_MS 10
+#define WORKER_TX_BATCH 64
 
 struct worker {
     worker_pool_t *pool;
@@ -43,6 +47,17 @@ struct worker {
     worker_msg_t ping;
     bool ping_in_flight;
     uint64_t last_pong_ms;
+
+    mx_engine_t *engine;
+    h2o_timeout_t tick_timeout;
+    h2o_timeout_entry_t tick_entry;
+
+    /* outgoing batch for sendmmsg */
+    struct mmsghdr tx_msgs[WORKER_TX_BATCH];
+    struct iovec tx_iov[WORKER_TX_BATCH];
+    struct sockaddr_storage tx_addrs[WORKER_TX_BATCH];
+    uint8_t tx_bufs[WORKER_TX_BATCH][WORKER_MTU];
+    unsigned tx_count;
 
     struct mmsghdr msgs[WORKER_BATCH];
     struct iovec iov[WORKER_BATCH];
@@ -75,6 +90,7 @@ static void on_worker_messages(h2o_multithread_receiver_t *receiver, h2o_linklis
 {
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, receiver, receiver);
     drain(messages, w);
+    worker_flush(w);
 }
 
 static void on_control_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -157,14 +173,74 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         if (n <= 0)
             break;
         uint64_t bytes = 0;
-        for (int i = 0; i < n; i++)
+        for (int i = 0; i < n; i++) {
             bytes += w->msgs[i].msg_len;
+            mx_engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, (struct sockaddr *)&w->addrs[i],
+                                w->msgs[i].msg_hdr.msg_namelen);
+        }
         atomic_fetch_add_explicit(&w->stats.rx_packets, (uint64_t)n, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->stats.rx_bytes, bytes, memory_order_relaxed);
-        atomic_fetch_add_explicit(&w->stats.drop_unknown_source, (uint64_t)n, memory_order_relaxed);
         if (n < WORKER_BATCH)
             break;
     }
+    worker_flush(w);
+}
+
+void worker_send(worker_t *w, const struct sockaddr *to, socklen_t tolen, const uint8_t *data, size_t len)
+{
+    if (len > WORKER_MTU || tolen > sizeof(struct sockaddr_storage))
+        return;
+    if (w->tx_count == WORKER_TX_BATCH)
+        worker_flush(w);
+    unsigned i = w->tx_count++;
+    memcpy(w->tx_bufs[i], data, len);
+    memcpy(&w->tx_addrs[i], to, tolen);
+    w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
+    w->tx_msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->tx_addrs[i], .msg_namelen = tolen,
+                                            .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
+}
+
+void worker_flush(worker_t *w)
+{
+    unsigned off = 0;
+    while (off < w->tx_count) {
+        int n = sendmmsg(w->fd, w->tx_msgs + off, w->tx_count - off, MSG_DONTWAIT);
+        if (n <= 0) {
+            /* EAGAIN: the socket buffer is full; dropping is what a router does. */
+            atomic_fetch_add_explicit(&w->stats.tx_errors, w->tx_count - off, memory_order_relaxed);
+            break;
+        }
+        uint64_t bytes = 0;
+        for (int i = 0; i < n; i++)
+            bytes += w->tx_iov[off + i].iov_len;
+        atomic_fetch_add_explicit(&w->stats.tx_packets, (uint64_t)n, memory_order_relaxed);
+        atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
+        off += (unsigned)n;
+    }
+    w->tx_count = 0;
+}
+
+worker_pool_t *worker_pool_of(worker_t *w)
+{
+    return w->pool;
+}
+
+struct mx_engine *worker_engine(worker_t *w)
+{
+    return w->engine;
+}
+
+worker_stats_t *worker_stats_mut(worker_t *w)
+{
+    return &w->stats;
+}
+
+static void on_tick(h2o_timeout_entry_t *entry)
+{
+    worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, tick_entry, entry);
+    mx_engine_on_tick(w->engine, clock_mono_ms());
+    worker_flush(w);
+    h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
 }
 
 static void on_stop(worker_msg_t *msg, void *thread_ctx)
@@ -184,6 +260,7 @@ static void *worker_main(void *arg)
         h2o_evloop_run(w->loop, INT32_MAX);
         atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
     }
+    stun_thread_dispose();
     return NULL;
 }
 
@@ -218,7 +295,8 @@ fail:
     return -1;
 }
 
-static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, unsigned index, char *err, size_t errcap)
+static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, const struct dtls_cert *cert, unsigned index,
+                            char *err, size_t errcap)
 {
     uint16_t port = (uint16_t)(cfg->media_port + index);
     int fd = open_udp(cfg, port, err, errcap);
@@ -235,6 +313,10 @@ static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, unsigned index,
     w->udp = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
     w->udp->data = w;
     h2o_socket_read_start(w->udp, on_udp_readable);
+    w->engine = mx_engine_new(w, cert);
+    h2o_timeout_init(w->loop, &w->tick_timeout, WORKER_TICK_MS);
+    w->tick_entry.cb = on_tick;
+    h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
     return w;
 }
 
@@ -251,6 +333,10 @@ static void worker_join(worker_t *w)
 
 static void worker_free(worker_t *w)
 {
+    if (h2o_timeout_is_linked(&w->tick_entry))
+        h2o_timeout_unlink(&w->tick_entry);
+    h2o_timeout_dispose(w->loop, &w->tick_timeout);
+    mx_engine_free(w->engine);
     h2o_multithread_unregister_receiver(w->queue, &w->receiver);
     h2o_multithread_destroy_queue(w->queue);
     h2o_socket_read_stop(w->udp);
@@ -260,7 +346,8 @@ static void worker_free(worker_t *w)
     free(w);
 }
 
-int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_t **out, char *err, size_t errcap)
+int worker_pool_start(const cfg_t *cfg, const struct dtls_cert *cert, h2o_evloop_t *control_loop, worker_pool_t **out,
+                      char *err, size_t errcap)
 {
     worker_pool_t *wp = xcalloc(1, sizeof(*wp));
     wp->control_loop = control_loop;
@@ -269,7 +356,7 @@ int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_
     unsigned n = cfg_worker_count(cfg);
     wp->workers = xcalloc(n, sizeof(*wp->workers));
     for (unsigned i = 0; i < n; i++) {
-        worker_t *w = worker_new(wp, cfg, i, err, errcap);
+        worker_t *w = worker_new(wp, cfg, cert, i, err, errcap);
         if (w == NULL) {
             worker_pool_stop(wp);
             return IRTC_EIO;

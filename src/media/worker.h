@@ -19,6 +19,7 @@
 
 #include <h2o.h>
 #include <h2o/multithread.h>
+#include <sys/socket.h>
 
 #include "core/buf.h"
 #include "core/config.h"
@@ -37,11 +38,18 @@ typedef struct {
     _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     _Atomic uint64_t drop_unknown_source; /* no transport for that address yet */
     _Atomic uint64_t drop_malformed;
+    _Atomic uint64_t drop_stun_auth;   /* STUN with a bad/missing integrity or unknown ufrag */
+    _Atomic uint64_t drop_srtp;        /* SRTP/SRTCP authentication or replay failure */
+    _Atomic uint64_t drop_dtls;        /* DTLS records that failed */
+    _Atomic uint64_t tx_errors;
     _Atomic uint64_t loop_turns;
 } worker_stats_t;
 
-/* Starts cfg_worker_count(cfg) workers; control_loop receives their replies. */
-int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_t **out, char *err, size_t errcap);
+struct dtls_cert;
+/* Starts cfg_worker_count(cfg) workers sharing the DTLS certificate cert;
+ * control_loop receives their replies. */
+int worker_pool_start(const cfg_t *cfg, const struct dtls_cert *cert, h2o_evloop_t *control_loop, worker_pool_t **out,
+                      char *err, size_t errcap);
 /* Asks every worker to stop, joins the threads, frees the pool. */
 void worker_pool_stop(worker_pool_t *wp);
 unsigned worker_pool_size(const worker_pool_t *wp);
@@ -55,6 +63,18 @@ h2o_evloop_t *worker_loop(worker_t *w); /* only for code running on w */
 void worker_post(worker_t *w, worker_msg_t *msg);
 /* Sends msg to run on the control thread (takes ownership); any thread. */
 void worker_pool_post_control(worker_pool_t *wp, worker_msg_t *msg);
+
+/* ---- packet path (worker thread only) ---- */
+
+/* Queues one datagram for sendmmsg; copied into a preallocated slot, so data
+ * may be reused at once.  Flushed when the batch is full and at the end of
+ * every loop turn (read batch, timer, message). */
+void worker_send(worker_t *w, const struct sockaddr *to, socklen_t tolen, const uint8_t *data, size_t len);
+void worker_flush(worker_t *w);
+worker_pool_t *worker_pool_of(worker_t *w);
+/* The media engine that owns this worker's transports (src/media/engine.h). */
+struct mx_engine *worker_engine(worker_t *w);
+worker_stats_t *worker_stats_mut(worker_t *w);
 
 /* Milliseconds since worker i last answered a ping (UINT64_MAX if never). */
 uint64_t worker_pong_age_ms(const worker_pool_t *wp, unsigned i);

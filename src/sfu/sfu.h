@@ -47,7 +47,9 @@ typedef struct {
 } sfu_stream_info_t;
 
 /* Creates the SFU over the running worker pool; fn receives events. */
-sfu_t *sfu_new(const void *cfg /* const cfg_t * */, struct worker_pool *workers, sfu_event_fn fn, void *ctx);
+/* fingerprint: the DTLS certificate's SHA-256 (dtls_cert_fingerprint). */
+sfu_t *sfu_new(const void *cfg /* const cfg_t * */, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn,
+               void *ctx);
 void sfu_free(sfu_t *sfu);
 
 /*
