@@ -20,6 +20,7 @@
 #include "media/srtp_session.h"
 #include "media/stun.h"
 #include "media/twcc.h"
+#include "record/ring.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -66,6 +67,9 @@ struct mx_track_in {
     /* subscribers */
     mx_consumer_t **consumers;
     unsigned n_consumers;
+    /* recorders: each ring holds one reference for us */
+    rec_ring_t **taps;
+    unsigned n_taps;
 };
 
 struct mx_consumer {
@@ -476,6 +480,9 @@ static void on_rtp(mx_engine_t *e, mx_transport_t *t, uint8_t *pkt, size_t len)
             return; /* a duplicate: subscribers already have it */
     }
     rtx_buf_put(&tr->rtx, pkt, len, now_ms);
+    for (unsigned i = 0; i < tr->n_taps; i++)
+        if (!rec_ring_push(tr->taps[i], pkt, len, clock_mono_us()))
+            tr->keyframe_wanted = true; /* the recorder lost data: it restarts on a keyframe */
     bool kf = tr->d.kind == MX_KIND_AUDIO || is_keyframe(tr->d.codec, pkt + h.header_len, h.payload_len);
     forward(e, tr, pkt, &h, kf, now_ms);
 }
@@ -812,6 +819,9 @@ static void close_transport(mx_engine_t *e, uint64_t id)
         for (unsigned j = 0; j < tr->n_consumers; j++)
             tr->consumers[j]->src = NULL;
         free(tr->consumers);
+        for (unsigned j = 0; j < tr->n_taps; j++)
+            rec_ring_unref(tr->taps[j]);
+        free(tr->taps);
         free(tr->rtx_storage);
         free(tr);
     }
@@ -843,6 +853,33 @@ static void set_muted(mx_engine_t *e, uint64_t id, mx_kind_t kind, bool muted)
     }
 }
 
+static void tap(mx_engine_t *e, mx_cmd_t *cmd, bool add)
+{
+    mx_transport_t *t = find_by_id(e, cmd->id);
+    for (unsigned i = 0; t != NULL && i < t->n_in; i++) {
+        mx_track_in_t *tr = t->in[i];
+        if (add && tr->d.kind == cmd->kind) {
+            tr->taps = xrealloc(tr->taps, (tr->n_taps + 1) * sizeof(*tr->taps));
+            tr->taps[tr->n_taps++] = cmd->ring;
+            cmd->ring = NULL;
+            tr->last_pli_ms = 0; /* a recording starts with a keyframe */
+            request_keyframe(tr, clock_mono_ms());
+            break;
+        }
+        for (unsigned j = 0; !add && j < tr->n_taps; j++) {
+            if (tr->taps[j] == cmd->ring) {
+                rec_ring_unref(tr->taps[j]);
+                tr->taps[j] = tr->taps[--tr->n_taps];
+                break;
+            }
+        }
+    }
+    if (add && cmd->ring != NULL) { /* no such track: the recorder sees no data and says so */
+        rec_ring_unref(cmd->ring);
+        cmd->ring = NULL;
+    }
+}
+
 void mx_engine_on_command(mx_engine_t *e, mx_cmd_t *cmd)
 {
     switch (cmd->type) {
@@ -854,6 +891,12 @@ void mx_engine_on_command(mx_engine_t *e, mx_cmd_t *cmd)
         break;
     case MX_CMD_MUTE:
         set_muted(e, cmd->id, cmd->kind, cmd->flag);
+        break;
+    case MX_CMD_TAP_ADD:
+        tap(e, cmd, true);
+        break;
+    case MX_CMD_TAP_DEL:
+        tap(e, cmd, false);
         break;
     case MX_CMD_KEYFRAME: {
         mx_transport_t *t = find_by_id(e, cmd->id);

@@ -68,7 +68,11 @@ typedef enum {
     MX_CMD_CLOSE,      /* id */
     MX_CMD_MUTE,       /* id (publisher), kind, flag */
     MX_CMD_KEYFRAME,   /* id (publisher) */
+    MX_CMD_TAP_ADD,    /* id (publisher), kind, ring: copy that track's plaintext RTP into ring */
+    MX_CMD_TAP_DEL,    /* id (publisher), ring */
 } mx_cmd_type_t;
+
+struct rec_ring;
 
 typedef struct {
     worker_msg_t super;
@@ -76,6 +80,7 @@ typedef struct {
     uint64_t id;
     mx_kind_t kind;
     bool flag;
+    struct rec_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
     mx_transport_desc_t desc;
 } mx_cmd_t;
 

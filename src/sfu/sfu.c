@@ -14,6 +14,7 @@
 #include "media/engine.h"
 #include "media/sdp.h"
 #include "media/worker.h"
+#include "record/ring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@ typedef struct {
     sfu_stream_info_t info;
     /* publishers: the negotiated video codec, so subscribers get the same */
     sdp_video_codec_t video_codec;
+    mx_track_desc_t tracks[2]; /* audio, video as received (for recorders) */
+    bool has_track[2];
 } sfu_entry_t;
 
 struct sfu {
@@ -261,6 +264,8 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
     e->is_publisher = true;
     for (unsigned i = 0; i < cmd->desc.track_count; i++) {
         const mx_track_desc_t *t = &cmd->desc.tracks[i];
+        e->tracks[t->kind] = *t;
+        e->has_track[t->kind] = true;
         if (t->kind == MX_KIND_AUDIO) {
             e->info.has_audio = true;
         } else {
@@ -381,4 +386,32 @@ void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)
     sfu_entry_t *e = find(s, stream_id);
     if (e != NULL && e->is_publisher)
         mx_cmd_post(worker_pool_get(s->workers, e->worker), mx_cmd_new(MX_CMD_KEYFRAME, stream_id));
+}
+
+int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, rec_ring_t *ring)
+{
+    sfu_entry_t *e = find(s, stream_id);
+    int kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    if (e == NULL || !e->is_publisher || !e->has_track[kind])
+        return IRTC_ENOTFOUND;
+    ring->kind = kind;
+    ring->codec = e->tracks[kind].codec;
+    ring->pt = e->tracks[kind].pt;
+    ring->clock_rate = e->tracks[kind].clock_rate;
+    rec_ring_ref(ring);
+    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_TAP_ADD, stream_id);
+    cmd->kind = kind;
+    cmd->ring = ring;
+    mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
+    return IRTC_OK;
+}
+
+void sfu_tap_del(sfu_t *s, uint64_t stream_id, rec_ring_t *ring)
+{
+    sfu_entry_t *e = find(s, stream_id);
+    if (e == NULL || !e->is_publisher)
+        return;
+    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_TAP_DEL, stream_id);
+    cmd->ring = ring; /* only compared: the engine drops its own reference */
+    mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
 }

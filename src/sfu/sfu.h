@@ -78,4 +78,14 @@ void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted);
 /* Asks the publisher of stream_id for a keyframe (PLI, rate-limited to 1/s). */
 void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id);
 
+struct rec_ring;
+/*
+ * Recording taps: a copy of every plaintext RTP packet of stream_id's audio
+ * or video track goes into ring (ring.h), starting with a keyframe request.
+ * Fills ring->kind/codec/pt/clock_rate.  The SFU takes its own reference.
+ * Returns IRTC_OK, or IRTC_ENOTFOUND when the stream has no such track.
+ */
+int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct rec_ring *ring);
+void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct rec_ring *ring);
+
 #endif
