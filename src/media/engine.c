@@ -102,12 +102,16 @@ struct mx_transport {
     mx_consumer_t *out[MX_MAX_TRACKS];
     unsigned n_out;
     mx_transport_t *next;
+    mx_transport_t *addr_next; /* bucket chain in the engine's address table */
 };
+
+#define MX_ADDR_BUCKETS 4096 /* power of two; chains stay short up to thousands of transports */
 
 struct mx_engine {
     worker_t *w;
     dtls_ctx_t *dtls;
     mx_transport_t *head;
+    mx_transport_t *by_addr[MX_ADDR_BUCKETS];
     uint8_t pkt[MX_PKT_CAP];
 };
 
@@ -140,14 +144,58 @@ static bool addr_equal(const struct sockaddr_storage *a, const struct sockaddr *
     return false;
 }
 
+static uint32_t addr_hash(const struct sockaddr *a)
+{
+    uint32_t h = 2166136261u;
+    const uint8_t *p;
+    size_t n;
+    uint16_t port;
+    if (a->sa_family == AF_INET6) {
+        p = ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr;
+        n = 16;
+        port = ((const struct sockaddr_in6 *)a)->sin6_port;
+    } else {
+        p = (const uint8_t *)&((const struct sockaddr_in *)a)->sin_addr.s_addr;
+        n = 4;
+        port = ((const struct sockaddr_in *)a)->sin_port;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    h = (h ^ (port & 0xff)) * 16777619u;
+    h = (h ^ (port >> 8)) * 16777619u;
+    return h & (MX_ADDR_BUCKETS - 1);
+}
+
+/* The packet path's lookup: one hash and a short chain per datagram. */
 static mx_transport_t *find_by_addr(mx_engine_t *e, const struct sockaddr *from)
 {
-    /* Few transports per worker today; an address hash replaces this scan
-     * when BENCHMARKS.md shows it matters. */
-    for (mx_transport_t *t = e->head; t; t = t->next)
-        if (t->has_remote && addr_equal(&t->remote, from))
+    for (mx_transport_t *t = e->by_addr[addr_hash(from)]; t; t = t->addr_next)
+        if (addr_equal(&t->remote, from))
             return t;
     return NULL;
+}
+
+static void addr_unlink(mx_transport_t *t)
+{
+    if (!t->has_remote)
+        return;
+    mx_transport_t **pp = &t->e->by_addr[addr_hash((const struct sockaddr *)&t->remote)];
+    while (*pp && *pp != t)
+        pp = &(*pp)->addr_next;
+    if (*pp)
+        *pp = t->addr_next;
+    t->addr_next = NULL;
+}
+
+static void addr_set(mx_transport_t *t, const struct sockaddr *a, socklen_t len)
+{
+    addr_unlink(t);
+    memcpy(&t->remote, a, len);
+    t->remote_len = len;
+    t->has_remote = true;
+    uint32_t b = addr_hash(a);
+    t->addr_next = t->e->by_addr[b];
+    t->e->by_addr[b] = t;
 }
 
 static mx_transport_t *find_by_ufrag(mx_engine_t *e, const uint8_t *ufrag, size_t len)
@@ -237,11 +285,8 @@ static void on_stun(mx_engine_t *e, mx_transport_t *t, const uint8_t *buf, size_
     t->last_consent_ms = clock_mono_ms();
     /* A new 5-tuple is adopted only after a valid check; the controlling
      * agent's nomination (USE-CANDIDATE) moves media to that pair. */
-    if (!t->has_remote || (m.use_candidate && !addr_equal(&t->remote, from))) {
-        memcpy(&t->remote, from, fromlen);
-        t->remote_len = fromlen;
-        t->has_remote = true;
-    }
+    if (!t->has_remote || (m.use_candidate && !addr_equal(&t->remote, from)))
+        addr_set(t, from, fromlen);
     if (t->state == T_NEW && t->has_remote)
         t->state = T_DTLS;
 }
@@ -810,6 +855,7 @@ static void close_transport(mx_engine_t *e, uint64_t id)
     if (t == NULL)
         return;
     *pp = t->next;
+    addr_unlink(t);
     for (unsigned i = 0; i < t->n_out; i++) {
         unlink_consumer(t->out[i]);
         free(t->out[i]);

@@ -1,0 +1,162 @@
+// lib.js — shared by the end-to-end tests: a real irtcd from the build tree
+// on 127.0.0.1 with free ports and a scratch data directory, Debian's
+// Chromium driven by playwright-core (never a downloaded browser), TAP output.
+// Every wait is bounded.
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const net = require('net');
+const dgram = require('dgram');
+const os = require('os');
+const path = require('path');
+const https = require('https');
+
+const topBuild = process.env.top_builddir || path.resolve(__dirname, '../..');
+const topSrc = process.env.top_srcdir || path.resolve(__dirname, '../..');
+const IRTCD = path.join(topBuild, 'irtcd');
+
+let n = 0, failed = 0;
+function ok(cond, desc) {
+  n++;
+  if (!cond) failed++;
+  console.log(`${cond ? 'ok' : 'not ok'} ${n} - ${desc}`);
+  return cond;
+}
+function diag(msg) { console.log('# ' + String(msg).split('\n').join('\n# ')); }
+function done() { console.log(`1..${n}`); return failed === 0; }
+
+async function portFree(port, udpCount) {
+  const tcp = await new Promise(res => {
+    const s = net.createServer().once('error', () => res(false)).listen(port, '127.0.0.1', () => s.close(() => res(true)));
+  });
+  if (!tcp) return false;
+  for (let i = 0; i < udpCount; i++) {
+    const free = await new Promise(res => {
+      const s = dgram.createSocket('udp4').once('error', () => res(false));
+      s.bind(port + i, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (!free) return false;
+  }
+  return true;
+}
+
+async function freePort(udpCount = 0) {
+  for (let i = 0; i < 200; i++) {
+    const p = 20000 + Math.floor(Math.random() * 38000);
+    if (await portFree(p, udpCount)) return p;
+  }
+  throw new Error('no free port');
+}
+
+function request(base, method, p, body, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body));
+    const req = https.request(base + p, { method, rejectUnauthorized: false, timeout: 10000,
+      headers: Object.assign(data ? { 'content-type': 'application/json' } : {}, headers) }, res => {
+      let buf = '';
+      res.on('data', c => (buf += c));
+      res.on('end', () => {
+        let json = null;
+        try { json = JSON.parse(buf); } catch (e) { /* not JSON */ }
+        resolve({ status: res.statusCode, body: buf, json, headers: res.headers });
+      });
+    });
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
+// Starts irtcd; extraYaml lines are appended (top-level sections only once:
+// pass whole sections).  Resolves when /healthz answers 200 (<= 20 s).
+async function startDaemon(opts = {}) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irtc-e2e-'));
+  const httpsPort = await freePort(0);
+  const mediaPort = await freePort(opts.workers || 1);
+  const yaml = [
+    'server:', `  listen: ["127.0.0.1:${httpsPort}"]`, '  demo_token: true',
+    'media:', '  ips: ["127.0.0.1"]', `  port: ${mediaPort}`, `  workers: ${opts.workers || 1}`,
+    'storage:', `  db: ${dir}/var/irtc.db`, `  data_dir: ${dir}/var`,
+    'recording:', `  nas_base_path: ${dir}/nas`,
+    'limits:', `  max_publishers_per_room: ${opts.maxPublishers || 8}`,
+    ...(opts.extraLimits || []).map(l => '  ' + l),
+    'log:', '  level: info',
+  ].join('\n') + '\n';
+  const cfg = path.join(dir, 'irtc.yaml');
+  fs.writeFileSync(cfg, yaml);
+  const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
+  const child = spawn(IRTCD, ['--config', cfg], { stdio: ['ignore', log, log] });
+  const base = `https://127.0.0.1:${httpsPort}`;
+  const deadline = Date.now() + 20000;
+  for (;;) {
+    try {
+      const r = await request(base, 'GET', '/healthz');
+      if (r.status === 200) break;
+    } catch (e) { /* not up yet */ }
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error('irtcd did not start: ' + fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8'));
+    await sleep(100);
+  }
+  const cli = (...args) => execFileSync(IRTCD, ['--config', cfg, ...args], { encoding: 'utf8' });
+  return {
+    dir, cfg, base, httpsPort, mediaPort, child, cli,
+    log: () => fs.readFileSync(path.join(dir, 'daemon.log'), 'utf8'),
+    app: () => JSON.parse(cli('app', 'list', '--show-secrets')).find(a => a.name === 'demo'),
+    token: (appId, channel, user, role = 1) => JSON.parse(cli('token', appId, channel, user, '--role', String(role))),
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        const t = Date.now();
+        while (child.exitCode === null && Date.now() - t < 10000) await sleep(50);
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      if (!process.env.KEEP_TMP) fs.rmSync(dir, { recursive: true, force: true });
+      return child.exitCode;
+    },
+  };
+}
+
+function sleep(ms) { return new Promise(r => setTimeout(r, ms)); }
+
+async function waitFor(fn, timeoutMs, stepMs = 200) {
+  const t = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t > timeoutMs) return v;
+    await sleep(stepMs);
+  }
+}
+
+// A realistic camera and microphone: testsrc2 at 720p30 (~2 Mbps encoded)
+// and a tone, generated once per run with ffmpeg.
+function fakeMediaFiles() {
+  const dir = path.join(os.tmpdir(), 'irtc-e2e-media');
+  const y4m = path.join(dir, 'cam720.y4m'), wav = path.join(dir, 'mic.wav');
+  if (!fs.existsSync(y4m) || !fs.existsSync(wav)) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-t', '4',
+      '-pix_fmt', 'yuv420p', y4m + '.tmp.y4m']);
+    fs.renameSync(y4m + '.tmp.y4m', y4m);
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000', '-t', '4',
+      '-ac', '1', wav + '.tmp.wav']);
+    fs.renameSync(wav + '.tmp.wav', wav);
+  }
+  return { y4m, wav };
+}
+
+async function launchBrowser(opts = {}) {
+  const { chromium } = require('playwright-core');
+  const args = ['--headless', '--no-sandbox', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',
+    '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
+  if (!opts.noCamera) args.push('--use-fake-device-for-media-stream');
+  if (opts.realisticMedia) {
+    const m = fakeMediaFiles();
+    args.push('--use-file-for-fake-video-capture=' + m.y4m, '--use-file-for-fake-audio-capture=' + m.wav);
+  }
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args });
+}
+
+module.exports = { ok, diag, done, startDaemon, launchBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
