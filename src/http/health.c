@@ -67,6 +67,12 @@ static void collect_workers(buf_t *out, void *ctx)
         {"irtc_media_drop_unknown_source_total", "Datagrams dropped: no transport for the source address.",
          offsetof(worker_stats_t, drop_unknown_source)},
         {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.", offsetof(worker_stats_t, drop_malformed)},
+        {"irtc_media_drop_stun_auth_total", "STUN requests refused: unknown ufrag or bad MESSAGE-INTEGRITY.",
+         offsetof(worker_stats_t, drop_stun_auth)},
+        {"irtc_media_drop_srtp_total", "SRTP/SRTCP packets dropped: authentication failure or replay.",
+         offsetof(worker_stats_t, drop_srtp)},
+        {"irtc_media_drop_dtls_total", "DTLS datagrams that failed.", offsetof(worker_stats_t, drop_dtls)},
+        {"irtc_media_tx_errors_total", "Datagrams not sent: socket buffer full.", offsetof(worker_stats_t, tx_errors)},
     };
     unsigned n = worker_pool_size(app->workers);
     for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++) {
