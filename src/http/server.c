@@ -132,8 +132,7 @@ int http_server_new(const cfg_t *cfg, http_server_t **out)
     s->cfg = cfg;
     h2o_config_init(&s->config);
     s->config.server_name = h2o_iovec_init(H2O_STRLIT("irtcd"));
-    /* The REST API takes at most 64 KiB bodies (docs/API.md); h2o answers 413 above. */
-    s->config.max_request_entity_size = 64 * 1024;
+    s->config.max_request_entity_size = HTTP_MAX_REQUEST_BODY;
     s->host = h2o_config_register_host(&s->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     *out = s;
     return IRTC_OK;
