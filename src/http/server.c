@@ -319,9 +319,10 @@ void http_server_free(http_server_t *s)
         h2o_context_dispose(&s->ctx);
         SSL_CTX_free(s->accept_ctx.ssl_ctx);
     }
-    h2o_config_dispose(&s->config);
+    /* Before h2o_config_dispose: it frees the route handlers themselves. */
     for (size_t i = 0; i < s->route_count; i++)
         free(s->routes[i]->path);
+    h2o_config_dispose(&s->config);
     free(s->routes);
     free(s);
 }
