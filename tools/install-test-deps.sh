@@ -6,4 +6,4 @@ here=$(dirname "$0")
 sh "$here/install-build-deps.sh"
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
-  clang curl python3 procps iproute2 sqlite3 ffmpeg
+  clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg

@@ -70,7 +70,8 @@ const char *api_code_message(int code)
     case API_NOT_AVAILABLE: return "NOT_AVAILABLE";
     case API_TOO_MANY_REQUESTS: return "TOO_MANY_REQUESTS";
     case API_BODY_TOO_LARGE: return "BODY_TOO_LARGE";
-    default: return "INTERNAL_ERROR";
+    case API_INTERNAL_ERROR: return "INTERNAL_ERROR";
+    default: return "INTERNAL_ERROR"; /* a code missing above: ours to fix */
     }
 }
 

@@ -139,6 +139,8 @@ class Daemon:
             self.proc.kill()
             rc = self.proc.wait(5)
         self.proc = None
+        if rc != 0:
+            self.dump_log(80)
         return rc
 
     def alive(self):
