@@ -251,6 +251,10 @@ static void api_reply(api_call_t *c, int code)
 static int on_api(void *ctx, h2o_req_t *req)
 {
     const api_binding_t *b = ctx;
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, b->route->path, strlen(b->route->path))) {
+        api_send_no_such_api(req);
+        return 0;
+    }
     api_call_t c;
     uint64_t retry_s = 0;
     memset(&c, 0, sizeof(c));
@@ -258,10 +262,8 @@ static int on_api(void *ctx, h2o_req_t *req)
     c.req = req;
     c.route = b->route;
     buf_init(&c.data);
-    int code;
-    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, b->route->path, strlen(b->route->path)))
-        code = api_fail(&c, API_NO_SUCH_API, "no API at this path");
-    else if ((code = api_prepare(b->api, &c, &retry_s)) == API_OK)
+    int code = api_prepare(b->api, &c, &retry_s);
+    if (code == API_OK)
         code = b->route->fn(&c);
     api_reply(&c, code);
     json_free(c.body);
@@ -275,14 +277,14 @@ static void on_api_bad_method(h2o_req_t *req)
     api_send_envelope(req, 405, API_BAD_METHOD, "only POST is allowed", NULL);
 }
 
-static void on_unknown_path_any(h2o_req_t *req)
+void api_send_no_such_api(h2o_req_t *req)
 {
     api_send_envelope(req, 404, API_NO_SUCH_API, "no API at this path", NULL);
 }
 
 static int on_unknown_path(void *ctx, h2o_req_t *req)
 {
-    on_unknown_path_any(req);
+    api_send_no_such_api(req);
     return 0;
 }
 
@@ -311,7 +313,7 @@ int api_register(irtc_app_t *app)
     /* Registered last: h2o takes the first matching path. */
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(api_prefixes); i++) {
         http_server_route(app->http, api_prefixes[i], true, API_ALL_METHODS, "api-unknown", on_unknown_path, NULL);
-        http_server_on_bad_method(app->http, api_prefixes[i], on_unknown_path_any);
+        http_server_on_bad_method(app->http, api_prefixes[i], api_send_no_such_api);
     }
     return IRTC_OK;
 }

@@ -97,6 +97,8 @@ int api_http_status(int code);
 const char *api_code_message(int code);
 /* {"errorCode","errorMessage","data","timestamp"}; data NULL or empty = null. */
 void api_send_envelope(h2o_req_t *req, int status, int code, const char *detail, const buf_t *data);
+/* 404 with the envelope and API_NO_SUCH_API (any path the API does not have). */
+void api_send_no_such_api(h2o_req_t *req);
 /* The gateway's shape: {"error": error, "error_description": description}. */
 void api_send_oauth_error(h2o_req_t *req, int status, const char *error, const char *description);
 /* Spends one call of app_id × name; false when over the limit, after

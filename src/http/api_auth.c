@@ -244,12 +244,18 @@ static void auth_grant(api_t *api, h2o_req_t *req, const char *username, const c
     store_app_dispose(&app);
 }
 
+#define AUTH_PATH "/oauth2/oauth/rest_token"
+
 static int on_rest_token(void *ctx, h2o_req_t *req)
 {
     api_t *api = ctx;
     af_t f;
     af_id_t username;
     const char *password = NULL;
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT(AUTH_PATH))) {
+        api_send_no_such_api(req);
+        return 0;
+    }
     json_value_t *body = auth_read_body(req);
     if (body == NULL)
         return 0;
@@ -268,7 +274,7 @@ static void on_rest_token_bad_method(h2o_req_t *req)
 
 void api_auth_register(api_t *api)
 {
-    static const char path[] = "/oauth2/oauth/rest_token";
-    http_server_route(api->app->http, path, false, HTTP_METHOD_POST, "rest_token", on_rest_token, api);
-    http_server_on_bad_method(api->app->http, path, on_rest_token_bad_method);
+    /* prefix=true so a longer path reaches on_rest_token and gets the envelope 404. */
+    http_server_route(api->app->http, AUTH_PATH, true, HTTP_METHOD_POST, "rest_token", on_rest_token, api);
+    http_server_on_bad_method(api->app->http, AUTH_PATH, on_rest_token_bad_method);
 }

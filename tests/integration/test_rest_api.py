@@ -212,6 +212,7 @@ def test_request_errors():
                 "path below an API: 404 1001004", status=404)
     expect_code(A.post("/openapi/v2/rtcLive/checkRtcHeath", {}, TOKEN), 1001004, "other version: 404", status=404)
     expect_code(A.post("/oauth2/other", {}), 1001004, "unknown /oauth2 path: 404", status=404)
+    expect_code(A.post("/oauth2/oauth/rest_token/x", {}), 1001004, "path below rest_token: 404 envelope", status=404)
     for method in ("GET", "PUT", "DELETE"):
         r = A.request(method, "/openapi/v1/rtcLive/addRule", headers={"Authorization": "bearer " + TOKEN})
         expect_code(r, 1001005, "%s addRule: 405 1001005" % method, status=405)
