@@ -164,6 +164,11 @@ static int start(irtc_app_t *app)
     }
     http_server_new(cfg, &app->http);
     health_register(app);
+    if (api_register(app) != IRTC_OK) {
+        SSL_CTX_free(ssl_ctx);
+        log_error("api", "cannot set up the REST API");
+        return IRTC_EIO;
+    }
     if (http_server_start(app->http, app->loop, ssl_ctx, err, sizeof(err)) != IRTC_OK) {
         log_error("http", "%s", err);
         return IRTC_EIO;
@@ -182,6 +187,7 @@ static void stop(irtc_app_t *app)
     worker_pool_stop(app->workers);
     dtls_cert_free(app->dtls_cert);
     http_server_free(app->http);
+    api_unregister(app);
     store_close(app->store);
 }
 

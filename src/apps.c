@@ -7,8 +7,11 @@
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "media/worker.h"
+#include "signal/jointoken.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void new_access_key(char *out /* >= 45 */)
@@ -72,4 +75,48 @@ void apps_write_json(buf_t *b, const store_app_t *app, bool show_secrets, const 
         json_write_string(b, app->access_key);
     }
     buf_putc(b, '}');
+}
+
+/* Copies src into dst[cap]; false when it does not fit (never truncate an id). */
+static bool copy_field(char *dst, size_t cap, const char *src)
+{
+    return (size_t)snprintf(dst, cap, "%s", src) < cap;
+}
+
+int apps_join_token(const cfg_t *cfg, const store_app_t *app, const char *channel_id, const char *user_id,
+                    const char *role, int64_t now_ms, buf_t *out, const char **why)
+{
+    jt_payload_t p;
+    memset(&p, 0, sizeof(p));
+    unsigned w = worker_for_channel(app->app_id, channel_id, cfg_worker_count(cfg));
+    snprintf(p.port, sizeof(p.port), "%u", cfg->media_port + w);
+    p.timestamp_ms = now_ms;
+    bool fits = copy_field(p.app_id, sizeof(p.app_id), app->app_id) &&
+                copy_field(p.channel_id, sizeof(p.channel_id), channel_id) &&
+                copy_field(p.user_id, sizeof(p.user_id), user_id) && copy_field(p.role, sizeof(p.role), role) &&
+                copy_field(p.tenant_id, sizeof(p.tenant_id), app->tenant_id ? app->tenant_id : "") &&
+                copy_field(p.host, sizeof(p.host), cfg->media_ips[0]);
+    if (!fits) {
+        *why = "channelId and userId must be 1-64 characters of [A-Za-z0-9_-], role \"0\" or \"1\"";
+        return IRTC_EINVAL;
+    }
+    char *token = NULL;
+    if (jt_make(&p, app->access_key, &token) != IRTC_OK) {
+        *why = "invalid";
+        jt_validate(&p, why);
+        return IRTC_EINVAL;
+    }
+    buf_puts(out, "{\"appId\":");
+    json_write_string(out, p.app_id);
+    buf_puts(out, ",\"channelId\":");
+    json_write_string(out, p.channel_id);
+    buf_puts(out, ",\"userId\":");
+    json_write_string(out, p.user_id);
+    buf_printf(out, ",\"role\":%s,\"host\":", p.role);
+    json_write_string(out, p.host);
+    buf_printf(out, ",\"port\":%s,\"ctime\":%lld,\"signature\":", p.port, (long long)(p.timestamp_ms / 1000));
+    json_write_string(out, token);
+    buf_putc(out, '}');
+    free(token);
+    return IRTC_OK;
 }

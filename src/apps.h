@@ -24,4 +24,16 @@ int apps_rotate_key(store_t *st, const char *app_id, char *out, size_t cap);
 #include "core/buf.h"
 void apps_write_json(buf_t *b, const store_app_t *app, bool show_secrets, const char *app_token);
 
+/*
+ * Makes a join token for user_id in channel_id of app, issued at now_ms, with
+ * the media endpoint of the channel's worker (media_ips[0], media_port + the
+ * worker_for_channel index), and appends the JSON object that `irtcd token`
+ * prints and POST /demo/token answers: {appId, channelId, userId, role, host,
+ * port, ctime, signature}.  role is "0" or "1".  IRTC_OK, or IRTC_EINVAL with
+ * *why naming the bad field (nothing appended).
+ */
+#include "core/config.h"
+int apps_join_token(const cfg_t *cfg, const store_app_t *app, const char *channel_id, const char *user_id,
+                    const char *role, int64_t now_ms, buf_t *out, const char **why);
+
 #endif

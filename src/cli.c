@@ -8,8 +8,6 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
-#include "media/worker.h"
-#include "signal/jointoken.h"
 #include "store/store.h"
 
 #include <stdio.h>
@@ -142,36 +140,17 @@ static int cmd_token(const cfg_t *cfg, store_t *st, int argc, char **argv)
         fprintf(stderr, "irtcd: no app %s\n", argv[1]);
         return 1;
     }
-    jt_payload_t p;
-    memset(&p, 0, sizeof(p));
-    snprintf(p.app_id, sizeof(p.app_id), "%s", app.app_id);
-    snprintf(p.channel_id, sizeof(p.channel_id), "%s", argv[2]);
-    snprintf(p.user_id, sizeof(p.user_id), "%s", argv[3]);
-    snprintf(p.role, sizeof(p.role), "%s", role);
-    snprintf(p.tenant_id, sizeof(p.tenant_id), "%s", app.tenant_id);
-    snprintf(p.host, sizeof(p.host), "%s", cfg->media_ips[0]);
-    unsigned w = worker_for_channel(app.app_id, argv[2], cfg_worker_count(cfg));
-    snprintf(p.port, sizeof(p.port), "%u", cfg->media_port + w);
-    p.timestamp_ms = (int64_t)clock_wall_ms();
-    char *token = NULL;
-    int rc = jt_make(&p, app.access_key, &token);
+    buf_t b;
+    const char *why = "invalid";
+    buf_init(&b);
+    int rc = apps_join_token(cfg, &app, argv[2], argv[3], role, (int64_t)clock_wall_ms(), &b, &why);
     store_app_dispose(&app);
     if (rc != IRTC_OK) {
-        const char *why = "invalid";
-        jt_validate(&p, &why);
+        buf_dispose(&b);
         fprintf(stderr, "irtcd: cannot make a token: %s\n", why);
         return 2;
     }
-    buf_t b;
-    buf_init(&b);
-    buf_printf(&b, "{\"appId\":\"%s\",\"channelId\":", p.app_id);
-    json_write_string(&b, p.channel_id);
-    buf_puts(&b, ",\"userId\":");
-    json_write_string(&b, p.user_id);
-    buf_printf(&b, ",\"role\":%s,\"host\":\"%s\",\"port\":%s,\"ctime\":%lld,\"signature\":\"%s\"}", p.role, p.host,
-               p.port, (long long)(p.timestamp_ms / 1000), token);
     print_buf(&b);
-    free(token);
     return 0;
 }
 

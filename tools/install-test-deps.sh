@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/install-build-deps.sh"
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
-  clang curl python3 procps iproute2 sqlite3 ffmpeg \
+  clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
   chromium python3-aiortc python3-websockets fonts-dejavu-core
 # The machine image may already carry a Node.js with its own npm (which
 # conflicts with Debian's npm package): install Debian's only when none is there.

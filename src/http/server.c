@@ -132,8 +132,7 @@ int http_server_new(const cfg_t *cfg, http_server_t **out)
     s->cfg = cfg;
     h2o_config_init(&s->config);
     s->config.server_name = h2o_iovec_init(H2O_STRLIT("irtcd"));
-    /* The REST API takes at most 64 KiB bodies (docs/API.md); h2o answers 413 above. */
-    s->config.max_request_entity_size = 64 * 1024;
+    s->config.max_request_entity_size = HTTP_MAX_REQUEST_BODY;
     s->host = h2o_config_register_host(&s->config, h2o_iovec_init(H2O_STRLIT("default")), 65535);
     *out = s;
     return IRTC_OK;
@@ -320,9 +319,10 @@ void http_server_free(http_server_t *s)
         h2o_context_dispose(&s->ctx);
         SSL_CTX_free(s->accept_ctx.ssl_ctx);
     }
-    h2o_config_dispose(&s->config);
+    /* Before h2o_config_dispose: it frees the route handlers themselves. */
     for (size_t i = 0; i < s->route_count; i++)
         free(s->routes[i]->path);
+    h2o_config_dispose(&s->config);
     free(s->routes);
     free(s);
 }

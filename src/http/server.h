@@ -22,6 +22,11 @@
 
 typedef struct http_server http_server_t;
 
+/* Request bodies above this are refused by h2o itself (HTTP/1.1: 413 text;
+ * HTTP/2: stream reset).  Handlers enforce their own, smaller limits so they
+ * can answer in their own format (the REST API: 64 KiB, docs/API.md). */
+#define HTTP_MAX_REQUEST_BODY (1024 * 1024)
+
 enum {
     HTTP_METHOD_GET = 1 << 0,
     HTTP_METHOD_HEAD = 1 << 1,

@@ -816,7 +816,11 @@ static void open_transport(mx_engine_t *e, const mx_transport_desc_t *d)
     t->created_ms = clock_mono_ms();
     crypto_random(&t->rtcp_ssrc, sizeof(t->rtcp_ssrc));
     const char *why = NULL;
-    if (dtls_conn_new(e->dtls, DTLS_SERVER, d->remote_fp_alg, d->remote_fp, &dtls_cbs, t, &t->dtls, &why) != IRTC_OK)
+    if (e->dtls == NULL) {
+        why = "no DTLS context on this worker";
+        t->state = T_FAILED;
+    } else if (dtls_conn_new(e->dtls, DTLS_SERVER, d->remote_fp_alg, d->remote_fp, &dtls_cbs, t, &t->dtls, &why) !=
+               IRTC_OK)
         t->state = T_FAILED; /* the control thread validated the fingerprint; reported below */
     else
         dtls_conn_start(t->dtls, t->created_ms);

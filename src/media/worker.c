@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -36,6 +37,7 @@ struct worker {
     int fd;
     pthread_t tid;
     bool thread_started;
+    sem_t ready; /* posted by the worker once its queue can take messages */
     h2o_evloop_t *loop;
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t receiver;
@@ -48,7 +50,8 @@ struct worker {
     bool ping_in_flight;
     uint64_t last_pong_ms;
 
-    mx_engine_t *engine;
+    mx_engine_t *engine; /* created and freed on the worker thread */
+    const struct dtls_cert *cert;
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick_entry;
 
@@ -250,17 +253,68 @@ static void on_stop(worker_msg_t *msg, void *thread_ctx)
     free(msg);
 }
 
+/*
+ * The loop, the message queue and the UDP socket are created and destroyed
+ * on the worker's own thread.  h2o 2.2 recycles socket read buffers through a
+ * __thread allocator chosen when the socket is created: a queue created on
+ * the control thread would make the worker allocate and free ping buffers in
+ * the control thread's free list, racing with every TLS connection there
+ * (heap corruption under load).
+ */
+static void worker_open(worker_t *w)
+{
+    w->loop = h2o_evloop_create();
+    w->queue = h2o_multithread_create_queue(w->loop);
+    h2o_multithread_register_receiver(w->queue, &w->receiver, on_worker_messages);
+    w->udp = h2o_evloop_socket_create(w->loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
+    w->udp->data = w;
+    h2o_socket_read_start(w->udp, on_udp_readable);
+    w->engine = mx_engine_new(w, w->cert);
+    h2o_timeout_init(w->loop, &w->tick_timeout, WORKER_TICK_MS);
+    w->tick_entry.cb = on_tick;
+    h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
+}
+
+/* h2o 2.2 keeps freed socket buffers in that per-thread list and never
+ * releases it: hand them back before the thread (and its list) ends. */
+static void worker_release_thread_buffers(void)
+{
+    h2o_mem_recycle_t *a = &h2o_socket_buffer_prototype.allocator;
+    while (a->cnt > 0)
+        free(h2o_mem_alloc_recycle(a, 0));
+}
+
+static void worker_close(worker_t *w)
+{
+    if (h2o_timeout_is_linked(&w->tick_entry))
+        h2o_timeout_unlink(&w->tick_entry);
+    h2o_timeout_dispose(w->loop, &w->tick_timeout);
+    mx_engine_free(w->engine); /* closes transports: DTLS close_notify goes out now */
+    worker_flush(w);
+    w->engine = NULL;
+    h2o_multithread_unregister_receiver(w->queue, &w->receiver);
+    h2o_multithread_destroy_queue(w->queue);
+    h2o_socket_read_stop(w->udp);
+    h2o_socket_close(w->udp);
+    h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
+    h2o_evloop_destroy(w->loop);
+    worker_release_thread_buffers();
+    stun_thread_dispose();
+}
+
 static void *worker_main(void *arg)
 {
     worker_t *w = arg;
     char name[16];
     snprintf(name, sizeof(name), "irtc-media-%u", w->index);
     pthread_setname_np(pthread_self(), name);
+    worker_open(w);
+    sem_post(&w->ready);
     while (!w->stop) {
         h2o_evloop_run(w->loop, INT32_MAX);
         atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
     }
-    stun_thread_dispose();
+    worker_close(w);
     return NULL;
 }
 
@@ -307,16 +361,8 @@ static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, const struct dt
     w->index = index;
     w->port = port;
     w->fd = fd;
-    w->loop = h2o_evloop_create();
-    w->queue = h2o_multithread_create_queue(w->loop);
-    h2o_multithread_register_receiver(w->queue, &w->receiver, on_worker_messages);
-    w->udp = h2o_evloop_socket_create(w->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    w->udp->data = w;
-    h2o_socket_read_start(w->udp, on_udp_readable);
-    w->engine = mx_engine_new(w, cert);
-    h2o_timeout_init(w->loop, &w->tick_timeout, WORKER_TICK_MS);
-    w->tick_entry.cb = on_tick;
-    h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
+    w->cert = cert;
+    sem_init(&w->ready, 0, 0);
     return w;
 }
 
@@ -331,18 +377,13 @@ static void worker_join(worker_t *w)
     w->thread_started = false;
 }
 
+/* The thread has closed its sockets (worker_close); a worker whose thread
+ * never started still owns its bare UDP descriptor. */
 static void worker_free(worker_t *w)
 {
-    if (h2o_timeout_is_linked(&w->tick_entry))
-        h2o_timeout_unlink(&w->tick_entry);
-    h2o_timeout_dispose(w->loop, &w->tick_timeout);
-    mx_engine_free(w->engine);
-    h2o_multithread_unregister_receiver(w->queue, &w->receiver);
-    h2o_multithread_destroy_queue(w->queue);
-    h2o_socket_read_stop(w->udp);
-    h2o_socket_close(w->udp);
-    h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
-    h2o_evloop_destroy(w->loop);
+    if (w->udp == NULL)
+        close(w->fd);
+    sem_destroy(&w->ready);
     free(w);
 }
 
@@ -364,6 +405,8 @@ int worker_pool_start(const cfg_t *cfg, const struct dtls_cert *cert, h2o_evloop
         wp->workers[wp->count++] = w;
         h2o_multithread_create_thread(&w->tid, NULL, worker_main, w);
         w->thread_started = true;
+        while (sem_wait(&w->ready) != 0) /* EINTR: retry */
+            ;
     }
     h2o_timeout_init(control_loop, &wp->ping_timeout, WORKER_PING_INTERVAL_MS);
     wp->ping_entry.cb = on_ping_timer;

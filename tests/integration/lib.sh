@@ -20,22 +20,8 @@ done_testing() { echo "1..$T_N"; [ "$T_FAILED" -eq 0 ]; }
 diag() { echo "# $*"; }
 
 free_port() { # free_port [UDP-RANGE-LEN]: a TCP (and UDP range) port free on 127.0.0.1
-  /usr/bin/python3 - "${1:-1}" <<'PY'
-import socket, sys, random
-n = int(sys.argv[1])
-for _ in range(200):
-    p = random.randint(20000, 60000 - n)
-    socks = []
-    try:
-        for i in range(n):
-            for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
-                s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", p + i)); socks.append(s)
-        print(p); break
-    except OSError:
-        pass
-    finally:
-        for s in socks: s.close()
-PY
+  /usr/bin/python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import irtctest; print(irtctest.free_port(int(sys.argv[2])))' \
+    "$top_srcdir/tests/integration" "${1:-1}"
 }
 
 T_TMP=$(mktemp -d /tmp/irtc-it-XXXXXX)

@@ -1,0 +1,280 @@
+/*
+ * api_auth.c — POST /oauth2/oauth/rest_token and the bearer-token check every
+ * other REST call goes through.  Control thread.
+ *
+ * Tokens are derived, not random: token = hex(HMAC-SHA256(server secret,
+ * appId ":" issued_at_ms)), with the 32-byte secret kept in the settings
+ * table.  The store keeps only SHA-256(token), yet the same token can be
+ * answered again while it is valid, after a restart too, by recomputing it
+ * from the stored issue time.  Verification hashes the presented token and
+ * looks the hash up: no cache, so a token deleted or expired in the database
+ * stops working at once.
+ *
+ * Does not check the appId of request bodies (api.c does).
+ */
+#include "http/api.h"
+#include "core/clock.h"
+#include "core/common.h"
+#include "core/crypto.h"
+#include "core/log.h"
+#include "http/server.h"
+#include "store/store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define AUTH_SECRET_KEY "rest_token_secret"
+#define AUTH_CLIENT "isdp-saas-openapi"
+#define AUTH_TOKEN_HEX 64
+/* A token closer than this to its expiry is not handed out again: the caller
+ * would get expires_in 0 and fail on its next call. */
+#define AUTH_REUSE_MARGIN_MS 2000
+
+int api_auth_init(api_t *api)
+{
+    store_t *st = api->app->store;
+    char *hex = NULL, fresh[2 * sizeof(api->token_secret) + 1];
+    size_t n = sizeof(api->token_secret);
+    int rc = store_setting_get(st, AUTH_SECRET_KEY, &hex);
+    if (rc == IRTC_ENOTFOUND) {
+        crypto_random(api->token_secret, n);
+        crypto_hex(api->token_secret, n, fresh);
+        rc = store_setting_set(st, AUTH_SECRET_KEY, fresh);
+        if (rc == IRTC_OK)
+            log_info("api", "created the REST token secret");
+        return rc;
+    }
+    for (size_t i = 0; rc == IRTC_OK && i < n; i++) {
+        unsigned b;
+        if (hex == NULL || strlen(hex) != 2 * n || sscanf(hex + 2 * i, "%2x", &b) != 1)
+            rc = IRTC_EINVAL;
+        else
+            api->token_secret[i] = (unsigned char)b;
+    }
+    if (rc != IRTC_OK)
+        log_error("api", "settings.%s is unreadable or damaged", AUTH_SECRET_KEY);
+    free(hex);
+    return rc;
+}
+
+static void auth_derive(const api_t *api, const char *app_id, int64_t issued_at_ms, char token[AUTH_TOKEN_HEX + 1])
+{
+    char msg[80];
+    unsigned char mac[32];
+    int n = snprintf(msg, sizeof(msg), "%s:%lld", app_id, (long long)issued_at_ms);
+    crypto_hmac_sha256(api->token_secret, sizeof(api->token_secret), msg, (size_t)n, mac);
+    crypto_hex(mac, sizeof(mac), token);
+}
+
+static void auth_hash(const char *token, size_t len, char hash[65])
+{
+    unsigned char d[32];
+    crypto_sha256(token, len, d);
+    crypto_hex(d, sizeof(d), hash);
+}
+
+int api_auth_verify(api_t *api, const char *token, size_t len, char app_id[33])
+{
+    char hash[65];
+    store_rest_token_t t;
+    store_app_t app;
+    if (len != AUTH_TOKEN_HEX)
+        return IRTC_ENOTFOUND;
+    auth_hash(token, len, hash);
+    int rc = store_rest_token_find(api->app->store, hash, &t);
+    if (rc != IRTC_OK || t.expires_at_ms <= (int64_t)clock_wall_ms())
+        return IRTC_ENOTFOUND;
+    /* Deleting an app cascades to its tokens; this also covers a race with it. */
+    rc = store_app_get(api->app->store, t.app_id, &app);
+    store_app_dispose(&app);
+    if (rc != IRTC_OK)
+        return IRTC_ENOTFOUND;
+    memcpy(app_id, t.app_id, sizeof(t.app_id));
+    return IRTC_OK;
+}
+
+/* The app's valid token if it has one with time left, else a new one. */
+static int auth_issue(api_t *api, const char *app_id, int64_t now, char token[AUTH_TOKEN_HEX + 1],
+                      int64_t *expires_at)
+{
+    store_t *st = api->app->store;
+    store_rest_token_t t;
+    char hash[65];
+    if (store_rest_token_current(st, app_id, now + AUTH_REUSE_MARGIN_MS, &t) == IRTC_OK) {
+        auth_derive(api, app_id, t.issued_at_ms, token);
+        auth_hash(token, AUTH_TOKEN_HEX, hash);
+        /* A mismatch means the secret changed since: issue a new one. */
+        if (strcmp(hash, t.token_hash) == 0) {
+            *expires_at = t.expires_at_ms;
+            return IRTC_OK;
+        }
+    }
+    store_rest_token_purge_expired(st, now);
+    memset(&t, 0, sizeof(t));
+    snprintf(t.app_id, sizeof(t.app_id), "%s", app_id);
+    auth_derive(api, app_id, now, token);
+    auth_hash(token, AUTH_TOKEN_HEX, t.token_hash);
+    t.issued_at_ms = now;
+    t.expires_at_ms = now + API_TOKEN_TTL_MS;
+    int rc = store_rest_token_insert(st, &t);
+    *expires_at = t.expires_at_ms;
+    /* Same app, same millisecond: the same token is already stored. */
+    return rc == IRTC_ECONFLICT ? IRTC_OK : rc;
+}
+
+/* plat_user's userId is a number in the vendor's answer: a stable one from
+ * the appId (48 bits, exact in every JSON parser). */
+static unsigned long long auth_user_number(const char *app_id)
+{
+    unsigned char d[32];
+    unsigned long long v = 0;
+    crypto_sha256(app_id, strlen(app_id), d);
+    for (int i = 0; i < 6; i++)
+        v = v << 8 | d[i];
+    return v;
+}
+
+static void auth_write_answer(buf_t *b, const char *token, int64_t expires_in_s, const store_app_t *app)
+{
+    char when[96]; /* generous: the compiler cannot bound tm_year */
+    struct tm tm;
+    time_t t = (time_t)(app->created_at_ms / 1000);
+    gmtime_r(&t, &tm);
+    snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03d+00:00", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(app->created_at_ms % 1000));
+    buf_printf(b, "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%lld,\"scope\":\"all\"", token,
+               (long long)expires_in_s);
+    buf_printf(b, ",\"plat_user\":{\"userId\":%llu,\"userNo\":", auth_user_number(app->app_id));
+    json_write_string(b, app->app_id);
+    buf_puts(b, ",\"userName\":");
+    json_write_string(b, app->name);
+    buf_puts(b, ",\"userType\":\"API\",\"phone\":null,\"tenantId\":");
+    json_write_string(b, app->tenant_id ? app->tenant_id : "");
+    buf_printf(b, ",\"status\":\"0\",\"deleteFlag\":0,\"pwdUpdateDate\":\"%s\"", when);
+    buf_puts(b, ",\"userExtendMap\":{\"clientId\":\"" AUTH_CLIENT "\",\"userPrivacyAgreement\":{"
+                "\"privacyAgreementAction\":\"0\",\"privacyPolicyAction\":\"0\",\"privacyAgreementVX\":null,"
+                "\"privacyAgreementVXAction\":\"1\",\"serviceAgreement\":\"V5\",\"privacyPolicy\":\"V2\","
+                "\"privacyAgreement\":\"V4\",\"serviceAgreementAction\":\"0\"},\"versionMap\":{}}"
+                ",\"password\":null,\"salt\":null,\"currentLoginType\":\"password\"}}");
+}
+
+/* The body as a JSON object, from JSON or a form; NULL after answering. */
+static json_value_t *auth_read_body(h2o_req_t *req)
+{
+    size_t len = 0;
+    char err[160];
+    const char *ct = http_req_header(req, "content-type", &len);
+    const char *body = req->entity.base ? req->entity.base : "";
+    json_value_t *v = NULL;
+    if (req->entity.len > API_MAX_BODY) {
+        api_send_oauth_error(req, 413, "invalid_request", "the body is over 64 KiB");
+        return NULL;
+    } else if (af_content_type_is(ct, len, "application/x-www-form-urlencoded")) {
+        buf_t j;
+        const char *why = "bad form body";
+        buf_init(&j);
+        if (af_form_to_json(body, req->entity.len, &j, &why) == IRTC_OK)
+            v = af_parse_object(j.base, j.len, err, sizeof(err));
+        else
+            snprintf(err, sizeof(err), "%s", why);
+        buf_dispose(&j);
+    } else if (af_content_type_is(ct, len, "application/json")) {
+        v = af_parse_object(body, req->entity.len, err, sizeof(err));
+    } else {
+        api_send_oauth_error(req, 415, "invalid_request",
+                             "Content-Type must be application/json or application/x-www-form-urlencoded");
+        return NULL;
+    }
+    if (v == NULL)
+        api_send_oauth_error(req, 400, "invalid_request", err);
+    return v;
+}
+
+/* Checks the OAuth fields; answers and returns false when they are wrong. */
+static bool auth_check_client(h2o_req_t *req, af_t *f, af_id_t username, const char **password)
+{
+    const char *client_id = NULL, *client_secret = NULL, *grant_type = NULL;
+    af_text(f, "client_id", AF_REQUIRED, 256, &client_id);
+    af_text(f, "client_secret", AF_REQUIRED, 256, &client_secret);
+    af_text(f, "grant_type", AF_REQUIRED, 64, &grant_type);
+    af_id(f, "username", AF_REQUIRED, username);
+    af_text(f, "password", AF_REQUIRED, 256, password);
+    if (f->failed) {
+        api_send_oauth_error(req, 400, "invalid_request", f->err);
+        return false;
+    }
+    if (strcmp(client_id, AUTH_CLIENT) != 0 || strcmp(client_secret, AUTH_CLIENT) != 0) {
+        api_send_oauth_error(req, 401, "invalid_client", "Bad client credentials");
+        return false;
+    }
+    if (strcmp(grant_type, "password") != 0) {
+        api_send_oauth_error(req, 400, "unsupported_grant_type", "Unsupported grant type: only \"password\"");
+        return false;
+    }
+    return true;
+}
+
+/* Verifies username/password and answers the token; the app's rate limit is
+ * spent before the (deliberately slow) appToken check. */
+static void auth_grant(api_t *api, h2o_req_t *req, const char *username, const char *password)
+{
+    store_app_t app;
+    uint64_t retry_s = 0;
+    char token[AUTH_TOKEN_HEX + 1], msg[128];
+    int64_t expires_at = 0, now = (int64_t)clock_wall_ms();
+    if (store_app_get(api->app->store, username, &app) != IRTC_OK) {
+        api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
+    } else if (!api_rate_take(api, req, app.app_id, "rest_token", &retry_s)) {
+        snprintf(msg, sizeof(msg), "at most %u rest_token calls per minute per app; retry after %llu s",
+                 api->app->cfg.api_calls_per_minute, (unsigned long long)retry_s);
+        api_send_oauth_error(req, 429, "too_many_requests", msg);
+    } else if (crypto_secret_verify(password, app.app_token_hash) != 1) {
+        api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
+    } else if (auth_issue(api, app.app_id, now, token, &expires_at) != IRTC_OK) {
+        api_send_oauth_error(req, 500, "server_error", "cannot store the token");
+    } else {
+        buf_t b;
+        buf_init(&b);
+        auth_write_answer(&b, token, (expires_at - now - 1) / 1000, &app);
+        http_send_json(req, 200, &b);
+        buf_dispose(&b);
+    }
+    store_app_dispose(&app);
+}
+
+#define AUTH_PATH "/oauth2/oauth/rest_token"
+
+static int on_rest_token(void *ctx, h2o_req_t *req)
+{
+    api_t *api = ctx;
+    af_t f;
+    af_id_t username;
+    const char *password = NULL;
+    if (!h2o_memis(req->path_normalized.base, req->path_normalized.len, H2O_STRLIT(AUTH_PATH))) {
+        api_send_no_such_api(req);
+        return 0;
+    }
+    json_value_t *body = auth_read_body(req);
+    if (body == NULL)
+        return 0;
+    af_init(&f, body);
+    if (auth_check_client(req, &f, username, &password))
+        auth_grant(api, req, username, password);
+    json_free(body);
+    return 0;
+}
+
+static void on_rest_token_bad_method(h2o_req_t *req)
+{
+    http_add_header(req, "allow", "POST");
+    api_send_oauth_error(req, 405, "method_not_allowed", "only POST is allowed");
+}
+
+void api_auth_register(api_t *api)
+{
+    /* prefix=true so a longer path reaches on_rest_token and gets the envelope 404. */
+    http_server_route(api->app->http, AUTH_PATH, true, HTTP_METHOD_POST, "rest_token", on_rest_token, api);
+    http_server_on_bad_method(api->app->http, AUTH_PATH, on_rest_token_bad_method);
+}
