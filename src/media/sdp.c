@@ -208,12 +208,12 @@ static int fingerprint_bytes(span_t v)
 
 typedef struct {
     sdp_session_t *s;
-    sdp_media_t *m;     /* current m= section, NULL at session level */
-    sdp_dir_t *dir;     /* the direction slot of the current level */
-    unsigned fb_wild;   /* "a=rtcp-fb:* ..." of the current m= section */
+    sdp_media_t *m;   /* current m= section, NULL at session level */
+    sdp_dir_t *dir;   /* the direction slot of the current level */
+    unsigned fb_wild; /* "a=rtcp-fb:* ..." of the current m= section */
     bool seen_o, seen_s, seen_simulcast;
     int n_candidates_total;
-    const char *why;    /* set by a handler to override the line's default */
+    const char *why; /* set by a handler to override the line's default */
 } parser_t;
 
 #define SDP_MAX_CANDIDATE_LINES 1024 /* a=candidate lines per SDP */
@@ -296,8 +296,8 @@ static int fingerprint_alg_bytes(const char *alg)
     static const struct {
         const char *name;
         int bytes;
-    } algs[] = {{"sha-1", 20}, {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
-                {"sha-512", 64}, {"md5", 16},    {"md2", 16}};
+    } algs[] = {{"sha-1", 20},   {"sha-224", 28}, {"sha-256", 32}, {"sha-384", 48},
+                {"sha-512", 64}, {"md5", 16},     {"md2", 16}};
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(algs); i++)
         if (strcmp(alg, algs[i].name) == 0)
             return algs[i].bytes;
@@ -360,9 +360,8 @@ static int a_extmap(parser_t *ps, span_t v)
 {
     int *n = ps->m ? &ps->m->n_ext : &ps->s->n_ext;
     sdp_extmap_t *list = ps->m ? ps->m->ext : ps->s->ext;
-    span_t id, dir, uri = span_word(&v);
-    bool has_dir = span_split(uri, '/', &id, &dir);
-    uri = span_word(&v);
+    span_t idv = span_word(&v), uri = span_word(&v), id, dir;
+    bool has_dir = span_split(idv, '/', &id, &dir);
     sdp_extmap_t e = {0};
     if (!span_int(id, 1, 255, &e.id) || !span_is_visible(uri, SDP_URI_MAX))
         return -1;
@@ -428,8 +427,7 @@ static int a_mid(parser_t *ps, span_t v)
             ps->why = "duplicate a=mid";
             return -1;
         }
-    span_copy(ps->m->mid, sizeof(ps->m->mid), v);
-    return 0;
+    return span_copy(ps->m->mid, sizeof(ps->m->mid), v) ? 0 : -1;
 }
 
 /* "a=rtpmap:<pt> <name>/<clock>[/<channels>]" (RFC 8866 §6.6). */
@@ -1125,7 +1123,8 @@ typedef struct {
 static bool valid_ip(const char *ip)
 {
     unsigned char addr[16];
-    return ip && strlen(ip) <= SDP_ADDR_MAX && (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1);
+    return ip && strlen(ip) <= SDP_ADDR_MAX &&
+           (inet_pton(AF_INET, ip, addr) == 1 || inet_pton(AF_INET6, ip, addr) == 1);
 }
 
 /* Checks the server side of the policy and copies its identity into a. */
@@ -1234,8 +1233,7 @@ static int copy_send(const sdp_send_t *s, sdp_answer_media_t *am, const char **w
     *why = "bad policy: send parameters (cname, msid)";
     if ((s->cname && !span_is_visible(span_cstr(s->cname), SDP_CNAME_MAX)) ||
         (s->msid_stream && !span_is_token(span_cstr(s->msid_stream), SDP_MSID_MAX)) ||
-        (s->msid_track && !span_is_token(span_cstr(s->msid_track), SDP_MSID_MAX)) ||
-        (s->msid_track && !s->msid_stream))
+        (s->msid_track && !span_is_token(span_cstr(s->msid_track), SDP_MSID_MAX)) || (s->msid_track && !s->msid_stream))
         return -1;
     am->ssrc = s->ssrc;
     am->rtx_ssrc = am->rtx_pt >= 0 && s->ssrc ? s->rtx_ssrc : 0;
@@ -1471,8 +1469,11 @@ static void write_codec(buf_t *out, const sdp_answer_media_t *am)
     static const struct {
         unsigned bit;
         const char *text;
-    } fbs[] = {{SDP_FB_GOOG_REMB, "goog-remb"}, {SDP_FB_TRANSPORT_CC, "transport-cc"}, {SDP_FB_CCM_FIR, "ccm fir"},
-               {SDP_FB_NACK, "nack"},           {SDP_FB_NACK_PLI, "nack pli"}};
+    } fbs[] = {{SDP_FB_GOOG_REMB, "goog-remb"},
+               {SDP_FB_TRANSPORT_CC, "transport-cc"},
+               {SDP_FB_CCM_FIR, "ccm fir"},
+               {SDP_FB_NACK, "nack"},
+               {SDP_FB_NACK_PLI, "nack pli"}};
     buf_printf(out, "a=rtpmap:%d %s/%u", am->pt, am->name, (unsigned)am->clock);
     if (am->channels)
         buf_printf(out, "/%d", am->channels);

@@ -32,30 +32,30 @@
  * room to spare.  sdp_session_t is large (a few hundred KB): allocate it with
  * xcalloc or make it static, never put it on a worker's stack.
  */
-#define SDP_MAX_MEDIA 8           /* m= lines */
-#define SDP_MAX_PT 64             /* payload types on one m= line */
-#define SDP_MAX_EXT 16            /* a=extmap lines per m= line (and at session level) */
-#define SDP_MAX_SSRC 12           /* distinct SSRCs in a=ssrc lines per m= line */
-#define SDP_MAX_SSRC_GROUP 6      /* a=ssrc-group lines per m= line */
-#define SDP_MAX_GROUP_SSRC 8      /* SSRCs in one a=ssrc-group */
-#define SDP_MAX_RID 8             /* a=rid lines per m= line; also simulcast streams per direction */
-#define SDP_MAX_FINGERPRINT 4     /* a=fingerprint lines per level */
-#define SDP_MAX_CANDIDATES 4      /* server host candidates written into an answer */
-#define SDP_MID_MAX 32            /* RFC 8843 mid token */
-#define SDP_RID_MAX 16            /* RFC 8851 rid-id; 16 fits a one-byte RTP header extension */
-#define SDP_ICE_UFRAG_MAX 256     /* RFC 8839 §5.4: ufrag 4..256, pwd 22..256 ice-chars */
+#define SDP_MAX_MEDIA 8       /* m= lines */
+#define SDP_MAX_PT 64         /* payload types on one m= line */
+#define SDP_MAX_EXT 16        /* a=extmap lines per m= line (and at session level) */
+#define SDP_MAX_SSRC 12       /* distinct SSRCs in a=ssrc lines per m= line */
+#define SDP_MAX_SSRC_GROUP 6  /* a=ssrc-group lines per m= line */
+#define SDP_MAX_GROUP_SSRC 8  /* SSRCs in one a=ssrc-group */
+#define SDP_MAX_RID 8         /* a=rid lines per m= line; also simulcast streams per direction */
+#define SDP_MAX_FINGERPRINT 4 /* a=fingerprint lines per level */
+#define SDP_MAX_CANDIDATES 4  /* server host candidates written into an answer */
+#define SDP_MID_MAX 32        /* RFC 8843 mid token */
+#define SDP_RID_MAX 16        /* RFC 8851 rid-id; 16 fits a one-byte RTP header extension */
+#define SDP_ICE_UFRAG_MAX 256 /* RFC 8839 §5.4: ufrag 4..256, pwd 22..256 ice-chars */
 #define SDP_ICE_PWD_MAX 256
 #define SDP_ICE_OPTIONS_MAX 128
-#define SDP_FP_ALG_MAX 15         /* "sha-256" ... */
-#define SDP_FP_VALUE_MAX 191      /* 64 bytes (sha-512) as "AB:CD:..." */
-#define SDP_PROTO_MAX 31          /* "UDP/TLS/RTP/SAVPF" */
-#define SDP_TOKEN_MAX 31          /* media kind name, codec name, non-RTP fmt, ssrc-group semantics */
-#define SDP_FMTP_MAX 255          /* raw a=fmtp parameters */
-#define SDP_URI_MAX 255           /* a=extmap URI */
-#define SDP_CNAME_MAX 255         /* RFC 3550 §6.5: an SDES item is at most 255 octets */
-#define SDP_MSID_MAX 64           /* RFC 8830: msid-id and msid-appdata are 1*64 token-char */
-#define SDP_SESSION_ID_MAX 31     /* o= sess-id: decimal digits */
-#define SDP_ADDR_MAX 45           /* INET6_ADDRSTRLEN - 1 */
+#define SDP_FP_ALG_MAX 15     /* "sha-256" ... */
+#define SDP_FP_VALUE_MAX 191  /* 64 bytes (sha-512) as "AB:CD:..." */
+#define SDP_PROTO_MAX 31      /* "UDP/TLS/RTP/SAVPF" */
+#define SDP_TOKEN_MAX 31      /* media kind name, codec name, non-RTP fmt, ssrc-group semantics */
+#define SDP_FMTP_MAX 255      /* raw a=fmtp parameters */
+#define SDP_URI_MAX 255       /* a=extmap URI */
+#define SDP_CNAME_MAX 255     /* RFC 3550 §6.5: an SDES item is at most 255 octets */
+#define SDP_MSID_MAX 64       /* RFC 8830: msid-id and msid-appdata are 1*64 token-char */
+#define SDP_SESSION_ID_MAX 31 /* o= sess-id: decimal digits */
+#define SDP_ADDR_MAX 45       /* INET6_ADDRSTRLEN - 1 */
 
 typedef enum {
     SDP_KIND_OTHER = 0, /* "text", "message", ... (always rejected) */
@@ -95,34 +95,34 @@ enum {
 /* One payload type of an m= line with what a=rtpmap / a=fmtp / a=rtcp-fb say
  * about it.  Integer fmtp fields are -1 when the parameter is absent. */
 typedef struct {
-    int pt;                         /* 0..127 */
+    int pt; /* 0..127 */
     bool has_rtpmap;
-    char name[SDP_TOKEN_MAX + 1];   /* encoding name as offered ("opus", "VP8") */
-    uint32_t clock;                 /* Hz */
-    int channels;                   /* 0 when not given */
+    char name[SDP_TOKEN_MAX + 1]; /* encoding name as offered ("opus", "VP8") */
+    uint32_t clock;               /* Hz */
+    int channels;                 /* 0 when not given */
     bool has_fmtp;
-    char fmtp[SDP_FMTP_MAX + 1];    /* raw parameters after "a=fmtp:<pt> " */
-    int apt;                        /* rtx (RFC 4588): associated payload type */
+    char fmtp[SDP_FMTP_MAX + 1]; /* raw parameters after "a=fmtp:<pt> " */
+    int apt;                     /* rtx (RFC 4588): associated payload type */
     bool has_profile_level_id;
-    uint32_t profile_level_id;      /* H.264 (RFC 6184): 3 bytes, e.g. 0x42e01f */
-    int packetization_mode;         /* H.264: 0..2 */
-    int level_asymmetry_allowed;    /* H.264: 0/1 */
-    int useinbandfec;               /* Opus (RFC 7587): 0/1 */
-    int stereo;                     /* Opus: 0/1 */
-    int profile_id;                 /* VP9: 0..3 */
-    unsigned fb;                    /* SDP_FB_* */
+    uint32_t profile_level_id;   /* H.264 (RFC 6184): 3 bytes, e.g. 0x42e01f */
+    int packetization_mode;      /* H.264: 0..2 */
+    int level_asymmetry_allowed; /* H.264: 0/1 */
+    int useinbandfec;            /* Opus (RFC 7587): 0/1 */
+    int stereo;                  /* Opus: 0/1 */
+    int profile_id;              /* VP9: 0..3 */
+    unsigned fb;                 /* SDP_FB_* */
 } sdp_codec_t;
 
 typedef struct {
-    int id;                       /* 1..255 (RFC 8285 §5) */
-    sdp_dir_t dir;                /* SDP_DIR_NONE when not given */
+    int id;        /* 1..255 (RFC 8285 §5) */
+    sdp_dir_t dir; /* SDP_DIR_NONE when not given */
     char uri[SDP_URI_MAX + 1];
 } sdp_extmap_t;
 
 typedef struct {
     uint32_t ssrc;
-    char cname[SDP_CNAME_MAX + 1];       /* "" when absent */
-    char msid_stream[SDP_MSID_MAX + 1];  /* from "a=ssrc:<n> msid:<stream> [<track>]" */
+    char cname[SDP_CNAME_MAX + 1];      /* "" when absent */
+    char msid_stream[SDP_MSID_MAX + 1]; /* from "a=ssrc:<n> msid:<stream> [<track>]" */
     char msid_track[SDP_MSID_MAX + 1];
 } sdp_ssrc_t;
 
@@ -163,15 +163,15 @@ typedef struct {
     char kind_name[SDP_TOKEN_MAX + 1]; /* as written on the m= line */
     int port;                          /* 0 = rejected / disabled by the offerer */
     char proto[SDP_PROTO_MAX + 1];
-    bool is_rtp;                       /* proto carries RTP: fmt list is payload types */
-    char fmt[SDP_TOKEN_MAX + 1];       /* non-RTP: the first fmt ("webrtc-datachannel") */
-    char mid[SDP_MID_MAX + 1];         /* "" when absent */
-    sdp_dir_t dir;                     /* after inheritance; SENDRECV when nothing says */
+    bool is_rtp;                 /* proto carries RTP: fmt list is payload types */
+    char fmt[SDP_TOKEN_MAX + 1]; /* non-RTP: the first fmt ("webrtc-datachannel") */
+    char mid[SDP_MID_MAX + 1];   /* "" when absent */
+    sdp_dir_t dir;               /* after inheritance; SENDRECV when nothing says */
     bool rtcp_mux, rtcp_mux_only, rtcp_rsize, bundle_only;
-    sdp_transport_t tr;                /* after inheritance from session level */
+    sdp_transport_t tr; /* after inheritance from session level */
 
     int n_pt;
-    sdp_codec_t pt[SDP_MAX_PT];        /* in m= line order (the offerer's preference) */
+    sdp_codec_t pt[SDP_MAX_PT]; /* in m= line order (the offerer's preference) */
     int n_ext;
     sdp_extmap_t ext[SDP_MAX_EXT];
     int n_ssrc;
@@ -180,25 +180,25 @@ typedef struct {
     sdp_ssrc_group_t ssrc_group[SDP_MAX_SSRC_GROUP];
     int n_rid;
     sdp_rid_t rid[SDP_MAX_RID];
-    int n_sim_send, n_sim_recv;        /* a=simulcast streams per direction */
+    int n_sim_send, n_sim_recv; /* a=simulcast streams per direction */
     sdp_sim_stream_t sim_send[SDP_MAX_RID];
     sdp_sim_stream_t sim_recv[SDP_MAX_RID];
     char msid_stream[SDP_MSID_MAX + 1]; /* a=msid (RFC 8830) */
     char msid_track[SDP_MSID_MAX + 1];
-    int n_candidates;                   /* a=candidate lines (content not interpreted) */
+    int n_candidates; /* a=candidate lines (content not interpreted) */
     bool end_of_candidates;
-    int sctp_port;                      /* a=sctp-port, 0 when absent */
-    uint64_t max_message_size;          /* a=max-message-size, 0 when absent */
+    int sctp_port;             /* a=sctp-port, 0 when absent */
+    uint64_t max_message_size; /* a=max-message-size, 0 when absent */
 } sdp_media_t;
 
 typedef struct {
     char session_id[SDP_SESSION_ID_MAX + 1];
     bool ice_lite, extmap_allow_mixed;
-    sdp_transport_t tr;                 /* session-level attributes only */
-    sdp_dir_t dir;                      /* session-level direction, NONE when absent */
-    int n_ext;                          /* session-level a=extmap (apply to every m= line) */
+    sdp_transport_t tr; /* session-level attributes only */
+    sdp_dir_t dir;      /* session-level direction, NONE when absent */
+    int n_ext;          /* session-level a=extmap (apply to every m= line) */
     sdp_extmap_t ext[SDP_MAX_EXT];
-    int n_bundle_groups;                /* a=group:BUNDLE lines; only the first is kept */
+    int n_bundle_groups; /* a=group:BUNDLE lines; only the first is kept */
     int n_bundle;
     char bundle[SDP_MAX_MEDIA][SDP_MID_MAX + 1];
     int n_media;
@@ -271,18 +271,18 @@ typedef struct {
     char kind_name[SDP_TOKEN_MAX + 1];
     char proto[SDP_PROTO_MAX + 1];
     char mid[SDP_MID_MAX + 1];
-    bool rejected;                 /* written with port 0 */
+    bool rejected;                      /* written with port 0 */
     char reject_fmt[SDP_TOKEN_MAX + 1]; /* the fmt a rejected m= line carries */
-    sdp_dir_t dir;                 /* RTP only */
+    sdp_dir_t dir;                      /* RTP only */
     bool rtcp_rsize;
     /* The chosen codec (RTP, accepted). */
     int pt;
     char name[SDP_TOKEN_MAX + 1];
     uint32_t clock;
     int channels;
-    char fmtp[SDP_FMTP_MAX + 1];   /* "" = no a=fmtp line */
-    int rtx_pt;                    /* -1 = none */
-    unsigned fb;                   /* SDP_FB_* kept for pt */
+    char fmtp[SDP_FMTP_MAX + 1]; /* "" = no a=fmtp line */
+    int rtx_pt;                  /* -1 = none */
+    unsigned fb;                 /* SDP_FB_* kept for pt */
     int n_ext;
     sdp_answer_ext_t ext[SDP_ANSWER_MAX_EXT]; /* with the offer's ids */
     /* Sending side (dir SENDONLY or SENDRECV). */
@@ -308,13 +308,13 @@ typedef struct {
         char ip[SDP_ADDR_MAX + 1];
         uint16_t port;
     } candidates[SDP_MAX_CANDIDATES];
-    int n_bundle;                 /* accepted mids, in the offer's BUNDLE order */
+    int n_bundle; /* accepted mids, in the offer's BUNDLE order */
     char bundle[SDP_MAX_MEDIA][SDP_MID_MAX + 1];
     /* The client's transport, for the ICE and DTLS layers. */
     char remote_ufrag[SDP_ICE_UFRAG_MAX + 1];
     char remote_pwd[SDP_ICE_PWD_MAX + 1];
     sdp_fingerprint_t remote_fingerprint; /* sha-256 when offered, else the first */
-    int n_media;                  /* == the offer's n_media */
+    int n_media;                          /* == the offer's n_media */
     sdp_answer_media_t media[SDP_MAX_MEDIA];
 } sdp_answer_t;
 

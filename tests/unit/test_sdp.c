@@ -16,6 +16,9 @@
 
 /* ---- offers ---------------------------------------------------------------- */
 
+/* One SDP line per source line reads better than packed literals. */
+/* clang-format off */
+
 #define FP_CHROME                                                                                                      \
     "7B:8B:F0:65:5F:78:E2:51:3B:AC:6F:F3:3F:46:1B:35:DC:B8:5F:64:1A:24:C2:43:F0:A1:58:D0:A1:2C:19:08"
 #define CHROME_UFRAG "Wd6c"
@@ -282,6 +285,8 @@ static const char AIORTC[] = "v=0\r\n"
                              "a=rtpmap:102 rtx/90000\r\n"
                              "a=fmtp:102 apt=101\r\n" AIORTC_TRANSPORT;
 
+/* clang-format on */
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 static const char SERVER_FP[] =
@@ -443,17 +448,17 @@ static void check_roundtrip(const sdp_answer_t *a, const char *text, const char 
                "%s m%d: sctp-port, max-message-size", label, i);
             continue;
         }
-        ok(m->dir == am->dir && m->rtcp_mux && m->rtcp_rsize == am->rtcp_rsize, "%s m%d: direction %s, rtcp", label,
-           i, sdp_dir_name(am->dir));
+        ok(m->dir == am->dir && m->rtcp_mux && m->rtcp_rsize == am->rtcp_rsize, "%s m%d: direction %s, rtcp", label, i,
+           sdp_dir_name(am->dir));
         is_int(m->n_pt, am->rtx_pt >= 0 ? 2 : 1, "%s m%d: payload types", label, i);
         const sdp_codec_t *c = pt_of(m, am->pt);
-        ok(c->pt == am->pt && strcmp(c->name, am->name) == 0 && c->clock == am->clock &&
-               c->channels == am->channels && strcmp(c->fmtp, am->fmtp) == 0 && c->fb == am->fb,
+        ok(c->pt == am->pt && strcmp(c->name, am->name) == 0 && c->clock == am->clock && c->channels == am->channels &&
+               strcmp(c->fmtp, am->fmtp) == 0 && c->fb == am->fb,
            "%s m%d: codec %s pt %d (rtpmap, fmtp, rtcp-fb)", label, i, am->name, am->pt);
         if (am->rtx_pt >= 0) {
             const sdp_codec_t *r = pt_of(m, am->rtx_pt);
-            ok(strcmp(r->name, "rtx") == 0 && r->clock == am->clock && r->apt == am->pt, "%s m%d: rtx %d", label,
-               i, am->rtx_pt);
+            ok(strcmp(r->name, "rtx") == 0 && r->clock == am->clock && r->apt == am->pt, "%s m%d: rtx %d", label, i,
+               am->rtx_pt);
         }
         is_int(m->n_ext, am->n_ext, "%s m%d: extmaps", label, i);
         for (int k = 0; k < am->n_ext; k++)
@@ -462,17 +467,15 @@ static void check_roundtrip(const sdp_answer_t *a, const char *text, const char 
         if (sends && am->ssrc) {
             is_int(m->n_ssrc, am->rtx_ssrc ? 2 : 1, "%s m%d: ssrcs", label, i);
             ok(m->ssrc[0].ssrc == am->ssrc && strcmp(m->ssrc[0].cname, am->cname) == 0 &&
-                   strcmp(m->ssrc[0].msid_stream, am->msid_stream) == 0 &&
-                   strcmp(m->msid_track, am->msid_track) == 0,
+                   strcmp(m->ssrc[0].msid_stream, am->msid_stream) == 0 && strcmp(m->msid_track, am->msid_track) == 0,
                "%s m%d: ssrc, cname, msid", label, i);
             if (am->rtx_ssrc)
-                ok(m->n_ssrc_group == 1 && m->ssrc_group[0].ssrc[1] == am->rtx_ssrc, "%s m%d: FID group", label,
-                   i);
+                ok(m->n_ssrc_group == 1 && m->ssrc_group[0].ssrc[1] == am->rtx_ssrc, "%s m%d: FID group", label, i);
         }
         is_int(m->n_sim_recv, am->n_rid, "%s m%d: simulcast recv streams", label, i);
         for (int k = 0; k < am->n_rid && k < m->n_sim_recv; k++)
-            ok(strcmp(m->sim_recv[k].rid, am->rid[k]) == 0 && m->rid[k].dir == SDP_DIR_RECVONLY,
-               "%s m%d: rid %s recv", label, i, am->rid[k]);
+            ok(strcmp(m->sim_recv[k].rid, am->rid[k]) == 0 && m->rid[k].dir == SDP_DIR_RECVONLY, "%s m%d: rid %s recv",
+               label, i, am->rid[k]);
     }
 out:
     free(s);
@@ -487,8 +490,7 @@ static void test_parse_publish(void)
     is_int(parse(CHROME_PUBLISH, s, &why), IRTC_OK, "Chrome publish offer parses");
     is_str(s->session_id, "4215775240449105457", "o= session id");
     ok(s->extmap_allow_mixed && !s->ice_lite, "a=extmap-allow-mixed; not ice-lite");
-    ok(s->n_bundle_groups == 1 && s->n_bundle == 2 && strcmp(s->bundle[0], "0") == 0 &&
-           strcmp(s->bundle[1], "1") == 0,
+    ok(s->n_bundle_groups == 1 && s->n_bundle == 2 && strcmp(s->bundle[0], "0") == 0 && strcmp(s->bundle[1], "1") == 0,
        "a=group:BUNDLE 0 1");
     is_int(s->n_media, 2, "two m= lines");
 
@@ -517,8 +519,7 @@ static void test_parse_publish(void)
     is_int(opus->fb, SDP_FB_TRANSPORT_CC, "opus rtcp-fb transport-cc");
     const sdp_codec_t *red = pt_of(a, 63);
     ok(strcmp(red->name, "red") == 0 && strcmp(red->fmtp, "111/111") == 0 && red->apt == -1, "audio red");
-    ok(strcmp(pt_of(a, 0)->name, "PCMU") == 0 && pt_of(a, 0)->clock == 8000 && pt_of(a, 0)->channels == 0,
-       "PCMU/8000");
+    ok(strcmp(pt_of(a, 0)->name, "PCMU") == 0 && pt_of(a, 0)->clock == 8000 && pt_of(a, 0)->channels == 0, "PCMU/8000");
     ok(strcmp(pt_of(a, 110)->name, "telephone-event") == 0 && pt_of(a, 110)->clock == 48000, "telephone-event");
     is_int(a->n_ext, 4, "audio extmaps");
     is_str(ext_of(a, 1)->uri, "urn:ietf:params:rtp-hdrext:ssrc-audio-level", "audio extmap 1");
@@ -667,7 +668,8 @@ static void test_negotiate_publish(void)
         "a=mid:1",
         "a=ice-ufrag:srvU",
         "a=ice-pwd:abcdefghijklmnopqrstuvwx",
-        "a=fingerprint:sha-256 " "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
+        "a=fingerprint:sha-256 "
+        "AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99",
         "a=setup:passive",
         "a=recvonly",
         "a=rtcp-mux",
@@ -691,8 +693,8 @@ static void test_negotiate_publish(void)
     };
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(want); i++)
         ok(has_line(text, want[i]), "answer has \"%s\"", want[i]);
-    static const char *const unwanted[] = {"a=ice-options", "toffset", "a=ssrc:", "a=msid:", "a=sendonly",
-                                           "a=rtcp-fb:111 nack", "H264", "a=actpass", "a=simulcast"};
+    static const char *const unwanted[] = {"a=ice-options",      "toffset", "a=ssrc:",   "a=msid:",    "a=sendonly",
+                                           "a=rtcp-fb:111 nack", "H264",    "a=actpass", "a=simulcast"};
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(unwanted); i++)
         ok(!contains(text, unwanted[i]), "answer lacks \"%s\"", unwanted[i]);
     check_roundtrip(a, text, "publish");
@@ -755,6 +757,14 @@ static void test_negotiate_publish(void)
        "inactive extmap dropped, the video one kept");
     free(inactive);
     p.n_video_order = 1;
+
+    /* VP9 profile 2 listed first: profile 0 is still the one chosen. */
+    p.n_video_order = 1;
+    p.video_order[0] = SDP_VIDEO_VP9;
+    char *vp9 = subst(CHROME_PUBLISH, " 98 99 100 101 ", " 100 101 98 99 ", 0);
+    is_int(negotiate_text(vp9, &p, a, NULL, &why), IRTC_OK, "VP9 profile 2 first negotiates");
+    ok(a->media[1].pt == 98 && a->media[1].rtx_pt == 99, "VP9: profile 2 skipped");
+    free(vp9);
 
     /* A policy allowing only H264 against an offer without it: video rejected. */
     p.video_order[0] = SDP_VIDEO_H264;
@@ -871,8 +881,7 @@ static void test_negotiate_aiortc(void)
     ok(au->pt == 96 && strcmp(au->fmtp, "minptime=10") == 0 && au->fb == 0, "aiortc audio: opus 96, no inband FEC");
     ok(v->pt == 97 && v->rtx_pt == 98 && v->fb == (SDP_FB_NACK | SDP_FB_NACK_PLI | SDP_FB_GOOG_REMB),
        "aiortc video: VP8 97 + rtx 98, its three rtcp-fb");
-    ok(au->n_ext == 2 && answer_ext_id(au, URI_MID) == 1 && answer_ext_id(au, URI_LEVEL) == 2,
-       "aiortc audio extmaps");
+    ok(au->n_ext == 2 && answer_ext_id(au, URI_MID) == 1 && answer_ext_id(au, URI_LEVEL) == 2, "aiortc audio extmaps");
     ok(v->n_ext == 2 && answer_ext_id(v, URI_MID) == 1 && answer_ext_id(v, URI_AST) == 3, "aiortc video extmaps");
     ok(au->dir == SDP_DIR_RECVONLY && v->dir == SDP_DIR_RECVONLY, "sendrecv answered recvonly per policy");
     is_str(a->remote_fingerprint.alg, "sha-256", "sha-256 chosen among three fingerprints");
@@ -890,6 +899,22 @@ static void test_negotiate_aiortc(void)
        "sendrecv answer carries the server's ssrcs");
     check_roundtrip(a, text, "aiortc-sendrecv");
     free(text);
+
+    /* sha-256 listed last among the fingerprints is still the one exported. */
+#define FP256                                                                                                          \
+    "a=fingerprint:sha-256 "                                                                                           \
+    "0E:34:1B:9D:C1:07:5F:7C:62:2A:7B:E1:4A:41:13:4F:9C:70:16:1F:5E:47:E3:0C:9D:89:31:AF:7F:D4:6B:2E\r\n"
+    char *no256 = subst(AIORTC, FP256, "", -1);
+    char *last256 = subst(no256, "a=setup:actpass", "a=fingerprint:sha-256 00:11\r\na=setup:actpass", -1);
+    is_int(negotiate_text(last256, &p, a, NULL, &why), IRTC_EINVAL, "a 2-byte sha-256 fingerprint is malformed");
+    free(last256);
+    last256 = subst(no256, "a=setup:actpass", FP256 "a=setup:actpass", -1);
+    is_int(negotiate_text(last256, &p, a, NULL, &why), IRTC_OK, "sha-256 last negotiates");
+    ok(strcmp(a->remote_fingerprint.alg, "sha-256") == 0 && strncmp(a->remote_fingerprint.value, "0E:34", 5) == 0,
+       "sha-256 preferred over the first-listed sha-384");
+    free(no256);
+    free(last256);
+#undef FP256
 
     /* The aiortc BUNDLE bug: one id for two extensions across m= lines.  The
      * answer keeps the first meaning and drops the clash. */
@@ -916,9 +941,41 @@ static void test_negotiate_aiortc(void)
 static void test_extra_mlines(void)
 {
     static const char extra[] = "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n" CHROME_TRANSPORT(
-        "2") "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\n" RTX(97, 96) "m=text 9 UDP/TLS/RTP/SAVPF 98\r\n"
-        CHROME_TRANSPORT("3") "a=rtcp-mux\r\na=rtpmap:98 t140/1000\r\n"
-        "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n" CHROME_TRANSPORT("4") "a=rtcp-mux\r\na=rtpmap:111 opus/48000/2\r\n";
+        "2") "a=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 "
+             "VP8/90000\r\n" RTX(97, 96) "m=text 9 "
+                                         "UDP/TLS/RTP/SAVPF "
+                                         "98\r"
+                                         "\n" CHROME_TRANSPORT("3") "a=rtcp-"
+                                                                    "mux\r\na="
+                                                                    "rtpmap:98 "
+                                                                    "t140/"
+                                                                    "1000\r\n"
+                                                                    "m=audio 0 "
+                                                                    "UDP/TLS/"
+                                                                    "RTP/SAVPF "
+                                                                    "111\r"
+                                                                    "\n" CHROME_TRANSPORT("4") "a="
+                                                                                               "rt"
+                                                                                               "cp"
+                                                                                               "-m"
+                                                                                               "ux"
+                                                                                               "\r"
+                                                                                               "\n"
+                                                                                               "a="
+                                                                                               "rt"
+                                                                                               "pm"
+                                                                                               "ap"
+                                                                                               ":1"
+                                                                                               "11"
+                                                                                               " o"
+                                                                                               "pu"
+                                                                                               "s/"
+                                                                                               "48"
+                                                                                               "00"
+                                                                                               "0/"
+                                                                                               "2"
+                                                                                               "\r"
+                                                                                               "\n";
     sdp_policy_t p;
     sdp_answer_t *a = xcalloc(1, sizeof(*a));
     const char *why = NULL;
@@ -951,6 +1008,15 @@ static void test_extra_mlines(void)
     p.reject_video = true;
     is_int(negotiate_text(b.base, &p, a, NULL, &why), IRTC_EINVAL, "everything rejected: refused");
     ok(contains(why, "no acceptable"), "why: %s", why);
+
+    /* Plain RTP/AVP (no DTLS-SRTP) is rejected in place. */
+    p.reject_audio = p.reject_video = false;
+    char *avp = subst(CHROME_PUBLISH, "m=audio 9 UDP/TLS/RTP/SAVPF", "m=audio 9 RTP/AVP", 0);
+    is_int(negotiate_text(avp, &p, a, &text, &why), IRTC_OK, "RTP/AVP audio negotiates");
+    ok(a->media[0].rejected && !a->media[1].rejected && has_line(text, "m=audio 0 RTP/AVP 111"),
+       "RTP/AVP m= line rejected");
+    free(text);
+    free(avp);
 
     /* a=bundle-only with port 0 (JSEP §5.2.1 "max-bundle") is live. */
     char *bo = subst(CHROME_PUBLISH, CHROME_VIDEO_M,
@@ -991,6 +1057,8 @@ static void test_refusals(void)
     refuse_edit("a=group:BUNDLE 0 1\r\n", "", "BUNDLE", "no BUNDLE group");
     refuse_edit("a=group:BUNDLE 0 1\r\n", "a=group:BUNDLE 0\r\n", "BUNDLE", "BUNDLE misses mid 1");
     refuse_edit("a=group:BUNDLE 0 1\r\n", "a=group:LS 0 1\r\n", "BUNDLE", "only an LS group");
+    refuse_edit("a=group:BUNDLE 0 1\r\n", "a=group:BUNDLE 0\r\na=group:BUNDLE 1\r\n", "BUNDLE",
+                "two BUNDLE groups (one transport only)");
     refuse_edit("a=rtcp-mux\r\n", "", "rtcp-mux", "no rtcp-mux");
     refuse_edit("a=ice-ufrag:" CHROME_UFRAG "\r\n", "", "ice-ufrag", "no ice-ufrag");
     refuse_edit("a=ice-pwd:" CHROME_PWD "\r\n", "", "ice-pwd", "no ice-pwd");
@@ -1138,8 +1206,8 @@ static void test_parse_errors(void)
     expect_parse_error("v=0\r\no=- x1 2 IN IP4 0.0.0.0\r\ns=-\r\n", "o=", "o= sess-id not numeric");
     expect_parse_error("v=0\r\no=- 1 2 IN IP4\r\ns=-\r\n", "o=", "o= with five fields");
     expect_parse_error("v=0\r\no=- 1 2 XX IP4 0.0.0.0\r\ns=-\r\n", "o=", "o= nettype");
-    expect_parse_error("v=0\r\no=- 12345678901234567890123456789012 2 IN IP4 0.0.0.0\r\ns=-\r\n", "o=",
-                       "o= sess-id of 32 digits");
+    expect_parse_error("v=0\r\no=- 12345678901234567890123456789012 2 IN IP4 0.0.0.0\r\ns=-\r\n",
+                       "o=", "o= sess-id of 32 digits");
 
     bad("o=- 2 2 IN IP4 127.0.0.1\r\n", "", "o=");
     bad("s=again\r\n", "", "s=");
@@ -1217,7 +1285,7 @@ static void test_parse_errors(void)
     bad("", "a=rid:q send\r\na=simulcast:recv q\r\n", "a=simulcast names a rid");
     bad("", "a=simulcast:send\r\n", "a=simulcast");
     bad("", "a=simulcast:sideways q\r\n", "a=simulcast");
-    bad("", "a=rid:q send\r\na=simulcast:send q\r\na=simulcast:send q\r\n", "a=simulcast");
+    bad("", "a=rid:q send\r\na=rid:h recv\r\na=simulcast:send q\r\na=simulcast:recv h\r\n", "a=simulcast");
     bad("", "a=rid:q send\r\na=rid:h send\r\na=simulcast:send q;;h\r\n", "a=simulcast");
     bad("", "a=rid:q send\r\na=simulcast:send q recv\r\n", "a=simulcast");
     bad("", "a=rid:q send\r\na=simulcast:send q send q\r\n", "a=simulcast");
@@ -1226,6 +1294,10 @@ static void test_parse_errors(void)
     bad("", "a=msid:a b c\r\n", "a=msid");
     bad("", "a=msid:a b\r\na=msid:c d\r\n", "a=msid");
     bad("", "a=candidate:\r\n", "a=candidate");
+    bad("", "a=mid:abcdefghijklmnopqrstuvwxyz0123456\r\n", "a=mid"); /* 33 > SDP_MID_MAX */
+    bad("a=ice-options:trickle trickle trickle trickle trickle trickle trickle trickle trickle trickle trickle "
+        "trickle trickle trickle trickle trickle x\r\n",
+        "", "a=ice-options"); /* 129 > SDP_ICE_OPTIONS_MAX */
     bad("", "a=sctp-port:0\r\n", "a=sctp-port");
     bad("", "a=sctp-port:70000\r\n", "a=sctp-port");
     bad("", "a=max-message-size:abc\r\n", "a=max-message-size");
@@ -1242,6 +1314,7 @@ static void test_parse_errors(void)
     bad("", "m=video 9\r\n", "m=");
     bad("", "m=\r\n", "m=");
     bad("", "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n", "duplicate a=mid");
+    bad("", "a=rid:q send\r\na=simulcast:send h\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\n", "a=simulcast names a rid");
 
     /* Limits: one past each fails, the limit itself passes. */
     char *many = repeat("a=fingerprint:sha-256 " FP_CHROME "\r\n", SDP_MAX_FINGERPRINT + 1);
@@ -1249,6 +1322,9 @@ static void test_parse_errors(void)
     free(many);
     many = repeat("a=extmap:%d urn:x%d\r\n", SDP_MAX_EXT + 1);
     bad("", many, "too many a=extmap");
+    free(many);
+    many = repeat("a=extmap:%d urn:x%d\r\n", SDP_MAX_EXT);
+    bad("a=extmap:20 urn:session\r\n", many, "too many a=extmap");
     free(many);
     many = repeat("a=ssrc:%d cname:c%d\r\n", SDP_MAX_SSRC + 1);
     bad("", many, "too many SSRCs");
@@ -1346,9 +1422,33 @@ static void test_parse_edges(void)
     is_int(s->media[2].sctp_port, 0, "no sctp-port");
     free(t);
 
+    t = mk("a=group:BUNDLE 0  \r\na=group:BUNDLE 1\r\na=extmap:3 urn:session\r\n",
+           "a=extmap:3 urn:media\r\na=rtcp-mux-only\r\na=fingerprint:sha3-256 " FP_CHROME "\r\n"
+           "m=audio 9 UDP/TLS/RTP/SAVPF 0  \r\na=mid:1\r\n"
+           "a=rid:1 send\r\na=rid:2 send\r\na=rid:3 send\r\na=simulcast:send 1,~2;~3\r\n");
+    is_int(parse(t, s, &why), IRTC_OK, "second BUNDLE group, extmap override, unknown hash parse (%s)", why);
+    ok(s->n_bundle_groups == 2 && s->n_bundle == 1 && strcmp(s->bundle[0], "0") == 0, "only the first BUNDLE kept");
+    ok(s->media[0].n_ext == 1 && strcmp(s->media[0].ext[0].uri, "urn:media") == 0,
+       "media extmap wins over the session's with the same id");
+    ok(s->media[0].rtcp_mux_only && !s->media[0].rtcp_mux, "rtcp-mux-only flag");
+    ok(strcmp(s->media[0].tr.fingerprint[0].alg, "sha3-256") == 0, "unknown hash name kept");
+    ok(s->media[1].n_pt == 1 && s->media[1].n_sim_send == 2 && s->media[1].sim_send[1].paused,
+       "trailing spaces, paused alternatives");
+    free(t);
+
     t = mk("", "a=rid:q send\r\na=rid:h send\r\na=simulcast:send rid=q;h\r\n");
     is_int(parse(t, s, &why), IRTC_OK, "pre-RFC simulcast syntax parses");
     is_int(s->media[0].n_sim_send, 2, "pre-RFC simulcast streams");
+    free(t);
+
+    t = mk("", "m=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:abcdefghijklmnopqrstuvwxyz012345\r\n");
+    is_int(parse(t, s, &why), IRTC_OK, "mid of SDP_MID_MAX chars parses");
+    is_str(s->media[1].mid, "abcdefghijklmnopqrstuvwxyz012345", "long mid kept");
+    free(t);
+    t = mk("a=ice-options:trickle trickle trickle trickle trickle trickle trickle trickle trickle trickle trickle "
+           "trickle trickle trickle trickle trickle\r\n",
+           "");
+    is_int(parse(t, s, &why), IRTC_OK, "ice-options of 127 chars parse");
     free(t);
 
     t = mk("", "a=ssrc:1 msid:stream\r\na=ssrc:1 mslabel:x\r\na=msid:- track\r\n");
@@ -1408,8 +1508,11 @@ static void test_truncation(void)
     const struct {
         const char *name, *text;
         size_t step;
-    } offers[] = {{"publish", CHROME_PUBLISH, 1}, {"subscribe", CHROME_SUBSCRIBE, 5}, {"simulcast", CHROME_SIMULCAST, 3},
-                  {"data", CHROME_DATA, 3},       {"aiortc", AIORTC, 1}};
+    } offers[] = {{"publish", CHROME_PUBLISH, 1},
+                  {"subscribe", CHROME_SUBSCRIBE, 5},
+                  {"simulcast", CHROME_SIMULCAST, 3},
+                  {"data", CHROME_DATA, 3},
+                  {"aiortc", AIORTC, 1}};
     for (size_t k = 0; k < IRTC_ARRAY_SIZE(offers); k++) {
         size_t len = strlen(offers[k].text), n_ok = 0, n_err = 0, unclean = 0;
         for (size_t n = 0; n <= len; n += offers[k].step) {
