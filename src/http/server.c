@@ -320,10 +320,12 @@ void http_server_free(http_server_t *s)
         h2o_context_dispose(&s->ctx);
         SSL_CTX_free(s->accept_ctx.ssl_ctx);
     }
-    h2o_config_dispose(&s->config);
+    /* The route handlers belong to their pathconfs: read them before
+     * h2o_config_dispose frees them. */
     for (size_t i = 0; i < s->route_count; i++)
         free(s->routes[i]->path);
     free(s->routes);
+    h2o_config_dispose(&s->config);
     free(s);
 }
 

@@ -253,6 +253,7 @@ static void worker_free(worker_t *w)
 {
     h2o_multithread_unregister_receiver(w->queue, &w->receiver);
     h2o_multithread_destroy_queue(w->queue);
+    free(w->queue); /* h2o 2.2.5's evloop destroy_queue closes it but does not free it */
     h2o_socket_read_stop(w->udp);
     h2o_socket_close(w->udp);
     h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
@@ -263,6 +264,13 @@ static void worker_free(worker_t *w)
 int worker_pool_start(const cfg_t *cfg, h2o_evloop_t *control_loop, worker_pool_t **out, char *err, size_t errcap)
 {
     worker_pool_t *wp = xcalloc(1, sizeof(*wp));
+    /* h2o 2.2.5 ties a socket's input buffer to the buffer allocator of the
+     * thread that created the socket (a __thread prototype).  Each worker's
+     * wake-up socket (its h2o_multithread queue) is created here but read on
+     * the worker, so with recycling on, the workers and the control thread
+     * race on the control thread's free list (ASan: heap corruption under
+     * WebSocket load).  A recycle limit of 0 makes it plain malloc/free. */
+    h2o_socket_buffer_prototype.allocator.max = 0;
     wp->control_loop = control_loop;
     wp->control_queue = h2o_multithread_create_queue(control_loop);
     h2o_multithread_register_receiver(wp->control_queue, &wp->control_receiver, on_control_messages);
@@ -301,6 +309,7 @@ void worker_pool_stop(worker_pool_t *wp)
         worker_free(wp->workers[i]);
     h2o_multithread_unregister_receiver(wp->control_queue, &wp->control_receiver);
     h2o_multithread_destroy_queue(wp->control_queue);
+    free(wp->control_queue);
     if (wp->ping_entry.cb != NULL)
         h2o_timeout_dispose(wp->control_loop, &wp->ping_timeout);
     free(wp->workers);
