@@ -12,6 +12,9 @@
 #include "http/metrics.h"
 #include "http/server.h"
 #include "media/worker.h"
+#include "room/room.h"
+#include "sfu/sfu.h"
+#include "signal/signal.h"
 #include "store/store.h"
 #include "tlscert.h"
 
@@ -150,6 +153,11 @@ static int start(irtc_app_t *app)
     }
     http_server_new(cfg, &app->http);
     health_register(app);
+    app->rooms = room_registry_new(cfg, worker_pool_size(app->workers));
+    app->sfu = sfu_new(cfg, app->workers, room_registry_sfu_event, app->rooms);
+    room_registry_set_sfu(app->rooms, app->sfu);
+    app->signal = sig_server_new(cfg, app->loop, app->store, app->rooms);
+    sig_server_register(app->signal, app->http);
     if (http_server_start(app->http, app->loop, ssl_ctx, err, sizeof(err)) != IRTC_OK) {
         log_error("http", "%s", err);
         return IRTC_EIO;
@@ -161,10 +169,17 @@ static void stop(irtc_app_t *app)
 {
     if (app->http != NULL) {
         http_server_begin_shutdown(app->http);
+        if (app->signal != NULL)
+            sig_server_begin_shutdown(app->signal);
         uint64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS;
-        while (!http_server_idle(app->http) && clock_mono_ms() < deadline)
+        while ((!http_server_idle(app->http) || (app->signal != NULL && !sig_server_idle(app->signal))) &&
+               clock_mono_ms() < deadline)
             h2o_evloop_run(app->loop, 50);
     }
+    /* Sockets first (their users leave their rooms), then rooms, then media. */
+    sig_server_free(app->signal);
+    room_registry_free(app->rooms);
+    sfu_free(app->sfu);
     worker_pool_stop(app->workers);
     http_server_free(app->http);
     store_close(app->store);

@@ -16,6 +16,9 @@
 struct store;
 struct worker_pool;
 struct http_server;
+struct room_registry;
+struct sfu;
+struct sig_server;
 
 typedef struct irtc_app {
     cfg_t cfg;
@@ -23,6 +26,9 @@ typedef struct irtc_app {
     struct store *store;          /* the control thread's connection */
     struct worker_pool *workers;
     struct http_server *http;
+    struct room_registry *rooms; /* releaseRoom/releaseUser: room_release_room/_user (room/room.h) */
+    struct sfu *sfu;
+    struct sig_server *signal;   /* WebSocket signaling at /v1/signal */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;

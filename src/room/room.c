@@ -80,8 +80,8 @@ struct room_peer {
 };
 
 static const char *const reason_texts[] = {
-    "user left",          "server error",   "SFU failure",  "service unavailable", "internal error", "kicked",
-    "signature expired",  "reconnect timeout", "network probe", "user removed",     "room dissolved",
+    "user left",         "server error",      "SFU failure",   "service unavailable", "internal error", "kicked",
+    "signature expired", "reconnect timeout", "network probe", "user removed",        "room dissolved",
 };
 
 const char *room_reason_text(int reason)
@@ -720,8 +720,8 @@ int room_set_muted(room_peer_t *peer, uint64_t stream_id, bool audio, bool muted
     stream_changed = s != NULL && stream_set_muted(room->reg, s, audio, muted);
     if (!peer_changed && !stream_changed)
         return IRTC_OK;
-    room_event_t ev = {.type = ROOM_EV_MUTE, .room = room, .user_id = peer->user_id, .stream = s, .audio = audio,
-                       .muted = muted};
+    room_event_t ev = {
+        .type = ROOM_EV_MUTE, .room = room, .user_id = peer->user_id, .stream = s, .audio = audio, .muted = muted};
     tell_others(room, peer, &ev);
     if (stream_changed) {
         room_event_t up = {.type = ROOM_EV_STREAM_UPDATED, .room = room, .user_id = peer->user_id, .stream = s};

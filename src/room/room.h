@@ -32,17 +32,17 @@ typedef struct room_stream room_stream_t;
 
 /* Why a peer left: the Web SDK's peer-leave reason codes (CONTRACT.md §3). */
 enum {
-    ROOM_REASON_LEFT = 0,         /* the user left */
+    ROOM_REASON_LEFT = 0, /* the user left */
     ROOM_REASON_SERVER_ERROR = 1,
     ROOM_REASON_SFU_FAILURE = 2,
     ROOM_REASON_UNAVAILABLE = 3,
     ROOM_REASON_INTERNAL = 4,
-    ROOM_REASON_KICKED = 5,       /* releaseUser */
-    ROOM_REASON_EXPIRED = 6,      /* join token expired */
-    ROOM_REASON_TIMEOUT = 7,      /* signaling silent, socket lost or media transport failed */
+    ROOM_REASON_KICKED = 5,  /* releaseUser */
+    ROOM_REASON_EXPIRED = 6, /* join token expired */
+    ROOM_REASON_TIMEOUT = 7, /* signaling silent, socket lost or media transport failed */
     ROOM_REASON_PROBE = 8,
     ROOM_REASON_REMOVED = 9,
-    ROOM_REASON_DISSOLVED = 10,   /* releaseRoom */
+    ROOM_REASON_DISSOLVED = 10, /* releaseRoom */
 };
 /* The reason's English text ("user left", ...); "unknown" outside 0..10. */
 const char *room_reason_text(int reason);

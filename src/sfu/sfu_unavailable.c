@@ -42,9 +42,7 @@ int sfu_publish(sfu_t *sfu, unsigned worker, uint64_t stream_id, const char *off
     return IRTC_EINVAL;
 }
 
-void sfu_unpublish(sfu_t *sfu, uint64_t stream_id)
-{
-}
+void sfu_unpublish(sfu_t *sfu, uint64_t stream_id) {}
 
 int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer,
                   size_t len, char **answer_out, const char **why)
@@ -55,14 +53,8 @@ int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, b
     return IRTC_EINVAL;
 }
 
-void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id)
-{
-}
+void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id) {}
 
-void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted)
-{
-}
+void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted) {}
 
-void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id)
-{
-}
+void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id) {}

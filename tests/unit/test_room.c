@@ -549,8 +549,7 @@ static void test_scale(void)
     for (int i = 0; i < N; i++) {
         snprintf(chan, sizeof(chan), "room-%d", i);
         room_t *r = room_find(reg, "app1", chan);
-        bad += r == NULL || room_peer_room(cl[i].peer) != r ||
-               room_worker(r) != worker_for_channel("app1", chan, 4);
+        bad += r == NULL || room_peer_room(cl[i].peer) != r || room_worker(r) != worker_for_channel("app1", chan, 4);
     }
     is_int(bad, 0, "each found again after growth, pinned to its worker");
 
