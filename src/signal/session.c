@@ -32,11 +32,19 @@ typedef struct {
     bool failed;
 } req_t;
 
-static void fail(req_t *r, int code, const char *fmt, const char *arg)
+/* The error response to r (only the first one is sent). */
+static void fail(req_t *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(req_t *r, int code, const char *fmt, ...)
 {
-    if (!r->failed)
-        sess_reply_error(r->s, r->id, code, fmt, arg);
+    char msg[512];
+    va_list ap;
+    if (r->failed)
+        return;
     r->failed = true;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sess_reply_error(r->s, r->id, code, "%s", msg);
 }
 
 /* Answers with data built from fmt (a JSON object). */
@@ -78,7 +86,7 @@ static const char *req_string(req_t *r, const char *key, size_t max, bool requir
         return NULL;
     }
     if (json_type(v) != JSON_STRING || json_string_len(v) == 0 || json_string_len(v) > max) {
-        fail(r, SIG_ERR_PARAM, "%s: must be a non-empty string (within the size limit)", key);
+        fail(r, SIG_ERR_PARAM, "%s: must be a string of 1 to %zu bytes", key, max);
         return NULL;
     }
     return json_string(v);
@@ -179,10 +187,10 @@ static const char *token_mismatch(const jt_payload_t *p, const char *app, const 
     return NULL;
 }
 
-/* check_token, then the token must be for app, chan and user; mismatch_fmt
- * (one %s: the field) words the refusal.  False once an error is sent. */
-static bool token_ok(req_t *r, const char *token, const char *app, const char *chan, const char *user,
-                     const char *mismatch_fmt, jt_payload_t *p)
+/* check_token, then the token must be for app, chan and user (the request's,
+ * or the session's when renewing).  False once an error is sent. */
+static bool token_ok(req_t *r, const char *token, const char *app, const char *chan, const char *user, bool renewing,
+                     jt_payload_t *p)
 {
     const char *why = "invalid";
     int code = check_token(r->s, token, p, &why);
@@ -191,8 +199,12 @@ static bool token_ok(req_t *r, const char *token, const char *app, const char *c
         return false;
     }
     const char *field = token_mismatch(p, app, chan, user);
+    if (field != NULL && renewing) {
+        fail(r, SIG_ERR_TOKEN_INVALID, "signature: its %s is not this session's", field);
+        return false;
+    }
     if (field != NULL) {
-        fail(r, SIG_ERR_TOKEN_INVALID, mismatch_fmt, field);
+        fail(r, SIG_ERR_TOKEN_INVALID, "%s: does not match the signature", field);
         return false;
     }
     return true;
@@ -255,7 +267,7 @@ static void on_join(req_t *r)
     }
     jt_payload_t p;
     const char *why = "invalid";
-    if (!token_ok(r, token, app, chan, user, "%s: does not match the signature", &p))
+    if (!token_ok(r, token, app, chan, user, false, &p))
         return;
     int token_role = p.role[0] - '0';
     if (role >= 0 && role != token_role) {
@@ -294,8 +306,7 @@ static void on_renew(req_t *r)
     if (r->failed)
         return;
     jt_payload_t p;
-    if (!token_ok(r, token, s->token.app_id, s->token.channel_id, s->token.user_id,
-                  "signature: its %s is not this session's", &p))
+    if (!token_ok(r, token, s->token.app_id, s->token.channel_id, s->token.user_id, true, &p))
         return;
     accept_token(s, &p);
     reply_fmt(r, "{\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
