@@ -13,6 +13,9 @@
 #include "http/server.h"
 #include "media/dtls.h"
 #include "media/worker.h"
+#include "room/room.h"
+#include "sfu/sfu.h"
+#include "signal/signal.h"
 #include "store/store.h"
 #include "tlscert.h"
 
@@ -125,6 +128,24 @@ static h2o_socket_t *watch_signals(irtc_app_t *app)
     return sock;
 }
 
+/* REST releaseRoom / releaseUser → the room registry (docs/API.md). */
+static int hook_release_room(void *ctx, const char *app_id, const char *channel_id, const char **why)
+{
+    int rc = room_release_room(ctx, app_id, channel_id);
+    if (rc == IRTC_ENOTFOUND)
+        *why = "no such room: nobody is in channelId";
+    return rc;
+}
+
+static int hook_release_user(void *ctx, const char *app_id, const char *channel_id, const char *user_id,
+                             const char **why)
+{
+    int rc = room_release_user(ctx, app_id, channel_id, user_id);
+    if (rc == IRTC_ENOTFOUND)
+        *why = "no such user in that room";
+    return rc;
+}
+
 static int start(irtc_app_t *app)
 {
     char err[512];
@@ -164,6 +185,14 @@ static int start(irtc_app_t *app)
     }
     http_server_new(cfg, &app->http);
     health_register(app);
+    app->rooms = room_registry_new(cfg, worker_pool_size(app->workers));
+    app->sfu = sfu_new(cfg, app->workers, dtls_cert_fingerprint(app->dtls_cert), room_registry_sfu_event, app->rooms);
+    room_registry_set_sfu(app->rooms, app->sfu);
+    app->signal = sig_server_new(cfg, app->loop, app->store, app->rooms);
+    sig_server_register(app->signal, app->http);
+    app->room_release = hook_release_room;
+    app->room_release_user = hook_release_user;
+    app->room_ctx = app->rooms;
     if (api_register(app) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         log_error("api", "cannot set up the REST API");
@@ -180,10 +209,17 @@ static void stop(irtc_app_t *app)
 {
     if (app->http != NULL) {
         http_server_begin_shutdown(app->http);
+        if (app->signal != NULL)
+            sig_server_begin_shutdown(app->signal);
         uint64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS;
-        while (!http_server_idle(app->http) && clock_mono_ms() < deadline)
+        while ((!http_server_idle(app->http) || (app->signal != NULL && !sig_server_idle(app->signal))) &&
+               clock_mono_ms() < deadline)
             h2o_evloop_run(app->loop, 50);
     }
+    /* Sockets first (their users leave their rooms), then rooms, then media. */
+    sig_server_free(app->signal);
+    room_registry_free(app->rooms);
+    sfu_free(app->sfu);
     worker_pool_stop(app->workers);
     dtls_cert_free(app->dtls_cert);
     http_server_free(app->http);

@@ -33,6 +33,9 @@ typedef struct irtc_capture_req {
     const char *extra_data;   /* NULL = none */
     const char *file_name;    /* NULL = generated */
 } irtc_capture_req_t;
+struct room_registry;
+struct sfu;
+struct sig_server;
 
 typedef struct irtc_app {
     cfg_t cfg;
@@ -41,6 +44,9 @@ typedef struct irtc_app {
     struct worker_pool *workers;
     struct http_server *http;
     struct dtls_cert *dtls_cert;   /* media transports' certificate */
+    struct room_registry *rooms; /* releaseRoom/releaseUser: room_release_room/_user (room/room.h) */
+    struct sfu *sfu;
+    struct sig_server *signal;   /* WebSocket signaling at /v1/signal */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;

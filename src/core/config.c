@@ -27,6 +27,8 @@
 #define CFG_MAX_WORKERS 256
 #define TTL_MIN_MS ((uint64_t)60 * 1000)
 #define TTL_MAX_MS ((uint64_t)30 * 24 * 3600 * 1000)
+#define SIGNAL_IDLE_MIN_MS ((uint64_t)2 * 1000)
+#define SIGNAL_IDLE_MAX_MS ((uint64_t)10 * 60 * 1000)
 
 void cfg_defaults(cfg_t *cfg)
 {
@@ -46,6 +48,7 @@ void cfg_defaults(cfg_t *cfg)
     cfg->max_publishers_per_room = 8;
     cfg->api_calls_per_minute = 60;
     cfg->token_ttl_ms = (uint64_t)24 * 3600 * 1000;
+    cfg->signal_idle_timeout_ms = 20 * 1000;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
@@ -151,6 +154,7 @@ enum {
     K_MAX_PUBLISHERS,
     K_API_CALLS,
     K_TOKEN_TTL,
+    K_SIGNAL_IDLE,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
     K_LOG_FILE,
@@ -174,7 +178,7 @@ static int set_listen(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_media_ips(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_media_port(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_workers(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
-static int set_token_ttl(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
+static int set_duration(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_level(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_format(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 
@@ -197,7 +201,9 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_CALLBACK_CA] = {"recording.callback_ca_file", set_string, FIELD(callback_ca_file)},
     [K_MAX_PUBLISHERS] = {"limits.max_publishers_per_room", set_uint, FIELD(max_publishers_per_room), 1, 64},
     [K_API_CALLS] = {"limits.api_calls_per_minute", set_uint, FIELD(api_calls_per_minute), 1, 100000},
-    [K_TOKEN_TTL] = {"limits.token_ttl", set_token_ttl},
+    [K_TOKEN_TTL] = {"limits.token_ttl", set_duration, FIELD(token_ttl_ms), TTL_MIN_MS, TTL_MAX_MS},
+    [K_SIGNAL_IDLE] = {"limits.signal_idle_timeout", set_duration, FIELD(signal_idle_timeout_ms), SIGNAL_IDLE_MIN_MS,
+                       SIGNAL_IDLE_MAX_MS},
     [K_LOG_LEVEL] = {"log.level", set_log_level},
     [K_LOG_FORMAT] = {"log.format", set_log_format},
     [K_LOG_FILE] = {"log.file", set_string, FIELD(log_file)},
@@ -357,9 +363,27 @@ static int set_bool(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
     return fail(ld, n->start_mark, key->path, "expected true or false, got \"%s\"", sval(n));
 }
 
-static int set_token_ttl(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
+/* ms in the largest unit that divides it exactly ("1m", "30d", "1500ms"). */
+static void format_duration(uint64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ms;
+    } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(units); i++) {
+        if (ms % units[i].ms == 0) {
+            snprintf(out, cap, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
+            return;
+        }
+    }
+    snprintf(out, cap, "%llums", (unsigned long long)ms);
+}
+
+/* A duration in milliseconds (uint64_t field) within key->min..key->max. */
+static int set_duration(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
 {
     uint64_t ms;
+    char lo[32], hi[32];
     int rc = expect_scalar(ld, key, n, "a duration");
     if (rc != IRTC_OK)
         return rc;
@@ -367,9 +391,12 @@ static int set_token_ttl(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
         return fail(ld, n->start_mark, key->path,
                     "expected a duration such as 24h, 30m, 90s, 2d, 1500ms or a number of seconds, got \"%s\"",
                     sval(n));
-    if (ms < TTL_MIN_MS || ms > TTL_MAX_MS)
-        return fail(ld, n->start_mark, key->path, "%s is out of range (1m..30d)", sval(n));
-    ld->cfg.token_ttl_ms = ms;
+    if (ms < key->min || ms > key->max) {
+        format_duration(key->min, lo, sizeof(lo));
+        format_duration(key->max, hi, sizeof(hi));
+        return fail(ld, n->start_mark, key->path, "%s is out of range (%s..%s)", sval(n), lo, hi);
+    }
+    *(uint64_t *)((char *)&ld->cfg + key->off) = ms;
     return IRTC_OK;
 }
 

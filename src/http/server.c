@@ -319,7 +319,8 @@ void http_server_free(http_server_t *s)
         h2o_context_dispose(&s->ctx);
         SSL_CTX_free(s->accept_ctx.ssl_ctx);
     }
-    /* Before h2o_config_dispose: it frees the route handlers themselves. */
+    /* The route handlers belong to their pathconfs: read them before
+     * h2o_config_dispose frees them. */
     for (size_t i = 0; i < s->route_count; i++)
         free(s->routes[i]->path);
     h2o_config_dispose(&s->config);

@@ -431,6 +431,7 @@ void worker_pool_stop(worker_pool_t *wp)
         worker_free(wp->workers[i]);
     h2o_multithread_unregister_receiver(wp->control_queue, &wp->control_receiver);
     h2o_multithread_destroy_queue(wp->control_queue);
+    free(wp->control_queue);
     if (wp->ping_entry.cb != NULL)
         h2o_timeout_dispose(wp->control_loop, &wp->ping_timeout);
     free(wp->workers);

@@ -502,12 +502,12 @@ def test_capture():
     expect_code(A.api("stopCapture", {"recordingId": "1"}, TOKEN), 1001001, "stopCapture without appId: 1001001",
                 field="appId")
 
-    expect_code(A.api("releaseRoom", {"appId": ACME, "channelId": "235093110714437"}, TOKEN), 1001028,
-                "releaseRoom, valid: 1001028 until the room module exists")
+    expect_code(A.api("releaseRoom", {"appId": ACME, "channelId": "235093110714437"}, TOKEN), 1001009,
+                "releaseRoom of a room nobody is in: 1001009 ROOM_NOT_FOUND")
     expect_code(A.api("releaseRoom", {"appId": ACME}, TOKEN), 1001001, "releaseRoom without channelId: 1001001",
                 field="channelId")
     expect_code(A.api("releaseUser", {"appId": ACME, "channelId": "235093110714437", "userId": "test"}, TOKEN),
-                1001028, "releaseUser, valid: 1001028 until the room module exists")
+                1001010, "releaseUser of a user in no room: 1001010 USER_NOT_FOUND")
     expect_code(A.api("releaseUser", {"appId": ACME, "channelId": "c", "userId": "no spaces"}, TOKEN), 1001001,
                 "releaseUser bad userId: 1001001", field="userId")
 

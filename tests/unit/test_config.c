@@ -89,6 +89,7 @@ static void test_defaults(void)
     is_int(cfg.max_publishers_per_room, 8, "defaults: 8 publishers");
     is_int(cfg.api_calls_per_minute, 60, "defaults: 60 calls/min");
     is_int(cfg.token_ttl_ms, 86400000, "defaults: token ttl 24h");
+    is_int(cfg.signal_idle_timeout_ms, 20000, "defaults: signaling idle timeout 20s");
     is_int(cfg.log_level, LOG_LEVEL_INFO, "defaults: log info");
     is_int(cfg.log_format, LOG_FORMAT_TEXT, "defaults: log text");
     is_str(cfg.log_file, "", "defaults: log to stderr");
@@ -116,6 +117,7 @@ static bool cfg_equal(const cfg_t *a, const cfg_t *b)
            strcmp(a->callback_ca_file, b->callback_ca_file) == 0 &&
            a->max_publishers_per_room == b->max_publishers_per_room &&
            a->api_calls_per_minute == b->api_calls_per_minute && a->token_ttl_ms == b->token_ttl_ms &&
+           a->signal_idle_timeout_ms == b->signal_idle_timeout_ms &&
            a->log_level == b->log_level && a->log_format == b->log_format && strcmp(a->log_file, b->log_file) == 0 &&
            strcmp(a->source, b->source) == 0;
 }
@@ -233,6 +235,10 @@ static void test_accepted_edges(void)
     rc = load_text(&cfg, "limits:\n  token_ttl: 30d\nlog:\n  file: ''\n  level: ERROR\n", err, sizeof(err));
     ok(rc == IRTC_OK && cfg.token_ttl_ms == 2592000000ull && cfg.log_level == LOG_LEVEL_ERROR,
        "ttl 30d and upper-case level accepted (%s)", err);
+    rc = load_text(&cfg, "limits:\n  signal_idle_timeout: 2s\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 2000, "signaling idle timeout 2s accepted (%s)", err);
+    rc = load_text(&cfg, "limits:\n  signal_idle_timeout: 10m\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 600000, "signaling idle timeout 10m accepted (%s)", err);
 }
 
 static void test_key_errors(void)
@@ -300,6 +306,10 @@ static void test_range_errors(void)
     expect_err("limits:\n  token_ttl: 59s\n", 2, 14, "limits.token_ttl: 59s is out of range (1m..30d)");
     expect_err("limits:\n  token_ttl: 31d\n", 2, 14, "limits.token_ttl: 31d is out of range (1m..30d)");
     expect_err("limits:\n  token_ttl: 1y\n", 2, 14, "limits.token_ttl: expected a duration such as 24h");
+    expect_err("limits:\n  signal_idle_timeout: 1500ms\n", 2, 24,
+               "limits.signal_idle_timeout: 1500ms is out of range (2s..10m)");
+    expect_err("limits:\n  signal_idle_timeout: 11m\n", 2, 24,
+               "limits.signal_idle_timeout: 11m is out of range (2s..10m)");
 }
 
 static void test_enum_errors(void)

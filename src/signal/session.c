@@ -1,0 +1,577 @@
+/*
+ * session.c — the signaling protocol's requests: parse and check each
+ * message (envelope, version, type, fields), verify join tokens, call the
+ * room registry, answer with the guide's error codes, and keep the join
+ * token's deadlines (signature-expired, then leaving with reason 6).
+ * Control thread.
+ *
+ * It does not touch the socket (ws.c) or format events (events.c), and
+ * never crashes on input: every malformed message gets an error response,
+ * or an `error` event when it has no usable request id.
+ */
+#include "signal/session.h"
+#include "core/clock.h"
+#include "core/common.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "store/store.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Request ids must survive a JavaScript number. */
+#define SIG_MAX_REQUEST_ID ((INT64_C(1) << 53) - 1)
+
+/* One request being handled; after the first failed field an error has been
+ * sent and failed is set, so handlers check it once after reading fields. */
+typedef struct {
+    sig_session_t *s;
+    int64_t id;
+    const json_value_t *msg;
+    bool failed;
+} req_t;
+
+/* The error response to r (only the first one is sent). */
+static void fail(req_t *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(req_t *r, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    if (r->failed)
+        return;
+    r->failed = true;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    sess_reply_error(r->s, r->id, code, "%s", msg);
+}
+
+/* Answers with data built from fmt (a JSON object). */
+static void reply_fmt(req_t *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply_fmt(req_t *r, const char *fmt, ...)
+{
+    va_list ap;
+    buf_t d;
+    buf_init(&d);
+    va_start(ap, fmt);
+    buf_vprintf(&d, fmt, ap);
+    va_end(ap);
+    sess_reply_ok(r->s, r->id, &d);
+    buf_dispose(&d);
+}
+
+/* Answers publish/subscribe: {"<id_key>": "<id>", "sdp": answer, "stream": st}; frees answer. */
+static void reply_answer(req_t *r, const char *id_key, uint64_t id, char *answer, const room_stream_t *st)
+{
+    buf_t d;
+    buf_init(&d);
+    buf_printf(&d, "{\"%s\":\"%llu\",\"sdp\":", id_key, (unsigned long long)id);
+    json_write_string(&d, answer);
+    buf_puts(&d, ",\"stream\":");
+    sess_write_stream(&d, st);
+    buf_putc(&d, '}');
+    sess_reply_ok(r->s, r->id, &d);
+    buf_dispose(&d);
+    free(answer);
+}
+
+/* A string field of at most max bytes; NULL when absent (and optional) or bad. */
+static const char *req_string(req_t *r, const char *key, size_t max, bool required)
+{
+    const json_value_t *v = json_get(r->msg, key);
+    if (v == NULL) {
+        if (required)
+            fail(r, SIG_ERR_PARAM, "%s: missing", key);
+        return NULL;
+    }
+    if (json_type(v) != JSON_STRING || json_string_len(v) == 0 || json_string_len(v) > max) {
+        fail(r, SIG_ERR_PARAM, "%s: must be a string of 1 to %zu bytes", key, max);
+        return NULL;
+    }
+    return json_string(v);
+}
+
+/* A boolean field; *present says whether it was there. */
+static bool req_bool(req_t *r, const char *key, bool dflt, bool *present)
+{
+    const json_value_t *v = json_get(r->msg, key);
+    if (present != NULL)
+        *present = v != NULL;
+    if (v == NULL)
+        return dflt;
+    if (!json_is_bool(v))
+        fail(r, SIG_ERR_PARAM, "%s: must be true or false", key);
+    return json_bool(v);
+}
+
+/* A role: the number 0 or 1 (or "0"/"1", as the token writes it); -1 when absent. */
+static int req_role(req_t *r, const char *key, bool required)
+{
+    const json_value_t *v = json_get(r->msg, key);
+    int64_t n = -1;
+    const char *str = json_string(v);
+    if (v == NULL) {
+        if (required)
+            fail(r, SIG_ERR_PARAM, "%s: missing", key);
+        return -1;
+    }
+    if (str != NULL && (strcmp(str, "0") == 0 || strcmp(str, "1") == 0))
+        n = str[0] - '0';
+    else if (json_int64(v, &n) != IRTC_OK)
+        n = -1;
+    if (n != 0 && n != 1) {
+        fail(r, SIG_ERR_PARAM, "%s: must be 0 (publisher) or 1 (joiner)", key);
+        return -1;
+    }
+    return (int)n;
+}
+
+/* A stream or subscription id: a string of decimal digits (as sent) or a
+ * plain integer; 0 when absent and optional. */
+static uint64_t req_object_id(req_t *r, const char *key, bool required)
+{
+    const json_value_t *v = json_get(r->msg, key);
+    if (v == NULL) {
+        if (required)
+            fail(r, SIG_ERR_PARAM, "%s: missing", key);
+        return 0;
+    }
+    const char *text = json_type(v) == JSON_STRING ? json_string(v) : json_number_text(v);
+    uint64_t n = 0;
+    size_t len = text != NULL ? strlen(text) : 0;
+    bool ok = len >= 1 && len <= 19;
+    for (size_t i = 0; ok && i < len; i++) {
+        ok = text[i] >= '0' && text[i] <= '9';
+        n = n * 10 + (uint64_t)(text[i] - '0');
+    }
+    if (!ok || n == 0) {
+        fail(r, SIG_ERR_PARAM, "%s: must be an id as a string of digits", key);
+        return 0;
+    }
+    return n;
+}
+
+/* ---- join tokens ---- */
+
+/* Verifies token text into *p; 0 or SIG_ERR_TOKEN_* / SIG_ERR_INTERNAL with *why. */
+static int check_token(sig_session_t *s, const char *text, jt_payload_t *p, const char **why)
+{
+    char sig_b64[JT_SIG_B64_SIZE];
+    store_app_t app;
+    if (jt_parse(text, strlen(text), p, sig_b64, sizeof(sig_b64), why) != IRTC_OK)
+        return SIG_ERR_TOKEN_INVALID;
+    int rc = store_app_get(s->srv->store, p->app_id, &app);
+    if (rc != IRTC_OK) {
+        store_app_dispose(&app);
+        *why = rc == IRTC_ENOTFOUND ? "no such appId" : "the application store failed";
+        return rc == IRTC_ENOTFOUND ? SIG_ERR_TOKEN_INVALID : SIG_ERR_INTERNAL;
+    }
+    rc = jt_check(p, sig_b64, app.access_key, (int64_t)clock_wall_ms(), (int64_t)s->srv->cfg->token_ttl_ms,
+                  SIG_TOKEN_SKEW_MS, why);
+    store_app_dispose(&app);
+    if (rc == JT_EXPIRED)
+        return SIG_ERR_TOKEN_EXPIRED;
+    return rc == IRTC_OK ? 0 : SIG_ERR_TOKEN_INVALID;
+}
+
+/* The first of appId, channelId, userId that differs from the token, or NULL. */
+static const char *token_mismatch(const jt_payload_t *p, const char *app, const char *chan, const char *user)
+{
+    if (strcmp(p->app_id, app) != 0)
+        return "appId";
+    if (strcmp(p->channel_id, chan) != 0)
+        return "channelId";
+    if (strcmp(p->user_id, user) != 0)
+        return "userId";
+    return NULL;
+}
+
+/* check_token, then the token must be for app, chan and user (the request's,
+ * or the session's when renewing).  False once an error is sent. */
+static bool token_ok(req_t *r, const char *token, const char *app, const char *chan, const char *user, bool renewing,
+                     jt_payload_t *p)
+{
+    const char *why = "invalid";
+    int code = check_token(r->s, token, p, &why);
+    if (code != 0) {
+        fail(r, code, "signature: %s", why);
+        return false;
+    }
+    const char *field = token_mismatch(p, app, chan, user);
+    if (field != NULL && renewing) {
+        fail(r, SIG_ERR_TOKEN_INVALID, "signature: its %s is not this session's", field);
+        return false;
+    }
+    if (field != NULL) {
+        fail(r, SIG_ERR_TOKEN_INVALID, "%s: does not match the signature", field);
+        return false;
+    }
+    return true;
+}
+
+static void accept_token(sig_session_t *s, const jt_payload_t *p)
+{
+    s->token = *p;
+    s->token_expires_ms = p->timestamp_ms + (int64_t)s->srv->cfg->token_ttl_ms;
+    s->expiry_warned = false;
+}
+
+/* ---- requests ---- */
+
+static void write_join_data(buf_t *d, const sig_session_t *s)
+{
+    const room_t *room = room_peer_room(s->peer);
+    buf_puts(d, "{\"roomId\":");
+    json_write_string(d, room_channel_id(room));
+    buf_puts(d, ",\"userId\":");
+    json_write_string(d, s->token.user_id);
+    buf_printf(d, ",\"role\":%d,\"tokenExpiresAt\":%lld,\"peers\":[", room_peer_role(s->peer),
+               (long long)s->token_expires_ms);
+    const char *sep = "";
+    for (const room_peer_t *p = room_first_peer(room); p != NULL; p = room_next_peer(p)) {
+        if (p == s->peer)
+            continue;
+        buf_printf(d, "%s{\"userId\":", sep);
+        json_write_string(d, room_peer_user_id(p));
+        buf_printf(d, ",\"role\":%d,\"audioMuted\":%s,\"videoMuted\":%s}", room_peer_role(p),
+                   room_peer_muted(p, true) ? "true" : "false", room_peer_muted(p, false) ? "true" : "false");
+        sep = ",";
+    }
+    buf_puts(d, "],\"streams\":[");
+    sep = "";
+    for (const room_stream_t *st = room_first_stream(room); st != NULL; st = room_next_stream(st)) {
+        buf_puts(d, sep);
+        sess_write_stream(d, st);
+        sep = ",";
+    }
+    buf_puts(d, "]}");
+}
+
+static void on_join(req_t *r)
+{
+    sig_session_t *s = r->s;
+    const char *app = req_string(r, "appId", 64, true);
+    const char *chan = req_string(r, "channelId", 64, true);
+    const char *user = req_string(r, "userId", 64, true);
+    const char *token = req_string(r, "signature", JT_TOKEN_MAX, true);
+    int role = req_role(r, "role", false);
+    const json_value_t *ctime = json_get(r->msg, "ctime");
+    if (ctime != NULL && json_type(ctime) != JSON_NUMBER && json_type(ctime) != JSON_STRING)
+        fail(r, SIG_ERR_PARAM, "%s: must be UTC seconds as a number or a string", "ctime");
+    if (r->failed)
+        return;
+    if (s->peer != NULL) {
+        fail(r, SIG_ERR_STATE, "%s: already in a room: leave it first", "join");
+        return;
+    }
+    jt_payload_t p;
+    const char *why = "invalid";
+    if (!token_ok(r, token, app, chan, user, false, &p))
+        return;
+    int token_role = p.role[0] - '0';
+    if (role >= 0 && role != token_role) {
+        fail(r, SIG_ERR_TOKEN_INVALID, "%s: does not match the signature", "role");
+        return;
+    }
+    int rc =
+        room_join(s->srv->rooms, p.app_id, p.channel_id, p.user_id, token_role, sess_on_room_event, s, &s->peer, &why);
+    if (rc != IRTC_OK) {
+        int code = rc == IRTC_ECONFLICT ? SIG_ERR_USER_JOINED : rc == IRTC_ELIMIT ? SIG_ERR_REJECTED : SIG_ERR_PARAM;
+        fail(r, code, "join: %s", why);
+        return;
+    }
+    accept_token(s, &p);
+    log_info("signal", "%s joined %s/%s as role %d", p.user_id, p.app_id, p.channel_id, token_role);
+    buf_t d;
+    buf_init(&d);
+    write_join_data(&d, s);
+    sess_reply_ok(s, r->id, &d);
+    buf_dispose(&d);
+}
+
+static void on_leave(req_t *r)
+{
+    sig_session_t *s = r->s;
+    log_info("signal", "%s left %s/%s", s->token.user_id, s->token.app_id, s->token.channel_id);
+    room_leave(s->peer, ROOM_REASON_LEFT);
+    s->peer = NULL;
+    sess_reply_ok(s, r->id, NULL);
+}
+
+static void on_renew(req_t *r)
+{
+    sig_session_t *s = r->s;
+    const char *token = req_string(r, "signature", JT_TOKEN_MAX, true);
+    if (r->failed)
+        return;
+    jt_payload_t p;
+    if (!token_ok(r, token, s->token.app_id, s->token.channel_id, s->token.user_id, true, &p))
+        return;
+    accept_token(s, &p);
+    reply_fmt(r, "{\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
+}
+
+static void on_publish(req_t *r)
+{
+    sig_session_t *s = r->s;
+    const char *type = req_string(r, "streamType", 16, false);
+    bool audio = req_bool(r, "audio", true, NULL);
+    bool video = req_bool(r, "video", true, NULL);
+    const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, true);
+    if (type != NULL && strcmp(type, "main") != 0 && strcmp(type, "auxiliary") != 0)
+        fail(r, SIG_ERR_PARAM, "%s: must be \"main\" or \"auxiliary\"", "streamType");
+    if (!r->failed && !audio && !video)
+        fail(r, SIG_ERR_PARAM, "%s: audio and video cannot both be false", "publish");
+    if (r->failed)
+        return;
+    room_stream_type_t st = type != NULL && strcmp(type, "auxiliary") == 0 ? ROOM_STREAM_AUXILIARY : ROOM_STREAM_MAIN;
+    char *answer = NULL;
+    const room_stream_t *stream = NULL;
+    const char *why = "refused";
+    int rc = room_publish(s->peer, st, audio, video, sdp, strlen(sdp), &answer, &stream, &why);
+    if (rc != IRTC_OK) {
+        int code = rc == IRTC_ECONFLICT ? SIG_ERR_STATE
+                   : rc == IRTC_ELIMIT  ? SIG_ERR_REJECTED
+                   : rc == IRTC_EINVAL  ? (video ? SIG_ERR_PUBLISH_VIDEO : SIG_ERR_PUBLISH_AUDIO)
+                                        : SIG_ERR_INTERNAL;
+        fail(r, code, "publish: %s", why);
+        return;
+    }
+    reply_answer(r, "streamId", stream->id, answer, stream);
+}
+
+static void on_unpublish(req_t *r)
+{
+    uint64_t id = req_object_id(r, "streamId", true);
+    if (r->failed)
+        return;
+    if (room_unpublish(r->s->peer, id) != IRTC_OK) {
+        fail(r, SIG_ERR_PARAM, "%s: not one of your streams", "streamId");
+        return;
+    }
+    sess_reply_ok(r->s, r->id, NULL);
+}
+
+static void on_subscribe(req_t *r)
+{
+    sig_session_t *s = r->s;
+    bool has_audio, has_video;
+    uint64_t stream_id = req_object_id(r, "streamId", true);
+    bool audio = req_bool(r, "audio", false, &has_audio);
+    bool video = req_bool(r, "video", false, &has_video);
+    const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, true);
+    if (r->failed)
+        return;
+    if (!has_audio && !has_video)
+        audio = video = true; /* the Web SDK's default: audio and the best video */
+    if (!audio && !video) {
+        fail(r, SIG_ERR_PARAM, "%s: audio and video cannot both be false", "subscribe");
+        return;
+    }
+    /* Mistakes of the request are told apart from the media plane's refusals. */
+    const room_stream_t *st = room_find_stream(room_peer_room(s->peer), stream_id);
+    if (st != NULL && st->owner == s->peer) {
+        fail(r, SIG_ERR_PARAM, "%s: cannot subscribe to your own stream", "streamId");
+        return;
+    }
+    if (st != NULL && !(audio && st->has_audio) && !(video && st->has_video)) {
+        fail(r, SIG_ERR_PARAM, "%s: the stream has none of the requested kinds", "streamId");
+        return;
+    }
+    char *answer = NULL;
+    uint64_t sub_id = 0;
+    const char *why = "refused";
+    int rc = room_subscribe(s->peer, stream_id, audio, video, sdp, strlen(sdp), &answer, &sub_id, &st, &why);
+    if (rc != IRTC_OK) {
+        int code = rc == IRTC_ECONFLICT   ? SIG_ERR_STATE
+                   : rc == IRTC_ENOTFOUND ? SIG_ERR_PARAM
+                   : rc == IRTC_EINVAL    ? SIG_ERR_MEDIA
+                                          : SIG_ERR_INTERNAL;
+        fail(r, code, "subscribe: %s", why);
+        return;
+    }
+    reply_answer(r, "subscriptionId", sub_id, answer, st);
+}
+
+static void on_unsubscribe(req_t *r)
+{
+    uint64_t sub_id = req_object_id(r, "subscriptionId", false);
+    uint64_t stream_id = req_object_id(r, "streamId", false);
+    if (!r->failed && sub_id == 0 && stream_id == 0)
+        fail(r, SIG_ERR_PARAM, "%s: give subscriptionId or streamId", "unsubscribe");
+    if (r->failed)
+        return;
+    if (room_unsubscribe(r->s->peer, sub_id != 0 ? sub_id : stream_id) != IRTC_OK) {
+        fail(r, SIG_ERR_PARAM, "%s: no such subscription of yours", sub_id != 0 ? "subscriptionId" : "streamId");
+        return;
+    }
+    sess_reply_ok(r->s, r->id, NULL);
+}
+
+static void set_muted(req_t *r, bool muted)
+{
+    const char *kind = req_string(r, "kind", 8, true);
+    uint64_t stream_id = req_object_id(r, "streamId", false);
+    if (kind != NULL && strcmp(kind, "audio") != 0 && strcmp(kind, "video") != 0)
+        fail(r, SIG_ERR_PARAM, "%s: must be \"audio\" or \"video\"", "kind");
+    if (r->failed)
+        return;
+    bool changed = false;
+    const char *why = "refused";
+    if (room_set_muted(r->s->peer, stream_id, strcmp(kind, "audio") == 0, muted, &changed, &why) != IRTC_OK) {
+        fail(r, SIG_ERR_PARAM, "%s", why);
+        return;
+    }
+    reply_fmt(r, "{\"changed\":%s}", changed ? "true" : "false");
+}
+
+static void on_mute(req_t *r)
+{
+    set_muted(r, true);
+}
+
+static void on_unmute(req_t *r)
+{
+    set_muted(r, false);
+}
+
+static void on_switch_role(req_t *r)
+{
+    int role = req_role(r, "role", true);
+    if (r->failed)
+        return;
+    const char *why = "refused";
+    int rc = room_switch_role(r->s->peer, role, &why);
+    if (rc != IRTC_OK) {
+        fail(r, rc == IRTC_ELIMIT ? SIG_ERR_REJECTED : SIG_ERR_PARAM, "switchRole: %s", why);
+        return;
+    }
+    reply_fmt(r, "{\"role\":%d}", role);
+}
+
+static void on_ping(req_t *r)
+{
+    reply_fmt(r, "{\"serverTime\":%llu}", (unsigned long long)clock_wall_ms());
+}
+
+static const struct {
+    const char *type;
+    void (*fn)(req_t *r);
+    bool in_room; /* needs a joined room */
+} handlers[] = {
+    {"join", on_join, false},
+    {"leave", on_leave, true},
+    {"renew", on_renew, true},
+    {"publish", on_publish, true},
+    {"unpublish", on_unpublish, true},
+    {"subscribe", on_subscribe, true},
+    {"unsubscribe", on_unsubscribe, true},
+    {"mute", on_mute, true},
+    {"unmute", on_unmute, true},
+    {"switchRole", on_switch_role, true},
+    {"ping", on_ping, false},
+};
+
+/* The request id, or -1 with an error event sent. */
+static int64_t envelope_id(sig_session_t *s, const json_value_t *msg)
+{
+    const json_value_t *v = json_get(msg, "id");
+    int64_t id;
+    if (v == NULL) {
+        sess_reply_error(s, -1, SIG_ERR_PARAM, "id: missing (every request needs an integer id)");
+        return -1;
+    }
+    if (json_int64(v, &id) != IRTC_OK || id < 0 || id > SIG_MAX_REQUEST_ID) {
+        sess_reply_error(s, -1, SIG_ERR_PARAM, "id: must be an integer from 0 to 2^53-1");
+        return -1;
+    }
+    return id;
+}
+
+void sess_on_text(sig_session_t *s, const char *text, size_t len)
+{
+    const char *err = NULL;
+    size_t pos = 0;
+    s->srv->messages_total++;
+    json_value_t *msg = json_parse(text, len, &err, &pos);
+    if (msg == NULL) {
+        sess_reply_error(s, -1, SIG_ERR_PARAM, "invalid JSON at byte %zu: %s", pos, err);
+        return;
+    }
+    req_t r = {.s = s, .msg = msg};
+    if (json_type(msg) != JSON_OBJECT) {
+        sess_reply_error(s, -1, SIG_ERR_PARAM, "a message must be a JSON object");
+        goto done;
+    }
+    if ((r.id = envelope_id(s, msg)) < 0)
+        goto done;
+    int64_t v = 0;
+    if (json_int64(json_get(msg, "v"), &v) != IRTC_OK || v != 1) {
+        fail(&r, SIG_ERR_PARAM, "%s: unsupported protocol version (this server speaks 1)", "v");
+        goto done;
+    }
+    const char *type = json_string(json_get(msg, "type"));
+    for (size_t i = 0; type != NULL && i < IRTC_ARRAY_SIZE(handlers); i++) {
+        if (strcmp(handlers[i].type, type) != 0)
+            continue;
+        if (handlers[i].in_room && s->peer == NULL)
+            fail(&r, SIG_ERR_NOT_JOINED, "%s: not in a room: join first", type);
+        else
+            handlers[i].fn(&r);
+        goto done;
+    }
+    fail(&r, SIG_ERR_PARAM, "type: unknown request type \"%.64s\"", type != NULL ? type : "(missing)");
+done:
+    json_free(msg);
+}
+
+void sess_on_binary(sig_session_t *s)
+{
+    sess_reply_error(s, -1, SIG_ERR_PARAM, "binary messages are not part of the protocol: send JSON text");
+}
+
+/* The server makes the peer leave for reason and tells the client. */
+static void leave_and_close(sig_session_t *s, int reason)
+{
+    if (s->peer != NULL) {
+        log_info("signal", "%s leaves %s/%s: %s", s->token.user_id, s->token.app_id, s->token.channel_id,
+                 room_reason_text(reason));
+        room_leave(s->peer, reason);
+        s->peer = NULL;
+        sess_removed(s, reason);
+    } else {
+        sig_close(s, (uint16_t)(4000 + reason), room_reason_text(reason));
+    }
+}
+
+void sess_on_idle(sig_session_t *s)
+{
+    leave_and_close(s, ROOM_REASON_TIMEOUT);
+}
+
+void sess_tick(sig_session_t *s, int64_t now_wall_ms)
+{
+    if (s->peer == NULL)
+        return;
+    if (now_wall_ms >= s->token_expires_ms) {
+        leave_and_close(s, ROOM_REASON_EXPIRED);
+    } else if (!s->expiry_warned && now_wall_ms >= s->token_expires_ms - SIG_EXPIRY_WARNING_MS) {
+        s->expiry_warned = true;
+        buf_t d;
+        buf_init(&d);
+        buf_printf(&d, "{\"expiresAt\":%lld}", (long long)s->token_expires_ms);
+        sess_send_event(s, "signature-expired", &d);
+        buf_dispose(&d);
+    }
+}
+
+void sess_on_gone(sig_session_t *s, int reason)
+{
+    if (s->peer == NULL)
+        return;
+    log_info("signal", "%s leaves %s/%s: socket closed (%s)", s->token.user_id, s->token.app_id, s->token.channel_id,
+             room_reason_text(reason));
+    room_leave(s->peer, reason);
+    s->peer = NULL;
+}

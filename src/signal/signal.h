@@ -1,0 +1,37 @@
+/*
+ * signal.h — the signaling server: JSON messages over WebSocket at
+ * /v1/signal (docs/API.md, "Signaling protocol"), one session per socket,
+ * each joined to at most one room of the room registry.
+ *
+ * Threading: control thread only (its h2o evloop runs the sockets and
+ * timers).  It does not own the room registry, the store or the HTTP server;
+ * it borrows them, and they must outlive it.
+ */
+#ifndef IRTC_SIGNAL_H
+#define IRTC_SIGNAL_H
+
+#include <stdbool.h>
+
+#include <h2o.h>
+
+#include "core/config.h"
+#include "room/room.h"
+
+struct store;
+struct http_server;
+
+typedef struct sig_server sig_server_t;
+
+sig_server_t *sig_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct store *store, room_registry_t *rooms);
+/* Routes GET /v1/signal and adds the signaling and room figures to /metrics.
+ * Call between http_server_new and http_server_start. */
+void sig_server_register(sig_server_t *srv, struct http_server *http);
+/* Refuses new sockets and sends every open one a close frame (1001). */
+void sig_server_begin_shutdown(sig_server_t *srv);
+/* True when no signaling socket is open. */
+bool sig_server_idle(const sig_server_t *srv);
+/* Drops the sockets still open (their users leave their rooms with reason 1)
+ * and frees the server.  Before room_registry_free. */
+void sig_server_free(sig_server_t *srv);
+
+#endif
