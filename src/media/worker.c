@@ -298,6 +298,7 @@ static void worker_close(worker_t *w)
     h2o_socket_close(w->udp);
     h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
     h2o_evloop_destroy(w->loop);
+    free(w->queue); /* h2o 2.2.5's evloop destroy_queue closes it but does not free it */
     worker_release_thread_buffers();
     stun_thread_dispose();
 }

@@ -146,8 +146,7 @@ function fakeMediaFiles() {
   return { y4m, wav };
 }
 
-async function launchBrowser(opts = {}) {
-  const { chromium } = require('playwright-core');
+function browserArgs(opts) {
   const args = ['--headless', '--no-sandbox', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection',
     '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'];
@@ -156,7 +155,25 @@ async function launchBrowser(opts = {}) {
     const m = fakeMediaFiles();
     args.push('--use-file-for-fake-video-capture=' + m.y4m, '--use-file-for-fake-audio-capture=' + m.wav);
   }
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args });
+  return args;
 }
 
-module.exports = { ok, diag, done, startDaemon, launchBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
+async function launchBrowser(opts = {}) {
+  const { chromium } = require('playwright-core');
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: browserArgs(opts) });
+}
+
+// A browser whose processes the test can SIGKILL (a crashed machine, a pulled
+// cable): returns { browser, kill(), close() }.  The whole process group is
+// killed: a lone browser process would leave its network service behind,
+// which closes the WebSockets politely.
+async function launchKillableBrowser(opts = {}) {
+  const { chromium } = require('playwright-core');
+  const server = await chromium.launchServer({ executablePath: '/usr/bin/chromium', args: browserArgs(opts) });
+  const browser = await chromium.connect(server.wsEndpoint());
+  const pid = server.process().pid;
+  const kill = () => { try { process.kill(-pid, 'SIGKILL'); } catch (e) { server.process().kill('SIGKILL'); } };
+  return { browser, kill, close: () => server.close().catch(() => {}) };
+}
+
+module.exports = { ok, diag, done, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
