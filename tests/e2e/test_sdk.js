@@ -284,6 +284,53 @@ async function main() {
     await browser.close().catch(() => {});
   }
 
+  // ---- the demo page at /: two participants (a realistic camera for the screenshot) ----
+  const demo = await L.launchBrowser({ realisticMedia: true });
+  try {
+    const ctx = await demo.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 720 } });
+    const P = {};
+    for (const name of ['alice', 'bob']) {
+      P[name] = await ctx.newPage();
+      P[name].on('pageerror', e => diag(`demo ${name}: page error: ${e.message}`));
+      await P[name].goto(d.base + '/?room=weekly-sync');
+      await P[name].fill('#name', name);
+      await P[name].waitForFunction(() => document.querySelector('#preview video') && document.querySelector('#preview video').videoWidth > 0, null, { timeout: 10000 });
+    }
+    await P.alice.screenshot({ path: path.join(OUT, 'demo-lobby.png') });
+    for (const name of ['alice', 'bob']) await P[name].click('#join');
+    const tilesPlaying = page => page.evaluate(() => Array.from(document.querySelectorAll('#grid .tile')).map(t => {
+      const v = t.querySelector('video');
+      return { key: t.dataset.key, width: v ? v.videoWidth : 0, time: v ? v.currentTime : 0 };
+    }));
+    const playing = await waitFor(async () => {
+      const a = await tilesPlaying(P.alice), b = await tilesPlaying(P.bob);
+      await sleep(500);
+      const a2 = await tilesPlaying(P.alice), b2 = await tilesPlaying(P.bob);
+      const good = (x, y, other) => x.length === 2 && x.some(t => t.key === other && t.width >= 1280 && y.find(u => u.key === other).time > t.time);
+      return good(a, a2, 'bob') && good(b, b2, 'alice') ? a2 : null;
+    }, 30000, 300);
+    ok(playing, `the demo: alice and bob join room "weekly-sync" from / and each sees two tiles, the other's video playing at 720p`);
+    const q = await waitFor(() => P.alice.evaluate(() => { const t = document.getElementById('quality-text').textContent; return /ms/.test(t) ? t : null; }), 8000);
+    ok(q, `the demo shows live network quality ("${q}")`);
+    await P.bob.click('#btn-mic');
+    const micShown = await waitFor(() => P.alice.evaluate(() => document.querySelector('.tile[data-key="bob"]').classList.contains('muted')), 5000);
+    ok(micShown, 'bob mutes his microphone in the demo: alice\'s tile for him shows it');
+    await P.bob.click('#btn-mic');
+    await waitFor(() => P.alice.evaluate(() => !document.querySelector('.tile[data-key="bob"]').classList.contains('muted')), 5000);
+    await sleep(1500);
+    await P.alice.screenshot({ path: path.join(OUT, 'demo.png') });
+    ok(fs.statSync(path.join(OUT, 'demo.png')).size > 10000, 'screenshot of the demo with two participants: tests/e2e/out/demo.png');
+    await P.bob.click('#btn-screen');
+    const shared = await waitFor(() => P.alice.evaluate(() => { const v = document.querySelector('.tile[data-key="bob--screen"] video'); return v && v.videoWidth > 0; }), 15000);
+    ok(shared, 'bob shares his screen from the demo: alice gets a "bob\'s screen" tile');
+    await P.bob.click('#btn-leave');
+    const gone = await waitFor(() => P.alice.evaluate(() => !document.querySelector('.tile[data-key="bob"]') && document.getElementById('count').textContent === '1'), 8000);
+    const leftView = await P.bob.evaluate(() => !document.getElementById('left').hidden);
+    ok(gone && leftView, 'bob leaves: his tiles go from alice\'s grid, and he sees the "You left" page');
+  } finally {
+    await demo.close().catch(() => {});
+  }
+
   // ---- no camera: initialize() rejects per media with NotFoundError ----
   const nocam = await L.launchBrowser({ noCamera: true });
   try {

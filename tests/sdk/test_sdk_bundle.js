@@ -90,6 +90,12 @@ async function main() {
   const missing = names.filter(x => !dts.includes(x));
   ok(missing.length === 0, `isdprtc.d.ts declares every API and event of the guide${missing.length ? ' (missing ' + missing.join(', ') + ')' : ''}`);
 
+  // The demo page uses the public API only (no SDK internals: members starting with "_").
+  const demoJs = fs.readFileSync(path.join(top, 'web/demo/demo.js'), 'utf8');
+  const internals = demoJs.match(/\.\_[A-Za-z]\w*/g) || [];
+  ok(internals.length === 0 && /ISDPRTC\.createClient/.test(demoJs) && /\/demo\/token/.test(demoJs),
+    `web/demo/demo.js uses only ISDPRTC's public API and /demo/token${internals.length ? ' (uses ' + internals.join(', ') + ')' : ''}`);
+
   console.log(`1..${n}`);
   return failed === 0;
 }
