@@ -8,6 +8,7 @@ window.H = {
   clients: {},
   events: [],
   locals: {},
+  remote: {}, // "key:userId:type" → the remote Stream last subscribed
   EVENTS: ['peer-join', 'peer-leave', 'stream-added', 'stream-removed', 'stream-updated', 'stream-subscribed',
     'stream-published', 'client-banned', 'error', 'mute-audio', 'unmute-audio', 'mute-video', 'unmute-video',
     'signature-expired', 'camera-changed', 'network-quality', 'audio-volume', 'connection-state-changed'],
@@ -27,6 +28,10 @@ window.H = {
       // Kept short: the last one of each kind only.
       this.last = this.last || {};
       this.last[key + ':' + name] = e;
+      if (name === 'audio-volume') {
+        this.maxVolume = this.maxVolume || {};
+        for (const r of e.result) this.maxVolume[`${key}:${r.userId}`] = Math.max(this.maxVolume[`${key}:${r.userId}`] || 0, r.audioVolume);
+      }
       return;
     }
     this.events.push(e);
@@ -44,6 +49,7 @@ window.H = {
     });
     client.on('stream-subscribed', event => {
       const stream = event.stream;
+      this.remote[`${key}:${stream.getUserId()}:${stream.getType()}`] = stream;
       const id = `${key}-remote-${stream.getId()}`;
       let div = document.getElementById(id);
       if (!div) {

@@ -159,8 +159,9 @@ async function main() {
     ok(nq && nq.uplinkNetworkQuality >= 1 && nq.uplinkNetworkQuality <= 6 && nq.downlinkNetworkQuality >= 1 && nq.uplink.rtt !== null,
       `network-quality: uplink ${nq && nq.uplinkNetworkQuality}, downlink ${nq && nq.downlinkNetworkQuality} (${JSON.stringify(nq && { up: nq.uplink, down: nq.downlink })})`);
     const av = await waitFor(() => A.evaluate(() => H.last && H.last['c:audio-volume']), 5000);
-    ok(av && av.result.length === 4 && av.result.every(r => r.audioVolume >= 0 && r.audioVolume <= 100),
-      `audio-volume lists the local and three remote streams (${av && av.result.map(r => `${r.userId}:${r.audioVolume}`).join(' ')})`);
+    const heard = await waitFor(() => A.evaluate(() => H.maxVolume && ['bob', 'carol', 'dave'].filter(u => H.maxVolume['c:' + u] > 0).length === 3 && H.maxVolume), 6000);
+    ok(av && av.result.length === 4 && av.result.every(r => r.audioVolume >= 0 && r.audioVolume <= 100) && heard,
+      `audio-volume lists the local and three remote streams, 0..100, and hears the others' (fake) beeps (loudest: ${JSON.stringify(heard)})`);
 
     // ---- the signaling socket lost and resumed within the window ----
     proxy.cut(2000);
@@ -184,6 +185,59 @@ async function main() {
       `muteVideo() → true; bob gets mute-video {roomId, userId} and stream-updated (videoMuted ${info && info.videoMuted})`);
     await A.evaluate(() => H.locals.c.unmuteVideo());
     ok(await waitEvent(B, 'c', 'unmute-video', e => e.userId === 'alice'), 'unmuteVideo() → unmute-video');
+
+    // ---- playback controls on a remote stream; partial unsubscribe; argument checks ----
+    const ctl = await B.evaluate(async () => {
+      const st = H.remote['c:alice:main'], div = `c-remote-${st.getId()}`, el = () => document.querySelector(`#${div} video`);
+      const r = {};
+      st.stop({ video: true });
+      r.hidden = el().style.visibility === 'hidden';
+      await st.resume({ video: true });
+      r.shown = el().style.visibility === '';
+      st.setAudioVolume(30);
+      r.volume = el().volume;
+      let max = 0, bad = 0;
+      for (let i = 0; i < 15; i++) { const l = st.getAudioLevel(); if (!(l >= 0 && l <= 1)) bad++; max = Math.max(max, l); await new Promise(x => setTimeout(x, 100)); }
+      r.levelOk = bad === 0;
+      r.maxLevel = max;
+      st.stop();
+      r.removed = !el();
+      await st.play(div, { objectFit: 'cover', muted: true });
+      r.replayed = !!el() && el().style.objectFit === 'cover';
+      const client = H.clients.c;
+      r.both = await client.subscribe(st, { audio: false, video: false }).then(() => 'ok', e => e.getCode());
+      await client.unsubscribe(st, { video: true });
+      r.audioOnly = !!st.getAudioTrack() && !st.getVideoTrack();
+      await client.subscribe(st);
+      r.again = !!st.getAudioTrack() && !!st.getVideoTrack();
+      const bad2 = ISDPRTC.createStream({ video: true, cameraId: 'no-such-camera' });
+      r.over = await bad2.initialize().then(() => 'resolved', e => e.getMediaCaptureResultByType('video').error.getMsg());
+      return r;
+    });
+    ok(ctl.hidden && ctl.shown && ctl.removed && ctl.replayed, 'stop({video}) hides and resume({video}) shows the video; stop() removes the <video>, play() again makes a new one');
+    ok(Math.abs(ctl.volume - 0.3) < 0.01 && ctl.levelOk, `setAudioVolume(30) → volume 0.3; getAudioLevel() stays in 0..1 (max ${ctl.maxLevel.toFixed(3)})`);
+    ok(ctl.both === 200006, `subscribe with video and audio both false: 200006 (${ctl.both})`);
+    ok(ctl.audioOnly && ctl.again, 'unsubscribe({video: true}) keeps the audio; subscribe() again brings both');
+    ok(ctl.over === 'OverConstrainedError', `a cameraId that does not exist: initialize() rejects with OverConstrainedError (${ctl.over})`);
+
+    // ---- switchRole: a publisher (0) receives nothing ----
+    await D.evaluate(() => H.clients.c.switchRole(0));
+    const gone0 = await waitFor(async () => (await events(D, 'c', 'stream-removed')).length >= 3, 5000);
+    ok(gone0, 'dave switches to role 0: stream-removed for the streams he received');
+    await D.evaluate(() => H.clients.c.switchRole(1));
+    const back1 = await allPlaying(D, 'c', ['alice', 'bob', 'carol'], 1280, 20000);
+    ok(back1.good, `and back to 1: stream-added again, and he plays the others again (${fmt(back1.last)})`);
+
+    // ---- a failed media connection is re-created ("ICE restart") ----
+    const before = (await events(A, 'c', 'stream-added')).filter(e => e.userId === 'bob').length;
+    await B.evaluate(() => {
+      const pub = H.clients.c._pubs.get(H.locals.c); // white box: make the browser report the connection failed
+      Object.defineProperty(pub.pc, 'connectionState', { get: () => 'failed' });
+      pub.pc.dispatchEvent(new Event('connectionstatechange'));
+    });
+    const readded = await waitFor(async () => (await events(A, 'c', 'stream-added')).filter(e => e.userId === 'bob').length > before, 10000);
+    const replays = await allPlaying(A, 'c', ['bob'], 1280, 20000);
+    ok(readded && replays.good, `bob's publication reports "failed": the SDK publishes anew and alice receives him again (${fmt(replays.last)})`);
 
     // ---- unpublish, leave, releaseUser ----
     await D.evaluate(() => H.clients.c.unpublish(H.locals.c));

@@ -638,20 +638,20 @@ var ISDPRTC = (() => {
      */
     close() {
       this._removeElement();
-      if (this._closed) return;
-      this._closed = true;
       if (this._meter) {
         this._meter.dispose();
         this._meter = null;
       }
-      if (this._local) {
-        for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {
+      if (!this._local) {
+        if (this._sub && this._client) this._client.unsubscribe(this).catch(() => {
         });
-        for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
-      } else if (this._sub && this._client) {
-        this._client.unsubscribe(this).catch(() => {
-        });
+        return;
       }
+      if (this._closed) return;
+      this._closed = true;
+      for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {
+      });
+      for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
     }
     _removeElement() {
       if (!this._el) return;
@@ -1037,7 +1037,11 @@ var ISDPRTC = (() => {
           this._emit("stream-removed", { stream: st });
         }
       } else if (r === 1 && old === 0) {
-        for (const st of this._remote.values()) this._emit("stream-added", { stream: st });
+        for (const [id, st] of Array.from(this._remote)) {
+          const ns = new Stream("remote", { desc: st._desc, client: this });
+          this._remote.set(id, ns);
+          this._emit("stream-added", { stream: ns });
+        }
       }
     }
     _teardown() {
@@ -1143,6 +1147,12 @@ var ISDPRTC = (() => {
     }
     /** The server removed this user: client-banned (kicked, room dissolved) or its own peer-leave (token expired). */
     _removedByServer(name, data) {
+      if (name === "peer-leave" && data.reason && data.reason.code === 7 && this._state === "CONNECTED") {
+        this._setState("RECONNECTING", "NETWORK");
+        this._reconnected = deferred();
+        this._rejoin(this._room, Date.now());
+        return;
+      }
       this._teardown();
       this._setState("DISCONNECTED", name === "client-banned" ? "BANNED" : "REMOVED");
       if (name === "client-banned") {
@@ -1432,6 +1442,7 @@ var ISDPRTC = (() => {
       try {
         if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
         if (this._state !== "CONNECTED") return;
+        if (obj.pc && obj.pc.connectionState === "connected") return;
         log.info("media connection lost: re-creating", kind);
         if (kind === "publish") {
           if (this._pubs.get(obj.stream) !== obj) return;
@@ -1499,6 +1510,9 @@ var ISDPRTC = (() => {
     }
     /** The session could not be resumed: join again and publish and subscribe again. */
     async _rejoin(room, lostAt) {
+      const old = this._sock;
+      this._sock = null;
+      if (old) old.close();
       for (const pub of this._pubs.values()) {
         if (pub.pc) pub.pc.close();
         pub.pc = null;

@@ -178,7 +178,12 @@ export class Client {
         this._emit('stream-removed', { stream: st });
       }
     } else if (r === 1 && old === 0) {
-      for (const st of this._remote.values()) this._emit('stream-added', { stream: st });
+      // Fresh objects: the application closed the old ones on stream-removed.
+      for (const [id, st] of Array.from(this._remote)) {
+        const ns = new Stream('remote', { desc: st._desc, client: this });
+        this._remote.set(id, ns);
+        this._emit('stream-added', { stream: ns });
+      }
     }
   }
 
@@ -279,6 +284,13 @@ export class Client {
 
   /** The server removed this user: client-banned (kicked, room dissolved) or its own peer-leave (token expired). */
   _removedByServer(name, data) {
+    if (name === 'peer-leave' && data.reason && data.reason.code === 7 && this._state === 'CONNECTED') {
+      // The server lost this user's media (or socket): join again, as after a lost socket.
+      this._setState('RECONNECTING', 'NETWORK');
+      this._reconnected = deferred();
+      this._rejoin(this._room, Date.now());
+      return;
+    }
     this._teardown();
     this._setState('DISCONNECTED', name === 'client-banned' ? 'BANNED' : 'REMOVED');
     if (name === 'client-banned') {
@@ -580,6 +592,7 @@ export class Client {
     try {
       if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
       if (this._state !== 'CONNECTED') return;
+      if (obj.pc && obj.pc.connectionState === 'connected') return; // it came back by itself meanwhile
       log.info('media connection lost: re-creating', kind);
       if (kind === 'publish') {
         if (this._pubs.get(obj.stream) !== obj) return;
@@ -649,6 +662,9 @@ export class Client {
 
   /** The session could not be resumed: join again and publish and subscribe again. */
   async _rejoin(room, lostAt) {
+    const old = this._sock;
+    this._sock = null;
+    if (old) old.close();
     // Everything the server had for this user is gone.
     for (const pub of this._pubs.values()) {
       if (pub.pc) pub.pc.close();

@@ -150,15 +150,15 @@ export class Stream {
    */
   close() {
     this._removeElement();
+    if (this._meter) { this._meter.dispose(); this._meter = null; }
+    if (!this._local) {
+      if (this._sub && this._client) this._client.unsubscribe(this).catch(() => {});
+      return;
+    }
     if (this._closed) return;
     this._closed = true;
-    if (this._meter) { this._meter.dispose(); this._meter = null; }
-    if (this._local) {
-      for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {});
-      for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
-    } else if (this._sub && this._client) {
-      this._client.unsubscribe(this).catch(() => {});
-    }
+    for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {});
+    for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
   }
 
   _removeElement() {
