@@ -68,6 +68,13 @@
       $('join').disabled = true;
       return;
     }
+    // Is the token service on?  (An empty request: 400 when it is, 404 when server.demo_token is off.)
+    fetch('/demo/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' }).then(r => {
+      if (r.status !== 404) return;
+      state.noTokens = 'This server does not hand out demo tokens (server.demo_token is off), so this page cannot join rooms.';
+      $('join-error').textContent = state.noTokens;
+      $('join').disabled = true;
+    }).catch(() => {});
     $('join-form').addEventListener('submit', e => { e.preventDefault(); join(); });
     $('pv-mic').onclick = () => toggleMic();
     $('pv-cam').onclick = () => toggleCam();
@@ -96,7 +103,7 @@
     state.local = s;
     try {
       await s.initialize();
-      $('join-error').textContent = '';
+      $('join-error').textContent = state.noTokens || '';
     } catch (r) {
       const msg = captureMessage(r);
       $('join-error').textContent = msg ? msg + '. You can still join.' : 'Camera and microphone unavailable.';

@@ -974,8 +974,10 @@ var ISDPRTC = (() => {
       this._setState("CONNECTED");
       this._startTimers();
       this._held = [];
+      const room = this._room;
       const initial = this._reconcile(this._lastSnapshot, true);
       setTimeout(() => {
+        if (this._room !== room) return;
         for (const fn of initial) fn();
         const held = this._held || [];
         this._held = null;
@@ -1060,6 +1062,7 @@ var ISDPRTC = (() => {
       }
       this._remote.clear();
       this._peers.clear();
+      this._held = null;
       if (this._sock) this._sock.close();
       this._sock = null;
       if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, "left the room"));

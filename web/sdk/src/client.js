@@ -113,8 +113,10 @@ export class Client {
     // The room as it was: peer-join and stream-added for what is already
     // there, after join() resolves, so handlers set just after still get them.
     this._held = [];
+    const room = this._room;
     const initial = this._reconcile(this._lastSnapshot, true);
     setTimeout(() => {
+      if (this._room !== room) return; // left meanwhile
       for (const fn of initial) fn();
       const held = this._held || [];
       this._held = null;
@@ -203,6 +205,7 @@ export class Client {
     }
     this._remote.clear();
     this._peers.clear();
+    this._held = null;
     if (this._sock) this._sock.close();
     this._sock = null;
     if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, 'left the room'));
