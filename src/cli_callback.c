@@ -37,10 +37,12 @@ static int cb_test(store_t *st, int argc, char **argv)
     }
     store_app_t app;
     int rc = app_id != NULL ? store_app_get(st, app_id, &app) : store_app_get_by_name(st, "demo", &app);
-    if (rc != IRTC_OK) {
-        fprintf(stderr, app_id != NULL ? "irtcd: no app %s\n" : "irtcd: no demo app: give --app APPID\n", app_id);
+    if (rc != IRTC_OK && app_id != NULL)
+        fprintf(stderr, "irtcd: no app %s\n", app_id);
+    else if (rc != IRTC_OK)
+        fprintf(stderr, "irtcd: no demo app: give --app APPID\n");
+    if (rc != IRTC_OK)
         return 1;
-    }
     /* A video callback that says what it is in every field a receiver logs. */
     char rec_id[32], sig[CB_SIGN_LEN];
     uint64_t now_ms = clock_wall_ms();

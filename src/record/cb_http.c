@@ -546,8 +546,10 @@ int cb_http_post(cb_http_t *h, const cb_url_t *url, const char *body, size_t len
     else if (rc == IRTC_EAGAIN)
         fail(&c, IRTC_EAGAIN, "stopped (irtcd is shutting down)");
     if (c.ssl != NULL) {
-        if (rc != IRTC_EAGAIN)
-            SSL_shutdown(c.ssl); /* one non-blocking try: courtesy, not needed */
+        /* After an answer only (never after a fatal TLS error): one
+         * non-blocking try, a courtesy the server does not need. */
+        if (rc == IRTC_OK || (rc == IRTC_EPROTO && c.res->status > 0))
+            SSL_shutdown(c.ssl);
         SSL_free(c.ssl);
         ERR_clear_error();
     }

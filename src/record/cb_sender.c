@@ -26,6 +26,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -160,7 +161,14 @@ static bool send_due(void)
 static void *sender_main(void *arg)
 {
     int64_t last_purge = 0;
+    sigset_t sigpipe;
     IRTC_UNUSED(arg);
+    /* OpenSSL writes with write(2): a receiver that hangs up must cost an
+     * EPIPE, not the process (irtcd ignores SIGPIPE too; this holds for any
+     * embedding). */
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &sigpipe, NULL);
     while (!atomic_load(&g_cb.stop)) {
         bool store_ok = send_due();
         if (atomic_load(&g_cb.stop))
