@@ -93,9 +93,9 @@ static void put_time(buf_t *b, const char *name, int64_t ms)
 
 static void put_row(buf_t *b, const store_outbox_t *o)
 {
-    const char *status = o->delivered_at_ms > 0                 ? "delivered"
-                         : o->next_attempt_ms == INT64_MAX      ? "given up"
-                                                                : "pending";
+    const char *status = o->delivered_at_ms > 0            ? "delivered"
+                         : o->next_attempt_ms == INT64_MAX ? "given up"
+                                                           : "pending";
     buf_printf(b, "{\"id\":%" PRId64 ",\"appId\":", o->id);
     json_write_string(b, o->app_id);
     buf_puts(b, ",\"url\":");

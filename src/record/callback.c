@@ -263,13 +263,12 @@ int64_t cb_retry_next(const cb_retry_policy_t *p, int attempts, int64_t created_
 
 /* ---- the outbox ---- */
 
-int cb_enqueue(store_t *st, const char *app_id, const char *url, const char *body, const char *signature,
-               int64_t *id)
+int cb_enqueue(store_t *st, const char *app_id, const char *url, const char *body, const char *signature, int64_t *id)
 {
     store_outbox_t o;
     memset(&o, 0, sizeof(o));
-    if (app_id == NULL || app_id[0] == '\0' || strlen(app_id) >= sizeof(o.app_id) || url == NULL ||
-        url[0] == '\0' || body == NULL || body[0] == '\0')
+    if (app_id == NULL || app_id[0] == '\0' || strlen(app_id) >= sizeof(o.app_id) || url == NULL || url[0] == '\0' ||
+        body == NULL || body[0] == '\0')
         return IRTC_EINVAL;
     memcpy(o.app_id, app_id, strlen(app_id) + 1);
     /* The struct's strings are only read by the insert: no copies needed. */

@@ -38,11 +38,11 @@ typedef enum { CB_VIDEO = 0, CB_IMAGE = 1 } cb_kind_t;
 typedef struct {
     cb_kind_t kind;
     const char *app_id, *channel_id, *recording_id, *user_id, *extra_data;
-    int64_t auth_ts;          /* authTimestamp, UNIX seconds (cb_notify: 0 = now) */
-    const char *file_id;      /* video, storage ISDP */
-    const char *file_path;    /* storage NAS: the video file or the picture */
-    const char *file_name;    /* video, storage NAS: "name.mp4" */
-    const uint8_t *image;     /* image, storage ISDP: the JPEG bytes (sent Base64) */
+    int64_t auth_ts;       /* authTimestamp, UNIX seconds (cb_notify: 0 = now) */
+    const char *file_id;   /* video, storage ISDP */
+    const char *file_path; /* storage NAS: the video file or the picture */
+    const char *file_name; /* video, storage NAS: "name.mp4" */
+    const uint8_t *image;  /* image, storage ISDP: the JPEG bytes (sent Base64) */
     size_t image_len;
 } cb_event_t;
 
@@ -63,12 +63,12 @@ void cb_sign(const char *access_key, const char *app_id, const char *channel_id,
 /* ---- URLs (pure) ---- */
 
 typedef struct {
-    bool tls;             /* https */
-    char host[256];       /* name or literal address, without brackets */
-    bool host_is_ip;      /* IPv4 or IPv6 literal: no SNI, IP-address verification */
+    bool tls;        /* https */
+    char host[256];  /* name or literal address, without brackets */
+    bool host_is_ip; /* IPv4 or IPv6 literal: no SNI, IP-address verification */
     bool host_is_ipv6;
-    uint16_t port;        /* default 80 / 443 */
-    char target[2048];    /* path and query as given, "/" when empty; fragment dropped */
+    uint16_t port;     /* default 80 / 443 */
+    char target[2048]; /* path and query as given, "/" when empty; fragment dropped */
 } cb_url_t;
 
 /* Parses an absolute http:// or https:// URL strictly: scheme (any case),
@@ -82,7 +82,8 @@ int cb_url_parse(const char *url, cb_url_t *out, const char **why);
 
 /* Inserts one outbox row due now (body and signature are copied) and wakes
  * the sender; *id (may be NULL) gets the row id.  IRTC_EINVAL for a NULL or
- * empty app_id/url/body; store errors otherwise.  The URL is not checked
+ * empty app_id/url/body or an app_id over 32 characters; store errors
+ * otherwise.  The URL is not checked
  * here: a bad one is given up by the sender with the reason in last_error. */
 int cb_enqueue(struct store *st, const char *app_id, const char *url, const char *body, const char *signature,
                int64_t *id);

@@ -174,9 +174,8 @@ static int resolve(conn_t *c, struct addrinfo **out)
     char port[8];
     snprintf(port, sizeof(port), "%u", (unsigned)c->u->port);
     if (c->u->host_is_ip) {
-        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
-                                 .ai_protocol = IPPROTO_TCP,
-                                 .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+        struct addrinfo hints = {
+            .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
         int rc = getaddrinfo(c->u->host, port, &hints, out);
         return rc == 0 ? IRTC_OK : fail(c, IRTC_EIO, "bad address %s: %s", c->u->host, gai_strerror(rc));
     }

@@ -25,8 +25,8 @@ cb_http_t *cb_http_new(const char *ca_file, char *err, size_t errcap);
 void cb_http_free(cb_http_t *h);
 
 typedef struct {
-    int status;       /* the final HTTP status; 0 when none arrived */
-    char error[512];  /* "" after a 2xx, otherwise what went wrong */
+    int status;      /* the final HTTP status; 0 when none arrived */
+    char error[512]; /* "" after a 2xx, otherwise what went wrong */
 } cb_http_result_t;
 
 /* How the caller aborts a request: when wake_fd (an eventfd, or -1 for none)

@@ -34,9 +34,9 @@
 #include <unistd.h>
 
 #define CB_LOG "callback"
-#define CB_BATCH 16                                   /* rows per look at the outbox */
-#define CB_IDLE_POLL_MS 1000                           /* look even without a kick (other processes) */
-#define CB_PURGE_EVERY_MS ((int64_t)3600 * 1000)       /* forget delivered rows ... */
+#define CB_BATCH 16                                          /* rows per look at the outbox */
+#define CB_IDLE_POLL_MS 1000                                 /* look even without a kick (other processes) */
+#define CB_PURGE_EVERY_MS ((int64_t)3600 * 1000)             /* forget delivered rows ... */
 #define CB_KEEP_DELIVERED_MS ((int64_t)7 * 24 * 3600 * 1000) /* ... a week after delivery */
 
 static struct {
@@ -44,10 +44,11 @@ static struct {
     pthread_t tid;
     int wake_fd;
     _Atomic bool stop;
-    store_t *st;    /* sender thread */
+    store_t *st;     /* sender thread */
     cb_http_t *http; /* sender thread */
     cb_retry_policy_t policy;
     uint64_t timeout_ms;
+    bool store_failed; /* sender thread: an outcome could not be written this pass */
     _Atomic uint64_t delivered, failed_attempts, given_up, queue_depth;
 } g_cb = {.wake_fd = -1};
 
@@ -84,8 +85,10 @@ static void record_failure(const store_outbox_t *row, const char *error, bool pe
                  row->app_id, attempts, error, next - now);
     }
     int rc = store_outbox_mark_failed(g_cb.st, row->id, attempts, next, text);
-    if (rc != IRTC_OK && rc != IRTC_ENOTFOUND)
+    if (rc != IRTC_OK && rc != IRTC_ENOTFOUND) {
+        g_cb.store_failed = true;
         log_error(CB_LOG, "callback %" PRId64 ": cannot record the failed attempt: %s", row->id, irtc_strerror(rc));
+    }
 }
 
 /* One attempt.  Returns false when stopped (the row is left as it was). */
@@ -107,8 +110,8 @@ static bool deliver(const store_outbox_t *row)
         record_failure(row, "the stored X-HW-SIGN value is not Base64", true);
         return true;
     }
-    int rc = cb_http_post(g_cb.http, &url, row->body, strlen(row->body), row->signature, g_cb.timeout_ms, &cancel,
-                          &res);
+    int rc =
+        cb_http_post(g_cb.http, &url, row->body, strlen(row->body), row->signature, g_cb.timeout_ms, &cancel, &res);
     if (rc == IRTC_EAGAIN)
         return false;
     if (rc != IRTC_OK) {
@@ -119,9 +122,11 @@ static bool deliver(const store_outbox_t *row)
     log_info(CB_LOG, "callback %" PRId64 " (app %s) delivered to %s: HTTP %d after %d earlier attempt%s", row->id,
              row->app_id, url.host, res.status, row->attempts, row->attempts == 1 ? "" : "s");
     rc = store_outbox_mark_delivered(g_cb.st, row->id, (int64_t)clock_wall_ms());
-    if (rc != IRTC_OK && rc != IRTC_ENOTFOUND)
+    if (rc != IRTC_OK && rc != IRTC_ENOTFOUND) {
+        g_cb.store_failed = true;
         log_error(CB_LOG, "callback %" PRId64 ": delivered but cannot record it (it will be sent again): %s", row->id,
                   irtc_strerror(rc));
+    }
     return true;
 }
 
@@ -140,11 +145,14 @@ static void idle(int64_t ms)
     }
 }
 
-/* Sends every due row.  Returns false when stopped or the store failed. */
+/* Sends every due row.  Returns false when stopped or the store failed (a
+ * row whose outcome was not written is still due: looking again at once
+ * would send it again at full speed). */
 static bool send_due(void)
 {
     store_outbox_t *rows;
     size_t n;
+    g_cb.store_failed = false;
     do {
         if (store_outbox_due(g_cb.st, (int64_t)clock_wall_ms(), CB_BATCH, &rows, &n) != IRTC_OK)
             return false;
@@ -152,7 +160,7 @@ static bool send_due(void)
         for (size_t i = 0; i < n && go; i++)
             go = !atomic_load(&g_cb.stop) && deliver(&rows[i]);
         store_outbox_list_free(rows, n);
-        if (!go)
+        if (!go || g_cb.store_failed)
             return false;
     } while (n > 0); /* a failed row is rescheduled at least retry_min later, so this ends */
     return true;
@@ -228,8 +236,7 @@ int cb_sender_start(const cfg_t *cfg, const char *db_path, char *err, size_t err
         snprintf(err, errcap, "eventfd: %s", strerror(errno));
         goto fail;
     }
-    g_cb.policy = (cb_retry_policy_t){cfg->callback_retry_min_ms, cfg->callback_retry_max_ms,
-                                      cfg->callback_give_up_ms};
+    g_cb.policy = (cb_retry_policy_t){cfg->callback_retry_min_ms, cfg->callback_retry_max_ms, cfg->callback_give_up_ms};
     g_cb.timeout_ms = cfg->callback_timeout_ms;
     atomic_store(&g_cb.stop, false);
     int prc = pthread_create(&g_cb.tid, NULL, sender_main, NULL);

@@ -157,8 +157,8 @@ static void url_ok(const char *url, bool tls, const char *host, unsigned port, c
     cb_url_t u;
     const char *why = NULL;
     int rc = cb_url_parse(url, &u, &why);
-    ok(rc == IRTC_OK && u.tls == tls && strcmp(u.host, host) == 0 && u.port == port &&
-           strcmp(u.target, target) == 0 && u.host_is_ip == ip,
+    ok(rc == IRTC_OK && u.tls == tls && strcmp(u.host, host) == 0 && u.port == port && strcmp(u.target, target) == 0 &&
+           u.host_is_ip == ip,
        "URL %s -> %s %s %u %s%s", url, tls ? "https" : "http", host, port, target, ip ? " (address)" : "");
     if (rc != IRTC_OK)
         printf("#   refused: %s\n", why);
@@ -296,8 +296,14 @@ static void test_enqueue(void)
            "app id too long: EINVAL");
 
     /* cb_notify: the body parses back, and the signature is the app's. */
-    cb_event_t ev = {.kind = CB_VIDEO, .app_id = g_app.app_id, .channel_id = "ch", .recording_id = "42",
-                     .user_id = "u", .extra_data = "xd", .file_path = "/f.mp4", .file_name = "f.mp4"};
+    cb_event_t ev = {.kind = CB_VIDEO,
+                     .app_id = g_app.app_id,
+                     .channel_id = "ch",
+                     .recording_id = "42",
+                     .user_id = "u",
+                     .extra_data = "xd",
+                     .file_path = "/f.mp4",
+                     .file_name = "f.mp4"};
     int64_t now_s = (int64_t)(clock_wall_ms() / 1000);
     is_int(cb_notify(g_st, "https://cb.example/r", &ev, &id), IRTC_OK, "notify (video)");
     r = newest_row();
@@ -482,7 +488,10 @@ static void srv_stop(void)
     pthread_mutex_destroy(&g_srv.mu);
 }
 
-#define REPLY(text) {SRV_REPLY, text, 0}
+#define REPLY(text)                                                                                                    \
+    {                                                                                                                  \
+        SRV_REPLY, text, 0                                                                                             \
+    }
 #define OK_200 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"
 
 static int post_url(const char *url, const char *ca, uint64_t timeout_ms, const cb_http_cancel_t *cancel,
@@ -512,8 +521,7 @@ static int post(const char *path, uint64_t timeout_ms, cb_http_result_t *res)
     return post_url(url, NULL, timeout_ms, NULL, res);
 }
 
-static void expect_fail(int rc, int want_rc, const cb_http_result_t *res, int status, const char *sub,
-                        const char *desc)
+static void expect_fail(int rc, int want_rc, const cb_http_result_t *res, int status, const char *sub, const char *desc)
 {
     is_int(rc, want_rc, "%s: return code", desc);
     ok(res->status == status && strstr(res->error, sub) != NULL, "%s: status %d, error \"%s\" mentions \"%s\"", desc,
@@ -738,8 +746,13 @@ static void test_sender(void)
      * (the bad ones) are given up.  Only ours matters here. */
     srv_step_t flaky[] = {REPLY("HTTP/1.1 500 Oops\r\n\r\n"), REPLY("HTTP/1.1 503 Busy\r\n\r\n"), REPLY(OK_200)};
     srv_script(flaky, 3);
-    cb_event_t ev = {.kind = CB_VIDEO, .app_id = g_app.app_id, .channel_id = "room", .recording_id = "77",
-                     .user_id = "alice", .file_path = "/r.mp4", .file_name = "r.mp4"};
+    cb_event_t ev = {.kind = CB_VIDEO,
+                     .app_id = g_app.app_id,
+                     .channel_id = "room",
+                     .recording_id = "77",
+                     .user_id = "alice",
+                     .file_path = "/r.mp4",
+                     .file_name = "r.mp4"};
     uint64_t t0 = clock_mono_ms();
     is_int(cb_notify(g_st, url, &ev, &id), IRTC_OK, "callback queued");
     store_outbox_t r = wait_row(id, 1, 5000);
