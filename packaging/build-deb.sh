@@ -11,6 +11,9 @@
 #     -n  skip `make check` (DEB_BUILD_OPTIONS=nocheck)
 # Prints the path of the built irtc_*.deb on its last line.
 set -eu
+# Called from make (make deb, make check-packaging): the package build must not
+# inherit the caller's make flags (TESTS=... would recurse into this test).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES TESTS TEST_LOGS
 here=$(cd "$(dirname "$0")" && pwd)
 out=$PWD/dist
 work=$here/../build-pkg

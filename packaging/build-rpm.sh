@@ -9,6 +9,9 @@
 # for inspection (rpm -qpl, rpm -qp --scripts).  On an RPM distribution it
 # builds a real package (dependencies checked).  Prints the .rpm path last.
 set -eu
+# Called from make (make deb, make check-packaging): the package build must not
+# inherit the caller's make flags (TESTS=... would recurse into this test).
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES TESTS TEST_LOGS
 here=$(cd "$(dirname "$0")" && pwd)
 out=$PWD/dist
 work=$here/../build-pkg
