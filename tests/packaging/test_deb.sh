@@ -1,7 +1,7 @@
 #!/bin/sh
 # test_deb.sh — the .deb installed for real (issue #7).  TAP output; run by
-# `make check-packaging` (not by `make check`), as root, in about 3 minutes
-# (the first run also debootstraps Debian 12, about 1 more minute).
+# `make check-packaging` (not by `make check`), as root, in about 1.5 minutes
+# (the first run also debootstraps Debian 12 and downloads, about 1 more).
 #
 #  1. builds the .deb from `make dist` (with make check), and a second one of
 #     the same source with a higher version (DEB_BUILD_OPTIONS=nocheck) whose
@@ -17,6 +17,9 @@
 #  4. creates an app, changes the config, upgrades to the second .deb with the
 #     daemon running, checks the changed config was kept, the database backup,
 #     restarts irtcd and checks the app and every table's rows are still there;
+#  4b. installs systemd in the root and boots it with systemd-nspawn (only a
+#     loopback network): the real irtcd.service, as systemd runs it — user,
+#     capabilities, seccomp, reload, and the documented port-443 drop-in;
 #  5. remove keeps the data, reinstall backs it up, purge deletes it.
 # Every mount and the namespace are removed on every exit path (trap).
 # Without debootstrap or a chroot, the reason is printed and the package is
@@ -203,16 +206,22 @@ if [ "$have_root" = 0 ]; then
 fi
 
 # ---- chroot set-up: mounts, apt sources, package cache ----
-mount -t proc proc "$ROOT/proc"
-mount -t tmpfs -o mode=0755,nosuid,size=16m irtc-test-dev "$ROOT/dev"
-for n in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
-    set -- $n
-    mknod -m 0666 "$ROOT/dev/$1" c "$2" "$3"
-done
-mkdir "$ROOT/dev/pts" "$ROOT/dev/shm"
-mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$ROOT/dev/pts"
-ln -s pts/ptmx "$ROOT/dev/ptmx"
-ln -s /proc/self/fd "$ROOT/dev/fd"
+mount_chroot() { # /proc, and a /dev of our own (tmpfs: nothing of the host's /dev is reachable)
+    mount -t proc proc "$ROOT/proc"
+    mount -t tmpfs -o mode=0755,nosuid,size=16m irtc-test-dev "$ROOT/dev"
+    for n in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+        set -- $n
+        mknod -m 0666 "$ROOT/dev/$1" c "$2" "$3"
+    done
+    mkdir "$ROOT/dev/pts" "$ROOT/dev/shm"
+    mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$ROOT/dev/pts"
+    ln -s pts/ptmx "$ROOT/dev/ptmx"
+    ln -s /proc/self/fd "$ROOT/dev/fd"
+}
+umount_chroot() {
+    for m in $(mounts_below "$ROOT"); do umount "$m" 2>/dev/null || umount -l "$m"; done
+}
+mount_chroot
 cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null
 # The same Debian suites as this machine (updates and security included).
 if ls /etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
@@ -363,6 +372,109 @@ check "every table keeps its rows (apps, rules, recordings, outbox ...)" \
 check "db check passes after the upgrade" as_irtc /usr/sbin/irtcd --config /etc/irtc/irtc.yaml db check
 stop_irtcd
 check "irtcd stops on SIGTERM with exit code 0 (got $STOP_RC)" [ "$STOP_RC" = 0 ]
+
+# ---- 4b. the real unit under systemd (systemd-nspawn --boot) ----
+# The chroot gets systemd, boots it in a container with only a loopback
+# network, and a probe unit checks irtcd.service as systemd runs it: its user,
+# capabilities, seccomp filter, reload, and the documented port-443 drop-in.
+if command -v systemd-nspawn >/dev/null 2>&1; then
+    phase "booting the root with systemd-nspawn"
+    in_root apt-get -q -y install --no-install-recommends systemd systemd-sysv dbus curl </dev/null >"$RUN/apt-systemd.log" 2>&1
+    rc=$?
+    cp "$ROOT/var/cache/apt/archives/"*.deb "$CACHE/archives/" 2>/dev/null
+    echo "$APPID" >"$ROOT/root/appid"
+    cp "$ROOT/etc/irtc/irtc.yaml" "$ROOT/root/irtc.yaml.saved"
+    cat >"$ROOT/usr/local/sbin/irtc-probe" <<'PROBE'
+#!/bin/sh
+# Runs once at boot in the test container; key=value results in /root/probe.out.
+exec >/root/probe.out 2>&1
+healthz() { # healthz PORT: waits up to 15 s for 200
+    for _ in $(seq 1 75); do
+        [ "$(curl -ks -o /dev/null -w '%{http_code}' "https://127.0.0.1:$1/healthz")" = 200 ] && return 0
+        sleep 0.2
+    done
+    return 1
+}
+procinfo() { # PREFIX: user and capability state of irtcd's main process
+    pid=$(systemctl show irtcd -p MainPID --value)
+    echo "$1user=$(stat -c %U /proc/$pid)"
+    sed -n 's/^\(CapEff\|CapBnd\|NoNewPrivs\|Seccomp\):[[:space:]]*/\1=/p' /proc/$pid/status | sed "s/^/$1/"
+}
+healthz 8443 && echo healthz=ok || echo healthz=fail
+echo "active=$(systemctl is-active irtcd)"
+echo "enabled=$(systemctl is-enabled irtcd)"
+procinfo ""
+runuser -u irtc -- irtcd --config /etc/irtc/irtc.yaml app list | grep -q "$(cat /root/appid)" && echo app=ok || echo app=missing
+systemctl reload irtcd && sleep 1 && healthz 8443 && echo reload=ok || echo reload=fail
+echo "security=$(systemd-analyze security irtcd 2>/dev/null | tail -n 1)"
+# Port 443 without the drop-in: refused (no capability) ...
+sed -i 's/^    - "0.0.0.0:8443"$/    - "0.0.0.0:8443"\n    - "0.0.0.0:443"/' /etc/irtc/irtc.yaml
+systemctl restart irtcd
+sleep 3
+journalctl -u irtcd --no-pager | grep -q 'Permission denied\|EACCES\|permission' && echo port443_nocap=refused || echo port443_nocap=not-refused
+# ... and served with the documented drop-in.
+mkdir -p /etc/systemd/system/irtcd.service.d
+printf '[Service]\nCapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE\n' \
+    >/etc/systemd/system/irtcd.service.d/port443.conf
+systemctl daemon-reload
+systemctl reset-failed irtcd 2>/dev/null
+systemctl restart irtcd
+healthz 443 && echo port443=ok || echo port443=fail
+procinfo "port443_"
+rm -r /etc/systemd/system/irtcd.service.d
+cp /root/irtc.yaml.saved /etc/irtc/irtc.yaml
+systemctl daemon-reload
+systemctl stop irtcd
+echo "stop_status=$(systemctl show irtcd -p ExecMainStatus --value)"
+journalctl -u irtcd --no-pager >/root/journal.txt 2>&1
+echo done=1
+systemctl --no-block poweroff
+PROBE
+    chmod 0755 "$ROOT/usr/local/sbin/irtc-probe"
+    cat >"$ROOT/etc/systemd/system/irtc-probe.service" <<'UNIT'
+[Unit]
+Description=irtc packaging test probe
+After=irtcd.service
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/irtc-probe
+[Install]
+WantedBy=multi-user.target
+UNIT
+    ln -sf /etc/systemd/system/irtc-probe.service "$ROOT/etc/systemd/system/multi-user.target.wants/irtc-probe.service"
+    umount_chroot
+    timeout 180 systemd-nspawn -q -D "$ROOT" --boot --register=no --keep-unit --private-network \
+        --machine="irtcpkg$$" </dev/null >"$RUN/nspawn.log" 2>&1
+    nrc=$?
+    mount_chroot
+    rm -f "$ROOT/etc/systemd/system/multi-user.target.wants/irtc-probe.service"
+    if [ "$rc" -ne 0 ] || ! grep -q '^done=1' "$ROOT/root/probe.out" 2>/dev/null; then
+        diag "systemd-nspawn did not run the probe (apt $rc, nspawn exit $nrc); its output:"
+        tail -n 25 "$RUN/nspawn.log" | diag_file /dev/stdin
+    fi
+    if grep -q '^done=1' "$ROOT/root/probe.out" 2>/dev/null; then
+        probe() { sed -n "s/^$1=//p" "$ROOT/root/probe.out" | head -n 1; }
+        diag "probe results:"
+        diag_file "$ROOT/root/probe.out"
+        check "systemd: irtcd.service is enabled and active after boot" [ "$(probe enabled) $(probe active)" = "enabled active" ]
+        check "systemd: /healthz answers 200" [ "$(probe healthz)" = ok ]
+        check "systemd: irtcd runs as irtc with no capability (CapEff=$(probe CapEff) CapBnd=$(probe CapBnd))" \
+            [ "$(probe user) $(probe CapEff) $(probe CapBnd)" = "irtc 0000000000000000 0000000000000000" ]
+        check "systemd: NoNewPrivileges and a seccomp filter are in force" [ "$(probe NoNewPrivs) $(probe Seccomp)" = "1 2" ]
+        check "systemd: the app is there" [ "$(probe app)" = ok ]
+        check "systemd: systemctl reload irtcd (SIGHUP) keeps it serving" [ "$(probe reload)" = ok ]
+        check "systemd: port 443 is refused without the drop-in" [ "$(probe port443_nocap)" = refused ]
+        check "systemd: port 443 works with the documented CAP_NET_BIND_SERVICE drop-in" [ "$(probe port443)" = ok ]
+        check "systemd: ... and then irtcd holds CAP_NET_BIND_SERVICE only (CapEff=$(probe port443_CapEff))" \
+            [ "$(probe port443_CapEff) $(probe port443_CapBnd)" = "0000000000000400 0000000000000400" ]
+        check "systemd: systemctl stop ends it with status 0" [ "$(probe stop_status)" = 0 ]
+        diag "systemd-analyze security irtcd: $(probe security)"
+    else
+        skip "irtcd.service under systemd (systemd-nspawn)" "the container did not boot here (output above)"
+    fi
+else
+    skip "irtcd.service under systemd (systemd-nspawn)" "systemd-nspawn not installed (systemd-container)"
+fi
 
 # ---- 5. remove, reinstall, purge ----
 phase "remove, reinstall, purge"
