@@ -70,5 +70,7 @@ echo "build-deb.sh: building irtc $debversion in $build/src (DEB_BUILD_OPTIONS=$
 DEB_BUILD_OPTIONS="$opts" dpkg-buildpackage -b -us -uc
 cd "$build"
 for f in ./*.deb; do cp "$f" "$out/"; done
+cd /
+[ -n "${IRTC_PKG_KEEP:-}" ] || rm -rf "$build"
 arch=$(dpkg-architecture -qDEB_HOST_ARCH)
 echo "$out/irtc_${debversion#*:}_$arch.deb"

@@ -161,7 +161,9 @@ MIRROR=$(mirror)
 BASE=$CACHE/$SUITE-minbase-$(dpkg --print-architecture).tar
 have_root=0
 mkdir "$ROOT"
-if [ -s "$BASE" ]; then
+if [ -n "${IRTC_PKG_NO_CHROOT:-}" ]; then
+    diag "IRTC_PKG_NO_CHROOT is set: no debootstrap (exercises the fallback below)"
+elif [ -s "$BASE" ]; then
     phase "unpacking the cached $SUITE root ($BASE)"
     tar -xpf "$BASE" -C "$ROOT" && have_root=1
 else
@@ -187,8 +189,9 @@ if [ "$have_root" = 0 ]; then
     P=$RUN/prefix
     dpkg-deb -x "$DEB1" "$P"
     port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    uport=$(python3 -c 'import socket; s=socket.socket(type=socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
     sed -e "s|\"0.0.0.0:8443\"|\"127.0.0.1:$port\"|" -e "s|/var/lib/irtc|$P/var/lib/irtc|g" \
-        -e "s|web_root: \"\"|web_root: \"$P/usr/share/irtc/web\"|" -e 's|port: 20000|port: 41000|' \
+        -e "s|web_root: \"\"|web_root: \"$P/usr/share/irtc/web\"|" -e "s|port: 20000|port: $uport|" \
         -e 's|workers: auto|workers: 1|' "$P/etc/irtc/irtc.yaml" >"$P/irtc.yaml"
     "$P/usr/sbin/irtcd" --config "$P/irtc.yaml" >"$RUN/daemon.log" 2>&1 &
     DAEMON_PID=$!
