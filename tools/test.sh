@@ -16,7 +16,13 @@ rm -rf build-clang && mkdir build-clang
 make -s -j"$jobs"
 status=0
 make -j"$jobs" check || status=$?
-for f in tests/unit/*.log tests/integration/*.log tests/vectors/*.log; do
+# Packaging (issue #7): build the .deb and .rpm, install the .deb into a
+# debootstrap chroot and upgrade it (~2-3 min); in CI or when asked.
+rm -f tests/packaging/*.log tests/packaging/*.trs
+if [ "${CI:-}" = true ] || [ "${IRTC_TEST_PACKAGING:-}" = 1 ]; then
+  make check-packaging || status=$?
+fi
+for f in tests/unit/*.log tests/integration/*.log tests/vectors/*.log tests/packaging/*.log; do
   [ -f "$f" ] || continue
   case "$f" in *test-suite.log) continue;; esac
   if grep -q '^FAIL\|^ERROR' "${f%.log}.trs" 2>/dev/null; then echo "==== $f"; cat "$f"; fi
