@@ -265,9 +265,14 @@ int rec_path_create(int dirfd, const char *name, const char *suffix, char *final
 int rec_path_commit(int dirfd, const char *part_name, const char *name, const char *suffix, char *final_name,
                     size_t cap, char *why, size_t whycap)
 {
+    char pending[REC_NAME_MAX + 64];
     for (int i = 0; i < 1000; i++) {
-        if (i > 0)
+        if (i > 0) {
             candidate(final_name, cap, name, i, suffix);
+            snprintf(pending, sizeof(pending), ".%s.part", final_name);
+            if (strcmp(pending, part_name) != 0 && exists_at(dirfd, pending))
+                continue; /* reserved by a recording still running */
+        }
         if (linkat(dirfd, part_name, dirfd, final_name, 0) == 0) {
             unlinkat(dirfd, part_name, 0);
             return IRTC_OK;
