@@ -17,6 +17,9 @@
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/common.h"
 
 #define MARGIN 8
@@ -25,27 +28,45 @@
 
 void rec_compose_drop_track(rec_track_t *t)
 {
-    for (int i = 0; i < t->qn; i++)
-        av_frame_free(&t->q[i]);
-    t->qn = 0;
+    for (int i = 0; i < REC_FRAMEQ; i++)
+        free(t->q[i].data);
+    memset(t->q, 0, sizeof(t->q));
+    t->qn = t->qhead = 0;
     av_frame_free(&t->cur);
     sws_freeContext(t->sws);
     t->sws = NULL;
+}
+
+/* Decodes the oldest queued frame; the picture becomes the track's current one. */
+static void decode_oldest(rec_track_t *t)
+{
+    rec_qframe_t *q = &t->q[t->qhead];
+    AVFrame *pic = rec_vdec_decode(t->vdec, q->data, q->len, q->pts_us);
+    t->qhead = (t->qhead + 1) % REC_FRAMEQ;
+    t->qn--;
+    if (pic == NULL)
+        return;
+    if (t->cur == NULL)
+        t->cur = av_frame_alloc();
+    av_frame_unref(t->cur);
+    av_frame_ref(t->cur, pic);
 }
 
 void rec_compose_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t pts_us)
 {
     if (t->vdec == NULL && (t->vdec = rec_vdec_new(t->codec)) == NULL)
         return;
-    AVFrame *pic = rec_vdec_decode(t->vdec, f->data, f->len, pts_us - j->t0_us);
-    if (pic == NULL)
-        return;
-    if (t->qn == REC_FRAMEQ) { /* more than the delay's worth: the oldest would never be shown */
-        av_frame_free(&t->q[0]);
-        memmove(t->q, t->q + 1, sizeof(t->q[0]) * (REC_FRAMEQ - 1));
-        t->qn--;
+    if (t->qn == REC_FRAMEQ) /* the composite fell far behind: keep the decoder in step */
+        decode_oldest(t);
+    rec_qframe_t *q = &t->q[(t->qhead + t->qn) % REC_FRAMEQ];
+    if (f->len > q->cap) {
+        q->cap = f->len * 2;
+        q->data = xrealloc(q->data, q->cap);
     }
-    t->q[t->qn++] = av_frame_clone(pic);
+    memcpy(q->data, f->data, f->len);
+    q->len = f->len;
+    q->pts_us = pts_us - j->t0_us;
+    t->qn++;
 }
 
 static bool fresh(const rec_track_t *t, int64_t tick)
@@ -100,12 +121,8 @@ void rec_compose_run(rec_job_t *j, int64_t upto_rel_us)
         int64_t tick = j->next_tick_us;
         for (unsigned i = 0; i < j->n_tracks; i++) {
             rec_track_t *t = j->tracks[i];
-            while (t->qn > 0 && t->q[0]->pts <= tick) {
-                av_frame_free(&t->cur);
-                t->cur = t->q[0];
-                memmove(t->q, t->q + 1, sizeof(t->q[0]) * (size_t)(t->qn - 1));
-                t->qn--;
-            }
+            while (t->qn > 0 && t->q[t->qhead].pts_us <= tick)
+                decode_oldest(t);
         }
         layout(j, tick);
         rec_venc_encode(j->venc, j->vframe, tick, false, rec_job_write_video, j);

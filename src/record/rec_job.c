@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
@@ -80,7 +81,7 @@ void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const
     t->kind = ring->kind;
     t->codec = ring->codec;
     t->clock_rate = ring->clock_rate ? ring->clock_rate : (ring->kind == 0 ? 48000 : 90000);
-    t->dropped0 = atomic_load(&ring->dropped);
+    t->dropped0 = 0; /* the ring is this session's alone: every drop since sfu_tap_add counts */
     bool video = t->kind == 1;
     if (j->cfg.kind == REC_KIND_IMAGE)
         t->ignored = !video || !is_main;
@@ -101,9 +102,19 @@ void rec_job_remove_track(rec_job_t *j, rec_ring_t *ring)
             j->tracks[i]->removing = true;
 }
 
-void rec_job_add_cpu(rec_job_t *j, uint64_t us)
+static uint64_t thread_cpu_us(void)
 {
-    atomic_fetch_add(&j->sh->cpu_us, us);
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Charges the recorder-thread CPU since the poll began to the session. */
+static void account_cpu(rec_job_t *j)
+{
+    uint64_t now = thread_cpu_us();
+    atomic_fetch_add(&j->sh->cpu_us, now - j->cpu_mark_us);
+    j->cpu_mark_us = now;
 }
 
 void rec_job_stop(rec_job_t *j)
@@ -389,12 +400,15 @@ static void keyframe_requests(rec_job_t *j, rec_track_t *t)
     }
 }
 
-/* Moves packets from the ring into the depacketizer; ignored tracks are
- * only drained so the worker's pushes keep succeeding. */
-static void drain_ring(rec_job_t *j, rec_track_t *t)
+/* Moves packets that arrived up to horizon_us from the ring into the
+ * depacketizer; ignored tracks are only drained so the worker's pushes keep
+ * succeeding. */
+static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
 {
     const rec_slot_t *s;
     while ((s = rec_ring_peek(t->ring)) != NULL) {
+        if (!t->ignored && s->arrival_us > horizon_us)
+            break;
         if (!t->ignored) {
             rec_depack_push(t->dp, s->data, s->len, s->arrival_us);
             t->got_packets = true;
@@ -441,7 +455,7 @@ static void reap_tracks(rec_job_t *j)
             i++;
             continue;
         }
-        drain_ring(j, t);
+        drain_ring(j, t, UINT64_MAX);
         process_frames(j, t, UINT64_MAX);
         j->dropped_gone += atomic_load(&t->ring->dropped) - t->dropped0;
         j->lost_gone += rec_depack_stats(t->dp)->lost;
@@ -508,7 +522,7 @@ static void finish(rec_job_t *j)
     bool failed_before = j->mux_failed;
     if (!failed_before && j->cfg.kind == REC_KIND_VIDEO) {
         for (unsigned i = 0; i < j->n_tracks; i++) {
-            drain_ring(j, j->tracks[i]);
+            drain_ring(j, j->tracks[i], UINT64_MAX);
             process_frames(j, j->tracks[i], UINT64_MAX);
         }
         if (!j->started && j->have_origin && j->cfg.mode == REC_MODE_SINGLE)
@@ -554,30 +568,74 @@ static void finish(rec_job_t *j)
     atomic_store(&j->sh->state, ev.state);
     atomic_store(&j->sh->bytes, ev.bytes);
     atomic_store(&j->sh->duration_ms, ev.duration_ms);
+    account_cpu(j);
     j->done = true;
-    j->emit(j->emit_ud, &ev);
+    j->emit(j->emit_ud, &ev); /* the last touch of the session: it may be freed from here on */
 }
 
 /* ---- the poll ---- */
 
-static void advance_clock(rec_job_t *j, uint64_t now_us)
+/* The oldest packet waiting in a ring that is not ignored, or UINT64_MAX. */
+static uint64_t oldest_pending(rec_job_t *j)
 {
-    if (j->last_mono_us == 0) {
-        j->clock_us = j->created_us = now_us;
-    } else if (now_us > j->last_mono_us) {
-        j->clock_us += now_us - j->last_mono_us;
+    uint64_t oldest = UINT64_MAX;
+    for (unsigned i = 0; i < j->n_tracks; i++) {
+        const rec_slot_t *s = rec_ring_peek(j->tracks[i]->ring);
+        if (s != NULL && !j->tracks[i]->ignored && s->arrival_us < oldest)
+            oldest = s->arrival_us;
     }
-    j->last_mono_us = now_us;
-    if (j->max_arrival_us > j->clock_us)
-        j->clock_us = j->max_arrival_us;
+    return oldest;
+}
+
+/* Frames of every track up to the clock (video first: in mode 0 it decides
+ * where the file starts), then whatever is due. */
+static void step(rec_job_t *j)
+{
+    for (int kind = 1; kind >= 0; kind--)
+        for (unsigned i = 0; i < j->n_tracks; i++)
+            if (j->tracks[i]->kind == kind)
+                process_frames(j, j->tracks[i], j->clock_us);
+    if (!j->started && j->have_origin && j->cfg.kind == REC_KIND_VIDEO && j->cfg.mode == REC_MODE_SINGLE &&
+        (int64_t)j->clock_us >= j->origin_us + REC_START_WAIT_US)
+        start_without_video(j);
+    produce(j, false);
+}
+
+/* Works through what the rings hold in slices of SLICE_US of arrival time,
+ * so a backlog (after a stalled write, or a burst) is mixed and composed in
+ * time order instead of running past the mixer's window.  The clock follows
+ * the data while there is a backlog and the monotonic clock once the rings
+ * are empty (the workers stamp arrivals with the same clock). */
+#define SLICE_US 40000
+static void consume(rec_job_t *j, uint64_t now_us)
+{
+    for (unsigned i = 0; i < j->n_tracks; i++)
+        if (j->tracks[i]->ignored)
+            drain_ring(j, j->tracks[i], UINT64_MAX);
+    uint64_t oldest = oldest_pending(j);
+    for (int guard = 0; guard < 500 && oldest != UINT64_MAX && !j->mux_failed; guard++) {
+        for (unsigned i = 0; i < j->n_tracks; i++)
+            drain_ring(j, j->tracks[i], oldest + SLICE_US);
+        if (j->max_arrival_us > j->clock_us)
+            j->clock_us = j->max_arrival_us;
+        step(j);
+        oldest = oldest_pending(j);
+    }
+    if (oldest == UINT64_MAX && now_us > j->clock_us)
+        j->clock_us = now_us;
+    if (j->created_us == 0)
+        j->created_us = j->clock_us;
+    step(j);
 }
 
 bool rec_job_poll(rec_job_t *j, uint64_t now_us)
 {
     if (j->done)
         return true;
+    j->cpu_mark_us = thread_cpu_us();
     if (!j->opened) {
         char why[256];
+        j->clock_us = j->created_us = now_us;
         open_output(j);
         if (!j->mux_failed && j->cfg.kind == REC_KIND_VIDEO &&
             (j->mixer = rec_mixer_new(j->cfg.audio_codec, why, sizeof(why))) == NULL)
@@ -588,18 +646,7 @@ bool rec_job_poll(rec_job_t *j, uint64_t now_us)
         return true;
     }
     reap_tracks(j);
-    for (unsigned i = 0; i < j->n_tracks; i++)
-        drain_ring(j, j->tracks[i]);
-    advance_clock(j, now_us);
-    /* video first: in mode 0 it decides where the file starts */
-    for (int kind = 1; kind >= 0; kind--)
-        for (unsigned i = 0; i < j->n_tracks; i++)
-            if (j->tracks[i]->kind == kind)
-                process_frames(j, j->tracks[i], j->clock_us);
-    if (!j->started && j->have_origin && j->cfg.kind == REC_KIND_VIDEO && j->cfg.mode == REC_MODE_SINGLE &&
-        (int64_t)j->clock_us >= j->origin_us + REC_START_WAIT_US)
-        start_without_video(j);
-    produce(j, false);
+    consume(j, now_us);
     if (j->cfg.kind == REC_KIND_IMAGE)
         rec_snap_check(j);
     publish_counters(j);
@@ -607,5 +654,6 @@ bool rec_job_poll(rec_job_t *j, uint64_t now_us)
         finish(j);
         return true;
     }
+    account_cpu(j);
     return false;
 }

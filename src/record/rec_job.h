@@ -52,7 +52,5 @@ void rec_job_stop(rec_job_t *j);
 /* One turn at monotonic time now_us: drains rings, writes what is due.
  * Returns true once the job emitted REC_EV_DONE; then rec_job_free it. */
 bool rec_job_poll(rec_job_t *j, uint64_t now_us);
-/* Adds recorder-thread CPU time to the session's counter (not after DONE). */
-void rec_job_add_cpu(rec_job_t *j, uint64_t us);
 
 #endif

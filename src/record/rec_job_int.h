@@ -19,7 +19,13 @@ struct SwsContext;
 #define REC_START_WAIT_US 2000000 /* mode 0 waits this long for the main video's keyframe */
 #define REC_STALE_US 2000000      /* a video without frames this long leaves the composite */
 #define REC_KEYFRAME_RETRY_US 1000000
-#define REC_FRAMEQ 8
+#define REC_FRAMEQ 32 /* encoded frames waiting for their composite tick: > 1 s at 30 fps */
+
+typedef struct {
+    uint8_t *data;
+    size_t len, cap;
+    int64_t pts_us;
+} rec_qframe_t;
 
 typedef struct {
     rec_ring_t *ring;
@@ -43,9 +49,11 @@ typedef struct {
     bool pos_valid;
     /* video */
     rec_vdec_t *vdec;
-    struct AVFrame *q[REC_FRAMEQ]; /* decoded, waiting for their composite tick */
-    int qn;
-    struct AVFrame *cur;
+    /* mode 1: frames are decoded when their tick comes, so only one picture
+     * per track is held, however long the composite waits for late packets */
+    rec_qframe_t q[REC_FRAMEQ];
+    int qhead, qn;
+    struct AVFrame *cur; /* the picture shown, pts in µs from t0 */
     struct SwsContext *sws;
 } rec_track_t;
 
@@ -62,7 +70,7 @@ struct rec_job {
     uint64_t dropped_gone, lost_gone; /* counters of removed tracks */
 
     bool stop_requested, done, opened;
-    uint64_t clock_us, last_mono_us, created_us, max_arrival_us;
+    uint64_t clock_us, created_us, max_arrival_us, cpu_mark_us;
     bool have_origin, started;
     int64_t origin_us, t0_us;
 

@@ -24,6 +24,7 @@ struct rec_mux {
     AVStream *vst, *ast;
     AVPacket *pkt;
     uint64_t bytes;
+    uint64_t good_bytes; /* the file up to here is whole fragments: where to cut after a failed write */
     int64_t last_vpts, end_us;
     int err_no;
     char err[160];
@@ -113,6 +114,7 @@ int rec_mux_open(int fd, const rec_mux_params_t *p, rec_mux_t **out, char *why, 
         set_why(why, whycap, "mp4 header", 0, m);
         goto fail;
     }
+    m->good_bytes = m->bytes;
     *out = m;
     return IRTC_OK;
 fail:
@@ -141,7 +143,10 @@ int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, b
     int rc = av_write_frame(m->fmt, pkt);
     if (pts_us > m->end_us)
         m->end_us = pts_us;
-    return rc < 0 || m->err_no ? IRTC_EIO : IRTC_OK;
+    if (rc < 0 || m->err_no)
+        return IRTC_EIO;
+    m->good_bytes = m->bytes; /* flushed after every packet (AVFMT_FLAG_FLUSH_PACKETS) */
+    return IRTC_OK;
 }
 
 int rec_mux_audio(rec_mux_t *m, AVPacket *pkt)
@@ -154,7 +159,10 @@ int rec_mux_audio(rec_mux_t *m, AVPacket *pkt)
     int rc = av_write_frame(m->fmt, pkt);
     if (end > m->end_us)
         m->end_us = end;
-    return rc < 0 || m->err_no ? IRTC_EIO : IRTC_OK;
+    if (rc < 0 || m->err_no)
+        return IRTC_EIO;
+    m->good_bytes = m->bytes;
+    return IRTC_OK;
 }
 
 int rec_mux_finish(rec_mux_t *m, char *why, size_t whycap)
@@ -186,6 +194,8 @@ void rec_mux_free(rec_mux_t *m)
         avio_context_free(&m->pb);
     }
     av_packet_free(&m->pkt);
+    if (m->err_no && m->fd >= 0 && ftruncate(m->fd, (off_t)m->good_bytes) == 0)
+        m->bytes = m->good_bytes; /* a half-written fragment would only make players complain */
     if (m->fd >= 0)
         close(m->fd);
     free(m);
@@ -193,7 +203,7 @@ void rec_mux_free(rec_mux_t *m)
 
 uint64_t rec_mux_bytes(const rec_mux_t *m)
 {
-    return m->bytes;
+    return m->err_no ? m->good_bytes : m->bytes;
 }
 
 int64_t rec_mux_duration_ms(const rec_mux_t *m)

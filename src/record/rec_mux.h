@@ -44,7 +44,8 @@ int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, b
 int rec_mux_audio(rec_mux_t *m, struct AVPacket *pkt);
 /* Flushes the last fragment and the trailer, fsyncs.  IRTC_EIO with why. */
 int rec_mux_finish(rec_mux_t *m, char *why, size_t whycap);
-/* Closes the fd; without rec_mux_finish the file ends at its last fragment. */
+/* Closes the fd; without rec_mux_finish the file ends at its last fragment.
+ * After a failed write the file is first cut back to the last whole fragment. */
 void rec_mux_free(rec_mux_t *m);
 
 uint64_t rec_mux_bytes(const rec_mux_t *m);

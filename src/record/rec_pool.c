@@ -144,13 +144,6 @@ static void apply(rec_thread_t *t, rec_cmd_t *c)
         rec_job_stop(j);
 }
 
-static uint64_t thread_cpu_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 static void *thread_main(void *arg)
 {
     rec_thread_t *t = arg;
@@ -168,15 +161,11 @@ static void *thread_main(void *arg)
         }
         uint64_t now = clock_mono_us();
         for (unsigned i = 0; i < t->n_jobs;) {
-            uint64_t cpu0 = thread_cpu_us();
             rec_job_t *j = t->jobs[i].job;
-            bool done = rec_job_poll(j, now);
-            /* after DONE the session (and its counters) may be gone: touch nothing */
-            if (done) {
+            if (rec_job_poll(j, now)) { /* DONE sent: the session may be gone, touch nothing of it */
                 rec_job_free(j);
                 t->jobs[i] = t->jobs[--t->n_jobs];
             } else {
-                rec_job_add_cpu(j, thread_cpu_us() - cpu0);
                 i++;
             }
         }
