@@ -28,7 +28,7 @@ struct rec_mux {
     int64_t last_vpts, end_us;
     int err_no;
     char err[160];
-    bool header_written;
+    bool header_written, audio_started;
 };
 
 static int write_fd(void *opaque, uint8_t *buf, int size)
@@ -129,6 +129,12 @@ int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, b
     int64_t pts = av_rescale(pts_us, 90000, 1000000);
     if (pts <= m->last_vpts)
         pts = m->last_vpts + 1;
+    /* After a gap (the publisher left, muted, or lost packets until a
+     * keyframe) the fragment starting here must keep its real time: without
+     * frag_discont the mov muxer makes a fragment continue where the last
+     * one ended, which would pull the rest of the video ahead of the audio. */
+    if (m->last_vpts >= 0 && pts - m->last_vpts > 45000 && (m->ast == NULL || m->audio_started))
+        av_opt_set(m->fmt->priv_data, "movflags", "+frag_discont", 0);
     m->last_vpts = pts;
     AVPacket *pkt = m->pkt;
     av_packet_unref(pkt);
@@ -156,6 +162,7 @@ int rec_mux_audio(rec_mux_t *m, AVPacket *pkt)
     AVRational tb = m->ast->time_base;
     int64_t end = av_rescale_q(pkt->pts + pkt->duration, tb, (AVRational){1, 1000000});
     pkt->stream_index = m->ast->index;
+    m->audio_started = true;
     int rc = av_write_frame(m->fmt, pkt);
     if (end > m->end_us)
         m->end_us = end;

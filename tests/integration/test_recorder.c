@@ -149,6 +149,7 @@ typedef struct {
     track_pkts_t *src;
     rec_ring_t *ring;
     size_t next;
+    uint64_t offset_us; /* when this track's first packet arrives, from the feed's base */
 } feed_t;
 
 static rec_ring_t *ring_for(const track_pkts_t *t, size_t slots)
@@ -170,10 +171,11 @@ static void feed(feed_t *f, size_t n, uint64_t base_us, uint64_t until_us, bool 
     for (;;) {
         feed_t *best = NULL;
         for (size_t i = 0; i < n; i++)
-            if (f[i].next < f[i].src->n && (best == NULL || f[i].src->p[f[i].next].at_us <
-                                                                   best->src->p[best->next].at_us))
+            if (f[i].next < f[i].src->n &&
+                (best == NULL || f[i].src->p[f[i].next].at_us + f[i].offset_us <
+                                     best->src->p[best->next].at_us + best->offset_us))
                 best = &f[i];
-        if (best == NULL || best->src->p[best->next].at_us >= until_us)
+        if (best == NULL || best->src->p[best->next].at_us + best->offset_us >= until_us)
             return;
         const pkt_t *p = &best->src->p[best->next++];
         rec_ring_t *r = best->ring;
@@ -181,7 +183,7 @@ static void feed(feed_t *f, size_t n, uint64_t base_us, uint64_t until_us, bool 
         while (backpressure && atomic_load(&r->refs) > 1 &&
                atomic_load(&r->head) - atomic_load(&r->tail) > (r->mask + 1) * 3 / 4)
             usleep(500);
-        rec_ring_push(r, p->data, p->len, base_us + p->at_us);
+        rec_ring_push(r, p->data, p->len, base_us + best->offset_us + p->at_us);
     }
 }
 
@@ -461,6 +463,85 @@ static void run_overflow(h2o_evloop_t *loop, rec_pool_t *pool)
     ok(r.keyframe_requests > 0, "overflow: asked for a keyframe (%d)", r.keyframe_requests);
     for (int i = 0; i < 2; i++)
         rec_ring_unref(f[i].ring);
+}
+
+static int count_video_frames(const char *file)
+{
+    char cmd[1200], line[64] = "";
+    snprintf(cmd, sizeof(cmd),
+             "ffprobe -v error -select_streams v -count_frames -show_entries stream=nb_read_frames -of csv=p=0 '%s'",
+             file);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    if (fgets(line, sizeof(line), f) == NULL)
+        line[0] = '\0';
+    pclose(f);
+    return atoi(line);
+}
+
+/* The longest step between consecutive video timestamps, in seconds. */
+static double max_video_step(const char *file, double *at)
+{
+    char cmd[1200], line[64];
+    snprintf(cmd, sizeof(cmd), "ffprobe -v error -select_streams v -show_entries packet=pts_time -of csv=p=0 '%s'",
+             file);
+    FILE *f = popen(cmd, "r");
+    double prev = -1, best = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        double t = atof(line);
+        if (prev >= 0 && t - prev > best) {
+            best = t - prev;
+            *at = t;
+        }
+        prev = t;
+    }
+    if (f)
+        pclose(f);
+    return best;
+}
+
+/* The publisher leaves after 2 s (audio goes on alone for a second), then
+ * comes back publishing VP8 instead of H.264: the file keeps one H.264
+ * stream (copied, then transcoded from the new track's keyframe), with
+ * monotonic timestamps and no decode error. */
+static void run_republish(h2o_evloop_t *loop, rec_pool_t *pool)
+{
+    result_t r;
+    rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "republish", &r);
+    feed_t f[4] = {{&a1, ring_for(&a1, 256), 0, 0},
+                   {&a2, ring_for(&a2, 256), 0, 0},
+                   {&h264, ring_for(&h264, 1024), 0, 0},
+                   {&vp8, ring_for(&vp8, 1024), 0, 3000000}};
+    if (s == NULL)
+        return;
+    rec_session_add_track(s, f[0].ring, 1, "alice", true);
+    rec_session_add_track(s, f[1].ring, 2, "bob", false);
+    rec_session_add_track(s, f[2].ring, 1, "alice", true);
+    uint64_t base = clock_mono_us();
+    feed(f, 3, base, 2000000, true);
+    rec_session_remove_track(s, f[2].ring); /* alice unpublished */
+    feed(f, 2, base, 3000000, true);
+    rec_session_add_track(s, f[3].ring, 3, "alice", true); /* and published again, in VP8 */
+    rec_ring_t *h264_ring = f[2].ring;
+    f[2] = f[3];
+    feed(f, 3, base, MEDIA_S * 1000000, true);
+    rec_session_stop(s);
+    ok(wait_done(loop, &r, 30000) && r.state == REC_STATE_COMPLETE, "republish: complete (%s)", r.reason);
+    probe_t pr;
+    ok(probe(r.path, &pr) && strcmp(pr.vcodec, "h264") == 0 && pr.width == 1280, "republish: one H.264 stream");
+    ok(pr.duration > MEDIA_S - 1 && pr.duration < MEDIA_S + 1, "republish: audio all along (%.2f s)", pr.duration);
+    ok(decodes_clean(r.path), "republish: decodes without errors across the switch");
+    int frames = count_video_frames(r.path);
+    ok(frames >= 100 && frames <= 125, "republish: both publications' frames, none in the gap (%d)", frames);
+    ok(r.status.remux, "republish: the H.264 part was copied");
+    double at = 0, step = max_video_step(r.path, &at);
+    ok(step > 0.9 && step < 1.2 && at > 2.9 && at < 3.2,
+       "republish: the gap stays a gap, the new video at its own time (%.3f s gap ending at %.3f)", step, at);
+    rec_ring_unref(f[0].ring);
+    rec_ring_unref(f[1].ring);
+    rec_ring_unref(f[2].ring); /* the VP8 ring; the H.264 one was copied over */
+    rec_ring_unref(h264_ring);
 }
 
 static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
@@ -755,6 +836,7 @@ int main(void)
     run_single(loop, opus, "vp9_single", &vp9, 640, 360, false, "opus");
     run_mixed(loop, aac);
     run_overflow(loop, aac);
+    run_republish(loop, aac);
     run_snapshots(loop, aac);
     run_missing_base(loop);
     rec_pool_free(aac);
