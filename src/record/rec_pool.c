@@ -335,6 +335,7 @@ void rec_pool_free(rec_pool_t *p)
         h2o_evloop_run(p->cfg.control_loop, 0);
     h2o_multithread_unregister_receiver(p->queue, &p->receiver);
     h2o_multithread_destroy_queue(p->queue);
+    free(p->queue); /* h2o 2.2.5's evloop build closes the queue's socket but never frees the queue */
     free(p);
 }
 

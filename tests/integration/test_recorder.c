@@ -841,6 +841,8 @@ int main(void)
     run_missing_base(loop);
     rec_pool_free(aac);
     rec_pool_free(opus);
+    h2o_evloop_run(loop, 0);
+    h2o_evloop_destroy(loop);
     run_kill9();
     run_fs_faults();
 
