@@ -195,6 +195,7 @@ static void emit(void *ud, const rec_event_t *ev)
     rec_msg_t *m = xcalloc(1, sizeof(*m));
     m->s = s;
     m->ev = *ev;
+    m->ev.recording_id = s->recording_id; /* the job's copy dies with the job, right after DONE */
     if (ev->reason)
         m->ev.reason = m->reason = xstrdup(ev->reason);
     if (ev->path)

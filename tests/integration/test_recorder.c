@@ -39,6 +39,7 @@
 #include "media/engine.h"
 #include "media/rtp.h"
 #include "record/recorder.h"
+#include "store/store.h"
 #include "unit/tap.h"
 
 #define MEDIA_S 5
@@ -190,6 +191,7 @@ static void feed(feed_t *f, size_t n, uint64_t base_us, uint64_t until_us, bool 
 /* ---- sessions ---- */
 
 typedef struct {
+    char id[32];
     bool done, started;
     rec_state_t state;
     char reason[512], path[1024], snap_path[4][1024];
@@ -225,6 +227,7 @@ static void on_event(rec_session_t *s, const rec_event_t *ev, void *ud)
         break;
     case REC_EV_DONE:
         rec_session_status(s, &r->status);
+        snprintf(r->id, sizeof(r->id), "%s", ev->recording_id);
         r->done = true;
         r->state = ev->state;
         snprintf(r->reason, sizeof(r->reason), "%s", ev->reason ? ev->reason : "");
@@ -259,10 +262,12 @@ static rec_session_t *start(rec_pool_t *p, rec_kind_t kind, rec_mode_t mode, con
     return s;
 }
 
+static store_t *db; /* the control thread's connection: recordings rows */
+
 static rec_pool_t *pool_new(h2o_evloop_t *loop, const char *base, rec_audio_codec_t ac)
 {
     rec_pool_config_t cfg = {.threads = 2, .nas_base_path = base, .isdp_base_path = base, .audio_codec = ac,
-                             .control_loop = loop};
+                             .control_loop = loop, .store = db};
     rec_pool_t *p = NULL;
     char err[256];
     if (rec_pool_new(&cfg, &p, err, sizeof(err)) != IRTC_OK)
@@ -402,6 +407,12 @@ static void run_single(h2o_evloop_t *loop, rec_pool_t *pool, const char *what, t
     ok(wait_done(loop, &r, 30000), "%s: done", what);
     check_file(what, &r, acodec, w, h, MEDIA_S); /* the audio tracks last MEDIA_S */
     ok(r.status.remux == want_remux, "%s: %s", what, want_remux ? "remuxed, not transcoded" : "transcoded to H.264");
+    store_recording_t row;
+    ok(store_recording_get(db, r.id, &row) == IRTC_OK && row.status == STORE_REC_COMPLETE &&
+           strcmp(row.path, r.path) == 0 && row.bytes == (int64_t)r.bytes && row.duration_ms == r.duration_ms &&
+           row.ended_at_ms > 0 && row.kind == 0 && row.mode == 0 && strcmp(row.user_id, "alice") == 0,
+       "%s: recordings row complete with path, bytes, duration", what);
+    store_recording_dispose(&row);
     is_int(r.dropped, 0, "%s: nothing dropped", what);
     report_cpu(what, rusage_cpu_s() - cpu0, &r, MEDIA_S);
     if (want_remux) {
@@ -430,8 +441,11 @@ static void run_mixed(h2o_evloop_t *loop, rec_pool_t *pool)
     rec_session_add_track(s, f[2].ring, 1, "alice", true);
     rec_session_add_track(s, f[3].ring, 2, "bob", false);
     feed(f, 4, clock_mono_us(), UINT64_MAX, true);
-    rec_session_stop(s);
+    ok(rec_pool_find(pool, rec_session_id(s)) == s, "mixed: found by recording id");
+    is_int(rec_pool_stop_channel(pool, "app1", "chan-1"), 1, "mixed: stopCapture without an id stops the channel");
+    is_int(rec_pool_stop_channel(pool, "app1", "chan-1"), 0, "mixed: already stopping");
     ok(wait_done(loop, &r, 30000), "mixed: done");
+    ok(rec_pool_find(pool, r.id) == NULL, "mixed: gone after DONE");
     check_file("mixed", &r, "aac", 1280, 720, MEDIA_S);
     ok(!r.status.remux, "mixed: composite is encoded");
     report_cpu("mixed (2 video + 2 audio)", rusage_cpu_s() - cpu0, &r, MEDIA_S);
@@ -601,6 +615,11 @@ static void run_missing_base(h2o_evloop_t *loop)
     ok(wait_done(loop, &r, 5000) && r.state == REC_STATE_FAILED, "missing base: failed without a stop");
     ok(clock_mono_ms() - t0 < 1000, "missing base: within a second");
     ok(strstr(r.reason, "not mounted") != NULL, "missing base: reason (%s)", r.reason);
+    store_recording_t row;
+    ok(store_recording_get(db, r.id, &row) == IRTC_OK && row.status == STORE_REC_FAILED && row.failure_reason &&
+           strcmp(row.failure_reason, r.reason) == 0,
+       "missing base: recordings row failed with the reason");
+    store_recording_dispose(&row);
     rec_pool_free(p);
 }
 
@@ -826,6 +845,9 @@ int main(void)
     char base[128];
     snprintf(base, sizeof(base), "%s/nas", work);
     mkdir(base, 0750);
+    char dbpath[128], dberr[256];
+    snprintf(dbpath, sizeof(dbpath), "%s/irtc.db", work);
+    ok(store_open(dbpath, &db, dberr, sizeof(dberr)) == IRTC_OK, "store opened");
     h2o_evloop_t *loop = h2o_evloop_create();
     rec_pool_t *aac = pool_new(loop, base, REC_AUDIO_AAC), *opus = pool_new(loop, base, REC_AUDIO_OPUS);
     ok(aac && opus, "recorder pools");
@@ -843,6 +865,8 @@ int main(void)
     rec_pool_free(opus);
     h2o_evloop_run(loop, 0);
     h2o_evloop_destroy(loop);
+    store_close(db);
+    db = NULL; /* the forked children open no database */
     run_kill9();
     run_fs_faults();
 
