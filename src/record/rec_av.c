@@ -316,14 +316,13 @@ int rec_jpeg_encode(const AVFrame *frame, uint8_t **out, size_t *len)
     j->height = h;
     if (av_frame_get_buffer(j, 0) < 0)
         goto out;
-    sws = sws_getContext(frame->width, frame->height, frame->format, w, h, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL,
-                         NULL, NULL);
+    sws = sws_getContext(frame->width, frame->height, frame->format, w, h, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL,
+                         NULL);
     if (sws == NULL)
         goto out;
     sws_scale(sws, (const uint8_t *const *)frame->data, frame->linesize, 0, frame->height, j->data, j->linesize);
     j->pts = 0;
-    if (avcodec_send_frame(ctx, j) < 0 || avcodec_send_frame(ctx, NULL) < 0 ||
-        avcodec_receive_packet(ctx, pkt) < 0)
+    if (avcodec_send_frame(ctx, j) < 0 || avcodec_send_frame(ctx, NULL) < 0 || avcodec_receive_packet(ctx, pkt) < 0)
         goto out;
     *out = xmalloc((size_t)pkt->size);
     memcpy(*out, pkt->data, (size_t)pkt->size);

@@ -51,9 +51,9 @@ struct rec_depack {
     uint32_t f_ts, f_ssrc;
     uint64_t f_arrival_us;
     uint16_t f_width, f_height;
-    bool fua_open;                           /* H.264: inside a fragmented NAL */
-    bool f_sps, f_pps, f_idr;                /* H.264: seen in this frame */
-    size_t vp9_starts[VP9_MAX_LAYERS];        /* VP9: offsets of layer frames */
+    bool fua_open;                     /* H.264: inside a fragmented NAL */
+    bool f_sps, f_pps, f_idr;          /* H.264: seen in this frame */
+    size_t vp9_starts[VP9_MAX_LAYERS]; /* VP9: offsets of layer frames */
     unsigned vp9_layers;
 
     bool waiting_keyframe, want_keyframe;

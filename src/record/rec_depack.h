@@ -32,20 +32,20 @@ typedef struct {
     size_t len;
     uint32_t rtp_ts;
     uint32_t ssrc;
-    uint64_t arrival_us; /* arrival of the frame's first packet */
-    bool keyframe;       /* always true for audio */
-    bool discont;        /* first frame after a new SSRC or a sequence jump: re-anchor timing */
+    uint64_t arrival_us;    /* arrival of the frame's first packet */
+    bool keyframe;          /* always true for audio */
+    bool discont;           /* first frame after a new SSRC or a sequence jump: re-anchor timing */
     uint16_t width, height; /* from a VP8 keyframe header or a VP9 scalability structure; 0 = unknown */
 } rec_frame_t;
 
 typedef struct {
-    uint64_t packets;       /* accepted into the reorder buffer */
-    uint64_t lost;          /* sequence numbers given up on */
-    uint64_t late;          /* arrived after their slot was given up on, or duplicates */
-    uint64_t malformed;     /* payloads that do not parse, unsupported packetization */
-    uint64_t frames;        /* frames handed out */
+    uint64_t packets;        /* accepted into the reorder buffer */
+    uint64_t lost;           /* sequence numbers given up on */
+    uint64_t late;           /* arrived after their slot was given up on, or duplicates */
+    uint64_t malformed;      /* payloads that do not parse, unsupported packetization */
+    uint64_t frames;         /* frames handed out */
     uint64_t frames_dropped; /* partial frames and frames skipped while waiting for a keyframe */
-    uint64_t resets;        /* SSRC changes and sequence jumps */
+    uint64_t resets;         /* SSRC changes and sequence jumps */
 } rec_depack_stats_t;
 
 /* codec is MX_CODEC_* (media/engine.h).  wait_us is how long a missing

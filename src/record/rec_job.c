@@ -394,8 +394,8 @@ static void keyframe_requests(rec_job_t *j, rec_track_t *t)
         want = true;
     if (want && j->clock_us >= t->last_kf_req_us + REC_KEYFRAME_RETRY_US / 2) {
         t->last_kf_req_us = j->clock_us;
-        rec_event_t ev = {.type = REC_EV_KEYFRAME_NEEDED, .recording_id = j->cfg.recording_id,
-                          .stream_id = t->stream_id};
+        rec_event_t ev = {
+            .type = REC_EV_KEYFRAME_NEEDED, .recording_id = j->cfg.recording_id, .stream_id = t->stream_id};
         j->emit(j->emit_ud, &ev);
     }
 }
@@ -417,7 +417,8 @@ static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
         }
         rec_ring_pop(t->ring);
     }
-    atomic_store_explicit(&t->ring->overflowed, false, memory_order_relaxed); /* the gap shows as lost sequence numbers */
+    atomic_store_explicit(&t->ring->overflowed, false,
+                          memory_order_relaxed); /* the gap shows as lost sequence numbers */
 }
 
 static void process_frames(rec_job_t *j, rec_track_t *t, uint64_t now_us)

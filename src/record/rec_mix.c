@@ -122,15 +122,15 @@ struct rec_mixer {
     AVCodecContext *enc;
     AVFrame *frame;
     AVPacket *pkt;
-    float *acc; /* WINDOW stereo samples, indexed by position % WINDOW */
+    float *acc;  /* WINDOW stereo samples, indexed by position % WINDOW */
     int64_t pos; /* next sample to encode */
     uint64_t dropped;
 };
 
 rec_mixer_t *rec_mixer_new(rec_audio_codec_t codec, char *why, size_t whycap)
 {
-    const AVCodec *c = codec == REC_AUDIO_OPUS ? avcodec_find_encoder_by_name("libopus")
-                                               : avcodec_find_encoder(AV_CODEC_ID_AAC);
+    const AVCodec *c =
+        codec == REC_AUDIO_OPUS ? avcodec_find_encoder_by_name("libopus") : avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (c == NULL) {
         snprintf(why, whycap, "libavcodec has no %s encoder", codec == REC_AUDIO_OPUS ? "libopus" : "aac");
         return NULL;

@@ -92,8 +92,7 @@ static bool has_bad_char(const char *s, const char **w)
     return false;
 }
 
-int rec_path_dir(const char *record_path, size_t len, const rec_path_vars_t *v, char *out, size_t cap,
-                 const char **why)
+int rec_path_dir(const char *record_path, size_t len, const rec_path_vars_t *v, char *out, size_t cap, const char **why)
 {
     static const char *ignored;
     const char **w = why ? why : &ignored;

@@ -72,8 +72,11 @@ static void take(rec_job_t *j, const AVFrame *pic)
         rec_job_fail(j, "JPEG encoding failed");
         return;
     }
-    rec_event_t ev = {.type = REC_EV_SNAPSHOT, .recording_id = j->cfg.recording_id, .index = j->snaps + 1,
-                      .width = pic->width & ~1, .height = pic->height & ~1};
+    rec_event_t ev = {.type = REC_EV_SNAPSHOT,
+                      .recording_id = j->cfg.recording_id,
+                      .index = j->snaps + 1,
+                      .width = pic->width & ~1,
+                      .height = pic->height & ~1};
     if (j->cfg.storage == REC_STORAGE_NAS) {
         save_nas(j, jpg, len, &ev);
     } else {

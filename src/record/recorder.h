@@ -42,15 +42,15 @@ typedef struct rec_pool rec_pool_t;
 typedef struct rec_session rec_session_t;
 
 typedef struct {
-    unsigned threads;           /* recorder threads, 1..8 (0 = 1) */
-    const char *nas_base_path;  /* storage "NAS": base + recordPath; must exist (the share's mount point) */
-    const char *isdp_base_path; /* storage "ISDP" video files (e.g. data_dir/recordings); must exist */
+    unsigned threads;              /* recorder threads, 1..8 (0 = 1) */
+    const char *nas_base_path;     /* storage "NAS": base + recordPath; must exist (the share's mount point) */
+    const char *isdp_base_path;    /* storage "ISDP" video files (e.g. data_dir/recordings); must exist */
     rec_audio_codec_t audio_codec; /* REC_AUDIO_AAC (default) or REC_AUDIO_OPUS */
     int mixed_width, mixed_height; /* mode 1 canvas (0 = 1280x720) */
-    int mixed_fps;              /* mode 1 frame rate, 10..30 (0 = 15) */
-    int video_kbps;             /* transcoded / composite H.264 bitrate (0 = 2000) */
-    struct store *store;        /* control thread's connection: the recordings rows; NULL = none kept */
-    h2o_evloop_t *control_loop; /* where events are delivered */
+    int mixed_fps;                 /* mode 1 frame rate, 10..30 (0 = 15) */
+    int video_kbps;                /* transcoded / composite H.264 bitrate (0 = 2000) */
+    struct store *store;           /* control thread's connection: the recordings rows; NULL = none kept */
+    h2o_evloop_t *control_loop;    /* where events are delivered */
 } rec_pool_config_t;
 
 /* Starts the threads.  IRTC_EINVAL with err for a bad config. */
@@ -79,32 +79,33 @@ typedef enum {
 typedef struct {
     rec_event_type_t type;
     const char *recording_id;
-    uint64_t stream_id;      /* KEYFRAME_NEEDED */
-    rec_state_t state;       /* DONE: COMPLETE or FAILED */
-    const char *reason;      /* DONE: why it failed, or a note (dropped packets); NULL otherwise */
-    const char *path;        /* STARTED/DONE: the file; SNAPSHOT: the .jpg (NAS) or NULL (ISDP) */
-    const uint8_t *jpeg;     /* SNAPSHOT with storage ISDP: the JPEG bytes, valid during the callback */
+    uint64_t stream_id;  /* KEYFRAME_NEEDED */
+    rec_state_t state;   /* DONE: COMPLETE or FAILED */
+    const char *reason;  /* DONE: why it failed, or a note (dropped packets); NULL otherwise */
+    const char *path;    /* STARTED/DONE: the file; SNAPSHOT: the .jpg (NAS) or NULL (ISDP) */
+    const uint8_t *jpeg; /* SNAPSHOT with storage ISDP: the JPEG bytes, valid during the callback */
     size_t jpeg_len;
-    int index;               /* SNAPSHOT: 1-based */
-    int width, height;       /* SNAPSHOT: picture size; STARTED: video size (0 = audio only) */
-    uint64_t bytes;          /* DONE: file size (NAS/ISDP video), or JPEG bytes in total */
-    int64_t duration_ms;     /* DONE */
+    int index;                /* SNAPSHOT: 1-based */
+    int width, height;        /* SNAPSHOT: picture size; STARTED: video size (0 = audio only) */
+    uint64_t bytes;           /* DONE: file size (NAS/ISDP video), or JPEG bytes in total */
+    int64_t duration_ms;      /* DONE */
     uint64_t dropped_packets; /* DONE: lost to ring overflow (disk or CPU too slow) */
-    uint64_t lost_packets;   /* DONE: sequence gaps (network loss not repaired by NACK) */
+    uint64_t lost_packets;    /* DONE: sequence gaps (network loss not repaired by NACK) */
 } rec_event_t;
 
 typedef void (*rec_event_cb)(rec_session_t *s, const rec_event_t *ev, void *ud);
 
 typedef struct {
     const char *recording_id; /* NULL or "" = generated (yyyymmddHHMMSS + 4 digits) */
-    const char *app_id, *channel_id, *user_id; /* user_id: the main user (mode 0 video, mode 1 big picture, snapshots) */
+    const char *app_id, *channel_id,
+        *user_id; /* user_id: the main user (mode 0 video, mode 1 big picture, snapshots) */
     rec_kind_t kind;
-    rec_mode_t mode;          /* video only */
-    rec_storage_t storage;    /* images to ISDP are handed over as bytes, never written */
-    const char *record_path;  /* template, may be NULL/"" (the base itself) */
-    const char *file_name;    /* template, NULL/"" = "{channel_id}_{file_start_time}" */
-    int capture_interval_s;   /* images: 1..3600 (0 = 1) */
-    int capture_nums;         /* images: 1..100 (0 = 1) */
+    rec_mode_t mode;         /* video only */
+    rec_storage_t storage;   /* images to ISDP are handed over as bytes, never written */
+    const char *record_path; /* template, may be NULL/"" (the base itself) */
+    const char *file_name;   /* template, NULL/"" = "{channel_id}_{file_start_time}" */
+    int capture_interval_s;  /* images: 1..3600 (0 = 1) */
+    int capture_nums;        /* images: 1..100 (0 = 1) */
     /* kept in the recordings row only */
     int64_t rule_id;
     const char *callback_url, *extra_data;
@@ -140,8 +141,8 @@ typedef struct {
     int64_t duration_ms;
     uint64_t dropped_packets; /* ring overflow: > 0 means the recording has holes */
     uint64_t lost_packets;
-    uint64_t cpu_us;          /* recorder-thread CPU spent on this session */
-    bool remux;               /* mode 0: H.264 copied without transcoding */
+    uint64_t cpu_us; /* recorder-thread CPU spent on this session */
+    bool remux;      /* mode 0: H.264 copied without transcoding */
     unsigned tracks;
 } rec_status_t;
 /* A snapshot of the counters the recorder thread publishes (atomics). */

@@ -172,9 +172,8 @@ static void feed(feed_t *f, size_t n, uint64_t base_us, uint64_t until_us, bool 
     for (;;) {
         feed_t *best = NULL;
         for (size_t i = 0; i < n; i++)
-            if (f[i].next < f[i].src->n &&
-                (best == NULL || f[i].src->p[f[i].next].at_us + f[i].offset_us <
-                                     best->src->p[best->next].at_us + best->offset_us))
+            if (f[i].next < f[i].src->n && (best == NULL || f[i].src->p[f[i].next].at_us + f[i].offset_us <
+                                                                best->src->p[best->next].at_us + best->offset_us))
                 best = &f[i];
         if (best == NULL || best->src->p[best->next].at_us + best->offset_us >= until_us)
             return;
@@ -249,9 +248,18 @@ static bool wait_done(h2o_evloop_t *loop, result_t *r, int timeout_ms)
 
 static rec_session_t *start(rec_pool_t *p, rec_kind_t kind, rec_mode_t mode, const char *name, result_t *r)
 {
-    rec_params_t pr = {.app_id = "app1", .channel_id = "chan-1", .user_id = "alice", .kind = kind, .mode = mode,
-                       .storage = REC_STORAGE_NAS, .record_path = "/rec/{app_id}/{date_time}", .file_name = name,
-                       .capture_interval_s = 1, .capture_nums = 2, .on_event = on_event, .ud = r};
+    rec_params_t pr = {.app_id = "app1",
+                       .channel_id = "chan-1",
+                       .user_id = "alice",
+                       .kind = kind,
+                       .mode = mode,
+                       .storage = REC_STORAGE_NAS,
+                       .record_path = "/rec/{app_id}/{date_time}",
+                       .file_name = name,
+                       .capture_interval_s = 1,
+                       .capture_nums = 2,
+                       .on_event = on_event,
+                       .ud = r};
     rec_session_t *s = NULL;
     char err[256];
     memset(r, 0, sizeof(*r));
@@ -266,8 +274,12 @@ static store_t *db; /* the control thread's connection: recordings rows */
 
 static rec_pool_t *pool_new(h2o_evloop_t *loop, const char *base, rec_audio_codec_t ac)
 {
-    rec_pool_config_t cfg = {.threads = 2, .nas_base_path = base, .isdp_base_path = base, .audio_codec = ac,
-                             .control_loop = loop, .store = db};
+    rec_pool_config_t cfg = {.threads = 2,
+                             .nas_base_path = base,
+                             .isdp_base_path = base,
+                             .audio_codec = ac,
+                             .control_loop = loop,
+                             .store = db};
     rec_pool_t *p = NULL;
     char err[256];
     if (rec_pool_new(&cfg, &p, err, sizeof(err)) != IRTC_OK)
@@ -581,8 +593,14 @@ static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
     rec_ring_unref(f[0].ring);
 
     /* ISDP: the JPEG comes back in the event, no file */
-    rec_params_t pr = {.app_id = "app1", .channel_id = "chan-1", .user_id = "alice", .kind = REC_KIND_IMAGE,
-                       .storage = REC_STORAGE_ISDP, .capture_nums = 1, .on_event = on_event, .ud = &r};
+    rec_params_t pr = {.app_id = "app1",
+                       .channel_id = "chan-1",
+                       .user_id = "alice",
+                       .kind = REC_KIND_IMAGE,
+                       .storage = REC_STORAGE_ISDP,
+                       .capture_nums = 1,
+                       .on_event = on_event,
+                       .ud = &r};
     char err[256];
     memset(&r, 0, sizeof(r));
     ok(rec_session_new(pool, &pr, &s, err, sizeof(err)) == IRTC_OK, "snapshot ISDP: session");

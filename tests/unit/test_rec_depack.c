@@ -75,7 +75,8 @@ static void test_vp8(void)
     push(d, 103, 4000, true, p3, sizeof(p3), 2003);
     is_int(rec_depack_next(d, 2003, &f), 1, "vp8: reordered frame assembled");
     uint8_t want[] = {0x11, 1, 2, 3, 4, 5};
-    ok(f.len == sizeof(want) && memcmp(f.data, want, sizeof(want)) == 0, "vp8: 15-bit picture id skipped, order restored");
+    ok(f.len == sizeof(want) && memcmp(f.data, want, sizeof(want)) == 0,
+       "vp8: 15-bit picture id skipped, order restored");
     ok(!f.keyframe && !f.discont, "vp8: delta frame");
 
     /* loss inside a frame: dropped once given up on, then keyframes only */
@@ -171,8 +172,8 @@ static void test_h264(void)
     push(d, 4, 900, true, fc, sizeof(fc), 12);
     push(d, 3, 900, false, fb, sizeof(fb), 13);
     is_int(rec_depack_next(d, 13, &f), 1, "h264: STAP-A + FU-A keyframe");
-    uint8_t want[] = {0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80,
-                      0, 0, 0, 1, 0x65, 1, 2, 3, 4, 5, 6};
+    uint8_t want[] = {0,    0,    0,    1, 0x67, 0x42, 0xc0, 0x1f, 0xaa, 0, 0, 0, 1, 0x68,
+                      0xce, 0x3c, 0x80, 0, 0,    0,    1,    0x65, 1,    2, 3, 4, 5, 6};
     ok(f.len == sizeof(want) && memcmp(f.data, want, sizeof(want)) == 0, "h264: Annex-B access unit");
     ok(f.keyframe, "h264: IDR is a keyframe");
     const uint8_t *params;

@@ -111,16 +111,14 @@ static void test_files(void)
     snprintf(path, sizeof(path), "%s/a/b/c", base);
     ok(stat(path, &sb) == 0 && S_ISDIR(sb.st_mode) && (sb.st_mode & 0777) == 0750, "created with mode 0750");
 
-    is_int(rec_path_create(dfd, "rec", ".mp4", final, part, sizeof(part), &fd, why, sizeof(why)), IRTC_OK,
-           "create");
+    is_int(rec_path_create(dfd, "rec", ".mp4", final, part, sizeof(part), &fd, why, sizeof(why)), IRTC_OK, "create");
     is_str(final, "rec.mp4", "first name free");
     is_str(part, ".rec.mp4.part", "written as a hidden .part");
     ok(write(fd, "x", 1) == 1, "write");
     close(fd);
     ok(faccessat(dfd, "rec.mp4", F_OK, 0) != 0, "final name absent before commit");
     is_int(rec_path_commit(dfd, part, "rec", ".mp4", final, sizeof(final), why, sizeof(why)), IRTC_OK, "commit");
-    ok(faccessat(dfd, "rec.mp4", F_OK, 0) == 0 && faccessat(dfd, ".rec.mp4.part", F_OK, 0) != 0,
-       "renamed, .part gone");
+    ok(faccessat(dfd, "rec.mp4", F_OK, 0) == 0 && faccessat(dfd, ".rec.mp4.part", F_OK, 0) != 0, "renamed, .part gone");
 
     is_int(rec_path_create(dfd, "rec", ".mp4", final, part, sizeof(part), &fd, why, sizeof(why)), IRTC_OK,
            "create again");
