@@ -118,7 +118,9 @@ typedef struct {
  * recording; IRTC_ECONFLICT for a given recording_id that exists, IRTC_EIO
  * for the database) and hands the session to a recorder thread, which
  * creates the directory and the .part file at once (a missing or read-only
- * NAS fails within milliseconds, as REC_EV_DONE).  Add tracks next. */
+ * NAS fails within milliseconds, as REC_EV_DONE).  Add tracks next.
+ * The handle stays valid until the REC_EV_DONE callback returns (callbacks
+ * run on this thread, so a flag set there is race-free); never use it after. */
 int rec_session_new(rec_pool_t *p, const rec_params_t *params, rec_session_t **out, char *err, size_t errcap);
 const char *rec_session_id(const rec_session_t *s);
 

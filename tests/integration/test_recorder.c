@@ -491,6 +491,29 @@ static void run_overflow(h2o_evloop_t *loop, rec_pool_t *pool)
         rec_ring_unref(f[i].ring);
 }
 
+/* Mode 0 for a user who publishes no video: the file starts after 2 s
+ * without a keyframe, with the audio from the start and a black picture. */
+static void run_audio_only(h2o_evloop_t *loop, rec_pool_t *pool)
+{
+    result_t r;
+    rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "audio_only", &r);
+    feed_t f[2] = {{&a1, ring_for(&a1, 256), 0, 0}, {&a2, ring_for(&a2, 256), 0, 0}};
+    if (s == NULL)
+        return;
+    rec_session_add_track(s, f[0].ring, 1, "alice", true);
+    rec_session_add_track(s, f[1].ring, 2, "bob", false);
+    feed(f, 2, clock_mono_us(), UINT64_MAX, true);
+    rec_session_stop(s);
+    ok(wait_done(loop, &r, 30000) && r.state == REC_STATE_COMPLETE, "audio only: complete (%s)", r.reason);
+    probe_t pr;
+    ok(probe(r.path, &pr) && strcmp(pr.acodec, "aac") == 0 && strcmp(pr.vcodec, "h264") == 0,
+       "audio only: AAC plus a (black) H.264 stream a later camera could join");
+    ok(pr.duration > MEDIA_S - 1 && pr.duration < MEDIA_S + 1, "audio only: all the audio (%.2f s)", pr.duration);
+    ok(decodes_clean(r.path), "audio only: decodes without errors");
+    rec_ring_unref(f[0].ring);
+    rec_ring_unref(f[1].ring);
+}
+
 static int count_video_frames(const char *file)
 {
     char cmd[1200], line[64] = "";
@@ -877,6 +900,7 @@ int main(void)
     run_mixed(loop, aac);
     run_overflow(loop, aac);
     run_republish(loop, aac);
+    run_audio_only(loop, aac);
     run_snapshots(loop, aac);
     run_missing_base(loop);
     rec_pool_free(aac);
