@@ -11,6 +11,14 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
   clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
   chromium python3-aiortc python3-websockets fonts-dejavu-core
+# Packaging (make deb / make rpm / make check-packaging, issue #7): debhelper
+# and dch (devscripts) build the .deb, lintian checks it (man-db and groff-base
+# for its man page check), rpm builds the .rpm, debootstrap makes the clean
+# Debian root the .deb is installed into, systemd-nspawn (systemd-container)
+# boots it to run the unit under systemd.
+apt-get install -y -q --no-install-recommends \
+  debhelper devscripts lintian rpm debootstrap fakeroot dpkg-dev man-db groff-base \
+  systemd-container
 # The machine image may already carry a Node.js with its own npm (which
 # conflicts with Debian's npm package): install Debian's only when none is there.
 if ! command -v npm >/dev/null 2>&1; then

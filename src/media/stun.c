@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "core/bytes.h"
 #include "core/common.h"
 
 #define FINGERPRINT_XOR 0x5354554eu
@@ -68,30 +69,6 @@ static const uint32_t crc_table[256] = {
  * re-keys (measured: parse + integrity + fingerprint ≈ 0.7 µs); STUN arrives
  * a few times a second per peer, so this is off the per-RTP-packet budget. */
 static _Thread_local EVP_MAC_CTX *tls_hmac;
-
-static inline uint16_t rd16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 uint32_t stun_crc32(uint32_t crc, const uint8_t *p, size_t n)
 {

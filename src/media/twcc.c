@@ -18,6 +18,7 @@
 
 #include <string.h>
 
+#include "core/bytes.h"
 #include "core/common.h"
 #include "media/rtp.h"
 
@@ -47,18 +48,6 @@ typedef struct {
     uint8_t *chunks;   /* NULL while planning */
     uint8_t *deltas;
 } writer_t;
-
-static inline void wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    wr16(p, (uint16_t)(v >> 16));
-    wr16(p + 2, (uint16_t)v);
-}
 
 static inline uint64_t *slot(twcc_recv_t *r, int64_t seq)
 {

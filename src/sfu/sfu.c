@@ -227,6 +227,22 @@ static int negotiate(const char *text, size_t len, const sdp_policy_t *p, sdp_se
     return IRTC_OK;
 }
 
+/* The OPEN command for a negotiated offer; NULL (offer and answer freed) when
+ * no audio or video track was accepted. */
+static mx_cmd_t *open_cmd(sdp_session_t *offer, sdp_answer_t *ans, uint64_t id, bool publisher, uint64_t source)
+{
+    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_OPEN, id);
+    describe(offer, ans, id, publisher, &cmd->desc);
+    for (unsigned i = 0; i < cmd->desc.track_count; i++)
+        cmd->desc.tracks[i].source_stream = source;
+    if (cmd->desc.track_count > 0)
+        return cmd;
+    free(cmd);
+    free(offer);
+    free(ans);
+    return NULL;
+}
+
 static char *write_answer(const sdp_answer_t *a)
 {
     buf_t b;
@@ -250,12 +266,8 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
     sdp_answer_t *ans;
     if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
         return IRTC_EINVAL;
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_OPEN, stream_id);
-    describe(offer, ans, stream_id, true, &cmd->desc);
-    if (cmd->desc.track_count == 0) {
-        free(cmd);
-        free(offer);
-        free(ans);
+    mx_cmd_t *cmd = open_cmd(offer, ans, stream_id, true, 0);
+    if (cmd == NULL) {
         *why = "the offer has no audio or video this server can receive";
         return IRTC_EINVAL;
     }
@@ -342,14 +354,8 @@ int sfu_subscribe(sfu_t *s, uint64_t sub_id, uint64_t stream_id, bool audio, boo
     sdp_answer_t *ans;
     if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
         return IRTC_EINVAL;
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_OPEN, sub_id);
-    describe(offer, ans, sub_id, false, &cmd->desc);
-    for (unsigned i = 0; i < cmd->desc.track_count; i++)
-        cmd->desc.tracks[i].source_stream = stream_id;
-    if (cmd->desc.track_count == 0) {
-        free(cmd);
-        free(offer);
-        free(ans);
+    mx_cmd_t *cmd = open_cmd(offer, ans, sub_id, false, stream_id);
+    if (cmd == NULL) {
         *why = "nothing to subscribe to: the offer lacks the stream's media kinds";
         return IRTC_EINVAL;
     }

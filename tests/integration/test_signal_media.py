@@ -1,12 +1,13 @@
 #!/usr/bin/python3
 """test_signal_media.py — signaling with real media: aiortc (Debian's
-python3-aiortc 1.4) publishes a VP8 stream through /v1/signal, a second
-aiortc client subscribes to it, and the frames, the SFU's connected events,
-mute/unmute and unpublish are checked as a client sees them.  Prints TAP;
-skips (1..0) when aiortc is not installed.  Every wait is bounded.
+python3-aiortc 1.4) publishes audio and VP8 video through /v1/signal, a
+second aiortc client subscribes to it, and the frames and audio, the SFU's
+connected events, mute/unmute and unpublish are checked as a client sees
+them.  Prints TAP; skips (1..0) when aiortc is not installed.  Every wait is
+bounded.
 
-aiortc 1.4 offers each m= line with its own ICE credentials, which the SFU
-refuses under BUNDLE, so the streams here are video only (one m= line)."""
+aiortc 1.4 offers each m= line with its own ICE credentials (legal in an
+initial BUNDLE offer, RFC 8843 §7.2.1): the SFU uses the BUNDLE tag's."""
 
 import asyncio
 import os
@@ -17,7 +18,7 @@ sys.path.insert(0, HERE)
 try:
     import aioice.ice
     from aiortc import RTCPeerConnection, RTCSessionDescription
-    from aiortc.mediastreams import VideoStreamTrack
+    from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
 except ImportError:
     print("1..0 # SKIP python3-aiortc is not installed")
     sys.exit(0)
@@ -55,17 +56,18 @@ async def run(d):
     peers = [pub, sub]
 
     pc = RTCPeerConnection()
+    pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
     pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
-    r = pub.request("publish", sdp=pc.localDescription.sdp, audio=False, video=True)
-    ok(ts.is_ok(r), "publish an aiortc VP8 offer", r and r.get("errorMsg"))
+    r = pub.request("publish", sdp=pc.localDescription.sdp, audio=True, video=True)
+    ok(ts.is_ok(r), "publish an aiortc audio + VP8 offer", r and r.get("errorMsg"))
     if not ts.is_ok(r):
         await pc.close()
         return
     data = r["data"]
     st = data["stream"]
-    ok(st["hasVideo"] and not st["hasAudio"] and st["videoCodec"] == "VP8" and st["streamId"] == data["streamId"],
-       "the descriptor comes from the offer (video only, VP8)", st)
+    ok(st["hasVideo"] and st["hasAudio"] and st["videoCodec"] == "VP8" and st["streamId"] == data["streamId"],
+       "the descriptor comes from the offer (audio + VP8)", st)
     ok("a=ice-lite" in data["sdp"] and "a=setup:passive" in data["sdp"], "the answer: ICE-lite, DTLS server")
     await pc.setRemoteDescription(RTCSessionDescription(data["sdp"], "answer"))
     ok(await until(lambda: has_event(sub, "stream-added"), peers, 2), "the viewer gets stream-added")
@@ -74,18 +76,21 @@ async def run(d):
     ok(await until(lambda: has_event(pub, "stream-published"), peers, 5), "stream-published once connected")
 
     spc = RTCPeerConnection()
+    spc.addTransceiver("audio", direction="recvonly")
     spc.addTransceiver("video", direction="recvonly")
-    frames = {"n": 0}
+    frames = {"n": 0, "audio": 0}
 
     @spc.on("track")
     def on_track(track):
+        key = "audio" if track.kind == "audio" else "n"
+
         async def read():
             while True:
                 try:
                     await track.recv()
                 except Exception:
                     return
-                frames["n"] += 1
+                frames[key] += 1
         asyncio.ensure_future(read())
 
     await spc.setLocalDescription(await spc.createOffer())
@@ -96,6 +101,7 @@ async def run(d):
         await spc.setRemoteDescription(RTCSessionDescription(r["data"]["sdp"], "answer"))
         ok(await until(lambda: has_event(sub, "stream-subscribed"), peers, 10), "stream-subscribed once connected")
         ok(await until(lambda: frames["n"] >= 30, peers, 10), "the viewer decodes frames (%d)" % frames["n"])
+        ok(await until(lambda: frames["audio"] >= 25, peers, 5), "the viewer decodes audio (%d frames)" % frames["audio"])
 
         ok(ts.is_ok(pub.request("mute", kind="video")), "the publisher mutes its video")
         await pump(peers, 0.5)
