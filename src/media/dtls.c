@@ -526,8 +526,12 @@ static int ssl_failure(dtls_conn_t *c, int ret)
     if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
         return IRTC_OK;
     if (e == SSL_ERROR_ZERO_RETURN) {
-        fail(c, R_PEER_CLOSED);
-        c->state = DTLS_STATE_CLOSED;
+        /* CLOSED before the callback, so it can tell a close_notify from a failure. */
+        if (c->state != DTLS_STATE_FAILED && c->state != DTLS_STATE_CLOSED) {
+            c->state = DTLS_STATE_CLOSED;
+            if (c->cb.on_failed != NULL && !c->dead)
+                c->cb.on_failed(c->user, R_PEER_CLOSED);
+        }
         return IRTC_OK;
     }
     bool mismatch = c->fp_mismatch;

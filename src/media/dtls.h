@@ -78,7 +78,8 @@ typedef struct {
     void (*send)(void *user, const uint8_t *data, size_t len); /* one datagram, <= DTLS_MTU */
     void (*on_connected)(void *user, const dtls_srtp_keys_t *keys);
     void (*on_app_data)(void *user, const uint8_t *data, size_t len);
-    void (*on_failed)(void *user, const char *reason); /* also when the peer closes */
+    void (*on_failed)(void *user, const char *reason); /* also when the peer closes: state is then
+                                                          DTLS_STATE_CLOSED during the call */
 } dtls_callbacks_t;
 
 /* ---- certificate -------------------------------------------------------- */

@@ -648,7 +648,17 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
 
 static void dtls_failed_cb(void *user, const char *reason)
 {
-    fail(user, reason);
+    mx_transport_t *t = user;
+    if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED) {
+        /* close_notify: the browser closed this PeerConnection on purpose
+         * (unpublish, unsubscribe, a page re-creating its connection).  That
+         * is not a lost network: stop using the transport and let signaling
+         * say what the user does next, instead of removing the user. */
+        t->state = T_FAILED;
+        t->srtp_ready = false;
+        return;
+    }
+    fail(t, reason);
 }
 
 static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};

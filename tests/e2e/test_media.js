@@ -121,6 +121,12 @@ async function main() {
     ok(await B.evaluate(() => window.c.waitEvent('mute-video', d => d.userId === 'alice').then(() => true, () => false)),
       'mute-video reaches the other side');
 
+    // ---- closing a PeerConnection (DTLS close_notify) is not a lost network ----
+    await A.evaluate(id => window.c.pcs['sub-' + id].close(), sB);
+    await sleep(2000);
+    const aliceGone = await B.evaluate(() => window.c.events.some(e => e.event === 'peer-leave' && e.data.userId === 'alice'));
+    ok(!aliceGone, 'alice closing one PeerConnection does not remove her from the room');
+
     // ---- the publisher limit: a 9th publisher is refused ----
     const P = await openClient(ctx, d);
     const limit = await P.evaluate(async tokens => {
