@@ -41,6 +41,7 @@
 typedef struct {
     uint64_t stream_id;
     bool audio;
+    bool tapped;      /* the SFU still copies packets into ring */
     rec_ring_t *ring; /* our own reference, so the pointer names this ring until we let go */
 } cap_track_t;
 
@@ -151,7 +152,7 @@ static void track_add(cap_t *cap, cap_rec_t *r, const room_stream_t *st, bool au
         r->cap_tracks = r->cap_tracks ? r->cap_tracks * 2 : 4;
         r->tracks = xrealloc(r->tracks, r->cap_tracks * sizeof(*r->tracks));
     }
-    r->tracks[r->n_tracks++] = (cap_track_t){st->id, audio, ring};
+    r->tracks[r->n_tracks++] = (cap_track_t){st->id, audio, true, ring};
 }
 
 /* What of a newly seen stream the session records (see the top of the file). */
@@ -177,7 +178,8 @@ static void drop_stream(cap_t *cap, cap_rec_t *r, uint64_t stream_id)
             i++;
             continue;
         }
-        sfu_tap_del(cap->sfu, t->stream_id, t->ring);
+        if (t->tapped)
+            sfu_tap_del(cap->sfu, t->stream_id, t->ring);
         rec_session_remove_track(r->s, t->ring);
         rec_ring_unref(t->ring);
         *t = r->tracks[--r->n_tracks];
@@ -186,11 +188,19 @@ static void drop_stream(cap_t *cap, cap_rec_t *r, uint64_t stream_id)
 
 /* ---- sessions ---- */
 
-static void rec_stop(cap_rec_t *r, const char *why)
+/* The taps come off at once, so the recording ends with what arrived until
+ * now: a recorder thread that has fallen behind (a busy CPU) works through
+ * what its rings hold and finishes, instead of chasing packets that keep
+ * coming. */
+static void rec_stop(cap_t *cap, cap_rec_t *r, const char *why)
 {
     if (r->stopping)
         return;
     r->stopping = true;
+    for (size_t i = 0; i < r->n_tracks; i++) {
+        sfu_tap_del(cap->sfu, r->tracks[i].stream_id, r->tracks[i].ring);
+        r->tracks[i].tapped = false;
+    }
     log_info(CAP_LOG, "recording %s: stopping (%s)", r->recording_id, why);
     rec_session_stop(r->s);
 }
@@ -203,7 +213,8 @@ static void rec_forget(cap_t *cap, cap_rec_t *r)
     *pp = r->next;
     cap->n_recs--;
     for (size_t i = 0; i < r->n_tracks; i++) {
-        sfu_tap_del(cap->sfu, r->tracks[i].stream_id, r->tracks[i].ring);
+        if (r->tracks[i].tapped)
+            sfu_tap_del(cap->sfu, r->tracks[i].stream_id, r->tracks[i].ring);
         rec_ring_unref(r->tracks[i].ring);
     }
     free(r->tracks);
@@ -396,7 +407,7 @@ static void on_room(void *ctx, const room_obs_event_t *ev)
     case ROOM_OBS_ROOM_CLOSED:
         for (cap_rec_t *r = cap->recs; r != NULL; r = r->next)
             if (in_room(r, app_id, channel_id))
-                rec_stop(r, "the room emptied");
+                rec_stop(cap, r, "the room emptied");
         room_forget(cap, app_id, channel_id);
         break;
     }
@@ -455,7 +466,7 @@ int cap_stop(void *ctx, const char *app_id, const char *channel_id, const char *
         unsigned n = 0;
         for (cap_rec_t *r = cap->recs; r != NULL; r = r->next) {
             if (in_room(r, app_id, channel_id) && !r->stopping) {
-                rec_stop(r, "stopCapture of the channel");
+                rec_stop(cap, r, "stopCapture of the channel");
                 n++;
             }
         }
@@ -467,7 +478,7 @@ int cap_stop(void *ctx, const char *app_id, const char *channel_id, const char *
         if (strcmp(r->recording_id, recording_id) == 0) {
             if (strcmp(r->app_id, app_id) != 0)
                 return IRTC_ENOTFOUND;
-            rec_stop(r, "stopCapture");
+            rec_stop(cap, r, "stopCapture");
             return IRTC_OK;
         }
     }
