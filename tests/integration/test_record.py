@@ -87,6 +87,15 @@ def code(resp):
     return resp.get("errorCode") if isinstance(resp, dict) else None
 
 
+# `ffmpeg -v error -i FILE -f null -` gives the null muxer frame times in
+# 1/r_frame_rate, a rate guessed from the first frames; with WebRTC's variable
+# frame rate two frames can round to one tick, reported as "non monotonically
+# increasing dts to muxer" — a property of that check, not of the file.  So: no
+# other message from the exact command, and none at all when the frames keep
+# the file's own time base (-enc_time_base:v -1).  tests/e2e/test_record.js too.
+NULL_MUXER_VFR = "Application provided invalid, non monotonically increasing dts to muxer"
+
+
 def probe(path):
     """{'video': stream, 'audio': stream, 'duration': s, 'errors': decode errors} of a media file."""
     p = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", path],
@@ -96,7 +105,15 @@ def probe(path):
     for s in info.get("streams", []):
         out.setdefault(s["codec_type"], s)
     d = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True, timeout=60)
-    out["errors"] = d.stderr.decode().strip()
+    other, notice = [], False
+    for line in d.stderr.decode().splitlines():
+        if "Last message repeated" not in line:  # belongs to the line before
+            notice = NULL_MUXER_VFR in line
+        if not notice and line.strip():
+            other.append(line)
+    e = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-enc_time_base:v", "-1", "-f", "null", "-"],
+                       capture_output=True, timeout=60)
+    out["errors"] = "\n".join(other + e.stderr.decode().splitlines()).strip()
     return out
 
 
@@ -280,14 +297,15 @@ async def test_auto(d):
     rule = add_rule(d, recordingModel=1, fileName="auto_{channel_id}")
     r = d.call("startAutoRecord", recordRuleId=rule)
     ok(code(r) == "0", "startAutoRecord of a mixed (mode 1) rule", r)
-    t0 = time.monotonic()
     carol = await join(d, "py2", "carol")
     ok(await until(lambda: len(d.rows("py2")) == 1, 3), "the room's first publish starts a recording")
+    ok(await connected(carol), "carol connected: media flows")
+    t0 = time.monotonic()  # the file starts with carol's first keyframe
     row = d.rows("py2")[0] if d.rows("py2") else {}
     ok(row.get("user_id") == "carol" and row.get("mode") == 1 and str(row.get("rule_id")) == rule,
        "by that rule, with the first publisher as the main user", row)
     dave = await join(d, "py2", "dave")
-    ok(await connected(carol, dave), "both connected")
+    ok(await connected(dave), "dave connected")
     await pump(2)
     ok(len(d.rows("py2")) == 1, "a second publisher starts no second recording")
     ok(code(d.call("stopAutoRecord", recordRuleId=rule)) == "0", "stopAutoRecord")
