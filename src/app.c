@@ -14,6 +14,7 @@
 #include "media/dtls.h"
 #include "media/worker.h"
 #include "record/capture.h"
+#include "record/callback.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
 #include "signal/signal.h"
@@ -184,6 +185,11 @@ static int start(irtc_app_t *app)
         log_error("apps", "cannot create the demo app");
         return IRTC_EIO;
     }
+    /* Recording callbacks: its own connection and thread (record/callback.h). */
+    if (cb_sender_start(cfg, cfg->db_path, err, sizeof(err)) != IRTC_OK) {
+        log_error("callback", "%s", err);
+        return IRTC_EIO;
+    }
     SSL_CTX *ssl_ctx;
     if (load_tls(app, &ssl_ctx) != IRTC_OK)
         return IRTC_EIO;
@@ -253,6 +259,7 @@ static void stop(irtc_app_t *app)
     dtls_cert_free(app->dtls_cert);
     http_server_free(app->http);
     api_unregister(app);
+    cb_sender_stop();
     store_close(app->store);
 }
 

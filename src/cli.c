@@ -179,7 +179,8 @@ static int cmd_db(store_t *st, int argc, char **argv)
 int cli_run(const cfg_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[0];
-    if (strcmp(cmd, "app") != 0 && strcmp(cmd, "token") != 0 && strcmp(cmd, "db") != 0) {
+    if (strcmp(cmd, "app") != 0 && strcmp(cmd, "token") != 0 && strcmp(cmd, "db") != 0 &&
+        strcmp(cmd, "callback") != 0) {
         fprintf(stderr, "irtcd: unknown command \"%s\"\n", cmd);
         return CLI_USAGE;
     }
@@ -191,6 +192,8 @@ int cli_run(const cfg_t *cfg, int argc, char **argv)
         rc = cmd_app(st, argc, argv);
     else if (strcmp(cmd, "token") == 0)
         rc = cmd_token(cfg, st, argc, argv);
+    else if (strcmp(cmd, "callback") == 0)
+        rc = cli_callback(st, argc, argv);
     else
         rc = cmd_db(st, argc, argv);
     store_close(st);

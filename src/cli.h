@@ -1,5 +1,5 @@
 /*
- * cli.h — one-shot commands (irtcd app|token|db ...).  They open their own
+ * cli.h — one-shot commands (irtcd app|token|db|callback ...).  They open their own
  * store connection, so they work while the daemon runs (SQLite WAL), print
  * JSON on stdout and errors on stderr.  Single-threaded.
  */
@@ -10,7 +10,11 @@
 
 #define CLI_USAGE 64 /* returned for a bad command line; main prints usage */
 
-/* argv[0] is the command word ("app", "token", "db"). Returns an exit code. */
+/* argv[0] is the command word ("app", "token", "db", "callback"). Returns an exit code. */
 int cli_run(const cfg_t *cfg, int argc, char **argv);
+
+struct store;
+/* irtcd callback test URL [--app APPID] | list [--limit N] (cli_callback.c). */
+int cli_callback(struct store *st, int argc, char **argv);
 
 #endif

@@ -25,6 +25,8 @@ static void usage(FILE *fp)
                 "                                             print a join token (for testing)\n"
                 "       irtcd db check                        run SQLite's integrity check\n"
                 "       irtcd db backup DEST                  online copy of the database\n"
+                "       irtcd callback test URL [--app APPID] queue a signed test callback (default: demo app)\n"
+                "       irtcd callback list [--limit N]       recent callbacks and their delivery state\n"
                 "       irtcd --version | --help\n"
                 "Every command takes --config FILE (default: built-in defaults).\n");
 }

@@ -29,6 +29,8 @@
 #define TTL_MAX_MS ((uint64_t)30 * 24 * 3600 * 1000)
 #define SIGNAL_IDLE_MIN_MS ((uint64_t)2 * 1000)
 #define SIGNAL_IDLE_MAX_MS ((uint64_t)10 * 60 * 1000)
+#define SECOND_MS ((uint64_t)1000)
+#define HOUR_MS ((uint64_t)3600 * 1000)
 
 void cfg_defaults(cfg_t *cfg)
 {
@@ -48,6 +50,10 @@ void cfg_defaults(cfg_t *cfg)
     cfg->rec_threads = 2;
     snprintf(cfg->rec_audio_codec, sizeof(cfg->rec_audio_codec), "aac");
     cfg->rec_max_sessions = 32;
+    cfg->callback_timeout_ms = 10 * SECOND_MS;
+    cfg->callback_retry_min_ms = 5 * SECOND_MS;
+    cfg->callback_retry_max_ms = HOUR_MS;
+    cfg->callback_give_up_ms = 24 * HOUR_MS;
     cfg->max_publishers_per_room = 8;
     cfg->api_calls_per_minute = 60;
     cfg->token_ttl_ms = (uint64_t)24 * 3600 * 1000;
@@ -157,6 +163,10 @@ enum {
     K_REC_THREADS,
     K_REC_AUDIO_CODEC,
     K_REC_MAX_SESSIONS,
+    K_CALLBACK_TIMEOUT,
+    K_CALLBACK_RETRY_MIN,
+    K_CALLBACK_RETRY_MAX,
+    K_CALLBACK_GIVE_UP,
     K_MAX_PUBLISHERS,
     K_API_CALLS,
     K_TOKEN_TTL,
@@ -209,6 +219,13 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_REC_THREADS] = {"recording.threads", set_uint, FIELD(rec_threads), 1, 8},
     [K_REC_AUDIO_CODEC] = {"recording.audio_codec", set_audio_codec},
     [K_REC_MAX_SESSIONS] = {"recording.max_sessions", set_uint, FIELD(rec_max_sessions), 1, 1000},
+    [K_CALLBACK_TIMEOUT] = {"recording.callback_timeout", set_duration, FIELD(callback_timeout_ms), SECOND_MS,
+                            60 * SECOND_MS},
+    [K_CALLBACK_RETRY_MIN] = {"recording.callback_retry_min", set_duration, FIELD(callback_retry_min_ms), 100, HOUR_MS},
+    [K_CALLBACK_RETRY_MAX] = {"recording.callback_retry_max", set_duration, FIELD(callback_retry_max_ms), 100,
+                              24 * HOUR_MS},
+    [K_CALLBACK_GIVE_UP] = {"recording.callback_give_up", set_duration, FIELD(callback_give_up_ms), SECOND_MS,
+                            30 * 24 * HOUR_MS},
     [K_MAX_PUBLISHERS] = {"limits.max_publishers_per_room", set_uint, FIELD(max_publishers_per_room), 1, 64},
     [K_API_CALLS] = {"limits.api_calls_per_minute", set_uint, FIELD(api_calls_per_minute), 1, 100000},
     [K_TOKEN_TTL] = {"limits.token_ttl", set_duration, FIELD(token_ttl_ms), TTL_MIN_MS, TTL_MAX_MS},
@@ -686,6 +703,12 @@ static int validate(loader_t *ld)
         (rc = check_readable(ld, K_TLS_KEY, cfg->tls_key)) != IRTC_OK ||
         (rc = check_readable(ld, K_CALLBACK_CA, cfg->callback_ca_file)) != IRTC_OK)
         return rc;
+    if (cfg->callback_retry_max_ms < cfg->callback_retry_min_ms) {
+        int k = ld->seen[K_CALLBACK_RETRY_MAX] != NULL ? K_CALLBACK_RETRY_MAX : K_CALLBACK_RETRY_MIN;
+        return fail(ld, ld->seen[k]->start_mark, cfg_keys[k].path, "must not be %s than %s",
+                    k == K_CALLBACK_RETRY_MAX ? "shorter" : "longer",
+                    cfg_keys[k == K_CALLBACK_RETRY_MAX ? K_CALLBACK_RETRY_MIN : K_CALLBACK_RETRY_MAX].path);
+    }
     /* Each worker binds one UDP port: media.port, media.port + 1, ... */
     unsigned workers = cfg_worker_count(cfg);
     if ((unsigned)cfg->media_port + workers - 1 > 65535) {

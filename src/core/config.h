@@ -52,6 +52,12 @@ typedef struct {
     char rec_audio_codec[8];     /* "aac" (default) or "opus": the recordings' audio */
     unsigned rec_max_sessions;   /* recordings and snapshot captures at once, default 32, 1..1000 */
 
+    /* recording callbacks (record/callback.h) */
+    uint64_t callback_timeout_ms;   /* one attempt, connect to response headers; default 10s, 1s..60s */
+    uint64_t callback_retry_min_ms; /* wait after the first failure; default 5s, 100ms..1h */
+    uint64_t callback_retry_max_ms; /* the doubling stops here; default 1h, 100ms..24h, >= retry_min */
+    uint64_t callback_give_up_ms;   /* no attempt later than this after the event; default 24h, 1s..30d */
+
     /* limits */
     unsigned max_publishers_per_room; /* default 8, 1..64 */
     unsigned api_calls_per_minute;    /* default 60, 1..100000 */

@@ -209,5 +209,10 @@ int store_outbox_mark_delivered(store_t *st, int64_t id, int64_t now_ms);
 int store_outbox_mark_failed(store_t *st, int64_t id, int attempts, int64_t next_attempt_ms, const char *error);
 /* Deletes rows delivered before before_ms; returns how many (>= 0) or an error. */
 int store_outbox_purge_delivered(store_t *st, int64_t before_ms);
+/* Rows still to deliver (undelivered and not given up) and the earliest
+ * next_attempt_ms among them (INT64_MAX when there are none). */
+int store_outbox_pending(store_t *st, int64_t *count, int64_t *next_attempt_ms);
+/* The newest limit rows, delivered or not, newest first (for inspection). */
+int store_outbox_recent(store_t *st, size_t limit, store_outbox_t **out, size_t *count);
 
 #endif

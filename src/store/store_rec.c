@@ -344,3 +344,49 @@ int store_outbox_purge_delivered(store_t *st, int64_t before_ms)
     int rc = store_run(st, s, "outbox purge");
     return rc == IRTC_OK ? sqlite3_changes(st->db) : rc;
 }
+
+int store_outbox_pending(store_t *st, int64_t *count, int64_t *next_attempt_ms)
+{
+    /* Given-up rows wait at INT64_MAX for ever; they are not pending. */
+    static const char sql[] = "SELECT count(*), min(next_attempt_ms) FROM outbox WHERE delivered_at_ms = 0"
+                              " AND next_attempt_ms < 9223372036854775807";
+    *count = 0;
+    *next_attempt_ms = INT64_MAX;
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL)
+        return IRTC_EIO;
+    int rc = store_step_row(st, s, "outbox pending");
+    if (rc == 1) {
+        *count = sqlite3_column_int64(s, 0);
+        if (sqlite3_column_type(s, 1) != SQLITE_NULL)
+            *next_attempt_ms = sqlite3_column_int64(s, 1);
+    }
+    store_stmt_done(s);
+    return rc < 0 ? rc : IRTC_OK;
+}
+
+int store_outbox_recent(store_t *st, size_t limit, store_outbox_t **out, size_t *count)
+{
+    static const char sql[] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id DESC LIMIT ?1";
+    store_outbox_t *rows = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL)
+        return IRTC_EIO;
+    store_bind_int64(s, 1, limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
+    while ((rc = store_step_row(st, s, "outbox recent")) == 1) {
+        rows = store_array_grow(rows, n, sizeof(*rows));
+        outbox_from_row(s, &rows[n++]);
+    }
+    store_stmt_done(s);
+    if (rc < 0) {
+        store_outbox_list_free(rows, n);
+        return rc;
+    }
+    *out = rows;
+    *count = n;
+    return IRTC_OK;
+}

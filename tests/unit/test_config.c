@@ -89,6 +89,10 @@ static void test_defaults(void)
     is_int(cfg.rec_threads, 2, "defaults: 2 recorder threads");
     is_str(cfg.rec_audio_codec, "aac", "defaults: AAC audio in recordings");
     is_int(cfg.rec_max_sessions, 32, "defaults: 32 recordings at once");
+    is_int(cfg.callback_timeout_ms, 10000, "defaults: callback timeout 10s");
+    is_int(cfg.callback_retry_min_ms, 5000, "defaults: callback retry from 5s");
+    is_int(cfg.callback_retry_max_ms, 3600000, "defaults: callback retry up to 1h");
+    is_int(cfg.callback_give_up_ms, 86400000, "defaults: callbacks given up after 24h");
     is_int(cfg.max_publishers_per_room, 8, "defaults: 8 publishers");
     is_int(cfg.api_calls_per_minute, 60, "defaults: 60 calls/min");
     is_int(cfg.token_ttl_ms, 86400000, "defaults: token ttl 24h");
@@ -119,6 +123,9 @@ static bool cfg_equal(const cfg_t *a, const cfg_t *b)
            strcmp(a->data_dir, b->data_dir) == 0 && strcmp(a->nas_base_path, b->nas_base_path) == 0 &&
            strcmp(a->callback_ca_file, b->callback_ca_file) == 0 && a->rec_threads == b->rec_threads &&
            strcmp(a->rec_audio_codec, b->rec_audio_codec) == 0 && a->rec_max_sessions == b->rec_max_sessions &&
+           strcmp(a->callback_ca_file, b->callback_ca_file) == 0 &&
+           a->callback_timeout_ms == b->callback_timeout_ms && a->callback_retry_min_ms == b->callback_retry_min_ms &&
+           a->callback_retry_max_ms == b->callback_retry_max_ms && a->callback_give_up_ms == b->callback_give_up_ms &&
            a->max_publishers_per_room == b->max_publishers_per_room &&
            a->api_calls_per_minute == b->api_calls_per_minute && a->token_ttl_ms == b->token_ttl_ms &&
            a->signal_idle_timeout_ms == b->signal_idle_timeout_ms &&
@@ -179,6 +186,10 @@ static void test_full_file(void)
              "  threads: 8\n"
              "  audio_codec: opus\n"
              "  max_sessions: 1000\n"
+             "  callback_timeout: 3s\n"
+             "  callback_retry_min: 250ms\n"
+             "  callback_retry_max: 2m\n"
+             "  callback_give_up: 2d\n"
              "limits:\n"
              "  max_publishers_per_room: 64\n"
              "  api_calls_per_minute: 100000\n"
@@ -215,6 +226,9 @@ static void test_full_file(void)
     is_int(cfg.rec_threads, 8, "full: recorder threads at the maximum");
     is_str(cfg.rec_audio_codec, "opus", "full: opus audio");
     is_int(cfg.rec_max_sessions, 1000, "full: sessions at the maximum");
+    ok(cfg.callback_timeout_ms == 3000 && cfg.callback_retry_min_ms == 250 && cfg.callback_retry_max_ms == 120000 &&
+           cfg.callback_give_up_ms == 172800000,
+       "full: callback timeout, retry and give-up durations");
     is_int(cfg.max_publishers_per_room, 64, "full: publishers at the maximum");
     is_int(cfg.api_calls_per_minute, 100000, "full: calls at the maximum");
     is_int(cfg.token_ttl_ms, 5400000, "full: ttl 1h30m");
@@ -249,6 +263,18 @@ static void test_accepted_edges(void)
     ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 2000, "signaling idle timeout 2s accepted (%s)", err);
     rc = load_text(&cfg, "limits:\n  signal_idle_timeout: 10m\n", err, sizeof(err));
     ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 600000, "signaling idle timeout 10m accepted (%s)", err);
+    rc = load_text(&cfg,
+                   "recording:\n  callback_timeout: 1s\n  callback_retry_min: 100ms\n  callback_retry_max: 100ms\n"
+                   "  callback_give_up: 1s\n",
+                   err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.callback_timeout_ms == 1000 && cfg.callback_retry_min_ms == 100 &&
+           cfg.callback_retry_max_ms == 100 && cfg.callback_give_up_ms == 1000,
+       "callback minimums accepted, retry_max may equal retry_min (%s)", err);
+    rc = load_text(&cfg, "recording:\n  callback_timeout: 60s\n  callback_retry_min: 1h\n  callback_retry_max: 24h\n"
+                         "  callback_give_up: 30d\n",
+                   err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.callback_timeout_ms == 60000 && cfg.callback_give_up_ms == 2592000000ull,
+       "callback maximums accepted (%s)", err);
 }
 
 static void test_key_errors(void)
@@ -323,6 +349,20 @@ static void test_range_errors(void)
     expect_err("recording:\n  threads: 0\n", 2, 12, "recording.threads: 0 is out of range (1..8)");
     expect_err("recording:\n  threads: 9\n", 2, 12, "recording.threads: 9 is out of range (1..8)");
     expect_err("recording:\n  max_sessions: 1001\n", 2, 17, "recording.max_sessions: 1001 is out of range (1..1000)");
+    expect_err("recording:\n  callback_timeout: 500ms\n", 2, 21,
+               "recording.callback_timeout: 500ms is out of range (1s..1m)");
+    expect_err("recording:\n  callback_timeout: 61s\n", 2, 21, "recording.callback_timeout: 61s is out of range");
+    expect_err("recording:\n  callback_retry_min: 99ms\n", 2, 23,
+               "recording.callback_retry_min: 99ms is out of range (100ms..1h)");
+    expect_err("recording:\n  callback_retry_max: 25h\n", 2, 23,
+               "recording.callback_retry_max: 25h is out of range (100ms..1d)");
+    expect_err("recording:\n  callback_give_up: 31d\n", 2, 21,
+               "recording.callback_give_up: 31d is out of range (1s..30d)");
+    expect_err("recording:\n  callback_retry_min: 10s\n  callback_retry_max: 5s\n", 3, 23,
+               "recording.callback_retry_max: must not be shorter than recording.callback_retry_min");
+    expect_err("recording:\n  callback_retry_min: 2h\n", 2, 23, "recording.callback_retry_min: 2h is out of range");
+    expect_err("recording:\n  callback_retry_max: 1s\n", 2, 23,
+               "recording.callback_retry_max: must not be shorter than");
 }
 
 static void test_enum_errors(void)

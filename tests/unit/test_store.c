@@ -554,6 +554,17 @@ static void test_outbox(store_t *st)
     store_outbox_due(st, 0, 10, &due, &n);
     ok(n == 1 && due[0].id == next, "next_attempt 0 is due at once");
     store_outbox_list_free(due, n);
+
+    /* Pending = undelivered and not given up (INT64_MAX). */
+    int64_t count = -1, first = -1;
+    is_int(store_outbox_pending(st, &count, &first), IRTC_OK, "pending");
+    ok(count == 3 && first == 0, "pending: late, future, next; earliest due 0");
+    store_outbox_mark_failed(st, next, 1, INT64_MAX, "given up");
+    store_outbox_pending(st, &count, &first);
+    ok(count == 2 && first == 2000, "a given-up row is not pending");
+    is_int(store_outbox_recent(st, 2, &due, &n), IRTC_OK, "recent");
+    ok(n == 2 && due[0].id == next && due[1].id == future, "recent: newest first, limit honoured");
+    store_outbox_list_free(due, n);
 }
 
 /* ---- maintenance ---- */
