@@ -17,11 +17,12 @@
  * images the main user's main-stream video only.
  *
  * Does not: touch files, decode media, write the recordings rows (the pool
- * does), deliver callbacks.
+ * does), sign or deliver callbacks (callback.h: it only queues them).
  */
 #include "record/capture.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "record/callback.h"
 #include "record/recorder.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
@@ -85,34 +86,45 @@ struct cap {
 
 /*
  * The one place a recording's callback is queued (guide §8.5.4 video,
- * §8.5.5 images; CONTRACT.md §4): only when the request or the rule gave a
- * callbackUrl; a video when it is complete (a failed one has its reason in
- * its row), each snapshot as it is taken.  Body: channelId, appId,
- * recordingId, userId (the main user), extraData, authTimestamp, and for a
- * video fileId (ISDP: the recordingId) or filePath + fileName (NAS); for a
- * snapshot filePath (NAS) or imageData (ISDP: Base64 of ev->jpeg).
- *
- * TODO(callbacks): the signed outbox (src/record/callback.h, branch
- * `callbacks`) is not merged yet; once it is, this builds a cb_event_t from
- * the fields below and calls cb_notify(cap->store, r->callback_url, &e, NULL).
+ * §8.5.5 images; CONTRACT.md §4; docs/CALLBACKS.md): only when the request
+ * or the rule gave a callbackUrl; a video when it is complete (a failed one
+ * has its reason in its row), each snapshot as it is taken.  cb_notify signs
+ * it with the app's accessKey and writes it to the outbox, from which the
+ * sender thread delivers it; nothing here touches the network.  Fields: the
+ * main user as userId; a video's fileId (ISDP: the recordingId) or filePath
+ * + fileName (NAS); a snapshot's filePath (NAS) or imageData (ISDP: the
+ * JPEG, Base64).
  */
 static void cap_notify_done(cap_t *cap, const cap_rec_t *r, const rec_event_t *ev)
 {
-    (void)cap;
     if (r->callback_url[0] == '\0')
         return;
+    bool nas = r->storage == REC_STORAGE_NAS;
     const char *path = ev->path != NULL ? ev->path : "";
     const char *slash = strrchr(path, '/');
-    const char *file_name = slash != NULL ? slash + 1 : path;
-    bool nas = r->storage == REC_STORAGE_NAS;
-    if (r->kind == REC_KIND_VIDEO)
-        log_info(CAP_LOG, "recording %s: video callback to %s not queued (the callback outbox is not in this build): "
-                 "fileId=%s filePath=%s fileName=%s",
-                 r->recording_id, r->callback_url, nas ? "" : r->recording_id, nas ? path : "", nas ? file_name : "");
+    cb_event_t e = {
+        .kind = r->kind == REC_KIND_IMAGE ? CB_IMAGE : CB_VIDEO,
+        .app_id = r->app_id,
+        .channel_id = r->channel_id,
+        .recording_id = r->recording_id,
+        .user_id = r->user_id,
+        .extra_data = r->extra_data,
+        .file_id = nas || r->kind == REC_KIND_IMAGE ? NULL : r->recording_id,
+        .file_path = nas ? path : NULL,
+        .file_name = nas && r->kind == REC_KIND_VIDEO ? (slash != NULL ? slash + 1 : path) : NULL,
+        .image = nas ? NULL : ev->jpeg,
+        .image_len = nas ? 0 : ev->jpeg_len,
+    };
+    int64_t id = 0;
+    int rc = cb_notify(cap->store, r->callback_url, &e, &id);
+    if (rc != IRTC_OK)
+        log_warn(CAP_LOG, "recording %s: callback to %s not queued: %s", r->recording_id, r->callback_url,
+                 rc == IRTC_ENOTFOUND ? "the app was deleted" : irtc_strerror(rc));
+    else if (r->kind == REC_KIND_IMAGE)
+        log_info(CAP_LOG, "recording %s: snapshot %d callback queued (outbox %lld)", r->recording_id, ev->index,
+                 (long long)id);
     else
-        log_info(CAP_LOG, "recording %s: snapshot %d callback to %s not queued (the callback outbox is not in this "
-                 "build): filePath=%s imageData=%zu bytes",
-                 r->recording_id, ev->index, r->callback_url, nas ? path : "", nas ? (size_t)0 : ev->jpeg_len);
+        log_info(CAP_LOG, "recording %s: callback queued (outbox %lld)", r->recording_id, (long long)id);
 }
 
 /* ---- tracks ---- */

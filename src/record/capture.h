@@ -13,7 +13,8 @@
  * sessions") describes the behaviour.
  *
  * Does not: validate REST fields (src/http does), write files (the recorder
- * threads do), sign or deliver callbacks (it queues them: cap_notify_done).
+ * threads do), sign or deliver callbacks (it queues them with cb_notify,
+ * callback.h; the sender thread delivers them).
  */
 #ifndef IRTC_CAPTURE_H
 #define IRTC_CAPTURE_H
