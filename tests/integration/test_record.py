@@ -11,11 +11,17 @@ row), the refusals (1001009 room / user, 1001012 disabled rule, 1001008), a
 recording that follows its user through unpublish and re-publish and ends
 with releaseRoom, auto-record (startAutoRecord records a room from its first
 publish, once; mode 1; stopAutoRecord starts no new ones, the running one
-ends when its room empties), queryRecordingList, checkRtcHeath, and a
-recording interrupted by kill -9 marked failed at the next start.  Every wait
+ends when its room empties), queryRecordingList, checkRtcHeath, the signed
+callbacks a local receiver gets (video: filePath/fileName; ISDP snapshots:
+imageData; X-HW-SIGN checked here with hmac), and a recording interrupted by
+kill -9 marked failed at the next start.  Every wait
 is bounded; the whole runs in about a minute."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import http.server
 import json
 import os
 import shutil
@@ -23,6 +29,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -46,6 +53,48 @@ T = irtctest.Tap()
 ok = T.ok
 
 
+class Receiver:
+    """The integrator's callback endpoint: keeps every POST, answers 200."""
+
+    def __init__(self):
+        self.posts = []
+        self.lock = threading.Lock()
+        recv = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with recv.lock:
+                    recv.posts.append({"path": self.path, "sign": self.headers.get("X-HW-SIGN"), "body": body})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def bodies(self, path):
+        with self.lock:
+            return [(json.loads(p["body"]), p["sign"]) for p in self.posts if p["path"] == path]
+
+
+RECV = Receiver()
+
+
+def signed(d, body, sign):
+    """X-HW-SIGN = Base64(HMAC-SHA256(accessKey, appId + accessKey + channelId + userId + extraData + authTimestamp))."""
+    msg = d.app_id + d.access_key + body["channelId"] + body["userId"] + body["extraData"] + body["authTimestamp"]
+    want = base64.b64encode(hmac.new(d.access_key.encode(), msg.encode(), hashlib.sha256).digest()).decode()
+    return sign == want
+
+
 class Daemon(irtctest.Daemon):
     """irtcd with the demo app (join tokens from `irtcd token`) and a NAS directory."""
 
@@ -55,7 +104,7 @@ class Daemon(irtctest.Daemon):
         self.port = self.https_port
         self.started = self.start()
         demo = [a for a in json.loads(self.cli("app", "list", "--show-secrets")[1]) if a["name"] == "demo"][0]
-        self.app_id, self.app_token = demo["appId"], demo["appToken"]
+        self.app_id, self.app_token, self.access_key = demo["appId"], demo["appToken"], demo["accessKey"]
         self.rest = self.rest_token(self.app_id, self.app_token).json["access_token"]
 
     def token(self, channel, user, role=1):
@@ -223,7 +272,7 @@ def check_file(row, want_w, want_h, wall_s, what):
 
 def add_rule(d, **kw):
     body = dict(storageType="NAS", recordPath="/rec/{app_id}/{date_time}/", fileName="{channel_id}_{file_start_time}",
-                recordingType=0, recordingModel=0, callbackUrl="http://127.0.0.1:9/cb", status=True)
+                recordingType=0, recordingModel=0, callbackUrl=RECV.url + "/rule", status=True)
     body.update(kw)
     r = d.call("addRule", **body)
     return str(r["data"]["recordRuleId"]) if code(r) == "0" else None
@@ -245,7 +294,8 @@ async def test_manual(d):
     ok(code(r) == 1001012 and "disabled" in r["errorMessage"], "captureVideo with a disabled rule: 1001012", r)
 
     t0 = time.monotonic()
-    r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=rule0, extraData="x1")
+    r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=rule0, extraData="x1",
+               callbackUrl=RECV.url + "/video")
     rid = r["data"]["recordingId"] if code(r) == "0" else ""
     ok(rid.isdigit() and len(rid) == 18, "captureVideo mode 0: recordingId %s" % rid, r)
     r = d.call("captureImage", channelId="py1", userId="alice", recordRuleId=img)
@@ -267,6 +317,22 @@ async def test_manual(d):
     irow = await finished(d, img_id)
     ok(irow and irow["status"] == 1 and irow["path"] == "" and irow["bytes"] > 1000 and irow["kind"] == 1,
        "captureImage ISDP: complete, no file written, %s JPEG bytes counted" % (irow or {}).get("bytes"), irow)
+
+    # The callbacks, as the integrator's endpoint gets them.
+    await until(lambda: len(RECV.bodies("/video")) >= 1 and len(RECV.bodies("/rule")) >= 2, 10)
+    video = RECV.bodies("/video")
+    b, sign = video[0] if video else ({}, None)
+    ok(len(video) == 1 and b.get("recordingId") == rid and b.get("userId") == "alice" and b.get("extraData") == "x1"
+       and b.get("channelId") == "py1" and b.get("appId") == d.app_id and b.get("filePath") == row["path"]
+       and b.get("fileName") == "m0_py1.mp4" and b.get("fileId") == "" and b.get("authTimestamp", "").isdigit(),
+       "video callback to the request's callbackUrl: recordingId, userId, extraData, filePath, fileName", b)
+    ok(sign is not None and signed(d, b, sign), "its X-HW-SIGN is the HMAC of the contract (accessKey)", sign)
+    snaps = [(x, sg) for x, sg in RECV.bodies("/rule") if x.get("recordingId") == img_id]
+    jpegs = [base64.b64decode(x.get("imageData", "")) for x, _ in snaps]
+    ok(len(snaps) == 2 and all(j[:2] == b"\xff\xd8" for j in jpegs) and sum(map(len, jpegs)) == irow["bytes"]
+       and all(x["filePath"] == "" and x["extraData"] == "" for x, _ in snaps),
+       "2 snapshot callbacks to the rule's callbackUrl, imageData = the JPEGs (Base64), %d bytes" % sum(map(len, jpegs)))
+    ok(all(signed(d, x, sg) for x, sg in snaps), "each signed")
     ok(code(d.call("stopCapture", channelId="py1")) == 1001008, "stopCapture of a channel with nothing running: 1001008")
 
     # A recording follows its user: unpublish and publish again, then releaseRoom ends it.
