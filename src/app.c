@@ -154,8 +154,12 @@ static int start_recorder(irtc_app_t *app)
     char err[512], isdp[1100];
     /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
     snprintf(isdp, sizeof(isdp), "%s/isdp", app->cfg.data_dir);
-    cap_config_t cc = {.cfg = &app->cfg, .loop = app->loop, .store = app->store, .rooms = app->rooms,
-                       .sfu = app->sfu, .isdp_base_path = isdp};
+    cap_config_t cc = {.cfg = &app->cfg,
+                       .loop = app->loop,
+                       .store = app->store,
+                       .rooms = app->rooms,
+                       .sfu = app->sfu,
+                       .isdp_base_path = isdp};
     if (cap_new(&cc, &app->capture, err, sizeof(err)) != IRTC_OK) {
         log_error("record", "%s", err);
         return IRTC_EIO;

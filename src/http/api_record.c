@@ -140,8 +140,8 @@ static void write_recording(buf_t *b, const store_recording_t *r)
         buf_puts(b, "null");
     buf_puts(b, ",\"storageType\":");
     write_opt_string(b, r->storage_type);
-    buf_printf(b, ",\"status\":\"%s\",\"failureReason\":",
-               r->status <= STORE_REC_FAILED ? status[r->status] : "recording");
+    buf_printf(
+        b, ",\"status\":\"%s\",\"failureReason\":", r->status <= STORE_REC_FAILED ? status[r->status] : "recording");
     write_opt_string(b, r->failure_reason);
     buf_puts(b, ",\"path\":");
     write_opt_string(b, r->path);

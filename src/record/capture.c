@@ -34,10 +34,10 @@
 #include <sys/stat.h>
 
 #define CAP_LOG "record"
-#define CAP_ID_SIZE 65                /* ids are 1..64 characters (room.h, api_fields.h) */
-#define CAP_HEALTH_SILENCE_MS 2000    /* a recorder thread silent longer is "not answering" */
-#define CAP_RING_VIDEO 1024           /* ~5 s of 720p at 2 Mbit/s: rides out a slow disk */
-#define CAP_RING_AUDIO 256            /* ~5 s of Opus */
+#define CAP_ID_SIZE 65             /* ids are 1..64 characters (room.h, api_fields.h) */
+#define CAP_HEALTH_SILENCE_MS 2000 /* a recorder thread silent longer is "not answering" */
+#define CAP_RING_VIDEO 1024        /* ~5 s of 720p at 2 Mbit/s: rides out a slow disk */
+#define CAP_RING_AUDIO 256         /* ~5 s of Opus */
 
 typedef struct {
     uint64_t stream_id;
@@ -317,9 +317,11 @@ static int rec_start(cap_t *cap, const room_t *room, const store_rule_t *rule, r
     for (const room_stream_t *st = room_first_stream(room); st != NULL; st = room_next_stream(st))
         take_stream(cap, r, st);
     log_info(CAP_LOG, "recording %s started: %s of %s in %s/%s, rule %lld, %s, %zu track(s)", r->recording_id,
-             kind == REC_KIND_IMAGE ? "snapshots" : r->mode == REC_MODE_MIXED ? "mixed video" : "video", r->user_id,
-             r->app_id, r->channel_id, (long long)r->rule_id, r->storage == REC_STORAGE_NAS ? "NAS" : "ISDP",
-             r->n_tracks);
+             kind == REC_KIND_IMAGE      ? "snapshots"
+             : r->mode == REC_MODE_MIXED ? "mixed video"
+                                         : "video",
+             r->user_id, r->app_id, r->channel_id, (long long)r->rule_id,
+             r->storage == REC_STORAGE_NAS ? "NAS" : "ISDP", r->n_tracks);
     *out = r;
     return IRTC_OK;
 }
@@ -540,8 +542,10 @@ int cap_new(const cap_config_t *c, cap_t **out, char *err, size_t errcap)
     *out = NULL;
     int n = store_recording_fail_unfinished(c->store, "irtcd restarted");
     if (n > 0)
-        log_warn(CAP_LOG, "%d recording(s) left unfinished by the previous run marked failed; their files end at "
-                 "their last fragment", n);
+        log_warn(CAP_LOG,
+                 "%d recording(s) left unfinished by the previous run marked failed; their files end at "
+                 "their last fragment",
+                 n);
     if (mkdir(c->isdp_base_path, 0750) != 0 && errno != EEXIST) {
         snprintf(err, errcap, "recordings directory %s: %s", c->isdp_base_path, strerror(errno));
         return IRTC_EIO;

@@ -35,12 +35,12 @@ struct sfu;
 typedef struct cap cap_t;
 
 typedef struct {
-    const cfg_t *cfg;              /* recording.*: threads, audio_codec, max_sessions, nas_base_path */
-    h2o_evloop_t *loop;            /* the control loop: recorder events are delivered here */
-    struct store *store;           /* the control thread's connection: rules, recordings rows */
-    struct room_registry *rooms;   /* followed through its observer */
-    struct sfu *sfu;               /* taps and keyframe requests */
-    const char *isdp_base_path;    /* storage "ISDP" video files; created (0750) if missing */
+    const cfg_t *cfg;            /* recording.*: threads, audio_codec, max_sessions, nas_base_path */
+    h2o_evloop_t *loop;          /* the control loop: recorder events are delivered here */
+    struct store *store;         /* the control thread's connection: rules, recordings rows */
+    struct room_registry *rooms; /* followed through its observer */
+    struct sfu *sfu;             /* taps and keyframe requests */
+    const char *isdp_base_path;  /* storage "ISDP" video files; created (0750) if missing */
 } cap_config_t;
 
 /* Marks recordings left unfinished by a previous run as failed ("irtcd

@@ -22,10 +22,10 @@ struct rec_mux {
     AVFormatContext *fmt;
     AVIOContext *pb;
     AVStream *vst, *ast;
-    AVPacket *pkt;        /* the video packet held back until the next one gives its duration */
-    bool pkt_pending;     /* pkt holds a video packet not yet written */
-    bool pkt_discont;     /* ... which starts after a gap: write it with frag_discont */
-    int64_t vdur;         /* the last frame duration (90 kHz), for the last frame and frames before a gap */
+    AVPacket *pkt;    /* the video packet held back until the next one gives its duration */
+    bool pkt_pending; /* pkt holds a video packet not yet written */
+    bool pkt_discont; /* ... which starts after a gap: write it with frag_discont */
+    int64_t vdur;     /* the last frame duration (90 kHz), for the last frame and frames before a gap */
     uint64_t bytes;
     uint64_t good_bytes; /* the file up to here is whole fragments: where to cut after a failed write */
     int64_t last_vpts, end_us;

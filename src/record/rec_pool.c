@@ -62,9 +62,9 @@ typedef struct {
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    rec_cmd_t *head, *tail; /* under mu */
-    bool quit;              /* under mu */
-    unsigned load;          /* control thread only: sessions handed to it */
+    rec_cmd_t *head, *tail;   /* under mu */
+    bool quit;                /* under mu */
+    unsigned load;            /* control thread only: sessions handed to it */
     _Atomic uint64_t beat_ms; /* written by the thread at every turn (rec_pool_healthy) */
     /* recorder thread only */
     rec_slot_job_t *jobs;

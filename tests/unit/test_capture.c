@@ -358,15 +358,15 @@ int main(void)
         store_app_insert(g_st, &a);
     }
     /* a row left "recording" by a crash */
-    store_recording_t crashed = {.recording_id = "1", .app_id = "app1", .channel_id = "x", .user_id = "u",
-                                 .status = STORE_REC_RECORDING};
+    store_recording_t crashed = {
+        .recording_id = "1", .app_id = "app1", .channel_id = "x", .user_id = "u", .status = STORE_REC_RECORDING};
     store_recording_insert(g_st, &crashed);
 
     fake_reset(true, true);
     g_reg = room_registry_new(&g_cfg, 2);
     room_registry_set_sfu(g_reg, (sfu_t *)&fake);
-    cap_config_t cc = {.cfg = &g_cfg, .loop = g_loop, .store = g_st, .rooms = g_reg, .sfu = (sfu_t *)&fake,
-                       .isdp_base_path = isdp};
+    cap_config_t cc = {
+        .cfg = &g_cfg, .loop = g_loop, .store = g_st, .rooms = g_reg, .sfu = (sfu_t *)&fake, .isdp_base_path = isdp};
     is_int(cap_new(&cc, &g_cap, err, sizeof(err)), IRTC_OK, "cap_new (%s)", err);
     struct stat sb;
     ok(stat(isdp, &sb) == 0 && S_ISDIR(sb.st_mode), "the ISDP directory is created");
