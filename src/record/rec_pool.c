@@ -49,6 +49,7 @@ typedef struct rec_cmd {
     uint64_t stream_id;
     char user_id[128];
     bool is_main;
+    uint64_t at_us; /* CMD_STOP: when it was asked for */
 } rec_cmd_t;
 
 typedef struct {
@@ -143,7 +144,7 @@ static void apply(rec_thread_t *t, rec_cmd_t *c)
     else if (c->type == CMD_REMOVE)
         rec_job_remove_track(j, c->ring);
     else
-        rec_job_stop(j);
+        rec_job_stop(j, c->at_us);
 }
 
 static void *thread_main(void *arg)
@@ -560,6 +561,7 @@ void rec_session_stop(rec_session_t *s)
     rec_cmd_t *cmd = xcalloc(1, sizeof(*cmd));
     cmd->type = CMD_STOP;
     cmd->serial = s->serial;
+    cmd->at_us = clock_mono_us(); /* the workers' arrival clock */
     post(s->thread, cmd);
 }
 

@@ -138,7 +138,9 @@ int rec_session_add_track(rec_session_t *s, rec_ring_t *ring, uint64_t stream_id
  * written, then the ring is released.  The recording goes on. */
 int rec_session_remove_track(rec_session_t *s, rec_ring_t *ring);
 /* Finishes the recording: drains the rings, writes the last fragment and
- * the trailer, renames the file, then REC_EV_DONE.  Idempotent. */
+ * the trailer, renames the file, then REC_EV_DONE.  The media ends at the
+ * moment of this call, also when the recorder thread is behind (it works
+ * through its backlog but pads nothing after it).  Idempotent. */
 void rec_session_stop(rec_session_t *s);
 
 typedef struct {
