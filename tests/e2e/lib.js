@@ -69,9 +69,35 @@ function request(base, method, p, body, headers = {}) {
   });
 }
 
+// One end-to-end test at a time: `make -j check` runs tests in parallel, and
+// a few Chromium pages already fill the machine's 2 cores (figures such as
+// send bitrates would suffer).  A lock file holding our pid, released at exit
+// (a dead holder's lock is taken over); waits up to 10 min.
+async function exclusive() {
+  const lock = path.join(os.tmpdir(), 'irtc-e2e.lock');
+  const deadline = Date.now() + 600000;
+  for (;;) {
+    try {
+      fs.writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      process.on('exit', () => { try { if (fs.readFileSync(lock, 'utf8') === String(process.pid)) fs.unlinkSync(lock); } catch (e) { /* gone */ } });
+      return;
+    } catch (e) {
+      if (e.code !== 'EEXIST') throw e;
+    }
+    let holder = 0;
+    try { holder = Number(fs.readFileSync(lock, 'utf8')); } catch (e) { continue; }
+    let alive = holder > 0;
+    try { if (alive) process.kill(holder, 0); } catch (e) { alive = e.code === 'EPERM'; }
+    if (!alive || holder === process.pid) { try { fs.unlinkSync(lock); } catch (e) { /* raced */ } continue; }
+    if (Date.now() > deadline) throw new Error(`another end-to-end test (pid ${holder}) holds ${lock}`);
+    await sleep(500);
+  }
+}
+
 // Starts irtcd; extraYaml lines are appended (top-level sections only once:
 // pass whole sections).  Resolves when /healthz answers 200 (<= 20 s).
 async function startDaemon(opts = {}) {
+  await exclusive();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irtc-e2e-'));
   const httpsPort = await freePort(0);
   const mediaPort = await freePort(opts.workers || 1);

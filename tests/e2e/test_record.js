@@ -227,7 +227,7 @@ async function main() {
     diag(`test time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await browser.close().catch(() => {});
-    if (L.failures()) diag('irtcd log (end):\n' + d.log().split('\n').slice(-40).join('\n'));
+    if (L.failures() || d.child.exitCode !== null) diag('irtcd log (end):\n' + d.log().split('\n').slice(-60).join('\n'));
     const rc = await d.stop();
     ok(rc === 0, `irtcd stops cleanly (exit ${rc})`);
   }
