@@ -125,8 +125,8 @@ function checkVideo(row, wallS, what) {
 }
 
 async function main() {
+  const d = await L.startDaemon({ workers: 2 }); // waits for any other e2e test on the machine first
   const t0 = Date.now();
-  const d = await L.startDaemon({ workers: 2 });
   fs.mkdirSync(path.join(d.dir, 'nas')); // the NAS mount point (irtcd never creates it)
   const browser = await L.launchBrowser({ realisticMedia: true });
   try {
