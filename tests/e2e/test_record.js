@@ -6,9 +6,12 @@
 // by id and by channel, a recording of bob (VP8, transcoded) that ends when
 // the room empties, and auto-record (addRule + startAutoRecord records a room
 // from its first publish; stopAutoRecord records no new room).  Every file is
-// checked with ffprobe / ffmpeg, every row in SQLite and queryRecordingList.
+// checked with ffprobe / ffmpeg, every row in SQLite and queryRecordingList,
+// and the signed callbacks arrive at a local endpoint.
 'use strict';
 const fs = require('fs');
+const http = require('http');
+const crypto = require('crypto');
 const path = require('path');
 const { execFileSync, spawnSync } = require('child_process');
 let L;
@@ -124,11 +127,35 @@ function checkVideo(row, wallS, what) {
     `${p.audio.sample_rate} Hz, ${row.dropped_packets} dropped packets`);
 }
 
+// The integrator's callback endpoint: keeps every POST, answers 200.
+async function callbackEndpoint() {
+  const posts = [];
+  const srv = http.createServer((req, res) => {
+    let b = '';
+    req.on('data', c => (b += c));
+    req.on('end', () => {
+      try { posts.push({ path: req.url, sign: req.headers['x-hw-sign'], body: JSON.parse(b) }); } catch (e) { posts.push({ path: req.url, bad: b }); }
+      res.writeHead(200, { 'content-length': 0 });
+      res.end();
+    });
+  });
+  await new Promise(r => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${srv.address().port}/cb`, posts, close: () => srv.close() };
+}
+
+// X-HW-SIGN = Base64(HMAC-SHA256(accessKey, appId + accessKey + channelId + userId + extraData + authTimestamp)).
+function signedOk(app, p) {
+  const b = p.body || {};
+  const msg = app.appId + app.accessKey + b.channelId + b.userId + b.extraData + b.authTimestamp;
+  return p.sign === crypto.createHmac('sha256', app.accessKey).update(msg).digest('base64');
+}
+
 async function main() {
   const d = await L.startDaemon({ workers: 2 }); // waits for any other e2e test on the machine first
   const t0 = Date.now();
   fs.mkdirSync(path.join(d.dir, 'nas')); // the NAS mount point (irtcd never creates it)
   const browser = await L.launchBrowser({ realisticMedia: true });
+  const cb = await callbackEndpoint();
   try {
     const app = d.app();
     const tok = await L.request(d.base, 'POST', '/oauth2/oauth/rest_token', { client_id: 'isdp-saas-openapi',
@@ -140,7 +167,7 @@ async function main() {
     const addRule = async body => {
       const r = await L.request(d.base, 'POST', '/openapi/v1/rtcLive/addRule', Object.assign({ appId: app.appId,
         storageType: 'NAS', recordPath: '/e2e/{channel_id}/', recordingType: 0, recordingModel: 0,
-        callbackUrl: 'http://127.0.0.1:9/cb', status: true }, body), auth);
+        callbackUrl: cb.url, status: true }, body), auth);
       const m = /"recordRuleId":(\d+)/.exec(r.body);
       return m ? m[1] : null;
     };
@@ -184,6 +211,16 @@ async function main() {
       `captureImage: 3 JPEGs, each mjpeg 1280x720 (${pics.map(p => p ? p.video.codec_name + ' ' + p.video.width + 'x' + p.video.height : 'missing').join(', ')})`);
     ok(rI && rI.status === 1 && rI.kind === 1 && rI.bytes === jpgs.reduce((n, f) => n + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0),
       `captureImage: SQLite row complete, bytes = the pictures' (${rI && rI.bytes})`);
+    const cbOf = id => cb.posts.filter(p => p.body && p.body.recordingId === id);
+    await waitFor(() => cbOf(id0).length && cbOf(id1).length && cbOf(idI).length === 3, 10000);
+    const c0 = cbOf(id0)[0] || {}, b0 = c0.body || {};
+    ok(cbOf(id0).length === 1 && b0.filePath === r0.path && b0.fileName === 'single.mp4' && b0.userId === 'alice' &&
+      b0.extraData === 'e2e' && b0.channelId === 'e1' && b0.fileId === '' && signedOk(app, c0),
+      `the mode 0 callback: filePath, fileName, userId, extraData, a valid X-HW-SIGN (${JSON.stringify(b0).slice(0, 160)})`);
+    ok(cbOf(id1).length === 1 && cbOf(id1)[0].body.filePath === r1.path && signedOk(app, cbOf(id1)[0]),
+      'the mode 1 callback, signed');
+    ok(cbOf(idI).map(p => p.body.filePath).sort().join() === jpgs.slice().sort().join() && cbOf(idI).every(p => p.body.imageData === '' && signedOk(app, p)),
+      'three snapshot callbacks, one per picture with its filePath (NAS: no imageData), signed');
     const list = await api('queryRecordingList', { channelId: 'e1' });
     const byId = Object.fromEntries(((list.data || {}).list || []).map(x => [x.recordingId, x]));
     ok(list.errorCode === '0' && list.data.totalCount === 3 && [id0, id1, idI].every(id => byId[id] && byId[id].status === 'complete'),
@@ -227,6 +264,7 @@ async function main() {
     diag(`test time ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   } finally {
     await browser.close().catch(() => {});
+    cb.close();
     if (L.failures() || d.child.exitCode !== null) diag('irtcd log (end):\n' + d.log().split('\n').slice(-60).join('\n'));
     const rc = await d.stop();
     ok(rc === 0, `irtcd stops cleanly (exit ${rc})`);
