@@ -28,3 +28,7 @@ fi
 if [ -f "$here/../tests/e2e/package.json" ]; then
   (cd "$here/../tests/e2e" && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# esbuild and typescript: `make sdk` and the SDK bundle test (tools/sdk/package-lock.json).
+if [ -f "$here/sdk/package.json" ]; then
+  (cd "$here/sdk" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -29,6 +29,7 @@
 #define TTL_MAX_MS ((uint64_t)30 * 24 * 3600 * 1000)
 #define SIGNAL_IDLE_MIN_MS ((uint64_t)2 * 1000)
 #define SIGNAL_IDLE_MAX_MS ((uint64_t)10 * 60 * 1000)
+#define SIGNAL_RESUME_MAX_MS ((uint64_t)5 * 60 * 1000)
 #define SECOND_MS ((uint64_t)1000)
 #define HOUR_MS ((uint64_t)3600 * 1000)
 
@@ -58,6 +59,7 @@ void cfg_defaults(cfg_t *cfg)
     cfg->api_calls_per_minute = 60;
     cfg->token_ttl_ms = (uint64_t)24 * 3600 * 1000;
     cfg->signal_idle_timeout_ms = 20 * 1000;
+    cfg->signal_resume_window_ms = 15 * 1000;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
@@ -171,6 +173,7 @@ enum {
     K_API_CALLS,
     K_TOKEN_TTL,
     K_SIGNAL_IDLE,
+    K_SIGNAL_RESUME,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
     K_LOG_FILE,
@@ -231,6 +234,8 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_TOKEN_TTL] = {"limits.token_ttl", set_duration, FIELD(token_ttl_ms), TTL_MIN_MS, TTL_MAX_MS},
     [K_SIGNAL_IDLE] = {"limits.signal_idle_timeout", set_duration, FIELD(signal_idle_timeout_ms), SIGNAL_IDLE_MIN_MS,
                        SIGNAL_IDLE_MAX_MS},
+    [K_SIGNAL_RESUME] = {"limits.signal_resume_window", set_duration, FIELD(signal_resume_window_ms), 0,
+                         SIGNAL_RESUME_MAX_MS},
     [K_LOG_LEVEL] = {"log.level", set_log_level},
     [K_LOG_FORMAT] = {"log.format", set_log_format},
     [K_LOG_FILE] = {"log.file", set_string, FIELD(log_file)},
@@ -397,7 +402,7 @@ static void format_duration(uint64_t ms, char *out, size_t cap)
         const char *unit;
         uint64_t ms;
     } units[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}};
-    for (size_t i = 0; i < IRTC_ARRAY_SIZE(units); i++) {
+    for (size_t i = ms == 0 ? IRTC_ARRAY_SIZE(units) - 1 : 0; i < IRTC_ARRAY_SIZE(units); i++) {
         if (ms % units[i].ms == 0) {
             snprintf(out, cap, "%llu%s", (unsigned long long)(ms / units[i].ms), units[i].unit);
             return;

@@ -63,6 +63,7 @@ typedef struct {
     unsigned api_calls_per_minute;    /* default 60, 1..100000 */
     uint64_t token_ttl_ms;            /* join-token validity; default 24h */
     uint64_t signal_idle_timeout_ms;  /* a signaling WebSocket silent this long is closed; default 20s, 2s..10m */
+    uint64_t signal_resume_window_ms; /* a lost socket's user stays this long for `resume`; default 15s, 0..5m */
 
     /* log */
     log_level_t log_level;   /* default info */

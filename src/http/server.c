@@ -185,7 +185,12 @@ static void register_static(http_server_t *s)
 {
     static const char *index_files[] = {"index.html", NULL};
     h2o_pathconf_t *pc = h2o_config_register_path(s->host, "/", 0);
-    h2o_file_register(pc, s->web_root, index_files, NULL, H2O_FILE_FLAG_SEND_COMPRESSED);
+    /* The Web SDK's source maps and TypeScript declarations (web/sdk) get their types. */
+    h2o_mimemap_t *mimemap = h2o_mimemap_create();
+    h2o_mimemap_define_mimetype(mimemap, "map", "application/json", NULL);
+    h2o_mimemap_define_mimetype(mimemap, "ts", "application/typescript", NULL);
+    h2o_file_register(pc, s->web_root, index_files, mimemap, H2O_FILE_FLAG_SEND_COMPRESSED);
+    h2o_mem_release_shared(mimemap); /* the file handler holds its own reference */
     h2o_compress_args_t args = {.min_size = 256, .gzip = {.quality = 6}, .brotli = {.quality = -1}};
     h2o_compress_register(pc, &args);
     add_logger(pc, "static");

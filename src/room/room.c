@@ -342,6 +342,12 @@ bool room_peer_muted(const room_peer_t *peer, bool audio)
     return audio ? peer->audio_muted : peer->video_muted;
 }
 
+void room_peer_set_sink(room_peer_t *peer, room_sink_fn sink, void *sink_ctx)
+{
+    peer->sink = sink;
+    peer->sink_ctx = sink_ctx;
+}
+
 /* ---- events ---- */
 
 static void tell(room_peer_t *p, const room_event_t *ev)

@@ -163,6 +163,9 @@ int room_peer_role(const room_peer_t *peer);
 room_t *room_peer_room(const room_peer_t *peer);
 /* The peer's own mute state of its main media (applies to its main stream). */
 bool room_peer_muted(const room_peer_t *peer, bool audio);
+/* Hands the peer's events to another sink (a signaling session resumed on a
+ * new socket).  Not from inside a sink. */
+void room_peer_set_sink(room_peer_t *peer, room_sink_fn sink, void *sink_ctx);
 
 /*
  * Joins user_id (role 0 or 1) to the room of app + channel, creating the room

@@ -92,6 +92,8 @@ static void write_user(buf_t *b, const char *user_id)
 
 void sess_removed(sig_session_t *s, int reason)
 {
+    s->removed = true;
+    s->removed_reason = reason;
     buf_t d;
     buf_init(&d);
     if (reason == ROOM_REASON_KICKED || reason == ROOM_REASON_DISSOLVED) {

@@ -12,11 +12,13 @@
 #include "signal/session.h"
 #include "core/clock.h"
 #include "core/common.h"
+#include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "store/store.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,8 +228,12 @@ static void write_join_data(buf_t *d, const sig_session_t *s)
     json_write_string(d, room_channel_id(room));
     buf_puts(d, ",\"userId\":");
     json_write_string(d, s->token.user_id);
-    buf_printf(d, ",\"role\":%d,\"tokenExpiresAt\":%lld,\"peers\":[", room_peer_role(s->peer),
-               (long long)s->token_expires_ms);
+    buf_printf(d, ",\"role\":%d,\"tokenExpiresAt\":%lld,", room_peer_role(s->peer), (long long)s->token_expires_ms);
+    if (s->resumable)
+        buf_printf(d, "\"resumeToken\":\"%s\",\"resumeWindowMs\":%llu,\"idleTimeoutMs\":%llu,", s->resume_token,
+                   (unsigned long long)s->srv->cfg->signal_resume_window_ms,
+                   (unsigned long long)s->srv->cfg->signal_idle_timeout_ms);
+    buf_puts(d, "\"peers\":[");
     const char *sep = "";
     for (const room_peer_t *p = room_first_peer(room); p != NULL; p = room_next_peer(p)) {
         if (p == s->peer)
@@ -256,6 +262,7 @@ static void on_join(req_t *r)
     const char *user = req_string(r, "userId", 64, true);
     const char *token = req_string(r, "signature", JT_TOKEN_MAX, true);
     int role = req_role(r, "role", false);
+    bool resume = req_bool(r, "resume", false, NULL);
     const json_value_t *ctime = json_get(r->msg, "ctime");
     if (ctime != NULL && json_type(ctime) != JSON_NUMBER && json_type(ctime) != JSON_STRING)
         fail(r, SIG_ERR_PARAM, "%s: must be UTC seconds as a number or a string", "ctime");
@@ -282,6 +289,10 @@ static void on_join(req_t *r)
         return;
     }
     accept_token(s, &p);
+    if (resume && s->srv->cfg->signal_resume_window_ms > 0) {
+        s->resumable = true;
+        crypto_random_alnum(s->resume_token, SIG_RESUME_TOKEN_LEN);
+    }
     log_info("signal", "%s joined %s/%s as role %d", p.user_id, p.app_id, p.channel_id, token_role);
     buf_t d;
     buf_init(&d);
@@ -310,6 +321,65 @@ static void on_renew(req_t *r)
         return;
     accept_token(s, &p);
     reply_fmt(r, "{\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
+}
+
+/* Sends what a parked session queued (events, in order) to s. */
+static void replay_parked(sig_session_t *s, const sig_session_t *old)
+{
+    size_t off = 0;
+    while (off < old->parked_out.len) {
+        size_t n = strlen(old->parked_out.base + off);
+        buf_t m = {.base = old->parked_out.base + off, .len = n, .cap = n + 1};
+        sig_send(s, &m);
+        off += n + 1;
+    }
+}
+
+/* Takes over the session of a lost socket: the user stays in its room and
+ * nobody else is told.  Events queued meanwhile come first, then the answer,
+ * which carries the room as it is now (as join does). */
+static void on_resume(req_t *r)
+{
+    sig_session_t *s = r->s;
+    const char *token = req_string(r, "resumeToken", 64, true);
+    if (r->failed)
+        return;
+    if (s->peer != NULL) {
+        fail(r, SIG_ERR_STATE, "%s: already in a room", "resume");
+        return;
+    }
+    sig_session_t *old = sig_find_resumable(s->srv, token, s);
+    if (old == NULL) {
+        fail(r, SIG_ERR_NOT_JOINED, "%s: no such session (it left, or its window passed): join again", "resume");
+        return;
+    }
+    replay_parked(s, old);
+    if (old->peer == NULL) {
+        /* Removed while it was away: it has just been told why (replayed). */
+        int reason = old->removed_reason;
+        sig_retire(old);
+        fail(r, SIG_ERR_NOT_JOINED, "resume: the session ended while disconnected: %s", room_reason_text(reason));
+        char text[64];
+        snprintf(text, sizeof(text), "left the room: %s", room_reason_text(reason));
+        sig_close(s, (uint16_t)(4000 + reason), text);
+        return;
+    }
+    s->peer = old->peer;
+    old->peer = NULL;
+    room_peer_set_sink(s->peer, sess_on_room_event, s);
+    s->token = old->token;
+    s->token_expires_ms = old->token_expires_ms;
+    s->expiry_warned = old->expiry_warned;
+    s->resumable = true;
+    memcpy(s->resume_token, old->resume_token, sizeof(s->resume_token));
+    sig_retire(old);
+    s->srv->resumed_total++;
+    log_info("signal", "%s resumed its session in %s/%s", s->token.user_id, s->token.app_id, s->token.channel_id);
+    buf_t d;
+    buf_init(&d);
+    write_join_data(&d, s);
+    sess_reply_ok(s, r->id, &d);
+    buf_dispose(&d);
 }
 
 static void on_publish(req_t *r)
@@ -463,6 +533,7 @@ static const struct {
     {"join", on_join, false},
     {"leave", on_leave, true},
     {"renew", on_renew, true},
+    {"resume", on_resume, false},
     {"publish", on_publish, true},
     {"unpublish", on_unpublish, true},
     {"subscribe", on_subscribe, true},
@@ -547,6 +618,12 @@ static void leave_and_close(sig_session_t *s, int reason)
 
 void sess_on_idle(sig_session_t *s)
 {
+    if (s->peer != NULL && s->resumable && s->srv->cfg->signal_resume_window_ms > 0) {
+        /* Kept for `resume`: ws.c parks the session once the socket is gone. */
+        s->park_on_close = true;
+        sig_close(s, 4000 + ROOM_REASON_TIMEOUT, "silent: resume on a new socket");
+        return;
+    }
     leave_and_close(s, ROOM_REASON_TIMEOUT);
 }
 

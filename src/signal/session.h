@@ -36,6 +36,10 @@ struct store;
 #define SIG_EXPIRY_WARNING_MS (60 * 1000)
 /* Clock skew tolerated on a join token's timeStamp. */
 #define SIG_TOKEN_SKEW_MS (5 * 60 * 1000)
+/* Characters of the secret that a session joined with "resume" gets back. */
+#define SIG_RESUME_TOKEN_LEN 32
+/* Close code of a socket whose session was resumed on another socket. */
+#define SIG_CLOSE_RESUMED 4100
 
 /* The guide's error codes (§7.2.4.3) as this server uses them. */
 enum {
@@ -64,12 +68,16 @@ struct sig_server {
     h2o_timeout_entry_t sweep_entry;
     bool shutting_down;
     uint64_t messages_total, errors_total, timeouts_total, dropped_slow_total;
+    /* sessions whose socket was lost, kept for `resume` (ws.c) */
+    h2o_linklist_t parked;
+    size_t parked_count;
+    uint64_t resumed_total;
 };
 
 typedef struct sig_session {
     sig_server_t *srv;
     h2o_linklist_t link;
-    h2o_websocket_conn_t *ws; /* ws->sock is NULL until the 101 response is written */
+    h2o_websocket_conn_t *ws; /* ws->sock is NULL until the 101 response is written; ws NULL while parked */
     h2o_timeout_entry_t flush_entry;
     uint64_t last_rx_ms; /* monotonic: any frame, including a WebSocket ping */
     uint64_t close_deadline_ms;
@@ -84,6 +92,15 @@ typedef struct sig_session {
     jt_payload_t token;
     int64_t token_expires_ms; /* wall clock */
     bool expiry_warned;
+    /* resume (joined with "resume": true; docs/API.md) */
+    bool resumable;
+    char resume_token[SIG_RESUME_TOKEN_LEN + 1];
+    bool park_on_close;        /* closed by the server for silence: park, do not leave */
+    uint64_t parked_until_ms;  /* monotonic; nonzero while parked (ws == NULL) */
+    bool removed;              /* removed by the server (removed_reason) while parked */
+    int removed_reason;
+    buf_t parked_out;          /* messages sent while parked, each followed by a NUL */
+    bool parked_overflow;      /* ... more than SIG_MAX_QUEUED_BYTES: dropped */
 } sig_session_t;
 
 /* ---- ws.c, for session.c ---- */
@@ -94,6 +111,11 @@ void sig_send(sig_session_t *s, const buf_t *msg);
  * it first); the socket is dropped when the client answers or
  * SIG_CLOSE_GRACE_MS later. */
 void sig_close(sig_session_t *s, uint16_t code, const char *reason);
+/* The session, open or parked, that holds resume token (never except), or NULL. */
+sig_session_t *sig_find_resumable(sig_server_t *srv, const char *token, const sig_session_t *except);
+/* Ends a session whose state another took over by `resume`: a parked one is
+ * freed, an open one closed with SIG_CLOSE_RESUMED.  Its peer must be NULL. */
+void sig_retire(sig_session_t *s);
 
 /* ---- session.c, for ws.c ---- */
 void sess_on_text(sig_session_t *s, const char *text, size_t len);

@@ -19,6 +19,7 @@
 #include "signal/session.h"
 #include "core/clock.h"
 #include "core/common.h"
+#include "core/crypto.h"
 #include "core/log.h"
 #include "http/metrics.h"
 #include "http/server.h"
@@ -35,18 +36,74 @@ static void schedule_flush(sig_session_t *s)
         h2o_timeout_link(s->srv->loop, &s->srv->flush_timeout, &s->flush_entry);
 }
 
-/* The end of a session: it leaves its room (others told with reason), and the
- * socket and the session are freed. */
+/* A resumable session whose socket was lost, not closed on purpose, is
+ * parked rather than leaving its room. */
+static bool should_park(const sig_session_t *s, int reason)
+{
+    return s->peer != NULL && s->resumable && !s->srv->shutting_down && s->srv->cfg->signal_resume_window_ms > 0 &&
+           (reason == ROOM_REASON_TIMEOUT || s->park_on_close);
+}
+
+static void free_parked(sig_session_t *s)
+{
+    h2o_linklist_unlink(&s->link);
+    s->srv->parked_count--;
+    buf_dispose(&s->parked_out);
+    free(s);
+}
+
+/* The end of a session's socket: it leaves its room (others told with
+ * reason) and is freed, or it is parked for `resume` (session.h). */
 static void session_destroy(sig_session_t *s, int reason)
 {
     sig_server_t *srv = s->srv;
-    sess_on_gone(s, reason);
+    bool park = should_park(s, reason);
+    if (!park)
+        sess_on_gone(s, reason);
     if (h2o_timeout_is_linked(&s->flush_entry))
         h2o_timeout_unlink(&s->flush_entry);
     h2o_linklist_unlink(&s->link);
     srv->session_count--;
     h2o_websocket_close(s->ws);
-    free(s);
+    if (!park) {
+        buf_dispose(&s->parked_out);
+        free(s);
+        return;
+    }
+    s->ws = NULL;
+    s->closing = s->close_queued = s->doomed = s->park_on_close = false;
+    s->parked_until_ms = clock_mono_ms() + srv->cfg->signal_resume_window_ms;
+    h2o_linklist_insert(&srv->parked, &s->link);
+    srv->parked_count++;
+    log_info("signal", "%s lost its socket in %s/%s: kept %llu ms for resume", s->token.user_id, s->token.app_id,
+             s->token.channel_id, (unsigned long long)srv->cfg->signal_resume_window_ms);
+}
+
+sig_session_t *sig_find_resumable(sig_server_t *srv, const char *token, const sig_session_t *except)
+{
+    size_t len = strlen(token);
+    for (h2o_linklist_t *l = srv->sessions.next; l != &srv->sessions; l = l->next) {
+        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
+        if (s != except && s->resumable && s->peer != NULL &&
+            crypto_equal(s->resume_token, strlen(s->resume_token), token, len))
+            return s;
+    }
+    for (h2o_linklist_t *l = srv->parked.next; l != &srv->parked; l = l->next) {
+        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
+        if (crypto_equal(s->resume_token, strlen(s->resume_token), token, len))
+            return s;
+    }
+    return NULL;
+}
+
+void sig_retire(sig_session_t *s)
+{
+    if (s->ws == NULL) {
+        free_parked(s);
+        return;
+    }
+    s->park_on_close = false;
+    sig_close(s, SIG_CLOSE_RESUMED, "resumed on another socket");
 }
 
 static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg)
@@ -103,6 +160,16 @@ void sig_send(sig_session_t *s, const buf_t *msg)
 {
     if (s->closing || s->doomed)
         return;
+    if (s->ws == NULL) {
+        /* Parked: kept for the socket that resumes it (bounded like a send queue). */
+        if (s->parked_overflow || s->parked_out.len + msg->len + 1 > SIG_MAX_QUEUED_BYTES) {
+            s->parked_overflow = true;
+            return;
+        }
+        buf_append(&s->parked_out, msg->base, msg->len);
+        buf_putc(&s->parked_out, '\0');
+        return;
+    }
     wslay_event_context_ptr ctx = s->ws->ws_ctx;
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)msg->base, msg->len};
     if (wslay_event_get_queued_msg_length(ctx) + msg->len > SIG_MAX_QUEUED_BYTES ||
@@ -120,6 +187,8 @@ void sig_close(sig_session_t *s, uint16_t code, const char *reason)
     if (s->closing || s->doomed)
         return;
     s->closing = true;
+    if (s->ws == NULL)
+        return; /* parked: there is no socket; nothing more is queued */
     s->close_deadline_ms = clock_mono_ms() + SIG_CLOSE_GRACE_MS;
     s->close_code = code;
     snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason); /* RFC 6455 allows 123 bytes */
@@ -177,6 +246,19 @@ static void on_sweep(h2o_timeout_entry_t *entry)
             sess_tick(s, wall);
         }
     }
+    for (h2o_linklist_t *l = srv->parked.next; l != &srv->parked; l = next) {
+        next = l->next;
+        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
+        if (s->peer != NULL)
+            sess_tick(s, wall); /* the token may expire meanwhile (reason 6) */
+        if (now < s->parked_until_ms)
+            continue;
+        if (s->peer != NULL) {
+            srv->timeouts_total++;
+            sess_on_gone(s, ROOM_REASON_TIMEOUT);
+        }
+        free_parked(s);
+    }
     h2o_timeout_link(srv->loop, &srv->sweep_timeout, &srv->sweep_entry);
 }
 
@@ -198,6 +280,10 @@ static void collect(buf_t *out, void *ctx)
         {"irtc_signal_timeouts_total", "counter", "Signaling sockets closed for silence.", (double)srv->timeouts_total},
         {"irtc_signal_dropped_slow_total", "counter", "Signaling sockets dropped for reading too slowly.",
          (double)srv->dropped_slow_total},
+        {"irtc_signal_parked", "gauge", "Users whose signaling socket was lost, kept in their room for resume.",
+         (double)srv->parked_count},
+        {"irtc_signal_resumed_total", "counter", "Sessions resumed on a new signaling socket.",
+         (double)srv->resumed_total},
         {"irtc_rooms", "gauge", "Rooms with at least one user.", (double)st.rooms},
         {"irtc_room_peers", "gauge", "Users in rooms.", (double)st.peers},
         {"irtc_room_streams", "gauge", "Published streams.", (double)st.streams},
@@ -219,6 +305,7 @@ sig_server_t *sig_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct store 
     srv->store = store;
     srv->rooms = rooms;
     h2o_linklist_init_anchor(&srv->sessions);
+    h2o_linklist_init_anchor(&srv->parked);
     h2o_timeout_init(loop, &srv->flush_timeout, 0);
     h2o_timeout_init(loop, &srv->sweep_timeout, SIG_SWEEP_MS);
     srv->sweep_entry.cb = on_sweep;
@@ -264,6 +351,11 @@ void sig_server_free(sig_server_t *srv)
                 h2o_timeout_unlink(&s->flush_entry);
             s->orphaned = true;
         }
+    }
+    while (!h2o_linklist_is_empty(&srv->parked)) {
+        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, srv->parked.next);
+        sess_on_gone(s, ROOM_REASON_SERVER_ERROR);
+        free_parked(s);
     }
     h2o_timeout_unlink(&srv->sweep_entry);
     h2o_timeout_dispose(srv->loop, &srv->flush_timeout);

@@ -35,7 +35,9 @@ grep -q "created demo app: appId=" "$T_TMP/daemon.log"; ok $? "demo app created 
 # ---- HTTP versions and static files ----
 v=$(api -o /dev/null -w '%{http_version}' --http1.1 "$BASE/"); ok $([ "$v" = 1.1 ]; echo $?) "HTTP/1.1 works (got $v)"
 v=$(api -o /dev/null -w '%{http_version}' --http2 "$BASE/"); ok $([ "$v" = 2 ]; echo $?) "HTTP/2 negotiated by ALPN (got $v)"
-api "$BASE/" | grep -q "<h1>irtc</h1>"; ok $? "landing page at / names the product"
+api "$BASE/" | grep -q "<title>irtc"; ok $? "landing page at / (the demo meeting page) names the product"
+api -D - -o /dev/null "$BASE/sdk/isdprtc.js" | grep -qi '^content-type: .*javascript'; ok $? "the Web SDK is served at /sdk/isdprtc.js as JavaScript"
+api -D - -o /dev/null "$BASE/sdk/isdprtc.js.map" | grep -qi '^content-type: application/json'; ok $? "its source map as JSON"
 hdr=$(api -D - -o /dev/null "$BASE/style.css")
 echo "$hdr" | grep -qi '^content-type: text/css'; ok $? "static file has the right MIME type"
 etag=$(echo "$hdr" | grep -i '^etag:' | sed 's/^[^:]*: *//' | tr -d '\r')

@@ -97,6 +97,7 @@ static void test_defaults(void)
     is_int(cfg.api_calls_per_minute, 60, "defaults: 60 calls/min");
     is_int(cfg.token_ttl_ms, 86400000, "defaults: token ttl 24h");
     is_int(cfg.signal_idle_timeout_ms, 20000, "defaults: signaling idle timeout 20s");
+    is_int(cfg.signal_resume_window_ms, 15000, "defaults: signaling resume window 15s");
     is_int(cfg.log_level, LOG_LEVEL_INFO, "defaults: log info");
     is_int(cfg.log_format, LOG_FORMAT_TEXT, "defaults: log text");
     is_str(cfg.log_file, "", "defaults: log to stderr");
@@ -263,6 +264,10 @@ static void test_accepted_edges(void)
     ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 2000, "signaling idle timeout 2s accepted (%s)", err);
     rc = load_text(&cfg, "limits:\n  signal_idle_timeout: 10m\n", err, sizeof(err));
     ok(rc == IRTC_OK && cfg.signal_idle_timeout_ms == 600000, "signaling idle timeout 10m accepted (%s)", err);
+    rc = load_text(&cfg, "limits:\n  signal_resume_window: 0s\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.signal_resume_window_ms == 0, "signaling resume window 0s (off) accepted (%s)", err);
+    expect_err("limits:\n  signal_resume_window: 6m\n", 2, 25,
+               "limits.signal_resume_window: 6m is out of range (0s..5m)");
     rc = load_text(&cfg,
                    "recording:\n  callback_timeout: 1s\n  callback_retry_min: 100ms\n  callback_retry_max: 100ms\n"
                    "  callback_give_up: 1s\n",

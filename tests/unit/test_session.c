@@ -48,6 +48,25 @@ void sig_close(sig_session_t *s, uint16_t code, const char *reason)
     ((client_t *)s)->close_code = code;
 }
 
+/* ws.c's resume lookup over the clients a test registers (no parking here:
+ * that needs sockets, tests/integration/test_signal_resume.py). */
+static client_t *resumable[4];
+
+sig_session_t *sig_find_resumable(sig_server_t *srv, const char *token, const sig_session_t *except)
+{
+    (void)srv;
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(resumable); i++)
+        if (resumable[i] != NULL && &resumable[i]->s != except && resumable[i]->s.peer != NULL &&
+            strcmp(resumable[i]->s.resume_token, token) == 0)
+            return &resumable[i]->s;
+    return NULL;
+}
+
+void sig_retire(sig_session_t *s)
+{
+    sig_close(s, SIG_CLOSE_RESUMED, "resumed on another socket");
+}
+
 /* ---- fixture ---- */
 
 static cfg_t cfg;
@@ -412,6 +431,65 @@ static void test_expiry_and_renew(void)
 }
 
 /* Random and mutated messages: every one is answered and nothing breaks. */
+static void test_resume(void)
+{
+    client_t a, a2, b;
+    client_init(&a);
+    client_init(&a2);
+    client_init(&b);
+    char *tok = token_for("r9", "alice", 1, (int64_t)clock_wall_ms());
+    say(&a, "{\"v\":1,\"id\":1,\"type\":\"join\",\"appId\":\"%s\",\"channelId\":\"r9\",\"userId\":\"alice\","
+            "\"signature\":\"%s\",\"resume\":true}",
+        app.app_id, tok);
+    free(tok);
+    json_value_t *r = next(&a, "response");
+    const json_value_t *d = json_get(r, "data");
+    char token[64];
+    snprintf(token, sizeof(token), "%s", str_at(d, "resumeToken", NULL) ? str_at(d, "resumeToken", NULL) : "");
+    int64_t win = 0, idle = 0;
+    json_int64(json_get(d, "resumeWindowMs"), &win);
+    json_int64(json_get(d, "idleTimeoutMs"), &idle);
+    ok(json_bool(json_get(r, "ok")) && strlen(token) == SIG_RESUME_TOKEN_LEN && win == 15000 && idle == 20000,
+       "join with resume: true gets a resumeToken, resumeWindowMs and idleTimeoutMs");
+    json_free(r);
+    resumable[0] = &a;
+    is_int(join(&b, "r9", "bob", 1), 0, "bob joins (without resume)");
+    ok(b.msgs[b.n - 1] != NULL && strstr(b.msgs[b.n - 1], "resumeToken") == NULL, "and gets no resumeToken");
+    skip_all(&a);
+
+    say(&a2, "{\"v\":1,\"id\":1,\"type\":\"resume\",\"resumeToken\":\"nope\"}");
+    is_int(next_code(&a2), 200012, "resume with an unknown token: 200012");
+    say(&a2, "{\"v\":1,\"id\":2,\"type\":\"resume\"}");
+    is_int(next_code(&a2), 200006, "resume without a token: 200006");
+    say(&a2, "{\"v\":1,\"id\":3,\"type\":\"resume\",\"resumeToken\":\"%s\"}", token);
+    r = next(&a2, "response");
+    d = json_get(r, "data");
+    const json_value_t *peers = json_get(d, "peers");
+    ok(json_bool(json_get(r, "ok")) && strcmp(str_at(d, "userId", NULL), "alice") == 0 &&
+           strcmp(str_at(d, "resumeToken", NULL), token) == 0 && json_size(peers) == 1 &&
+           strcmp(str_at(json_at(peers, 0), "userId", NULL), "bob") == 0,
+       "resume on a new socket: the room as join tells it, same resumeToken");
+    json_free(r);
+    ok(a.s.peer == NULL && a.s.closing && a.close_code == SIG_CLOSE_RESUMED && a2.s.peer != NULL,
+       "the old socket is closed with 4100 and holds nothing");
+    ok(!has(&b, "peer-leave") && !has(&b, "peer-join"), "bob is told nothing");
+    say(&b, "{\"v\":1,\"id\":9,\"type\":\"mute\",\"kind\":\"audio\"}");
+    is_int(next_code(&b), 0, "bob mutes");
+    ok(has(&a2, "mute-audio") && !has(&a, "mute-audio"), "events go to the new socket");
+    resumable[0] = &a2;
+    say(&b, "{\"v\":1,\"id\":10,\"type\":\"resume\",\"resumeToken\":\"%s\"}", token);
+    is_int(next_code(&b), 200002, "resume from a socket already in a room: 200002");
+    say(&a2, "{\"v\":1,\"id\":4,\"type\":\"leave\"}");
+    is_int(next_code(&a2), 0, "alice leaves from the resumed socket");
+    r = next(&b, "peer-leave");
+    ok(r != NULL && reason_code(r) == 0, "bob sees peer-leave reason 0");
+    json_free(r);
+    memset(resumable, 0, sizeof(resumable));
+    client_free(&a);
+    client_free(&a2);
+    client_free(&b);
+}
+
 static void test_random_input(void)
 {
     static const char *seeds[] = {
@@ -469,6 +547,7 @@ int main(void)
     test_publish_subscribe();
     test_removals();
     test_expiry_and_renew();
+    test_resume();
     test_random_input();
 
     room_stats_t rs;

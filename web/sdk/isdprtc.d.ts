@@ -1,0 +1,198 @@
+// Type definitions for ISDPRTC, the irtc Web SDK (docs/SDK.md), compatible
+// with the ISDP+ iRTC Web SDK (access guide §7.3).  TypeScript 3.8 or later.
+//
+// <script src="/sdk/isdprtc.js"> defines the global ISDPRTC;
+// `import ISDPRTC from './sdk/isdprtc'` works with a bundler (esModuleInterop
+// or allowSyntheticDefaultImports); isdprtc.esm.js is the native ES module.
+
+export as namespace ISDPRTC;
+export = ISDPRTC;
+
+declare namespace ISDPRTC {
+  /** The SDK's version, e.g. "0.1.0". */
+  const VERSION: string;
+
+  /** Resolves true when the browser can use the SDK; rejects with an RtcError naming what is missing. */
+  function checkSystemRequirements(): Promise<boolean>;
+  /** Media input and output devices (labels/ids may be empty before the user grants access). */
+  function getDevices(): Promise<MediaDeviceInfo[]>;
+  /** A client for one room.  Several clients may be joined to several rooms at once. */
+  function createClient(config: ClientConfig): Client;
+  /** A local stream: camera and/or microphone, or a screen share. */
+  function createStream(config: StreamConfig): Stream;
+
+  interface ClientConfig {
+    /** The application's APP ID (≤ 128 characters). */
+    appId: string;
+    /** host[:port] of the appliance: the SDK opens wss://<domain>/v1/signal.  Default: location.host. */
+    domain?: string;
+  }
+
+  interface StreamConfig {
+    /** Capture the camera (ignored when screen is true).  Default false. */
+    video?: boolean;
+    /** Capture the microphone, with echo cancellation, noise suppression and gain control (ignored when screen is true).  Default false. */
+    audio?: boolean;
+    /** Share the screen (an auxiliary stream).  Default false. */
+    screen?: boolean;
+    microphoneId?: string;
+    cameraId?: string;
+    /** The userId the stream belongs to (getUserId()). */
+    userId?: string;
+    /** Addition: the camera's resolution.  Default '720p'. */
+    resolution?: '360p' | '480p' | '720p' | '1080p';
+  }
+
+  interface JoinConfig {
+    /** [A-Za-z0-9_-], ≤ 64. */
+    userId: string;
+    /** The join token (access guide §7.4). */
+    signature: string;
+    /** UTC seconds when the token was made. */
+    ctime?: string | number;
+    /** The media endpoint (informational: the token carries it). */
+    host?: string;
+    port?: number | string;
+    /** 1 joiner (send and receive, default), 0 publisher (send only). */
+    userRole?: 0 | 1;
+  }
+
+  interface SubscribeOption { video?: boolean; audio?: boolean; }
+  type UnsubscriptionOption = SubscribeOption;
+  interface StopOption { audio?: boolean; video?: boolean; }
+  type ResumeOption = StopOption;
+
+  interface PlayOptions {
+    objectFit?: 'contain' | 'cover' | 'fill';
+    /** Default false. */
+    muted?: boolean;
+    /** Addition: mirror the picture; default true for a local camera, false otherwise. */
+    mirror?: boolean;
+  }
+
+  type ConnectionState = 'DISCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING';
+
+  interface ByeReason { code: number; msg: string; }
+  interface PeerJoinEvent { userId: string; }
+  interface PeerLeaveEvent { userId: string; reason?: ByeReason; }
+  interface StreamEvent { stream: Stream; }
+  interface ErrorInfo { errorCode: string; errorMsg: string; }
+  interface MediaStatusNotifyInfo { roomId: string; userId: string; streamId?: string; }
+  interface ClientBannedEvent { reason?: ByeReason; }
+  interface SignatureExpiredEvent { expiresAt: number; }
+  interface CameraChangedEvent { deviceId: string; label: string; state: 'ADDED' | 'REMOVED'; }
+  /** Addition.  Quality: 0 unknown, 1 excellent, 2 good, 3 poor, 4 bad, 5 very bad, 6 down. */
+  interface NetworkQualityEvent {
+    uplinkNetworkQuality: number;
+    downlinkNetworkQuality: number;
+    uplink: { rtt: number | null; loss: number; bitrate: number };
+    downlink: { rtt: number | null; loss: number; bitrate: number };
+  }
+  /** Addition. */
+  interface AudioVolumeEvent {
+    result: Array<{ userId: string; streamId: string | null; type: 'local' | 'main' | 'auxiliary'; audioVolume: number; level: number }>;
+  }
+  /** Addition. */
+  interface ConnectionStateEvent { prevState: ConnectionState; curState: ConnectionState; reason?: string; }
+
+  interface ClientEventMap {
+    'peer-join': PeerJoinEvent;
+    'peer-leave': PeerLeaveEvent;
+    'stream-added': StreamEvent;
+    'stream-removed': StreamEvent;
+    'stream-updated': StreamEvent;
+    'stream-subscribed': StreamEvent;
+    'stream-published': StreamEvent;
+    'client-banned': ClientBannedEvent;
+    'error': ErrorInfo;
+    'mute-audio': MediaStatusNotifyInfo;
+    'unmute-audio': MediaStatusNotifyInfo;
+    'mute-video': MediaStatusNotifyInfo;
+    'unmute-video': MediaStatusNotifyInfo;
+    'signature-expired': SignatureExpiredEvent;
+    'camera-changed': CameraChangedEvent;
+    'network-quality': NetworkQualityEvent;
+    'audio-volume': AudioVolumeEvent;
+    'connection-state-changed': ConnectionStateEvent;
+  }
+  type ClientEvent = keyof ClientEventMap;
+
+  interface Client {
+    join(channelId: string, options: JoinConfig): Promise<void>;
+    leave(): Promise<void>;
+    publish(stream: Stream): Promise<void>;
+    unpublish(stream: Stream): Promise<void>;
+    /** No option: audio and the highest-resolution video.  video and audio may not both be false. */
+    subscribe(stream: Stream, option?: SubscribeOption): Promise<void>;
+    /** No option: everything. */
+    unsubscribe(stream: Stream, option?: UnsubscriptionOption): Promise<void>;
+    switchRole(role: 0 | 1): Promise<void>;
+    on<K extends ClientEvent>(event: K, handler: (event: ClientEventMap[K]) => void): void;
+    on(event: string, handler: (event: any) => void): void;
+    off<K extends ClientEvent>(event: K, handler: (event: ClientEventMap[K]) => void): void;
+    off(event: string, handler?: (event: any) => void): void;
+    /** Addition: replace the join token (after signature-expired). */
+    renewSignature(signature: string): Promise<void>;
+    /** Addition. */
+    getConnectionState(): ConnectionState;
+  }
+
+  type MediaType = 'audio' | 'video';
+  interface MediaCaptureResult { type: MediaType; track?: MediaStreamTrack; error?: RtcError; }
+
+  class RtcError extends Error {
+    getCode(): number;
+    getMsg(): string;
+  }
+  /** initialize()'s result: getCode() 0 when every kind succeeded. */
+  interface StreamInitializeResult extends RtcError {
+    getMediaCaptureResult(): MediaCaptureResult[];
+    getMediaCaptureResultByType(type: MediaType): MediaCaptureResult | undefined;
+  }
+
+  interface StreamInfo {
+    streamId: string | null;
+    userId: string | undefined;
+    type: 'local' | 'main' | 'auxiliary';
+    screen: boolean;
+    hasAudio: boolean;
+    hasVideo: boolean;
+    audioMuted: boolean;
+    videoMuted: boolean;
+    videoCodec: string | null;
+    video: { width?: number; height?: number; frameRate?: number; deviceId?: string } | null;
+    audio: { sampleRate?: number; channelCount?: number; deviceId?: string;
+      echoCancellation?: boolean; noiseSuppression?: boolean; autoGainControl?: boolean } | null;
+    resolution?: string | null;
+  }
+
+  interface Stream {
+    /** Local: rejects with a StreamInitializeResult (NotFoundError, NotAllowedError, NotReadableError, OverConstrainedError, AbortError per media). */
+    initialize(): Promise<StreamInitializeResult>;
+    play(elementId: string, options?: PlayOptions): Promise<void>;
+    stop(option?: StopOption): void;
+    resume(option?: ResumeOption): Promise<void>;
+    close(): void;
+    muteAudio(): boolean;
+    muteVideo(): boolean;
+    unmuteAudio(): boolean;
+    unmuteVideo(): boolean;
+    getId(): string;
+    getUserId(): string | undefined;
+    hasAudio(): boolean;
+    hasVideo(): boolean;
+    getAudioTrack(): MediaStreamTrack | null;
+    getVideoTrack(): MediaStreamTrack | null;
+    getType(): 'local' | 'main' | 'auxiliary';
+    getStreamInfo(): StreamInfo;
+    /** 0..100. */
+    setAudioVolume(volume: number): void;
+    /** 0..1; above 0.1 the user is speaking. */
+    getAudioLevel(): number;
+    /** Addition: switch the camera or microphone, also while published. */
+    switchDevice(type: MediaType, deviceId: string): Promise<void>;
+  }
+
+  /** Addition: the error codes (docs/SDK.md). */
+  const ErrorCode: { readonly [name: string]: number };
+}

@@ -1,0 +1,1733 @@
+/*! ISDPRTC 0.1.0 — the irtc Web SDK (docs/SDK.md). Built from web/sdk/src by tools/sdk/build.mjs with esbuild. */
+var ISDPRTC = (() => {
+  var __defProp = Object.defineProperty;
+  var __getOwnPropDesc = Object.getOwnPropertyDescriptor;
+  var __getOwnPropNames = Object.getOwnPropertyNames;
+  var __hasOwnProp = Object.prototype.hasOwnProperty;
+  var __export = (target, all) => {
+    for (var name in all)
+      __defProp(target, name, { get: all[name], enumerable: true });
+  };
+  var __copyProps = (to, from, except, desc) => {
+    if (from && typeof from === "object" || typeof from === "function") {
+      for (let key of __getOwnPropNames(from))
+        if (!__hasOwnProp.call(to, key) && key !== except)
+          __defProp(to, key, { get: () => from[key], enumerable: !(desc = __getOwnPropDesc(from, key)) || desc.enumerable });
+    }
+    return to;
+  };
+  var __toCommonJS = (mod) => __copyProps(__defProp({}, "__esModule", { value: true }), mod);
+
+  // src/esm.js
+  var esm_exports = {};
+  __export(esm_exports, {
+    ErrorCode: () => ErrorCode,
+    RtcError: () => RtcError,
+    VERSION: () => VERSION,
+    checkSystemRequirements: () => checkSystemRequirements,
+    createClient: () => createClient,
+    createStream: () => createStream,
+    default: () => esm_default,
+    getDevices: () => getDevices
+  });
+
+  // src/index.js
+  var index_exports = {};
+  __export(index_exports, {
+    ErrorCode: () => ErrorCode,
+    RtcError: () => RtcError,
+    VERSION: () => VERSION,
+    checkSystemRequirements: () => checkSystemRequirements,
+    createClient: () => createClient,
+    createStream: () => createStream,
+    getDevices: () => getDevices
+  });
+
+  // src/errors.js
+  var ErrorCode = Object.freeze({
+    INTERNAL_ERROR: 200001,
+    NOT_SUPPORTED: 200002,
+    // not allowed in the current state
+    SOCKET_URL_INVALID: 200005,
+    INVALID_PARAMETER: 200006,
+    INVALID_TOKEN: 200009,
+    TOKEN_EXPIRED: 200010,
+    USER_ALREADY_JOINED: 200011,
+    NOT_JOINED: 200012,
+    SOCKET_CONNECT_FAIL: 200013,
+    SOCKET_CONNECT_TIMEOUT: 200014,
+    SOCKET_RECONNECT_FAIL: 200015,
+    SOCKET_DISCONNECT: 200016,
+    SERVER_NO_RESPONSE: 200017,
+    JOIN_FAILED: 200018,
+    JOIN_REJECTED: 200019,
+    MEDIA_FAILED: 200021,
+    SCREEN_CAPTURE_FAILED: 200022,
+    PLAY_FAILED: 200024,
+    AUDIO_CAPTURE_FAILED: 200025,
+    VIDEO_CAPTURE_FAILED: 200026
+  });
+  var RtcError = class extends Error {
+    constructor(code, msg, opts = {}) {
+      super(opts.message || msg);
+      this.name = opts.name || "RtcError";
+      this.code = code;
+      this.msg = msg;
+      if (opts.cause !== void 0) this.cause = opts.cause;
+    }
+    getCode() {
+      return this.code;
+    }
+    getMsg() {
+      return this.msg;
+    }
+  };
+  function captureErrorName(e) {
+    const n = e && e.name;
+    if (n === "NotFoundError" || n === "DevicesNotFoundError") return "NotFoundError";
+    if (n === "NotAllowedError" || n === "PermissionDeniedError" || n === "SecurityError") return "NotAllowedError";
+    if (n === "NotReadableError" || n === "TrackStartError") return "NotReadableError";
+    if (n === "OverconstrainedError" || n === "OverConstrainedError" || n === "ConstraintNotSatisfiedError") return "OverConstrainedError";
+    return "AbortError";
+  }
+  function captureError(type, e) {
+    const name = captureErrorName(e);
+    const code = type === "audio" ? ErrorCode.AUDIO_CAPTURE_FAILED : type === "screen" ? ErrorCode.SCREEN_CAPTURE_FAILED : ErrorCode.VIDEO_CAPTURE_FAILED;
+    const detail = e && e.message ? `${name}: ${e.message}` : name;
+    return new RtcError(code, name, { name, message: detail, cause: e });
+  }
+  var StreamInitializeResult = class extends RtcError {
+    constructor(results) {
+      const failed = results.find((r) => r.error);
+      super(
+        failed ? failed.error.getCode() : 0,
+        failed ? failed.error.getMsg() : "success",
+        { name: "StreamInitializeResult", message: failed ? failed.error.message : "success" }
+      );
+      this.results = results;
+    }
+    getMediaCaptureResult() {
+      return this.results.slice();
+    }
+    getMediaCaptureResultByType(type) {
+      return this.results.find((r) => r.type === type);
+    }
+  };
+  function serverError(msg) {
+    return new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || "server error"));
+  }
+
+  // src/emitter.js
+  var Emitter = class {
+    constructor() {
+      this._handlers = /* @__PURE__ */ new Map();
+    }
+    on(event, handler) {
+      if (typeof handler !== "function") return;
+      if (!this._handlers.has(event)) this._handlers.set(event, []);
+      this._handlers.get(event).push(handler);
+    }
+    off(event, handler) {
+      const list = this._handlers.get(event);
+      if (!list) return;
+      if (handler === void 0) {
+        this._handlers.delete(event);
+        return;
+      }
+      const i = list.indexOf(handler);
+      if (i >= 0) list.splice(i, 1);
+    }
+    listenerCount(event) {
+      const l = this._handlers.get(event);
+      return l ? l.length : 0;
+    }
+    emit(event, payload) {
+      const list = this._handlers.get(event);
+      if (!list) return;
+      for (const h of list.slice()) {
+        try {
+          h(payload);
+        } catch (e) {
+          console.error(`[ISDPRTC] a "${event}" handler threw`, e);
+        }
+      }
+    }
+  };
+
+  // src/util.js
+  var ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+  function invalid(msg) {
+    return new RtcError(ErrorCode.INVALID_PARAMETER, msg);
+  }
+  function sleep(ms) {
+    return new Promise((r) => setTimeout(r, ms));
+  }
+  function deferred() {
+    let resolve, reject;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => {
+    });
+    return { promise, resolve, reject };
+  }
+  var seq = 0;
+  function localId(prefix) {
+    seq += 1;
+    const rnd = Math.random().toString(36).slice(2, 8);
+    return `${prefix}-${seq}-${rnd}`;
+  }
+  var log = {
+    debug: (...a) => {
+      if (globalThis.ISDPRTC_DEBUG) console.debug("[ISDPRTC]", ...a);
+    },
+    info: (...a) => {
+      if (globalThis.ISDPRTC_DEBUG) console.info("[ISDPRTC]", ...a);
+    },
+    warn: (...a) => console.warn("[ISDPRTC]", ...a)
+  };
+  function gatheringDone(pc, ms) {
+    if (pc.iceGatheringState === "complete") return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        pc.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      }
+      function check() {
+        if (pc.iceGatheringState === "complete") done();
+      }
+      pc.addEventListener("icegatheringstatechange", check);
+    });
+  }
+
+  // src/signaling.js
+  var PING_INTERVAL_MS = 5e3;
+  var DEAD_AFTER_MS = 12e3;
+  var REQUEST_TIMEOUT_MS = 15e3;
+  var SignalSocket = class {
+    /**
+     * url: wss://domain/v1/signal.  onEvent(name, data) gets server events;
+     * onLost({code, reason}) is called once if the socket ends without close().
+     */
+    constructor(url, onEvent, onLost) {
+      this.url = url;
+      this.onEvent = onEvent;
+      this.onLost = onLost;
+      this.ws = null;
+      this.nextId = 1;
+      this.pending = /* @__PURE__ */ new Map();
+      this.closedByUs = false;
+      this.ended = false;
+      this.lastRx = 0;
+      this.timer = null;
+    }
+    /** Opens the socket; rejects with 200013 (refused) or 200014 (timeout). */
+    open(timeoutMs = 1e4) {
+      return new Promise((resolve, reject) => {
+        let settled = false;
+        let ws;
+        try {
+          ws = new WebSocket(this.url);
+        } catch (e) {
+          reject(new RtcError(ErrorCode.SOCKET_URL_INVALID, `signaling: bad URL ${this.url}`));
+          return;
+        }
+        this.ws = ws;
+        const t = setTimeout(() => {
+          if (settled) return;
+          settled = true;
+          this.ended = true;
+          try {
+            ws.close();
+          } catch (e) {
+          }
+          reject(new RtcError(ErrorCode.SOCKET_CONNECT_TIMEOUT, `signaling: no connection to ${this.url} within ${timeoutMs} ms`));
+        }, timeoutMs);
+        ws.onopen = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(t);
+          this.lastRx = Date.now();
+          this.timer = setInterval(() => this._tick(), 1e3);
+          resolve();
+        };
+        ws.onerror = () => {
+        };
+        ws.onclose = (ev) => {
+          clearTimeout(t);
+          if (!settled) {
+            settled = true;
+            this.ended = true;
+            reject(new RtcError(ErrorCode.SOCKET_CONNECT_FAIL, `signaling: cannot connect to ${this.url} (${ev.code})`));
+            return;
+          }
+          this._ended(ev.code, ev.reason);
+        };
+        ws.onmessage = (m) => this._onMessage(m.data);
+      });
+    }
+    get open_() {
+      return this.ws && this.ws.readyState === 1 && !this.ended;
+    }
+    _onMessage(text) {
+      this.lastRx = Date.now();
+      let msg;
+      try {
+        msg = JSON.parse(text);
+      } catch (e) {
+        log.warn("signaling: not JSON", text);
+        return;
+      }
+      if (msg.type === "response") {
+        const p = this.pending.get(msg.id);
+        if (!p) return;
+        this.pending.delete(msg.id);
+        clearTimeout(p.timer);
+        if (msg.ok) p.resolve(msg.data || {});
+        else p.reject(serverError(msg));
+      } else if (msg.type === "event") {
+        this.onEvent(msg.event, msg.data || {});
+      }
+    }
+    /** Sends a request; resolves with its data or rejects with an RtcError. */
+    request(type, fields = {}, timeoutMs = REQUEST_TIMEOUT_MS) {
+      if (!this.open_) return Promise.reject(new RtcError(ErrorCode.SOCKET_DISCONNECT, `${type}: the signaling socket is not open`));
+      const id = this.nextId++;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new RtcError(ErrorCode.SERVER_NO_RESPONSE, `${type}: no response within ${timeoutMs} ms`));
+        }, timeoutMs);
+        this.pending.set(id, { resolve, reject, timer, type });
+        try {
+          this.ws.send(JSON.stringify(Object.assign({ v: 1, id, type }, fields)));
+        } catch (e) {
+          clearTimeout(timer);
+          this.pending.delete(id);
+          reject(new RtcError(ErrorCode.SOCKET_DISCONNECT, `${type}: send failed`));
+        }
+      });
+    }
+    _tick() {
+      if (!this.open_) return;
+      const now = Date.now();
+      if (now - this.lastRx > DEAD_AFTER_MS) {
+        log.info("signaling: nothing received for", now - this.lastRx, "ms: the connection is dead");
+        try {
+          this.ws.close(4e3, "dead");
+        } catch (e) {
+        }
+        this._ended(1006, "no traffic");
+        return;
+      }
+      if (!this.lastPing || now - this.lastPing >= PING_INTERVAL_MS) {
+        this.lastPing = now;
+        const t0 = performance.now();
+        this.request("ping", {}, DEAD_AFTER_MS).then(() => {
+          this.rtt = performance.now() - t0;
+        }, () => {
+        });
+      }
+    }
+    _ended(code, reason) {
+      if (this.ended) return;
+      this.ended = true;
+      clearInterval(this.timer);
+      for (const p of this.pending.values()) {
+        clearTimeout(p.timer);
+        p.reject(new RtcError(ErrorCode.SOCKET_DISCONNECT, `${p.type}: the signaling socket was lost`));
+      }
+      this.pending.clear();
+      if (this.ws) {
+        this.ws.onmessage = null;
+        this.ws.onclose = null;
+      }
+      if (!this.closedByUs) this.onLost({ code, reason });
+    }
+    /** Closes on purpose (after leave): onLost is not called. */
+    close() {
+      this.closedByUs = true;
+      if (this.ws && this.ws.readyState <= 1) {
+        try {
+          this.ws.close(1e3, "bye");
+        } catch (e) {
+        }
+      }
+      this._ended(1e3, "closed");
+    }
+  };
+
+  // src/media.js
+  var VIDEO_PROFILES = Object.freeze({
+    "360p": { width: 640, height: 360, frameRate: 30, maxBitrate: 8e5 },
+    "480p": { width: 848, height: 480, frameRate: 30, maxBitrate: 12e5 },
+    "720p": { width: 1280, height: 720, frameRate: 30, maxBitrate: 2e6 },
+    "1080p": { width: 1920, height: 1080, frameRate: 30, maxBitrate: 35e5 }
+  });
+  var DEFAULT_PROFILE = "720p";
+  var SCREEN_PROFILE = Object.freeze({ width: 1920, height: 1080, frameRate: 15, maxBitrate: 25e5 });
+  var AUDIO_MAX_BITRATE = 64e3;
+  function audioConstraints(microphoneId) {
+    const c = { echoCancellation: true, noiseSuppression: true, autoGainControl: true, sampleRate: 48e3, channelCount: 1 };
+    if (microphoneId) c.deviceId = { exact: microphoneId };
+    return c;
+  }
+  function videoConstraints(cameraId, profile) {
+    const p = VIDEO_PROFILES[profile] || VIDEO_PROFILES[DEFAULT_PROFILE];
+    const c = { width: { ideal: p.width }, height: { ideal: p.height }, frameRate: { ideal: p.frameRate } };
+    if (cameraId) c.deviceId = { exact: cameraId };
+    return c;
+  }
+  function md() {
+    if (!globalThis.navigator || !navigator.mediaDevices) {
+      const e = new Error("navigator.mediaDevices is not available (a secure context, https:// or localhost, is needed)");
+      e.name = "NotAllowedError";
+      throw e;
+    }
+    return navigator.mediaDevices;
+  }
+  async function captureOne(kind, constraints) {
+    try {
+      const ms = await md().getUserMedia({ [kind]: constraints });
+      const track = kind === "audio" ? ms.getAudioTracks()[0] : ms.getVideoTracks()[0];
+      return { type: kind, track };
+    } catch (e) {
+      return { type: kind, error: captureError(kind, e) };
+    }
+  }
+  async function capture(config) {
+    if (config.screen) {
+      try {
+        const p = SCREEN_PROFILE;
+        const ms = await md().getDisplayMedia({
+          video: { width: { ideal: p.width }, height: { ideal: p.height }, frameRate: { ideal: p.frameRate } },
+          audio: false
+        });
+        const track = ms.getVideoTracks()[0];
+        try {
+          track.contentHint = "detail";
+        } catch (e) {
+        }
+        return [{ type: "video", track }];
+      } catch (e) {
+        return [{ type: "video", error: captureError("screen", e) }];
+      }
+    }
+    const ac = config.audio ? audioConstraints(config.microphoneId) : null;
+    const vc = config.video ? videoConstraints(config.cameraId, config.resolution) : null;
+    if (ac && vc) {
+      try {
+        const ms = await md().getUserMedia({ audio: ac, video: vc });
+        return [{ type: "audio", track: ms.getAudioTracks()[0] }, { type: "video", track: ms.getVideoTracks()[0] }];
+      } catch (e) {
+      }
+    }
+    const results = [];
+    if (ac) results.push(await captureOne("audio", ac));
+    if (vc) results.push(await captureOne("video", vc));
+    return results;
+  }
+  async function captureDevice(kind, deviceId, profile) {
+    const r = await captureOne(kind, kind === "audio" ? audioConstraints(deviceId) : videoConstraints(deviceId, profile));
+    if (r.error) throw r.error;
+    return r.track;
+  }
+
+  // src/audiolevel.js
+  var ctx = null;
+  function context() {
+    if (ctx) return ctx;
+    const AC = globalThis.AudioContext || globalThis.webkitAudioContext;
+    if (!AC) return null;
+    try {
+      ctx = new AC();
+    } catch (e) {
+      return null;
+    }
+    return ctx;
+  }
+  function resumeAudio() {
+    if (ctx && ctx.state === "suspended") ctx.resume().catch(() => {
+    });
+  }
+  var LevelMeter = class {
+    constructor(track) {
+      this.track = track;
+      this.node = null;
+      this.source = null;
+      const c = context();
+      if (!c || !track) return;
+      try {
+        this.source = c.createMediaStreamSource(new MediaStream([track]));
+        this.node = c.createAnalyser();
+        this.node.fftSize = 1024;
+        this.buf = new Float32Array(this.node.fftSize);
+        this.source.connect(this.node);
+        resumeAudio();
+      } catch (e) {
+        this.node = null;
+      }
+    }
+    /** 0..1, or null when the meter cannot measure (no context, suspended). */
+    level() {
+      if (!this.node || !ctx || ctx.state !== "running" || this.track.readyState !== "live") return null;
+      this.node.getFloatTimeDomainData(this.buf);
+      let sum = 0;
+      for (let i = 0; i < this.buf.length; i++) sum += this.buf[i] * this.buf[i];
+      return Math.min(1, Math.sqrt(sum / this.buf.length) * Math.SQRT2);
+    }
+    dispose() {
+      try {
+        if (this.source) this.source.disconnect();
+      } catch (e) {
+      }
+      this.node = this.source = null;
+    }
+  };
+
+  // src/stream.js
+  var OBJECT_FITS = ["contain", "cover", "fill"];
+  var PLAY_START_WAIT_MS = 3e3;
+  var Stream = class {
+    /** @internal Use ISDPRTC.createStream() or a Client's stream-added event. */
+    constructor(kind, init) {
+      this._local = kind === "local";
+      this._ms = typeof MediaStream === "function" ? new MediaStream() : null;
+      this._tracks = { audio: null, video: null };
+      this._el = null;
+      this._playMuted = false;
+      this._volume = 100;
+      this._meter = null;
+      this._statsLevel = null;
+      this._closed = false;
+      if (this._local) {
+        this._config = init;
+        this._id = localId("local");
+        this._pubs = /* @__PURE__ */ new Map();
+        this._initialized = false;
+      } else {
+        this._desc = Object.assign({}, init.desc);
+        this._client = init.client;
+        this._sub = null;
+      }
+    }
+    // ---- local streams ----
+    /**
+     * Captures what createStream asked for.  Resolves with a
+     * StreamInitializeResult (getCode() 0) when every kind succeeded; rejects
+     * with one whose getMediaCaptureResult() tells each kind's track or
+     * error (NotFoundError, NotAllowedError, NotReadableError,
+     * OverConstrainedError, AbortError).  Kinds that succeeded are kept.
+     */
+    async initialize() {
+      if (!this._local) throw new RtcError(ErrorCode.NOT_SUPPORTED, "initialize: only a local stream is initialized");
+      if (this._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, "initialize: the stream is closed");
+      if (this._initialized) {
+        throw new RtcError(ErrorCode.NOT_SUPPORTED, "initialize: already initialized");
+      }
+      const results = await capture(this._config);
+      for (const r of results) if (r.track) this._setTrack(r.track);
+      this._initialized = results.some((r) => r.track);
+      const result = new StreamInitializeResult(results);
+      if (results.some((r) => r.error)) throw result;
+      return result;
+    }
+    /** Replaces the camera or microphone with another device, also while published (addition). */
+    async switchDevice(type, deviceId) {
+      if (!this._local || this._config.screen) throw new RtcError(ErrorCode.NOT_SUPPORTED, "switchDevice: only a camera/microphone stream");
+      if (type !== "audio" && type !== "video") throw invalid('switchDevice: type must be "audio" or "video"');
+      const old = this._tracks[type];
+      if (!old) throw new RtcError(ErrorCode.NOT_SUPPORTED, `switchDevice: the stream has no ${type}`);
+      const track = await captureDevice(type, deviceId, this._config.resolution);
+      track.enabled = old.enabled;
+      this._setTrack(track);
+      for (const pub of this._pubs.values()) {
+        const sender = pub.pc && pub.pc.getSenders().find((s) => s.track === old || s.track && s.track.kind === type);
+        if (sender) await sender.replaceTrack(track);
+      }
+      old.stop();
+      if (type === "audio") this._config.microphoneId = deviceId;
+      else this._config.cameraId = deviceId;
+    }
+    // ---- playback ----
+    /**
+     * Plays the stream in a <video> element created inside the <div> whose id
+     * is elementId.  options: objectFit 'contain' (default) | 'cover' |
+     * 'fill'; muted (default false); mirror (addition; default true for a
+     * local camera).  Rejects with RtcError 200024 when the browser refuses to
+     * start playback (autoplay policy): call resume() from a user gesture.
+     */
+    async play(elementId, options = {}) {
+      if (this._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, "play: the stream is closed");
+      const div = typeof elementId === "string" ? document.getElementById(elementId) : elementId;
+      if (!div || typeof div.appendChild !== "function") throw invalid(`play: no element with id "${elementId}"`);
+      const objectFit = options.objectFit || "contain";
+      if (!OBJECT_FITS.includes(objectFit)) throw invalid("play: objectFit must be contain, cover or fill");
+      this._removeElement();
+      const v = document.createElement("video");
+      v.autoplay = true;
+      v.playsInline = true;
+      v.setAttribute("playsinline", "");
+      v.muted = !!options.muted;
+      this._playMuted = !!options.muted;
+      v.className = "isdprtc-video";
+      v.dataset.streamId = this.getId();
+      const mirror = options.mirror !== void 0 ? !!options.mirror : this._local && !this._config.screen;
+      v.style.cssText = `width:100%;height:100%;display:block;object-fit:${objectFit};background:#000;` + (mirror ? "transform:scaleX(-1);" : "");
+      v.srcObject = this._ms;
+      v.volume = this._volume / 100;
+      div.appendChild(v);
+      this._el = v;
+      this._stopped = { audio: false, video: false };
+      resumeAudio();
+      return this._start(v);
+    }
+    async _start(v) {
+      let timer;
+      const started = v.play().then(() => true);
+      const waited = new Promise((r) => {
+        timer = setTimeout(() => r(false), PLAY_START_WAIT_MS);
+      });
+      try {
+        await Promise.race([started, waited]);
+      } catch (e) {
+        throw new RtcError(ErrorCode.PLAY_FAILED, e && e.name ? e.name : "play failed", { cause: e, message: `play: ${e && e.message}` });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    /** Stops playing: no option, both (the <video> is removed); {audio} or {video}, that kind. */
+    stop(option) {
+      if (!this._el) return;
+      const all = !option || !option.audio && !option.video || option.audio && option.video;
+      if (all) {
+        this._removeElement();
+        return;
+      }
+      if (option.audio) {
+        this._el.muted = true;
+        this._stopped.audio = true;
+      }
+      if (option.video) {
+        this._el.style.visibility = "hidden";
+        this._stopped.video = true;
+      }
+    }
+    /** Resumes playback (after stop({audio|video}), an autoplay refusal, or a paused element). */
+    async resume(option) {
+      resumeAudio();
+      if (!this._el) return;
+      const all = !option || !option.audio && !option.video;
+      if (all || option.audio) {
+        this._el.muted = this._playMuted;
+        this._stopped.audio = false;
+      }
+      if (all || option.video) {
+        this._el.style.visibility = "";
+        this._stopped.video = false;
+      }
+      return this._start(this._el);
+    }
+    /**
+     * Closes the stream: the <video> is removed; a local stream's camera and
+     * microphone are released (and it is unpublished if it was published); a
+     * remote stream is unsubscribed.
+     */
+    close() {
+      this._removeElement();
+      if (this._meter) {
+        this._meter.dispose();
+        this._meter = null;
+      }
+      if (!this._local) {
+        if (this._sub && this._client) this._client.unsubscribe(this).catch(() => {
+        });
+        return;
+      }
+      if (this._closed) return;
+      this._closed = true;
+      for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {
+      });
+      for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
+    }
+    _removeElement() {
+      if (!this._el) return;
+      try {
+        this._el.pause();
+      } catch (e) {
+      }
+      this._el.srcObject = null;
+      this._el.remove();
+      this._el = null;
+    }
+    // ---- mute ----
+    /** Disables the audio track (local: others get mute-audio).  True when there is one. */
+    muteAudio() {
+      return this._setEnabled("audio", false);
+    }
+    muteVideo() {
+      return this._setEnabled("video", false);
+    }
+    unmuteAudio() {
+      return this._setEnabled("audio", true);
+    }
+    unmuteVideo() {
+      return this._setEnabled("video", true);
+    }
+    _setEnabled(kind, enabled) {
+      const t = this._tracks[kind];
+      if (!t) return false;
+      t.enabled = enabled;
+      if (this._local) for (const [client, pub] of this._pubs) client._sendMute(pub, kind, !enabled);
+      return true;
+    }
+    // ---- information ----
+    /** Local: an id made here ("local-…"); remote: the server's stream id (a decimal string). */
+    getId() {
+      return this._local ? this._id : this._desc.streamId;
+    }
+    /** Local: createStream's userId (undefined if not given); remote: the publisher's userId. */
+    getUserId() {
+      return this._local ? this._config.userId : this._desc.userId;
+    }
+    hasAudio() {
+      return this._local ? !!this._tracks.audio : !!this._desc.hasAudio;
+    }
+    hasVideo() {
+      return this._local ? !!this._tracks.video : !!this._desc.hasVideo;
+    }
+    getAudioTrack() {
+      return this._tracks.audio || null;
+    }
+    /** The video track (there is one resolution: the highest). */
+    getVideoTrack() {
+      return this._tracks.video || null;
+    }
+    /** 'local', or for a remote stream 'main' (camera) or 'auxiliary' (screen share). */
+    getType() {
+      return this._local ? "local" : this._desc.type;
+    }
+    /** What the stream carries (our format: docs/SDK.md). */
+    getStreamInfo() {
+      const v = this._tracks.video, a = this._tracks.audio;
+      const vs = v && v.getSettings ? v.getSettings() : null;
+      const as = a && a.getSettings ? a.getSettings() : null;
+      const info = {
+        streamId: this._local ? this._publishedId() : this._desc.streamId,
+        userId: this.getUserId(),
+        type: this.getType(),
+        screen: this._local ? !!this._config.screen : this._desc.type === "auxiliary",
+        hasAudio: this.hasAudio(),
+        hasVideo: this.hasVideo(),
+        audioMuted: this._local ? !!(a && !a.enabled) : !!this._desc.audioMuted,
+        videoMuted: this._local ? !!(v && !v.enabled) : !!this._desc.videoMuted,
+        videoCodec: this._local ? null : this._desc.videoCodec || null,
+        video: vs ? { width: vs.width, height: vs.height, frameRate: vs.frameRate, deviceId: vs.deviceId } : null,
+        audio: as ? {
+          sampleRate: as.sampleRate,
+          channelCount: as.channelCount,
+          deviceId: as.deviceId,
+          echoCancellation: as.echoCancellation,
+          noiseSuppression: as.noiseSuppression,
+          autoGainControl: as.autoGainControl
+        } : null
+      };
+      if (this._local) info.resolution = this._config.screen ? null : this._config.resolution || DEFAULT_PROFILE;
+      return info;
+    }
+    _publishedId() {
+      for (const pub of this._pubs.values()) if (pub.streamId) return pub.streamId;
+      return null;
+    }
+    /** Playback volume, 0..100 (default 100). */
+    setAudioVolume(volume) {
+      const v = Number(volume);
+      if (!Number.isFinite(v)) throw invalid("setAudioVolume: volume must be a number from 0 to 100");
+      this._volume = Math.max(0, Math.min(100, v));
+      if (this._el) this._el.volume = this._volume / 100;
+    }
+    /** The current audio level, 0..1 (above 0.1: speaking); 0 without audio. */
+    getAudioLevel() {
+      const t = this._tracks.audio;
+      if (!t || !t.enabled || t.readyState !== "live") return 0;
+      if (!this._meter || this._meter.track !== t) {
+        if (this._meter) this._meter.dispose();
+        this._meter = new LevelMeter(t);
+      }
+      const l = this._meter.level();
+      if (l !== null) return l;
+      return this._statsLevel || 0;
+    }
+    // ---- internal ----
+    _setTrack(track) {
+      const old = this._tracks[track.kind];
+      if (old === track) return;
+      if (old && this._ms) this._ms.removeTrack(old);
+      this._tracks[track.kind] = track;
+      if (this._ms) this._ms.addTrack(track);
+      if (this._el && this._el.srcObject !== this._ms) this._el.srcObject = this._ms;
+    }
+    _clearTracks() {
+      for (const kind of ["audio", "video"]) {
+        const t = this._tracks[kind];
+        if (t && this._ms) this._ms.removeTrack(t);
+        this._tracks[kind] = null;
+      }
+    }
+    _profile() {
+      if (this._config.screen) return null;
+      return VIDEO_PROFILES[this._config.resolution] || VIDEO_PROFILES[DEFAULT_PROFILE];
+    }
+  };
+  function createStream(config = {}) {
+    if (config === null || typeof config !== "object") throw invalid("createStream: config must be an object");
+    const c = {
+      audio: !!config.audio,
+      video: !!config.video,
+      screen: !!config.screen,
+      microphoneId: config.microphoneId || void 0,
+      cameraId: config.cameraId || void 0,
+      userId: config.userId,
+      resolution: config.resolution || DEFAULT_PROFILE
+    };
+    if (!VIDEO_PROFILES[c.resolution]) throw invalid(`createStream: resolution must be one of ${Object.keys(VIDEO_PROFILES).join(", ")}`);
+    if (!c.screen && !c.audio && !c.video) log.warn("createStream: neither audio nor video nor screen asked for");
+    return new Stream("local", c);
+  }
+
+  // src/stats.js
+  var last = /* @__PURE__ */ new WeakMap();
+  async function counters(pc) {
+    const out = {
+      at: performance.now(),
+      rtt: null,
+      rrRtt: null,
+      sent: 0,
+      bytesSent: 0,
+      nacks: 0,
+      remoteLost: 0,
+      hasRR: false,
+      received: 0,
+      lost: 0,
+      bytesReceived: 0,
+      audioLevel: null
+    };
+    const report = await pc.getStats();
+    report.forEach((s) => {
+      if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected) && typeof s.currentRoundTripTime === "number") out.rtt = s.currentRoundTripTime * 1e3;
+      else if (s.type === "outbound-rtp") {
+        out.sent += s.packetsSent || 0;
+        out.bytesSent += s.bytesSent || 0;
+        out.nacks += s.nackCount || 0;
+      } else if (s.type === "remote-inbound-rtp") {
+        out.hasRR = true;
+        out.remoteLost += Math.max(0, s.packetsLost || 0);
+        if (typeof s.roundTripTime === "number") out.rrRtt = s.roundTripTime * 1e3;
+      } else if (s.type === "inbound-rtp") {
+        out.received += s.packetsReceived || 0;
+        out.lost += Math.max(0, s.packetsLost || 0);
+        out.bytesReceived += s.bytesReceived || 0;
+        if (s.kind === "audio" && typeof s.audioLevel === "number") out.audioLevel = s.audioLevel;
+      } else if (s.type === "media-source" && s.kind === "audio" && typeof s.audioLevel === "number") {
+        out.audioLevel = s.audioLevel;
+      }
+    });
+    return out;
+  }
+  async function sample(pc, direction) {
+    const c = await counters(pc);
+    const p = last.get(pc);
+    last.set(pc, c);
+    const res = { rtt: c.rrRtt !== null ? c.rrRtt : c.rtt, loss: 0, bitrate: 0, audioLevel: c.audioLevel, state: pc.connectionState };
+    if (!p) return res;
+    const secs = Math.max(1e-3, (c.at - p.at) / 1e3);
+    if (direction === "up") {
+      const sent = c.sent - p.sent;
+      const lost = c.hasRR ? c.remoteLost - p.remoteLost : c.nacks - p.nacks;
+      res.loss = sent > 0 ? Math.max(0, Math.min(1, lost / sent)) : 0;
+      res.bitrate = Math.max(0, (c.bytesSent - p.bytesSent) * 8 / secs);
+    } else {
+      const recv = c.received - p.received, lost = c.lost - p.lost;
+      res.loss = recv + lost > 0 ? Math.max(0, Math.min(1, lost / (recv + lost))) : 0;
+      res.bitrate = Math.max(0, (c.bytesReceived - p.bytesReceived) * 8 / secs);
+    }
+    return res;
+  }
+  function quality(rtt, loss, down) {
+    if (down) return 6;
+    if (rtt === null || rtt === void 0) return 0;
+    const l = loss * 100;
+    if (l <= 1 && rtt <= 100) return 1;
+    if (l <= 3 && rtt <= 200) return 2;
+    if (l <= 8 && rtt <= 400) return 3;
+    if (l <= 15 && rtt <= 800) return 4;
+    if (l <= 30) return 5;
+    return 6;
+  }
+
+  // src/client.js
+  var PC_CONFIG = { bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", iceServers: [] };
+  var GATHER_WAIT_MS = 500;
+  var QUALITY_INTERVAL_MS = 2e3;
+  var VOLUME_INTERVAL_MS = 500;
+  var ICE_DISCONNECTED_GRACE_MS = 8e3;
+  var REJOIN_FOR_MS = 6e4;
+  var DEFAULT_RESUME = { resumeWindowMs: 15e3, idleTimeoutMs: 2e4 };
+  function notJoined(what) {
+    return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`);
+  }
+  var Client = class {
+    /** @internal Use ISDPRTC.createClient({appId, domain}). */
+    constructor(config) {
+      this._appId = config.appId;
+      this._domain = config.domain;
+      this._emitter = new Emitter();
+      this._state = "DISCONNECTED";
+      this._sock = null;
+      this._room = null;
+      this._peers = /* @__PURE__ */ new Map();
+      this._remote = /* @__PURE__ */ new Map();
+      this._pubs = /* @__PURE__ */ new Map();
+      this._held = null;
+      this._timers = [];
+      this._reconnected = null;
+    }
+    // ---- events ----
+    /** Registers a handler for a ClientEvent (docs/SDK.md lists them). */
+    on(event, handler) {
+      this._emitter.on(event, handler);
+    }
+    off(event, handler) {
+      this._emitter.off(event, handler);
+    }
+    _emit(event, payload) {
+      this._emitter.emit(event, payload);
+    }
+    /** 'DISCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' (addition). */
+    getConnectionState() {
+      return this._state;
+    }
+    _setState(s, reason) {
+      if (this._state === s) return;
+      const prev = this._state;
+      this._state = s;
+      this._emit("connection-state-changed", { prevState: prev, curState: s, reason });
+    }
+    _url() {
+      let d = String(this._domain || (globalThis.location ? location.host : ""));
+      d = d.replace(/^[a-z]+:\/\//i, "").replace(/\/.*$/, "");
+      return `wss://${d}/v1/signal`;
+    }
+    _newSocket() {
+      const sock = new SignalSocket(this._url(), (n, d) => this._onEvent(sock, n, d), (info) => this._onLost(sock, info));
+      return sock;
+    }
+    async _request(type, fields, timeoutMs) {
+      if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
+      if (this._state !== "CONNECTED" || !this._sock) throw notJoined(type);
+      return this._sock.request(type, fields, timeoutMs);
+    }
+    // ---- join / leave ----
+    /**
+     * Joins room channelId.  options: userId, signature (the join token),
+     * ctime (UTC seconds), host, port (the media endpoint; informational),
+     * userRole (1 joiner: send and receive; 0 publisher: send only).
+     */
+    async join(channelId, options = {}) {
+      if (this._state !== "DISCONNECTED") throw new RtcError(ErrorCode.NOT_SUPPORTED, "join: already in a room (or joining): leave first");
+      if (typeof channelId !== "string" || !ID_RE.test(channelId)) throw invalid("join: channelId must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+      if (!options || typeof options.userId !== "string" || !ID_RE.test(options.userId)) throw invalid("join: userId must be 1 to 64 characters of A-Z a-z 0-9 _ -");
+      if (typeof options.signature !== "string" || !options.signature || options.signature.length > 4096) throw invalid("join: signature (the join token) is required");
+      let role = options.userRole !== void 0 ? options.userRole : options.role;
+      if (role !== void 0 && role !== null) {
+        role = Number(role);
+        if (role !== 0 && role !== 1) throw invalid("join: userRole must be 1 (joiner) or 0 (publisher)");
+      } else role = void 0;
+      if (!this._appId) throw invalid("join: the client has no appId");
+      this._room = {
+        channelId,
+        userId: options.userId,
+        signature: options.signature,
+        ctime: options.ctime,
+        host: options.host,
+        port: options.port,
+        requestedRole: role,
+        role: role === void 0 ? 1 : role
+      };
+      this._setState("CONNECTING");
+      const sock = this._newSocket();
+      this._sock = sock;
+      try {
+        await sock.open();
+        const data = await sock.request("join", this._joinFields(), 1e4);
+        this._afterJoin(data);
+      } catch (e) {
+        sock.close();
+        this._sock = null;
+        this._room = null;
+        this._setState("DISCONNECTED");
+        throw e instanceof RtcError ? e : new RtcError(ErrorCode.JOIN_FAILED, `join: ${e && e.message}`);
+      }
+      this._setState("CONNECTED");
+      this._startTimers();
+      this._held = [];
+      const room = this._room;
+      const initial = this._reconcile(this._lastSnapshot, true);
+      setTimeout(() => {
+        if (this._room !== room) return;
+        for (const fn of initial) fn();
+        const held = this._held || [];
+        this._held = null;
+        for (const [sock2, name, d] of held) this._onEvent(sock2, name, d);
+      }, 0);
+    }
+    _joinFields() {
+      const r = this._room;
+      const f = { appId: this._appId, channelId: r.channelId, userId: r.userId, signature: r.signature, resume: true };
+      if (r.ctime !== void 0 && r.ctime !== null && r.ctime !== "") f.ctime = r.ctime;
+      if (r.requestedRole !== void 0) f.role = r.requestedRole;
+      return f;
+    }
+    _afterJoin(data) {
+      const r = this._room;
+      r.role = data.role;
+      r.tokenExpiresAt = data.tokenExpiresAt;
+      r.resumeToken = data.resumeToken || null;
+      r.resumeWindowMs = data.resumeWindowMs || 0;
+      r.idleTimeoutMs = data.idleTimeoutMs || DEFAULT_RESUME.idleTimeoutMs;
+      this._lastSnapshot = data;
+    }
+    /** Leaves the room: others get peer-leave (reason 0); every connection closes. */
+    async leave() {
+      if (this._state === "DISCONNECTED") return;
+      if (this._state === "RECONNECTING" && this._reconnected) {
+        await Promise.race([this._reconnected.promise.catch(() => {
+        }), sleep(3e3)]);
+        if (this._state === "DISCONNECTED") return;
+      }
+      const sock = this._sock;
+      if (this._state === "CONNECTED" && sock) {
+        try {
+          await sock.request("leave", {}, 5e3);
+        } catch (e) {
+          log.info("leave:", e.message);
+        }
+      }
+      this._teardown();
+      this._setState("DISCONNECTED", "LEAVE");
+    }
+    /** Replaces the join token before it expires (answer to signature-expired; addition). */
+    async renewSignature(signature) {
+      if (typeof signature !== "string" || !signature) throw invalid("renewSignature: a join token is required");
+      const data = await this._request("renew", { signature });
+      this._room.signature = signature;
+      this._room.tokenExpiresAt = data.tokenExpiresAt;
+    }
+    /** Switches the role: 1 joiner (send and receive), 0 publisher (send only). */
+    async switchRole(role) {
+      const r = Number(role);
+      if (r !== 0 && r !== 1) throw invalid("switchRole: role must be 1 (joiner) or 0 (publisher)");
+      await this._request("switchRole", { role: r });
+      const old = this._room.role;
+      this._room.role = r;
+      if (r === 0 && old !== 0) {
+        for (const st of Array.from(this._remote.values())) {
+          this._endSubscription(st, false);
+          this._emit("stream-removed", { stream: st });
+        }
+      } else if (r === 1 && old === 0) {
+        for (const [id, st] of Array.from(this._remote)) {
+          const ns = new Stream("remote", { desc: st._desc, client: this });
+          this._remote.set(id, ns);
+          this._emit("stream-added", { stream: ns });
+        }
+      }
+    }
+    _teardown() {
+      this._stopTimers();
+      for (const pub of this._pubs.values()) {
+        if (pub.pc) pub.pc.close();
+        pub.pc = null;
+        pub.stream._pubs.delete(this);
+      }
+      this._pubs.clear();
+      for (const st of this._remote.values()) {
+        if (st._sub && st._sub.pc) st._sub.pc.close();
+        st._sub = null;
+        st._removeElement();
+        st._clearTracks();
+      }
+      this._remote.clear();
+      this._peers.clear();
+      this._held = null;
+      if (this._sock) this._sock.close();
+      this._sock = null;
+      if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, "left the room"));
+      this._reconnected = null;
+      this._room = null;
+    }
+    // ---- the server's events ----
+    _onEvent(sock, name, data) {
+      if (sock !== this._sock) return;
+      if (this._held) {
+        this._held.push([sock, name, data]);
+        return;
+      }
+      const me = this._room && this._room.userId;
+      const receiving = this._room && this._room.role !== 0;
+      switch (name) {
+        case "peer-join":
+          if (data.userId !== me && !this._peers.has(data.userId)) {
+            this._peers.set(data.userId, { userId: data.userId, role: 1, audioMuted: false, videoMuted: false });
+            this._emit("peer-join", { userId: data.userId });
+          }
+          break;
+        case "peer-leave":
+          if (data.userId === me) {
+            this._removedByServer("peer-leave", data);
+            return;
+          }
+          for (const st of Array.from(this._remote.values())) if (st._desc.userId === data.userId) this._removeRemote(st);
+          if (this._peers.delete(data.userId)) this._emit("peer-leave", { userId: data.userId, reason: data.reason });
+          break;
+        case "stream-added": {
+          const d = data.stream;
+          if (!d || d.userId === me || this._remote.has(d.streamId)) break;
+          const st = new Stream("remote", { desc: d, client: this });
+          this._remote.set(d.streamId, st);
+          if (receiving) this._emit("stream-added", { stream: st });
+          break;
+        }
+        case "stream-removed": {
+          const st = data.stream && this._remote.get(data.stream.streamId);
+          if (st) this._removeRemote(st);
+          break;
+        }
+        case "stream-updated": {
+          const st = data.stream && this._remote.get(data.stream.streamId);
+          if (st) {
+            Object.assign(st._desc, data.stream);
+            if (receiving) this._emit("stream-updated", { stream: st });
+          }
+          break;
+        }
+        case "stream-published": {
+          const pub = Array.from(this._pubs.values()).find((p) => data.stream && p.streamId === data.stream.streamId);
+          if (pub) this._published(pub);
+          break;
+        }
+        case "stream-subscribed": {
+          const st = data.stream && this._remote.get(data.stream.streamId);
+          if (st && st._sub && st._sub.subscriptionId === data.subscriptionId) this._subscribed(st._sub);
+          break;
+        }
+        case "mute-audio":
+        case "unmute-audio":
+        case "mute-video":
+        case "unmute-video": {
+          const p = this._peers.get(data.userId);
+          if (p && !data.streamId) p[name.endsWith("audio") ? "audioMuted" : "videoMuted"] = name.startsWith("mute");
+          const ev = { roomId: data.roomId, userId: data.userId };
+          if (data.streamId) ev.streamId = data.streamId;
+          this._emit(name, ev);
+          break;
+        }
+        case "client-banned":
+          this._removedByServer("client-banned", data);
+          break;
+        case "signature-expired":
+          this._emit("signature-expired", { expiresAt: data.expiresAt });
+          break;
+        case "error":
+          this._emit("error", { errorCode: String(data.errorCode), errorMsg: String(data.errorMsg) });
+          break;
+        default:
+          log.info("unknown event", name, data);
+      }
+    }
+    /** The server removed this user: client-banned (kicked, room dissolved) or its own peer-leave (token expired). */
+    _removedByServer(name, data) {
+      if (name === "peer-leave" && data.reason && data.reason.code === 7 && this._state === "CONNECTED") {
+        this._setState("RECONNECTING", "NETWORK");
+        this._reconnected = deferred();
+        this._rejoin(this._room, Date.now());
+        return;
+      }
+      this._teardown();
+      this._setState("DISCONNECTED", name === "client-banned" ? "BANNED" : "REMOVED");
+      if (name === "client-banned") {
+        this._emit("client-banned", { reason: data.reason });
+        return;
+      }
+      this._emit("peer-leave", { userId: data.userId, reason: data.reason });
+      const code = data.reason && data.reason.code === 6 ? ErrorCode.TOKEN_EXPIRED : ErrorCode.SOCKET_DISCONNECT;
+      this._emit("error", { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
+    }
+    _removeRemote(st) {
+      this._endSubscription(st, false);
+      this._remote.delete(st._desc.streamId);
+      if (this._room && this._room.role !== 0) this._emit("stream-removed", { stream: st });
+    }
+    /**
+     * Brings the known peers and streams in line with a join/resume answer.
+     * Returns the events as functions (join defers them).
+     */
+    _reconcile(data, deferEmit) {
+      const me = this._room.userId;
+      const out = [];
+      const emit = (ev, payload) => {
+        if (deferEmit) out.push(() => this._emit(ev, payload));
+        else this._emit(ev, payload);
+      };
+      const receiving = this._room.role !== 0;
+      const peersNow = new Map((data.peers || []).map((p) => [p.userId, p]));
+      const streamsNow = new Map((data.streams || []).filter((s) => s.userId !== me).map((s) => [s.streamId, s]));
+      for (const st of Array.from(this._remote.values())) {
+        if (!streamsNow.has(st._desc.streamId)) {
+          this._endSubscription(st, false);
+          this._remote.delete(st._desc.streamId);
+          if (receiving) emit("stream-removed", { stream: st });
+        }
+      }
+      for (const userId of Array.from(this._peers.keys())) {
+        if (!peersNow.has(userId)) {
+          this._peers.delete(userId);
+          emit("peer-leave", { userId, reason: { code: 0, msg: "user left" } });
+        }
+      }
+      for (const [userId, p] of peersNow) {
+        const known = this._peers.get(userId);
+        if (!known) {
+          this._peers.set(userId, { userId, role: p.role, audioMuted: !!p.audioMuted, videoMuted: !!p.videoMuted });
+          emit("peer-join", { userId });
+        } else {
+          Object.assign(known, { role: p.role, audioMuted: !!p.audioMuted, videoMuted: !!p.videoMuted });
+        }
+      }
+      for (const [id, d] of streamsNow) {
+        const st = this._remote.get(id);
+        if (!st) {
+          const ns = new Stream("remote", { desc: d, client: this });
+          this._remote.set(id, ns);
+          if (receiving) emit("stream-added", { stream: ns });
+          continue;
+        }
+        const changes = [];
+        if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? "mute-audio" : "unmute-audio");
+        if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? "mute-video" : "unmute-video");
+        Object.assign(st._desc, d);
+        for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
+        if (changes.length && receiving) emit("stream-updated", { stream: st });
+      }
+      return out;
+    }
+    // ---- publish ----
+    /** Publishes an initialized local stream (camera: main; screen: auxiliary). */
+    async publish(stream) {
+      if (!(stream instanceof Stream) || !stream._local) throw invalid("publish: a local stream made by createStream is required");
+      if (stream._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: the stream is closed");
+      if (!stream.hasAudio() && !stream.hasVideo()) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: initialize the stream first");
+      if (this._state === "DISCONNECTED" || this._state === "CONNECTING") throw notJoined("publish");
+      if (this._pubs.has(stream)) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: this stream is already published");
+      const type = stream._config.screen ? "auxiliary" : "main";
+      for (const p of this._pubs.values()) {
+        if (p.type === type) throw new RtcError(ErrorCode.NOT_SUPPORTED, `publish: a ${type} stream is already published: unpublish it first`);
+      }
+      const pub = { stream, type, pc: null, streamId: null, emitted: false };
+      this._pubs.set(stream, pub);
+      stream._pubs.set(this, pub);
+      try {
+        await this._negotiatePublish(pub);
+      } catch (e) {
+        if (this._pubs.get(stream) === pub) {
+          this._pubs.delete(stream);
+          stream._pubs.delete(this);
+          if (pub.pc) pub.pc.close();
+          pub.pc = null;
+        }
+        throw e;
+      }
+    }
+    async _negotiatePublish(pub) {
+      const stream = pub.stream;
+      const pc = new RTCPeerConnection(PC_CONFIG);
+      pub.pc = pc;
+      const a = stream._tracks.audio, v = stream._tracks.video;
+      const profile = stream._profile() || SCREEN_PROFILE;
+      if (a) pc.addTransceiver(a, { direction: "sendonly", streams: [stream._ms], sendEncodings: [{ maxBitrate: AUDIO_MAX_BITRATE }] });
+      if (v) pc.addTransceiver(v, { direction: "sendonly", streams: [stream._ms], sendEncodings: [{ maxBitrate: profile.maxBitrate }] });
+      await pc.setLocalDescription(await pc.createOffer());
+      await gatheringDone(pc, GATHER_WAIT_MS);
+      const data = await this._request("publish", { sdp: pc.localDescription.sdp, streamType: pub.type, audio: !!a, video: !!v });
+      if (pub.pc !== pc) {
+        pc.close();
+        this._request("unpublish", { streamId: data.streamId }).catch(() => {
+        });
+        return;
+      }
+      pub.streamId = data.streamId;
+      await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+      for (const s of pc.getSenders()) {
+        if (!s.track || s.track.kind !== "video") continue;
+        try {
+          const p = s.getParameters();
+          p.degradationPreference = "maintain-resolution";
+          await s.setParameters(p);
+        } catch (e) {
+          log.info("setParameters:", e.message);
+        }
+      }
+      this._watchPc(pc, "publish", pub);
+      const st = data.stream || {};
+      if (a && a.enabled === !!st.audioMuted) this._sendMute(pub, "audio", !a.enabled);
+      if (v && v.enabled === !!st.videoMuted) this._sendMute(pub, "video", !v.enabled);
+    }
+    _published(pub) {
+      if (pub.emitted || this._pubs.get(pub.stream) !== pub) return;
+      pub.emitted = true;
+      this._emit("stream-published", { stream: pub.stream });
+    }
+    _sendMute(pub, kind, muted) {
+      if (!pub.streamId || this._state === "DISCONNECTED") return;
+      const fields = { kind };
+      if (pub.type !== "main") fields.streamId = pub.streamId;
+      this._request(muted ? "mute" : "unmute", fields).catch((e) => log.warn(`${muted ? "mute" : "unmute"} ${kind}:`, e.message));
+    }
+    /** Stops publishing a stream (others get stream-removed); it keeps playing locally. */
+    async unpublish(stream) {
+      const pub = stream instanceof Stream ? this._pubs.get(stream) : null;
+      if (!pub) throw invalid("unpublish: this stream is not published by this client");
+      this._pubs.delete(stream);
+      stream._pubs.delete(this);
+      const pc = pub.pc;
+      pub.pc = null;
+      if (pub.streamId && this._state !== "DISCONNECTED") {
+        try {
+          await this._request("unpublish", { streamId: pub.streamId });
+        } catch (e) {
+          log.info("unpublish:", e.message);
+        }
+      }
+      if (pc) pc.close();
+    }
+    // ---- subscribe ----
+    /**
+     * Subscribes to a remote stream.  option {audio, video}: without it (or
+     * with neither set), audio and video; with one set, the other defaults to
+     * false; both false is an error.  stream-subscribed follows.
+     */
+    async subscribe(stream, option) {
+      if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid("subscribe: a remote stream of this client is required");
+      if (!this._remote.has(stream._desc.streamId)) throw invalid("subscribe: the stream is no longer published");
+      if (this._room && this._room.role === 0) throw new RtcError(ErrorCode.NOT_SUPPORTED, "subscribe: a publisher (role 0) receives nothing");
+      let audio = true, video = true;
+      if (option && (option.audio !== void 0 || option.video !== void 0)) {
+        audio = !!option.audio;
+        video = !!option.video;
+      }
+      if (!audio && !video) throw invalid("subscribe: video and audio cannot both be false");
+      audio = audio && !!stream._desc.hasAudio;
+      video = video && !!stream._desc.hasVideo;
+      if (!audio && !video) throw invalid("subscribe: the stream has none of the requested kinds");
+      const cur = stream._sub;
+      if (cur && cur.audio === audio && cur.video === video) return;
+      if (cur) await this._endSubscription(stream, true);
+      const sub = { stream, audio, video, pc: null, subscriptionId: null, emitted: false };
+      stream._sub = sub;
+      try {
+        await this._negotiateSubscribe(sub);
+      } catch (e) {
+        if (stream._sub === sub) this._endSubscription(stream, false);
+        throw e;
+      }
+    }
+    async _negotiateSubscribe(sub) {
+      const pc = new RTCPeerConnection(PC_CONFIG);
+      sub.pc = pc;
+      if (sub.audio) pc.addTransceiver("audio", { direction: "recvonly" });
+      if (sub.video) pc.addTransceiver("video", { direction: "recvonly" });
+      pc.ontrack = (e) => {
+        if (sub.stream._sub === sub) sub.stream._setTrack(e.track);
+      };
+      await pc.setLocalDescription(await pc.createOffer());
+      await gatheringDone(pc, GATHER_WAIT_MS);
+      const fields = { streamId: sub.stream._desc.streamId, sdp: pc.localDescription.sdp, audio: sub.audio, video: sub.video };
+      let data;
+      try {
+        data = await this._request("subscribe", fields);
+      } catch (e) {
+        if (!e.getCode || e.getCode() !== ErrorCode.NOT_SUPPORTED || !/already subscribed/.test(e.getMsg())) throw e;
+        await this._request("unsubscribe", { streamId: fields.streamId }).catch(() => {
+        });
+        data = await this._request("subscribe", fields);
+      }
+      if (sub.stream._sub !== sub) {
+        pc.close();
+        this._request("unsubscribe", { subscriptionId: data.subscriptionId }).catch(() => {
+        });
+        return;
+      }
+      sub.subscriptionId = data.subscriptionId;
+      if (data.stream) Object.assign(sub.stream._desc, data.stream);
+      await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+      this._watchPc(pc, "subscribe", sub);
+    }
+    _subscribed(sub) {
+      if (sub.emitted || sub.stream._sub !== sub) return;
+      sub.emitted = true;
+      this._emit("stream-subscribed", { stream: sub.stream });
+    }
+    _endSubscription(stream, tell) {
+      const sub = stream._sub;
+      if (!sub) return;
+      stream._sub = null;
+      const pc = sub.pc;
+      sub.pc = null;
+      stream._clearTracks();
+      if (tell && sub.subscriptionId && this._state !== "DISCONNECTED") {
+        return this._request("unsubscribe", { subscriptionId: sub.subscriptionId }).catch((e) => log.info("unsubscribe:", e.message)).then(() => {
+          if (pc) pc.close();
+        });
+      }
+      if (pc) pc.close();
+      return Promise.resolve();
+    }
+    /**
+     * Ends a subscription.  option {audio, video}: the kinds to stop
+     * receiving; without it, everything.
+     */
+    async unsubscribe(stream, option) {
+      if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid("unsubscribe: a remote stream of this client is required");
+      const sub = stream._sub;
+      if (!sub) return;
+      let audio = false, video = false;
+      if (option && (option.audio || option.video)) {
+        audio = sub.audio && !option.audio;
+        video = sub.video && !option.video;
+      }
+      await this._endSubscription(stream, true);
+      if (audio || video) await this.subscribe(stream, { audio, video });
+    }
+    // ---- media connections: events and recovery ----
+    _watchPc(pc, kind, obj) {
+      let graceTimer = null;
+      const alive = () => kind === "publish" ? obj.pc === pc && this._pubs.get(obj.stream) === obj : obj.pc === pc && obj.stream._sub === obj;
+      pc.addEventListener("connectionstatechange", () => {
+        if (!alive()) return;
+        const s = pc.connectionState;
+        if (s === "connected") {
+          clearTimeout(graceTimer);
+          graceTimer = null;
+          if (kind === "publish") this._published(obj);
+          else this._subscribed(obj);
+        } else if (s === "failed") {
+          clearTimeout(graceTimer);
+          this._recover(kind, obj);
+        } else if (s === "disconnected" && !graceTimer) {
+          graceTimer = setTimeout(() => {
+            graceTimer = null;
+            if (alive() && pc.connectionState === "disconnected") this._recover(kind, obj);
+          }, ICE_DISCONNECTED_GRACE_MS);
+        }
+      });
+    }
+    /**
+     * ICE restart: irtcd answers each connection once, so a failed one is
+     * replaced by a new one (a new publication, or a new subscription to the
+     * same stream).
+     */
+    async _recover(kind, obj) {
+      if (obj.recovering) return;
+      obj.recovering = true;
+      try {
+        if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
+        if (this._state !== "CONNECTED") return;
+        if (obj.pc && obj.pc.connectionState === "connected") return;
+        log.info("media connection lost: re-creating", kind);
+        if (kind === "publish") {
+          if (this._pubs.get(obj.stream) !== obj) return;
+          const old = obj.streamId, oldPc = obj.pc;
+          obj.pc = null;
+          obj.streamId = null;
+          obj.emitted = false;
+          if (old) await this._request("unpublish", { streamId: old }).catch(() => {
+          });
+          if (oldPc) oldPc.close();
+          await this._negotiatePublish(obj);
+        } else {
+          const st = obj.stream;
+          if (st._sub !== obj || !this._remote.has(st._desc.streamId)) return;
+          await this._endSubscription(st, true);
+          await this.subscribe(st, { audio: obj.audio, video: obj.video });
+        }
+      } catch (e) {
+        this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
+      } finally {
+        obj.recovering = false;
+      }
+    }
+    // ---- the signaling socket: lost, resumed, or joined again ----
+    _onLost(sock, info) {
+      if (sock !== this._sock) return;
+      if (this._state !== "CONNECTED") return;
+      log.info("signaling lost", info);
+      this._reconnect(sock.lastRx || Date.now());
+    }
+    async _reconnect(lastRx) {
+      this._setState("RECONNECTING", "NETWORK");
+      this._reconnected = deferred();
+      const room = this._room;
+      const lostAt = Date.now();
+      const resumeUntil = room.resumeToken ? lastRx + room.idleTimeoutMs + room.resumeWindowMs : 0;
+      let delay = 0;
+      while (this._room === room && Date.now() < resumeUntil) {
+        if (delay) await sleep(delay);
+        if (this._room !== room) return;
+        delay = Math.min(delay ? delay * 2 : 500, 2e3);
+        const sock = this._newSocket();
+        this._sock = sock;
+        try {
+          await sock.open(Math.max(1e3, Math.min(5e3, resumeUntil - Date.now())));
+          const data = await sock.request("resume", { resumeToken: room.resumeToken }, 5e3);
+          if (this._room !== room) {
+            sock.close();
+            return;
+          }
+          this._afterJoin(data);
+          this._reconcile(data, false);
+          this._reconnectDone();
+          const mine = new Set((data.streams || []).filter((s) => s.userId === room.userId).map((s) => s.streamId));
+          for (const pub of this._pubs.values()) if (pub.streamId && !mine.has(pub.streamId)) this._recover("publish", pub);
+          this._checkTransports();
+          return;
+        } catch (e) {
+          if (this._sock === sock) sock.close();
+          if (this._room !== room || this._state !== "RECONNECTING") return;
+          if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) break;
+        }
+      }
+      await this._rejoin(room, lostAt);
+    }
+    /** The session could not be resumed: join again and publish and subscribe again. */
+    async _rejoin(room, lostAt) {
+      const old = this._sock;
+      this._sock = null;
+      if (old) old.close();
+      for (const pub of this._pubs.values()) {
+        if (pub.pc) pub.pc.close();
+        pub.pc = null;
+        pub.streamId = null;
+        pub.emitted = false;
+      }
+      const wanted = /* @__PURE__ */ new Map();
+      for (const st of this._remote.values()) {
+        if (st._sub) wanted.set(st._desc.streamId, { audio: st._sub.audio, video: st._sub.video });
+        this._endSubscription(st, false);
+      }
+      let delay = 500, lastErr = null;
+      while (this._room === room && Date.now() < lostAt + REJOIN_FOR_MS) {
+        const sock = this._newSocket();
+        this._sock = sock;
+        try {
+          await sock.open(5e3);
+          const data = await sock.request("join", this._joinFields(), 1e4);
+          if (this._room !== room) {
+            sock.close();
+            return;
+          }
+          this._afterJoin(data);
+          this._reconcile(data, false);
+          this._reconnectDone();
+          for (const pub of Array.from(this._pubs.values())) this._negotiatePublish(pub).catch((e) => this._publishLost(pub, e));
+          for (const [id, opt] of wanted) {
+            const st = this._remote.get(id);
+            if (st) this.subscribe(st, opt).catch((e) => log.warn("subscribe after rejoin:", e.message));
+          }
+          return;
+        } catch (e) {
+          if (this._sock === sock) sock.close();
+          if (this._room !== room) return;
+          lastErr = e;
+          const code = e.getCode ? e.getCode() : 0;
+          if (code === ErrorCode.TOKEN_EXPIRED || code === ErrorCode.INVALID_TOKEN || code === ErrorCode.JOIN_REJECTED) break;
+          await sleep(delay);
+          delay = Math.min(delay * 2, 4e3);
+        }
+      }
+      if (this._room !== room) return;
+      this._teardown();
+      this._setState("DISCONNECTED", "NETWORK");
+      this._emit("error", {
+        errorCode: String(ErrorCode.SOCKET_RECONNECT_FAIL),
+        errorMsg: `reconnection failed: ${lastErr ? lastErr.message : "no connection"}`
+      });
+    }
+    _publishLost(pub, e) {
+      if (this._pubs.get(pub.stream) === pub) {
+        this._pubs.delete(pub.stream);
+        pub.stream._pubs.delete(this);
+      }
+      this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `publish after reconnecting: ${e.message}` });
+    }
+    _reconnectDone() {
+      this._setState("CONNECTED", "RECONNECTED");
+      const d = this._reconnected;
+      this._reconnected = null;
+      if (d) d.resolve();
+    }
+    /** After a reconnection: re-create any media connection that failed meanwhile. */
+    _checkTransports() {
+      for (const pub of this._pubs.values()) if (pub.pc && pub.pc.connectionState === "failed") this._recover("publish", pub);
+      for (const st of this._remote.values()) if (st._sub && st._sub.pc && st._sub.pc.connectionState === "failed") this._recover("subscribe", st._sub);
+    }
+    // ---- timers: network quality, audio volume, camera changes ----
+    // A page going away leaves first: the browser then closes the media
+    // connections, which irtcd would otherwise count as a lost user (reason 7).
+    _onPageHide() {
+      if (this._state !== "CONNECTED" || !this._sock || !this._sock.open_) return;
+      try {
+        this._sock.ws.send(JSON.stringify({ v: 1, id: this._sock.nextId++, type: "leave" }));
+      } catch (e) {
+      }
+    }
+    _startTimers() {
+      if (globalThis.addEventListener) {
+        this._pageHide = () => this._onPageHide();
+        globalThis.addEventListener("pagehide", this._pageHide);
+      }
+      this._timers.push(setInterval(() => this._qualityTick(), QUALITY_INTERVAL_MS));
+      this._timers.push(setInterval(() => this._volumeTick(), VOLUME_INTERVAL_MS));
+      if (globalThis.navigator && navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+        this._cameras = null;
+        this._listCameras().then((c) => {
+          this._cameras = c;
+        }).catch(() => {
+        });
+        this._deviceHandler = () => this._devicesChanged();
+        navigator.mediaDevices.addEventListener("devicechange", this._deviceHandler);
+      }
+    }
+    _stopTimers() {
+      for (const t of this._timers) clearInterval(t);
+      this._timers = [];
+      if (this._pageHide) globalThis.removeEventListener("pagehide", this._pageHide);
+      this._pageHide = null;
+      if (this._deviceHandler) navigator.mediaDevices.removeEventListener("devicechange", this._deviceHandler);
+      this._deviceHandler = null;
+    }
+    async _listCameras() {
+      const devs = await navigator.mediaDevices.enumerateDevices();
+      return new Map(devs.filter((d) => d.kind === "videoinput").map((d) => [d.deviceId, d.label]));
+    }
+    async _devicesChanged() {
+      const now = await this._listCameras().catch(() => null);
+      if (!now) return;
+      const before = this._cameras || /* @__PURE__ */ new Map();
+      this._cameras = now;
+      for (const [id, label] of now) if (!before.has(id)) this._emit("camera-changed", { deviceId: id, label, state: "ADDED" });
+      for (const [id, label] of before) if (!now.has(id)) this._emit("camera-changed", { deviceId: id, label, state: "REMOVED" });
+    }
+    async _qualityTick() {
+      if (this._state !== "CONNECTED" && this._state !== "RECONNECTING") return;
+      const wantQuality = this._emitter.listenerCount("network-quality") > 0;
+      const wantVolume = this._emitter.listenerCount("audio-volume") > 0;
+      if (!wantQuality && !wantVolume) return;
+      const agg = async (items, dir) => {
+        let rtt = null, loss = 0, bitrate = 0, down = false, n = 0;
+        for (const [pc, stream] of items) {
+          try {
+            const s = await sample(pc, dir);
+            n++;
+            if (s.rtt !== null) rtt = Math.max(rtt || 0, s.rtt);
+            loss = Math.max(loss, s.loss);
+            bitrate += s.bitrate;
+            if (s.state === "failed" || s.state === "disconnected") down = true;
+            if (stream) stream._statsLevel = s.audioLevel;
+          } catch (e) {
+          }
+        }
+        return { rtt, loss, bitrate, down, n };
+      };
+      const ups = Array.from(this._pubs.values()).filter((p) => p.pc).map((p) => [p.pc, p.stream]);
+      const downs = Array.from(this._remote.values()).filter((s) => s._sub && s._sub.pc).map((s) => [s._sub.pc, s]);
+      const up = await agg(ups, "up");
+      const dn = await agg(downs, "down");
+      if (!wantQuality || this._state === "DISCONNECTED") return;
+      const sigDown = this._state === "RECONNECTING";
+      const sigRtt = this._sock && this._sock.rtt !== void 0 ? this._sock.rtt : null;
+      const figures = (x) => ({
+        rtt: x.rtt !== null ? Math.round(x.rtt) : sigRtt !== null ? Math.round(sigRtt) : null,
+        loss: Math.round(x.loss * 1e3) / 1e3,
+        bitrate: Math.round(x.bitrate)
+      });
+      const u = figures(up), d = figures(dn);
+      this._emit("network-quality", {
+        uplinkNetworkQuality: quality(u.rtt, u.loss, sigDown || up.down),
+        downlinkNetworkQuality: quality(d.rtt, d.loss, sigDown || dn.down),
+        uplink: u,
+        downlink: d
+      });
+    }
+    _volumeTick() {
+      if (this._state !== "CONNECTED" || this._emitter.listenerCount("audio-volume") === 0) return;
+      const result = [];
+      for (const pub of this._pubs.values()) {
+        if (!pub.stream.hasAudio()) continue;
+        const level = pub.stream.getAudioLevel();
+        result.push({ userId: this._room.userId, streamId: pub.streamId, type: "local", audioVolume: Math.round(level * 100), level });
+      }
+      for (const st of this._remote.values()) {
+        if (!st._sub || !st._sub.audio) continue;
+        const level = st.getAudioLevel();
+        result.push({ userId: st._desc.userId, streamId: st._desc.streamId, type: st._desc.type, audioVolume: Math.round(level * 100), level });
+      }
+      this._emit("audio-volume", { result });
+    }
+  };
+  function createClient(config) {
+    if (!config || typeof config !== "object") throw invalid("createClient: config {appId, domain} is required");
+    if (typeof config.appId !== "string" || !config.appId || config.appId.length > 128) throw invalid("createClient: appId must be a string of 1 to 128 characters");
+    if (config.domain !== void 0 && (typeof config.domain !== "string" || config.domain.length > 128)) throw invalid("createClient: domain must be host[:port], at most 128 characters");
+    return new Client({ appId: config.appId, domain: config.domain });
+  }
+
+  // src/version.js
+  var VERSION = "0.1.0";
+
+  // src/index.js
+  var MIN_CHROME = 73;
+  async function checkSystemRequirements() {
+    const g = globalThis;
+    const missing = [];
+    if (typeof g.RTCPeerConnection !== "function") missing.push("RTCPeerConnection");
+    else if (!("addTransceiver" in g.RTCPeerConnection.prototype)) missing.push("RTCPeerConnection.addTransceiver");
+    if (!g.navigator || !g.navigator.mediaDevices || typeof g.navigator.mediaDevices.getUserMedia !== "function") {
+      missing.push("navigator.mediaDevices.getUserMedia (a secure context, https:// or localhost, is needed)");
+    }
+    if (typeof g.WebSocket !== "function") missing.push("WebSocket");
+    const m = g.navigator && /Chrom(?:e|ium)\/(\d+)/.exec(g.navigator.userAgent || "");
+    if (m && Number(m[1]) < MIN_CHROME) missing.push(`Chrome ${MIN_CHROME} or later (this is ${m[1]})`);
+    if (missing.length === 0 && g.RTCRtpSender && typeof g.RTCRtpSender.getCapabilities === "function") {
+      const v = g.RTCRtpSender.getCapabilities("video");
+      const a = g.RTCRtpSender.getCapabilities("audio");
+      if (v && !v.codecs.some((c) => /\/(VP8|H264|VP9)$/i.test(c.mimeType))) missing.push("a VP8, H.264 or VP9 encoder");
+      if (a && !a.codecs.some((c) => /\/opus$/i.test(c.mimeType))) missing.push("an Opus encoder");
+    }
+    if (missing.length) throw new RtcError(ErrorCode.NOT_SUPPORTED, `browser not supported: needs ${missing.join(", ")}`);
+    return true;
+  }
+  async function getDevices() {
+    if (!globalThis.navigator || !navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) {
+      throw new RtcError(ErrorCode.NOT_SUPPORTED, "getDevices: navigator.mediaDevices is not available");
+    }
+    return navigator.mediaDevices.enumerateDevices();
+  }
+
+  // src/esm.js
+  var esm_default = index_exports;
+  return __toCommonJS(esm_exports);
+})();
+if(typeof module==="object"&&module.exports){module.exports=ISDPRTC;}else if(typeof define==="function"&&define.amd){define([],function(){return ISDPRTC;});}

@@ -1,0 +1,846 @@
+// Client (guide 7.3.4.2): one room over one signaling WebSocket; one
+// RTCPeerConnection per published stream and per subscription (the client
+// offers, irtcd answers).  Keeps the room's peers and streams, turns the
+// server's events into ClientEvents, reconnects a lost socket (`resume`,
+// then a fresh join), re-creates a failed media connection, and measures
+// network quality and audio levels.
+import { Emitter } from './emitter.js';
+import { ErrorCode, RtcError } from './errors.js';
+import { SignalSocket } from './signaling.js';
+import { Stream } from './stream.js';
+import { AUDIO_MAX_BITRATE, SCREEN_PROFILE } from './media.js';
+import { sample, quality } from './stats.js';
+import { ID_RE, deferred, gatheringDone, invalid, log, sleep } from './util.js';
+
+const PC_CONFIG = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
+const GATHER_WAIT_MS = 500;
+const QUALITY_INTERVAL_MS = 2000;
+const VOLUME_INTERVAL_MS = 500;
+const ICE_DISCONNECTED_GRACE_MS = 8000;
+const REJOIN_FOR_MS = 60000;
+const DEFAULT_RESUME = { resumeWindowMs: 15000, idleTimeoutMs: 20000 };
+const MUTE_EVENTS = ['mute-audio', 'unmute-audio', 'mute-video', 'unmute-video'];
+
+function notJoined(what) { return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`); }
+
+export class Client {
+  /** @internal Use ISDPRTC.createClient({appId, domain}). */
+  constructor(config) {
+    this._appId = config.appId;
+    this._domain = config.domain;
+    this._emitter = new Emitter();
+    this._state = 'DISCONNECTED';
+    this._sock = null;
+    this._room = null;
+    this._peers = new Map();  // userId → {userId, role, audioMuted, videoMuted}
+    this._remote = new Map(); // streamId → remote Stream
+    this._pubs = new Map();   // local Stream → publication
+    this._held = null;        // events that arrived before join's own events went out
+    this._timers = [];
+    this._reconnected = null;
+  }
+
+  // ---- events ----
+
+  /** Registers a handler for a ClientEvent (docs/SDK.md lists them). */
+  on(event, handler) { this._emitter.on(event, handler); }
+  off(event, handler) { this._emitter.off(event, handler); }
+  _emit(event, payload) { this._emitter.emit(event, payload); }
+
+  /** 'DISCONNECTED' | 'CONNECTING' | 'CONNECTED' | 'RECONNECTING' (addition). */
+  getConnectionState() { return this._state; }
+
+  _setState(s, reason) {
+    if (this._state === s) return;
+    const prev = this._state;
+    this._state = s;
+    this._emit('connection-state-changed', { prevState: prev, curState: s, reason });
+  }
+
+  _url() {
+    let d = String(this._domain || (globalThis.location ? location.host : ''));
+    d = d.replace(/^[a-z]+:\/\//i, '').replace(/\/.*$/, '');
+    return `wss://${d}/v1/signal`;
+  }
+
+  _newSocket() {
+    const sock = new SignalSocket(this._url(), (n, d) => this._onEvent(sock, n, d), info => this._onLost(sock, info));
+    return sock;
+  }
+
+  async _request(type, fields, timeoutMs) {
+    if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
+    if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(type);
+    return this._sock.request(type, fields, timeoutMs);
+  }
+
+  // ---- join / leave ----
+
+  /**
+   * Joins room channelId.  options: userId, signature (the join token),
+   * ctime (UTC seconds), host, port (the media endpoint; informational),
+   * userRole (1 joiner: send and receive; 0 publisher: send only).
+   */
+  async join(channelId, options = {}) {
+    if (this._state !== 'DISCONNECTED') throw new RtcError(ErrorCode.NOT_SUPPORTED, 'join: already in a room (or joining): leave first');
+    if (typeof channelId !== 'string' || !ID_RE.test(channelId)) throw invalid('join: channelId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
+    if (!options || typeof options.userId !== 'string' || !ID_RE.test(options.userId)) throw invalid('join: userId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
+    if (typeof options.signature !== 'string' || !options.signature || options.signature.length > 4096) throw invalid('join: signature (the join token) is required');
+    let role = options.userRole !== undefined ? options.userRole : options.role;
+    if (role !== undefined && role !== null) {
+      role = Number(role);
+      if (role !== 0 && role !== 1) throw invalid('join: userRole must be 1 (joiner) or 0 (publisher)');
+    } else role = undefined;
+    if (!this._appId) throw invalid('join: the client has no appId');
+    this._room = { channelId, userId: options.userId, signature: options.signature, ctime: options.ctime,
+      host: options.host, port: options.port, requestedRole: role, role: role === undefined ? 1 : role };
+    this._setState('CONNECTING');
+    const sock = this._newSocket();
+    this._sock = sock;
+    try {
+      await sock.open();
+      const data = await sock.request('join', this._joinFields(), 10000);
+      this._afterJoin(data);
+    } catch (e) {
+      sock.close();
+      this._sock = null;
+      this._room = null;
+      this._setState('DISCONNECTED');
+      throw e instanceof RtcError ? e : new RtcError(ErrorCode.JOIN_FAILED, `join: ${e && e.message}`);
+    }
+    this._setState('CONNECTED');
+    this._startTimers();
+    // The room as it was: peer-join and stream-added for what is already
+    // there, after join() resolves, so handlers set just after still get them.
+    this._held = [];
+    const room = this._room;
+    const initial = this._reconcile(this._lastSnapshot, true);
+    setTimeout(() => {
+      if (this._room !== room) return; // left meanwhile
+      for (const fn of initial) fn();
+      const held = this._held || [];
+      this._held = null;
+      for (const [sock2, name, d] of held) this._onEvent(sock2, name, d);
+    }, 0);
+  }
+
+  _joinFields() {
+    const r = this._room;
+    const f = { appId: this._appId, channelId: r.channelId, userId: r.userId, signature: r.signature, resume: true };
+    if (r.ctime !== undefined && r.ctime !== null && r.ctime !== '') f.ctime = r.ctime;
+    if (r.requestedRole !== undefined) f.role = r.requestedRole;
+    return f;
+  }
+
+  _afterJoin(data) {
+    const r = this._room;
+    r.role = data.role;
+    r.tokenExpiresAt = data.tokenExpiresAt;
+    r.resumeToken = data.resumeToken || null;
+    r.resumeWindowMs = data.resumeWindowMs || 0;
+    r.idleTimeoutMs = data.idleTimeoutMs || DEFAULT_RESUME.idleTimeoutMs;
+    this._lastSnapshot = data;
+  }
+
+  /** Leaves the room: others get peer-leave (reason 0); every connection closes. */
+  async leave() {
+    if (this._state === 'DISCONNECTED') return;
+    if (this._state === 'RECONNECTING' && this._reconnected) {
+      // Leave properly if the socket comes back soon; otherwise the server times the session out.
+      await Promise.race([this._reconnected.promise.catch(() => {}), sleep(3000)]);
+      if (this._state === 'DISCONNECTED') return;
+    }
+    const sock = this._sock;
+    if (this._state === 'CONNECTED' && sock) {
+      try { await sock.request('leave', {}, 5000); } catch (e) { log.info('leave:', e.message); }
+    }
+    this._teardown();
+    this._setState('DISCONNECTED', 'LEAVE');
+  }
+
+  /** Replaces the join token before it expires (answer to signature-expired; addition). */
+  async renewSignature(signature) {
+    if (typeof signature !== 'string' || !signature) throw invalid('renewSignature: a join token is required');
+    const data = await this._request('renew', { signature });
+    this._room.signature = signature;
+    this._room.tokenExpiresAt = data.tokenExpiresAt;
+  }
+
+  /** Switches the role: 1 joiner (send and receive), 0 publisher (send only). */
+  async switchRole(role) {
+    const r = Number(role);
+    if (r !== 0 && r !== 1) throw invalid('switchRole: role must be 1 (joiner) or 0 (publisher)');
+    await this._request('switchRole', { role: r });
+    const old = this._room.role;
+    this._room.role = r;
+    if (r === 0 && old !== 0) {
+      // A publisher receives nothing: the server ended the subscriptions.
+      for (const st of Array.from(this._remote.values())) {
+        this._endSubscription(st, false);
+        this._emit('stream-removed', { stream: st });
+      }
+    } else if (r === 1 && old === 0) {
+      // Fresh objects: the application closed the old ones on stream-removed.
+      for (const [id, st] of Array.from(this._remote)) {
+        const ns = new Stream('remote', { desc: st._desc, client: this });
+        this._remote.set(id, ns);
+        this._emit('stream-added', { stream: ns });
+      }
+    }
+  }
+
+  _teardown() {
+    this._stopTimers();
+    for (const pub of this._pubs.values()) {
+      if (pub.pc) pub.pc.close();
+      pub.pc = null;
+      pub.stream._pubs.delete(this);
+    }
+    this._pubs.clear();
+    for (const st of this._remote.values()) {
+      if (st._sub && st._sub.pc) st._sub.pc.close();
+      st._sub = null;
+      st._removeElement();
+      st._clearTracks();
+    }
+    this._remote.clear();
+    this._peers.clear();
+    this._held = null;
+    if (this._sock) this._sock.close();
+    this._sock = null;
+    if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, 'left the room'));
+    this._reconnected = null;
+    this._room = null;
+  }
+
+  // ---- the server's events ----
+
+  _onEvent(sock, name, data) {
+    if (sock !== this._sock) return;
+    if (this._held) { this._held.push([sock, name, data]); return; }
+    const me = this._room && this._room.userId;
+    const receiving = this._room && this._room.role !== 0;
+    switch (name) {
+      case 'peer-join':
+        if (data.userId !== me && !this._peers.has(data.userId)) {
+          this._peers.set(data.userId, { userId: data.userId, role: 1, audioMuted: false, videoMuted: false });
+          this._emit('peer-join', { userId: data.userId });
+        }
+        break;
+      case 'peer-leave':
+        if (data.userId === me) { this._removedByServer('peer-leave', data); return; }
+        for (const st of Array.from(this._remote.values())) if (st._desc.userId === data.userId) this._removeRemote(st);
+        if (this._peers.delete(data.userId)) this._emit('peer-leave', { userId: data.userId, reason: data.reason });
+        break;
+      case 'stream-added': {
+        const d = data.stream;
+        if (!d || d.userId === me || this._remote.has(d.streamId)) break;
+        const st = new Stream('remote', { desc: d, client: this });
+        this._remote.set(d.streamId, st);
+        if (receiving) this._emit('stream-added', { stream: st });
+        break;
+      }
+      case 'stream-removed': {
+        const st = data.stream && this._remote.get(data.stream.streamId);
+        if (st) this._removeRemote(st);
+        break;
+      }
+      case 'stream-updated': {
+        const st = data.stream && this._remote.get(data.stream.streamId);
+        if (st) {
+          Object.assign(st._desc, data.stream);
+          if (receiving) this._emit('stream-updated', { stream: st });
+        }
+        break;
+      }
+      case 'stream-published': {
+        const pub = Array.from(this._pubs.values()).find(p => data.stream && p.streamId === data.stream.streamId);
+        if (pub) this._published(pub);
+        break;
+      }
+      case 'stream-subscribed': {
+        const st = data.stream && this._remote.get(data.stream.streamId);
+        if (st && st._sub && st._sub.subscriptionId === data.subscriptionId) this._subscribed(st._sub);
+        break;
+      }
+      case 'mute-audio': case 'unmute-audio': case 'mute-video': case 'unmute-video': {
+        const p = this._peers.get(data.userId);
+        if (p && !data.streamId) p[name.endsWith('audio') ? 'audioMuted' : 'videoMuted'] = name.startsWith('mute');
+        const ev = { roomId: data.roomId, userId: data.userId };
+        if (data.streamId) ev.streamId = data.streamId;
+        this._emit(name, ev);
+        break;
+      }
+      case 'client-banned':
+        this._removedByServer('client-banned', data);
+        break;
+      case 'signature-expired':
+        this._emit('signature-expired', { expiresAt: data.expiresAt });
+        break;
+      case 'error':
+        this._emit('error', { errorCode: String(data.errorCode), errorMsg: String(data.errorMsg) });
+        break;
+      default:
+        log.info('unknown event', name, data);
+    }
+  }
+
+  /** The server removed this user: client-banned (kicked, room dissolved) or its own peer-leave (token expired). */
+  _removedByServer(name, data) {
+    if (name === 'peer-leave' && data.reason && data.reason.code === 7 && this._state === 'CONNECTED') {
+      // The server lost this user's media (or socket): join again, as after a lost socket.
+      this._setState('RECONNECTING', 'NETWORK');
+      this._reconnected = deferred();
+      this._rejoin(this._room, Date.now());
+      return;
+    }
+    this._teardown();
+    this._setState('DISCONNECTED', name === 'client-banned' ? 'BANNED' : 'REMOVED');
+    if (name === 'client-banned') {
+      this._emit('client-banned', { reason: data.reason });
+      return;
+    }
+    this._emit('peer-leave', { userId: data.userId, reason: data.reason });
+    const code = data.reason && data.reason.code === 6 ? ErrorCode.TOKEN_EXPIRED : ErrorCode.SOCKET_DISCONNECT;
+    this._emit('error', { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
+  }
+
+  _removeRemote(st) {
+    this._endSubscription(st, false);
+    this._remote.delete(st._desc.streamId);
+    if (this._room && this._room.role !== 0) this._emit('stream-removed', { stream: st });
+  }
+
+  /**
+   * Brings the known peers and streams in line with a join/resume answer.
+   * Returns the events as functions (join defers them).
+   */
+  _reconcile(data, deferEmit) {
+    const me = this._room.userId;
+    const out = [];
+    const emit = (ev, payload) => {
+      if (deferEmit) out.push(() => this._emit(ev, payload));
+      else this._emit(ev, payload);
+    };
+    const receiving = this._room.role !== 0;
+    const peersNow = new Map((data.peers || []).map(p => [p.userId, p]));
+    const streamsNow = new Map((data.streams || []).filter(s => s.userId !== me).map(s => [s.streamId, s]));
+    for (const st of Array.from(this._remote.values())) {
+      if (!streamsNow.has(st._desc.streamId)) {
+        this._endSubscription(st, false);
+        this._remote.delete(st._desc.streamId);
+        if (receiving) emit('stream-removed', { stream: st });
+      }
+    }
+    for (const userId of Array.from(this._peers.keys())) {
+      if (!peersNow.has(userId)) {
+        this._peers.delete(userId);
+        emit('peer-leave', { userId, reason: { code: 0, msg: 'user left' } });
+      }
+    }
+    for (const [userId, p] of peersNow) {
+      const known = this._peers.get(userId);
+      if (!known) {
+        this._peers.set(userId, { userId, role: p.role, audioMuted: !!p.audioMuted, videoMuted: !!p.videoMuted });
+        emit('peer-join', { userId });
+      } else {
+        Object.assign(known, { role: p.role, audioMuted: !!p.audioMuted, videoMuted: !!p.videoMuted });
+      }
+    }
+    for (const [id, d] of streamsNow) {
+      const st = this._remote.get(id);
+      if (!st) {
+        const ns = new Stream('remote', { desc: d, client: this });
+        this._remote.set(id, ns);
+        if (receiving) emit('stream-added', { stream: ns });
+        continue;
+      }
+      const changes = [];
+      if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? 'mute-audio' : 'unmute-audio');
+      if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? 'mute-video' : 'unmute-video');
+      Object.assign(st._desc, d);
+      for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
+      if (changes.length && receiving) emit('stream-updated', { stream: st });
+    }
+    return out;
+  }
+
+  // ---- publish ----
+
+  /** Publishes an initialized local stream (camera: main; screen: auxiliary). */
+  async publish(stream) {
+    if (!(stream instanceof Stream) || !stream._local) throw invalid('publish: a local stream made by createStream is required');
+    if (stream._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: the stream is closed');
+    if (!stream.hasAudio() && !stream.hasVideo()) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: initialize the stream first');
+    if (this._state === 'DISCONNECTED' || this._state === 'CONNECTING') throw notJoined('publish');
+    if (this._pubs.has(stream)) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: this stream is already published');
+    const type = stream._config.screen ? 'auxiliary' : 'main';
+    for (const p of this._pubs.values()) {
+      if (p.type === type) throw new RtcError(ErrorCode.NOT_SUPPORTED, `publish: a ${type} stream is already published: unpublish it first`);
+    }
+    const pub = { stream, type, pc: null, streamId: null, emitted: false };
+    this._pubs.set(stream, pub);
+    stream._pubs.set(this, pub);
+    try {
+      await this._negotiatePublish(pub);
+    } catch (e) {
+      if (this._pubs.get(stream) === pub) {
+        this._pubs.delete(stream);
+        stream._pubs.delete(this);
+        if (pub.pc) pub.pc.close();
+        pub.pc = null;
+      }
+      throw e;
+    }
+  }
+
+  async _negotiatePublish(pub) {
+    const stream = pub.stream;
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    pub.pc = pc;
+    const a = stream._tracks.audio, v = stream._tracks.video;
+    const profile = stream._profile() || SCREEN_PROFILE;
+    if (a) pc.addTransceiver(a, { direction: 'sendonly', streams: [stream._ms], sendEncodings: [{ maxBitrate: AUDIO_MAX_BITRATE }] });
+    if (v) pc.addTransceiver(v, { direction: 'sendonly', streams: [stream._ms], sendEncodings: [{ maxBitrate: profile.maxBitrate }] });
+    await pc.setLocalDescription(await pc.createOffer());
+    await gatheringDone(pc, GATHER_WAIT_MS);
+    const data = await this._request('publish', { sdp: pc.localDescription.sdp, streamType: pub.type, audio: !!a, video: !!v });
+    if (pub.pc !== pc) {
+      // Unpublished while the offer was out.
+      pc.close();
+      this._request('unpublish', { streamId: data.streamId }).catch(() => {});
+      return;
+    }
+    pub.streamId = data.streamId;
+    await pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
+    // Keep the resolution asked for (720p / 1080p) while the bandwidth estimate ramps up.
+    for (const s of pc.getSenders()) {
+      if (!s.track || s.track.kind !== 'video') continue;
+      try {
+        const p = s.getParameters();
+        p.degradationPreference = 'maintain-resolution';
+        await s.setParameters(p);
+      } catch (e) { log.info('setParameters:', e.message); }
+    }
+    this._watchPc(pc, 'publish', pub);
+    // The server keeps a user's main-media mute state: bring it in line with the tracks.
+    const st = data.stream || {};
+    if (a && a.enabled === !!st.audioMuted) this._sendMute(pub, 'audio', !a.enabled);
+    if (v && v.enabled === !!st.videoMuted) this._sendMute(pub, 'video', !v.enabled);
+  }
+
+  _published(pub) {
+    if (pub.emitted || this._pubs.get(pub.stream) !== pub) return;
+    pub.emitted = true;
+    this._emit('stream-published', { stream: pub.stream });
+  }
+
+  _sendMute(pub, kind, muted) {
+    if (!pub.streamId || this._state === 'DISCONNECTED') return;
+    const fields = { kind };
+    if (pub.type !== 'main') fields.streamId = pub.streamId;
+    this._request(muted ? 'mute' : 'unmute', fields).catch(e => log.warn(`${muted ? 'mute' : 'unmute'} ${kind}:`, e.message));
+  }
+
+  /** Stops publishing a stream (others get stream-removed); it keeps playing locally. */
+  async unpublish(stream) {
+    const pub = stream instanceof Stream ? this._pubs.get(stream) : null;
+    if (!pub) throw invalid('unpublish: this stream is not published by this client');
+    this._pubs.delete(stream);
+    stream._pubs.delete(this);
+    const pc = pub.pc;
+    pub.pc = null;
+    // The server first: irtcd takes a closed media connection for a lost user.
+    if (pub.streamId && this._state !== 'DISCONNECTED') {
+      try { await this._request('unpublish', { streamId: pub.streamId }); } catch (e) { log.info('unpublish:', e.message); }
+    }
+    if (pc) pc.close();
+  }
+
+  // ---- subscribe ----
+
+  /**
+   * Subscribes to a remote stream.  option {audio, video}: without it (or
+   * with neither set), audio and video; with one set, the other defaults to
+   * false; both false is an error.  stream-subscribed follows.
+   */
+  async subscribe(stream, option) {
+    if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid('subscribe: a remote stream of this client is required');
+    if (!this._remote.has(stream._desc.streamId)) throw invalid('subscribe: the stream is no longer published');
+    if (this._room && this._room.role === 0) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'subscribe: a publisher (role 0) receives nothing');
+    let audio = true, video = true;
+    if (option && (option.audio !== undefined || option.video !== undefined)) {
+      audio = !!option.audio;
+      video = !!option.video;
+    }
+    if (!audio && !video) throw invalid('subscribe: video and audio cannot both be false');
+    audio = audio && !!stream._desc.hasAudio;
+    video = video && !!stream._desc.hasVideo;
+    if (!audio && !video) throw invalid('subscribe: the stream has none of the requested kinds');
+    const cur = stream._sub;
+    if (cur && cur.audio === audio && cur.video === video) return;
+    if (cur) await this._endSubscription(stream, true);
+    const sub = { stream, audio, video, pc: null, subscriptionId: null, emitted: false };
+    stream._sub = sub;
+    try {
+      await this._negotiateSubscribe(sub);
+    } catch (e) {
+      if (stream._sub === sub) this._endSubscription(stream, false);
+      throw e;
+    }
+  }
+
+  async _negotiateSubscribe(sub) {
+    const pc = new RTCPeerConnection(PC_CONFIG);
+    sub.pc = pc;
+    if (sub.audio) pc.addTransceiver('audio', { direction: 'recvonly' });
+    if (sub.video) pc.addTransceiver('video', { direction: 'recvonly' });
+    pc.ontrack = e => { if (sub.stream._sub === sub) sub.stream._setTrack(e.track); };
+    await pc.setLocalDescription(await pc.createOffer());
+    await gatheringDone(pc, GATHER_WAIT_MS);
+    const fields = { streamId: sub.stream._desc.streamId, sdp: pc.localDescription.sdp, audio: sub.audio, video: sub.video };
+    let data;
+    try {
+      data = await this._request('subscribe', fields);
+    } catch (e) {
+      // A subscription the server kept from a response that was lost: end it and try once more.
+      if (!e.getCode || e.getCode() !== ErrorCode.NOT_SUPPORTED || !/already subscribed/.test(e.getMsg())) throw e;
+      await this._request('unsubscribe', { streamId: fields.streamId }).catch(() => {});
+      data = await this._request('subscribe', fields);
+    }
+    if (sub.stream._sub !== sub) {
+      pc.close();
+      this._request('unsubscribe', { subscriptionId: data.subscriptionId }).catch(() => {});
+      return;
+    }
+    sub.subscriptionId = data.subscriptionId;
+    if (data.stream) Object.assign(sub.stream._desc, data.stream);
+    await pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
+    this._watchPc(pc, 'subscribe', sub);
+  }
+
+  _subscribed(sub) {
+    if (sub.emitted || sub.stream._sub !== sub) return;
+    sub.emitted = true;
+    this._emit('stream-subscribed', { stream: sub.stream });
+  }
+
+  _endSubscription(stream, tell) {
+    const sub = stream._sub;
+    if (!sub) return;
+    stream._sub = null;
+    const pc = sub.pc;
+    sub.pc = null;
+    stream._clearTracks();
+    if (tell && sub.subscriptionId && this._state !== 'DISCONNECTED') {
+      // The server first: irtcd takes a closed media connection for a lost user.
+      return this._request('unsubscribe', { subscriptionId: sub.subscriptionId })
+        .catch(e => log.info('unsubscribe:', e.message))
+        .then(() => { if (pc) pc.close(); });
+    }
+    if (pc) pc.close();
+    return Promise.resolve();
+  }
+
+  /**
+   * Ends a subscription.  option {audio, video}: the kinds to stop
+   * receiving; without it, everything.
+   */
+  async unsubscribe(stream, option) {
+    if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid('unsubscribe: a remote stream of this client is required');
+    const sub = stream._sub;
+    if (!sub) return;
+    let audio = false, video = false; // what is kept
+    if (option && (option.audio || option.video)) {
+      audio = sub.audio && !option.audio;
+      video = sub.video && !option.video;
+    }
+    await this._endSubscription(stream, true);
+    if (audio || video) await this.subscribe(stream, { audio, video });
+  }
+
+  // ---- media connections: events and recovery ----
+
+  _watchPc(pc, kind, obj) {
+    let graceTimer = null;
+    const alive = () => (kind === 'publish' ? obj.pc === pc && this._pubs.get(obj.stream) === obj : obj.pc === pc && obj.stream._sub === obj);
+    pc.addEventListener('connectionstatechange', () => {
+      if (!alive()) return;
+      const s = pc.connectionState;
+      if (s === 'connected') {
+        clearTimeout(graceTimer);
+        graceTimer = null;
+        if (kind === 'publish') this._published(obj);
+        else this._subscribed(obj);
+      } else if (s === 'failed') {
+        clearTimeout(graceTimer);
+        this._recover(kind, obj);
+      } else if (s === 'disconnected' && !graceTimer) {
+        graceTimer = setTimeout(() => {
+          graceTimer = null;
+          if (alive() && pc.connectionState === 'disconnected') this._recover(kind, obj);
+        }, ICE_DISCONNECTED_GRACE_MS);
+      }
+    });
+  }
+
+  /**
+   * ICE restart: irtcd answers each connection once, so a failed one is
+   * replaced by a new one (a new publication, or a new subscription to the
+   * same stream).
+   */
+  async _recover(kind, obj) {
+    if (obj.recovering) return;
+    obj.recovering = true;
+    try {
+      if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
+      if (this._state !== 'CONNECTED') return;
+      if (obj.pc && obj.pc.connectionState === 'connected') return; // it came back by itself meanwhile
+      log.info('media connection lost: re-creating', kind);
+      if (kind === 'publish') {
+        if (this._pubs.get(obj.stream) !== obj) return;
+        const old = obj.streamId, oldPc = obj.pc;
+        obj.pc = null;
+        obj.streamId = null;
+        obj.emitted = false;
+        if (old) await this._request('unpublish', { streamId: old }).catch(() => {});
+        if (oldPc) oldPc.close();
+        await this._negotiatePublish(obj);
+      } else {
+        const st = obj.stream;
+        if (st._sub !== obj || !this._remote.has(st._desc.streamId)) return;
+        await this._endSubscription(st, true);
+        await this.subscribe(st, { audio: obj.audio, video: obj.video });
+      }
+    } catch (e) {
+      this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
+    } finally {
+      obj.recovering = false;
+    }
+  }
+
+  // ---- the signaling socket: lost, resumed, or joined again ----
+
+  _onLost(sock, info) {
+    if (sock !== this._sock) return;
+    if (this._state !== 'CONNECTED') return;
+    log.info('signaling lost', info);
+    this._reconnect(sock.lastRx || Date.now());
+  }
+
+  async _reconnect(lastRx) {
+    this._setState('RECONNECTING', 'NETWORK');
+    this._reconnected = deferred();
+    const room = this._room;
+    const lostAt = Date.now();
+    // The server notices a dead socket at the latest after its idle timeout, then keeps the user for the window.
+    const resumeUntil = room.resumeToken ? lastRx + room.idleTimeoutMs + room.resumeWindowMs : 0;
+    let delay = 0;
+    while (this._room === room && Date.now() < resumeUntil) {
+      if (delay) await sleep(delay);
+      if (this._room !== room) return;
+      delay = Math.min(delay ? delay * 2 : 500, 2000);
+      const sock = this._newSocket();
+      this._sock = sock;
+      try {
+        await sock.open(Math.max(1000, Math.min(5000, resumeUntil - Date.now())));
+        const data = await sock.request('resume', { resumeToken: room.resumeToken }, 5000);
+        if (this._room !== room) { sock.close(); return; }
+        this._afterJoin(data);
+        this._reconcile(data, false);
+        this._reconnectDone();
+        // Publications the server no longer has (a media failure meanwhile): publish again.
+        const mine = new Set((data.streams || []).filter(s => s.userId === room.userId).map(s => s.streamId));
+        for (const pub of this._pubs.values()) if (pub.streamId && !mine.has(pub.streamId)) this._recover('publish', pub);
+        this._checkTransports();
+        return;
+      } catch (e) {
+        if (this._sock === sock) sock.close();
+        if (this._room !== room || this._state !== 'RECONNECTING') return; // removed meanwhile (replayed client-banned)
+        if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) break; // the session is gone
+      }
+    }
+    await this._rejoin(room, lostAt);
+  }
+
+  /** The session could not be resumed: join again and publish and subscribe again. */
+  async _rejoin(room, lostAt) {
+    const old = this._sock;
+    this._sock = null;
+    if (old) old.close();
+    // Everything the server had for this user is gone.
+    for (const pub of this._pubs.values()) {
+      if (pub.pc) pub.pc.close();
+      pub.pc = null;
+      pub.streamId = null;
+      pub.emitted = false;
+    }
+    const wanted = new Map();
+    for (const st of this._remote.values()) {
+      if (st._sub) wanted.set(st._desc.streamId, { audio: st._sub.audio, video: st._sub.video });
+      this._endSubscription(st, false);
+    }
+    let delay = 500, lastErr = null;
+    while (this._room === room && Date.now() < lostAt + REJOIN_FOR_MS) {
+      const sock = this._newSocket();
+      this._sock = sock;
+      try {
+        await sock.open(5000);
+        const data = await sock.request('join', this._joinFields(), 10000);
+        if (this._room !== room) { sock.close(); return; }
+        this._afterJoin(data);
+        this._reconcile(data, false);
+        this._reconnectDone();
+        for (const pub of Array.from(this._pubs.values())) this._negotiatePublish(pub).catch(e => this._publishLost(pub, e));
+        for (const [id, opt] of wanted) {
+          const st = this._remote.get(id);
+          if (st) this.subscribe(st, opt).catch(e => log.warn('subscribe after rejoin:', e.message));
+        }
+        return;
+      } catch (e) {
+        if (this._sock === sock) sock.close();
+        if (this._room !== room) return;
+        lastErr = e;
+        const code = e.getCode ? e.getCode() : 0;
+        if (code === ErrorCode.TOKEN_EXPIRED || code === ErrorCode.INVALID_TOKEN || code === ErrorCode.JOIN_REJECTED) break;
+        await sleep(delay);
+        delay = Math.min(delay * 2, 4000);
+      }
+    }
+    if (this._room !== room) return;
+    this._teardown();
+    this._setState('DISCONNECTED', 'NETWORK');
+    this._emit('error', { errorCode: String(ErrorCode.SOCKET_RECONNECT_FAIL),
+      errorMsg: `reconnection failed: ${lastErr ? lastErr.message : 'no connection'}` });
+  }
+
+  _publishLost(pub, e) {
+    if (this._pubs.get(pub.stream) === pub) {
+      this._pubs.delete(pub.stream);
+      pub.stream._pubs.delete(this);
+    }
+    this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `publish after reconnecting: ${e.message}` });
+  }
+
+  _reconnectDone() {
+    this._setState('CONNECTED', 'RECONNECTED');
+    const d = this._reconnected;
+    this._reconnected = null;
+    if (d) d.resolve();
+  }
+
+  /** After a reconnection: re-create any media connection that failed meanwhile. */
+  _checkTransports() {
+    for (const pub of this._pubs.values()) if (pub.pc && pub.pc.connectionState === 'failed') this._recover('publish', pub);
+    for (const st of this._remote.values()) if (st._sub && st._sub.pc && st._sub.pc.connectionState === 'failed') this._recover('subscribe', st._sub);
+  }
+
+  // ---- timers: network quality, audio volume, camera changes ----
+
+  // A page going away leaves first: the browser then closes the media
+  // connections, which irtcd would otherwise count as a lost user (reason 7).
+  _onPageHide() {
+    if (this._state !== 'CONNECTED' || !this._sock || !this._sock.open_) return;
+    try { this._sock.ws.send(JSON.stringify({ v: 1, id: this._sock.nextId++, type: 'leave' })); } catch (e) { /* going */ }
+  }
+
+  _startTimers() {
+    if (globalThis.addEventListener) {
+      this._pageHide = () => this._onPageHide();
+      globalThis.addEventListener('pagehide', this._pageHide);
+    }
+    this._timers.push(setInterval(() => this._qualityTick(), QUALITY_INTERVAL_MS));
+    this._timers.push(setInterval(() => this._volumeTick(), VOLUME_INTERVAL_MS));
+    if (globalThis.navigator && navigator.mediaDevices && navigator.mediaDevices.addEventListener) {
+      this._cameras = null;
+      this._listCameras().then(c => { this._cameras = c; }).catch(() => {});
+      this._deviceHandler = () => this._devicesChanged();
+      navigator.mediaDevices.addEventListener('devicechange', this._deviceHandler);
+    }
+  }
+
+  _stopTimers() {
+    for (const t of this._timers) clearInterval(t);
+    this._timers = [];
+    if (this._pageHide) globalThis.removeEventListener('pagehide', this._pageHide);
+    this._pageHide = null;
+    if (this._deviceHandler) navigator.mediaDevices.removeEventListener('devicechange', this._deviceHandler);
+    this._deviceHandler = null;
+  }
+
+  async _listCameras() {
+    const devs = await navigator.mediaDevices.enumerateDevices();
+    return new Map(devs.filter(d => d.kind === 'videoinput').map(d => [d.deviceId, d.label]));
+  }
+
+  async _devicesChanged() {
+    const now = await this._listCameras().catch(() => null);
+    if (!now) return;
+    const before = this._cameras || new Map();
+    this._cameras = now;
+    for (const [id, label] of now) if (!before.has(id)) this._emit('camera-changed', { deviceId: id, label, state: 'ADDED' });
+    for (const [id, label] of before) if (!now.has(id)) this._emit('camera-changed', { deviceId: id, label, state: 'REMOVED' });
+  }
+
+  async _qualityTick() {
+    if (this._state !== 'CONNECTED' && this._state !== 'RECONNECTING') return;
+    const wantQuality = this._emitter.listenerCount('network-quality') > 0;
+    const wantVolume = this._emitter.listenerCount('audio-volume') > 0;
+    if (!wantQuality && !wantVolume) return;
+    const agg = async (items, dir) => {
+      let rtt = null, loss = 0, bitrate = 0, down = false, n = 0;
+      for (const [pc, stream] of items) {
+        try {
+          const s = await sample(pc, dir);
+          n++;
+          if (s.rtt !== null) rtt = Math.max(rtt || 0, s.rtt);
+          loss = Math.max(loss, s.loss);
+          bitrate += s.bitrate;
+          if (s.state === 'failed' || s.state === 'disconnected') down = true;
+          if (stream) stream._statsLevel = s.audioLevel;
+        } catch (e) { /* closed meanwhile */ }
+      }
+      return { rtt, loss, bitrate, down, n };
+    };
+    const ups = Array.from(this._pubs.values()).filter(p => p.pc).map(p => [p.pc, p.stream]);
+    const downs = Array.from(this._remote.values()).filter(s => s._sub && s._sub.pc).map(s => [s._sub.pc, s]);
+    const up = await agg(ups, 'up');
+    const dn = await agg(downs, 'down');
+    if (!wantQuality || this._state === 'DISCONNECTED') return;
+    const sigDown = this._state === 'RECONNECTING';
+    const sigRtt = this._sock && this._sock.rtt !== undefined ? this._sock.rtt : null;
+    const figures = (x) => ({ rtt: x.rtt !== null ? Math.round(x.rtt) : sigRtt !== null ? Math.round(sigRtt) : null,
+      loss: Math.round(x.loss * 1000) / 1000, bitrate: Math.round(x.bitrate) });
+    const u = figures(up), d = figures(dn);
+    this._emit('network-quality', {
+      uplinkNetworkQuality: quality(u.rtt, u.loss, sigDown || up.down),
+      downlinkNetworkQuality: quality(d.rtt, d.loss, sigDown || dn.down),
+      uplink: u,
+      downlink: d,
+    });
+  }
+
+  _volumeTick() {
+    if (this._state !== 'CONNECTED' || this._emitter.listenerCount('audio-volume') === 0) return;
+    const result = [];
+    for (const pub of this._pubs.values()) {
+      if (!pub.stream.hasAudio()) continue;
+      const level = pub.stream.getAudioLevel();
+      result.push({ userId: this._room.userId, streamId: pub.streamId, type: 'local', audioVolume: Math.round(level * 100), level });
+    }
+    for (const st of this._remote.values()) {
+      if (!st._sub || !st._sub.audio) continue;
+      const level = st.getAudioLevel();
+      result.push({ userId: st._desc.userId, streamId: st._desc.streamId, type: st._desc.type, audioVolume: Math.round(level * 100), level });
+    }
+    this._emit('audio-volume', { result });
+  }
+}
+
+/** ISDPRTC.createClient({appId, domain}). */
+export function createClient(config) {
+  if (!config || typeof config !== 'object') throw invalid('createClient: config {appId, domain} is required');
+  if (typeof config.appId !== 'string' || !config.appId || config.appId.length > 128) throw invalid('createClient: appId must be a string of 1 to 128 characters');
+  if (config.domain !== undefined && (typeof config.domain !== 'string' || config.domain.length > 128)) throw invalid('createClient: domain must be host[:port], at most 128 characters');
+  return new Client({ appId: config.appId, domain: config.domain });
+}

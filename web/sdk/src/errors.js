@@ -1,0 +1,81 @@
+// RtcError and the error codes the SDK reports (guide §7.3.4.5, §7.2.4.3).
+
+/** Error codes: the server's (docs/API.md "Error codes") and the SDK's own. */
+export const ErrorCode = Object.freeze({
+  INTERNAL_ERROR: 200001,
+  NOT_SUPPORTED: 200002, // not allowed in the current state
+  SOCKET_URL_INVALID: 200005,
+  INVALID_PARAMETER: 200006,
+  INVALID_TOKEN: 200009,
+  TOKEN_EXPIRED: 200010,
+  USER_ALREADY_JOINED: 200011,
+  NOT_JOINED: 200012,
+  SOCKET_CONNECT_FAIL: 200013,
+  SOCKET_CONNECT_TIMEOUT: 200014,
+  SOCKET_RECONNECT_FAIL: 200015,
+  SOCKET_DISCONNECT: 200016,
+  SERVER_NO_RESPONSE: 200017,
+  JOIN_FAILED: 200018,
+  JOIN_REJECTED: 200019,
+  MEDIA_FAILED: 200021,
+  SCREEN_CAPTURE_FAILED: 200022,
+  PLAY_FAILED: 200024,
+  AUDIO_CAPTURE_FAILED: 200025,
+  VIDEO_CAPTURE_FAILED: 200026,
+});
+
+/** An error of the SDK: getCode() (number) and getMsg() (string). */
+export class RtcError extends Error {
+  constructor(code, msg, opts = {}) {
+    super(opts.message || msg);
+    this.name = opts.name || 'RtcError';
+    this.code = code;
+    this.msg = msg;
+    if (opts.cause !== undefined) this.cause = opts.cause;
+  }
+  getCode() { return this.code; }
+  getMsg() { return this.msg; }
+}
+
+/** The five capture error names of guide table 7.3.4.4-2. */
+export const CaptureErrorNames = ['NotFoundError', 'NotAllowedError', 'NotReadableError', 'OverConstrainedError', 'AbortError'];
+
+/** Maps a getUserMedia/getDisplayMedia failure onto one of CaptureErrorNames. */
+export function captureErrorName(e) {
+  const n = e && e.name;
+  if (n === 'NotFoundError' || n === 'DevicesNotFoundError') return 'NotFoundError';
+  if (n === 'NotAllowedError' || n === 'PermissionDeniedError' || n === 'SecurityError') return 'NotAllowedError';
+  if (n === 'NotReadableError' || n === 'TrackStartError') return 'NotReadableError';
+  if (n === 'OverconstrainedError' || n === 'OverConstrainedError' || n === 'ConstraintNotSatisfiedError') return 'OverConstrainedError';
+  return 'AbortError';
+}
+
+/** The per-media RtcError of a failed capture: getMsg() is the error name. */
+export function captureError(type, e) {
+  const name = captureErrorName(e);
+  const code = type === 'audio' ? ErrorCode.AUDIO_CAPTURE_FAILED
+    : type === 'screen' ? ErrorCode.SCREEN_CAPTURE_FAILED : ErrorCode.VIDEO_CAPTURE_FAILED;
+  const detail = e && e.message ? `${name}: ${e.message}` : name;
+  return new RtcError(code, name, { name, message: detail, cause: e });
+}
+
+/**
+ * The result of Stream.initialize() (guide 7.3.4.4): an RtcError with the
+ * result of every media type.  Resolved when all succeeded (getCode() 0),
+ * the rejection otherwise (the first failure's code and name).
+ */
+export class StreamInitializeResult extends RtcError {
+  constructor(results) {
+    const failed = results.find(r => r.error);
+    super(failed ? failed.error.getCode() : 0, failed ? failed.error.getMsg() : 'success',
+      { name: 'StreamInitializeResult', message: failed ? failed.error.message : 'success' });
+    this.results = results;
+  }
+  getMediaCaptureResult() { return this.results.slice(); }
+  getMediaCaptureResultByType(type) { return this.results.find(r => r.type === type); }
+}
+
+/** An RtcError from a server error response {errorCode, errorMsg}. */
+export function serverError(msg) {
+  return new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || 'server error'));
+}
