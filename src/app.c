@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "media/dtls.h"
 #include "media/worker.h"
+#include "record/capture.h"
 #include "record/callback.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
@@ -147,6 +148,31 @@ static int hook_release_user(void *ctx, const char *app_id, const char *channel_
     return rc;
 }
 
+/* The recorder: its threads, the REST hooks, and the registry's observer. */
+static int start_recorder(irtc_app_t *app)
+{
+    char err[512], isdp[1100];
+    /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
+    snprintf(isdp, sizeof(isdp), "%s/isdp", app->cfg.data_dir);
+    cap_config_t cc = {.cfg = &app->cfg,
+                       .loop = app->loop,
+                       .store = app->store,
+                       .rooms = app->rooms,
+                       .sfu = app->sfu,
+                       .isdp_base_path = isdp};
+    if (cap_new(&cc, &app->capture, err, sizeof(err)) != IRTC_OK) {
+        log_error("record", "%s", err);
+        return IRTC_EIO;
+    }
+    app->rec_capture = cap_capture;
+    app->rec_stop = cap_stop;
+    app->rec_auto = cap_auto_changed;
+    app->rec_ctx = app->capture;
+    app->recorder_healthy = cap_healthy;
+    app->recorder_ctx = app->capture;
+    return IRTC_OK;
+}
+
 static int start(irtc_app_t *app)
 {
     char err[512];
@@ -199,6 +225,10 @@ static int start(irtc_app_t *app)
     app->room_release = hook_release_room;
     app->room_release_user = hook_release_user;
     app->room_ctx = app->rooms;
+    if (start_recorder(app) != IRTC_OK) {
+        SSL_CTX_free(ssl_ctx);
+        return IRTC_EIO;
+    }
     if (api_register(app) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         log_error("api", "cannot set up the REST API");
@@ -222,8 +252,11 @@ static void stop(irtc_app_t *app)
                clock_mono_ms() < deadline)
             h2o_evloop_run(app->loop, 50);
     }
-    /* Sockets first (their users leave their rooms), then rooms, then media. */
+    /* Sockets first (their users leave their rooms, which ends their
+     * recordings), then the recorder (files finalized; taps come off through
+     * the SFU), then rooms, then media. */
     sig_server_free(app->signal);
+    cap_free(app->capture);
     room_registry_free(app->rooms);
     sfu_free(app->sfu);
     worker_pool_stop(app->workers);

@@ -36,6 +36,7 @@ typedef struct irtc_capture_req {
 struct room_registry;
 struct sfu;
 struct sig_server;
+struct cap;
 
 typedef struct irtc_app {
     cfg_t cfg;
@@ -47,6 +48,7 @@ typedef struct irtc_app {
     struct room_registry *rooms; /* releaseRoom/releaseUser: room_release_room/_user (room/room.h) */
     struct sfu *sfu;
     struct sig_server *signal;   /* WebSocket signaling at /v1/signal */
+    struct cap *capture;         /* recordings: the rec_* hooks below (record/capture.h) */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;
@@ -74,6 +76,10 @@ typedef struct irtc_app {
     /* stopCapture: recording_id "" means every recording of channel_id. */
     int (*rec_stop)(void *ctx, const char *app_id, const char *channel_id, const char *recording_id,
                     const char **why);
+    /* startAutoRecord / stopAutoRecord, called after the rule's state is
+     * stored (the store is what the recorder reads at each publish): lets the
+     * recorder start on rooms already running.  NULL: the state is only stored. */
+    void (*rec_auto)(void *ctx, const char *app_id, int64_t rule_id, bool active);
     void *rec_ctx;
     /* checkRtcHeath: true when every recorder thread answers.  NULL means no
      * recorder threads exist, so there is nothing to be down (answers "OK"). */

@@ -48,6 +48,9 @@ void cfg_defaults(cfg_t *cfg)
     snprintf(cfg->db_path, sizeof(cfg->db_path), "./var/irtc.db");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./var");
     snprintf(cfg->nas_base_path, sizeof(cfg->nas_base_path), "./var/recordings");
+    cfg->rec_threads = 2;
+    snprintf(cfg->rec_audio_codec, sizeof(cfg->rec_audio_codec), "aac");
+    cfg->rec_max_sessions = 32;
     cfg->callback_timeout_ms = 10 * SECOND_MS;
     cfg->callback_retry_min_ms = 5 * SECOND_MS;
     cfg->callback_retry_max_ms = HOUR_MS;
@@ -159,6 +162,9 @@ enum {
     K_DATA_DIR,
     K_NAS,
     K_CALLBACK_CA,
+    K_REC_THREADS,
+    K_REC_AUDIO_CODEC,
+    K_REC_MAX_SESSIONS,
     K_CALLBACK_TIMEOUT,
     K_CALLBACK_RETRY_MIN,
     K_CALLBACK_RETRY_MAX,
@@ -194,6 +200,7 @@ static int set_workers(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_duration(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_level(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_format(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
+static int set_audio_codec(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 
 #define FIELD(f) offsetof(cfg_t, f), sizeof(((cfg_t *)0)->f)
 
@@ -212,6 +219,9 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_DATA_DIR] = {"storage.data_dir", set_string, FIELD(data_dir), 1},
     [K_NAS] = {"recording.nas_base_path", set_string, FIELD(nas_base_path), 1},
     [K_CALLBACK_CA] = {"recording.callback_ca_file", set_string, FIELD(callback_ca_file)},
+    [K_REC_THREADS] = {"recording.threads", set_uint, FIELD(rec_threads), 1, 8},
+    [K_REC_AUDIO_CODEC] = {"recording.audio_codec", set_audio_codec},
+    [K_REC_MAX_SESSIONS] = {"recording.max_sessions", set_uint, FIELD(rec_max_sessions), 1, 1000},
     [K_CALLBACK_TIMEOUT] = {"recording.callback_timeout", set_duration, FIELD(callback_timeout_ms), SECOND_MS,
                             60 * SECOND_MS},
     [K_CALLBACK_RETRY_MIN] = {"recording.callback_retry_min", set_duration, FIELD(callback_retry_min_ms), 100, HOUR_MS},
@@ -435,6 +445,16 @@ static int set_log_format(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
     int rc = expect_scalar(ld, key, n, "a log format");
     if (rc == IRTC_OK && log_format_parse(sval(n), &ld->cfg.log_format) != IRTC_OK)
         rc = fail(ld, n->start_mark, key->path, "\"%s\" is not one of text, json", sval(n));
+    return rc;
+}
+
+static int set_audio_codec(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
+{
+    int rc = expect_scalar(ld, key, n, "an audio codec");
+    if (rc == IRTC_OK && strcmp(sval(n), "aac") != 0 && strcmp(sval(n), "opus") != 0)
+        rc = fail(ld, n->start_mark, key->path, "\"%s\" is not one of aac, opus", sval(n));
+    if (rc == IRTC_OK)
+        snprintf(ld->cfg.rec_audio_codec, sizeof(ld->cfg.rec_audio_codec), "%s", sval(n));
     return rc;
 }
 

@@ -48,6 +48,9 @@ typedef struct {
     /* recording */
     char nas_base_path[1024];    /* default "./var/recordings" */
     char callback_ca_file[1024]; /* extra CA for HTTPS callbacks; "" = system store only */
+    unsigned rec_threads;        /* recorder threads, default 2, 1..8 */
+    char rec_audio_codec[8];     /* "aac" (default) or "opus": the recordings' audio */
+    unsigned rec_max_sessions;   /* recordings and snapshot captures at once, default 32, 1..1000 */
 
     /* recording callbacks (record/callback.h) */
     uint64_t callback_timeout_ms;   /* one attempt, connect to response headers; default 10s, 1s..60s */

@@ -32,6 +32,7 @@ static const api_route_t api_routes[] = {
     {"/openapi/v1/rtcLive/stopCapture", "stopCapture", API_APP_REQUIRED, api_stop_capture},
     {"/openapi/v1/rtcLive/startAutoRecord", "startAutoRecord", API_APP_REQUIRED, api_start_auto_record},
     {"/openapi/v1/rtcLive/stopAutoRecord", "stopAutoRecord", API_APP_REQUIRED, api_stop_auto_record},
+    {"/openapi/v1/rtcLive/queryRecordingList", "queryRecordingList", API_APP_REQUIRED, api_query_recordings},
     {"/openapi/v1/rtcLive/addRule", "addRule", API_APP_REQUIRED, api_add_rule},
     {"/openapi/v1/rtcLive/updateRule", "updateRule", API_APP_REQUIRED, api_update_rule},
     {"/openapi/v1/rtcLive/deleteRule", "deleteRule", API_APP_OPTIONAL, api_delete_rule},

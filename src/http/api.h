@@ -132,5 +132,6 @@ int api_capture_image(api_call_t *c);
 int api_stop_capture(api_call_t *c);
 int api_start_auto_record(api_call_t *c);
 int api_stop_auto_record(api_call_t *c);
+int api_query_recordings(api_call_t *c); /* ours */
 
 #endif

@@ -117,9 +117,10 @@ static void account_cpu(rec_job_t *j)
     j->cpu_mark_us = now;
 }
 
-void rec_job_stop(rec_job_t *j)
+void rec_job_stop(rec_job_t *j, uint64_t at_us)
 {
     j->stop_requested = true;
+    j->stop_at_us = at_us;
 }
 
 /* ---- events and failure ---- */
@@ -622,8 +623,11 @@ static void consume(rec_job_t *j, uint64_t now_us)
         step(j);
         oldest = oldest_pending(j);
     }
-    if (oldest == UINT64_MAX && now_us > j->clock_us)
-        j->clock_us = now_us;
+    /* Caught up: the clock is now, or the stop's time when that came first
+     * (a backlog just worked through must not stretch the end of the file). */
+    uint64_t until = j->stop_requested && j->stop_at_us != 0 && j->stop_at_us < now_us ? j->stop_at_us : now_us;
+    if (oldest == UINT64_MAX && until > j->clock_us)
+        j->clock_us = until;
     if (j->created_us == 0)
         j->created_us = j->clock_us;
     step(j);

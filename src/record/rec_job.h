@@ -48,7 +48,10 @@ void rec_job_free(rec_job_t *j);
 /* Takes over the caller's reference to ring. */
 void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main);
 void rec_job_remove_track(rec_job_t *j, rec_ring_t *ring);
-void rec_job_stop(rec_job_t *j);
+/* Finishes at the next poll with the media up to at_us (monotonic µs, the
+ * arrival clock; 0 = whatever has arrived): a thread that has fallen behind
+ * does not pad the file up to the moment it catches up. */
+void rec_job_stop(rec_job_t *j, uint64_t at_us);
 /* One turn at monotonic time now_us: drains rings, writes what is due.
  * Returns true once the job emitted REC_EV_DONE; then rec_job_free it. */
 bool rec_job_poll(rec_job_t *j, uint64_t now_us);

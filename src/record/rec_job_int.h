@@ -70,6 +70,7 @@ struct rec_job {
     uint64_t dropped_gone, lost_gone; /* counters of removed tracks */
 
     bool stop_requested, done, opened;
+    uint64_t stop_at_us; /* when the stop was asked for (monotonic, as arrivals): the media ends there */
     uint64_t clock_us, created_us, max_arrival_us, cpu_mark_us;
     bool have_origin, started;
     int64_t origin_us, t0_us;

@@ -22,7 +22,10 @@ struct rec_mux {
     AVFormatContext *fmt;
     AVIOContext *pb;
     AVStream *vst, *ast;
-    AVPacket *pkt;
+    AVPacket *pkt;    /* the video packet held back until the next one gives its duration */
+    bool pkt_pending; /* pkt holds a video packet not yet written */
+    bool pkt_discont; /* ... which starts after a gap: write it with frag_discont */
+    int64_t vdur;     /* the last frame duration (90 kHz), for the last frame and frames before a gap */
     uint64_t bytes;
     uint64_t good_bytes; /* the file up to here is whole fragments: where to cut after a failed write */
     int64_t last_vpts, end_us;
@@ -122,6 +125,33 @@ fail:
     return IRTC_EIO;
 }
 
+/* Writes the held-back video packet with its duration (90 kHz).  Every
+ * sample gets a real duration: left at 0, the mov muxer guesses the last
+ * sample of a fragment from the one before, and when frames then come closer
+ * together (an encoder ramping from 15 to 30 fps) the next fragment starts
+ * before that guess ends, which it "repairs" by moving the frame and
+ * dropping its pts. */
+static int write_pending_video(rec_mux_t *m, int64_t duration)
+{
+    if (!m->pkt_pending)
+        return IRTC_OK;
+    m->pkt_pending = false;
+    /* After a gap (the publisher left, muted, or lost packets until a
+     * keyframe) the fragment starting here must keep its real time: without
+     * frag_discont the mov muxer makes a fragment continue where the last
+     * one ended, which would pull the rest of the video ahead of the audio. */
+    if (m->pkt_discont)
+        av_opt_set(m->fmt->priv_data, "movflags", "+frag_discont", 0);
+    AVPacket *pkt = m->pkt;
+    pkt->duration = duration;
+    av_packet_rescale_ts(pkt, (AVRational){1, 90000}, m->vst->time_base);
+    int rc = av_write_frame(m->fmt, pkt);
+    if (rc < 0 || m->err_no)
+        return IRTC_EIO;
+    m->good_bytes = m->bytes; /* flushed after every packet (AVFMT_FLAG_FLUSH_PACKETS) */
+    return IRTC_OK;
+}
+
 int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, bool keyframe)
 {
     if (m->vst == NULL || m->err_no)
@@ -129,12 +159,14 @@ int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, b
     int64_t pts = av_rescale(pts_us, 90000, 1000000);
     if (pts <= m->last_vpts)
         pts = m->last_vpts + 1;
-    /* After a gap (the publisher left, muted, or lost packets until a
-     * keyframe) the fragment starting here must keep its real time: without
-     * frag_discont the mov muxer makes a fragment continue where the last
-     * one ended, which would pull the rest of the video ahead of the audio. */
-    if (m->last_vpts >= 0 && pts - m->last_vpts > 45000 && (m->ast == NULL || m->audio_started))
-        av_opt_set(m->fmt->priv_data, "movflags", "+frag_discont", 0);
+    bool gap = m->last_vpts >= 0 && pts - m->last_vpts > 45000;
+    if (m->last_vpts >= 0 && !gap)
+        m->vdur = pts - m->last_vpts;
+    /* the frame before a gap lasts one frame, not the whole gap */
+    if (write_pending_video(m, gap || m->last_vpts < 0 ? (m->vdur > 0 ? m->vdur : 3000) : pts - m->last_vpts) !=
+        IRTC_OK)
+        return IRTC_EIO;
+    m->pkt_discont = gap && (m->ast == NULL || m->audio_started);
     m->last_vpts = pts;
     AVPacket *pkt = m->pkt;
     av_packet_unref(pkt);
@@ -142,16 +174,11 @@ int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, b
         return IRTC_EIO;
     memcpy(pkt->data, au, len);
     pkt->pts = pkt->dts = pts;
-    pkt->duration = 0;
     pkt->stream_index = m->vst->index;
     pkt->flags = keyframe ? AV_PKT_FLAG_KEY : 0;
-    av_packet_rescale_ts(pkt, (AVRational){1, 90000}, m->vst->time_base);
-    int rc = av_write_frame(m->fmt, pkt);
+    m->pkt_pending = true;
     if (pts_us > m->end_us)
         m->end_us = pts_us;
-    if (rc < 0 || m->err_no)
-        return IRTC_EIO;
-    m->good_bytes = m->bytes; /* flushed after every packet (AVFMT_FLAG_FLUSH_PACKETS) */
     return IRTC_OK;
 }
 
@@ -174,6 +201,10 @@ int rec_mux_audio(rec_mux_t *m, AVPacket *pkt)
 
 int rec_mux_finish(rec_mux_t *m, char *why, size_t whycap)
 {
+    if (write_pending_video(m, m->vdur > 0 ? m->vdur : 3000) != IRTC_OK) {
+        set_why(why, whycap, "mp4 last video frame", 0, m);
+        return IRTC_EIO;
+    }
     int rc = av_write_trailer(m->fmt);
     m->header_written = false;
     avio_flush(m->pb);

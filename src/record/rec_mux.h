@@ -38,7 +38,8 @@ typedef struct {
  * by rec_mux_free).  IRTC_EIO with a reason in why. */
 int rec_mux_open(int fd, const rec_mux_params_t *p, rec_mux_t **out, char *why, size_t whycap);
 /* One access unit (Annex-B); pts in µs from the start of the file, strictly
- * increasing (a non-increasing one is nudged forward). */
+ * increasing (a non-increasing one is nudged forward).  It is written when
+ * the next one comes (or at rec_mux_finish), which gives it its duration. */
 int rec_mux_video(rec_mux_t *m, const uint8_t *au, size_t len, int64_t pts_us, bool keyframe);
 /* One encoded audio packet, timestamps in the encoder's time base. */
 int rec_mux_audio(rec_mux_t *m, struct AVPacket *pkt);

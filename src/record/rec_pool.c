@@ -19,6 +19,7 @@
 #include "record/recorder.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ typedef struct rec_cmd {
     uint64_t stream_id;
     char user_id[128];
     bool is_main;
+    uint64_t at_us; /* CMD_STOP: when it was asked for */
 } rec_cmd_t;
 
 typedef struct {
@@ -61,9 +63,10 @@ typedef struct {
     pthread_t tid;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    rec_cmd_t *head, *tail; /* under mu */
-    bool quit;              /* under mu */
-    unsigned load;          /* control thread only: sessions handed to it */
+    rec_cmd_t *head, *tail;   /* under mu */
+    bool quit;                /* under mu */
+    unsigned load;            /* control thread only: sessions handed to it */
+    _Atomic uint64_t beat_ms; /* written by the thread at every turn (rec_pool_healthy) */
     /* recorder thread only */
     rec_slot_job_t *jobs;
     unsigned n_jobs;
@@ -141,13 +144,14 @@ static void apply(rec_thread_t *t, rec_cmd_t *c)
     else if (c->type == CMD_REMOVE)
         rec_job_remove_track(j, c->ring);
     else
-        rec_job_stop(j);
+        rec_job_stop(j, c->at_us);
 }
 
 static void *thread_main(void *arg)
 {
     rec_thread_t *t = arg;
     for (;;) {
+        atomic_store_explicit(&t->beat_ms, clock_mono_ms(), memory_order_relaxed);
         pthread_mutex_lock(&t->mu);
         rec_cmd_t *cmds = t->head;
         t->head = t->tail = NULL;
@@ -302,6 +306,7 @@ int rec_pool_new(const rec_pool_config_t *cfg, rec_pool_t **out, char *err, size
     for (unsigned i = 0; i < p->cfg.threads; i++) {
         rec_thread_t *t = &p->threads[i];
         t->pool = p;
+        atomic_store(&t->beat_ms, clock_mono_ms());
         pthread_mutex_init(&t->mu, NULL);
         pthread_cond_init(&t->cv, &ca);
         if (pthread_create(&t->tid, NULL, thread_main, t) != 0)
@@ -338,6 +343,17 @@ void rec_pool_free(rec_pool_t *p)
     h2o_multithread_destroy_queue(p->queue);
     free(p->queue); /* h2o 2.2.5's evloop build closes the queue's socket but never frees the queue */
     free(p);
+}
+
+bool rec_pool_healthy(rec_pool_t *p, uint64_t max_silence_ms)
+{
+    uint64_t now = clock_mono_ms();
+    for (unsigned i = 0; i < p->n_threads; i++) {
+        uint64_t beat = atomic_load_explicit(&p->threads[i].beat_ms, memory_order_relaxed);
+        if (now > beat && now - beat > max_silence_ms)
+            return false;
+    }
+    return true;
 }
 
 rec_session_t *rec_pool_find(rec_pool_t *p, const char *recording_id)
@@ -391,7 +407,7 @@ static bool valid_params(const rec_params_t *pr, const char **field)
         *field = "storageType";
     else if (pr->capture_interval_s < 0 || pr->capture_interval_s > 3600)
         *field = "captureInterval";
-    else if (pr->capture_nums < 0 || pr->capture_nums > 100)
+    else if (pr->capture_nums < 0 || pr->capture_nums > REC_CAPTURE_NUMS_MAX)
         *field = "captureNums";
     return *field == NULL;
 }
@@ -545,6 +561,7 @@ void rec_session_stop(rec_session_t *s)
     rec_cmd_t *cmd = xcalloc(1, sizeof(*cmd));
     cmd->type = CMD_STOP;
     cmd->serial = s->serial;
+    cmd->at_us = clock_mono_us(); /* the workers' arrival clock */
     post(s->thread, cmd);
 }
 

@@ -95,6 +95,10 @@ typedef struct {
 
 typedef void (*rec_event_cb)(rec_session_t *s, const rec_event_t *ev, void *ud);
 
+/* Most snapshots one captureImage takes (the rules' captureNums limit too:
+ * NAS names go name.jpg, name-1.jpg ... name-999.jpg). */
+#define REC_CAPTURE_NUMS_MAX 1000
+
 typedef struct {
     const char *recording_id; /* NULL or "" = generated (yyyymmddHHMMSS + 4 digits) */
     const char *app_id, *channel_id,
@@ -105,7 +109,7 @@ typedef struct {
     const char *record_path; /* template, may be NULL/"" (the base itself) */
     const char *file_name;   /* template, NULL/"" = "{channel_id}_{file_start_time}" */
     int capture_interval_s;  /* images: 1..3600 (0 = 1) */
-    int capture_nums;        /* images: 1..100 (0 = 1) */
+    int capture_nums;        /* images: 1..REC_CAPTURE_NUMS_MAX (0 = 1) */
     /* kept in the recordings row only */
     int64_t rule_id;
     const char *callback_url, *extra_data;
@@ -134,7 +138,9 @@ int rec_session_add_track(rec_session_t *s, rec_ring_t *ring, uint64_t stream_id
  * written, then the ring is released.  The recording goes on. */
 int rec_session_remove_track(rec_session_t *s, rec_ring_t *ring);
 /* Finishes the recording: drains the rings, writes the last fragment and
- * the trailer, renames the file, then REC_EV_DONE.  Idempotent. */
+ * the trailer, renames the file, then REC_EV_DONE.  The media ends at the
+ * moment of this call, also when the recorder thread is behind (it works
+ * through its backlog but pads nothing after it).  Idempotent. */
 void rec_session_stop(rec_session_t *s);
 
 typedef struct {
@@ -149,6 +155,11 @@ typedef struct {
 } rec_status_t;
 /* A snapshot of the counters the recorder thread publishes (atomics). */
 void rec_session_status(const rec_session_t *s, rec_status_t *out);
+
+/* checkRtcHeath: true when every recorder thread has come round its loop
+ * (at least every 10 ms when idle) within max_silence_ms; a thread stuck in
+ * a write to a hung NAS, or in a codec, does not. */
+bool rec_pool_healthy(rec_pool_t *p, uint64_t max_silence_ms);
 
 /* The live session with this id, or NULL. */
 rec_session_t *rec_pool_find(rec_pool_t *p, const char *recording_id);

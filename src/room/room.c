@@ -53,6 +53,8 @@ struct room_registry {
     idmap_t ids;
     uint64_t last_id;
     room_stats_t stats;
+    room_observer_fn observer;
+    void *observer_ctx;
 };
 
 struct room {
@@ -165,6 +167,20 @@ void room_registry_set_sfu(room_registry_t *reg, sfu_t *sfu)
     reg->sfu = sfu;
 }
 
+void room_registry_set_observer(room_registry_t *reg, room_observer_fn fn, void *ctx)
+{
+    reg->observer = fn;
+    reg->observer_ctx = fn != NULL ? ctx : NULL;
+}
+
+static void observe(room_registry_t *reg, room_obs_type_t type, const room_t *room, const room_stream_t *stream)
+{
+    if (reg->observer == NULL)
+        return;
+    room_obs_event_t ev = {.type = type, .room = room, .stream = stream};
+    reg->observer(reg->observer_ctx, &ev);
+}
+
 void room_registry_stats(const room_registry_t *reg, room_stats_t *out)
 {
     *out = reg->stats;
@@ -230,6 +246,7 @@ static room_t *room_create(room_registry_t *reg, const char *app_id, const char 
 static void room_free(room_t *room)
 {
     room_registry_t *reg = room->reg;
+    observe(reg, ROOM_OBS_ROOM_CLOSED, room, NULL);
     room_t **pp = &reg->buckets[room->hash & (reg->nbuckets - 1)];
     while (*pp != room)
         pp = &(*pp)->hnext;
@@ -373,6 +390,7 @@ static void stream_close(room_stream_t *s, bool notify)
     room_peer_t *owner = s->owner;
     room_t *room = owner->room;
     room_registry_t *reg = room->reg;
+    observe(reg, ROOM_OBS_STREAM_REMOVED, room, s); /* while the SFU still has it: taps come off first */
     sfu_unpublish(reg->sfu, s->id);
     while (s->subs != NULL)
         sub_close(s->subs, false);
@@ -432,6 +450,7 @@ void room_registry_free(room_registry_t *reg)
 {
     if (reg == NULL)
         return;
+    reg->observer = NULL; /* shutdown: nobody is told */
     for (size_t i = 0; i < reg->nbuckets; i++) {
         while (reg->buckets[i] != NULL) {
             room_t *room = reg->buckets[i];
@@ -602,6 +621,7 @@ int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool vi
     reg->stats.streams++;
     room_event_t ev = {.type = ROOM_EV_STREAM_ADDED, .room = room, .user_id = peer->user_id, .stream = s};
     tell_others(room, peer, &ev);
+    observe(reg, ROOM_OBS_STREAM_ADDED, room, s);
     *out = s;
     return IRTC_OK;
 }

@@ -101,6 +101,35 @@ typedef struct {
  * size, for worker_for_channel; the publisher limit is
  * cfg->max_publishers_per_room.  cfg must outlive the registry. */
 room_registry_t *room_registry_new(const cfg_t *cfg, unsigned worker_count);
+/*
+ * The registry's observer: one module that follows every room of every app
+ * without being a peer in any (the recorder's capture layer, which taps
+ * streams into recordings and ends them with their room).  Events, on the
+ * control thread:
+ *   ROOM_OBS_STREAM_ADDED    a stream was published: the SFU already knows it
+ *                            (sfu_tap_add works); after the peers were told.
+ *   ROOM_OBS_STREAM_REMOVED  a stream is about to close, whatever the cause
+ *                            (unpublish, leave, kick, transport failure,
+ *                            releaseRoom): still in the SFU (sfu_tap_del works).
+ *   ROOM_OBS_ROOM_CLOSED     the room is about to be freed (its last peer left,
+ *                            or releaseRoom); its streams were reported removed
+ *                            first.
+ * The observer may read the registry (room_first_stream, room_find, ...) but
+ * must not change it.  room_registry_free tells it nothing.
+ */
+typedef enum { ROOM_OBS_STREAM_ADDED, ROOM_OBS_STREAM_REMOVED, ROOM_OBS_ROOM_CLOSED } room_obs_type_t;
+
+typedef struct {
+    room_obs_type_t type;
+    const room_t *room;
+    const room_stream_t *stream; /* STREAM_ADDED, STREAM_REMOVED */
+} room_obs_event_t;
+
+typedef void (*room_observer_fn)(void *ctx, const room_obs_event_t *ev);
+
+/* Sets (or with fn NULL, clears) the one observer. */
+void room_registry_set_observer(room_registry_t *reg, room_observer_fn fn, void *ctx);
+
 /* The SFU the registry drives (created with room_registry_sfu_event and the
  * registry as its event callback and context).  Set once, before any join. */
 void room_registry_set_sfu(room_registry_t *reg, sfu_t *sfu);

@@ -24,6 +24,7 @@ function ok(cond, desc) {
 }
 function diag(msg) { console.log('# ' + String(msg).split('\n').join('\n# ')); }
 function done() { console.log(`1..${n}`); return failed === 0; }
+function failures() { return failed; }
 
 async function portFree(port, udpCount) {
   const tcp = await new Promise(res => {
@@ -202,4 +203,4 @@ async function launchKillableBrowser(opts = {}) {
   return { browser, kill, close: () => server.close().catch(() => {}) };
 }
 
-module.exports = { ok, diag, done, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
+module.exports = { ok, diag, done, failures, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };

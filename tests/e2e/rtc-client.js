@@ -14,9 +14,18 @@ window.SignalClient = class SignalClient {
   connect() {
     return new Promise((resolve, reject) => {
       this.ws = new WebSocket(`wss://${location.host}/v1/signal`);
-      this.ws.onopen = () => resolve();
+      this.ws.onopen = () => {
+        // The server closes a socket silent for limits.signal_idle_timeout (20 s): ping every 5 s (docs/API.md).
+        this.keepalive = setInterval(() => this.request('ping'), 5000);
+        resolve();
+      };
       this.ws.onerror = e => reject(new Error('websocket error'));
-      this.ws.onclose = e => { this.closed = { code: e.code, reason: e.reason }; };
+      this.ws.onclose = e => {
+        this.closed = { code: e.code, reason: e.reason };
+        clearInterval(this.keepalive);
+        for (const p of this.pending.values()) p({ ok: false, errorCode: 'closed', errorMsg: 'the socket closed' });
+        this.pending.clear();
+      };
       this.ws.onmessage = m => {
         const msg = JSON.parse(m.data);
         if (msg.type === 'response') {
@@ -32,6 +41,8 @@ window.SignalClient = class SignalClient {
   }
   request(type, fields = {}) {
     const id = this.nextId++;
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN)
+      return Promise.resolve({ ok: false, errorCode: 'closed', errorMsg: 'the socket is not open' });
     return new Promise(resolve => {
       this.pending.set(id, resolve);
       this.ws.send(JSON.stringify(Object.assign({ v: 1, id, type }, fields)));
@@ -54,7 +65,17 @@ window.SignalClient = class SignalClient {
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: opts.audio !== false, video: opts.video === false ? false : { width: 1280, height: 720, frameRate: 30 } });
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
-    for (const t of stream.getTracks()) pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+    for (const t of stream.getTracks()) {
+      const tr = pc.addTransceiver(t, { direction: 'sendonly', streams: [stream] });
+      // opts.codec ('H264', 'VP8', 'VP9'): offer only that video codec (and RTX), so the server
+      // (which prefers VP8) must take it.  H.264 only with packetization-mode=1, as the server wants.
+      if (t.kind === 'video' && opts.codec) {
+        const caps = RTCRtpSender.getCapabilities('video').codecs;
+        const want = caps.filter(c => c.mimeType.toLowerCase() === 'video/' + opts.codec.toLowerCase() &&
+          !/packetization-mode=0/.test(c.sdpFmtpLine || ''));
+        tr.setCodecPreferences(want.concat(caps.filter(c => c.mimeType === 'video/rtx')));
+      }
+    }
     await pc.setLocalDescription(await pc.createOffer());
     const r = await this.request('publish', { sdp: pc.localDescription.sdp, streamType: opts.type || 'main',
       audio: opts.audio !== false, video: opts.video !== false });

@@ -448,26 +448,27 @@ def test_auto_record():
 test_auto_record()
 
 
-# ---------------------------------------------------------------- capture, stop, release (hooks absent)
+# ---------------------------------------------------------------- capture, stop, release (nobody in the rooms)
 CAPTURE = {"appId": ACME, "channelId": "23198805", "userId": "444444", "recordRuleId": None,
            "recordPath": "/saas/application/{channel_id}/", "callbackUrl": "http://localhost:8900/receive/recipeVideo",
            "extraData": "", "fileName": "AICC_{date_time}_{channel_id}"}
 
 
 def test_capture():
+    """Validation, then the recorder: with nobody in the room, 1001009 (test_record.py records real calls)."""
     base = dict(CAPTURE, recordRuleId=str(RULE_ID))
     for name in ("captureVideo", "captureImage"):
         r = A.api(name, base, TOKEN)
-        expect_code(r, 1001028, "%s, valid: 1001028 NOT_AVAILABLE until the recorder exists" % name)
-        t.ok("recorder" in r.json.get("errorMessage", ""), "the message says what is missing", r)
+        expect_code(r, 1001009, "%s, valid, nobody in the room: 1001009 ROOM_NOT_FOUND" % name)
+        t.ok("channelId" in r.json.get("errorMessage", ""), "the message names channelId", r)
     r = A.post("/openapi/v1/rtcLive/captureVideo",
                json.dumps(dict(base, recordRuleId=0)).replace('"recordRuleId": 0', '"recordRuleId": %d' % RULE_ID),
                TOKEN)
-    expect_code(r, 1001028, "captureVideo with recordRuleId as a big number passes validation")
+    expect_code(r, 1001009, "captureVideo with recordRuleId as a big number passes validation")
     guide_example = {"channelId": "23198805", "appId": ACME, "recordRuleId": str(RULE_ID),
                      "recordPath": "/saas/application/test/", "fileName": "AICC_test", "userId": "444444",
                      "callBackUrl": "http://localhost:8900/receive/recipeVideo"}
-    expect_code(A.api("captureVideo", guide_example, TOKEN), 1001028, "the guide's own example passes validation")
+    expect_code(A.api("captureVideo", guide_example, TOKEN), 1001009, "the guide's own example passes validation")
     bad = [("channelId", KeyError), ("channelId", "bad id"), ("channelId", "c" * 65),
            ("userId", KeyError), ("userId", "u" * 65), ("userId", ["x"]),
            ("recordRuleId", KeyError), ("recordRuleId", "abc"), ("recordRuleId", -1),
@@ -489,10 +490,11 @@ def test_capture():
 
     # stopCapture: the guide's example has a recordingId above 2^53 and channelId "".
     body = '{"recordingId":202212311431169569,"channelId":"","appId":"%s"}' % ACME
-    expect_code(A.post("/openapi/v1/rtcLive/stopCapture", body, TOKEN), 1001028,
-                "stopCapture, the guide's example (big number, empty channel): validated, then 1001028")
-    expect_code(A.api("stopCapture", {"appId": ACME, "channelId": "room1"}, TOKEN), 1001028,
-                "stopCapture of a whole channel: 1001028")
+    expect_code(A.post("/openapi/v1/rtcLive/stopCapture", body, TOKEN), 1001008,
+                "stopCapture, the guide's example (big number, empty channel): validated, then 1001008 (no such "
+                "recording)")
+    expect_code(A.api("stopCapture", {"appId": ACME, "channelId": "room1"}, TOKEN), 1001008,
+                "stopCapture of a whole channel with nothing running: 1001008")
     expect_code(A.api("stopCapture", {"appId": ACME, "recordingId": "", "channelId": ""}, TOKEN), 1001001,
                 "stopCapture with neither: 1001001", field="channelId")
     expect_code(A.api("stopCapture", {"appId": ACME, "recordingId": "12a"}, TOKEN), 1001001,

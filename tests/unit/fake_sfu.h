@@ -2,7 +2,8 @@
  * fake_sfu.h — the sfu.h functions that src/room calls, faked for unit tests
  * (header-only, included by one .c per test program).  Defined in the test,
  * they keep the linker from taking the real ones from libirtc.a.  Each call
- * is counted; publish and subscribe answer what the test put in fake.
+ * is counted; publish and subscribe answer what the test put in fake;
+ * recording taps hold their rings like the engine does.
  */
 #ifndef IRTC_FAKE_SFU_H
 #define IRTC_FAKE_SFU_H
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "core/common.h"
+#include "media/engine.h"
+#include "record/ring.h"
 #include "sfu/sfu.h"
 
 static struct {
@@ -22,6 +25,15 @@ static struct {
     bool last_audio, last_video;
     int published, unpublished, subscribed, unsubscribed, mute_calls;
     uint64_t unpublished_ids[64];
+    /* recording taps: the rings the "engine" holds, as the real one does */
+    int taps_added, taps_deleted, keyframes;
+    int taps_at_unpublish; /* taps still on a stream when it was unpublished (dropped then, as the engine does) */
+    struct {
+        uint64_t stream_id;
+        bool audio;
+        rec_ring_t *ring;
+    } taps[64];
+    int n_taps;
 } fake;
 
 /* Publishes will report these kinds (video as VP8); calls and counters reset. */
@@ -54,6 +66,15 @@ void sfu_unpublish(sfu_t *sfu, uint64_t stream_id)
     if (fake.unpublished < (int)IRTC_ARRAY_SIZE(fake.unpublished_ids))
         fake.unpublished_ids[fake.unpublished] = stream_id;
     fake.unpublished++;
+    for (int i = 0; i < fake.n_taps;) {
+        if (fake.taps[i].stream_id == stream_id) {
+            fake.taps_at_unpublish++;
+            rec_ring_unref(fake.taps[i].ring);
+            fake.taps[i] = fake.taps[--fake.n_taps];
+        } else {
+            i++;
+        }
+    }
 }
 
 int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer,
@@ -80,6 +101,50 @@ void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id)
 void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted)
 {
     fake.mute_calls++;
+}
+
+void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id)
+{
+    fake.keyframes++;
+}
+
+/* Taps any kind of any stream (the callers only ask for kinds a stream has):
+ * Opus audio, VP8 video; holds a reference until sfu_tap_del. */
+int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct rec_ring *ring)
+{
+    if (fake.n_taps == (int)IRTC_ARRAY_SIZE(fake.taps))
+        return IRTC_ENOTFOUND;
+    ring->kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    ring->codec = audio ? MX_CODEC_OPUS : MX_CODEC_VP8;
+    ring->clock_rate = audio ? 48000 : 90000;
+    rec_ring_ref(ring);
+    fake.taps[fake.n_taps].stream_id = stream_id;
+    fake.taps[fake.n_taps].audio = audio;
+    fake.taps[fake.n_taps].ring = ring;
+    fake.n_taps++;
+    fake.taps_added++;
+    return IRTC_OK;
+}
+
+void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct rec_ring *ring)
+{
+    for (int i = 0; i < fake.n_taps; i++) {
+        if (fake.taps[i].stream_id == stream_id && fake.taps[i].ring == ring) {
+            rec_ring_unref(ring);
+            fake.taps[i] = fake.taps[--fake.n_taps];
+            fake.taps_deleted++;
+            return;
+        }
+    }
+}
+
+/* How many taps of stream_id (audio or video) are in place. */
+static inline int fake_taps_of(uint64_t stream_id, bool audio)
+{
+    int n = 0;
+    for (int i = 0; i < fake.n_taps; i++)
+        n += fake.taps[i].stream_id == stream_id && fake.taps[i].audio == audio;
+    return n;
 }
 
 #endif

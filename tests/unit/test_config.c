@@ -86,6 +86,9 @@ static void test_defaults(void)
     is_str(cfg.data_dir, "./var", "defaults: data dir");
     is_str(cfg.nas_base_path, "./var/recordings", "defaults: nas base");
     is_str(cfg.callback_ca_file, "", "defaults: no callback ca");
+    is_int(cfg.rec_threads, 2, "defaults: 2 recorder threads");
+    is_str(cfg.rec_audio_codec, "aac", "defaults: AAC audio in recordings");
+    is_int(cfg.rec_max_sessions, 32, "defaults: 32 recordings at once");
     is_int(cfg.callback_timeout_ms, 10000, "defaults: callback timeout 10s");
     is_int(cfg.callback_retry_min_ms, 5000, "defaults: callback retry from 5s");
     is_int(cfg.callback_retry_max_ms, 3600000, "defaults: callback retry up to 1h");
@@ -119,6 +122,8 @@ static bool cfg_equal(const cfg_t *a, const cfg_t *b)
            a->demo_token_enabled == b->demo_token_enabled && a->media_port == b->media_port &&
            a->media_workers == b->media_workers && strcmp(a->db_path, b->db_path) == 0 &&
            strcmp(a->data_dir, b->data_dir) == 0 && strcmp(a->nas_base_path, b->nas_base_path) == 0 &&
+           strcmp(a->callback_ca_file, b->callback_ca_file) == 0 && a->rec_threads == b->rec_threads &&
+           strcmp(a->rec_audio_codec, b->rec_audio_codec) == 0 && a->rec_max_sessions == b->rec_max_sessions &&
            strcmp(a->callback_ca_file, b->callback_ca_file) == 0 &&
            a->callback_timeout_ms == b->callback_timeout_ms && a->callback_retry_min_ms == b->callback_retry_min_ms &&
            a->callback_retry_max_ms == b->callback_retry_max_ms && a->callback_give_up_ms == b->callback_give_up_ms &&
@@ -179,6 +184,9 @@ static void test_full_file(void)
              "recording:\n"
              "  nas_base_path: /mnt/nas\n"
              "  callback_ca_file: %s\n"
+             "  threads: 8\n"
+             "  audio_codec: opus\n"
+             "  max_sessions: 1000\n"
              "  callback_timeout: 3s\n"
              "  callback_retry_min: 250ms\n"
              "  callback_retry_max: 2m\n"
@@ -216,6 +224,9 @@ static void test_full_file(void)
     is_str(cfg.data_dir, "data", "full: data dir");
     is_str(cfg.nas_base_path, "/mnt/nas", "full: nas base");
     is_str(cfg.callback_ca_file, ca, "full: callback ca");
+    is_int(cfg.rec_threads, 8, "full: recorder threads at the maximum");
+    is_str(cfg.rec_audio_codec, "opus", "full: opus audio");
+    is_int(cfg.rec_max_sessions, 1000, "full: sessions at the maximum");
     ok(cfg.callback_timeout_ms == 3000 && cfg.callback_retry_min_ms == 250 && cfg.callback_retry_max_ms == 120000 &&
            cfg.callback_give_up_ms == 172800000,
        "full: callback timeout, retry and give-up durations");
@@ -340,6 +351,9 @@ static void test_range_errors(void)
                "limits.signal_idle_timeout: 1500ms is out of range (2s..10m)");
     expect_err("limits:\n  signal_idle_timeout: 11m\n", 2, 24,
                "limits.signal_idle_timeout: 11m is out of range (2s..10m)");
+    expect_err("recording:\n  threads: 0\n", 2, 12, "recording.threads: 0 is out of range (1..8)");
+    expect_err("recording:\n  threads: 9\n", 2, 12, "recording.threads: 9 is out of range (1..8)");
+    expect_err("recording:\n  max_sessions: 1001\n", 2, 17, "recording.max_sessions: 1001 is out of range (1..1000)");
     expect_err("recording:\n  callback_timeout: 500ms\n", 2, 21,
                "recording.callback_timeout: 500ms is out of range (1s..1m)");
     expect_err("recording:\n  callback_timeout: 61s\n", 2, 21, "recording.callback_timeout: 61s is out of range");
@@ -361,6 +375,8 @@ static void test_enum_errors(void)
     expect_err("log:\n  level: verbose\n", 2, 10, "log.level: \"verbose\" is not one of debug, info, warn, error");
     expect_err("log:\n  format: xml\n", 2, 11, "log.format: \"xml\" is not one of text, json");
     expect_err("log:\n  format: [text]\n", 2, 11, "log.format: expected a log format, got a sequence");
+    expect_err("recording:\n  audio_codec: mp3\n", 2, 16, "recording.audio_codec: \"mp3\" is not one of aac, opus");
+    expect_err("recording:\n  audio_codec: AAC\n", 2, 16, "recording.audio_codec: \"AAC\" is not one of aac, opus");
 }
 
 static void test_address_errors(void)

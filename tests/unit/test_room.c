@@ -1,7 +1,7 @@
 /*
  * test_room.c — the room registry (src/room/room.c): rooms, peers, limits,
- * streams, subscriptions, mute, releases, SFU events, worker pinning and
- * freeing on the last leave.  Single-threaded, like the control thread.
+ * streams, subscriptions, mute, releases, SFU events, the registry observer,
+ * worker pinning and freeing on the last leave.  Single-threaded, like the control thread.
  *
  * The SFU is faked (unit/fake_sfu.h): it records the calls and answers what
  * the test sets.
@@ -460,6 +460,111 @@ static void test_sfu_events(void)
     room_registry_free(reg);
 }
 
+/* ---- the registry observer ---- */
+
+typedef struct {
+    room_obs_type_t type[64];
+    uint64_t stream_id[64];
+    char channel[64][65];
+    int n;
+    int unpublished_at_removal[64]; /* fake.unpublished when told: the SFU still had the stream */
+} observer_log_t;
+
+static void on_observe(void *ctx, const room_obs_event_t *ev)
+{
+    observer_log_t *o = ctx;
+    if (o->n >= 64)
+        return;
+    o->type[o->n] = ev->type;
+    o->stream_id[o->n] = ev->stream ? ev->stream->id : 0;
+    snprintf(o->channel[o->n], sizeof(o->channel[0]), "%s", room_channel_id(ev->room));
+    o->unpublished_at_removal[o->n] = fake.unpublished;
+    o->n++;
+}
+
+static void test_observer(void)
+{
+    room_registry_t *reg = new_registry(8);
+    static observer_log_t o;
+    client_t a, b, c;
+    int rc;
+    memset(&o, 0, sizeof(o));
+    fake_reset(true, true);
+    room_registry_set_observer(reg, on_observe, &o);
+
+    join(reg, "obs", &a, "a", 1);
+    join(reg, "obs", &b, "b", 1);
+    is_int(o.n, 0, "observer: joins are not stream events");
+    const room_stream_t *sa = publish(&a, ROOM_STREAM_MAIN, &rc);
+    uint64_t sa_id = sa->id;
+    ok(o.n == 1 && o.type[0] == ROOM_OBS_STREAM_ADDED && o.stream_id[0] == sa_id && strcmp(o.channel[0], "obs") == 0,
+       "publish: STREAM_ADDED with the stream and its room");
+    fake.publish_rc = IRTC_EINVAL;
+    fake.why = "no codec";
+    publish(&b, ROOM_STREAM_MAIN, &rc);
+    fake.publish_rc = IRTC_OK;
+    is_int(o.n, 1, "a refused publish is not observed");
+
+    const room_stream_t *sb = publish(&b, ROOM_STREAM_MAIN, &rc);
+    uint64_t sb_id = sb->id;
+    int unpub = fake.unpublished;
+    room_unpublish(a.peer, sa_id);
+    ok(o.n == 3 && o.type[2] == ROOM_OBS_STREAM_REMOVED && o.stream_id[2] == sa_id,
+       "unpublish: STREAM_REMOVED for that stream");
+    is_int(o.unpublished_at_removal[2], unpub, "told before the SFU closes the stream (taps can come off)");
+
+    sa = publish(&a, ROOM_STREAM_MAIN, &rc);
+    sa_id = sa->id;
+    room_leave(a.peer, ROOM_REASON_LEFT);
+    ok(o.n == 5 && o.type[4] == ROOM_OBS_STREAM_REMOVED && o.stream_id[4] == sa_id,
+       "a publisher leaving: its stream removed");
+    ok(room_find(reg, "app1", "obs") != NULL, "room still there (b is in it)");
+
+    join(reg, "obs", &c, "c", 1);
+    sfu_event_t ev = {.type = SFU_EVENT_FAILED, .transport_id = sb_id, .is_publisher = true};
+    room_registry_sfu_event(reg, &ev);
+    ok(o.n == 6 && o.type[5] == ROOM_OBS_STREAM_REMOVED && o.stream_id[5] == sb_id,
+       "a failed transport: its stream removed");
+    room_leave(c.peer, ROOM_REASON_LEFT);
+    ok(o.n == 7 && o.type[6] == ROOM_OBS_ROOM_CLOSED && strcmp(o.channel[6], "obs") == 0,
+       "the last peer leaves: ROOM_CLOSED");
+
+    join(reg, "rel", &a, "a", 1);
+    join(reg, "rel", &b, "b", 1);
+    sa = publish(&a, ROOM_STREAM_MAIN, &rc);
+    const room_stream_t *aux = publish(&a, ROOM_STREAM_AUXILIARY, &rc);
+    uint64_t aux_id = aux->id;
+    sa_id = sa->id;
+    o.n = 0;
+    room_release_room(reg, "app1", "rel");
+    ok(o.n == 3 && o.type[0] == ROOM_OBS_STREAM_REMOVED && o.type[1] == ROOM_OBS_STREAM_REMOVED &&
+           o.type[2] == ROOM_OBS_ROOM_CLOSED,
+       "releaseRoom: every stream removed, then ROOM_CLOSED");
+    ok((o.stream_id[0] == sa_id && o.stream_id[1] == aux_id) || (o.stream_id[0] == aux_id && o.stream_id[1] == sa_id),
+       "both of a's streams reported");
+
+    join(reg, "kick", &a, "a", 1);
+    publish(&a, ROOM_STREAM_MAIN, &rc);
+    o.n = 0;
+    room_release_user(reg, "app1", "kick", "a");
+    ok(o.n == 2 && o.type[0] == ROOM_OBS_STREAM_REMOVED && o.type[1] == ROOM_OBS_ROOM_CLOSED,
+       "releaseUser of the only user: stream removed, room closed");
+
+    join(reg, "off", &a, "a", 1);
+    room_registry_set_observer(reg, NULL, &o);
+    o.n = 0;
+    publish(&a, ROOM_STREAM_MAIN, &rc);
+    room_leave(a.peer, 0);
+    is_int(o.n, 0, "a cleared observer is not called");
+
+    room_registry_set_observer(reg, on_observe, &o);
+    join(reg, "end", &a, "a", 1);
+    publish(&a, ROOM_STREAM_MAIN, &rc);
+    o.n = 0;
+    room_registry_free(reg);
+    is_int(o.n, 0, "room_registry_free tells the observer nothing (shutdown)");
+}
+
 /* Many rooms and ids: the hash and the id map grow, and deletion keeps every
  * remaining entry reachable. */
 static void test_scale(void)
@@ -509,6 +614,7 @@ int main(void)
     test_mute();
     test_release();
     test_sfu_events();
+    test_observer();
     test_scale();
     is_str(room_reason_text(7), "reconnect timeout", "reason text");
     is_str(room_reason_text(11), "unknown", "reason text out of range");
