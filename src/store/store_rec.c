@@ -276,22 +276,13 @@ int store_outbox_insert(store_t *st, store_outbox_t *o)
     return rc;
 }
 
-int store_outbox_due(store_t *st, int64_t now_ms, size_t limit, store_outbox_t **out, size_t *count)
+/* Runs a bound outbox SELECT and collects its rows (one loop for every listing). */
+static int collect_outbox(store_t *st, sqlite3_stmt *s, const char *what, store_outbox_t **out, size_t *count)
 {
-    /* "delivered_at_ms = 0" literally, so the partial index outbox_due applies. */
-    static const char sql[] = "SELECT " OUTBOX_COLS " FROM outbox WHERE delivered_at_ms = 0 AND next_attempt_ms <= ?1"
-                              " ORDER BY next_attempt_ms, id LIMIT ?2";
     store_outbox_t *rows = NULL;
     size_t n = 0;
     int rc;
-    *out = NULL;
-    *count = 0;
-    sqlite3_stmt *s = store_stmt(st, sql);
-    if (s == NULL)
-        return IRTC_EIO;
-    store_bind_int64(s, 1, now_ms);
-    store_bind_int64(s, 2, limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
-    while ((rc = store_step_row(st, s, "outbox due")) == 1) {
+    while ((rc = store_step_row(st, s, what)) == 1) {
         rows = store_array_grow(rows, n, sizeof(*rows));
         outbox_from_row(s, &rows[n++]);
     }
@@ -303,6 +294,21 @@ int store_outbox_due(store_t *st, int64_t now_ms, size_t limit, store_outbox_t *
     *out = rows;
     *count = n;
     return IRTC_OK;
+}
+
+int store_outbox_due(store_t *st, int64_t now_ms, size_t limit, store_outbox_t **out, size_t *count)
+{
+    /* "delivered_at_ms = 0" literally, so the partial index outbox_due applies. */
+    static const char sql[] = "SELECT " OUTBOX_COLS " FROM outbox WHERE delivered_at_ms = 0 AND next_attempt_ms <= ?1"
+                              " ORDER BY next_attempt_ms, id LIMIT ?2";
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL)
+        return IRTC_EIO;
+    store_bind_int64(s, 1, now_ms);
+    store_bind_int64(s, 2, limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
+    return collect_outbox(st, s, "outbox due", out, count);
 }
 
 int store_outbox_mark_delivered(store_t *st, int64_t id, int64_t now_ms)
@@ -368,25 +374,11 @@ int store_outbox_pending(store_t *st, int64_t *count, int64_t *next_attempt_ms)
 int store_outbox_recent(store_t *st, size_t limit, store_outbox_t **out, size_t *count)
 {
     static const char sql[] = "SELECT " OUTBOX_COLS " FROM outbox ORDER BY id DESC LIMIT ?1";
-    store_outbox_t *rows = NULL;
-    size_t n = 0;
-    int rc;
     *out = NULL;
     *count = 0;
     sqlite3_stmt *s = store_stmt(st, sql);
     if (s == NULL)
         return IRTC_EIO;
     store_bind_int64(s, 1, limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
-    while ((rc = store_step_row(st, s, "outbox recent")) == 1) {
-        rows = store_array_grow(rows, n, sizeof(*rows));
-        outbox_from_row(s, &rows[n++]);
-    }
-    store_stmt_done(s);
-    if (rc < 0) {
-        store_outbox_list_free(rows, n);
-        return rc;
-    }
-    *out = rows;
-    *count = n;
-    return IRTC_OK;
+    return collect_outbox(st, s, "outbox recent", out, count);
 }
