@@ -90,10 +90,10 @@ window.H = {
   // Remote <video> elements of a client: who, what size, whether it plays.
   async videos(key, waitMs = 1000) {
     const els = Array.from(document.querySelectorAll(`.remote[data-key="${key}"] video`));
-    const t0 = els.map(v => v.currentTime);
+    const t0 = new Map(els.map(v => [v, v.currentTime]));
     await new Promise(r => setTimeout(r, waitMs));
-    return els.map((v, i) => ({ userId: v.parentNode.dataset.userId, type: v.parentNode.dataset.type,
-      width: v.videoWidth, height: v.videoHeight, advancing: v.currentTime > t0[i], paused: v.paused }));
+    return els.filter(v => v.parentNode).map(v => ({ userId: v.parentNode.dataset.userId, type: v.parentNode.dataset.type,
+      width: v.videoWidth, height: v.videoHeight, advancing: v.currentTime > t0.get(v), paused: v.paused }));
   },
 
   has(key, ev, pred = () => true) { return this.events.some(e => e.key === key && e.ev === ev && pred(e)); },
