@@ -11,7 +11,8 @@ window.H = {
   remote: {}, // "key:userId:type" → the remote Stream last subscribed
   EVENTS: ['peer-join', 'peer-leave', 'stream-added', 'stream-removed', 'stream-updated', 'stream-subscribed',
     'stream-published', 'client-banned', 'error', 'mute-audio', 'unmute-audio', 'mute-video', 'unmute-video',
-    'signature-expired', 'camera-changed', 'network-quality', 'audio-volume', 'connection-state-changed'],
+    'signature-expired', 'camera-changed', 'network-quality', 'audio-volume', 'connection-state-changed',
+    'stream-video-paused', 'stream-video-resumed', 'stream-layer-changed', 'active-speaker'],
 
   async token(channelId, userId, role) {
     const r = await fetch('/demo/token', { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -22,8 +23,10 @@ window.H = {
 
   record(name, key, ev) {
     const e = { key, ev: name, t: Date.now() };
-    if (ev && ev.stream) { e.streamId = ev.stream.getId(); e.userId = ev.stream.getUserId(); e.type = ev.stream.getType(); }
-    else if (ev) Object.assign(e, JSON.parse(JSON.stringify(ev)));
+    if (ev && ev.stream) {
+      for (const k of Object.keys(ev)) if (k !== 'stream') e[k] = ev[k];
+      e.streamId = ev.stream.getId(); e.userId = ev.stream.getUserId(); e.type = ev.stream.getType();
+    } else if (ev) Object.assign(e, JSON.parse(JSON.stringify(ev)));
     if (name === 'audio-volume' || name === 'network-quality') {
       // Kept short: the last one of each kind only.
       this.last = this.last || {};
