@@ -36,21 +36,7 @@ async function openPage(ctx, d, title) {
   return page;
 }
 
-const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok', e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
-const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
-async function waitEvent(page, key, ev, pred = () => true, ms = 15000) {
-  return waitFor(async () => (await events(page, key, ev)).find(pred), ms, 200);
-}
-// Every remote video of the client plays: the expected users, ≥ minWidth, time advancing.
-async function allPlaying(page, key, users, minWidth, ms = 30000) {
-  let last = [];
-  const good = await waitFor(async () => {
-    last = await page.evaluate(k => H.videos(k, 700), key);
-    return users.every(u => last.some(v => v.userId === u && v.width >= minWidth && v.advancing));
-  }, ms, 300);
-  return { good, last };
-}
-const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+const { start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
 
 // The guide's token algorithm (§7.4), for a token dated in the past.
 function forgeToken(app, channelId, userId, timeStamp) {

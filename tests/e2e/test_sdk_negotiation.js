@@ -96,21 +96,9 @@ function pageHelpers() {
   };
 }
 
-const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok', e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
-const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
-async function waitEvent(page, key, ev, pred = () => true, ms = 15000) {
-  return waitFor(async () => (await events(page, key, ev)).find(pred), ms, 200);
-}
+const { start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
 // Every listed user's main stream plays (carol sends audio only: her element plays without a picture).
-async function playing(page, key, users, ms = 30000) {
-  let last = [];
-  const good = await waitFor(async () => {
-    last = await page.evaluate(k => H.videos(k, 600), key);
-    return users.every(u => last.some(v => v.userId === u && v.type === 'main' && (v.width > 0 || u === 'carol') && v.advancing));
-  }, ms, 300);
-  return { good, last };
-}
-const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+const playing = (page, key, users, ms) => allPlaying(page, key, users.map(u => [u, u === 'carol' ? 0 : 1]), 1, ms, { type: 'main' });
 
 async function main() {
   const t0 = Date.now();

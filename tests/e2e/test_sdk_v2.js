@@ -128,17 +128,10 @@ async function openPage(ctx, d, title) {
   return page;
 }
 
-const start = (page, key, opts) => page.evaluate(([k, o]) => { T.watchFirstFrames(k); return H.start(k, o).then(() => 'ok', e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`); }, [key, opts]);
-const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
-async function allPlaying(page, key, users, minWidth, ms = 30000) {
-  let last = [];
-  const good = await waitFor(async () => {
-    last = await page.evaluate(k => H.videos(k, 700), key);
-    return users.every(u => last.some(v => v.userId === u && v.type === 'main' && v.width >= minWidth && v.advancing));
-  }, ms, 300);
-  return { good, last };
-}
-const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+const { events, fmt } = require('./sdk-page.js');
+const P = require('./sdk-page.js');
+const start = (page, key, opts) => page.evaluate(k => T.watchFirstFrames(k), key).then(() => P.start(page, key, opts));
+const allPlaying = (page, key, users, minWidth, ms) => P.allPlaying(page, key, users, minWidth, ms, { type: 'main' });
 const pcsFmt = p => `${p.open} open (${p.kinds.join(', ') || 'none'}), ${p.made} made`;
 
 async function main() {
