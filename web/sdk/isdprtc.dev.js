@@ -945,7 +945,7 @@ var ISDPRTC = (() => {
   }
   function outcomeUnknown(e) {
     const c = e && e.getCode ? e.getCode() : 0;
-    return c === ErrorCode.SOCKET_DISCONNECT || c === ErrorCode.SERVER_NO_RESPONSE;
+    return !e.notSent && (c === ErrorCode.SOCKET_DISCONNECT || c === ErrorCode.SERVER_NO_RESPONSE);
   }
   var Transport = class {
     /**
@@ -1069,6 +1069,11 @@ var ISDPRTC = (() => {
   function notJoined(what) {
     return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`);
   }
+  function notSent(what) {
+    const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
+    e.notSent = true;
+    return e;
+  }
   function parseLayer(v, what) {
     const i = typeof v === "string" ? LAYER_NAMES.indexOf(v) : v;
     if (!Number.isInteger(i) || i < 0 || i > 2) throw invalid(`${what}: maxLayer must be 'low', 'medium', 'high' or 0, 1, 2`);
@@ -1127,6 +1132,18 @@ var ISDPRTC = (() => {
       if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
       if (this._state !== "CONNECTED" || !this._sock) throw notJoined(type);
       return this._sock.request(type, fields, timeoutMs);
+    }
+    /**
+     * A request carrying an offer of pc: it waits for a lost socket like any
+     * request, then goes only if pc is still t's connection (a fresh join
+     * closes them all: an offer of a closed connection must not reach the
+     * new session).
+     */
+    async _offer(t, pc, type, fields) {
+      if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise.catch(() => {
+      });
+      if (t.pc !== pc) throw notSent(type);
+      return this._request(type, fields);
     }
     // ---- join / leave ----
     /**
@@ -1507,7 +1524,9 @@ var ISDPRTC = (() => {
         if (v) pub.tx.video = pc.addTransceiver(v, { direction: "sendonly", streams: [stream._ms], sendEncodings: stream._encodings() });
         let data;
         try {
-          data = await t.negotiate((sdp) => this._request(
+          data = await t.negotiate((sdp) => this._offer(
+            t,
+            pc,
             "publish",
             { sdp, streamType: pub.type, audio: !!a, video: !!v, mids: midsOf(pub.tx) }
           ));
@@ -1576,7 +1595,8 @@ var ISDPRTC = (() => {
     async _endOnServer(t, type, fields) {
       const empty = t.live().length === 0;
       try {
-        if (!empty && t.needsCleanup() && !t.desync) await t.negotiate((sdp) => this._request(type, Object.assign({ sdp }, fields)));
+        const pc = t.pc;
+        if (!empty && t.needsCleanup() && !t.desync) await t.negotiate((sdp) => this._offer(t, pc, type, Object.assign({ sdp }, fields)));
         else await this._request(type, fields);
       } catch (e) {
         log.info(`${type}:`, e.message);
@@ -1597,7 +1617,8 @@ var ISDPRTC = (() => {
       if (t.closeIfEmpty()) return;
       if (t.needsCleanup() && this._state !== "DISCONNECTED" && !t.desync) {
         try {
-          await t.negotiate((sdp) => this._request("negotiate", { pc: t.dir, sdp }));
+          const pc = t.pc;
+          await t.negotiate((sdp) => this._offer(t, pc, "negotiate", { pc: t.dir, sdp }));
         } catch (e) {
           log.info("negotiate (cleanup):", e.message);
           if (t.desync) {
@@ -1682,7 +1703,7 @@ var ISDPRTC = (() => {
         if (sub.maxLayer !== void 0) fields.maxLayer = sub.maxLayer;
         let data;
         try {
-          data = await t.negotiate((sdp) => this._request("subscribe", Object.assign({ sdp, mids: midsOf(sub.tx) }, fields)));
+          data = await t.negotiate((sdp) => this._offer(t, pc, "subscribe", Object.assign({ sdp, mids: midsOf(sub.tx) }, fields)));
         } catch (e) {
           stopTransceivers(sub.tx);
           if (sub.stream._sub === sub) {
@@ -1815,7 +1836,7 @@ var ISDPRTC = (() => {
               ok = true;
               return;
             }
-            await t.negotiate((sdp) => this._request("negotiate", { pc: t.dir, sdp }), { iceRestart: true });
+            await t.negotiate((sdp) => this._offer(t, pc, "negotiate", { pc: t.dir, sdp }), { iceRestart: true });
           });
           ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
         } catch (e) {

@@ -26,6 +26,11 @@ const DEFAULT_RESUME = { resumeWindowMs: 15000, idleTimeoutMs: 20000 };
 const LAYER_NAMES = ['low', 'medium', 'high'];
 
 function notJoined(what) { return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`); }
+function notSent(what) {
+  const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
+  e.notSent = true;
+  return e;
+}
 
 /** 'low' | 'medium' | 'high' or 0..2 → 0..2. */
 function parseLayer(v, what) {
@@ -86,6 +91,18 @@ export class Client {
     if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
     if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(type);
     return this._sock.request(type, fields, timeoutMs);
+  }
+
+  /**
+   * A request carrying an offer of pc: it waits for a lost socket like any
+   * request, then goes only if pc is still t's connection (a fresh join
+   * closes them all: an offer of a closed connection must not reach the
+   * new session).
+   */
+  async _offer(t, pc, type, fields) {
+    if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise.catch(() => {});
+    if (t.pc !== pc) throw notSent(type);
+    return this._request(type, fields);
   }
 
   // ---- join / leave ----
@@ -465,7 +482,7 @@ export class Client {
       if (v) pub.tx.video = pc.addTransceiver(v, { direction: 'sendonly', streams: [stream._ms], sendEncodings: stream._encodings() });
       let data;
       try {
-        data = await t.negotiate(sdp => this._request('publish',
+        data = await t.negotiate(sdp => this._offer(t, pc, 'publish',
           { sdp, streamType: pub.type, audio: !!a, video: !!v, mids: midsOf(pub.tx) }));
       } catch (e) {
         stopTransceivers(pub.tx);
@@ -533,7 +550,8 @@ export class Client {
   async _endOnServer(t, type, fields) {
     const empty = t.live().length === 0;
     try {
-      if (!empty && t.needsCleanup() && !t.desync) await t.negotiate(sdp => this._request(type, Object.assign({ sdp }, fields)));
+      const pc = t.pc;
+      if (!empty && t.needsCleanup() && !t.desync) await t.negotiate(sdp => this._offer(t, pc, type, Object.assign({ sdp }, fields)));
       else await this._request(type, fields);
     } catch (e) {
       log.info(`${type}:`, e.message);
@@ -549,7 +567,8 @@ export class Client {
     if (t.closeIfEmpty()) return;
     if (t.needsCleanup() && this._state !== 'DISCONNECTED' && !t.desync) {
       try {
-        await t.negotiate(sdp => this._request('negotiate', { pc: t.dir, sdp }));
+        const pc = t.pc;
+        await t.negotiate(sdp => this._offer(t, pc, 'negotiate', { pc: t.dir, sdp }));
       } catch (e) {
         log.info('negotiate (cleanup):', e.message);
         if (t.desync) { await this._rebuildLocked(t); return; }
@@ -624,7 +643,7 @@ export class Client {
       if (sub.maxLayer !== undefined) fields.maxLayer = sub.maxLayer;
       let data;
       try {
-        data = await t.negotiate(sdp => this._request('subscribe', Object.assign({ sdp, mids: midsOf(sub.tx) }, fields)));
+        data = await t.negotiate(sdp => this._offer(t, pc, 'subscribe', Object.assign({ sdp, mids: midsOf(sub.tx) }, fields)));
       } catch (e) {
         stopTransceivers(sub.tx);
         if (sub.stream._sub === sub) {
@@ -754,7 +773,7 @@ export class Client {
       try {
         await t.run(async () => {
           if (t.pc !== pc || pc.connectionState === 'connected') { ok = true; return; }
-          await t.negotiate(sdp => this._request('negotiate', { pc: t.dir, sdp }), { iceRestart: true });
+          await t.negotiate(sdp => this._offer(t, pc, 'negotiate', { pc: t.dir, sdp }), { iceRestart: true });
         });
         ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
       } catch (e) {

@@ -42,7 +42,7 @@ export function midsOf(tx) {
  */
 export function outcomeUnknown(e) {
   const c = e && e.getCode ? e.getCode() : 0;
-  return c === ErrorCode.SOCKET_DISCONNECT || c === ErrorCode.SERVER_NO_RESPONSE;
+  return !e.notSent && (c === ErrorCode.SOCKET_DISCONNECT || c === ErrorCode.SERVER_NO_RESPONSE);
 }
 
 export class Transport {
