@@ -184,7 +184,13 @@
         }
         case 'publish': {
           const simulcast = req.video ? Math.max(1, (req.sdp.split(/\r\nm=video/)[1] || '').split(/\r\nm=/)[0].split('a=rid:').length - 1) : 0;
-          const sdp = await this.answer(sess, 'send', req.sdp);
+          // MOCK.videoCodec (e.g. 'H264'): the answer accepts only that codec, as irtcd picks one.
+          const sdp = await this.answer(sess, 'send', req.sdp, this.videoCodec && req.mids && req.mids.video !== undefined ? pc => {
+            const tr = this.txByMid(pc, req.mids.video);
+            const codecs = RTCRtpReceiver.getCapabilities('video').codecs.filter(c => c.mimeType === 'video/' + this.videoCodec &&
+              (this.videoCodec !== 'H264' || /packetization-mode=1/.test(c.sdpFmtpLine || '')));
+            if (tr) tr.setCodecPreferences(codecs);
+          } : undefined);
           const pc = sess.pcs.send;
           const tracks = {};
           for (const kind of ['audio', 'video']) {

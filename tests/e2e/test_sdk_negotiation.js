@@ -296,6 +296,35 @@ async function main() {
     const stillA = await playing(P, 'b', ['alice'], 10000);
     ok(stillA.good, 'alice\'s camera keeps flowing after the refused offer');
 
+    // ---- simulcast with H.264 (the server's choice of codec) ----
+    const h264 = await P.evaluate(async () => {
+      const c = H.clients.b, old = H.locals.b;
+      await c.unpublish(old);
+      old.close();
+      MOCK.videoCodec = 'H264';
+      const s = ISDPRTC.createStream({ audio: true, video: true, userId: 'bob' });
+      await s.initialize();
+      await c.publish(s);
+      MOCK.videoCodec = null;
+      H.locals.b = s;
+      return s.getStreamInfo().simulcast;
+    });
+    let hOut = {};
+    const hFlows = await waitFor(async () => {
+      hOut = await P.evaluate(async () => {
+        const out = {}, codecs = {};
+        const stats = await H.clients.b._tx.send.pc.getStats();
+        stats.forEach(x => { if (x.type === 'codec') codecs[x.id] = x.mimeType; });
+        stats.forEach(x => {
+          if (x.type === 'outbound-rtp' && x.kind === 'video') out[x.rid || '-'] = { w: x.frameWidth || 0, codec: codecs[x.codecId], frames: x.framesEncoded || 0 };
+        });
+        return out;
+      });
+      return ['q', 'h', 'f'].every(r => hOut[r] && hOut[r].codec === 'video/H264' && hOut[r].frames > 10) &&
+        hOut.q.w === 320 && hOut.h.w === 640 && hOut.f.w === 1280;
+    }, 30000, 500);
+    ok(h264 === 3 && hFlows, `with H.264 chosen by the server, a 720p camera leaves as three H.264 layers too (${JSON.stringify(hOut)})`);
+
     // ---- leave closes everything ----
     await P.evaluate(() => Promise.all(Object.values(H.clients).map(c => c.leave())));
     pcs = await P.evaluate(() => T.pcs());
