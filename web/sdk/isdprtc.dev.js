@@ -2038,6 +2038,10 @@ var ISDPRTC = (() => {
       if (globalThis.addEventListener) {
         this._pageHide = () => this._onPageHide();
         globalThis.addEventListener("pagehide", this._pageHide);
+        this._online = () => {
+          if (this._state === "CONNECTED") this._checkTransports();
+        };
+        globalThis.addEventListener("online", this._online);
       }
       this._timers.push(setInterval(() => this._qualityTick(), QUALITY_INTERVAL_MS));
       this._timers.push(setInterval(() => this._volumeTick(), VOLUME_INTERVAL_MS));
@@ -2055,7 +2059,9 @@ var ISDPRTC = (() => {
       for (const t of this._timers) clearInterval(t);
       this._timers = [];
       if (this._pageHide) globalThis.removeEventListener("pagehide", this._pageHide);
+      if (this._online) globalThis.removeEventListener("online", this._online);
       this._pageHide = null;
+      this._online = null;
       if (this._deviceHandler) navigator.mediaDevices.removeEventListener("devicechange", this._deviceHandler);
       this._deviceHandler = null;
     }

@@ -980,6 +980,9 @@ export class Client {
     if (globalThis.addEventListener) {
       this._pageHide = () => this._onPageHide();
       globalThis.addEventListener('pagehide', this._pageHide);
+      // The browser is online again (a new network): restart ICE at once on a connection that is not connected.
+      this._online = () => { if (this._state === 'CONNECTED') this._checkTransports(); };
+      globalThis.addEventListener('online', this._online);
     }
     this._timers.push(setInterval(() => this._qualityTick(), QUALITY_INTERVAL_MS));
     this._timers.push(setInterval(() => this._volumeTick(), VOLUME_INTERVAL_MS));
@@ -995,7 +998,9 @@ export class Client {
     for (const t of this._timers) clearInterval(t);
     this._timers = [];
     if (this._pageHide) globalThis.removeEventListener('pagehide', this._pageHide);
+    if (this._online) globalThis.removeEventListener('online', this._online);
     this._pageHide = null;
+    this._online = null;
     if (this._deviceHandler) navigator.mediaDevices.removeEventListener('devicechange', this._deviceHandler);
     this._deviceHandler = null;
   }
