@@ -86,6 +86,16 @@
       if (sess.ws.readyState !== 1) return;
       setTimeout(() => sess.ws._deliver({ v: 2, type: 'event', event: name, data }), 0);
     },
+    // An event to a user, as the server would send it (the tests' hand on v2's events).
+    push(userId, name, data) {
+      const sess = Array.from(this.sessions).find(x => x.userId === userId && x.joined);
+      if (sess) this.event(sess, name, data);
+    },
+    subOf(userId, streamOwner) {
+      const st = Array.from(this.streams.values()).find(x => x.userId === streamOwner && x.type === 'main');
+      const sub = st && Array.from(this.subs.values()).find(x => x.sess.userId === userId && x.streamId === st.streamId);
+      return sub ? { subscriptionId: sub.id, streamId: st.streamId } : null;
+    },
     others(sess) { return Array.from(this.sessions).filter(s => s !== sess && s.room === sess.room && s.joined); },
 
     serverPc(sess, dir) {

@@ -209,6 +209,34 @@ async function main() {
     });
     ok(capped === 1, `subscribe(stream, {maxLayer: 'medium'}) sends maxLayer 1 (${capped})`);
 
+    // ---- the server's v2 events become SDK events ----
+    const evs = await P.evaluate(async () => {
+      const wait = ms => new Promise(x => setTimeout(x, ms));
+      const ids = MOCK.subOf('bob', 'alice');
+      const st = H.remote['b:alice:main'];
+      MOCK.push('bob', 'subscription-paused', Object.assign({ reason: 'bandwidth' }, ids));
+      MOCK.push('bob', 'transport-stats', { pc: 'recv', rttMs: 250, lossPct: 5, availableKbps: 800 });
+      await wait(300);
+      const paused = { info: st.getStreamInfo().layer.paused, ev: H.events.filter(e => e.key === 'b' && e.ev === 'stream-video-paused').pop() };
+      H.last['b:network-quality'] = null;
+      for (let i = 0; i < 50 && !H.last['b:network-quality']; i++) await wait(100);
+      const nq = H.last['b:network-quality'];
+      MOCK.push('bob', 'subscription-resumed', ids);
+      const aliceStream = MOCK.subOf('bob', 'alice').streamId;
+      MOCK.push('bob', 'active-speaker', { userId: 'alice', streamId: aliceStream });
+      MOCK.push('alice', 'active-speaker', { userId: 'alice', streamId: aliceStream });
+      await wait(300);
+      return { paused, nq, resumed: H.events.filter(e => e.key === 'b' && e.ev === 'stream-video-resumed').pop(), after: st.getStreamInfo().layer.paused,
+        spkB: H.events.filter(e => e.key === 'b' && e.ev === 'active-speaker').pop(), spkA: H.events.filter(e => e.key === 'a' && e.ev === 'active-speaker').pop() };
+    });
+    ok(evs.paused.info === true && evs.paused.ev && evs.paused.ev.userId === 'alice' && evs.paused.ev.reason === 'bandwidth' &&
+      evs.resumed && evs.resumed.userId === 'alice' && evs.after === false,
+      `subscription-paused / -resumed → stream-video-paused {stream, reason} / stream-video-resumed, getStreamInfo().layer.paused (${JSON.stringify([evs.paused.ev, evs.resumed])})`);
+    ok(evs.nq && evs.nq.downlink.available === 800000 && evs.nq.downlink.loss >= 0.05 && evs.nq.downlink.rtt >= 250 && evs.nq.downlinkNetworkQuality >= 4,
+      `transport-stats counts in network-quality (the worse figures; downlink at least "bad" while a video is paused): ${JSON.stringify(evs.nq && { q: evs.nq.downlinkNetworkQuality, d: evs.nq.downlink })}`);
+    ok(evs.spkB && evs.spkB.userId === 'alice' && evs.spkB.streamId && evs.spkB.type === 'main' && evs.spkA && evs.spkA.userId === 'alice' && evs.spkA.type === 'local',
+      `active-speaker {userId, streamId, stream}: bob gets alice's remote Stream, alice her local one (${JSON.stringify([evs.spkB, evs.spkA])})`);
+
     // ---- a remote unpublish: stream-removed, the receive connections clean up with negotiate ----
     await P.evaluate(() => { MOCK.mark = MOCK.log.length; });
     await P.evaluate(() => H.clients.c.unpublish(H.locals.c));
