@@ -1,0 +1,532 @@
+/*
+ * transport.c — one client PeerConnection: ICE-lite, DTLS-SRTP, liveness,
+ * demultiplexing RTP/RTCP to producers and consumers, protecting what they
+ * send.  See transport.h.
+ */
+#include "media/transport.h"
+#include "core/common.h"
+#include "core/crypto.h"
+#include "media/consumer.h"
+#include "media/engine_int.h"
+#include "media/producer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
+#define TRANSPORT_IDLE_TICK_MS 100
+
+static engine_stats_t *stats(transport_t *t)
+{
+    return engine_stats_of(t->e);
+}
+
+#define COUNT(t, field) atomic_fetch_add_explicit(&stats(t)->field, 1, memory_order_relaxed)
+
+/* ---- life and events ---- */
+
+static void emit(transport_t *t, engine_event_type_t type, const char *reason)
+{
+    engine_event_t ev = {.type = type, .id = t->id, .reason = reason};
+    engine_emit(t->e, &ev);
+}
+
+static void fail(transport_t *t, const char *reason)
+{
+    if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
+        return;
+    t->state = TRANSPORT_FAILED;
+    t->srtp_ready = false;
+    emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
+}
+
+static void send_raw(transport_t *t, const uint8_t *data, size_t len)
+{
+    if (!t->has_remote || len > ENGINE_TX_CAP)
+        return;
+    uint8_t *buf = engine_tx_reserve(t->e);
+    if (buf == NULL)
+        return;
+    memcpy(buf, data, len);
+    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+}
+
+static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
+{
+    send_raw(user, data, len);
+}
+
+static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
+{
+    transport_t *t = user;
+    if (sec_session_init(&t->srtp_out, k->profile, k->local_key, k->key_len, k->local_salt, k->salt_len, false) !=
+            IRTC_OK ||
+        sec_session_init(&t->srtp_in, k->profile, k->remote_key, k->key_len, k->remote_salt, k->salt_len, true) !=
+            IRTC_OK) {
+        fail(t, "SRTP keying failed");
+        return;
+    }
+    t->srtp_ready = true;
+    t->state = TRANSPORT_CONNECTED;
+    emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
+    uint64_t now_ms = engine_now_ms(t->e);
+    for (unsigned i = 0; i < t->n_consumers; i++)
+        consumer_on_connected(t->consumers[i], now_ms);
+}
+
+static void dtls_failed_cb(void *user, const char *reason)
+{
+    transport_t *t = user;
+    if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED) {
+        /* close_notify: the browser closed this PeerConnection on purpose
+         * (unpublish, a page re-creating its connection).  That is not a lost
+         * network: stop using the transport and let signaling say what the
+         * user does next, instead of removing the user. */
+        t->state = TRANSPORT_CLOSED;
+        t->srtp_ready = false;
+        return;
+    }
+    fail(t, reason);
+}
+
+static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};
+
+transport_t *transport_new(engine_t *e, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms)
+{
+    transport_t *t = xcalloc(1, sizeof(*t));
+    t->e = e;
+    t->id = id;
+    t->d = *d;
+    t->created_ms = now_ms;
+    t->last_alive_ms = now_ms;
+    crypto_random(&t->rtcp_ssrc, sizeof(t->rtcp_ssrc));
+    t->twcc_seq = (uint16_t)t->rtcp_ssrc;
+    const char *why = NULL;
+    if (engine_dtls(e) == NULL)
+        why = "no DTLS context on this worker";
+    else if (dtls_conn_new(engine_dtls(e), DTLS_SERVER, d->remote_fp_alg, d->remote_fp, &dtls_cbs, t, &t->dtls, &why) ==
+             IRTC_OK)
+        dtls_conn_start(t->dtls, now_ms);
+    else if (why == NULL)
+        why = "bad DTLS fingerprint"; /* the control thread validated it: should not happen */
+    if (why != NULL && t->dtls == NULL)
+        fail(t, why);
+    return t;
+}
+
+void transport_free(transport_t *t)
+{
+    if (t->dtls != NULL) {
+        dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
+        dtls_conn_free(t->dtls);
+    }
+    sec_session_dispose(&t->srtp_in);
+    sec_session_dispose(&t->srtp_out);
+    free(t->twcc_rx);
+    free(t->producers);
+    free(t->consumers);
+    free(t);
+}
+
+void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd)
+{
+    char old[ENGINE_UFRAG_MAX + 1];
+    snprintf(old, sizeof(old), "%s", t->d.ufrag);
+    snprintf(t->d.ufrag, sizeof(t->d.ufrag), "%s", ufrag);
+    snprintf(t->d.pwd, sizeof(t->d.pwd), "%s", pwd);
+    engine_reindex_ufrag(t->e, t, old);
+}
+
+/* ---- ICE-lite (RFC 8445 §2.5) ---- */
+
+static bool same_addr(const transport_t *t, const struct sockaddr *a)
+{
+    return t->has_remote && engine_addr_equal(&t->remote, a);
+}
+
+void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const struct sockaddr *from,
+                       socklen_t fromlen, uint64_t now_ms)
+{
+    if (m->cls == STUN_CLASS_INDICATION) {
+        /* libnice keeps its pair alive with indications, not requests. */
+        if (same_addr(t, from))
+            t->last_alive_ms = now_ms;
+        return;
+    }
+    if (m->cls != STUN_CLASS_REQUEST || t->state == TRANSPORT_FAILED)
+        return; /* ICE-lite sends no checks, so expects no responses */
+    if (stun_check_integrity(buf, len, m, t->d.pwd, strlen(t->d.pwd)) != IRTC_OK ||
+        (m->fingerprint_off && stun_check_fingerprint(buf, len, m) != IRTC_OK)) {
+        /* RFC 8445 §7.3: a check that fails authentication gets 401, no state change. */
+        uint8_t out[STUN_ERROR_MAX];
+        size_t n = stun_build_error(out, sizeof(out), m->txid, STUN_METHOD_BINDING, STUN_ERR_UNAUTHORIZED, NULL, 0);
+        uint8_t *tx = n ? engine_tx_reserve(t->e) : NULL;
+        if (tx != NULL) {
+            memcpy(tx, out, n);
+            engine_tx_commit(t->e, from, fromlen, n);
+        }
+        COUNT(t, drop_stun_auth);
+        return;
+    }
+    uint8_t *tx = engine_tx_reserve(t->e);
+    size_t n = tx ? stun_build_binding_success(tx, ENGINE_TX_CAP, m->txid, from, t->d.pwd, strlen(t->d.pwd)) : 0;
+    if (n)
+        engine_tx_commit(t->e, from, fromlen, n);
+    /* A new 5-tuple is adopted only after a valid check; the controlling
+     * agent's nomination (USE-CANDIDATE) moves media to that pair. */
+    if (same_addr(t, from))
+        t->last_alive_ms = now_ms;
+    else if ((!t->has_remote || m->use_candidate) && engine_bind_addr(t->e, t, from, fromlen))
+        t->last_alive_ms = now_ms;
+    if (t->state == TRANSPORT_NEW && t->has_remote)
+        t->state = TRANSPORT_DTLS;
+}
+
+void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
+{
+    if (t->dtls == NULL || dtls_conn_input(t->dtls, buf, len) != IRTC_OK)
+        COUNT(t, drop_dtls);
+    else
+        t->last_alive_ms = now_ms;
+}
+
+/* ---- RTP in ---- */
+
+static transport_ssrc_t *find_ssrc(transport_t *t, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < t->n_ssrcs; i++)
+        if (t->ssrcs[i].ssrc == ssrc)
+            return &t->ssrcs[i];
+    return NULL;
+}
+
+static transport_ssrc_t *add_ssrc(transport_t *t, uint32_t ssrc, producer_t *p, unsigned enc, bool rtx)
+{
+    transport_ssrc_t *x = find_ssrc(t, ssrc);
+    if (x == NULL) {
+        if (t->n_ssrcs == TRANSPORT_MAX_SSRCS)
+            return NULL;
+        x = &t->ssrcs[t->n_ssrcs++];
+    }
+    *x = (transport_ssrc_t){.ssrc = ssrc, .p = p, .enc = (uint8_t)enc, .rtx = rtx};
+    return x;
+}
+
+static bool ext_equals(const uint8_t *pkt, const rtp_ext_t *x, const char *s)
+{
+    return x != NULL && strlen(s) == x->len && memcmp(pkt + x->off, s, x->len) == 0;
+}
+
+/* Offers without a=ssrc (simulcast, some clients): bind an SSRC on first
+ * sight by its mid and rid / repaired rid header extensions (RFC 8843 §9.2,
+ * RFC 8852), or, lacking them, by payload type. */
+static transport_ssrc_t *bind_ssrc(transport_t *t, const uint8_t *pkt, const rtp_hdr_t *h)
+{
+    const rtp_ext_t *mid = t->d.ext.mid ? rtp_ext_find(h, t->d.ext.mid) : NULL;
+    const rtp_ext_t *rid = t->d.ext.rid ? rtp_ext_find(h, t->d.ext.rid) : NULL;
+    const rtp_ext_t *rrid = t->d.ext.rrid ? rtp_ext_find(h, t->d.ext.rrid) : NULL;
+    for (unsigned i = 0; i < t->n_producers; i++) {
+        producer_t *p = t->producers[i];
+        if (mid != NULL ? !ext_equals(pkt, mid, p->d.mid) : (h->pt != p->d.pt && h->pt != p->d.rtx_pt))
+            continue;
+        for (unsigned e = 0; e < p->n_enc; e++) {
+            recv_stream_t *s = &p->enc[e];
+            bool named = s->rid[0] != '\0';
+            if (rrid != NULL || (h->pt == p->d.rtx_pt && p->d.rtx_pt != 0)) { /* a repair stream */
+                if (s->rtx_ssrc != 0 || (named && !ext_equals(pkt, rrid, s->rid)) || (!named && p->n_enc > 1))
+                    continue;
+                s->rtx_ssrc = h->ssrc;
+                return add_ssrc(t, h->ssrc, p, e, true);
+            }
+            if (h->pt != p->d.pt || s->ssrc != 0 || (named && !ext_equals(pkt, rid, s->rid)) ||
+                (!named && p->n_enc > 1))
+                continue;
+            s->ssrc = h->ssrc;
+            return add_ssrc(t, h->ssrc, p, e, false);
+        }
+    }
+    return NULL;
+}
+
+void transport_on_rtp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms)
+{
+    if (!t->srtp_ready || len < RTP_HEADER_LEN) {
+        COUNT(t, drop_srtp);
+        return;
+    }
+    /* The SSRC is in clear: an SSRC beyond what this transport may bind is
+     * dropped before libsrtp would create a stream for it. */
+    uint32_t ssrc = rtp_get_ssrc(buf);
+    transport_ssrc_t *x = find_ssrc(t, ssrc);
+    if (x == NULL && t->n_ssrcs == TRANSPORT_MAX_SSRCS) {
+        COUNT(t, drop_unknown_ssrc);
+        return;
+    }
+    if (sec_unprotect_rtp(&t->srtp_in, buf, &len) != IRTC_OK) {
+        COUNT(t, drop_srtp);
+        return;
+    }
+    t->last_alive_ms = now_ms;
+    rtp_hdr_t h;
+    if (rtp_parse(buf, len, &h, NULL) != IRTC_OK) {
+        COUNT(t, drop_malformed);
+        return;
+    }
+    if (t->twcc_rx != NULL) {
+        uint32_t tseq;
+        if (rtp_ext_read_be(buf, &h, t->d.ext.twcc, &tseq) == IRTC_OK)
+            twcc_recv_packet(t->twcc_rx, (uint16_t)tseq, engine_now_us(t->e));
+    }
+    if (x == NULL || x->p == NULL) {
+        transport_ssrc_t *b = bind_ssrc(t, buf, &h);
+        if (b == NULL) {
+            if (x == NULL)
+                add_ssrc(t, ssrc, NULL, 0, false); /* remembered (libsrtp has a stream for it), never bound */
+            COUNT(t, drop_unknown_ssrc);
+            return;
+        }
+        x = b;
+    }
+    producer_t *p = x->p;
+    /* libwebrtc hands transport feedback to its congestion controller only
+     * when the media SSRC is one it sends (rtcp_receiver.cc): name one. */
+    if (t->twcc_rx != NULL && t->twcc_rx->media_ssrc == 0 && !x->rtx)
+        t->twcc_rx->media_ssrc = ssrc;
+    producer_on_rtp(p, x->enc, x->rtx, buf, len, &h, now_ms);
+}
+
+/* ---- RTCP in ---- */
+
+static consumer_t *consumer_of_ssrc(transport_t *t, uint32_t ssrc)
+{
+    for (unsigned i = 0; i < t->n_consumers; i++)
+        if (t->consumers[i]->d.ssrc == ssrc)
+            return t->consumers[i];
+    return NULL;
+}
+
+void transport_note_sr_sent(transport_t *t, uint32_t ntp_mid32, uint64_t now_ms)
+{
+    t->sr_sent[t->sr_sent_next].mid32 = ntp_mid32;
+    t->sr_sent[t->sr_sent_next].ms = now_ms;
+    t->sr_sent_next = (t->sr_sent_next + 1) % TRANSPORT_SR_SENT_KEPT;
+}
+
+/* RTT from a report block about a stream we send (RFC 3550 §6.4.1): the LSR
+ * it echoes names one of our sender reports; now − sent − DLSR. */
+static void rtt_from_report(transport_t *t, const rtcp_rb_t *rb, uint64_t now_ms)
+{
+    if (rb->lsr == 0)
+        return;
+    for (unsigned i = 0; i < TRANSPORT_SR_SENT_KEPT; i++) {
+        if (t->sr_sent[i].mid32 != rb->lsr || t->sr_sent[i].ms == 0)
+            continue;
+        uint64_t dlsr_ms = (uint64_t)rb->dlsr * 1000 / 65536;
+        uint64_t elapsed = now_ms - t->sr_sent[i].ms;
+        if (elapsed < dlsr_ms)
+            return;
+        uint32_t rtt = (uint32_t)IRTC_MAX(elapsed - dlsr_ms, (uint64_t)1);
+        t->rtt_ms = t->rtt_ms ? (t->rtt_ms * 7 + rtt) / 8 : rtt;
+        return;
+    }
+}
+
+void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms)
+{
+    if (!t->srtp_ready || len < 8) {
+        COUNT(t, drop_srtp);
+        return;
+    }
+    uint32_t sender = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+    if (find_ssrc(t, sender) == NULL) {
+        if (t->n_ssrcs == TRANSPORT_MAX_SSRCS) {
+            COUNT(t, drop_unknown_ssrc);
+            return;
+        }
+    }
+    if (sec_unprotect_rtcp(&t->srtp_in, buf, &len) != IRTC_OK) {
+        COUNT(t, drop_srtp);
+        return;
+    }
+    if (find_ssrc(t, sender) == NULL)
+        add_ssrc(t, sender, NULL, 0, false); /* its libsrtp stream exists now: count it against the cap */
+    t->last_alive_ms = now_ms;
+    rtcp_iter_t it;
+    rtcp_pkt_t pkt;
+    int rc;
+    rtcp_iter_init(&it, buf, len);
+    while ((rc = rtcp_iter_next(&it, &pkt, NULL)) == 1) {
+        if (pkt.pt == 200 || pkt.pt == 201) { /* SR, RR */
+            rtcp_report_t r;
+            if (rtcp_parse_report(&pkt, &r) != IRTC_OK)
+                continue;
+            if (r.is_sr) {
+                for (unsigned i = 0; i < t->n_producers; i++)
+                    producer_on_sender_report(t->producers[i], &r, now_ms);
+            }
+            for (unsigned i = 0; i < r.rb_count; i++)
+                if (consumer_of_ssrc(t, r.rb[i].ssrc) != NULL)
+                    rtt_from_report(t, &r.rb[i], now_ms);
+        } else if (pkt.pt == 205 && pkt.fmt == 1) { /* generic NACK */
+            rtcp_fb_t fb;
+            consumer_t *c;
+            uint16_t seqs[256];
+            size_t n = 0;
+            if (rtcp_parse_fb(&pkt, &fb) == IRTC_OK && (c = consumer_of_ssrc(t, fb.media_ssrc)) != NULL &&
+                rtcp_nack_expand(&pkt, seqs, IRTC_ARRAY_SIZE(seqs), &n) == IRTC_OK)
+                consumer_on_nack(c, seqs, n, now_ms);
+        } else if (pkt.pt == 206 && (pkt.fmt == 1 || pkt.fmt == 4)) { /* PLI, FIR */
+            rtcp_fb_t fb;
+            if (rtcp_parse_fb(&pkt, &fb) != IRTC_OK)
+                continue;
+            uint32_t target = fb.media_ssrc;
+            if (pkt.fmt == 4 && fb.fci_len >= 4)
+                target = (uint32_t)fb.fci[0] << 24 | (uint32_t)fb.fci[1] << 16 | (uint32_t)fb.fci[2] << 8 | fb.fci[3];
+            consumer_t *c = consumer_of_ssrc(t, target);
+            if (c != NULL)
+                consumer_on_keyframe_request(c, now_ms);
+        }
+    }
+    if (rc < 0)
+        COUNT(t, drop_malformed);
+}
+
+/* ---- sending ---- */
+
+uint8_t *transport_tx_buffer(transport_t *t)
+{
+    return transport_ready(t) ? engine_tx_reserve(t->e) : NULL;
+}
+
+uint16_t transport_next_twcc_seq(transport_t *t)
+{
+    return t->twcc_seq++;
+}
+
+void transport_send_rtp(transport_t *t, uint8_t *buf, size_t len)
+{
+    if (!transport_ready(t) || sec_protect_rtp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
+        return;
+    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+}
+
+void transport_send_rtcp(transport_t *t, uint8_t *buf, size_t len)
+{
+    if (len == 0 || !transport_ready(t) || sec_protect_rtcp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
+        return;
+    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+}
+
+/* ---- timers ---- */
+
+static void send_feedback(transport_t *t, uint64_t now_ms)
+{
+    uint64_t now_us = engine_now_us(t->e);
+    if (t->twcc_rx != NULL && twcc_recv_due(t->twcc_rx, now_us)) {
+        for (;;) {
+            uint8_t *buf = transport_tx_buffer(t);
+            size_t n = buf ? twcc_recv_build_feedback(t->twcc_rx, buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, now_us) : 0;
+            if (n == 0)
+                break;
+            transport_send_rtcp(t, buf, n);
+        }
+    }
+    if (now_ms - t->last_rr_ms >= TRANSPORT_RR_INTERVAL_MS) {
+        t->last_rr_ms = now_ms;
+        rtcp_rb_t rbs[RTCP_MAX_RB];
+        size_t nrb = 0;
+        for (unsigned i = 0; i < t->n_producers; i++)
+            for (unsigned e = 0; e < t->producers[i]->n_enc && nrb < RTCP_MAX_RB; e++)
+                if (t->producers[i]->enc[e].seen)
+                    rs_fill_report_block(&t->producers[i]->enc[e], &rbs[nrb++], now_ms);
+        uint8_t *buf = nrb ? transport_tx_buffer(t) : NULL;
+        if (buf != NULL)
+            transport_send_rtcp(t, buf, rtcp_build_rr(buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, t->rtcp_ssrc, rbs, nrb));
+    }
+}
+
+uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
+{
+    if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
+        return now_ms + 1000;
+    uint64_t next = now_ms + TRANSPORT_IDLE_TICK_MS;
+    if (t->dtls != NULL && t->state != TRANSPORT_CONNECTED) {
+        if (dtls_conn_next_timeout_ms(t->dtls, now_ms) <= now_ms)
+            dtls_conn_handle_timeout(t->dtls, now_ms);
+        if (t->state == TRANSPORT_FAILED)
+            return now_ms + 1000;
+        next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls, now_ms));
+    }
+    if (t->state != TRANSPORT_CONNECTED) {
+        if (now_ms - t->created_ms > TRANSPORT_CONNECT_TIMEOUT_MS)
+            fail(t, "ICE/DTLS did not connect within 30 s");
+        return IRTC_MAX(next, now_ms + 1);
+    }
+    if (now_ms - t->last_alive_ms > TRANSPORT_LIVENESS_TIMEOUT_MS) {
+        fail(t, "nothing from the client for 30 s (no media, RTCP or ICE check)");
+        return now_ms + 1000;
+    }
+    if (t->n_producers > 0) {
+        for (unsigned i = 0; i < t->n_producers; i++)
+            producer_on_timer(t->producers[i], now_ms);
+        send_feedback(t, now_ms);
+        next = IRTC_MIN(next, now_ms + TRANSPORT_PRODUCER_TICK_MS);
+    }
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        consumer_t *c = t->consumers[i];
+        if (now_ms - c->last_layer_check_ms >= CONSUMER_LAYER_CHECK_MS)
+            consumer_update_layer(c, now_ms);
+    }
+    return next;
+}
+
+/* ---- membership ---- */
+
+void transport_add_producer(transport_t *t, producer_t *p)
+{
+    t->producers = xrealloc(t->producers, (t->n_producers + 1) * sizeof(*t->producers));
+    t->producers[t->n_producers++] = p;
+    for (unsigned e = 0; e < p->n_enc; e++) {
+        if (p->enc[e].ssrc)
+            add_ssrc(t, p->enc[e].ssrc, p, e, false);
+        if (p->enc[e].rtx_ssrc)
+            add_ssrc(t, p->enc[e].rtx_ssrc, p, e, true);
+    }
+    if (t->d.ext.twcc && t->d.twcc_fb && t->twcc_rx == NULL) {
+        t->twcc_rx = xmalloc(sizeof(*t->twcc_rx));
+        twcc_recv_init(t->twcc_rx, t->rtcp_ssrc, 0);
+    }
+}
+
+void transport_remove_producer(transport_t *t, producer_t *p)
+{
+    for (unsigned i = 0; i < t->n_producers; i++) {
+        if (t->producers[i] == p) {
+            t->producers[i] = t->producers[--t->n_producers];
+            break;
+        }
+    }
+    /* Its SSRCs stay counted (libsrtp keeps their streams) but bind nothing. */
+    for (unsigned i = 0; i < t->n_ssrcs; i++)
+        if (t->ssrcs[i].p == p)
+            t->ssrcs[i].p = NULL;
+    if (t->twcc_rx != NULL && t->n_producers == 0)
+        t->twcc_rx->media_ssrc = 0;
+}
+
+void transport_add_consumer(transport_t *t, consumer_t *c)
+{
+    t->consumers = xrealloc(t->consumers, (t->n_consumers + 1) * sizeof(*t->consumers));
+    t->consumers[t->n_consumers++] = c;
+}
+
+void transport_remove_consumer(transport_t *t, consumer_t *c)
+{
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        if (t->consumers[i] == c) {
+            t->consumers[i] = t->consumers[--t->n_consumers];
+            return;
+        }
+    }
+}
