@@ -6,6 +6,7 @@
 #include "media/transport.h"
 #include "core/common.h"
 #include "core/crypto.h"
+#include "core/log.h"
 #include "media/consumer.h"
 #include "media/engine_int.h"
 #include "media/producer.h"
@@ -36,6 +37,10 @@ static void fail(transport_t *t, const char *reason)
 {
     if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
         return;
+    /* What the operator needs to tell a blocked port from a silent client. */
+    log_info("media", "transport %llu failed: %s (state %d, %u ICE checks answered, %u DTLS records, %s address)",
+             (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in,
+             t->has_remote ? "an" : "no");
     t->state = TRANSPORT_FAILED;
     t->srtp_ready = false;
     emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
@@ -169,6 +174,7 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
         COUNT(t, drop_stun_auth);
         return;
     }
+    t->n_checks++;
     uint8_t *tx = engine_tx_reserve(t->e);
     size_t n = tx ? stun_build_binding_success(tx, ENGINE_TX_CAP, m->txid, from, t->d.pwd, strlen(t->d.pwd)) : 0;
     if (n)
@@ -185,6 +191,7 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
 
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
+    t->n_dtls_in++;
     if (t->dtls == NULL || dtls_conn_input(t->dtls, buf, len) != IRTC_OK)
         COUNT(t, drop_dtls);
     else

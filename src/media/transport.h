@@ -74,6 +74,7 @@ struct transport {
     sec_session_t srtp_in, srtp_out;
     bool srtp_ready;
     uint32_t rtcp_ssrc; /* ours, for RTCP we originate */
+    unsigned n_checks, n_dtls_in; /* for the failure log */
 
     /* receiving: producers */
     producer_t **producers;
