@@ -327,7 +327,9 @@ static int choose(const consumer_t *c, uint64_t now_ms)
     for (unsigned i = 0; i < p->n_enc; i++)
         if (rs_active(&p->enc[i], now_ms))
             return (int)i;
-    return c->target >= 0 ? c->target : 0; /* nothing flows: keep waiting where we were */
+    /* Nothing flows yet (a subscription made as the publisher starts): wait
+     * for the best wanted one; the next check follows what really arrives. */
+    return max;
 }
 
 void consumer_update_layer(consumer_t *c, uint64_t now_ms)
