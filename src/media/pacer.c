@@ -22,7 +22,6 @@
 #define NIL 0xFFFF
 #define MIN_PACING_BPS 10000 /* never stall completely on a zero target */
 #define MAX_STEP_US 1000000  /* longer idle gaps earn no more than the credit cap anyway */
-#define PAD_MIN 100          /* padding asked for when only packets, not bytes, are missing */
 
 _Static_assert(PACER_QUEUE_MAX < NIL, "handles index with 16 bits");
 
@@ -211,8 +210,10 @@ pacer_action_t pacer_poll(pacer_t *p, uint64_t now_us, pacer_out_t *out)
         if (probe_due(pr) > now_us)
             return PACER_IDLE;
         if (cls < 0) {
-            uint64_t left = pr->sent_bytes < pr->min_bytes ? pr->min_bytes - pr->sent_bytes : PAD_MIN;
-            *out = (pacer_out_t){.size = (uint16_t)IRTC_MIN(left, (uint64_t)PACER_PAD_MAX), .probe_id = pr->id};
+            /* Full-size padding even for the last bytes: the probe's rate is
+             * measured leaving out one packet at each end, and packets of one
+             * size keep that from skewing it. */
+            *out = (pacer_out_t){.size = PACER_PAD_MAX, .probe_id = pr->id};
             return PACER_PAD;
         }
         uint16_t id = pr->id;

@@ -248,7 +248,8 @@ static void test_probe(void)
         bytes += SENT[i].size;
         tagged &= SENT[i].probe_id == 7 && SENT[i].cls == 9;
     }
-    ok(n_sent == 8 && bytes == 7500, "empty queue: probe padded with 7 x 1000 + 500 bytes (%zu packets)", n_sent);
+    ok(n_sent == 8 && bytes == 8000, "empty queue: probe padded with 8 x 1000 bytes (%zu packets)", n_sent);
+    ok(SENT[7].size == 1000, "padding asked for in full packets, even for the last bytes");
     ok(tagged && paced, "probe: padding tagged with the cluster id, sent at 4 Mbps");
     is_int(P.probes_done, 1, "probe completed");
     double span = (double)(SENT[n_sent - 1].at - SENT[0].at);
