@@ -394,6 +394,48 @@ static uint64_t acked_bps(const gcc_t *g)
     return g->acked.kbps < 0 ? 0 : (uint64_t)(g->acked.kbps * 1000);
 }
 
+/* ---- received rate over the last 200 ms -------------------------------------- */
+
+/* The draft's R_hat (§5.5): what arrived lately, the base of a cut.  While a
+ * queue grows the bottleneck is saturated and this is its rate.  libwebrtc
+ * cuts from the acknowledged rate instead, whose smoother treats a jump as
+ * an outlier for a while: after a step up to a higher layer it still says
+ * the old rate (simulated: 0.85 x 530 kbps = 450 kbps just after a 1.74 Mbps
+ * layer was allowed on a 2 Mbps link), after a capacity drop the old,
+ * higher one (the cut to 500 kbps took 3 s instead of 1). */
+#define RX_BIN_US 10000
+
+static void rx_init(gcc_rxrate_t *x)
+{
+    for (int i = 0; i < GCC_RX_BINS; i++)
+        x->bin[i] = -1;
+    x->newest = -1;
+}
+
+static void rx_on_packet(gcc_rxrate_t *x, int64_t arrival, size_t bytes)
+{
+    int64_t b = arrival >= 0 ? arrival / RX_BIN_US : -1;
+    if (b < 0 || b <= x->newest - GCC_RX_BINS)
+        return;
+    int i = (int)(b % GCC_RX_BINS);
+    if (x->bin[i] != b) {
+        x->bin[i] = b;
+        x->bytes[i] = 0;
+    }
+    x->bytes[i] += bytes;
+    if (b > x->newest)
+        x->newest = b;
+}
+
+static uint64_t rx_bps(const gcc_rxrate_t *x)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < GCC_RX_BINS; i++)
+        if (x->bin[i] > x->newest - GCC_RX_BINS && x->bin[i] >= 0)
+            sum += x->bytes[i];
+    return sum * 8 * 1000000 / (GCC_RX_BINS * RX_BIN_US);
+}
+
 /* ---- loss-based (§6) ------------------------------------------------------- */
 
 static void loss_update(gcc_t *g, double fraction, uint64_t now_us)
@@ -593,6 +635,7 @@ void gcc_init(gcc_t *g, const gcc_config_t *cfg, uint64_t now_us)
         g->cfg.start_bps = GCC_DEFAULT_START_BPS;
     g->cfg.start_bps = IRTC_MIN(IRTC_MAX(g->cfg.start_bps, g->cfg.min_bps), g->cfg.max_bps);
     delay_reset(&g->delay);
+    rx_init(&g->rx);
     g->aimd.bps = g->aimd.last_throughput_bps = g->cfg.start_bps;
     g->aimd.last_change_us = now_us;
     g->acked.kbps = -1;
@@ -627,8 +670,15 @@ void gcc_on_packet_results(gcc_t *g, const twcc_result_t *r, size_t n, uint64_t 
         }
         if (r->send_us > g->max_send_us)
             g->max_send_us = r->send_us;
-        delay_on_packet(&g->delay, r->send_us, r->arrival_us);
+        /* A probe is meant to exceed the estimate and queue for a moment;
+         * its result (cluster_estimate) says what the link carries.  Fed to
+         * the delay gradient it reads as overuse, and when the subscriber is
+         * application-limited the cut goes to 0.85 x the little that is
+         * used (simulated: 500 kbps link, 190 kbps sent, estimate 156). */
+        if (r->probe_id == TWCC_NO_PROBE)
+            delay_on_packet(&g->delay, r->send_us, r->arrival_us);
         acked_on_packet(&g->acked, r->arrival_us, r->size, g->in_alr);
+        rx_on_packet(&g->rx, r->arrival_us, r->size);
         if (r->probe_id != TWCC_NO_PROBE)
             probe_on_packet(&g->prober, r);
     }
@@ -648,13 +698,14 @@ void gcc_on_feedback_done(gcc_t *g, uint64_t now_us)
 
     bool saturated = false;
     uint64_t acked = acked_bps(g), probe = probe_results(&g->prober, &saturated);
+    uint64_t rx = rx_bps(&g->rx), thr = rx > 0 ? rx : acked;
     if (probe > 0) {
         g->n_probe_results++;
         g->last_probe_bps = probe;
     }
     if (g->delay.usage == GCC_OVERUSING) {
-        if (time_to_reduce(g, acked, now_us))
-            aimd_update(g, GCC_OVERUSING, acked, now_us);
+        if (time_to_reduce(g, thr, now_us))
+            aimd_update(g, GCC_OVERUSING, thr, now_us);
     } else if (probe > g->aimd.bps) {
         /* A probe got through at this rate: jump there (the loss cap too).
          * If it passed unhindered and the allocator wants still more, try

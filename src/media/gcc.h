@@ -114,6 +114,14 @@ typedef struct {
     double var;
 } gcc_acked_t;
 
+/* Bytes received per 10 ms of the receiver's clock, over the last 200 ms. */
+#define GCC_RX_BINS 20
+typedef struct {
+    int64_t bin[GCC_RX_BINS]; /* arrival_us / 10 ms of the bytes held, or -1 */
+    uint64_t bytes[GCC_RX_BINS];
+    int64_t newest;
+} gcc_rxrate_t;
+
 typedef struct {
     uint64_t bps;
     uint32_t lost, total; /* since the last update */
@@ -150,6 +158,7 @@ typedef struct {
     gcc_delay_t delay;
     gcc_aimd_t aimd;
     gcc_acked_t acked;
+    gcc_rxrate_t rx;
     gcc_loss_t loss;
     gcc_prober_t prober;
 

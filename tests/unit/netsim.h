@@ -100,6 +100,21 @@ static inline void ns_set_link(netsim_t *s, uint64_t cap_bps, unsigned loss_pct)
     s->limit_bytes = cap_bps / 8 / 10 + 20000;
 }
 
+/* A link schedule: from at_s (seconds of simulated time) on, this capacity
+ * and random loss. */
+typedef struct {
+    double at_s;
+    uint64_t cap_bps;
+    unsigned loss_pct;
+} ns_phase_t;
+
+/* Applies the phases due at t_s; *next is the first not yet applied. */
+static inline void ns_follow(netsim_t *s, const ns_phase_t *ph, size_t n, size_t *next, double t_s)
+{
+    for (; *next < n && ph[*next].at_s <= t_s; (*next)++)
+        ns_set_link(s, ph[*next].cap_bps, ph[*next].loss_pct);
+}
+
 static inline void ns_init(netsim_t *s, uint64_t seed, uint64_t cap_bps, uint64_t prop_us, const gcc_config_t *cfg)
 {
     memset(s, 0, sizeof *s);

@@ -295,12 +295,6 @@ static void test_want_probes(void)
 #define SIM_MAX_S 80
 
 typedef struct {
-    double at_s;
-    uint64_t cap_bps;
-    unsigned loss_pct;
-} phase_t;
-
-typedef struct {
     double target[SIM_MAX_S * 10]; /* every 100 ms */
     double queue_ms[SIM_MAX_S * 10];
     uint64_t delivered[SIM_MAX_S];   /* bytes per second */
@@ -317,7 +311,7 @@ static run_t RUN;
  * 30 fps sized (target - audio) / 30 in <= 1200-byte packets, a keyframe
  * three frames big every 5 s. */
 #define ENCODER_MAX_BPS 2500000
-static void run_sim(run_t *r, const phase_t *ph, size_t n_ph, double seconds, uint64_t seed)
+static void run_sim(run_t *r, const ns_phase_t *ph, size_t n_ph, double seconds, uint64_t seed)
 {
     memset(r, 0, sizeof *r);
     r->verbose = getenv("GCC_TRACE") != NULL;
@@ -328,10 +322,7 @@ static void run_sim(run_t *r, const phase_t *ph, size_t n_ph, double seconds, ui
     size_t p = 0;
     for (int step = 0; step < (int)(seconds * 1000); step++) {
         double t = (double)(s->now - t0) / 1e6;
-        while (p < n_ph && ph[p].at_s <= t) {
-            ns_set_link(s, ph[p].cap_bps, ph[p].loss_pct);
-            p++;
-        }
+        ns_follow(s, ph, n_ph, &p, t);
         if (s->now >= next_audio) {
             ns_push(s, 160, PACER_AUDIO);
             next_audio += 20000;
@@ -422,7 +413,7 @@ static void trace(const run_t *r, const char *name, double seconds)
 
 static void test_sim_steady(void)
 {
-    const phase_t ph[] = {{0, 2000000, 0}};
+    const ns_phase_t ph[] = {{0, 2000000, 0}};
     run_sim(&RUN, ph, 1, 40, 1);
     if (getenv("GCC_TRACE"))
         trace(&RUN, "2 Mbps", 40);
@@ -441,7 +432,7 @@ static void test_sim_steady(void)
 
 static void test_sim_drop(void)
 {
-    const phase_t ph[] = {{0, 2000000, 0}, {20, 500000, 3}, {40, 2000000, 0}};
+    const ns_phase_t ph[] = {{0, 2000000, 0}, {20, 500000, 3}, {40, 2000000, 0}};
     run_sim(&RUN, ph, 3, 60, 2);
     if (getenv("GCC_TRACE"))
         trace(&RUN, "2 Mbps -> 500 kbps + 3 % loss -> 2 Mbps", 60);
@@ -461,7 +452,7 @@ static void test_sim_drop(void)
 
 static void test_sim_random_loss(void)
 {
-    const phase_t ph[] = {{0, 2000000, 3}};
+    const ns_phase_t ph[] = {{0, 2000000, 3}};
     run_sim(&RUN, ph, 1, 40, 3);
     if (getenv("GCC_TRACE"))
         trace(&RUN, "2 Mbps + 3 % loss", 40);
