@@ -462,6 +462,101 @@ static void test_sim_random_loss(void)
     ok(mean > 0.6 && lo > 0.4, "3 %% random loss alone: no collapse (mean %.0f %%, min %.0f %%)", mean * 100, lo * 100);
 }
 
+/* A probe is sent faster than the link and queues: with its packets in the
+ * delay gradient that is overuse; left out, only its result counts.  The
+ * same burst as plain media (the control) must be seen as overuse. */
+static void probe_vs_media(bool as_probe, uint64_t *overuses, uint64_t *target)
+{
+    uint64_t now = 1000000, ts = now;
+    int64_t tr = (int64_t)ts + 20000;
+    gcc_init(&G, &CFG, now);
+    gcc_process(&G, now);
+    gcc_probe_t p;
+    gcc_next_probe(&G, &p);
+    drain_probes(&G);
+    for (int k = 0; k < 20; k++) /* 1 s of 1 Mbps arriving as sent */
+        feed_train(&G, 5, 1250, &ts, &tr, 10000, 10000, 0, &now);
+    for (int burst = 0; burst < 3; burst++) {
+        /* 20 x 1200 bytes sent at 4 Mbps (2.4 ms apart), through 2 Mbps (4.8 ms). */
+        for (int i = 0; i < 20; i++)
+            RES[i] = (twcc_result_t){.seq = 100000 + burst * 20 + i,
+                                     .send_us = ts + 2400 * (uint64_t)i,
+                                     .arrival_us = tr + 4800 * i,
+                                     .size = 1200,
+                                     .probe_id = as_probe ? p.id : 0,
+                                     .received = true};
+        now = (uint64_t)tr + 20 * 4800 + 10000;
+        gcc_on_packet_results(&G, RES, 20, now);
+        gcc_on_feedback_done(&G, now);
+        /* Media resumes 100 ms later, once the queue has drained. */
+        ts += 20 * 2400 + 100000;
+        tr = (int64_t)ts + 20000;
+        for (int k = 0; k < 10; k++)
+            feed_train(&G, 5, 1250, &ts, &tr, 10000, 10000, 0, &now);
+    }
+    *overuses = G.n_overuse;
+    *target = gcc_target_bps(&G);
+}
+
+static void test_probe_not_overuse(void)
+{
+    uint64_t over_probe, over_media, t_probe, t_media;
+    probe_vs_media(true, &over_probe, &t_probe);
+    probe_vs_media(false, &over_media, &t_media);
+    ok(over_media > 0, "control: a 4 Mbps media burst through 2 Mbps is overuse (%llu)",
+       (unsigned long long)over_media);
+    ok(over_probe == 0, "the same burst as a probe cluster: no overuse");
+    ok(t_probe > 1850000 && t_probe < 2100000, "the probe's result sets the estimate: %.0f kbps", t_probe / 1000.0);
+}
+
+/* Sending jumps from 500 kbps to 1.8 Mbps through a 1.6 Mbps bottleneck:
+ * the cut must come from what arrives (~1.6 Mbps), not from the smoothed
+ * acknowledged rate that still remembers 500 kbps. */
+static void test_cut_from_received_rate(void)
+{
+    uint64_t now = 1000000, ts = now;
+    int64_t tr = (int64_t)ts + 20000;
+    gcc_init(&G, &CFG, now);
+    G.aimd.bps = G.loss.bps = 2000000;
+    for (int k = 0; k < 60; k++) /* 3 s at 500 kbps: 1250 bytes every 20 ms */
+        feed_train(&G, 3, 1250, &ts, &tr, 20000, 20000, 0, &now);
+    double acked_before = G.acked.kbps;
+    int k = 0;
+    while (G.n_overuse == 0 && k++ < 40) /* 1250 bytes every 5.56 ms sent, 6.25 ms arriving */
+        feed_train(&G, 9, 1250, &ts, &tr, 5556, 6250, 0, &now);
+    ok(G.n_overuse == 1, "rate jump into a bottleneck: overuse after %d feedbacks", k);
+    double acked = G.acked.kbps * 1000, rx = (double)gcc_target_bps(&G) / 0.85;
+    ok(acked < 1200000, "acknowledged rate still lags (%.0f kbps, was %.0f)", acked / 1000, acked_before);
+    /* The 200 ms window still holds a little of the old rate. */
+    ok(rx > 1300000 && rx <= 1600000 && gcc_target_bps(&G) > 2 * 0.85 * acked,
+       "cut to 0.85 x the %.0f kbps received lately (%.0f kbps), not 0.85 x acknowledged", rx / 1000,
+       gcc_target_bps(&G) / 1000.0);
+}
+
+static void test_feedback_timeout(void)
+{
+    uint64_t now = 1000000, ts = now;
+    int64_t tr = (int64_t)ts + 20000;
+    gcc_init(&G, &CFG, now);
+    for (int k = 0; k < 20; k++)
+        feed_train(&G, 5, 1250, &ts, &tr, 10000, 10000, 0, &now);
+    uint64_t before = gcc_target_bps(&G);
+    for (int i = 0; i < 100; i++) { /* 2.5 s of sending, no feedback */
+        now += 25000;
+        gcc_on_packet_sent(&G, 1250, now);
+        gcc_process(&G, now);
+    }
+    ok(G.n_feedback_timeouts == 2 && gcc_target_bps(&G) < before * 0.8 * 0.8 + 1000,
+       "feedback stopped for 2.5 s while sending: two 20 %% cuts (%.0f -> %.0f kbps)", before / 1000.0,
+       gcc_target_bps(&G) / 1000.0);
+    uint64_t held = gcc_target_bps(&G);
+    for (int i = 0; i < 100; i++) {
+        now += 25000;
+        gcc_process(&G, now);
+    }
+    ok(gcc_target_bps(&G) >= held, "not sending: no further cuts");
+}
+
 int main(void)
 {
     test_detector();
@@ -470,6 +565,9 @@ int main(void)
     test_fallbacks();
     test_probes();
     test_want_probes();
+    test_probe_not_overuse();
+    test_cut_from_received_rate();
+    test_feedback_timeout();
     test_sim_steady();
     test_sim_drop();
     test_sim_random_loss();
