@@ -6,12 +6,14 @@
  * Does not: touch packet bytes or sockets.
  *
  * The budget is a debt in bit·µs (bits × 1e6): sending a packet adds its
- * bits × 1e6, each elapsed µs pays off pacing_bps, so the arithmetic is
- * exact integers at any rate.  A packet may go when the debt is paid; so over
- * any interval the bytes sent never exceed the rate's share plus the idle
- * credit (PACER_MAX_CREDIT_US) plus one packet.  A probe cluster runs on its
- * own clock (start time and bytes sent at the probe rate) and leaves the
- * media budget alone.
+ * bits × 1e6, each elapsed µs pays off rate_bps, so the arithmetic is exact
+ * integers at any rate.  A packet may go when the debt is paid; so over any
+ * interval the bytes sent never exceed what the rate allowed plus the idle
+ * credit (PACER_MAX_CREDIT_US at the pacing rate) plus one packet.  rate_bps
+ * is the pacing rate, or more while the queue would not drain within
+ * PACER_MAX_QUEUE_DELAY_US; it is recomputed after every push and poll and
+ * constant in between.  A probe cluster runs on its own clock (start time and
+ * bytes sent at the probe rate) and leaves the media budget alone.
  */
 #include "media/pacer.h"
 
@@ -36,10 +38,32 @@ static void advance(pacer_t *p, uint64_t now_us)
         return;
     uint64_t dt = IRTC_MIN(now_us - p->last_us, (uint64_t)MAX_STEP_US);
     int64_t floor = -(int64_t)(p->pacing_bps * PACER_MAX_CREDIT_US);
-    p->debt -= (int64_t)(p->pacing_bps * dt);
+    p->debt -= (int64_t)(p->rate_bps * dt);
     if (p->debt < floor)
         p->debt = floor;
     p->last_us = now_us;
+}
+
+static uint64_t oldest_enq(const pacer_t *p)
+{
+    uint64_t t = UINT64_MAX;
+    for (int c = 0; c < PACER_CLASSES; c++)
+        if (p->count[c] > 0)
+            t = IRTC_MIN(t, p->e[p->head[c]].enq_us);
+    return t;
+}
+
+/* The rate that empties the queue by the time its oldest packet has waited
+ * PACER_MAX_QUEUE_DELAY_US, within [pacing, PACER_MAX_BOOST × pacing]. */
+static void update_rate(pacer_t *p, uint64_t now_us)
+{
+    p->rate_bps = p->pacing_bps;
+    if (p->n == 0)
+        return;
+    uint64_t age = now_us - IRTC_MIN(oldest_enq(p), now_us);
+    uint64_t left = age < PACER_MAX_QUEUE_DELAY_US ? PACER_MAX_QUEUE_DELAY_US - age : 0;
+    uint64_t needed = p->queued_bytes * 8 * 1000000 / IRTC_MAX(left, (uint64_t)1000);
+    p->rate_bps = IRTC_MIN(IRTC_MAX(needed, p->pacing_bps), p->pacing_bps * PACER_MAX_BOOST);
 }
 
 void pacer_set_target(pacer_t *p, uint64_t target_bps, uint64_t now_us)
@@ -49,6 +73,7 @@ void pacer_set_target(pacer_t *p, uint64_t target_bps, uint64_t now_us)
     int64_t floor = -(int64_t)(p->pacing_bps * PACER_MAX_CREDIT_US);
     if (p->debt < floor)
         p->debt = floor;
+    update_rate(p, now_us);
 }
 
 void pacer_init(pacer_t *p, uint64_t target_bps, uint64_t now_us)
@@ -96,10 +121,8 @@ static pacer_entry_t dequeue(pacer_t *p, int cls)
     return e;
 }
 
-int pacer_push(pacer_t *p, uint32_t handle, size_t size, pacer_class_t cls, uint64_t now_us, uint32_t *evicted)
+static int push(pacer_t *p, uint32_t handle, size_t size, pacer_class_t cls, uint64_t now_us, uint32_t *evicted)
 {
-    if (size > UINT16_MAX)
-        size = UINT16_MAX;
     if (p->n < PACER_QUEUE_MAX) {
         enqueue(p, handle, size, cls, now_us);
         return IRTC_OK;
@@ -116,6 +139,14 @@ int pacer_push(pacer_t *p, uint32_t handle, size_t size, pacer_class_t cls, uint
     p->dropped_full[victim]++;
     enqueue(p, handle, size, cls, now_us);
     return IRTC_ELIMIT;
+}
+
+int pacer_push(pacer_t *p, uint32_t handle, size_t size, pacer_class_t cls, uint64_t now_us, uint32_t *evicted)
+{
+    advance(p, now_us);
+    int rc = push(p, handle, IRTC_MIN(size, (size_t)UINT16_MAX), cls, now_us, evicted);
+    update_rate(p, now_us);
+    return rc;
 }
 
 static int first_class(const pacer_t *p)
@@ -189,11 +220,10 @@ static pacer_action_t emit(pacer_t *p, int cls, uint16_t probe_id, pacer_out_t *
     return PACER_SEND;
 }
 
-pacer_action_t pacer_poll(pacer_t *p, uint64_t now_us, pacer_out_t *out)
+static pacer_action_t poll(pacer_t *p, uint64_t now_us, pacer_out_t *out)
 {
-    advance(p, now_us);
     for (int c = PACER_RTX; c <= PACER_VIDEO; c++) {
-        if (p->count[c] > 0 && now_us > p->e[p->head[c]].enq_us + PACER_MAX_QUEUE_DELAY_US) {
+        if (p->count[c] > 0 && now_us > p->e[p->head[c]].enq_us + PACER_DROP_AGE_US) {
             pacer_entry_t e = dequeue(p, c);
             *out = (pacer_out_t){.handle = e.handle, .size = e.size, .cls = (uint8_t)c};
             p->dropped_old[c]++;
@@ -226,6 +256,14 @@ pacer_action_t pacer_poll(pacer_t *p, uint64_t now_us, pacer_out_t *out)
     return emit(p, cls, 0, out);
 }
 
+pacer_action_t pacer_poll(pacer_t *p, uint64_t now_us, pacer_out_t *out)
+{
+    advance(p, now_us);
+    pacer_action_t a = poll(p, now_us, out);
+    update_rate(p, now_us);
+    return a;
+}
+
 uint64_t pacer_next_us(const pacer_t *p, uint64_t now_us)
 {
     if (p->probe.active)
@@ -234,11 +272,11 @@ uint64_t pacer_next_us(const pacer_t *p, uint64_t now_us)
         return UINT64_MAX;
     if (p->debt <= 0)
         return now_us;
-    uint64_t t = p->last_us + ((uint64_t)p->debt + p->pacing_bps - 1) / p->pacing_bps;
+    uint64_t t = p->last_us + ((uint64_t)p->debt + p->rate_bps - 1) / p->rate_bps;
     return IRTC_MAX(t, now_us);
 }
 
 uint64_t pacer_queue_delay_us(const pacer_t *p)
 {
-    return p->queued_bytes * 8 * 1000000 / p->pacing_bps;
+    return p->queued_bytes * 8 * 1000000 / p->rate_bps;
 }
