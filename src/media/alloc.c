@@ -161,8 +161,11 @@ static void commit(run_t *r, int id)
 {
     alloc_consumer_t *c = &r->a->c[id];
     int8_t layer = r->next[id];
-    bool paused = !c->audio && layer < 0 && lowest_layer(c) >= 0;
-    bool down = c->started && ((paused && !c->paused) || (!paused && layer < c->layer));
+    bool arriving = lowest_layer(c) >= 0;
+    bool paused = !c->audio && layer < 0 && arriving;
+    /* Nothing arriving (a muted or stopped publisher) is no step down: its
+     * return must not wait out a hold meant for a congested link. */
+    bool down = c->started && arriving && ((paused && !c->paused) || (!paused && layer < c->layer));
     bool up = c->started && ((!paused && c->paused) || (!c->paused && layer > c->layer));
     if (down || (!c->started && paused))
         c->went_down = true;

@@ -93,28 +93,32 @@ bool seqman_input(seqman_t *m, uint16_t in, bool drop, uint16_t *out)
 
 static engine_stats_t *stats_of(consumer_t *c);
 
-/* Writes the packet for slot as the subscriber gets it (its SSRC, sequence
- * number, timestamp, payload type, picture ids; the transport-wide sequence
- * number as the only header extension) and sends it; as RTX (RFC 4588) when
- * rtx is set. */
-static void send_packet(consumer_t *c, const rs_slot_t *slot, uint16_t seq, uint32_t ts, uint16_t picid, uint8_t tl0,
-                        bool rtx)
+size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
 {
+    if (c->p == NULL)
+        return 0;
+    const consumer_hist_t *h = &c->hist[seq & (CONSUMER_HISTORY - 1)];
+    if (!h->valid || h->out_seq != seq || h->enc >= c->p->n_enc)
+        return 0;
+    uint64_t now_ms = engine_now_ms(c->t->e);
+    const rs_slot_t *slot = rs_get(&c->p->enc[h->enc], h->in_seq, now_ms);
+    if (slot == NULL)
+        return 0; /* the store moved on: the subscriber will ask again or for a keyframe */
+    rtx = rtx && c->d.rtx_pt != 0 && c->d.rtx_ssrc != 0;
     transport_t *t = c->t;
     const uint8_t *in = slot->data;
     size_t fixed = RTP_HEADER_LEN + 4u * (in[0] & 0x0f);
     size_t body = (size_t)slot->payload_len + slot->padding_len;
     uint8_t *o = transport_tx_buffer(t);
     if (o == NULL || fixed + 8 + 2 + body + SEC_MAX_TRAILER > ENGINE_TX_CAP)
-        return;
+        return 0;
     memcpy(o, in, fixed);
-    size_t pos = fixed;
-    if (t->d.ext.twcc) {
-        uint16_t tseq = transport_next_twcc_seq(t);
+    size_t pos = fixed, ext_at = 0;
+    if (t->d.ext.twcc) { /* the transport-wide sequence number is written once the size is known */
         o[0] |= 0x10;
-        const uint8_t ext[8] = {
-            0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->d.ext.twcc << 4 | 1), (uint8_t)(tseq >> 8), (uint8_t)tseq, 0};
+        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->d.ext.twcc << 4 | 1), 0, 0, 0};
         memcpy(o + pos, ext, sizeof(ext));
+        ext_at = pos + 5;
         pos += sizeof(ext);
     } else {
         o[0] &= (uint8_t)~0x10;
@@ -125,7 +129,7 @@ static void send_packet(consumer_t *c, const rs_slot_t *slot, uint16_t seq, uint
     }
     memcpy(o + pos, in + slot->header_len, body);
     if (slot->flags & RS_SLOT_VP8)
-        vp8_rewrite(o + pos, &slot->vp8, picid, tl0);
+        vp8_rewrite(o + pos, &slot->vp8, h->picture_id, h->tl0picidx);
     if (rtx) {
         rtp_set_seq(o, c->rtx_seq++);
         rtp_set_ssrc(o, c->d.rtx_ssrc);
@@ -135,8 +139,17 @@ static void send_packet(consumer_t *c, const rs_slot_t *slot, uint16_t seq, uint
         rtp_set_ssrc(o, c->d.ssrc);
         rtp_set_pt(o, c->d.pt);
     }
-    rtp_set_ts(o, ts);
-    transport_send_rtp(t, o, pos + body);
+    rtp_set_ts(o, h->ts);
+    size_t len = pos + body;
+    uint8_t flags = (c->d.kind == MX_KIND_AUDIO ? TRANSPORT_SENT_AUDIO : 0) | (rtx ? TRANSPORT_SENT_RTX : 0) |
+                    (probe_id && rtx ? TRANSPORT_SENT_PADDING : 0);
+    uint16_t tseq = transport_on_sending(t, len, flags, probe_id);
+    if (ext_at) {
+        o[ext_at] = (uint8_t)(tseq >> 8);
+        o[ext_at + 1] = (uint8_t)tseq;
+    }
+    transport_send_rtp(t, o, len);
+    return len;
 }
 
 static void report_layer(consumer_t *c)
@@ -237,8 +250,8 @@ void consumer_on_packet(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint6
         picid = (uint16_t)((slot->vp8.picture_id + c->picid_offset) & (vp8_picture_id_mod(&slot->vp8) - 1));
         tl0 = (uint8_t)(slot->vp8.tl0picidx + c->tl0_offset);
     }
-    send_packet(c, slot, seq, ts, picid, tl0, false);
     record(c, ei, slot, seq, ts, picid, tl0, now_ms);
+    transport_queue(c->t, c, seq, false, slot->len);
     /* Only forward progress moves "last": a late packet must not pull it back. */
     if (!c->sent_any || (int16_t)(uint16_t)(seq - c->last_seq) > 0) {
         c->last_seq = seq;
@@ -268,7 +281,7 @@ void consumer_on_nack(consumer_t *c, const uint16_t *seqs, size_t n, uint64_t no
         if (slot == NULL)
             continue;
         h->resent_ms = now_ms;
-        send_packet(c, slot, h->out_seq, h->ts, h->picture_id, h->tl0picidx, c->d.rtx_pt != 0 && c->d.rtx_ssrc != 0);
+        transport_queue(c->t, c, h->out_seq, true, slot->len);
         sent++;
     }
     atomic_fetch_add_explicit(&stats_of(c)->rtx_sent, sent, memory_order_relaxed);
@@ -393,6 +406,13 @@ void consumer_on_producer_muted(consumer_t *c, bool muted)
         c->target = -1;
 }
 
+int consumer_newest_resendable(const consumer_t *c)
+{
+    if (c->d.kind != MX_KIND_VIDEO || !c->sent_any || c->d.rtx_pt == 0 || c->d.rtx_ssrc == 0)
+        return -1;
+    return c->last_seq;
+}
+
 int consumer_current_layer(const consumer_t *c)
 {
     return c->target < 0 ? -1 : c->cur;
@@ -412,6 +432,7 @@ consumer_t *consumer_new(transport_t *t, uint64_t id, const engine_consumer_desc
     c->alloc_max = CONSUMER_LIMIT_NONE;
     c->waiting_keyframe = true;
     c->reported_layer = -3;
+    c->slot = -1;
     c->rtx_seq = (uint16_t)(id * 7919u); /* any start: RFC 3550 wants it unpredictable, not secret */
     c->p = p;
     return c;

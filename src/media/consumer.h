@@ -105,6 +105,7 @@ struct consumer {
     uint64_t last_sent_ms;
 
     uint32_t packets, octets; /* for sender reports */
+    int slot;                 /* in the transport's allocator, -1 = none (sent unpaced) */
     uint16_t rtx_seq;
     consumer_hist_t hist[CONSUMER_HISTORY];
 
@@ -118,6 +119,13 @@ void consumer_free(consumer_t *c);
 /* A packet of encoding ei of the producer, stored in slot.  Decides, rewrites
  * into the subscriber's transport and sends. */
 void consumer_on_packet(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_t now_ms);
+/* Builds the packet sent under seq from the history (as RTX when rtx and
+ * negotiated; probe_id tags a probe's packets) and sends it now.  Returns
+ * its size, 0 when it cannot be made any more (the store moved on). */
+size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id);
+/* The newest packet sent that can be resent as RTX (for probing padding),
+ * -1 when none. */
+int consumer_newest_resendable(const consumer_t *c);
 /* The subscriber's generic NACK (sequence numbers in its space). */
 void consumer_on_nack(consumer_t *c, const uint16_t *seqs, size_t n, uint64_t now_ms);
 /* The subscriber's PLI or FIR. */

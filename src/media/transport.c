@@ -7,8 +7,11 @@
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "media/alloc.h"
 #include "media/consumer.h"
 #include "media/engine_int.h"
+#include "media/gcc.h"
+#include "media/pacer.h"
 #include "media/producer.h"
 
 #include <stdio.h>
@@ -17,6 +20,18 @@
 
 #define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
 #define TRANSPORT_IDLE_TICK_MS 100
+#define TRANSPORT_GCC_TICK_MS 25    /* gcc_process: probes, feedback timeout */
+#define TRANSPORT_ALLOC_TICK_MS 250 /* layers follow measured bitrates and the estimate */
+#define TRANSPORT_ALLOC_CHANGE 0.1  /* an estimate this much different re-runs the allocator at once */
+
+struct transport_cc {
+    twcc_send_t ts;
+    gcc_t gcc;
+    pacer_t pacer;
+    alloc_t alloc;
+    consumer_t *by_slot[ALLOC_MAX_CONSUMERS];
+    uint64_t last_gcc_ms, last_alloc_ms, alloc_target_bps;
+};
 
 static engine_stats_t *stats(transport_t *t)
 {
@@ -39,8 +54,7 @@ static void fail(transport_t *t, const char *reason)
         return;
     /* What the operator needs to tell a blocked port from a silent client. */
     log_info("media", "transport %llu failed: %s (state %d, %u ICE checks answered, %u DTLS records, %s address)",
-             (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in,
-             t->has_remote ? "an" : "no");
+             (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in, t->has_remote ? "an" : "no");
     t->state = TRANSPORT_FAILED;
     t->srtp_ready = false;
     emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
@@ -129,6 +143,7 @@ void transport_free(transport_t *t)
     sec_session_dispose(&t->srtp_in);
     sec_session_dispose(&t->srtp_out);
     free(t->twcc_rx);
+    free(t->cc);
     free(t->producers);
     free(t->consumers);
     free(t);
@@ -335,8 +350,28 @@ static void rtt_from_report(transport_t *t, const rtcp_rb_t *rb, uint64_t now_ms
             return;
         uint32_t rtt = (uint32_t)IRTC_MAX(elapsed - dlsr_ms, (uint64_t)1);
         t->rtt_ms = t->rtt_ms ? (t->rtt_ms * 7 + rtt) / 8 : rtt;
+        if (t->cc != NULL)
+            gcc_on_rtt(&t->cc->gcc, (uint64_t)rtt * 1000, engine_now_us(t->e));
         return;
     }
+}
+
+static void on_twcc_feedback(transport_t *t, const rtcp_pkt_t *pkt)
+{
+    transport_cc_t *cc = t->cc;
+    uint64_t now_us = engine_now_us(t->e);
+    rtcp_twcc_t fb;
+    twcc_fb_iter_t it;
+    if (rtcp_parse_twcc(pkt, &fb) != IRTC_OK || twcc_send_feedback_begin(&cc->ts, &fb, now_us, &it) != IRTC_OK) {
+        COUNT(t, drop_malformed);
+        return;
+    }
+    twcc_result_t res[64];
+    size_t n;
+    while ((n = twcc_send_feedback_next(&it, res, IRTC_ARRAY_SIZE(res))) > 0)
+        gcc_on_packet_results(&cc->gcc, res, n, now_us);
+    gcc_on_feedback_done(&cc->gcc, now_us);
+    pacer_set_target(&cc->pacer, gcc_target_bps(&cc->gcc), now_us);
 }
 
 void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms)
@@ -372,9 +407,13 @@ void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms
                 for (unsigned i = 0; i < t->n_producers; i++)
                     producer_on_sender_report(t->producers[i], &r, now_ms);
             }
-            for (unsigned i = 0; i < r.rb_count; i++)
-                if (consumer_of_ssrc(t, r.rb[i].ssrc) != NULL)
-                    rtt_from_report(t, &r.rb[i], now_ms);
+            for (unsigned i = 0; i < r.rb_count; i++) {
+                if (consumer_of_ssrc(t, r.rb[i].ssrc) == NULL)
+                    continue;
+                rtt_from_report(t, &r.rb[i], now_ms);
+                if (t->cc != NULL)
+                    gcc_on_receiver_report(&t->cc->gcc, r.rb[i].fraction_lost, engine_now_us(t->e));
+            }
         } else if (pkt.pt == 205 && pkt.fmt == 1) { /* generic NACK */
             rtcp_fb_t fb;
             consumer_t *c;
@@ -383,6 +422,12 @@ void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms
             if (rtcp_parse_fb(&pkt, &fb) == IRTC_OK && (c = consumer_of_ssrc(t, fb.media_ssrc)) != NULL &&
                 rtcp_nack_expand(&pkt, seqs, IRTC_ARRAY_SIZE(seqs), &n) == IRTC_OK)
                 consumer_on_nack(c, seqs, n, now_ms);
+        } else if (pkt.pt == 205 && pkt.fmt == 15 && t->cc != NULL) { /* transport-wide CC feedback */
+            on_twcc_feedback(t, &pkt);
+        } else if (pkt.pt == 206 && pkt.fmt == 15 && t->cc != NULL) { /* REMB */
+            rtcp_remb_t remb;
+            if (rtcp_parse_remb(&pkt, &remb) == IRTC_OK)
+                gcc_on_remb(&t->cc->gcc, remb.bitrate_bps, engine_now_us(t->e));
         } else if (pkt.pt == 206 && (pkt.fmt == 1 || pkt.fmt == 4)) { /* PLI, FIR */
             rtcp_fb_t fb;
             if (rtcp_parse_fb(&pkt, &fb) != IRTC_OK)
@@ -406,9 +451,79 @@ uint8_t *transport_tx_buffer(transport_t *t)
     return transport_ready(t) ? engine_tx_reserve(t->e) : NULL;
 }
 
-uint16_t transport_next_twcc_seq(transport_t *t)
+uint16_t transport_on_sending(transport_t *t, size_t len, uint8_t flags, uint16_t probe_id)
 {
-    return t->twcc_seq++;
+    transport_cc_t *cc = t->cc;
+    if (cc == NULL)
+        return t->twcc_seq++;
+    uint64_t now_us = engine_now_us(t->e);
+    gcc_on_packet_sent(&cc->gcc, len, now_us);
+    return twcc_send_add(&cc->ts, now_us, len, flags, probe_id);
+}
+
+uint64_t transport_estimate_bps(const transport_t *t)
+{
+    return t->cc ? gcc_target_bps(&t->cc->gcc) : 0;
+}
+
+/* Handles in the pacer: the consumer's allocator slot, RTX or not, its seq. */
+static uint32_t handle_of(const consumer_t *c, uint16_t seq, bool rtx)
+{
+    return (uint32_t)c->slot << 17 | (uint32_t)rtx << 16 | seq;
+}
+
+/* One padding packet for a probe: the newest video a consumer sent, again,
+ * as RTX (the receiver drops it as a duplicate; the bytes count for the
+ * estimate).  Returns its size, 0 when no consumer can make one. */
+static size_t send_padding(transport_t *t, uint16_t probe_id)
+{
+    transport_cc_t *cc = t->cc;
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        consumer_t *c = t->consumers[(i + probe_id) % t->n_consumers]; /* spread over consumers */
+        int seq = consumer_newest_resendable(c);
+        if (seq >= 0) {
+            size_t n = consumer_send(c, (uint16_t)seq, true, probe_id);
+            if (n > 0)
+                return n;
+        }
+    }
+    (void)cc;
+    return 0;
+}
+
+/* Sends what the pacer releases now. */
+static void pace(transport_t *t)
+{
+    transport_cc_t *cc = t->cc;
+    uint64_t now_us = engine_now_us(t->e);
+    pacer_out_t out;
+    for (int guard = 0; guard < 4 * PACER_QUEUE_MAX; guard++) {
+        pacer_action_t a = pacer_poll(&cc->pacer, now_us, &out);
+        if (a == PACER_IDLE)
+            return;
+        if (a == PACER_SEND) {
+            consumer_t *c = cc->by_slot[out.handle >> 17];
+            if (c != NULL)
+                consumer_send(c, (uint16_t)out.handle, (out.handle >> 16) & 1, out.probe_id);
+        } else if (a == PACER_PAD) {
+            pacer_padding_sent(&cc->pacer, send_padding(t, out.probe_id), now_us);
+        } /* PACER_DROP: the packet waited too long; a NACK may still fetch it */
+    }
+}
+
+void transport_queue(transport_t *t, consumer_t *c, uint16_t seq, bool rtx, size_t size)
+{
+    if (!transport_ready(t))
+        return;
+    transport_cc_t *cc = t->cc;
+    if (cc == NULL || c->slot < 0) {
+        consumer_send(c, seq, rtx, 0); /* unpaced: a consumer beyond what the allocator holds */
+        return;
+    }
+    pacer_class_t cls = rtx ? PACER_RTX : c->d.kind == MX_KIND_AUDIO ? PACER_AUDIO : PACER_VIDEO;
+    uint32_t evicted;
+    pacer_push(&cc->pacer, handle_of(c, seq, rtx), size + 30, cls, engine_now_us(t->e), &evicted);
+    pace(t);
 }
 
 void transport_send_rtp(transport_t *t, uint8_t *buf, size_t len)
@@ -453,6 +568,68 @@ static void send_feedback(transport_t *t, uint64_t now_ms)
     }
 }
 
+/* Gives each consumer the layers its measured encodings allow within the
+ * estimate (the allocator), and tells gcc what to probe for. */
+static void allocate(transport_t *t, uint64_t now_ms)
+{
+    transport_cc_t *cc = t->cc;
+    uint64_t now_us = engine_now_us(t->e);
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        consumer_t *c = t->consumers[i];
+        if (c->slot < 0)
+            continue;
+        uint32_t bps[ENGINE_MAX_ENCODINGS] = {0};
+        size_t n = 0;
+        if (c->p != NULL && !c->p->muted) {
+            n = c->p->n_enc;
+            for (size_t e = 0; e < n; e++)
+                if (rs_active(&c->p->enc[e], now_ms))
+                    bps[e] = (uint32_t)IRTC_MIN(rs_bitrate_bps(&c->p->enc[e], now_ms), (uint64_t)UINT32_MAX);
+        }
+        alloc_set_layers(&cc->alloc, c->slot, bps, n);
+        alloc_set_max_layer(&cc->alloc, c->slot, c->pref_max < 0 ? ALLOC_NO_LAYER : c->pref_max);
+    }
+    uint64_t target = gcc_target_bps(&cc->gcc);
+    alloc_run(&cc->alloc, target, now_us);
+    cc->alloc_target_bps = target;
+    cc->last_alloc_ms = now_ms;
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        consumer_t *c = t->consumers[i];
+        if (c->slot < 0)
+            continue;
+        int layer = alloc_layer(&cc->alloc, c->slot);
+        int limit = alloc_paused(&cc->alloc, c->slot) ? CONSUMER_LIMIT_PAUSED
+                    : layer == ALLOC_NO_LAYER         ? CONSUMER_LIMIT_NONE
+                                                      : layer;
+        consumer_set_allocated_layer(c, limit, now_ms);
+    }
+    gcc_set_desired(&cc->gcc, alloc_want_bps(&cc->alloc), now_us);
+}
+
+/* The send side's periodic work; returns when it wants to run again (ms). */
+static uint64_t cc_on_timer(transport_t *t, uint64_t now_ms)
+{
+    transport_cc_t *cc = t->cc;
+    uint64_t now_us = engine_now_us(t->e);
+    if (now_ms - cc->last_gcc_ms >= TRANSPORT_GCC_TICK_MS) {
+        cc->last_gcc_ms = now_ms;
+        gcc_process(&cc->gcc, now_us);
+        gcc_probe_t probe;
+        while (gcc_next_probe(&cc->gcc, &probe))
+            pacer_start_probe(&cc->pacer, probe.id, probe.rate_bps, probe.min_bytes, probe.min_packets, now_us);
+        pacer_set_target(&cc->pacer, gcc_target_bps(&cc->gcc), now_us);
+    }
+    uint64_t target = gcc_target_bps(&cc->gcc);
+    double change = cc->alloc_target_bps ? (double)target / (double)cc->alloc_target_bps : 0;
+    if (now_ms - cc->last_alloc_ms >= TRANSPORT_ALLOC_TICK_MS || change < 1 - TRANSPORT_ALLOC_CHANGE ||
+        change > 1 + TRANSPORT_ALLOC_CHANGE)
+        allocate(t, now_ms);
+    pace(t);
+    uint64_t next_us = pacer_next_us(&cc->pacer, now_us);
+    uint64_t next = next_us == UINT64_MAX ? now_ms + TRANSPORT_GCC_TICK_MS : next_us / 1000;
+    return IRTC_MIN(IRTC_MAX(next, now_ms + 1), now_ms + TRANSPORT_GCC_TICK_MS);
+}
+
 uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
 {
     if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
@@ -480,6 +657,8 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
         send_feedback(t, now_ms);
         next = IRTC_MIN(next, now_ms + TRANSPORT_PRODUCER_TICK_MS);
     }
+    if (t->cc != NULL)
+        next = IRTC_MIN(next, cc_on_timer(t, now_ms));
     for (unsigned i = 0; i < t->n_consumers; i++) {
         consumer_t *c = t->consumers[i];
         if (now_ms - c->last_layer_check_ms >= CONSUMER_LAYER_CHECK_MS)
@@ -526,10 +705,30 @@ void transport_add_consumer(transport_t *t, consumer_t *c)
 {
     t->consumers = xrealloc(t->consumers, (t->n_consumers + 1) * sizeof(*t->consumers));
     t->consumers[t->n_consumers++] = c;
+    uint64_t now_us = engine_now_us(t->e);
+    if (t->cc == NULL) {
+        t->cc = xcalloc(1, sizeof(*t->cc));
+        gcc_config_t cfg = {.transport_cc = t->d.ext.twcc != 0 && t->d.twcc_fb};
+        gcc_init(&t->cc->gcc, &cfg, now_us);
+        twcc_send_init(&t->cc->ts);
+        pacer_init(&t->cc->pacer, gcc_target_bps(&t->cc->gcc), now_us);
+        alloc_init(&t->cc->alloc);
+    }
+    /* Main before auxiliary; tile sizes are not known here (all equal). */
+    int slot = alloc_add(&t->cc->alloc, c->d.kind == MX_KIND_AUDIO, (uint8_t)IRTC_MAX(c->d.priority - 1, 0), 1);
+    if (slot >= 0) {
+        c->slot = slot;
+        t->cc->by_slot[slot] = c;
+    }
 }
 
 void transport_remove_consumer(transport_t *t, consumer_t *c)
 {
+    if (t->cc != NULL && c->slot >= 0) {
+        alloc_remove(&t->cc->alloc, c->slot);
+        t->cc->by_slot[c->slot] = NULL; /* its handles still queued are skipped */
+        c->slot = -1;
+    }
     for (unsigned i = 0; i < t->n_consumers; i++) {
         if (t->consumers[i] == c) {
             t->consumers[i] = t->consumers[--t->n_consumers];

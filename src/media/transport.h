@@ -27,6 +27,7 @@
 #include "media/srtp_session.h"
 #include "media/stun.h"
 #include "media/twcc.h"
+#include "media/twcc_send.h"
 
 typedef struct transport transport_t;
 typedef struct producer producer_t;
@@ -54,6 +55,18 @@ typedef enum {
     TRANSPORT_CLOSED
 } transport_state_t;
 
+/* What a packet sent to the subscriber is, for the congestion controller. */
+enum {
+    TRANSPORT_SENT_AUDIO = TWCC_SEND_AUDIO,
+    TRANSPORT_SENT_RTX = TWCC_SEND_RTX,
+    TRANSPORT_SENT_PADDING = TWCC_SEND_PADDING,
+};
+
+/* The send side of a transport that has consumers: transport-wide sequence
+ * and feedback (twcc_send), the estimate (gcc), the send queue (pacer) and
+ * the split of the estimate over the consumers (alloc).  transport.c. */
+typedef struct transport_cc transport_cc_t;
+
 typedef struct {
     uint32_t ssrc;
     producer_t *p;
@@ -73,7 +86,7 @@ struct transport {
     dtls_conn_t *dtls;
     sec_session_t srtp_in, srtp_out;
     bool srtp_ready;
-    uint32_t rtcp_ssrc; /* ours, for RTCP we originate */
+    uint32_t rtcp_ssrc;           /* ours, for RTCP we originate */
     unsigned n_checks, n_dtls_in; /* for the failure log */
 
     /* receiving: producers */
@@ -87,8 +100,9 @@ struct transport {
     /* sending: consumers */
     consumer_t **consumers;
     unsigned n_consumers;
-    uint16_t twcc_seq; /* transport-wide sequence of the next packet sent */
-    uint32_t rtt_ms;   /* from receiver reports of our sender reports, 0 = unknown */
+    uint16_t twcc_seq;  /* transport-wide sequence of the next packet sent (without cc) */
+    transport_cc_t *cc; /* with the first consumer */
+    uint32_t rtt_ms;    /* from receiver reports of our sender reports, 0 = unknown */
     struct {
         uint32_t mid32; /* the NTP middle 32 bits a receiver echoes as LSR */
         uint64_t ms;    /* when we sent that SR */
@@ -137,8 +151,17 @@ void transport_send_rtp(transport_t *t, uint8_t *buf, size_t len);
 void transport_send_rtcp(transport_t *t, uint8_t *buf, size_t len);
 /* The buffer to build the next outgoing packet in (ENGINE_TX_CAP bytes). */
 uint8_t *transport_tx_buffer(transport_t *t);
-/* The transport-wide sequence number for the next media packet. */
-uint16_t transport_next_twcc_seq(transport_t *t);
+/* A consumer's packet (seq, in its own space; rtx: as a retransmission) of
+ * about size bytes goes into the send queue; whatever the pacer allows now
+ * leaves at once. */
+void transport_queue(transport_t *t, consumer_t *c, uint16_t seq, bool rtx, size_t size);
+/* Called by whoever builds a packet just before it is protected and sent:
+ * returns the transport-wide sequence number to write, and counts the
+ * packet (len bytes, TRANSPORT_SENT_* flags, probe cluster) for the
+ * estimate. */
+uint16_t transport_on_sending(transport_t *t, size_t len, uint8_t flags, uint16_t probe_id);
+/* The estimate of the subscriber's downlink (0 without consumers). */
+uint64_t transport_estimate_bps(const transport_t *t);
 /* A sender report with this NTP (middle 32 bits) went out now: its echo in
  * a receiver report gives the RTT. */
 void transport_note_sr_sent(transport_t *t, uint32_t ntp_mid32, uint64_t now_ms);

@@ -17,6 +17,7 @@
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
+#include "media/twcc.h"
 #include "tap.h"
 
 #include <arpa/inet.h>
@@ -95,14 +96,15 @@ typedef struct {
         uint8_t pt;
         size_t len;
         uint8_t payload[1500];
-    } rx[2048];
-    size_t n_rx;
+    } rx[2048], rtx[4096];
+    size_t n_rx, n_rtx; /* media, and RTX (NACK answers and probe padding) apart */
     int rtcp_pt[256];
     uint32_t rtcp_ssrc[256];
     rtcp_report_t last_sr;
     size_t n_rtcp;
     dgram_t *out_q; /* peer → engine */
     size_t n_out;
+    twcc_recv_t twcc; /* a browser's transport-cc feedback on what it receives */
 } peer_t;
 
 static peer_t pub, sub;
@@ -145,6 +147,25 @@ static void peer_init(peer_t *p, const char *name, int port)
     p->cert = dtls_cert_new(err, sizeof(err));
     p->ctx = dtls_ctx_new(p->cert, NULL, err, sizeof(err));
     p->out_q = xcalloc(MAXQ, sizeof(dgram_t));
+    twcc_recv_init(&p->twcc, 0x1234, 0x5555);
+}
+
+/* The subscriber's feedback, as a browser sends it every 50 ms. */
+static void peer_feedback(peer_t *p)
+{
+    if (!p->connected || !twcc_recv_due(&p->twcc, clock_us))
+        return;
+    uint8_t b[1500];
+    size_t n;
+    while ((n = twcc_recv_build_feedback(&p->twcc, b, 1200, clock_us)) > 0) {
+        dgram_t *d = &p->out_q[p->n_out++];
+        if (sec_protect_rtcp(&p->out, b, &n, sizeof(b)) != IRTC_OK) {
+            p->n_out--;
+            continue;
+        }
+        d->len = n;
+        memcpy(d->data, b, n);
+    }
 }
 
 /* A binding request as a controlling agent sends it (RFC 8445 §7.1.2). */
@@ -209,10 +230,15 @@ static void deliver(peer_t *p, dgram_t *d)
         break;
     case RTP_KIND_RTP: {
         rtp_hdr_t h;
-        if (!p->connected || sec_unprotect_rtp(&p->in, b, &len) != IRTC_OK || rtp_parse(b, len, &h, NULL) != IRTC_OK ||
-            p->n_rx == IRTC_ARRAY_SIZE(p->rx))
+        if (!p->connected || sec_unprotect_rtp(&p->in, b, &len) != IRTC_OK || rtp_parse(b, len, &h, NULL) != IRTC_OK)
             break;
-        struct rx *r = &p->rx[p->n_rx++];
+        uint32_t tseq;
+        if (rtp_ext_read_be(b, &h, 4, &tseq) == IRTC_OK)
+            twcc_recv_packet(&p->twcc, (uint16_t)tseq, clock_us);
+        bool is_rtx = h.ssrc == 0x6666;
+        if ((is_rtx ? p->n_rtx : p->n_rx) == (is_rtx ? IRTC_ARRAY_SIZE(p->rtx) : IRTC_ARRAY_SIZE(p->rx)))
+            break;
+        struct rx *r = is_rtx ? &p->rtx[p->n_rtx++] : &p->rx[p->n_rx++];
         r->ssrc = h.ssrc;
         r->ts = h.ts;
         r->seq = h.seq;
@@ -268,11 +294,15 @@ static void pump(void)
     }
 }
 
+static bool sub_silent; /* the liveness test: the subscriber stops sending anything */
+
 static void advance_ms(uint64_t ms)
 {
     for (uint64_t i = 0; i < ms; i += 5) {
         clock_us += 5000;
         engine_on_timer(eng, clock_us);
+        if (!sub_silent)
+            peer_feedback(&sub);
         pump();
     }
 }
@@ -352,13 +382,18 @@ static void send_vp8(int e, bool key, bool new_frame)
         to_engine(&pub, b, n);
 }
 
+static void advance_ms(uint64_t ms);
+
+/* Frames 33 ms apart, as a camera sends them: the subscriber's pacer
+ * releases what the estimate allows as time passes. */
 static void send_frames(int frames, bool key_first, int only)
 {
-    for (int f = 0; f < frames; f++)
+    for (int f = 0; f < frames; f++) {
         for (int e = 0; e < 3; e++)
             if (only < 0 || only == e)
                 send_vp8(e, key_first && f == 0, true);
-    pump();
+        advance_ms(35);
+    }
 }
 
 static uint16_t rx_picid(const struct rx *r)
@@ -374,11 +409,34 @@ static int count_pli(peer_t *p, uint32_t ssrc)
     return n;
 }
 
+static uint16_t osn(const struct rx *r)
+{
+    return (uint16_t)(r->payload[0] << 8 | r->payload[1]);
+}
+
+/* RTX packets since index from that carry seq, not counting probe padding
+ * (which repeats the newest packet). */
+static size_t rtx_count(const peer_t *p, size_t from, uint16_t seq)
+{
+    size_t n = 0;
+    for (size_t i = from; i < p->n_rtx; i++)
+        n += osn(&p->rtx[i]) == seq;
+    return n;
+}
+
+static const struct rx *rtx_find(const peer_t *p, size_t from, uint16_t seq)
+{
+    for (size_t i = from; i < p->n_rtx; i++)
+        if (osn(&p->rtx[i]) == seq)
+            return &p->rtx[i];
+    return NULL;
+}
+
 static void send_rtcp_from(peer_t *p, uint8_t *b, size_t n)
 {
     if (sec_protect_rtcp(&p->out, b, &n, 1500) == IRTC_OK)
         to_engine(p, b, n);
-    pump();
+    advance_ms(5);
 }
 
 int main(void)
@@ -453,6 +511,8 @@ int main(void)
     for (size_t i = 0; i < got; i++)
         all_top &= sub.rx[i].ssrc == 0x5555 && sub.rx[i].pt == 100 && sub.rx[i].payload[30] == 2;
     ok(all_top, "all of it the top encoding (f), under the subscriber's SSRC and payload type");
+    ok(sub.n_rtx > 0 && sub.rtx[0].pt == 101, "the subscriber's estimate is probed with RTX padding (%zu packets)",
+       sub.n_rtx);
     bool seq_ok = true, pic_ok = true;
     for (size_t i = 1; i < got; i++) {
         seq_ok &= (uint16_t)(sub.rx[i].seq - sub.rx[i - 1].seq) == 1;
@@ -464,7 +524,7 @@ int main(void)
     int pli_q = count_pli(&pub, ENC_SSRC[0]);
     c = (engine_cmd_t){.type = ENGINE_CMD_CONSUMER_LAYER, .id = 20, .layer = 0};
     engine_on_command(eng, &c);
-    pump();
+    advance_ms(10);
     ok(count_pli(&pub, ENC_SSRC[0]) == pli_q + 1, "preferring layer 0 asks the publisher for a keyframe of q");
     size_t before = sub.n_rx;
     send_frames(5, false, -1);
@@ -489,19 +549,22 @@ int main(void)
     ok(st.layer_switches == 1, "one layer switch counted");
 
     /* NACK: a sent packet comes back as RTX; an unsent one does not. */
-    uint16_t nack_seq = sub.rx[sub.n_rx - 2].seq;
+    size_t orig = sub.n_rx - 2;
+    uint16_t nack_seq = sub.rx[orig].seq;
     n = rtcp_build_nack(b, sizeof(b), 0x1234, 0x5555, (uint16_t[]){nack_seq, (uint16_t)(nack_seq + 500)}, 2);
     before = sub.n_rx;
+    size_t rtx_before = sub.n_rtx;
     send_rtcp_from(&sub, b, n);
-    ok(sub.n_rx == before + 1 && sub.rx[before].ssrc == 0x6666 && sub.rx[before].pt == 101,
-       "a NACK is answered once, as RTX (ssrc 0x%x, pt %u)", sub.n_rx > before ? sub.rx[before].ssrc : 0,
-       sub.n_rx > before ? sub.rx[before].pt : 0);
-    ok(sub.n_rx > before && (uint16_t)(sub.rx[before].payload[0] << 8 | sub.rx[before].payload[1]) == nack_seq &&
-           memcmp(sub.rx[before].payload + 2, sub.rx[sub.n_rx - 3].payload, 20) == 0,
+    ok(sub.n_rx == before && rtx_count(&sub, rtx_before, nack_seq) == 1 &&
+           rtx_count(&sub, rtx_before, (uint16_t)(nack_seq + 500)) == 0,
+       "a NACK is answered once, as RTX, and only for what was sent");
+    const struct rx *rr = rtx_find(&sub, rtx_before, nack_seq);
+    ok(rr != NULL && memcmp(rr->payload + 2, sub.rx[orig].payload, sub.rx[orig].len) == 0 &&
+           rr->len == sub.rx[orig].len + 2,
        "the RTX carries the original sequence number and the payload as sent");
-    before = sub.n_rx;
+    rtx_before = sub.n_rtx;
     send_rtcp_from(&sub, b, n);
-    ok(sub.n_rx == before, "the same NACK again within the resend interval gets nothing");
+    ok(rtx_count(&sub, rtx_before, nack_seq) == 0, "the same NACK again within the resend interval gets nothing");
 
     /* Sender report for q, translated for the subscriber. */
     rtcp_report_t sr = {.ssrc = ENC_SSRC[0], .is_sr = true, .ntp_sec = 3900000000u, .ntp_frac = 0, .rtp_ts = enc_ts[0]};
@@ -528,12 +591,16 @@ int main(void)
     ok(sub.n_rx == before, "after unmute, nothing until a keyframe");
     send_frames(1, true, 0);
     ok(sub.n_rx == before + 1, "the keyframe resumes it");
+    uint16_t resumed = sub.rx[before].seq;
     n = rtcp_build_nack(b, sizeof(b), 0x1234, 0x5555,
-                        (uint16_t[]){(uint16_t)(sub.rx[before].seq - 1), (uint16_t)(sub.rx[before].seq + 1)}, 2);
-    size_t nb = sub.n_rx;
+                        (uint16_t[]){(uint16_t)(resumed - 1), (uint16_t)(resumed + 1), (uint16_t)(resumed + 2)}, 3);
     advance_ms(100);
+    rtx_before = sub.n_rtx;
     send_rtcp_from(&sub, b, n);
-    ok(sub.n_rx == nb + 1, "a NACK across the muted span gets only the packet that was sent");
+    ok(rtx_count(&sub, rtx_before, (uint16_t)(resumed - 1)) == 1 &&
+           rtx_count(&sub, rtx_before, (uint16_t)(resumed + 1)) == 0 &&
+           rtx_count(&sub, rtx_before, (uint16_t)(resumed + 2)) == 0,
+       "a NACK around the muted span gets only packets that were sent");
 
     /* A valid check for the subscriber's ufrag from the publisher's address
      * does not move the publisher's address to the subscriber. */
@@ -543,7 +610,8 @@ int main(void)
     before = sub.n_rx;
     send_frames(1, false, 0);
     ok(sub.n_rx == before + 1,
-       "the publisher's media still reaches its producer after a check naming another transport");
+       "the publisher's media still reaches its producer after a check naming another transport (%zu)",
+       sub.n_rx - before);
 
     /* SSRC cap: a flood of new SSRCs stops being unprotected at the cap. */
     uint64_t unknown0 = st.drop_unknown_ssrc;
@@ -563,6 +631,7 @@ int main(void)
 
     /* Liveness: 31 s of silence from the subscriber fails it. */
     n_events = 0;
+    sub_silent = true;
     for (int i = 0; i < 31; i++) {
         send_frames(1, false, 0); /* the publisher stays alive */
         advance_ms(1000);
