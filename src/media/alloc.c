@@ -252,7 +252,7 @@ void alloc_run(alloc_t *a, uint64_t available_bps, uint64_t now_us)
             climb(&r, order[k]);
     for (int k = 0; k < n; k++)
         commit(&r, order[k]);
-    a->allocated_bps = (uint64_t)((int64_t)available_bps - r.budget);
+    a->allocated_bps = (uint64_t)((int64_t)IRTC_MIN(available_bps, (uint64_t)INT64_MAX / 2) - r.budget);
     if (!r.want_set)
         a->want_bps = a->allocated_bps;
 }

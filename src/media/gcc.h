@@ -5,9 +5,12 @@
  *
  *   delay-based  packets grouped in 5 ms bursts (§5.2), a trendline over the
  *                one-way delay gradient, an overuse detector with an adaptive
- *                threshold (§5.4), AIMD rate control (§5.5);
- *   acked rate   what the receiver really got (a Bayesian smoother over
- *                150 ms windows), the throughput AIMD decreases from;
+ *                threshold (§5.4), AIMD rate control (§5.5) cutting to 0.85 ×
+ *                what arrived over the last 200 ms (the draft's R_hat);
+ *                probe packets stay out of the gradient (they are meant to
+ *                queue; their result says what the link carries);
+ *   acked rate   what the receiver got, smoothed (libwebrtc's Bayesian
+ *                estimator over 150 ms windows): caps increases at 1.5× it;
  *   loss-based   < 2 % loss: may grow 8 %/s, 2-10 %: hold, > 10 %: cut by
  *                half the loss (§6), from transport-cc feedback, or from
  *                receiver reports when the subscriber sends no transport-cc;

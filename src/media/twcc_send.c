@@ -124,7 +124,11 @@ static void note_fb_count(twcc_send_t *t, uint8_t fb_count)
 }
 
 /* The reference time is 24 bits of 64 ms (about 12 days): unwrapped against
- * the previous feedback's. */
+ * the previous feedback's.  A peer can walk it by 2^23 per packet; past
+ * 2^40 units (2,000 years) it starts over from the raw value, so arrival
+ * times and their differences never come near int64 overflow. */
+#define REF_LIMIT ((int64_t)1 << 40)
+
 static int64_t unwrap_ref(twcc_send_t *t, int32_t ref_time)
 {
     uint32_t r = (uint32_t)ref_time & 0xFFFFFFu;
@@ -133,7 +137,8 @@ static int64_t unwrap_ref(twcc_send_t *t, int32_t ref_time)
     int32_t d = (int32_t)((r - (uint32_t)t->ref_time) & 0xFFFFFFu);
     if (d >= 0x800000)
         d -= 0x1000000;
-    return t->ref_time + d;
+    int64_t u = t->ref_time + d;
+    return u > REF_LIMIT || u < -REF_LIMIT ? r : u;
 }
 
 /* Everything below end was answered (received or lost) or never will be. */

@@ -184,6 +184,27 @@ static void test_malformed(void)
     is_int(twcc_send_inflight(&T), 0, "in flight: none once the newest packet was reported");
 }
 
+/* A peer walking the 24-bit reference time forward by 2^23 - 1 per packet
+ * must not push arrival times towards int64 overflow. */
+static void test_ref_walk(void)
+{
+    twcc_send_init(&T);
+    twcc_send_add(&T, 0, 100, 0, 0);
+    static const uint8_t one_rx[] = {0x20, 0x01, 0x00, 0x00};
+    rtcp_twcc_t fb = mk(0, 1, one_rx, sizeof one_rx);
+    int64_t worst = 0;
+    for (uint32_t i = 0; i < 200000; i++) {
+        fb.ref_time = (int32_t)((i * 0x7FFFFFu) & 0xFFFFFFu);
+        fb.fb_count = (uint8_t)i;
+        twcc_fb_iter_t it;
+        twcc_send_feedback_begin(&T, &fb, i, &it);
+        int64_t at = it.at_us < 0 ? -it.at_us : it.at_us;
+        worst = IRTC_MAX(worst, at);
+    }
+    ok(worst <= ((int64_t)1 << 40) * 64000, "reference time walked by a peer stays bounded (|%lld| us)",
+       (long long)worst);
+}
+
 /* ---- random bytes: bounded, consistent, never outside the input --------- */
 
 static void test_random_bytes(void)
@@ -385,6 +406,7 @@ int main(void)
     test_hand_vec2();
     test_hand_wrap();
     test_malformed();
+    test_ref_walk();
     test_random_bytes();
     round_trip(&(scenario_t){.name = "in order", .jitter_us = 400});
     round_trip(&(scenario_t){
