@@ -95,8 +95,8 @@ function stalls(ss, pick) {
     const v = pick(s);
     if (!v) continue;
     if (prev === null) lastGrowth = s.t;
-    else if (v.fd > prev.fd) { end(prev.t - lastGrowth); lastGrowth = s.t; }
-    prev = { fd: v.fd, t: s.t };
+    else if (v.fd > prev.fd && v.ssrc === prev.ssrc) { end(prev.t - lastGrowth); lastGrowth = s.t; }
+    prev = { fd: v.fd, ssrc: v.ssrc, t: s.t };
   }
   if (prev) end(prev.t - lastGrowth);
   return { longest, total };
@@ -109,9 +109,9 @@ function audio(ss) {
   let gap = 0, longest = 0, total = 0, conc = 0, recv = 0;
   for (let i = 1; i < ss.length; i++) {
     const a = inA(ss[i]), b = inA(ss[i - 1]), dt = ss[i].t - ss[i - 1].t;
-    const real = a && b ? (a.tsr - a.cs) - (b.tsr - b.cs) : 0;
+    const same = a && b && a.ssrc === b.ssrc, real = same ? (a.tsr - a.cs) - (b.tsr - b.cs) : 0;
     if (real < 0.1 * 48 * dt) { gap += dt; total += dt; longest = Math.max(longest, gap); } else gap = 0;
-    if (a && b) { conc += a.cs - b.cs; recv += a.tsr - b.tsr; }
+    if (same) { conc += a.cs - b.cs; recv += a.tsr - b.tsr; }
   }
   return { longestGapMs: longest, gapMs: total, concealedPct: pct(conc, recv) };
 }
@@ -120,9 +120,17 @@ function audio(ss) {
 // the browser (or the machine) was starved of CPU.
 const late = ss => ss.slice(1).filter((s, i) => s.t - ss[i].t > 2 * PERIOD_MS).length;
 
+// Growth of a counter over a window, summed sample to sample on one SSRC: a
+// re-subscription (new SSRC, counters from zero) adds no bogus step.
 function delta(ss, pick, field) {
-  const first = ss.find(pick), last = [...ss].reverse().find(pick);
-  return first && last ? pick(last)[field] - pick(first)[field] : 0;
+  let sum = 0, prev = null;
+  for (const s of ss) {
+    const v = pick(s);
+    if (!v) continue;
+    if (prev && prev.ssrc === v.ssrc && v[field] >= prev[field]) sum += v[field] - prev[field];
+    prev = v;
+  }
+  return sum;
 }
 const seconds = ss => (ss.length > 1 ? (ss[ss.length - 1].t - ss[0].t) / 1000 : 0);
 
@@ -217,6 +225,7 @@ async function main() {
     const ja = await start(pages.A, 'c', { channel: room, userId: 'viewerA', publish: false });
     const jb = await start(pages.B, 'c', { channel: room, userId: 'viewerB', publish: false });
     const jp = await start(pages.pub, 'c', { channel: room, userId: 'presenter' });
+    const tPublished = Date.now();
     if (!ok(ja === 'ok' && jb === 'ok' && jp === 'ok', `publisher publishes 720p, A (shaped) and B join through the SDK (${jp}, ${ja}, ${jb})`))
       return;
     const last = async key => pages[key].evaluate(() => R.samples[R.samples.length - 1] || { in: [], out: [] });
@@ -229,25 +238,27 @@ async function main() {
     // Below 720p the phases still give figures; with nothing decoded they cannot.
     if (!(warmFig.A && warmFig.A.fd > 0 && warmFig.B && warmFig.B.fd > 0)) return;
 
-    // The publisher's encoder ramps up with its bandwidth estimate: the good
-    // phase starts once its send rate is steady (two 2 s windows within 10 %,
-    // at most 30 s).
+    // The publisher's encoder ramps up with its bandwidth estimate (~14 s
+    // through irtcd, BENCHMARKS.md): the good phase starts once its send rate
+    // is steady (two 2 s windows within 10 %) and 15 s have passed since it
+    // published, at most 45 s after.
     const pubKbps = async () => publisherFigures(await pages.pub.evaluate(n => R.samples.slice(-n), 2000 / PERIOD_MS + 1)).kbps;
     let prevKbps = await pubKbps();
     const settled = await waitFor(async () => {
       await sleep(2000);
       const k = await pubKbps(), steady = k > 0 && Math.abs(k - prevKbps) <= 0.1 * prevKbps;
       prevKbps = k;
-      return steady;
-    }, 30000, 0);
-    diag(`publisher sends ${Math.round(prevKbps)} kbit/s${settled ? '' : ' (still changing after 30 s)'}`);
+      return steady && Date.now() - tPublished >= 15000;
+    }, 45000, 0);
+    diag(`publisher sends ${Math.round(prevKbps)} kbit/s ${Math.round((Date.now() - tPublished) / 1000)} s after publishing` +
+      `${settled ? '' : ' (still changing)'}`);
 
     // ---- the phases ----
     // Each phase: shape A's downlink, wait, and count what the link dropped
     // (re-shaping resets tc's and nftables' counters).
-    const drops = async () => {
-      const s = await A.stats();
-      return { tbf: (s.down.qdiscs.find(q => q.kind === 'tbf') || {}).drops || 0, random: s.down.random_drops || 0 };
+    const counters = async () => {
+      const s = await A.stats(), q = s.down.qdiscs.find(x => x.kind === 'tbf') || {};
+      return { at: Date.now(), pkts: q.packets || 0, bytes: q.bytes || 0, tbf: q.drops || 0, random: s.down.random_drops || 0 };
     };
     const t = {}, links = {}, shapes = {};
     const weakLink = { rateKbit: CFG.weakKbit, lossPct: CFG.lossPct, delayMs: CFG.delayMs };
@@ -255,10 +266,11 @@ async function main() {
       ['recovered', 'recover', goodLink, recoverS]]) {
       if (link) shapes[name] = await A.shape('down', link);
       t[key] = Date.now();
-      const d0 = await drops();
+      const c0 = await counters();
       await sleep(secs * 1000);
-      const d1 = await drops();
-      links[name] = { tbf: d1.tbf - d0.tbf, random: d1.random - d0.random };
+      const c1 = await counters(), dt = (c1.at - c0.at) / 1000;
+      links[name] = { pps: (c1.pkts - c0.pkts) / dt, kbps: ((c1.bytes - c0.bytes) * 8) / dt / 1000,
+        tbf: c1.tbf - c0.tbf, random: c1.random - c0.random, offered: (c1.pkts - c0.pkts + c1.tbf - c0.tbf) / dt };
     }
     t.end = Date.now();
     Object.assign(out, { phases: t, link: links });
@@ -295,7 +307,14 @@ async function main() {
       windows.map(([n]) => { const p = fig[n].pub; return [n, p.per.map(e => `${e.rid}:${e.size} ${Math.round(e.kbps)} ${f1(e.fps)}`).join(', '),
         Math.round(p.kbps), p.top ? p.top.ql : '-', p.per.reduce((a, e) => a + e.keyframes, 0),
         `${p.per.reduce((a, e) => a + e.plis, 0)}/${p.per.reduce((a, e) => a + e.nacks, 0)}`]; }));
-    table('link A drops (packets)', ['phase', 'tbf (queue full)', 'random loss'], Object.entries(links).map(([n, l]) => [n, l.tbf, l.random]));
+    table('link A (host side, towards A)', ['phase', 'offered pkt/s', 'passed pkt/s', 'passed kbit/s', 'tbf drops (queue full)', 'random drops'],
+      Object.entries(links).map(([n, l]) => [n, Math.round(l.offered), Math.round(l.pps), Math.round(l.kbps), l.tbf, l.random]));
+    // What the SDK told each page meanwhile (a re-subscription resets counters).
+    for (const k of ['A', 'B']) {
+      const evs = await pages[k].evaluate(() => H.events.filter(e => /removed|subscribed|connection|leave|error|failed/.test(e.ev)));
+      const during = evs.filter(e => e.t >= t.good).map(e => `${e.ev}@${((e.t - t.good) / 1000).toFixed(1)}s`);
+      if (during.length) diag(`${k}'s SDK events during the phases: ${during.join(', ')}`);
+    }
     out.load.push(os.loadavg()[0]);
     diag(`machine: load average ${f1(out.load[0])} at the start, ${f1(out.load[1])} at the end (${os.cpus().length} cores); ` +
       `sampling late (> ${2 * PERIOD_MS} ms) publisher ${late(within(S.pub, t.good, t.end))}, ` +

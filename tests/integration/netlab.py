@@ -96,8 +96,7 @@ def _reap_slot(n):
             _kill_netns_pids(ns)
             _sh(["ip", "netns", "del", ns], check=False)
     _sh(["ip", "link", "del", "irnl%dh" % n], check=False)
-    for f in ("slot-%d.wrap" % n,):
-        shutil.rmtree(os.path.join(LOCK_DIR, f), ignore_errors=True)
+    shutil.rmtree(os.path.join(LOCK_DIR, "slot-%d.wrap" % n), ignore_errors=True)
 
 
 def _foreign_subnet(n):
@@ -158,14 +157,14 @@ def _take_slot():
 _netem = None
 
 
-def netem_available(dev_ns=None, dev=None):
+def netem_available(lab=None):
     """Whether the kernel has sch_netem (tried once, on a lab's inner veth)."""
     global _netem
-    if _netem is None and dev is not None:
-        p = _sh(["tc", "-n", dev_ns, "qdisc", "add", "dev", dev, "root", "netem", "delay", "1ms"], check=False)
-        _netem = p.returncode == 0
+    if _netem is None and lab is not None:
+        tc = ["tc", "-n", lab.ns, "qdisc"]
+        _netem = _sh(tc + ["add", "dev", lab.ns_if, "root", "netem", "delay", "1ms"], check=False).returncode == 0
         if _netem:
-            _sh(["tc", "-n", dev_ns, "qdisc", "del", "dev", dev, "root"], check=False)
+            _sh(tc + ["del", "dev", lab.ns_if, "root"], check=False)
     return bool(_netem)
 
 
@@ -213,7 +212,7 @@ class Lab:
             "  chain loss_up { type filter hook output priority -10; }\n"
             "  chain block_out { type filter hook output priority 0; }\n"
             "}\n"))
-        netem_available(self.ns, self.ns_if)
+        netem_available(self)
 
     def info(self):
         return {"slot": self.slot, "ns": self.ns, "hostIf": self.host_if, "nsIf": self.ns_if,
