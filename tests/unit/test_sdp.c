@@ -285,6 +285,56 @@ static const char AIORTC[] = "v=0\r\n"
                              "a=rtpmap:102 rtx/90000\r\n"
                              "a=fmtp:102 apt=101\r\n" AIORTC_TRANSPORT;
 
+
+/* GStreamer 1.22 webrtcbin (Debian 12), audiotestsrc ! opusenc and
+ * videotestsrc ! vp8enc, bundle-policy max-bundle: msid source attributes
+ * carrying its cname ("user…@host-…"), the second m= line bundle-only on
+ * port 0, no a=msid, sendrecv transceivers. */
+static const char WEBRTCBIN[] =
+    "v=0\r\n"
+    "o=- 1023223724718293045 0 IN IP4 0.0.0.0\r\n"
+    "s=-\r\n"
+    "t=0 0\r\n"
+    "a=ice-options:trickle\r\n"
+    "a=group:BUNDLE video0 audio1\r\n"
+    "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=ice-ufrag:EhdjtM5xFrl8ZQpr9KMoihU6AYR4VUy1\r\n"
+    "a=ice-pwd:PzBPH/Bs6Ym1VHU6aQyp6j4yC/MN2e5o\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=sendrecv\r\n"
+    "a=rtpmap:96 VP8/90000\r\n"
+    "a=rtcp-fb:96 nack pli\r\n"
+    "a=rtcp-fb:96 ccm fir\r\n"
+    "a=rtcp-fb:96 transport-cc\r\n"
+    "a=framerate:30\r\n"
+    "a=ssrc:3840682694 msid:user4230328522@host-d6d0cfd2 webrtctransceiver0\r\n"
+    "a=ssrc:3840682694 cname:user4230328522@host-d6d0cfd2\r\n"
+    "a=mid:video0\r\n"
+    "a=fingerprint:sha-256 "
+    "84:8F:06:F0:46:84:07:5D:E1:BA:F6:56:D6:F4:2F:A2:02:6E:23:6D:90:3C:33:16:E6:83:0B:27:65:37:F2:92\r\n"
+    "a=rtcp-mux-only\r\n"
+    "m=audio 0 UDP/TLS/RTP/SAVPF 111\r\n"
+    "c=IN IP4 0.0.0.0\r\n"
+    "a=setup:actpass\r\n"
+    "a=ice-ufrag:EhdjtM5xFrl8ZQpr9KMoihU6AYR4VUy1\r\n"
+    "a=ice-pwd:PzBPH/Bs6Ym1VHU6aQyp6j4yC/MN2e5o\r\n"
+    "a=bundle-only\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtcp-rsize\r\n"
+    "a=sendrecv\r\n"
+    "a=rtpmap:111 OPUS/48000/2\r\n"
+    "a=rtcp-fb:111 transport-cc\r\n"
+    "a=fmtp:111 sprop-stereo=0;sprop-maxcapturerate=48000\r\n"
+    "a=ssrc:2836116602 msid:user4230328522@host-d6d0cfd2 webrtctransceiver1\r\n"
+    "a=ssrc:2836116602 cname:user4230328522@host-d6d0cfd2\r\n"
+    "a=mid:audio1\r\n"
+    "a=fingerprint:sha-256 "
+    "84:8F:06:F0:46:84:07:5D:E1:BA:F6:56:D6:F4:2F:A2:02:6E:23:6D:90:3C:33:16:E6:83:0B:27:65:37:F2:92\r\n"
+    "a=rtcp-mux-only\r\n";
+
 /* clang-format on */
 
 /* ---- helpers ---------------------------------------------------------------- */
@@ -606,6 +656,20 @@ static void test_parse_others(void)
     ok(s->media[1].n_ssrc == 2 && s->media[1].n_ssrc_group == 1 && !s->media[1].ssrc[0].msid_stream[0],
        "aiortc: FID without msid ssrc attributes");
 
+    /* '@' is no RFC 8866 token-char, but the value of an RFC 5576 source
+     * attribute is a byte-string: webrtcbin's msid source attributes parse. */
+    is_int(parse(WEBRTCBIN, s, &why), IRTC_OK, "webrtcbin 1.22 offer parses (%s)", why);
+    const sdp_media_t *wv = &s->media[0], *wa = &s->media[1];
+    ok(wv->n_ssrc == 1 && wv->ssrc[0].ssrc == 3840682694u &&
+           strcmp(wv->ssrc[0].msid_stream, "user4230328522@host-d6d0cfd2") == 0 &&
+           strcmp(wv->ssrc[0].msid_track, "webrtctransceiver0") == 0 &&
+           strcmp(wv->ssrc[0].cname, "user4230328522@host-d6d0cfd2") == 0,
+       "webrtcbin: video a=ssrc msid:user…@host-… and cname");
+    ok(wa->n_ssrc == 1 && strcmp(wa->ssrc[0].msid_track, "webrtctransceiver1") == 0 && wa->port == 0 &&
+           strcmp(wa->mid, "audio1") == 0,
+       "webrtcbin: bundle-only audio on port 0 with its msid");
+    ok(!wv->msid_stream[0] && !wa->msid_stream[0], "webrtcbin: no a=msid lines");
+
     /* LF-only line ends give the same result. */
     char *lf = subst(CHROME_PUBLISH, "\r\n", "\n", -1);
     is_int(parse(lf, s, &why), IRTC_OK, "LF line ends parse");
@@ -868,6 +932,7 @@ static void test_negotiate_simulcast_data(void)
     free(a);
 }
 
+/* aiortc and webrtcbin, the non-browser publishers. */
 static void test_negotiate_aiortc(void)
 {
     sdp_policy_t p;
@@ -887,6 +952,14 @@ static void test_negotiate_aiortc(void)
     is_str(a->remote_fingerprint.alg, "sha-256", "sha-256 chosen among three fingerprints");
     is_str(a->remote_ufrag, "tV3h", "aiortc ufrag");
     check_roundtrip(a, text, "aiortc");
+    free(text);
+
+    /* webrtcbin publishes from sendrecv transceivers too. */
+    is_int(negotiate_text(WEBRTCBIN, &p, a, &text, &why), IRTC_OK, "webrtcbin as publisher (%s)", why);
+    ok(a->n_media == 2 && !a->media[0].rejected && !a->media[1].rejected && a->media[0].pt == 96 &&
+           a->media[1].pt == 111 && a->media[0].dir == SDP_DIR_RECVONLY && a->media[1].dir == SDP_DIR_RECVONLY,
+       "webrtcbin: VP8 96 and bundle-only OPUS 111 accepted, answered recvonly");
+    check_roundtrip(a, text, "webrtcbin");
     free(text);
 
     p.n_video_order = 1;
@@ -1286,6 +1359,11 @@ static void test_parse_errors(void)
     bad("", "a=ssrc:1 cname:\r\n", "a=ssrc");
     bad("", "a=ssrc:1 cname:a\r\na=ssrc:1 cname:b\r\n", "a=ssrc");
     bad("", "a=ssrc:1 msid:\r\n", "a=ssrc");
+    bad("", "a=ssrc:1 msid:a@b c d\r\n", "a=ssrc");
+    bad("", "a=ssrc:1 msid:a\x01b c\r\n", "a=ssrc");
+    bad("", "a=ssrc:1 msid:a@b c\x7f\r\n", "a=ssrc");
+    bad("", "a=ssrc:1 msid:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa@b t\r\n", "a=ssrc");
+    bad("", "a=msid:user1@host-1 t\r\n", "a=msid"); /* RFC 8830: msid-id is token-char only */
     bad("", "a=ssrc:1\r\n", "a=ssrc");
     bad("", "a=ssrc-group:FID 1\r\na=ssrc:1 cname:x\r\n", "a=ssrc-group");
     bad("", "a=ssrc-group:FID 1 x\r\n", "a=ssrc-group");
@@ -1526,7 +1604,8 @@ static void test_truncation(void)
                   {"subscribe", CHROME_SUBSCRIBE, 5},
                   {"simulcast", CHROME_SIMULCAST, 3},
                   {"data", CHROME_DATA, 3},
-                  {"aiortc", AIORTC, 1}};
+                  {"aiortc", AIORTC, 1},
+                  {"webrtcbin", WEBRTCBIN, 1}};
     for (size_t k = 0; k < IRTC_ARRAY_SIZE(offers); k++) {
         size_t len = strlen(offers[k].text), n_ok = 0, n_err = 0, unclean = 0;
         for (size_t n = 0; n <= len; n += offers[k].step) {
