@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/server.h"
 #include "media/dtls.h"
 #include "media/worker.h"

@@ -7,7 +7,7 @@
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/json.h"
-#include "media/worker.h"
+#include "sfu/sfu.h"
 #include "signal/jointoken.h"
 
 #include <stdio.h>
@@ -88,7 +88,7 @@ int apps_join_token(const cfg_t *cfg, const store_app_t *app, const char *channe
 {
     jt_payload_t p;
     memset(&p, 0, sizeof(p));
-    unsigned w = worker_for_channel(app->app_id, channel_id, cfg_worker_count(cfg));
+    unsigned w = sfu_worker_for_channel(app->app_id, channel_id, cfg_worker_count(cfg));
     snprintf(p.port, sizeof(p.port), "%u", cfg->media_port + w);
     p.timestamp_ms = now_ms;
     bool fits = copy_field(p.app_id, sizeof(p.app_id), app->app_id) &&

@@ -27,7 +27,7 @@ void apps_write_json(buf_t *b, const store_app_t *app, bool show_secrets, const 
 /*
  * Makes a join token for user_id in channel_id of app, issued at now_ms, with
  * the media endpoint of the channel's worker (media_ips[0], media_port + the
- * worker_for_channel index), and appends the JSON object that `irtcd token`
+ * sfu_worker_for_channel index), and appends the JSON object that `irtcd token`
  * prints and POST /demo/token answers: {appId, channelId, userId, role, host,
  * port, ctime, signature}.  role is "0" or "1".  IRTC_OK, or IRTC_EINVAL with
  * *why naming the bad field (nothing appended).

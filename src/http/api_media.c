@@ -3,13 +3,14 @@
  * releaseRoom, releaseUser and checkRtcHeath.  Control thread.
  *
  * getMediaEndpoint answers from the same hash the room registry and join
- * tokens use (worker_for_channel), so the three agree without shared state.
+ * tokens use (sfu_worker_for_channel), so the three agree without shared state.
  * releaseRoom / releaseUser only validate and hand over to the room module's
  * hooks (app.h); until it exists they answer 1001028 NOT_AVAILABLE.
  */
 #include "http/api.h"
 #include "core/common.h"
 #include "media/worker.h"
+#include "sfu/sfu.h"
 
 #include <stdlib.h>
 
@@ -28,7 +29,7 @@ int api_get_media_endpoint(api_call_t *c)
     unsigned workers = worker_pool_size(c->app->workers);
     buf_puts(&c->data, "{\"list\":[");
     for (size_t i = 0; i < n; i++) {
-        unsigned w = worker_for_channel(c->app_id, ids[i], workers);
+        unsigned w = sfu_worker_for_channel(c->app_id, ids[i], workers);
         buf_puts(&c->data, i ? ",{\"ip\":" : "{\"ip\":");
         json_write_string(&c->data, c->app->cfg.media_ips[0]);
         /* The guide's answer carries the port as a string. */

@@ -8,7 +8,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/server.h"
 #include "media/worker.h"
 #include "store/store.h"

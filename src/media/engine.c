@@ -14,13 +14,13 @@
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/spsc_ring.h"
 #include "media/dtls.h"
 #include "media/nack.h"
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
 #include "media/twcc.h"
-#include "record/ring.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -68,7 +68,7 @@ struct mx_track_in {
     mx_consumer_t **consumers;
     unsigned n_consumers;
     /* recorders: each ring holds one reference for us */
-    rec_ring_t **taps;
+    spsc_ring_t **taps;
     unsigned n_taps;
 };
 
@@ -293,12 +293,12 @@ static void on_stun(mx_engine_t *e, mx_transport_t *t, const uint8_t *buf, size_
 
 /* ---- keyframes: consumers start (and resume) on one ---- */
 
-static bool is_keyframe(mx_codec_t codec, const uint8_t *p, size_t n)
+static bool is_keyframe(codec_id_t codec, const uint8_t *p, size_t n)
 {
     if (n < 1)
         return false;
     switch (codec) {
-    case MX_CODEC_VP8: { /* RFC 7741 §4.2-4.3 */
+    case CODEC_VP8: { /* RFC 7741 §4.2-4.3 */
         size_t i = 1;
         bool start = (p[0] & 0x10) && (p[0] & 0x07) == 0;
         if (p[0] & 0x80) {
@@ -315,9 +315,9 @@ static bool is_keyframe(mx_codec_t codec, const uint8_t *p, size_t n)
         }
         return start && i < n && (p[i] & 0x01) == 0;
     }
-    case MX_CODEC_VP9: /* draft-ietf-payload-vp9 §4.2: P=0 and B=1 */
+    case CODEC_VP9: /* draft-ietf-payload-vp9 §4.2: P=0 and B=1 */
         return (p[0] & 0x40) == 0 && (p[0] & 0x08) != 0;
-    case MX_CODEC_H264: { /* RFC 6184 §5.3, 5.7.1, 5.8 */
+    case CODEC_H264: { /* RFC 6184 §5.3, 5.7.1, 5.8 */
         uint8_t type = p[0] & 0x1f;
         if (type == 5 || type == 7)
             return true;
@@ -352,7 +352,7 @@ static void send_rtcp(mx_transport_t *t, uint8_t *buf, size_t len)
 
 static void request_keyframe(mx_track_in_t *tr, uint64_t now_ms)
 {
-    if (tr->d.kind != MX_KIND_VIDEO || now_ms - tr->last_pli_ms < MX_PLI_MIN_INTERVAL_MS)
+    if (tr->d.kind != CODEC_KIND_VIDEO || now_ms - tr->last_pli_ms < MX_PLI_MIN_INTERVAL_MS)
         return;
     tr->last_pli_ms = now_ms;
     uint8_t buf[MX_PKT_CAP];
@@ -517,7 +517,7 @@ static void on_rtp(mx_engine_t *e, mx_transport_t *t, uint8_t *pkt, size_t len)
     if (t->twcc.media_ssrc == 0)
         t->twcc.media_ssrc = tr->d.ssrc;
     update_recv_stats(tr, h.seq, h.ts, now_ms);
-    if (tr->d.nack && tr->d.kind == MX_KIND_VIDEO) {
+    if (tr->d.nack && tr->d.kind == CODEC_KIND_VIDEO) {
         int flags = nack_gen_packet(&tr->nack, h.seq, now_ms);
         if (flags & NACK_PKT_KEYFRAME)
             tr->keyframe_wanted = true;
@@ -526,9 +526,9 @@ static void on_rtp(mx_engine_t *e, mx_transport_t *t, uint8_t *pkt, size_t len)
     }
     rtx_buf_put(&tr->rtx, pkt, len, now_ms);
     for (unsigned i = 0; i < tr->n_taps; i++)
-        if (!rec_ring_push(tr->taps[i], pkt, len, clock_mono_us()))
+        if (!spsc_ring_push(tr->taps[i], pkt, len, clock_mono_us()))
             tr->keyframe_wanted = true; /* the recorder lost data: it restarts on a keyframe */
-    bool kf = tr->d.kind == MX_KIND_AUDIO || is_keyframe(tr->d.codec, pkt + h.header_len, h.payload_len);
+    bool kf = tr->d.kind == CODEC_KIND_AUDIO || is_keyframe(tr->d.codec, pkt + h.header_len, h.payload_len);
     forward(e, tr, pkt, &h, kf, now_ms);
 }
 
@@ -880,7 +880,7 @@ static void close_transport(mx_engine_t *e, uint64_t id)
             tr->consumers[j]->src = NULL;
         free(tr->consumers);
         for (unsigned j = 0; j < tr->n_taps; j++)
-            rec_ring_unref(tr->taps[j]);
+            spsc_ring_unref(tr->taps[j]);
         free(tr->taps);
         free(tr->rtx_storage);
         free(tr);
@@ -894,7 +894,7 @@ static void close_transport(mx_engine_t *e, uint64_t id)
     free(t);
 }
 
-static void set_muted(mx_engine_t *e, uint64_t id, mx_kind_t kind, bool muted)
+static void set_muted(mx_engine_t *e, uint64_t id, codec_kind_t kind, bool muted)
 {
     mx_transport_t *t = find_by_id(e, id);
     if (t == NULL)
@@ -904,7 +904,7 @@ static void set_muted(mx_engine_t *e, uint64_t id, mx_kind_t kind, bool muted)
         if (tr->d.kind != kind || tr->muted == muted)
             continue;
         tr->muted = muted;
-        if (!muted && kind == MX_KIND_VIDEO) {
+        if (!muted && kind == CODEC_KIND_VIDEO) {
             for (unsigned j = 0; j < tr->n_consumers; j++)
                 tr->consumers[j]->waiting_keyframe = true;
             tr->last_pli_ms = 0;
@@ -928,14 +928,14 @@ static void tap(mx_engine_t *e, mx_cmd_t *cmd, bool add)
         }
         for (unsigned j = 0; !add && j < tr->n_taps; j++) {
             if (tr->taps[j] == cmd->ring) {
-                rec_ring_unref(tr->taps[j]);
+                spsc_ring_unref(tr->taps[j]);
                 tr->taps[j] = tr->taps[--tr->n_taps];
                 break;
             }
         }
     }
     if (add && cmd->ring != NULL) { /* no such track: the recorder sees no data and says so */
-        rec_ring_unref(cmd->ring);
+        spsc_ring_unref(cmd->ring);
         cmd->ring = NULL;
     }
 }

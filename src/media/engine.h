@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "media/codecs/codec.h"
 #include "media/worker.h"
 
 typedef struct mx_engine mx_engine_t;
@@ -27,13 +28,10 @@ struct dtls_cert;
 #define MX_UFRAG_MAX 256
 #define MX_PWD_MAX 256
 
-typedef enum { MX_KIND_AUDIO = 0, MX_KIND_VIDEO = 1 } mx_kind_t;
-typedef enum { MX_CODEC_OPUS = 1, MX_CODEC_VP8, MX_CODEC_VP9, MX_CODEC_H264, MX_CODEC_OTHER } mx_codec_t;
-
 /* One RTP stream a transport receives (publisher) or sends (subscriber). */
 typedef struct {
-    mx_kind_t kind;
-    mx_codec_t codec;
+    codec_kind_t kind;
+    codec_id_t codec;
     uint32_t ssrc;     /* 0 = learn from the first packet with this mid */
     uint32_t rtx_ssrc; /* 0 = none */
     uint8_t pt, rtx_pt; /* rtx_pt 0 = no RTX */
@@ -72,15 +70,15 @@ typedef enum {
     MX_CMD_TAP_DEL,    /* id (publisher), ring */
 } mx_cmd_type_t;
 
-struct rec_ring;
+struct spsc_ring;
 
 typedef struct {
     worker_msg_t super;
     mx_cmd_type_t type;
     uint64_t id;
-    mx_kind_t kind;
+    codec_kind_t kind;
     bool flag;
-    struct rec_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
+    struct spsc_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
     mx_transport_desc_t desc;
 } mx_cmd_t;
 

@@ -42,8 +42,8 @@
 typedef struct {
     uint64_t stream_id;
     bool audio;
-    bool tapped;      /* the SFU still copies packets into ring */
-    rec_ring_t *ring; /* our own reference, so the pointer names this ring until we let go */
+    bool tapped;       /* the SFU still copies packets into ring */
+    spsc_ring_t *ring; /* our own reference, so the pointer names this ring until we let go */
 } cap_track_t;
 
 typedef struct cap_rec {
@@ -148,16 +148,17 @@ static void track_add(cap_t *cap, cap_rec_t *r, const room_stream_t *st, bool au
 {
     if (has_track(r, st->id, audio))
         return;
-    rec_ring_t *ring = rec_ring_new(audio ? CAP_RING_AUDIO : CAP_RING_VIDEO);
-    if (sfu_tap_add(cap->sfu, st->id, audio, ring) != IRTC_OK) {
-        rec_ring_unref(ring);
+    spsc_ring_t *ring = spsc_ring_new(audio ? CAP_RING_AUDIO : CAP_RING_VIDEO);
+    codec_params_t params;
+    if (sfu_tap_add(cap->sfu, st->id, audio, ring, &params) != IRTC_OK) {
+        spsc_ring_unref(ring);
         return;
     }
-    if (rec_session_add_track(r->s, ring, st->id, st->user_id, is_main) != IRTC_OK) {
+    if (rec_session_add_track(r->s, ring, &params, st->id, st->user_id, is_main) != IRTC_OK) {
         log_warn(CAP_LOG, "recording %s: %s's %s (%s) cannot be recorded", r->recording_id, st->user_id,
                  audio ? "audio" : "video", audio ? "not Opus" : st->video_codec);
         sfu_tap_del(cap->sfu, st->id, ring);
-        rec_ring_unref(ring);
+        spsc_ring_unref(ring);
         return;
     }
     if (r->n_tracks == r->cap_tracks) {
@@ -193,7 +194,7 @@ static void drop_stream(cap_t *cap, cap_rec_t *r, uint64_t stream_id)
         if (t->tapped)
             sfu_tap_del(cap->sfu, t->stream_id, t->ring);
         rec_session_remove_track(r->s, t->ring);
-        rec_ring_unref(t->ring);
+        spsc_ring_unref(t->ring);
         *t = r->tracks[--r->n_tracks];
     }
 }
@@ -227,7 +228,7 @@ static void rec_forget(cap_t *cap, cap_rec_t *r)
     for (size_t i = 0; i < r->n_tracks; i++) {
         if (r->tracks[i].tapped)
             sfu_tap_del(cap->sfu, r->tracks[i].stream_id, r->tracks[i].ring);
-        rec_ring_unref(r->tracks[i].ring);
+        spsc_ring_unref(r->tracks[i].ring);
     }
     free(r->tracks);
     free(r->callback_url);

@@ -19,7 +19,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "store/store.h"
 
 #include <errno.h>

@@ -30,7 +30,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 
 rec_job_t *rec_job_new(const rec_job_config_t *cfg, rec_shared_t *shared, rec_job_emit_fn emit, void *ud)
 {
@@ -49,7 +49,7 @@ static void track_free(rec_track_t *t)
     rec_depack_free(t->dp);
     rec_adec_free(t->adec);
     rec_vdec_free(t->vdec);
-    rec_ring_unref(t->ring);
+    spsc_ring_unref(t->ring);
     free(t);
 }
 
@@ -71,16 +71,17 @@ void rec_job_free(rec_job_t *j)
     free(j);
 }
 
-void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main)
+void rec_job_add_track(rec_job_t *j, spsc_ring_t *ring, const codec_params_t *params, uint64_t stream_id,
+                       const char *user_id, bool is_main)
 {
     rec_track_t *t = xcalloc(1, sizeof(*t));
     t->ring = ring;
     t->stream_id = stream_id;
     snprintf(t->user_id, sizeof(t->user_id), "%s", user_id ? user_id : "");
     t->is_main = is_main;
-    t->kind = ring->kind;
-    t->codec = ring->codec;
-    t->clock_rate = ring->clock_rate ? ring->clock_rate : (ring->kind == 0 ? 48000 : 90000);
+    t->kind = params->kind;
+    t->codec = params->codec;
+    t->clock_rate = params->clock_rate ? params->clock_rate : (params->kind == CODEC_KIND_AUDIO ? 48000 : 90000);
     t->dropped0 = 0; /* the ring is this session's alone: every drop since sfu_tap_add counts */
     bool video = t->kind == 1;
     if (j->cfg.kind == REC_KIND_IMAGE)
@@ -95,7 +96,7 @@ void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const
     atomic_store(&j->sh->tracks, j->n_tracks);
 }
 
-void rec_job_remove_track(rec_job_t *j, rec_ring_t *ring)
+void rec_job_remove_track(rec_job_t *j, spsc_ring_t *ring)
 {
     for (unsigned i = 0; i < j->n_tracks; i++)
         if (j->tracks[i]->ring == ring)
@@ -299,7 +300,7 @@ static void single_video(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int
         return;
     if (j->vo == VO_NONE) {
         int w = 0, h = 0;
-        if (t->codec == MX_CODEC_H264 && rec_h264_dimensions(f->data, f->len, &w, &h)) {
+        if (t->codec == CODEC_H264 && rec_h264_dimensions(f->data, f->len, &w, &h)) {
             j->vo = VO_REMUX;
             j->vo_w = w;
             j->vo_h = h;
@@ -308,7 +309,7 @@ static void single_video(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int
             j->vo = VO_TRANSCODE; /* MP4 cannot carry VP8/VP9 */
         }
     }
-    if (j->vo == VO_REMUX && t->codec == MX_CODEC_H264) {
+    if (j->vo == VO_REMUX && t->codec == CODEC_H264) {
         j->vo_src = t;
         rec_job_write_video(j, f->data, f->len, rel, f->keyframe);
     } else {
@@ -406,8 +407,8 @@ static void keyframe_requests(rec_job_t *j, rec_track_t *t)
  * succeeding. */
 static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
 {
-    const rec_slot_t *s;
-    while ((s = rec_ring_peek(t->ring)) != NULL) {
+    const spsc_slot_t *s;
+    while ((s = spsc_ring_peek(t->ring)) != NULL) {
         if (!t->ignored && s->arrival_us > horizon_us)
             break;
         if (!t->ignored) {
@@ -416,7 +417,7 @@ static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
             if (s->arrival_us > j->max_arrival_us)
                 j->max_arrival_us = s->arrival_us;
         }
-        rec_ring_pop(t->ring);
+        spsc_ring_pop(t->ring);
     }
     atomic_store_explicit(&t->ring->overflowed, false,
                           memory_order_relaxed); /* the gap shows as lost sequence numbers */
@@ -582,7 +583,7 @@ static uint64_t oldest_pending(rec_job_t *j)
 {
     uint64_t oldest = UINT64_MAX;
     for (unsigned i = 0; i < j->n_tracks; i++) {
-        const rec_slot_t *s = rec_ring_peek(j->tracks[i]->ring);
+        const spsc_slot_t *s = spsc_ring_peek(j->tracks[i]->ring);
         if (s != NULL && !j->tracks[i]->ignored && s->arrival_us < oldest)
             oldest = s->arrival_us;
     }

@@ -46,8 +46,9 @@ typedef void (*rec_job_emit_fn)(void *ud, const rec_event_t *ev);
 rec_job_t *rec_job_new(const rec_job_config_t *cfg, rec_shared_t *shared, rec_job_emit_fn emit, void *ud);
 void rec_job_free(rec_job_t *j);
 /* Takes over the caller's reference to ring. */
-void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main);
-void rec_job_remove_track(rec_job_t *j, rec_ring_t *ring);
+void rec_job_add_track(rec_job_t *j, spsc_ring_t *ring, const codec_params_t *params, uint64_t stream_id,
+                       const char *user_id, bool is_main);
+void rec_job_remove_track(rec_job_t *j, spsc_ring_t *ring);
 /* Finishes at the next poll with the media up to at_us (monotonic µs, the
  * arrival clock; 0 = whatever has arrived): a thread that has fallen behind
  * does not pad the file up to the moment it catches up. */

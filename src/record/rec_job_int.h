@@ -28,7 +28,7 @@ typedef struct {
 } rec_qframe_t;
 
 typedef struct {
-    rec_ring_t *ring;
+    spsc_ring_t *ring;
     uint64_t stream_id;
     char user_id[128];
     bool is_main, ignored, removing;

@@ -10,16 +10,15 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
+#include "core/spsc_ring.h"
 #include "media/dtls.h"
 #include "media/engine.h"
 #include "media/sdp.h"
 #include "media/worker.h"
-#include "record/ring.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 typedef struct {
     uint64_t id;
@@ -83,10 +82,10 @@ static void on_engine_event(void *ctx, const mx_event_t *mev)
         s->fn(s->ctx, &ev);
 }
 
-sfu_t *sfu_new(const void *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
+sfu_t *sfu_new(const cfg_t *cfg, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
 {
     sfu_t *s = xcalloc(1, sizeof(*s));
-    s->cfg = cfgp;
+    s->cfg = cfg;
     s->workers = workers;
     snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", fingerprint);
     s->fn = fn;
@@ -122,19 +121,6 @@ static void fill_policy(sfu_t *s, unsigned worker, sdp_policy_t *p, char *ufrag,
         p->candidates[i].port = port;
         p->n_candidates++;
     }
-}
-
-static mx_codec_t codec_of(const char *name)
-{
-    if (strcasecmp(name, "opus") == 0)
-        return MX_CODEC_OPUS;
-    if (strcasecmp(name, "VP8") == 0)
-        return MX_CODEC_VP8;
-    if (strcasecmp(name, "VP9") == 0)
-        return MX_CODEC_VP9;
-    if (strcasecmp(name, "H264") == 0)
-        return MX_CODEC_H264;
-    return MX_CODEC_OTHER;
 }
 
 static void ext_ids(const sdp_answer_media_t *am, mx_ext_ids_t *x)
@@ -187,8 +173,8 @@ static void describe(const sdp_session_t *offer, const sdp_answer_t *a, uint64_t
         if (am->rejected || (am->kind != SDP_KIND_AUDIO && am->kind != SDP_KIND_VIDEO))
             continue;
         mx_track_desc_t *t = &d->tracks[d->track_count++];
-        t->kind = am->kind == SDP_KIND_AUDIO ? MX_KIND_AUDIO : MX_KIND_VIDEO;
-        t->codec = codec_of(am->name);
+        t->kind = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
+        t->codec = codec_from_name(am->name);
         t->pt = (uint8_t)am->pt;
         t->rtx_pt = am->rtx_pt > 0 ? (uint8_t)am->rtx_pt : 0;
         t->clock_rate = am->clock;
@@ -278,14 +264,15 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
         const mx_track_desc_t *t = &cmd->desc.tracks[i];
         e->tracks[t->kind] = *t;
         e->has_track[t->kind] = true;
-        if (t->kind == MX_KIND_AUDIO) {
+        if (t->kind == CODEC_KIND_AUDIO) {
             e->info.has_audio = true;
         } else {
             e->info.has_video = true;
-            e->video_codec = t->codec == MX_CODEC_H264 ? SDP_VIDEO_H264 : t->codec == MX_CODEC_VP9 ? SDP_VIDEO_VP9
-                                                                                                  : SDP_VIDEO_VP8;
+            e->video_codec = t->codec == CODEC_H264  ? SDP_VIDEO_H264
+                             : t->codec == CODEC_VP9 ? SDP_VIDEO_VP9
+                                                     : SDP_VIDEO_VP8;
             snprintf(e->info.video_codec, sizeof(e->info.video_codec), "%s",
-                     t->codec == MX_CODEC_H264 ? "H264" : t->codec == MX_CODEC_VP9 ? "VP9" : "VP8");
+                     codec_name(t->codec == CODEC_H264 || t->codec == CODEC_VP9 ? t->codec : CODEC_VP8));
         }
     }
     *info = e->info;
@@ -382,7 +369,7 @@ void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
     if (e == NULL || !e->is_publisher)
         return;
     mx_cmd_t *cmd = mx_cmd_new(MX_CMD_MUTE, stream_id);
-    cmd->kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    cmd->kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     cmd->flag = muted;
     mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
 }
@@ -394,17 +381,17 @@ void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)
         mx_cmd_post(worker_pool_get(s->workers, e->worker), mx_cmd_new(MX_CMD_KEYFRAME, stream_id));
 }
 
-int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, rec_ring_t *ring)
+int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, spsc_ring_t *ring, codec_params_t *params)
 {
     sfu_entry_t *e = find(s, stream_id);
-    int kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     if (e == NULL || !e->is_publisher || !e->has_track[kind])
         return IRTC_ENOTFOUND;
-    ring->kind = kind;
-    ring->codec = e->tracks[kind].codec;
-    ring->pt = e->tracks[kind].pt;
-    ring->clock_rate = e->tracks[kind].clock_rate;
-    rec_ring_ref(ring);
+    *params = (codec_params_t){.kind = kind,
+                               .codec = e->tracks[kind].codec,
+                               .pt = e->tracks[kind].pt,
+                               .clock_rate = e->tracks[kind].clock_rate};
+    spsc_ring_ref(ring);
     mx_cmd_t *cmd = mx_cmd_new(MX_CMD_TAP_ADD, stream_id);
     cmd->kind = kind;
     cmd->ring = ring;
@@ -412,7 +399,7 @@ int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, rec_ring_t *ring)
     return IRTC_OK;
 }
 
-void sfu_tap_del(sfu_t *s, uint64_t stream_id, rec_ring_t *ring)
+void sfu_tap_del(sfu_t *s, uint64_t stream_id, spsc_ring_t *ring)
 {
     sfu_entry_t *e = find(s, stream_id);
     if (e == NULL || !e->is_publisher)

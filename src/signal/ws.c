@@ -21,7 +21,7 @@
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/log.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/server.h"
 
 #include <stdio.h>

@@ -2,7 +2,7 @@
  * test_recorder.c — the recorder end to end on real media: ffmpeg encodes
  * test patterns and tones (VP8, H.264 constrained baseline, VP9, Opus),
  * libavformat's RTP muxer packetizes them in process (the same packetizers
- * `ffmpeg -f rtp` uses), and the packets go into rec_ring_t rings with
+ * `ffmpeg -f rtp` uses), and the packets go into spsc_ring_t rings with
  * arrival times paced by their RTP timestamps, as a media worker would push
  * them.  Sessions run on a real recorder pool with an h2o control loop;
  * every file is checked with ffprobe (streams, codecs, size, duration) and
@@ -36,7 +36,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 #include "media/rtp.h"
 #include "record/recorder.h"
 #include "store/store.h"
@@ -148,19 +148,17 @@ static void pkts_free(track_pkts_t *t)
 
 typedef struct {
     track_pkts_t *src;
-    rec_ring_t *ring;
+    spsc_ring_t *ring;
     size_t next;
     uint64_t offset_us; /* when this track's first packet arrives, from the feed's base */
 } feed_t;
 
-static rec_ring_t *ring_for(const track_pkts_t *t, size_t slots)
+/* rec_session_add_track for a fed track, with its codec as an SFU tap tells it. */
+static int add_track(rec_session_t *s, const feed_t *f, uint64_t stream_id, const char *user_id, bool is_main)
 {
-    rec_ring_t *r = rec_ring_new(slots);
-    r->kind = t->kind;
-    r->codec = t->codec;
-    r->clock_rate = t->clock_rate;
-    r->pt = t->pt;
-    return r;
+    const codec_params_t params = {
+        .kind = f->src->kind, .codec = f->src->codec, .pt = f->src->pt, .clock_rate = f->src->clock_rate};
+    return rec_session_add_track(s, f->ring, &params, stream_id, user_id, is_main);
 }
 
 /* Pushes every packet in arrival order, from base_us on, up to until_us of
@@ -178,12 +176,12 @@ static void feed(feed_t *f, size_t n, uint64_t base_us, uint64_t until_us, bool 
         if (best == NULL || best->src->p[best->next].at_us + best->offset_us >= until_us)
             return;
         const pkt_t *p = &best->src->p[best->next++];
-        rec_ring_t *r = best->ring;
+        spsc_ring_t *r = best->ring;
         /* (a ring only the feed still holds has no reader: its session ended) */
         while (backpressure && atomic_load(&r->refs) > 1 &&
                atomic_load(&r->head) - atomic_load(&r->tail) > (r->mask + 1) * 3 / 4)
             usleep(500);
-        rec_ring_push(r, p->data, p->len, base_us + best->offset_us + p->at_us);
+        spsc_ring_push(r, p->data, p->len, base_us + best->offset_us + p->at_us);
     }
 }
 
@@ -407,13 +405,13 @@ static void run_single(h2o_evloop_t *loop, rec_pool_t *pool, const char *what, t
     result_t r;
     double cpu0 = rusage_cpu_s();
     rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, what, &r);
-    feed_t f[3] = {{video, ring_for(video, 1024), 0}, {&a1, ring_for(&a1, 256), 0}, {&a2, ring_for(&a2, 256), 0}};
+    feed_t f[3] = {{video, spsc_ring_new(1024), 0}, {&a1, spsc_ring_new(256), 0}, {&a2, spsc_ring_new(256), 0}};
     ok(s != NULL, "%s: session", what);
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 1, "alice", true);
-    rec_session_add_track(s, f[2].ring, 2, "bob", false);
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 1, "alice", true);
+    add_track(s, &f[2], 2, "bob", false);
     feed(f, 3, clock_mono_us(), UINT64_MAX, true);
     rec_session_stop(s); /* the handle lives until DONE, which only this thread delivers */
     ok(wait_done(loop, &r, 30000), "%s: done", what);
@@ -433,7 +431,7 @@ static void run_single(h2o_evloop_t *loop, rec_pool_t *pool, const char *what, t
         is_str(pr.profile, "Constrained Baseline", "%s: the publisher's own H.264 (x264 would be High)", what);
     }
     for (int i = 0; i < 3; i++)
-        rec_ring_unref(f[i].ring);
+        spsc_ring_unref(f[i].ring);
 }
 
 static void run_mixed(h2o_evloop_t *loop, rec_pool_t *pool)
@@ -441,17 +439,17 @@ static void run_mixed(h2o_evloop_t *loop, rec_pool_t *pool)
     result_t r;
     double cpu0 = rusage_cpu_s();
     rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_MIXED, "mixed", &r);
-    feed_t f[4] = {{&vp8, ring_for(&vp8, 1024), 0},
-                   {&h264, ring_for(&h264, 1024), 0},
-                   {&a1, ring_for(&a1, 256), 0},
-                   {&a2, ring_for(&a2, 256), 0}};
+    feed_t f[4] = {{&vp8, spsc_ring_new(1024), 0},
+                   {&h264, spsc_ring_new(1024), 0},
+                   {&a1, spsc_ring_new(256), 0},
+                   {&a2, spsc_ring_new(256), 0}};
     ok(s != NULL, "mixed: session");
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 2, "bob", false);
-    rec_session_add_track(s, f[2].ring, 1, "alice", true);
-    rec_session_add_track(s, f[3].ring, 2, "bob", false);
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 2, "bob", false);
+    add_track(s, &f[2], 1, "alice", true);
+    add_track(s, &f[3], 2, "bob", false);
     feed(f, 4, clock_mono_us(), UINT64_MAX, true);
     ok(rec_pool_find(pool, rec_session_id(s)) == s, "mixed: found by recording id");
     is_int(rec_pool_stop_channel(pool, "app1", "chan-1"), 1, "mixed: stopCapture without an id stops the channel");
@@ -462,18 +460,18 @@ static void run_mixed(h2o_evloop_t *loop, rec_pool_t *pool)
     ok(!r.status.remux, "mixed: composite is encoded");
     report_cpu("mixed (2 video + 2 audio)", rusage_cpu_s() - cpu0, &r, MEDIA_S);
     for (int i = 0; i < 4; i++)
-        rec_ring_unref(f[i].ring);
+        spsc_ring_unref(f[i].ring);
 }
 
 static void run_overflow(h2o_evloop_t *loop, rec_pool_t *pool)
 {
     result_t r;
     rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "overflow", &r);
-    feed_t f[2] = {{&h264, ring_for(&h264, 64), 0}, {&a1, ring_for(&a1, 256), 0}};
+    feed_t f[2] = {{&h264, spsc_ring_new(64), 0}, {&a1, spsc_ring_new(256), 0}};
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 1, "alice", true);
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 1, "alice", true);
     uint64_t base = clock_mono_us();
     feed(f, 2, base, 1500000, false); /* a burst the recorder cannot take: the worker drops */
     feed(f, 2, base, UINT64_MAX, true);
@@ -488,7 +486,7 @@ static void run_overflow(h2o_evloop_t *loop, rec_pool_t *pool)
     ok(decodes_clean(r.path), "overflow: decodes without errors (restarted on a keyframe)");
     ok(r.keyframe_requests > 0, "overflow: asked for a keyframe (%d)", r.keyframe_requests);
     for (int i = 0; i < 2; i++)
-        rec_ring_unref(f[i].ring);
+        spsc_ring_unref(f[i].ring);
 }
 
 /* Mode 0 for a user who publishes no video: the file starts after 2 s
@@ -497,11 +495,11 @@ static void run_audio_only(h2o_evloop_t *loop, rec_pool_t *pool)
 {
     result_t r;
     rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "audio_only", &r);
-    feed_t f[2] = {{&a1, ring_for(&a1, 256), 0, 0}, {&a2, ring_for(&a2, 256), 0, 0}};
+    feed_t f[2] = {{&a1, spsc_ring_new(256), 0, 0}, {&a2, spsc_ring_new(256), 0, 0}};
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 2, "bob", false);
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 2, "bob", false);
     feed(f, 2, clock_mono_us(), UINT64_MAX, true);
     rec_session_stop(s);
     ok(wait_done(loop, &r, 30000) && r.state == REC_STATE_COMPLETE, "audio only: complete (%s)", r.reason);
@@ -510,8 +508,8 @@ static void run_audio_only(h2o_evloop_t *loop, rec_pool_t *pool)
        "audio only: AAC plus a (black) H.264 stream a later camera could join");
     ok(pr.duration > MEDIA_S - 1 && pr.duration < MEDIA_S + 1, "audio only: all the audio (%.2f s)", pr.duration);
     ok(decodes_clean(r.path), "audio only: decodes without errors");
-    rec_ring_unref(f[0].ring);
-    rec_ring_unref(f[1].ring);
+    spsc_ring_unref(f[0].ring);
+    spsc_ring_unref(f[1].ring);
 }
 
 static int count_video_frames(const char *file)
@@ -558,21 +556,21 @@ static void run_republish(h2o_evloop_t *loop, rec_pool_t *pool)
 {
     result_t r;
     rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "republish", &r);
-    feed_t f[4] = {{&a1, ring_for(&a1, 256), 0, 0},
-                   {&a2, ring_for(&a2, 256), 0, 0},
-                   {&h264, ring_for(&h264, 1024), 0, 0},
-                   {&vp8, ring_for(&vp8, 1024), 0, 3000000}};
+    feed_t f[4] = {{&a1, spsc_ring_new(256), 0, 0},
+                   {&a2, spsc_ring_new(256), 0, 0},
+                   {&h264, spsc_ring_new(1024), 0, 0},
+                   {&vp8, spsc_ring_new(1024), 0, 3000000}};
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 2, "bob", false);
-    rec_session_add_track(s, f[2].ring, 1, "alice", true);
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 2, "bob", false);
+    add_track(s, &f[2], 1, "alice", true);
     uint64_t base = clock_mono_us();
     feed(f, 3, base, 2000000, true);
     rec_session_remove_track(s, f[2].ring); /* alice unpublished */
     feed(f, 2, base, 3000000, true);
-    rec_session_add_track(s, f[3].ring, 3, "alice", true); /* and published again, in VP8 */
-    rec_ring_t *h264_ring = f[2].ring;
+    add_track(s, &f[3], 3, "alice", true); /* and published again, in VP8 */
+    spsc_ring_t *h264_ring = f[2].ring;
     f[2] = f[3];
     feed(f, 3, base, MEDIA_S * 1000000, true);
     rec_session_stop(s);
@@ -587,20 +585,20 @@ static void run_republish(h2o_evloop_t *loop, rec_pool_t *pool)
     double at = 0, step = max_video_step(r.path, &at);
     ok(step > 0.9 && step < 1.2 && at > 2.9 && at < 3.2,
        "republish: the gap stays a gap, the new video at its own time (%.3f s gap ending at %.3f)", step, at);
-    rec_ring_unref(f[0].ring);
-    rec_ring_unref(f[1].ring);
-    rec_ring_unref(f[2].ring); /* the VP8 ring; the H.264 one was copied over */
-    rec_ring_unref(h264_ring);
+    spsc_ring_unref(f[0].ring);
+    spsc_ring_unref(f[1].ring);
+    spsc_ring_unref(f[2].ring); /* the VP8 ring; the H.264 one was copied over */
+    spsc_ring_unref(h264_ring);
 }
 
 static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
 {
     result_t r;
     rec_session_t *s = start(pool, REC_KIND_IMAGE, REC_MODE_SINGLE, "snap_{channel_id}", &r);
-    feed_t f[1] = {{&h264, ring_for(&h264, 1024), 0}};
+    feed_t f[1] = {{&h264, spsc_ring_new(1024), 0}};
     if (s == NULL)
         return;
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
+    add_track(s, &f[0], 1, "alice", true);
     feed(f, 1, clock_mono_us(), UINT64_MAX, true);
     ok(wait_done(loop, &r, 30000), "snapshot: done without a stop after capture_nums pictures");
     ok(r.state == REC_STATE_COMPLETE, "snapshot: complete (%s)", r.reason);
@@ -613,7 +611,7 @@ static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
     }
     ok(r.snaps == 2 && strcmp(r.snap_path[0], r.snap_path[1]) != 0 && strstr(r.snap_path[1], "snap_chan-1-1.jpg"),
        "snapshot: second picture gets -1, nothing overwritten");
-    rec_ring_unref(f[0].ring);
+    spsc_ring_unref(f[0].ring);
 
     /* ISDP: the JPEG comes back in the event, no file */
     rec_params_t pr = {.app_id = "app1",
@@ -627,8 +625,8 @@ static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
     char err[256];
     memset(&r, 0, sizeof(r));
     ok(rec_session_new(pool, &pr, &s, err, sizeof(err)) == IRTC_OK, "snapshot ISDP: session");
-    f[0] = (feed_t){&vp8, ring_for(&vp8, 1024), 0};
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
+    f[0] = (feed_t){&vp8, spsc_ring_new(1024), 0};
+    add_track(s, &f[0], 1, "alice", true);
     feed(f, 1, clock_mono_us(), UINT64_MAX, true);
     ok(wait_done(loop, &r, 30000) && r.state == REC_STATE_COMPLETE, "snapshot ISDP: complete");
     ok(r.jpeg_len > 1000 && r.jpeg[0] == 0xff && r.jpeg[1] == 0xd8, "snapshot ISDP: JPEG bytes in the event");
@@ -643,7 +641,7 @@ static void run_snapshots(h2o_evloop_t *loop, rec_pool_t *pool)
     ok(probe(path, &p2) && strcmp(p2.vcodec, "mjpeg") == 0 && p2.width == 1280 && p2.height == 720,
        "snapshot ISDP: mjpeg 1280x720 from a VP8 publisher");
     free(r.jpeg);
-    rec_ring_unref(f[0].ring);
+    spsc_ring_unref(f[0].ring);
 }
 
 static void run_missing_base(h2o_evloop_t *loop)
@@ -710,9 +708,9 @@ static void fs_fault_child(bool full, child_res_t *cr)
     rec_pool_t *p = pool_new(loop, dir, REC_AUDIO_AAC);
     result_t r;
     rec_session_t *s = start(p, REC_KIND_VIDEO, REC_MODE_SINGLE, full ? "full" : "ro", &r);
-    feed_t f[2] = {{&h264, ring_for(&h264, 1024), 0}, {&a1, ring_for(&a1, 256), 0}};
-    rec_session_add_track(s, f[0].ring, 1, "alice", true);
-    rec_session_add_track(s, f[1].ring, 1, "alice", true);
+    feed_t f[2] = {{&h264, spsc_ring_new(1024), 0}, {&a1, spsc_ring_new(256), 0}};
+    add_track(s, &f[0], 1, "alice", true);
+    add_track(s, &f[1], 1, "alice", true);
     feed(f, 2, clock_mono_us(), UINT64_MAX, true);
     h2o_evloop_run(loop, 0);
     if (!r.done)
@@ -792,9 +790,9 @@ static void run_kill9(void)
         rec_pool_t *p = pool_new(loop, base, REC_AUDIO_AAC);
         result_t r;
         rec_session_t *s = start(p, REC_KIND_VIDEO, REC_MODE_SINGLE, "killed", &r);
-        feed_t f[2] = {{&h264, ring_for(&h264, 1024), 0}, {&a1, ring_for(&a1, 256), 0}};
-        rec_session_add_track(s, f[0].ring, 1, "alice", true);
-        rec_session_add_track(s, f[1].ring, 1, "alice", true);
+        feed_t f[2] = {{&h264, spsc_ring_new(1024), 0}, {&a1, spsc_ring_new(256), 0}};
+        add_track(s, &f[0], 1, "alice", true);
+        add_track(s, &f[1], 1, "alice", true);
         feed(f, 2, clock_mono_us(), UINT64_MAX, true);
         rec_status_t st = {0};
         for (int i = 0; i < 1000 && st.duration_ms < 3500; i++) {
@@ -871,15 +869,15 @@ int main(void)
         return 1;
     uint64_t t_media = clock_mono_ms();
     ok(make_media(), "ffmpeg made the test media");
-    bool got = load("vp8.webm", 1, MX_CODEC_VP8, &vp8);
+    bool got = load("vp8.webm", 1, CODEC_VP8, &vp8);
     ok(got, "VP8 packetized (%zu packets)", vp8.n);
-    got = load("h264.ts", 1, MX_CODEC_H264, &h264);
+    got = load("h264.ts", 1, CODEC_H264, &h264);
     ok(got, "H.264 packetized (%zu packets)", h264.n);
-    got = load("vp9.webm", 1, MX_CODEC_VP9, &vp9);
+    got = load("vp9.webm", 1, CODEC_VP9, &vp9);
     ok(got, "VP9 packetized (%zu packets)", vp9.n);
-    got = load("a1.ogg", 0, MX_CODEC_OPUS, &a1);
+    got = load("a1.ogg", 0, CODEC_OPUS, &a1);
     ok(got, "Opus 1 packetized (%zu packets)", a1.n);
-    got = load("a2.ogg", 0, MX_CODEC_OPUS, &a2);
+    got = load("a2.ogg", 0, CODEC_OPUS, &a2);
     ok(got, "Opus 2 packetized (%zu packets)", a2.n);
     printf("# media made in %llu ms\n", (unsigned long long)(clock_mono_ms() - t_media));
 

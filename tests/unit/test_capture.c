@@ -328,7 +328,7 @@ static void test_limit_and_keyframes(void)
         uint8_t pkt[32] = {0x80, 0x80 | 96, 0, (uint8_t)seq, 0, 0, (uint8_t)(seq * 3), 0, 1, 2, 3, 4, 0x10, 0x01};
         for (int i = 0; i < fake.n_taps; i++)
             if (!fake.taps[i].audio)
-                rec_ring_push(fake.taps[i].ring, pkt, sizeof(pkt), clock_mono_us());
+                spsc_ring_push(fake.taps[i].ring, pkt, sizeof(pkt), clock_mono_us());
     }
     run_until(no_sessions, 1500);
     ok(fake.keyframes > kf, "REC_EV_KEYFRAME_NEEDED reaches sfu_request_keyframe (%d)", fake.keyframes - kf);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 #include "tap.h"
 
 #define SSRC 0x11223344u
@@ -51,7 +51,7 @@ static size_t vp8(uint8_t *out, bool start, bool key, uint8_t fill, size_t n)
 
 static void test_vp8(void)
 {
-    rec_depack_t *d = rec_depack_new(MX_CODEC_VP8, 0);
+    rec_depack_t *d = rec_depack_new(CODEC_VP8, 0);
     rec_frame_t f;
     uint8_t pl[64];
     /* a keyframe with its header: 640x360 */
@@ -144,12 +144,12 @@ static void test_vp8(void)
     is_int(rec_vp8_descriptor(t1, sizeof(t1), &s, &k), -1, "vp8 descriptor: X without its byte");
     is_int(rec_vp8_descriptor(t2, sizeof(t2), &s, &k), -1, "vp8 descriptor: picture id runs off");
     is_int(rec_vp8_descriptor(t3, sizeof(t3), &s, &k), -1, "vp8 descriptor: no payload");
-    ok(rec_depack_new(MX_CODEC_OTHER, 0) == NULL, "unknown codec: no depacketizer");
+    ok(rec_depack_new(CODEC_OTHER, 0) == NULL, "unknown codec: no depacketizer");
 }
 
 static void test_h264(void)
 {
-    rec_depack_t *d = rec_depack_new(MX_CODEC_H264, 0);
+    rec_depack_t *d = rec_depack_new(CODEC_H264, 0);
     rec_frame_t f;
     uint8_t sps[] = {0x67, 0x42, 0xc0, 0x1f, 0xaa};
     uint8_t pps[] = {0x68, 0xce, 0x3c, 0x80};
@@ -226,7 +226,7 @@ static void test_vp9(void)
     uint8_t ss_trunc[] = {0x02, 0x10, 0x05};
     is_int(rec_vp9_descriptor(ss_trunc, sizeof(ss_trunc), &v), -1, "vp9: truncated SS");
 
-    rec_depack_t *d = rec_depack_new(MX_CODEC_VP9, 0);
+    rec_depack_t *d = rec_depack_new(CODEC_VP9, 0);
     rec_frame_t f;
     push(d, 1, 100, false, ss, sizeof(ss), 1);
     /* second spatial layer of the same picture: L with SID 1, B and E, not intra-predicted from the past */
@@ -245,7 +245,7 @@ static void test_vp9(void)
 
 static void test_opus(void)
 {
-    rec_depack_t *d = rec_depack_new(MX_CODEC_OPUS, 0);
+    rec_depack_t *d = rec_depack_new(CODEC_OPUS, 0);
     rec_frame_t f;
     uint8_t pl[] = {0xfc, 1, 2, 3};
     push(d, 10, 0, true, pl, sizeof(pl), 0);
@@ -264,7 +264,7 @@ static void test_opus(void)
 static void test_burst_gap(void)
 {
     /* a sequence jump beyond the buffer is a restart, not a wait for hundreds of packets */
-    rec_depack_t *d = rec_depack_new(MX_CODEC_VP8, 0);
+    rec_depack_t *d = rec_depack_new(CODEC_VP8, 0);
     rec_frame_t f;
     uint8_t pl[16];
     push(d, 1, 0, true, pl, vp8(pl, true, true, 1, 4), 0);

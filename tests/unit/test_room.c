@@ -130,7 +130,7 @@ static void test_join_leave(void)
     is_int(join(reg, "chan-1", &a, "alice", 1), IRTC_OK, "join creates the room");
     room_t *room = room_find(reg, "app1", "chan-1");
     ok(room != NULL && room_peer_room(a.peer) == room, "room found by app + channel");
-    is_int(room_worker(room), worker_for_channel("app1", "chan-1", 4), "room pinned to worker_for_channel");
+    is_int(room_worker(room), sfu_worker_for_channel("app1", "chan-1", 4), "room pinned to sfu_worker_for_channel");
     is_str(room_app_id(room), "app1", "room app id");
     is_str(room_channel_id(room), "chan-1", "room channel id");
     is_int(join(reg, "chan-1", &b, "bob", 1), IRTC_OK, "second user joins");
@@ -584,7 +584,7 @@ static void test_scale(void)
     for (int i = 0; i < N; i++) {
         snprintf(chan, sizeof(chan), "room-%d", i);
         room_t *r = room_find(reg, "app1", chan);
-        bad += r == NULL || room_peer_room(cl[i].peer) != r || room_worker(r) != worker_for_channel("app1", chan, 4);
+        bad += r == NULL || room_peer_room(cl[i].peer) != r || room_worker(r) != sfu_worker_for_channel("app1", chan, 4);
     }
     is_int(bad, 0, "each found again after growth, pinned to its worker");
 

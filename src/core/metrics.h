@@ -1,9 +1,11 @@
 /*
- * metrics.h — the /metrics page in Prometheus text format (version 0.0.4).
- * HTTP request counts by route and status are kept here; every other module
- * exports its own figures through a collector callback that appends lines when
- * the page is rendered.  Control thread only: collectors that report numbers
- * owned by other threads must read them atomically.
+ * metrics.h — the process's figures in Prometheus text format (version
+ * 0.0.4): HTTP request counts by route and status are kept here; every other
+ * module exports its own figures through a collector callback that appends
+ * lines when the page is rendered.  Control thread only: collectors that
+ * report numbers owned by other threads must read them atomically.
+ *
+ * Does not: serve the page (src/http/health.c answers GET /metrics).
  */
 #ifndef IRTC_METRICS_H
 #define IRTC_METRICS_H

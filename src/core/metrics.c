@@ -1,8 +1,8 @@
 /*
- * metrics.c — Prometheus text rendering and the HTTP request counters.
+ * metrics.c — Prometheus text rendering, collectors and the HTTP request counters.
  * Control thread only (h2o handlers and the access logger run there).
  */
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "core/clock.h"
 #include "core/common.h"
 
