@@ -13,7 +13,7 @@
 #include "core/spsc_ring.h"
 #include "media/dtls.h"
 #include "media/engine.h"
-#include "media/sdp.h"
+#include "sdp/sdp.h"
 #include "media/worker.h"
 
 #include <stdio.h>

@@ -1,12 +1,12 @@
 /*
- * test_sdp.c — media/sdp against offers as Chromium (M114-era, unified plan)
+ * test_sdp.c — src/sdp against offers as Chromium (M114-era, unified plan)
  * and aiortc 1.4 write them: every parsed field, the negotiated choices, the
  * written answer (exact lines, CRLF, and a round trip through our own
  * parser), every refusal, every parse error, and truncated / mutated /
  * random input.  Inputs are copied into exact-size heap blocks so ASan sees
  * any read past len.
  */
-#include "media/sdp.h"
+#include "sdp/sdp.h"
 
 #include <stdlib.h>
 

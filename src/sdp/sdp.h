@@ -15,9 +15,13 @@
  *
  * Does not: offer, renegotiate with state, gather candidates, trickle ICE,
  * verify DTLS fingerprints or keep any per-peer state.
+ *
+ * Its own folder, below src/sfu and depending on src/core only, so that any
+ * control-side user (the SFU, a C client library) can share it.  Parser in
+ * sdp_parse.c, negotiator in sdp_negotiate.c, writer in sdp_write.c.
  */
-#ifndef IRTC_MEDIA_SDP_H
-#define IRTC_MEDIA_SDP_H
+#ifndef IRTC_SDP_H
+#define IRTC_SDP_H
 
 #include <stdbool.h>
 #include <stddef.h>
