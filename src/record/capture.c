@@ -263,7 +263,7 @@ static void on_rec_event(rec_session_t *s, const rec_event_t *ev, void *ud)
 /* Starts a session of rule in room for user_id, with the tracks the room has
  * now.  req (manual captures) may override paths, callback and extraData. */
 static int rec_start(cap_t *cap, const room_t *room, const store_rule_t *rule, rec_kind_t kind, const char *user_id,
-                     const irtc_capture_req_t *req, cap_rec_t **out, const char **why)
+                     const api_capture_req_t *req, cap_rec_t **out, const char **why)
 {
     if (cap->n_recs >= cap->cfg->rec_max_sessions) {
         snprintf(cap->why, sizeof(cap->why), "%u recordings are running: the limit (recording.max_sessions)",
@@ -438,7 +438,7 @@ static bool user_in_room(const room_t *room, const char *user_id)
     return false;
 }
 
-int cap_capture(void *ctx, const irtc_capture_req_t *req, char recording_id[32], const char **why)
+int cap_capture(void *ctx, const api_capture_req_t *req, char recording_id[32], const char **why)
 {
     cap_t *cap = ctx;
     store_rule_t rule;

@@ -21,7 +21,7 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "room/room.h"
-#include "signal/jointoken.h"
+#include "apps/jointoken.h"
 #include "signal/signal.h"
 
 struct store;

@@ -1,8 +1,8 @@
 /*
  * test_api_handlers.c — the REST handlers called directly, with a real store
- * in a temporary directory and a real one-worker media pool: the hooks later
- * modules will set (NULL → 1001028; what they receive; how their results map
- * to errorCodes), and checkRtcHeath's real health (1001026 when the worker
+ * in a temporary directory and a real one-worker media pool: the hooks into
+ * rooms and the recorder (NULL → 1001028; what they receive; how their
+ * results map to errorCodes), and checkRtcHeath's real health (1001026 when the worker
  * stops answering pings, 1001027 when the recorder hook says so).  The HTTP
  * layer around the handlers is covered by tests/integration/test_rest_api.py.
  */
@@ -16,14 +16,20 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/config.h"
-#include "http/api.h"
+#include "http/api_media.h"
+#include "http/api_record.h"
+#include "http/api_reply.h"
+#include "http/api_rules.h"
 #include "media/worker.h"
 #include "store/store.h"
 #include "tap.h"
 
 #define APP_ID "AppAppAppAppAppAppAppAppAppApp01"
 
-static irtc_app_t g_app;
+/* What the daemon gives the REST API, built here by hand. */
+static cfg_t g_cfg;
+static h2o_evloop_t *g_loop;
+static api_env_t g_env = {.cfg = &g_cfg};
 static char g_dir[] = "/tmp/irtc-test-api-XXXXXX";
 static api_call_t g_call;
 static int64_t g_rule_id;
@@ -35,7 +41,7 @@ static struct {
     int rc;
     const char *why;
     char app_id[64], channel_id[128], user_id[128], recording_id[64];
-    irtc_capture_req_t capture;
+    api_capture_req_t capture;
     char record_path[128], callback_url[128], file_name[128];
     bool recorder_ok;
 } hk;
@@ -68,7 +74,7 @@ static int fake_release_user(void *ctx, const char *app_id, const char *channel_
     return fake_release(ctx, app_id, channel_id, why);
 }
 
-static int fake_capture(void *ctx, const irtc_capture_req_t *req, char recording_id[32], const char **why)
+static int fake_capture(void *ctx, const api_capture_req_t *req, char recording_id[32], const char **why)
 {
     hk.calls++;
     hk.capture = *req;
@@ -98,13 +104,11 @@ static bool fake_recorder_healthy(void *ctx)
 
 static int call(api_fn fn, const char *name, const char *body)
 {
-    static api_route_t route;
     json_free(g_call.body);
     buf_dispose(&g_call.data);
     memset(&g_call, 0, sizeof(g_call));
-    route = (api_route_t){"/test", name, API_APP_REQUIRED, fn};
-    g_call.app = &g_app;
-    g_call.route = &route;
+    g_call.env = &g_env;
+    g_call.name = name;
     snprintf(g_call.app_id, sizeof(g_call.app_id), "%s", APP_ID);
     buf_init(&g_call.data);
     g_call.body = json_parse(body, strlen(body), NULL, NULL);
@@ -130,8 +134,8 @@ static void test_room_hooks(void)
     is_int(call(api_release_user, "releaseUser", user), API_NOT_AVAILABLE, "releaseUser, no room module: 1001028");
     ok(strstr(g_call.msg, "room module") != NULL, "the message says what is missing (%s)", g_call.msg);
 
-    g_app.room_release = fake_release;
-    g_app.room_release_user = fake_release_user;
+    g_env.hooks.room_release = fake_release;
+    g_env.hooks.room_release_user = fake_release_user;
     is_int(call(api_release_room, "releaseRoom", room), API_OK, "releaseRoom with a hook: success");
     ok(hk.calls == 1 && strcmp(hk.app_id, APP_ID) == 0 && strcmp(hk.channel_id, "room1") == 0,
        "the hook got the token's app and the channel");
@@ -155,8 +159,8 @@ static void test_room_hooks(void)
     is_str(hk.user_id, "alice", "the hook got the user");
     hook_reset(IRTC_ENOTFOUND, NULL);
     is_int(call(api_release_user, "releaseUser", user), API_USER_NOT_FOUND, "releaseUser ENOTFOUND → 1001010");
-    g_app.room_release = NULL;
-    g_app.room_release_user = NULL;
+    g_env.hooks.room_release = NULL;
+    g_env.hooks.room_release_user = NULL;
 }
 
 /* ---- recorder hooks ---- */
@@ -176,8 +180,8 @@ static void test_capture_hooks(void)
     is_int(call(api_capture_video, "captureVideo", unknown), API_RULE_NOT_FOUND,
            "an unknown rule is found out before the recorder is asked: 1001007");
 
-    g_app.rec_capture = fake_capture;
-    g_app.rec_stop = fake_stop;
+    g_env.hooks.rec_capture = fake_capture;
+    g_env.hooks.rec_stop = fake_stop;
     hook_reset(IRTC_OK, NULL);
     is_int(call(api_capture_video, "captureVideo", body), API_OK, "captureVideo with a hook: success");
     is_str(data(), "{\"recordingId\":\"202212311431169569\"}", "data.recordingId from the hook");
@@ -212,8 +216,8 @@ static void test_capture_hooks(void)
     hook_reset(IRTC_ENOTFOUND, NULL);
     is_int(call(api_stop_capture, "stopCapture", "{\"recordingId\":\"7\"}"), API_RECORDING_NOT_FOUND,
            "stopCapture ENOTFOUND → 1001008");
-    g_app.rec_capture = NULL;
-    g_app.rec_stop = NULL;
+    g_env.hooks.rec_capture = NULL;
+    g_env.hooks.rec_stop = NULL;
     is_int(call(api_stop_capture, "stopCapture", "{\"recordingId\":\"7\"}"), API_NOT_AVAILABLE,
            "stopCapture, no recorder: 1001028");
 }
@@ -238,8 +242,8 @@ static bool wait_healthy(void)
 {
     uint64_t deadline = clock_mono_ms() + 3000;
     while (clock_mono_ms() < deadline) {
-        h2o_evloop_run(g_app.loop, 50);
-        if (worker_pool_healthy(g_app.workers, 1000))
+        h2o_evloop_run(g_loop, 50);
+        if (worker_pool_healthy(g_env.workers, 1000))
             return true;
     }
     return false;
@@ -248,13 +252,13 @@ static bool wait_healthy(void)
 static void test_health_and_endpoints(void)
 {
     char err[256] = "";
-    cfg_defaults(&g_app.cfg);
-    g_app.cfg.media_workers = 1;
-    g_app.loop = h2o_evloop_create();
+    cfg_defaults(&g_cfg);
+    g_cfg.media_workers = 1;
+    g_loop = h2o_evloop_create();
     int rc = IRTC_EIO;
     for (int i = 0; i < 5 && rc != IRTC_OK; i++) {
-        g_app.cfg.media_port = free_udp_port();
-        rc = worker_pool_start(&g_app.cfg, NULL, g_app.loop, &g_app.workers, err, sizeof(err));
+        g_cfg.media_port = free_udp_port();
+        rc = worker_pool_start(&g_cfg, NULL, g_loop, &g_env.workers, err, sizeof(err));
     }
     if (!ok(rc == IRTC_OK, "a one-worker media pool starts (%s)", err))
         return;
@@ -264,13 +268,13 @@ static void test_health_and_endpoints(void)
     is_str(data(), "\"OK\"", "data is \"OK\"");
     is_int(call(api_check_health, "checkRtcHeath", "{\"version\":\"V2\"}"), API_PARAM_INVALID, "version V2: 1001001");
 
-    g_app.recorder_healthy = fake_recorder_healthy;
+    g_env.hooks.recorder_healthy = fake_recorder_healthy;
     hk.recorder_ok = true;
     is_int(call(api_check_health, "checkRtcHeath", v1), API_OK, "recorder hook says healthy: OK");
     hk.recorder_ok = false;
     is_int(call(api_check_health, "checkRtcHeath", v1), API_RECORD_ERROR, "recorder hook says down: 1001027");
     is_str(api_code_message(API_RECORD_ERROR), "live record server is error", "with the contract's message");
-    g_app.recorder_healthy = NULL;
+    g_env.hooks.recorder_healthy = NULL;
 
     /* Not running the control loop means no pong is collected: after 1 s the
      * worker counts as not answering, exactly what a hung worker looks like. */
@@ -286,10 +290,10 @@ static void test_health_and_endpoints(void)
     snprintf(want, sizeof(want),
              "{\"list\":[{\"ip\":\"127.0.0.1\",\"port\":\"%u\",\"channelId\":\"r1\"},"
              "{\"ip\":\"127.0.0.1\",\"port\":\"%u\",\"channelId\":\"42\"}]}",
-             g_app.cfg.media_port, g_app.cfg.media_port);
+             g_cfg.media_port, g_cfg.media_port);
     is_str(data(), want, "the worker's port, as a string, for each channel");
-    worker_pool_stop(g_app.workers);
-    h2o_evloop_destroy(g_app.loop);
+    worker_pool_stop(g_env.workers);
+    h2o_evloop_destroy(g_loop);
 }
 
 static void setup_store(void)
@@ -298,14 +302,14 @@ static void setup_store(void)
     if (mkdtemp(g_dir) == NULL)
         abort();
     snprintf(path, sizeof(path), "%s/irtc.db", g_dir);
-    if (store_open(path, &g_app.store, err, sizeof(err)) != IRTC_OK) {
+    if (store_open(path, &g_env.store, err, sizeof(err)) != IRTC_OK) {
         printf("# %s\n", err);
         abort();
     }
     store_app_t a = {.app_id = APP_ID, .name = "t", .tenant_id = "t", .access_key = "k", .app_token_hash = "h"};
     store_rule_t r = {.app_id = APP_ID, .storage_type = "NAS", .file_name = "f", .capture_interval = 1,
                       .capture_nums = 1, .callback_url = "http://h/"};
-    ok(store_app_insert(g_app.store, &a) == IRTC_OK && store_rule_insert(g_app.store, &r) == IRTC_OK,
+    ok(store_app_insert(g_env.store, &a) == IRTC_OK && store_rule_insert(g_env.store, &r) == IRTC_OK,
        "fixture: an app with one rule");
     g_rule_id = r.rule_id;
 }
@@ -318,7 +322,7 @@ int main(void)
     test_health_and_endpoints();
     json_free(g_call.body);
     buf_dispose(&g_call.data);
-    store_close(g_app.store);
+    store_close(g_env.store);
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);
     if (system(cmd) != 0)

@@ -79,7 +79,7 @@ static int64_t add_rule(const char *app, const char *storage, int type, int mode
 static int capture(const char *app, const char *chan, const char *user, int64_t rule, bool image, char id[32],
                    const char **why)
 {
-    irtc_capture_req_t q = {.image = image, .app_id = app, .channel_id = chan, .user_id = user, .rule_id = rule};
+    api_capture_req_t q = {.image = image, .app_id = app, .channel_id = chan, .user_id = user, .rule_id = rule};
     id[0] = '\0';
     *why = NULL;
     return cap_capture(g_cap, &q, id, why);

@@ -1,10 +1,10 @@
 /*
- * test_jointoken.c — signal/jointoken.c against vectors computed by
+ * test_jointoken.c — apps/jointoken.c against vectors computed by
  * tests/vectors/jointoken_vectors.py (the guide's Java reference transcribed,
  * independent of this C code), the guide's own example token, and every way
  * a token can be refused.  Reads $top_srcdir/tests/vectors/jointoken_vectors.txt.
  */
-#include "signal/jointoken.h"
+#include "apps/jointoken.h"
 #include "core/crypto.h"
 
 #include <inttypes.h>

@@ -9,7 +9,7 @@
  * them, token expiry, and random input.  Single-threaded, like the control
  * thread.
  */
-#include "apps.h"
+#include "apps/apps.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"

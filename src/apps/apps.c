@@ -1,14 +1,16 @@
 /*
- * apps.c — app credentials: generation, key rotation and the JSON the command
- * line prints.  No SQL here (store/ owns it); no I/O but the store.
+ * apps.c — tenant app credentials: generation, key rotation, the demo app,
+ * join tokens and the JSON the command line prints.  No SQL here (store/
+ * owns it); no I/O but the store and the log.
  */
-#include "apps.h"
+#include "apps/apps.h"
+#include "apps/jointoken.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/crypto.h"
 #include "core/json.h"
+#include "core/log.h"
 #include "sfu/sfu.h"
-#include "signal/jointoken.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,5 +120,23 @@ int apps_join_token(const cfg_t *cfg, const store_app_t *app, const char *channe
     json_write_string(out, token);
     buf_putc(out, '}');
     free(token);
+    return IRTC_OK;
+}
+
+int apps_ensure_demo(store_t *st)
+{
+    store_app_t app;
+    if (store_app_get_by_name(st, "demo", &app) == IRTC_OK) {
+        store_app_dispose(&app);
+        return IRTC_OK;
+    }
+    char token[APPS_TOKEN_LEN + 1];
+    int rc = apps_create(st, "demo", true, &app, token);
+    if (rc != IRTC_OK)
+        return rc;
+    /* The demo app exists for trying the product: its credentials are shown
+     * once here and by `irtcd app list --show-secrets`. */
+    log_info("apps", "created demo app: appId=%s appToken=%s accessKey=%s", app.app_id, token, app.access_key);
+    store_app_dispose(&app);
     return IRTC_OK;
 }

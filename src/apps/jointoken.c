@@ -11,7 +11,7 @@
  * core/crypto, and the parser can enforce exactly the rules the token needs
  * (types, duplicates, sizes) while skipping members it does not know.
  */
-#include "signal/jointoken.h"
+#include "apps/jointoken.h"
 #include "core/buf.h"
 #include "core/crypto.h"
 

@@ -1,20 +1,26 @@
 /*
- * app.c — the daemon's life: start-up in dependency order, the control
+ * daemon.c — the daemon's life: start-up in dependency order, the control
  * thread's event loop, signals (TERM/INT stop, HUP reopens logs and reloads
  * the certificate) and a graceful shutdown bounded to 5 s.  Control thread.
+ *
+ * The glue above every subsystem: it builds them, hands each the others it
+ * needs (the REST API's hooks into rooms and the recorder), and tears them
+ * down in reverse.  Does not: serve requests or move media itself.
  */
-#include "app.h"
-#include "apps.h"
+#include "daemon.h"
+#include "apps/apps.h"
 #include "config.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/metrics.h"
+#include "http/api.h"
+#include "http/health.h"
 #include "http/server.h"
 #include "media/dtls.h"
 #include "media/worker.h"
-#include "record/capture.h"
 #include "record/callback.h"
+#include "record/capture.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
 #include "signal/signal.h"
@@ -31,6 +37,26 @@
 
 #define SHUTDOWN_GRACE_MS 4000
 
+/* What start-up builds and shutdown tears down; one per process, static
+ * (signal and h2o callbacks hold pointers into it). */
+typedef struct {
+    cfg_t cfg;
+    h2o_evloop_t *loop;
+    store_t *store; /* the control thread's connection */
+    worker_pool_t *workers;
+    http_server_t *http;
+    dtls_cert_t *dtls_cert; /* media transports' certificate */
+    health_env_t health;
+    room_registry_t *rooms;
+    sfu_t *sfu;
+    sig_server_t *signal; /* WebSocket signaling at /v1/signal */
+    cap_t *capture;       /* recordings */
+    api_t *api;           /* REST */
+    char cert_path[1024], key_path[1024];
+    uint64_t started_ms;
+    bool stopping;
+} irtc_daemon_t;
+
 static int mkdir_p(const char *path, mode_t mode)
 {
     char tmp[1024];
@@ -46,37 +72,19 @@ static int mkdir_p(const char *path, mode_t mode)
     return mkdir(tmp, mode) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-int app_ensure_demo(store_t *st)
-{
-    store_app_t app;
-    if (store_app_get_by_name(st, "demo", &app) == IRTC_OK) {
-        store_app_dispose(&app);
-        return IRTC_OK;
-    }
-    char token[APPS_TOKEN_LEN + 1];
-    int rc = apps_create(st, "demo", true, &app, token);
-    if (rc != IRTC_OK)
-        return rc;
-    /* The demo app exists for trying the product: its credentials are shown
-     * once here and by `irtcd app list --show-secrets`. */
-    log_info("apps", "created demo app: appId=%s appToken=%s accessKey=%s", app.app_id, token, app.access_key);
-    store_app_dispose(&app);
-    return IRTC_OK;
-}
-
-static int load_tls(irtc_app_t *app, SSL_CTX **out)
+static int load_tls(irtc_daemon_t *d, SSL_CTX **out)
 {
     char err[512];
-    const cfg_t *cfg = &app->cfg;
+    const cfg_t *cfg = &d->cfg;
     if (cfg->tls_cert[0]) {
-        snprintf(app->cert_path, sizeof(app->cert_path), "%s", cfg->tls_cert);
-        snprintf(app->key_path, sizeof(app->key_path), "%s", cfg->tls_key);
-    } else if (tlscert_ensure_selfsigned(cfg->data_dir, cfg->domain, app->cert_path, sizeof(app->cert_path),
-                                         app->key_path, sizeof(app->key_path), err, sizeof(err)) != IRTC_OK) {
+        snprintf(d->cert_path, sizeof(d->cert_path), "%s", cfg->tls_cert);
+        snprintf(d->key_path, sizeof(d->key_path), "%s", cfg->tls_key);
+    } else if (tlscert_ensure_selfsigned(cfg->data_dir, cfg->domain, d->cert_path, sizeof(d->cert_path), d->key_path,
+                                         sizeof(d->key_path), err, sizeof(err)) != IRTC_OK) {
         log_error("tls", "%s", err);
         return IRTC_EIO;
     }
-    *out = tlscert_server_ctx(app->cert_path, app->key_path, err, sizeof(err));
+    *out = tlscert_server_ctx(d->cert_path, d->key_path, err, sizeof(err));
     if (*out == NULL) {
         log_error("tls", "%s", err);
         return IRTC_EIO;
@@ -84,14 +92,14 @@ static int load_tls(irtc_app_t *app, SSL_CTX **out)
     return IRTC_OK;
 }
 
-static void on_sighup(irtc_app_t *app)
+static void on_sighup(irtc_daemon_t *d)
 {
     if (log_reopen() != IRTC_OK)
         log_error("main", "SIGHUP: cannot reopen log file");
     SSL_CTX *ctx;
-    if (load_tls(app, &ctx) == IRTC_OK) {
-        http_server_set_tls(app->http, ctx);
-        log_info("main", "SIGHUP: log reopened, TLS certificate %s reloaded", app->cert_path);
+    if (load_tls(d, &ctx) == IRTC_OK) {
+        http_server_set_tls(d->http, ctx);
+        log_info("main", "SIGHUP: log reopened, TLS certificate %s reloaded", d->cert_path);
     } else {
         log_error("main", "SIGHUP: keeping the previous TLS certificate");
     }
@@ -99,19 +107,19 @@ static void on_sighup(irtc_app_t *app)
 
 static void on_signal_readable(h2o_socket_t *sock, const char *err)
 {
-    irtc_app_t *app = sock->data;
+    irtc_daemon_t *d = sock->data;
     struct signalfd_siginfo si;
     while (read(h2o_socket_get_fd(sock), &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         if (si.ssi_signo == SIGHUP) {
-            on_sighup(app);
-        } else if (!app->stopping) {
+            on_sighup(d);
+        } else if (!d->stopping) {
             log_info("main", "signal %u: shutting down", si.ssi_signo);
-            app->stopping = true;
+            d->stopping = true;
         }
     }
 }
 
-static h2o_socket_t *watch_signals(irtc_app_t *app)
+static h2o_socket_t *watch_signals(irtc_daemon_t *d)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -124,8 +132,8 @@ static h2o_socket_t *watch_signals(irtc_app_t *app)
     int fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
         return NULL;
-    h2o_socket_t *sock = h2o_evloop_socket_create(app->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
-    sock->data = app;
+    h2o_socket_t *sock = h2o_evloop_socket_create(d->loop, fd, H2O_SOCKET_FLAG_DONT_READ);
+    sock->data = d;
     h2o_socket_read_start(sock, on_signal_readable);
     return sock;
 }
@@ -148,44 +156,40 @@ static int hook_release_user(void *ctx, const char *app_id, const char *channel_
     return rc;
 }
 
-/* The recorder: its threads, the REST hooks, and the registry's observer. */
-static int start_recorder(irtc_app_t *app)
+/* The recorder: its threads, its REST hooks, and the registry's observer. */
+static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
 {
     char err[512], isdp[1100];
     /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
-    snprintf(isdp, sizeof(isdp), "%s/isdp", app->cfg.data_dir);
-    cap_config_t cc = {.cfg = &app->cfg,
-                       .loop = app->loop,
-                       .store = app->store,
-                       .rooms = app->rooms,
-                       .sfu = app->sfu,
-                       .isdp_base_path = isdp};
-    if (cap_new(&cc, &app->capture, err, sizeof(err)) != IRTC_OK) {
+    snprintf(isdp, sizeof(isdp), "%s/isdp", d->cfg.data_dir);
+    cap_config_t cc = {
+        .cfg = &d->cfg, .loop = d->loop, .store = d->store, .rooms = d->rooms, .sfu = d->sfu, .isdp_base_path = isdp};
+    if (cap_new(&cc, &d->capture, err, sizeof(err)) != IRTC_OK) {
         log_error("record", "%s", err);
         return IRTC_EIO;
     }
-    app->rec_capture = cap_capture;
-    app->rec_stop = cap_stop;
-    app->rec_auto = cap_auto_changed;
-    app->rec_ctx = app->capture;
-    app->recorder_healthy = cap_healthy;
-    app->recorder_ctx = app->capture;
+    hooks->rec_capture = cap_capture;
+    hooks->rec_stop = cap_stop;
+    hooks->rec_auto = cap_auto_changed;
+    hooks->rec_ctx = d->capture;
+    hooks->recorder_healthy = cap_healthy;
+    hooks->recorder_ctx = d->capture;
     return IRTC_OK;
 }
 
-static int start(irtc_app_t *app)
+static int start(irtc_daemon_t *d)
 {
     char err[512];
-    const cfg_t *cfg = &app->cfg;
+    const cfg_t *cfg = &d->cfg;
     if (mkdir_p(cfg->data_dir, 0750) != 0) {
         log_error("main", "data directory %s: %s", cfg->data_dir, strerror(errno));
         return IRTC_EIO;
     }
-    if (store_open(cfg->db_path, &app->store, err, sizeof(err)) != IRTC_OK) {
+    if (store_open(cfg->db_path, &d->store, err, sizeof(err)) != IRTC_OK) {
         log_error("store", "%s", err);
         return IRTC_EIO;
     }
-    if (cfg->demo_token_enabled && app_ensure_demo(app->store) != IRTC_OK) {
+    if (cfg->demo_token_enabled && apps_ensure_demo(d->store) != IRTC_OK) {
         log_error("apps", "cannot create the demo app");
         return IRTC_EIO;
     }
@@ -195,7 +199,7 @@ static int start(irtc_app_t *app)
         return IRTC_EIO;
     }
     SSL_CTX *ssl_ctx;
-    if (load_tls(app, &ssl_ctx) != IRTC_OK)
+    if (load_tls(d, &ssl_ctx) != IRTC_OK)
         return IRTC_EIO;
     /* One DTLS certificate for every media transport, new at each start
      * (browsers pin it per session through the SDP fingerprint). */
@@ -204,89 +208,91 @@ static int start(irtc_app_t *app)
         log_error("media", "libsrtp initialisation failed");
         return IRTC_EIO;
     }
-    app->dtls_cert = dtls_cert_new(err, sizeof(err));
-    if (app->dtls_cert == NULL) {
+    d->dtls_cert = dtls_cert_new(err, sizeof(err));
+    if (d->dtls_cert == NULL) {
         SSL_CTX_free(ssl_ctx);
         log_error("media", "DTLS certificate: %s", err);
         return IRTC_EIO;
     }
-    if (worker_pool_start(cfg, app->dtls_cert, app->loop, &app->workers, err, sizeof(err)) != IRTC_OK) {
+    if (worker_pool_start(cfg, d->dtls_cert, d->loop, &d->workers, err, sizeof(err)) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         log_error("media", "%s", err);
         return IRTC_EIO;
     }
-    http_server_new(cfg, &app->http);
-    health_register(app);
-    app->rooms = room_registry_new(cfg, worker_pool_size(app->workers));
-    app->sfu = sfu_new(cfg, app->workers, dtls_cert_fingerprint(app->dtls_cert), room_registry_sfu_event, app->rooms);
-    room_registry_set_sfu(app->rooms, app->sfu);
-    app->signal = sig_server_new(cfg, app->loop, app->store, app->rooms);
-    sig_server_register(app->signal, app->http);
-    app->room_release = hook_release_room;
-    app->room_release_user = hook_release_user;
-    app->room_ctx = app->rooms;
-    if (start_recorder(app) != IRTC_OK) {
+    http_server_new(cfg, &d->http);
+    d->health = (health_env_t){.store = d->store, .workers = d->workers, .started_ms = d->started_ms};
+    health_register(d->http, &d->health);
+    d->rooms = room_registry_new(cfg, worker_pool_size(d->workers));
+    d->sfu = sfu_new(cfg, d->workers, dtls_cert_fingerprint(d->dtls_cert), room_registry_sfu_event, d->rooms);
+    room_registry_set_sfu(d->rooms, d->sfu);
+    d->signal = sig_server_new(cfg, d->loop, d->store, d->rooms);
+    sig_server_register(d->signal, d->http);
+    api_env_t api = {.cfg = cfg, .store = d->store, .workers = d->workers, .http = d->http};
+    api.hooks.room_release = hook_release_room;
+    api.hooks.room_release_user = hook_release_user;
+    api.hooks.room_ctx = d->rooms;
+    if (start_recorder(d, &api.hooks) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         return IRTC_EIO;
     }
-    if (api_register(app) != IRTC_OK) {
+    if (api_new(&api, &d->api) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         log_error("api", "cannot set up the REST API");
         return IRTC_EIO;
     }
-    if (http_server_start(app->http, app->loop, ssl_ctx, err, sizeof(err)) != IRTC_OK) {
+    if (http_server_start(d->http, d->loop, ssl_ctx, err, sizeof(err)) != IRTC_OK) {
         log_error("http", "%s", err);
         return IRTC_EIO;
     }
     return IRTC_OK;
 }
 
-static void stop(irtc_app_t *app)
+static void stop(irtc_daemon_t *d)
 {
-    if (app->http != NULL) {
-        http_server_begin_shutdown(app->http);
-        if (app->signal != NULL)
-            sig_server_begin_shutdown(app->signal);
+    if (d->http != NULL) {
+        http_server_begin_shutdown(d->http);
+        if (d->signal != NULL)
+            sig_server_begin_shutdown(d->signal);
         uint64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS;
-        while ((!http_server_idle(app->http) || (app->signal != NULL && !sig_server_idle(app->signal))) &&
+        while ((!http_server_idle(d->http) || (d->signal != NULL && !sig_server_idle(d->signal))) &&
                clock_mono_ms() < deadline)
-            h2o_evloop_run(app->loop, 50);
+            h2o_evloop_run(d->loop, 50);
     }
     /* Sockets first (their users leave their rooms, which ends their
      * recordings), then the recorder (files finalized; taps come off through
      * the SFU), then rooms, then media. */
-    sig_server_free(app->signal);
-    cap_free(app->capture);
-    room_registry_free(app->rooms);
-    sfu_free(app->sfu);
-    worker_pool_stop(app->workers);
-    dtls_cert_free(app->dtls_cert);
-    http_server_free(app->http);
-    api_unregister(app);
+    sig_server_free(d->signal);
+    cap_free(d->capture);
+    room_registry_free(d->rooms);
+    sfu_free(d->sfu);
+    worker_pool_stop(d->workers);
+    dtls_cert_free(d->dtls_cert);
+    http_server_free(d->http);
+    api_free(d->api);
     cb_sender_stop();
-    store_close(app->store);
+    store_close(d->store);
 }
 
-int app_run(const cfg_t *cfg)
+int daemon_run(const cfg_t *cfg)
 {
-    static irtc_app_t app; /* static: signal and h2o callbacks hold pointers into it */
-    app.cfg = *cfg;
-    app.started_ms = clock_mono_ms();
+    static irtc_daemon_t d; /* static: signal and h2o callbacks hold pointers into it */
+    d.cfg = *cfg;
+    d.started_ms = clock_mono_ms();
     metrics_init();
-    app.loop = h2o_evloop_create();
-    h2o_socket_t *sig = watch_signals(&app);
+    d.loop = h2o_evloop_create();
+    h2o_socket_t *sig = watch_signals(&d);
     if (sig == NULL) {
         log_error("main", "signalfd: %s", strerror(errno));
         return 1;
     }
     log_info("main", "irtcd %s starting (config: %s)", PACKAGE_VERSION, cfg->source);
-    int rc = start(&app);
+    int rc = start(&d);
     if (rc == IRTC_OK) {
         log_info("main", "irtcd ready");
-        while (!app.stopping)
-            h2o_evloop_run(app.loop, INT32_MAX);
+        while (!d.stopping)
+            h2o_evloop_run(d.loop, INT32_MAX);
     }
-    stop(&app);
+    stop(&d);
     h2o_socket_read_stop(sig);
     h2o_socket_close(sig);
     log_info("main", "irtcd stopped");

@@ -8,8 +8,8 @@
  * payload with the join request, and does not pick the contract's error codes
  * (signal/ and http/ map the return codes below).
  */
-#ifndef IRTC_SIGNAL_JOINTOKEN_H
-#define IRTC_SIGNAL_JOINTOKEN_H
+#ifndef IRTC_APPS_JOINTOKEN_H
+#define IRTC_APPS_JOINTOKEN_H
 
 #include <stddef.h>
 #include <stdint.h>
