@@ -6,7 +6,9 @@
  * thread, read by rec_session_status on the control thread); events go out
  * through the emit function, which the pool turns into messages.
  *
- * Does not: know threads, queues or SQLite (rec_pool.c does).
+ * Does not: know threads, queues or SQLite (rec_pool.c does).  Its state
+ * (rec_job_state.h) belongs to the job's files alone; the pool reads only
+ * rec_shared_t.
  */
 #ifndef IRTC_REC_JOB_H
 #define IRTC_REC_JOB_H
@@ -15,33 +17,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "record/rec_path.h"
-#include "record/recorder.h"
-
-typedef struct {
-    _Atomic int state; /* rec_state_t */
-    _Atomic uint64_t bytes, dropped, lost, cpu_us;
-    _Atomic int64_t duration_ms;
-    _Atomic bool remux;
-    _Atomic unsigned tracks;
-} rec_shared_t;
-
-typedef struct {
-    char recording_id[32];
-    char app_id[64], channel_id[128], user_id[128];
-    rec_kind_t kind;
-    rec_mode_t mode;
-    rec_storage_t storage;
-    char base[1024];
-    char rel[REC_PATH_MAX + 1];
-    char name[REC_NAME_MAX + 1];
-    int capture_interval_s, capture_nums;
-    rec_audio_codec_t audio_codec;
-    int mixed_w, mixed_h, mixed_fps, video_kbps;
-} rec_job_config_t;
-
-typedef struct rec_job rec_job_t;
-typedef void (*rec_job_emit_fn)(void *ud, const rec_event_t *ev);
+#include "core/spsc_ring.h"
+#include "media/codecs/codec.h"
+#include "record/rec_job_state.h"
 
 rec_job_t *rec_job_new(const rec_job_config_t *cfg, rec_shared_t *shared, rec_job_emit_fn emit, void *ud);
 void rec_job_free(rec_job_t *j);

@@ -1,19 +1,52 @@
 /*
- * rec_job_int.h — the job's private state, shared by the files that make up
- * a recorder-thread job: rec_job.c (tracks, timing, files, mode 0),
- * rec_compose.c (mode 1 composite) and rec_snap.c (snapshots).  Recorder
- * thread only.
+ * rec_job_state.h — the state of one recorder-thread job: what the pool
+ * gives it (rec_job_config_t, rec_shared_t, the emit function) and what the
+ * files that make up a job share: rec_job.c (tracks, timing, mode 0),
+ * rec_out.c (the file, failure, events), rec_compose.c (mode 1 composite)
+ * and rec_snap.c (snapshots).  Types only; recorder thread only, except
+ * rec_shared_t (atomics the control thread reads).
  */
-#ifndef IRTC_REC_JOB_INT_H
-#define IRTC_REC_JOB_INT_H
+#ifndef IRTC_REC_JOB_STATE_H
+#define IRTC_REC_JOB_STATE_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/spsc_ring.h"
 #include "record/rec_av.h"
 #include "record/rec_depack.h"
-#include "record/rec_job.h"
 #include "record/rec_mux.h"
+#include "record/rec_path.h"
+#include "record/recorder.h"
 
 struct AVFrame;
 struct SwsContext;
+
+typedef struct {
+    _Atomic int state; /* rec_state_t */
+    _Atomic uint64_t bytes, dropped, lost, cpu_us;
+    _Atomic int64_t duration_ms;
+    _Atomic bool remux;
+    _Atomic unsigned tracks;
+} rec_shared_t;
+
+typedef struct {
+    char recording_id[32];
+    char app_id[64], channel_id[128], user_id[128];
+    rec_kind_t kind;
+    rec_mode_t mode;
+    rec_storage_t storage;
+    char base[1024];
+    char rel[REC_PATH_MAX + 1];
+    char name[REC_NAME_MAX + 1];
+    int capture_interval_s, capture_nums;
+    rec_audio_codec_t audio_codec;
+    int mixed_w, mixed_h, mixed_fps, video_kbps;
+} rec_job_config_t;
+
+typedef struct rec_job rec_job_t;
+typedef void (*rec_job_emit_fn)(void *ud, const rec_event_t *ev);
 
 #define REC_DELAY_US 300000       /* mixing and composing wait this long for late packets */
 #define REC_START_WAIT_US 2000000 /* mode 0 waits this long for the main video's keyframe */
@@ -101,20 +134,5 @@ struct rec_job {
     int64_t next_snap_us;
     uint64_t snap_bytes, last_snap_clock_us;
 };
-
-/* rec_job.c */
-void rec_job_fail(rec_job_t *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void rec_job_start(rec_job_t *j, int64_t t0_us);
-int rec_job_write_video(void *ud, const uint8_t *au, size_t len, int64_t pts_us, bool keyframe);
-void rec_job_emit_simple(rec_job_t *j, rec_event_type_t type);
-
-/* rec_compose.c: mode 1 */
-void rec_compose_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t pts_us);
-void rec_compose_run(rec_job_t *j, int64_t upto_us);
-void rec_compose_drop_track(rec_track_t *t);
-
-/* rec_snap.c: images */
-void rec_snap_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t pts_us);
-void rec_snap_check(rec_job_t *j);
 
 #endif
