@@ -9,6 +9,7 @@
  */
 #include "daemon.h"
 #include "apps/apps.h"
+#include "callback/cb_sender.h"
 #include "config.h"
 #include "core/clock.h"
 #include "core/common.h"
@@ -19,7 +20,6 @@
 #include "http/server.h"
 #include "media/dtls.h"
 #include "media/worker.h"
-#include "record/callback.h"
 #include "record/capture.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
@@ -43,6 +43,7 @@ typedef struct {
     cfg_t cfg;
     h2o_evloop_t *loop;
     store_t *store; /* the control thread's connection */
+    cb_sender_t *callbacks;
     worker_pool_t *workers;
     http_server_t *http;
     dtls_cert_t *dtls_cert; /* media transports' certificate */
@@ -162,8 +163,13 @@ static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
     char err[512], isdp[1100];
     /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
     snprintf(isdp, sizeof(isdp), "%s/isdp", d->cfg.data_dir);
-    cap_config_t cc = {
-        .cfg = &d->cfg, .loop = d->loop, .store = d->store, .rooms = d->rooms, .sfu = d->sfu, .isdp_base_path = isdp};
+    cap_config_t cc = {.cfg = &d->cfg,
+                       .loop = d->loop,
+                       .store = d->store,
+                       .rooms = d->rooms,
+                       .sfu = d->sfu,
+                       .callbacks = d->callbacks,
+                       .isdp_base_path = isdp};
     if (cap_new(&cc, &d->capture, err, sizeof(err)) != IRTC_OK) {
         log_error("record", "%s", err);
         return IRTC_EIO;
@@ -193,11 +199,12 @@ static int start(irtc_daemon_t *d)
         log_error("apps", "cannot create the demo app");
         return IRTC_EIO;
     }
-    /* Recording callbacks: its own connection and thread (record/callback.h). */
-    if (cb_sender_start(cfg, cfg->db_path, err, sizeof(err)) != IRTC_OK) {
+    /* Recording callbacks: their own connection and thread (callback/cb_sender.h). */
+    if (cb_sender_start(cfg, cfg->db_path, &d->callbacks, err, sizeof(err)) != IRTC_OK) {
         log_error("callback", "%s", err);
         return IRTC_EIO;
     }
+    metrics_register_collector(cb_sender_collect, d->callbacks);
     SSL_CTX *ssl_ctx;
     if (load_tls(d, &ssl_ctx) != IRTC_OK)
         return IRTC_EIO;
@@ -269,7 +276,7 @@ static void stop(irtc_daemon_t *d)
     dtls_cert_free(d->dtls_cert);
     http_server_free(d->http);
     api_free(d->api);
-    cb_sender_stop();
+    cb_sender_stop(d->callbacks);
     store_close(d->store);
 }
 

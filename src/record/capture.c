@@ -22,7 +22,8 @@
 #include "record/capture.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "record/callback.h"
+#include "callback/callback.h"
+#include "callback/cb_sender.h"
 #include "record/recorder.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
@@ -75,6 +76,7 @@ struct cap {
     store_t *store;
     room_registry_t *rooms;
     sfu_t *sfu;
+    cb_sender_t *callbacks; /* kicked when a callback is queued */
     rec_pool_t *pool;
     cap_rec_t *recs;
     unsigned n_recs;
@@ -117,6 +119,8 @@ static void cap_notify_done(cap_t *cap, const cap_rec_t *r, const rec_event_t *e
     };
     int64_t id = 0;
     int rc = cb_notify(cap->store, r->callback_url, &e, &id);
+    if (rc == IRTC_OK)
+        cb_sender_kick(cap->callbacks);
     if (rc != IRTC_OK)
         log_warn(CAP_LOG, "recording %s: callback to %s not queued: %s", r->recording_id, r->callback_url,
                  rc == IRTC_ENOTFOUND ? "the app was deleted" : irtc_strerror(rc));
@@ -556,6 +560,7 @@ int cap_new(const cap_config_t *c, cap_t **out, char *err, size_t errcap)
     cap->store = c->store;
     cap->rooms = c->rooms;
     cap->sfu = c->sfu;
+    cap->callbacks = c->callbacks;
     rec_pool_config_t pc = {
         .threads = c->cfg->rec_threads,
         .nas_base_path = c->cfg->nas_base_path,

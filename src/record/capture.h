@@ -31,6 +31,7 @@
 struct store;
 struct room_registry;
 struct sfu;
+struct cb_sender;
 
 typedef struct cap cap_t;
 
@@ -40,6 +41,7 @@ typedef struct {
     struct store *store;         /* the control thread's connection: rules, recordings rows */
     struct room_registry *rooms; /* followed through its observer */
     struct sfu *sfu;             /* taps and keyframe requests */
+    struct cb_sender *callbacks; /* kicked after a callback is queued; NULL: found at its next look */
     const char *isdp_base_path;  /* storage "ISDP" video files; created (0750) if missing */
 } cap_config_t;
 

@@ -1,5 +1,5 @@
 /*
- * test_callback.c — record/callback.c, cb_http.c and cb_sender.c: bodies
+ * test_callback.c — callback/callback.c, cb_http.c and cb_sender.c: bodies
  * and X-HW-SIGN against vectors computed by tests/vectors/callback_vectors.py
  * (independent of this C code), strict URL parsing, the retry schedule, the
  * outbox insert, the HTTP(S) client against a scripted server on a thread
@@ -12,8 +12,9 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/json.h"
-#include "record/callback.h"
-#include "record/cb_http.h"
+#include "callback/callback.h"
+#include "callback/cb_http.h"
+#include "callback/cb_sender.h"
 #include "store/store.h"
 #include "tlscert.h"
 
@@ -735,14 +736,14 @@ static void test_sender(void)
     cfg_t cfg;
     char err[512] = "", url[128];
     cb_stats_t s0, s;
+    cb_sender_t *snd = NULL;
     int64_t id = 0;
 
     srv_start(NULL, "127.0.0.1");
     snprintf(url, sizeof(url), "http://127.0.0.1:%u/recorded", g_srv.port);
     sender_cfg(&cfg, 60000);
-    cb_sender_stats(&s0);
-    is_int(cb_sender_start(&cfg, tpath("cb.db"), err, sizeof(err)), IRTC_OK, "sender starts (%s)", err);
-    is_int(cb_sender_start(&cfg, tpath("cb.db"), err, sizeof(err)), IRTC_ECONFLICT, "one sender per process");
+    is_int(cb_sender_start(&cfg, tpath("cb.db"), &snd, err, sizeof(err)), IRTC_OK, "sender starts (%s)", err);
+    cb_sender_stats(snd, &s0);
 
     /* The rows of test_enqueue are due and point nowhere: they fail, or
      * (the bad ones) are given up.  Only ours matters here. */
@@ -757,6 +758,7 @@ static void test_sender(void)
                      .file_name = "r.mp4"};
     uint64_t t0 = clock_mono_ms();
     is_int(cb_notify(g_st, url, &ev, &id), IRTC_OK, "callback queued");
+    cb_sender_kick(snd);
     store_outbox_t r = wait_row(id, 1, 5000);
     uint64_t dt = clock_mono_ms() - t0;
     ok(r.delivered_at_ms > 0, "delivered after the server recovered (%" PRId64 ", %s)", r.delivered_at_ms,
@@ -773,13 +775,14 @@ static void test_sender(void)
     store_outbox_dispose(&r);
     sleep_ms(400);
     is_int(srv_conns(), 3, "never sent again after the 2xx");
-    cb_sender_stats(&s);
+    cb_sender_stats(snd, &s);
     ok(s.delivered - s0.delivered == 1, "stats: one delivered");
     ok(s.failed_attempts - s0.failed_attempts >= 2, "stats: failed attempts counted (%" PRIu64 ")",
        s.failed_attempts - s0.failed_attempts);
 
     /* A bad URL is given up at once, not retried. */
     is_int(cb_enqueue(g_st, g_app.app_id, "gopher://x/", "{}", NULL, &id), IRTC_OK, "row with a bad URL");
+    cb_sender_kick(snd);
     r = wait_row(id, 2, 3000);
     ok(r.next_attempt_ms == INT64_MAX && r.attempts == 1 && r.last_error != NULL &&
            strstr(r.last_error, "bad URL") != NULL && strstr(r.last_error, "given up") != NULL,
@@ -790,12 +793,14 @@ static void test_sender(void)
     srv_step_t hang[] = {{SRV_HANG, NULL, 0}};
     srv_script(hang, 1);
     is_int(cb_notify(g_st, url, &ev, &id), IRTC_OK, "callback to a server that never answers");
+    cb_sender_kick(snd);
     uint64_t deadline = clock_mono_ms() + 3000;
     while (srv_conns() == 0 && clock_mono_ms() < deadline)
         sleep_ms(10);
     ok(srv_conns() == 1, "the request is in flight");
     t0 = clock_mono_ms();
-    cb_sender_stop();
+    cb_sender_stop(snd);
+    snd = NULL;
     dt = clock_mono_ms() - t0;
     /* Under the 2 s request timeout set above: the stop ended the request. */
     ok(dt < 1800, "cb_sender_stop returns before the request timeout, mid-request (%llu ms)", (unsigned long long)dt);
@@ -803,29 +808,32 @@ static void test_sender(void)
     ok(r.delivered_at_ms == 0 && r.attempts == 0 && r.next_attempt_ms < INT64_MAX,
        "the interrupted row is left pending, not counted as an attempt");
     store_outbox_dispose(&r);
-    cb_sender_stop();
-    ok(1, "a second stop is a no-op");
+    cb_sender_stop(snd);
+    ok(1, "stopping no sender is a no-op");
 
     /* Restarted with a 1 s window: a server that only fails gets the row given up. */
     srv_step_t e503[] = {REPLY("HTTP/1.1 503 Busy\r\n\r\n")};
     srv_script(e503, 1);
     sender_cfg(&cfg, 1000);
-    is_int(cb_sender_start(&cfg, tpath("cb.db"), err, sizeof(err)), IRTC_OK, "sender restarts");
+    is_int(cb_sender_start(&cfg, tpath("cb.db"), &snd, err, sizeof(err)), IRTC_OK, "sender restarts");
+    cb_sender_stats(snd, &s0);
     r = wait_row(id, 2, 4000);
     ok(r.next_attempt_ms == INT64_MAX && r.attempts >= 1 && r.last_error != NULL &&
            strstr(r.last_error, "HTTP 503") != NULL && strstr(r.last_error, "given up after") != NULL,
        "failing past the window: given up (%d attempts: %s)", r.attempts, r.last_error ? r.last_error : "");
     store_outbox_dispose(&r);
-    cb_sender_stats(&s);
-    ok(s.given_up - s0.given_up >= 2, "stats: given up counted (%" PRIu64 ")", s.given_up - s0.given_up);
-    cb_sender_stop();
+    cb_sender_stats(snd, &s);
+    ok(s.given_up - s0.given_up >= 1, "stats: given up counted (%" PRIu64 ")", s.given_up - s0.given_up);
+    cb_sender_stop(snd);
+    snd = NULL;
     srv_stop();
 
     cfg_defaults(&cfg);
     snprintf(cfg.callback_ca_file, sizeof(cfg.callback_ca_file), "%s", tpath("cb.db"));
-    is_int(cb_sender_start(&cfg, tpath("cb.db"), err, sizeof(err)), IRTC_EIO, "a CA file that is no PEM: refused");
+    is_int(cb_sender_start(&cfg, tpath("cb.db"), &snd, err, sizeof(err)), IRTC_EIO, "a CA file that is no PEM: refused");
+    ok(snd == NULL, "no sender after a failed start");
     ok(strstr(err, "callback_ca_file") != NULL, "the error names the key (%s)", err);
-    cb_sender_kick();
+    cb_sender_kick(snd);
     ok(1, "kick without a sender is a no-op");
 }
 

@@ -15,7 +15,7 @@
  * read OpenSSL errors of other threads (the error queue is per thread).
  */
 #include "config.h"
-#include "record/cb_http.h"
+#include "callback/cb_http.h"
 #include "core/clock.h"
 #include "core/common.h"
 

@@ -4,14 +4,14 @@
  * durable outbox table.
  *
  * Two halves.  The control thread builds, signs and enqueues (cb_body_*,
- * cb_sign, cb_enqueue, cb_notify): one SQLite row per callback, written
- * before anything is sent, so a callback survives a crash or restart.  The
- * sender thread (cb_sender_*) owns its own store connection and one HTTP(S)
- * client; it POSTs due rows one at a time, marks a 2xx delivered (never sent
- * again) and anything else failed with a backoff, until the give-up window
- * after the row's creation has passed.  Nothing here blocks the control
- * thread or a media worker: the control thread only inserts a row and writes
- * to an eventfd.
+ * cb_sign, cb_enqueue, cb_notify, here): one SQLite row per callback,
+ * written before anything is sent, so a callback survives a crash or
+ * restart.  The sender thread (cb_sender.h) owns its own store connection
+ * and one HTTP(S) client; it POSTs due rows one at a time, marks a 2xx
+ * delivered (never sent again) and anything else failed with a backoff,
+ * until the give-up window after the row's creation has passed.  Nothing
+ * here blocks the control thread or a media worker: the control thread only
+ * inserts a row and kicks the sender (an eventfd).
  *
  * Does not: decide when a recording is complete, read files or pictures,
  * interpret the receiver's response body (any 2xx means delivered).
@@ -80,8 +80,9 @@ int cb_url_parse(const char *url, cb_url_t *out, const char **why);
 
 /* ---- the outbox (control thread, or any thread with its own store) ---- */
 
-/* Inserts one outbox row due now (body and signature are copied) and wakes
- * the sender; *id (may be NULL) gets the row id.  IRTC_EINVAL for a NULL or
+/* Inserts one outbox row due now (body and signature are copied); *id (may
+ * be NULL) gets the row id.  cb_sender_kick then sends it at once (without a
+ * kick the sender finds it within a second).  IRTC_EINVAL for a NULL or
  * empty app_id/url/body or an app_id over 32 characters; store errors
  * otherwise.  The URL is not checked
  * here: a bad one is given up by the sender with the reason in last_error. */
@@ -106,27 +107,5 @@ typedef struct {
  * created + give_up (one last attempt exactly then).  INT64_MAX when now is
  * already at or past created + give_up: give up. */
 int64_t cb_retry_next(const cb_retry_policy_t *p, int attempts, int64_t created_ms, int64_t now_ms);
-
-/* ---- the sender thread (start/stop/kick: control thread) ---- */
-
-typedef struct {
-    uint64_t delivered;       /* rows answered with 2xx */
-    uint64_t failed_attempts; /* attempts that did not get a 2xx */
-    uint64_t given_up;        /* rows abandoned (window passed, or a bad URL) */
-    uint64_t queue_depth;     /* rows still to deliver (not given up), as last counted */
-} cb_stats_t;
-
-/* Opens its own connection to db_path, prepares the TLS client context (the
- * system's CA store plus cfg->callback_ca_file), registers the /metrics
- * collector and starts the thread.  One sender per process.  IRTC_EIO with
- * err for a database or CA file that cannot be used. */
-int cb_sender_start(const cfg_t *cfg, const char *db_path, char *err, size_t errcap);
-/* Stops the thread (an attempt in progress is abandoned and stays due) and
- * returns within about a second; no-op if not started. */
-void cb_sender_stop(void);
-/* Wakes the sender to look for due rows now (cheap; no-op if not started). */
-void cb_sender_kick(void);
-/* Counters since start (any thread). */
-void cb_sender_stats(cb_stats_t *out);
 
 #endif

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "record/callback.h"
+#include "callback/callback.h"
 
 typedef struct cb_http cb_http_t;
 

@@ -5,7 +5,7 @@
  * write; runs on the control thread (or a CLI command).  Sending is
  * cb_sender.c's job, the wire client cb_http.c's.
  */
-#include "record/callback.h"
+#include "callback/callback.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/crypto.h"
@@ -281,7 +281,6 @@ int cb_enqueue(store_t *st, const char *app_id, const char *url, const char *bod
         return rc;
     if (id != NULL)
         *id = o.id;
-    cb_sender_kick();
     return IRTC_OK;
 }
 
