@@ -50,7 +50,7 @@ typedef struct {
     health_env_t health;
     room_registry_t *rooms;
     sfu_t *sfu;
-    sig_server_t *signal; /* WebSocket signaling at /v1/signal */
+    signal_server_t *signal; /* WebSocket signaling at /v1/signal */
     cap_t *capture;       /* recordings */
     api_t *api;           /* REST */
     char cert_path[1024], key_path[1024];
@@ -232,8 +232,8 @@ static int start(irtc_daemon_t *d)
     d->rooms = room_registry_new(cfg, worker_pool_size(d->workers));
     d->sfu = sfu_new(cfg, d->workers, dtls_cert_fingerprint(d->dtls_cert), room_registry_sfu_event, d->rooms);
     room_registry_set_sfu(d->rooms, d->sfu);
-    d->signal = sig_server_new(cfg, d->loop, d->store, d->rooms);
-    sig_server_register(d->signal, d->http);
+    d->signal = signal_server_new(cfg, d->loop, d->store, d->rooms);
+    signal_server_register(d->signal, d->http);
     api_env_t api = {.cfg = cfg, .store = d->store, .workers = d->workers, .http = d->http};
     api.hooks.room_release = hook_release_room;
     api.hooks.room_release_user = hook_release_user;
@@ -259,16 +259,16 @@ static void stop(irtc_daemon_t *d)
     if (d->http != NULL) {
         http_server_begin_shutdown(d->http);
         if (d->signal != NULL)
-            sig_server_begin_shutdown(d->signal);
+            signal_server_begin_shutdown(d->signal);
         uint64_t deadline = clock_mono_ms() + SHUTDOWN_GRACE_MS;
-        while ((!http_server_idle(d->http) || (d->signal != NULL && !sig_server_idle(d->signal))) &&
+        while ((!http_server_idle(d->http) || (d->signal != NULL && !signal_server_idle(d->signal))) &&
                clock_mono_ms() < deadline)
             h2o_evloop_run(d->loop, 50);
     }
     /* Sockets first (their users leave their rooms, which ends their
      * recordings), then the recorder (files finalized; taps come off through
      * the SFU), then rooms, then media. */
-    sig_server_free(d->signal);
+    signal_server_free(d->signal);
     cap_free(d->capture);
     room_registry_free(d->rooms);
     sfu_free(d->sfu);

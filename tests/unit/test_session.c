@@ -1,7 +1,7 @@
 /*
  * test_session.c — the signaling protocol (src/signal/session.c, events.c)
- * without sockets: requests go in through sess_on_text, and what the server
- * would send is captured by this file's sig_send / sig_close (which stand in
+ * without sockets: requests go in through session_on_text, and what the server
+ * would send is captured by this file's ws_send / ws_close (which stand in
  * for ws.c).  With a real store, real join tokens, the real room registry and
  * a fake SFU (unit/fake_sfu.h), it covers what the daemon-level test cannot
  * reach before the media plane exists: publish and subscribe that succeed,
@@ -25,65 +25,84 @@
 
 /* ---- the socket side, captured ---- */
 
-typedef struct {
-    sig_session_t s; /* first: sig_send gets &c->s */
+/* A client is this test's own ws_conn_t (ws.h keeps the type opaque, and
+ * ws.c is not linked): what the server would send is captured here. */
+struct ws_conn {
+    session_t *s;
     char *msgs[256];
     int n, next_read;
+    bool closing;
     int close_code;
-} client_t;
+};
+typedef struct ws_conn client_t;
 
-void sig_send(sig_session_t *s, const buf_t *msg)
+void ws_send(ws_conn_t *c, const buf_t *msg)
 {
-    client_t *c = (client_t *)s;
-    if (s->closing || c->n >= (int)IRTC_ARRAY_SIZE(c->msgs))
+    if (c->closing || c->n >= (int)IRTC_ARRAY_SIZE(c->msgs))
         return;
     c->msgs[c->n++] = xstrndup(msg->base, msg->len);
 }
 
-void sig_close(sig_session_t *s, uint16_t code, const char *reason)
+void ws_close(ws_conn_t *c, uint16_t code, const char *reason)
 {
-    if (s->closing)
+    if (c->closing)
         return;
-    s->closing = true;
-    ((client_t *)s)->close_code = code;
+    c->closing = true;
+    c->close_code = code;
 }
 
-/* ws.c's resume lookup over the clients a test registers (no parking here:
+/* The resume lookup over the clients a test registers (no parking here:
  * that needs sockets, tests/integration/test_signal_resume.py). */
 static client_t *resumable[4];
 
-sig_session_t *sig_find_resumable(sig_server_t *srv, const char *token, const sig_session_t *except)
+ws_conn_t *ws_server_find(ws_server_t *srv, bool (*match)(const ws_conn_t *conn, const void *arg), const void *arg)
 {
     (void)srv;
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(resumable); i++)
-        if (resumable[i] != NULL && &resumable[i]->s != except && resumable[i]->s.peer != NULL &&
-            strcmp(resumable[i]->s.resume_token, token) == 0)
-            return &resumable[i]->s;
+        if (resumable[i] != NULL && match(resumable[i], arg))
+            return resumable[i];
     return NULL;
 }
 
-void sig_retire(sig_session_t *s)
+void *ws_conn_user(const ws_conn_t *c)
 {
-    sig_close(s, SIG_CLOSE_RESUMED, "resumed on another socket");
+    return c->s;
+}
+
+bool ws_conn_parked(const ws_conn_t *c)
+{
+    (void)c;
+    return false;
+}
+
+void ws_replay_parked(ws_conn_t *to, const ws_conn_t *from)
+{
+    (void)to;
+    (void)from; /* nothing is parked without sockets */
+}
+
+void ws_retire(ws_conn_t *c, uint16_t code, const char *reason)
+{
+    ws_close(c, code, reason);
 }
 
 /* ---- fixture ---- */
 
 static cfg_t cfg;
-static sig_server_t srv;
+static session_env_t env;
 static store_app_t app;
 static char dir[] = "/tmp/irtc-test-session-XXXXXX";
 
 static void client_init(client_t *c)
 {
     memset(c, 0, sizeof(*c));
-    c->s.srv = &srv;
+    c->s = session_new(&env, c);
 }
 
 static void client_free(client_t *c)
 {
-    if (c->s.peer != NULL)
-        sess_on_gone(&c->s, ROOM_REASON_LEFT);
+    session_on_gone(c->s, WS_GONE_CLOSED, false); /* leaves its room, if in one */
+    session_free(c->s);
     for (int i = 0; i < c->n; i++)
         free(c->msgs[i]);
 }
@@ -115,7 +134,7 @@ static void say(client_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    sess_on_text(&c->s, b.base, b.len);
+    session_on_text(c->s, b.base, b.len);
     buf_dispose(&b);
 }
 
@@ -261,13 +280,13 @@ static void test_publish_subscribe(void)
 
     /* SFU events become stream-published / stream-subscribed. */
     sfu_event_t ev = {.type = SFU_EVENT_CONNECTED, .transport_id = strtoull(stream_id, NULL, 10), .is_publisher = true};
-    room_registry_sfu_event(srv.rooms, &ev);
+    room_registry_sfu_event(env.rooms, &ev);
     r = next(&a, "stream-published");
     ok(r != NULL && strcmp(str_at(json_get(r, "data"), "stream", "streamId"), stream_id) == 0,
        "SFU CONNECTED: stream-published to the publisher");
     json_free(r);
     ev = (sfu_event_t){.type = SFU_EVENT_CONNECTED, .transport_id = strtoull(sub_id, NULL, 10)};
-    room_registry_sfu_event(srv.rooms, &ev);
+    room_registry_sfu_event(env.rooms, &ev);
     r = next(&b, "stream-subscribed");
     ok(r != NULL && strcmp(str_at(json_get(r, "data"), "subscriptionId", NULL), sub_id) == 0,
        "SFU CONNECTED: stream-subscribed {subscriptionId, stream} to the subscriber");
@@ -306,7 +325,7 @@ static void test_publish_subscribe(void)
     client_free(&a);
     client_free(&b);
     client_free(&p0);
-    ok(room_find(srv.rooms, app.app_id, "r1") == NULL, "room gone when every session is gone");
+    ok(room_find(env.rooms, app.app_id, "r1") == NULL, "room gone when every session is gone");
 }
 
 static void test_removals(void)
@@ -323,18 +342,18 @@ static void test_removals(void)
     skip_all(&b);
     skip_all(&c);
 
-    is_int(room_release_user(srv.rooms, app.app_id, "r2", "bob"), IRTC_OK, "releaseUser bob");
+    is_int(room_release_user(env.rooms, app.app_id, "r2", "bob"), IRTC_OK, "releaseUser bob");
     json_value_t *r = next(&b, "client-banned");
     long long code = reason_code(r);
     ok(r != NULL && code == 5, "bob gets client-banned {reason {code 5}}");
     json_free(r);
-    ok(b.s.peer == NULL && b.close_code == 4005, "and his socket is closed with 4005");
+    ok(b.s->peer == NULL && b.close_code == 4005, "and his socket is closed with 4005");
     r = next(&a, "peer-leave");
     code = reason_code(r);
     ok(r != NULL && code == 5 && strcmp(str_at(json_get(r, "data"), "userId", NULL), "bob") == 0,
        "the others get peer-leave bob reason 5");
     json_free(r);
-    b.s.closing = false; /* pretend the close has not happened yet */
+    b.closing = false; /* pretend the close has not happened yet */
     say(&b, "{\"v\":1,\"id\":2,\"type\":\"mute\",\"kind\":\"audio\"}");
     is_int(next_code(&b), 200012, "bob's later requests: 200012");
 
@@ -344,7 +363,7 @@ static void test_removals(void)
     uint64_t sid = strtoull(str_at(json_get(r, "data"), "streamId", NULL), NULL, 10);
     json_free(r);
     sfu_event_t ev = {.type = SFU_EVENT_FAILED, .transport_id = sid, .is_publisher = true, .reason = "DTLS"};
-    room_registry_sfu_event(srv.rooms, &ev);
+    room_registry_sfu_event(env.rooms, &ev);
     r = next(&c, "peer-leave");
     code = reason_code(r);
     ok(r != NULL && code == 7 && strcmp(str_at(json_get(r, "data"), "userId", NULL), "carol") == 0 &&
@@ -357,7 +376,7 @@ static void test_removals(void)
     client_init(&d);
     join(&d, "r2", "dave", 1);
     skip_all(&a);
-    is_int(room_release_room(srv.rooms, app.app_id, "r2"), IRTC_OK, "releaseRoom");
+    is_int(room_release_room(env.rooms, app.app_id, "r2"), IRTC_OK, "releaseRoom");
     r = next(&a, "client-banned");
     code = reason_code(r);
     ok(r != NULL && code == 10 && a.close_code == 4010 && d.close_code == 4010,
@@ -377,18 +396,18 @@ static void test_expiry_and_renew(void)
     client_init(&w);
     join(&w, "r3", "watcher", 1);
     is_int(join(&a, "r3", "ann", 1), 0, "ann joins");
-    int64_t exp = a.s.token_expires_ms;
+    int64_t exp = a.s->token_expires_ms;
     ok(exp > (int64_t)clock_wall_ms() + (int64_t)cfg.token_ttl_ms - 60000, "expiry = timeStamp + token_ttl");
     skip_all(&a);
-    sess_tick(&a.s, exp - SIG_EXPIRY_WARNING_MS - 1);
+    session_tick(a.s, exp - SIG_EXPIRY_WARNING_MS - 1);
     ok(!has(&a, "signature-expired"), "no warning before the last minute");
-    sess_tick(&a.s, exp - SIG_EXPIRY_WARNING_MS);
+    session_tick(a.s, exp - SIG_EXPIRY_WARNING_MS);
     json_value_t *r = next(&a, "signature-expired");
     int64_t at = 0;
     json_int64(json_get(json_get(r, "data"), "expiresAt"), &at);
     ok(r != NULL && at == exp, "signature-expired {expiresAt} a minute before");
     json_free(r);
-    sess_tick(&a.s, exp - 1000);
+    session_tick(a.s, exp - 1000);
     ok(!has(&a, "signature-expired"), "sent once");
 
     char *tok = token_for("r3", "watcher", 1, (int64_t)clock_wall_ms());
@@ -399,15 +418,15 @@ static void test_expiry_and_renew(void)
     say(&a, "{\"v\":1,\"id\":6,\"type\":\"renew\",\"signature\":\"%s\"}", tok);
     free(tok);
     is_int(next_code(&a), 0, "renew with a fresh token");
-    int64_t renewed = a.s.token_expires_ms;
-    sess_tick(&a.s, renewed - SIG_EXPIRY_WARNING_MS);
+    int64_t renewed = a.s->token_expires_ms;
+    session_tick(a.s, renewed - SIG_EXPIRY_WARNING_MS);
     ok(has(&a, "signature-expired"), "the warning comes again for the new token");
 
     skip_all(&w);
-    sess_tick(&a.s, renewed);
+    session_tick(a.s, renewed);
     r = next(&a, "peer-leave");
     long long code = reason_code(r);
-    ok(r != NULL && code == 6 && a.close_code == 4006 && a.s.peer == NULL, "at expiry: peer-leave reason 6, 4006");
+    ok(r != NULL && code == 6 && a.close_code == 4006 && a.s->peer == NULL, "at expiry: peer-leave reason 6, 4006");
     json_free(r);
     r = next(&w, "peer-leave");
     code = reason_code(r);
@@ -423,7 +442,7 @@ static void test_expiry_and_renew(void)
         app.app_id, tok);
     free(tok);
     is_int(next_code(&x), 200010, "an expired token: 200010");
-    sess_on_idle(&x.s);
+    session_on_idle(x.s);
     ok(x.close_code == 4007, "an idle socket outside any room is closed too (4007)");
     client_free(&a);
     client_free(&w);
@@ -470,7 +489,7 @@ static void test_resume(void)
            strcmp(str_at(json_at(peers, 0), "userId", NULL), "bob") == 0,
        "resume on a new socket: the room as join tells it, same resumeToken");
     json_free(r);
-    ok(a.s.peer == NULL && a.s.closing && a.close_code == SIG_CLOSE_RESUMED && a2.s.peer != NULL,
+    ok(a.s->peer == NULL && a.closing && a.close_code == SIG_CLOSE_RESUMED && a2.s->peer != NULL,
        "the old socket is closed with 4100 and holds nothing");
     ok(!has(&b, "peer-leave") && !has(&b, "peer-join"), "bob is told nothing");
     say(&b, "{\"v\":1,\"id\":9,\"type\":\"mute\",\"kind\":\"audio\"}");
@@ -515,7 +534,7 @@ static void test_random_input(void)
             msg[(seed >> 8) % n] = (char)(seed >> 16);
         }
         int before = c.n;
-        sess_on_text(&c.s, msg, n);
+        session_on_text(c.s, msg, n);
         unanswered += c.n == before;
         while (c.n > 200) { /* keep the capture small */
             free(c.msgs[--c.n]);
@@ -539,10 +558,10 @@ int main(void)
     cfg.max_publishers_per_room = 2;
     ok(store_open(path, &st, err, sizeof(err)) == IRTC_OK && apps_create(st, "test", false, &app, tok) == IRTC_OK,
        "store and app ready (%s)", err);
-    srv.cfg = &cfg;
-    srv.store = st;
-    srv.rooms = room_registry_new(&cfg, 2);
-    room_registry_set_sfu(srv.rooms, (sfu_t *)&fake);
+    env.cfg = &cfg;
+    env.store = st;
+    env.rooms = room_registry_new(&cfg, 2);
+    room_registry_set_sfu(env.rooms, (sfu_t *)&fake);
 
     test_publish_subscribe();
     test_removals();
@@ -551,9 +570,9 @@ int main(void)
     test_random_input();
 
     room_stats_t rs;
-    room_registry_stats(srv.rooms, &rs);
+    room_registry_stats(env.rooms, &rs);
     ok(rs.rooms == 0 && rs.peers == 0 && rs.streams == 0 && rs.subscriptions == 0, "nothing left in the registry");
-    room_registry_free(srv.rooms);
+    room_registry_free(env.rooms);
     store_app_dispose(&app);
     store_close(st);
     unlink(path);
