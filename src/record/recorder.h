@@ -1,7 +1,7 @@
 /*
  * recorder.h — the recording API the control thread uses: a pool of
  * recorder threads, and sessions (one captureVideo or captureImage each) fed
- * by the SPSC rings the SFU taps fill (ring.h, sfu_tap_add).
+ * by the SPSC rings the SFU taps fill (core/spsc_ring.h, sfu_tap_add).
  *
  * Threads: every function here runs on the control thread, and every event
  * callback is invoked on the control thread (delivered through an
@@ -10,10 +10,11 @@
  * (a stalled disk only makes rings overflow, which is counted) and never
  * call back into the control thread except through that queue.
  *
- * Wiring (the lead's side), for each track to record:
+ * Wiring (record/capture.c does it), for each track to record:
  *     spsc_ring_t *r = spsc_ring_new(video ? 1024 : 256);
- *     sfu_tap_add(sfu, stream_id, !video, r);        (fills r->kind/codec)
- *     rec_session_add_track(s, r, stream_id, user_id, is_main);
+ *     codec_params_t p;
+ *     sfu_tap_add(sfu, stream_id, !video, r, &p);    (p: what the packets are)
+ *     rec_session_add_track(s, r, &p, stream_id, user_id, is_main);
  *     spsc_ring_unref(r);                             (the session and SFU hold theirs)
  * and on a track leaving: sfu_tap_del + rec_session_remove_track.  On
  * REC_EV_DONE call sfu_tap_del for the session's rings (the session has
