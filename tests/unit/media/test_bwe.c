@@ -9,7 +9,7 @@
 
 #include "core/common.h"
 #include "media/rtp.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static bool near(uint64_t got, uint64_t want, unsigned pct)
 {

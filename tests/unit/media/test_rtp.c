@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static uint8_t *dup_exact(const uint8_t *p, size_t n)
 {

@@ -12,7 +12,7 @@
 
 #include "core/buf.h"
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 /* ---- offers ---------------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 
 #include "core/common.h"
 #include "media/rtp.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #define SENDER 0x11223344u
 #define MEDIA 0x55667788u

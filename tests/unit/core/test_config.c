@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "unit/tap.h"
 
 static char g_path[512]; /* the file the last load_text() read */
 

@@ -23,7 +23,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #define QCAP 64
 #define DGRAM_MAX 2048

@@ -7,7 +7,7 @@
 
 #include "media/srtp_session.h"
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 /* libsrtp test/srtp_driver.c srtp_validate(): AES_CM_128_HMAC_SHA1_80. */
 static const uint8_t cm_key[16] = {0xe1, 0xf9, 0x7a, 0x0d, 0x3e, 0x01, 0x8b, 0xe0,

@@ -6,7 +6,7 @@
  */
 #include "core/json.h"
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@
 #include <stdio.h>
 
 #include "http/ratelimit.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static void test_burst_then_refuse(void)
 {

@@ -8,7 +8,7 @@
 
 #include "core/common.h"
 #include "http/api_fields.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static json_value_t *doc(const char *text)
 {

@@ -14,7 +14,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "store/store.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static char g_dir[] = "/tmp/irtc-test-store-XXXXXX";
 

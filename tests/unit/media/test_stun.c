@@ -14,7 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static const char PWD[] = "VOkJxbRl1RmTxUk/WvJxBt";
 

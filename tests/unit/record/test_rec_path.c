@@ -16,7 +16,7 @@
 
 #include "core/clock.h"
 #include "core/common.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static rec_path_vars_t vars = {.app_id = "8239839232", .channel_id = "room-1"};
 

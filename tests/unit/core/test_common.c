@@ -3,7 +3,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
+#include "unit/tap.h"
 
 static void test_b64_vectors(void)
 {

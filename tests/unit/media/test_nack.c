@@ -13,7 +13,7 @@
 
 #include "core/common.h"
 #include "media/rtp.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 static nack_gen_t G;
 

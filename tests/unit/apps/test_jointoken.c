@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tap.h"
+#include "unit/tap.h"
 
 #define KEY "secret-key"
 #define TS 1700000000000LL

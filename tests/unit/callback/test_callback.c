@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "unit/tap.h"
 
 static char g_dir[] = "/tmp/irtc-test-callback-XXXXXX";
 

@@ -11,7 +11,7 @@
 
 #include "core/common.h"
 #include "media/codecs/codec.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #define SSRC 0x11223344u
 

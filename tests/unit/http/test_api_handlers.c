@@ -22,7 +22,7 @@
 #include "http/api_rules.h"
 #include "media/worker.h"
 #include "store/store.h"
-#include "tap.h"
+#include "unit/tap.h"
 
 #define APP_ID "AppAppAppAppAppAppAppAppAppApp01"
 
