@@ -131,8 +131,11 @@ static void give_lowest(run_t *r, int id)
     r->next[id] = ALLOC_NO_LAYER;
     if (lo < 0)
         return;
-    bool active = c->started && !c->paused && c->layer >= 0;
-    if (fits(r, c, c->layer_bps[lo], active)) {
+    /* Keeping a layer, or taking one again when nothing had been arriving (a
+     * muted publisher): it only has to fit.  A new consumer, or one resuming
+     * from a pause for bandwidth, needs the margin and its hold over. */
+    bool keep = c->started && !c->paused;
+    if (fits(r, c, c->layer_bps[lo], keep)) {
         r->next[id] = (int8_t)lo;
         r->budget -= c->layer_bps[lo];
     }
@@ -165,7 +168,10 @@ static void commit(run_t *r, int id)
     bool paused = !c->audio && layer < 0 && arriving;
     /* Nothing arriving (a muted or stopped publisher) is no step down: its
      * return must not wait out a hold meant for a congested link. */
-    bool down = c->started && arriving && ((paused && !c->paused) || (!paused && layer < c->layer));
+    /* Only what bandwidth took counts as a step down: a lower preference
+     * (a smaller tile) is no reason to hold the consumer back later. */
+    int could = IRTC_MIN((int)c->layer, top_layer(c));
+    bool down = c->started && arriving && ((paused && !c->paused) || (!paused && layer < could));
     bool up = c->started && ((!paused && c->paused) || (!c->paused && layer > c->layer));
     if (down || (!c->started && paused))
         c->went_down = true;

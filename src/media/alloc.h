@@ -32,8 +32,9 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define ALLOC_MAX_CONSUMERS 64 /* a v2 receive transport: 8 publishers × main + auxiliary × audio + video, with room */
-#define ALLOC_MAX_LAYERS 8 /* spatial × temporal layers, in ascending bitrate */
+#define ALLOC_MAX_CONSUMERS 64 /* a v2 receive transport: 8 publishers × main + auxiliary × audio + video, with room \
+                                */
+#define ALLOC_MAX_LAYERS 8     /* spatial × temporal layers, in ascending bitrate */
 /* Headroom to step up or resume: probe results are already 95 % of what the
  * link delivered, so 5 % more lets a 1.7 Mbps layer onto a 2 Mbps link
  * (1.74 Mbps with audio × 1.05 < 1.9 Mbps) while an estimate wobbling by a

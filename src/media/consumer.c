@@ -5,10 +5,8 @@
  */
 #include "media/consumer.h"
 #include "core/common.h"
-#include "media/engine_int.h"
-#include "media/producer.h"
+#include "media/rtp.h"
 #include "media/srtp_session.h"
-#include "media/transport.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,32 +89,30 @@ bool seqman_input(seqman_t *m, uint16_t in, bool drop, uint16_t *out)
 
 /* ---- building and sending ---- */
 
-static engine_stats_t *stats_of(consumer_t *c);
-
 size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
 {
-    if (c->p == NULL)
+    if (c->src == NULL)
         return 0;
     const consumer_hist_t *h = &c->hist[seq & (CONSUMER_HISTORY - 1)];
-    if (!h->valid || h->out_seq != seq || h->enc >= c->p->n_enc)
+    if (!h->valid || h->out_seq != seq || h->enc >= c->src->n_enc)
         return 0;
-    uint64_t now_ms = engine_now_ms(c->t->e);
-    const rs_slot_t *slot = rs_get(&c->p->enc[h->enc], h->in_seq, now_ms);
+    uint64_t now_ms = mx_now_ms(c->port->ctx);
+    const rs_slot_t *slot = rs_get(&c->src->enc[h->enc], h->in_seq, now_ms);
     if (slot == NULL)
         return 0; /* the store moved on: the subscriber will ask again or for a keyframe */
     rtx = rtx && c->d.rtx_pt != 0 && c->d.rtx_ssrc != 0;
-    transport_t *t = c->t;
+    mx_port_t *t = c->port;
     const uint8_t *in = slot->data;
     size_t fixed = RTP_HEADER_LEN + 4u * (in[0] & 0x0f);
     size_t body = (size_t)slot->payload_len + slot->padding_len;
-    uint8_t *o = transport_tx_buffer(t);
+    uint8_t *o = t->ops->tx_buffer(t);
     if (o == NULL || fixed + 8 + 2 + body + SEC_MAX_TRAILER > ENGINE_TX_CAP)
         return 0;
     memcpy(o, in, fixed);
     size_t pos = fixed, ext_at = 0;
-    if (t->d.ext.twcc) { /* the transport-wide sequence number is written once the size is known */
+    if (t->twcc_ext_id) { /* the transport-wide sequence number is written once the size is known */
         o[0] |= 0x10;
-        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->d.ext.twcc << 4 | 1), 0, 0, 0};
+        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->twcc_ext_id << 4 | 1), 0, 0, 0};
         memcpy(o + pos, ext, sizeof(ext));
         ext_at = pos + 5;
         pos += sizeof(ext);
@@ -141,28 +137,28 @@ size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
     }
     rtp_set_ts(o, h->ts);
     size_t len = pos + body;
-    uint8_t flags = (c->d.kind == MX_KIND_AUDIO ? TRANSPORT_SENT_AUDIO : 0) | (rtx ? TRANSPORT_SENT_RTX : 0) |
-                    (probe_id && rtx ? TRANSPORT_SENT_PADDING : 0);
-    uint16_t tseq = transport_on_sending(t, len, flags, probe_id);
+    uint8_t flags = (c->d.kind == CODEC_KIND_AUDIO ? MX_SENT_AUDIO : 0) | (rtx ? MX_SENT_RTX : 0) |
+                    (probe_id && rtx ? MX_SENT_PADDING : 0);
+    uint16_t tseq = t->ops->on_sending(t, len, flags, probe_id);
     if (ext_at) {
         o[ext_at] = (uint8_t)(tseq >> 8);
         o[ext_at + 1] = (uint8_t)tseq;
     }
-    transport_send_rtp(t, o, len);
+    t->ops->send_rtp(t, o, len);
     return len;
 }
 
 static void report_layer(consumer_t *c)
 {
-    if (c->d.kind != MX_KIND_VIDEO)
+    if (c->d.kind != CODEC_KIND_VIDEO)
         return;
     int layer = c->target < 0 && c->alloc_max == CONSUMER_LIMIT_PAUSED ? -1 : c->cur;
     if (layer == c->reported_layer || (layer == -1 && c->reported_layer == -3 && !c->sent_any))
         return;
     c->reported_layer = layer;
     engine_event_t ev = {
-        .type = ENGINE_EV_CONSUMER_LAYER, .id = c->id, .layer = layer, .layers = c->p ? (int)c->p->n_enc : 0};
-    engine_emit(c->t->e, &ev);
+        .type = ENGINE_EV_CONSUMER_LAYER, .id = c->id, .layer = layer, .layers = c->src ? (int)c->src->n_enc : 0};
+    mx_emit(c->port->ctx, &ev);
 }
 
 /* NTP (seconds.fraction as a 64-bit fixed point) of an RTP timestamp of
@@ -178,7 +174,7 @@ static int64_t rtp_to_ntp64(const recv_stream_t *s, uint32_t ts)
  * sequence, timestamps and picture ids go on from where they were. */
 static void switch_to(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_t now_ms)
 {
-    const recv_stream_t *to = &c->p->enc[ei];
+    const recv_stream_t *to = &c->src->enc[ei];
     if (!c->sent_any) {
         seqman_restart(&c->seq, slot->seq, slot->seq);
         c->ts_offset = 0;
@@ -187,7 +183,7 @@ static void switch_to(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_
     } else {
         seqman_restart(&c->seq, slot->seq, (uint16_t)(c->last_seq + 1));
         uint32_t out_ts;
-        const recv_stream_t *from = c->cur >= 0 ? &c->p->enc[c->cur] : NULL;
+        const recv_stream_t *from = c->cur >= 0 ? &c->src->enc[c->cur] : NULL;
         if (from != NULL && from != to && from->have_sr && to->have_sr) {
             /* Both encodings' sender reports place the keyframe in the old
              * encoding's timeline: capture time stays exact across layers. */
@@ -208,7 +204,7 @@ static void switch_to(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_
             c->tl0_offset = (uint8_t)(c->last_tl0 + 1u - slot->vp8.tl0picidx);
         }
         if (c->cur >= 0 && (unsigned)c->cur != ei)
-            atomic_fetch_add_explicit(&stats_of(c)->layer_switches, 1, memory_order_relaxed);
+            MX_COUNT(c->port->ctx, layer_switches, 1);
     }
     c->cur = (int)ei;
     c->waiting_keyframe = false;
@@ -232,7 +228,7 @@ static void record(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint16_t s
 
 void consumer_on_packet(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_t now_ms)
 {
-    if (c->target < 0 || !transport_ready(c->t))
+    if (c->target < 0 || !c->port->ready)
         return;
     bool key = (slot->flags & RS_SLOT_KEYFRAME) != 0;
     if ((int)ei != c->cur || c->waiting_keyframe) {
@@ -251,7 +247,7 @@ void consumer_on_packet(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint6
         tl0 = (uint8_t)(slot->vp8.tl0picidx + c->tl0_offset);
     }
     record(c, ei, slot, seq, ts, picid, tl0, now_ms);
-    transport_queue(c->t, c, seq, false, slot->len);
+    c->port->ops->queue(c->port, c, seq, false, slot->len);
     /* Only forward progress moves "last": a late packet must not pull it back. */
     if (!c->sent_any || (int16_t)(uint16_t)(seq - c->last_seq) > 0) {
         c->last_seq = seq;
@@ -267,40 +263,41 @@ void consumer_on_packet(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint6
 
 void consumer_on_nack(consumer_t *c, const uint16_t *seqs, size_t n, uint64_t now_ms)
 {
-    if (c->p == NULL || !transport_ready(c->t))
+    if (c->src == NULL || !c->port->ready)
         return;
-    uint64_t min_gap = IRTC_MAX((uint64_t)CONSUMER_RESEND_MIN_MS, (uint64_t)c->t->rtt_ms);
+    uint64_t min_gap = IRTC_MAX((uint64_t)CONSUMER_RESEND_MIN_MS, (uint64_t)c->port->rtt_ms);
     size_t sent = 0;
-    atomic_fetch_add_explicit(&stats_of(c)->nack_received, n, memory_order_relaxed);
+    MX_COUNT(c->port->ctx, nack_received, n);
     for (size_t i = 0; i < n && sent < CONSUMER_NACK_BURST; i++) {
         consumer_hist_t *h = &c->hist[seqs[i] & (CONSUMER_HISTORY - 1)];
         if (!h->valid || h->out_seq != seqs[i] || now_ms - h->sent_ms > RS_MAX_AGE_MS ||
-            (h->resent_ms && now_ms - h->resent_ms < min_gap) || h->enc >= c->p->n_enc)
+            (h->resent_ms && now_ms - h->resent_ms < min_gap) || h->enc >= c->src->n_enc)
             continue; /* never sent by us (or too long ago): nothing to give */
-        const rs_slot_t *slot = rs_get(&c->p->enc[h->enc], h->in_seq, now_ms);
+        const rs_slot_t *slot = rs_get(&c->src->enc[h->enc], h->in_seq, now_ms);
         if (slot == NULL)
             continue;
         h->resent_ms = now_ms;
-        transport_queue(c->t, c, h->out_seq, true, slot->len);
+        c->port->ops->queue(c->port, c, h->out_seq, true, slot->len);
         sent++;
     }
-    atomic_fetch_add_explicit(&stats_of(c)->rtx_sent, sent, memory_order_relaxed);
+    MX_COUNT(c->port->ctx, rtx_sent, sent);
 }
 
 void consumer_on_keyframe_request(consumer_t *c, uint64_t now_ms)
 {
-    if (c->p == NULL)
+    (void)now_ms;
+    if (c->src == NULL)
         return;
     int ei = c->cur >= 0 ? c->cur : c->target;
     if (ei >= 0)
-        producer_request_keyframe(c->p, (unsigned)ei, false, now_ms);
+        rs_want_keyframe(&c->src->enc[ei], false);
 }
 
 void consumer_on_sender_report(consumer_t *c, unsigned ei, uint64_t now_ms)
 {
-    if (c->p == NULL || (int)ei != c->cur || !c->sent_any || !transport_ready(c->t))
+    if (c->src == NULL || (int)ei != c->cur || !c->sent_any || !c->port->ready)
         return;
-    const recv_stream_t *s = &c->p->enc[ei];
+    const recv_stream_t *s = &c->src->enc[ei];
     rtcp_report_t r = {.ssrc = c->d.ssrc,
                        .is_sr = true,
                        .ntp_sec = s->sr_ntp_sec,
@@ -308,22 +305,22 @@ void consumer_on_sender_report(consumer_t *c, unsigned ei, uint64_t now_ms)
                        .rtp_ts = s->sr_rtp_ts + c->ts_offset,
                        .packet_count = c->packets,
                        .octet_count = c->octets};
-    uint8_t *buf = transport_tx_buffer(c->t);
+    uint8_t *buf = c->port->ops->tx_buffer(c->port);
     if (buf == NULL)
         return;
     size_t n = rtcp_build_sr(buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, &r);
-    transport_note_sr_sent(c->t, rtcp_ntp_mid32(r.ntp_sec, r.ntp_frac), now_ms);
-    transport_send_rtcp(c->t, buf, n);
+    c->port->ops->note_sr_sent(c->port, rtcp_ntp_mid32(r.ntp_sec, r.ntp_frac), now_ms);
+    c->port->ops->send_rtcp(c->port, buf, n);
 }
 
 /* ---- which encoding ---- */
 
 static int choose(const consumer_t *c, uint64_t now_ms)
 {
-    const producer_t *p = c->p;
+    const mx_source_t *p = c->src;
     if (p == NULL || p->muted)
         return -1;
-    if (c->d.kind == MX_KIND_AUDIO || p->n_enc == 1)
+    if (c->d.kind == CODEC_KIND_AUDIO || p->n_enc == 1)
         return c->alloc_max == CONSUMER_LIMIT_PAUSED ? -1 : 0;
     if (c->alloc_max == CONSUMER_LIMIT_PAUSED)
         return -1;
@@ -349,7 +346,7 @@ void consumer_update_layer(consumer_t *c, uint64_t now_ms)
 {
     c->last_layer_check_ms = now_ms;
     int t = choose(c, now_ms);
-    if (!transport_ready(c->t)) {
+    if (!c->port->ready) {
         c->target = t; /* the keyframe is asked for when the subscriber connects */
         return;
     }
@@ -358,13 +355,13 @@ void consumer_update_layer(consumer_t *c, uint64_t now_ms)
         if (t < 0) {
             c->waiting_keyframe = true; /* a resume starts on a keyframe */
         } else if (t != c->cur || c->waiting_keyframe) {
-            producer_request_keyframe(c->p, (unsigned)t, c->cur < 0 || c->waiting_keyframe, now_ms);
+            rs_want_keyframe(&c->src->enc[t], c->cur < 0 || c->waiting_keyframe);
             c->last_switch_req_ms = now_ms;
         }
         report_layer(c);
     } else if (t >= 0 && (t != c->cur || c->waiting_keyframe) &&
                now_ms - c->last_switch_req_ms >= CONSUMER_SWITCH_RETRY_MS) {
-        producer_request_keyframe(c->p, (unsigned)t, false, now_ms);
+        rs_want_keyframe(&c->src->enc[t], false);
         c->last_switch_req_ms = now_ms;
     }
 }
@@ -373,7 +370,7 @@ void consumer_on_connected(consumer_t *c, uint64_t now_ms)
 {
     c->target = choose(c, now_ms);
     if (c->target >= 0) { /* a new subscriber needs a picture now, not at the next natural keyframe */
-        producer_request_keyframe(c->p, (unsigned)c->target, true, now_ms);
+        rs_want_keyframe(&c->src->enc[c->target], true);
         c->last_switch_req_ms = now_ms;
     }
 }
@@ -394,7 +391,7 @@ void consumer_set_allocated_layer(consumer_t *c, int limit, uint64_t now_ms)
 
 void consumer_on_producer_closed(consumer_t *c)
 {
-    c->p = NULL;
+    c->src = NULL;
     c->target = -1;
     c->waiting_keyframe = true;
 }
@@ -408,7 +405,7 @@ void consumer_on_producer_muted(consumer_t *c, bool muted)
 
 int consumer_newest_resendable(const consumer_t *c)
 {
-    if (c->d.kind != MX_KIND_VIDEO || !c->sent_any || c->d.rtx_pt == 0 || c->d.rtx_ssrc == 0)
+    if (c->d.kind != CODEC_KIND_VIDEO || !c->sent_any || c->d.rtx_pt == 0 || c->d.rtx_ssrc == 0)
         return -1;
     return c->last_seq;
 }
@@ -420,11 +417,11 @@ int consumer_current_layer(const consumer_t *c)
 
 /* ---- life ---- */
 
-consumer_t *consumer_new(transport_t *t, uint64_t id, const engine_consumer_desc_t *d, producer_t *p)
+consumer_t *consumer_new(mx_port_t *port, uint64_t id, const engine_consumer_desc_t *d, mx_source_t *src)
 {
     consumer_t *c = xcalloc(1, sizeof(*c));
     c->id = id;
-    c->t = t;
+    c->port = port;
     c->d = *d;
     c->cur = -1;
     c->target = -1;
@@ -434,16 +431,11 @@ consumer_t *consumer_new(transport_t *t, uint64_t id, const engine_consumer_desc
     c->reported_layer = -3;
     c->slot = -1;
     c->rtx_seq = (uint16_t)(id * 7919u); /* any start: RFC 3550 wants it unpredictable, not secret */
-    c->p = p;
+    c->src = src;
     return c;
 }
 
 void consumer_free(consumer_t *c)
 {
     free(c);
-}
-
-static engine_stats_t *stats_of(consumer_t *c)
-{
-    return engine_stats_of(c->t->e);
 }

@@ -25,11 +25,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "media/engine.h"
+#include "media/mx.h"
 #include "media/recv_stream.h"
 
-typedef struct transport transport_t;
-typedef struct producer producer_t;
 typedef struct consumer consumer_t;
 
 /* ---- sequence manager: out = in + offset, dropping without gaps ---- */
@@ -81,8 +79,8 @@ typedef struct {
 
 struct consumer {
     uint64_t id;
-    transport_t *t; /* the subscriber's */
-    producer_t *p;  /* NULL once the producer closed */
+    mx_port_t *port;  /* the subscriber's transport */
+    mx_source_t *src; /* the producer's encodings; NULL once the producer closed */
     engine_consumer_desc_t d;
 
     int cur;       /* encoding being forwarded, -1 = none yet */
@@ -112,8 +110,8 @@ struct consumer {
     consumer_t *id_next; /* engine's id map */
 };
 
-/* p may be NULL (the producer is not on this worker yet: nothing flows). */
-consumer_t *consumer_new(transport_t *t, uint64_t id, const engine_consumer_desc_t *d, producer_t *p);
+/* src may be NULL (no such producer on this worker: nothing flows). */
+consumer_t *consumer_new(mx_port_t *port, uint64_t id, const engine_consumer_desc_t *d, mx_source_t *src);
 void consumer_free(consumer_t *c);
 
 /* A packet of encoding ei of the producer, stored in slot.  Decides, rewrites

@@ -10,12 +10,11 @@
 #include "core/log.h"
 #include "media/consumer.h"
 #include "media/dtls.h"
-#include "media/engine_int.h"
 #include "media/producer.h"
 #include "media/rtp.h"
 #include "media/stun.h"
 #include "media/transport.h"
-#include "record/ring.h"
+#include "core/spsc_ring.h"
 
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -24,10 +23,7 @@
 #define ENGINE_BUCKETS 4096 /* power of two; chains stay short up to thousands of objects */
 
 struct engine {
-    engine_io_t io;
-    engine_stats_t *stats;
-    dtls_ctx_t *dtls;
-    uint64_t now_us;
+    mx_ctx_t ctx; /* what transports, producers and consumers see of the engine */
     size_t n_transports;
     transport_t *by_id[ENGINE_BUCKETS];
     transport_t *by_addr[ENGINE_BUCKETS];
@@ -37,39 +33,6 @@ struct engine {
     transport_t **heap; /* by due_ms */
     size_t heap_len, heap_cap;
 };
-
-/* ---- small helpers for the parts ---- */
-
-engine_stats_t *engine_stats_of(engine_t *e)
-{
-    return e->stats;
-}
-
-void engine_emit(engine_t *e, const engine_event_t *ev)
-{
-    if (e->io.emit != NULL)
-        e->io.emit(e->io.ctx, ev);
-}
-
-uint8_t *engine_tx_reserve(engine_t *e)
-{
-    return e->io.tx_reserve(e->io.ctx);
-}
-
-void engine_tx_commit(engine_t *e, const struct sockaddr *to, socklen_t tolen, size_t len)
-{
-    e->io.tx_commit(e->io.ctx, to, tolen, len);
-}
-
-struct dtls_ctx *engine_dtls(engine_t *e)
-{
-    return e->dtls;
-}
-
-uint64_t engine_now_us(const engine_t *e)
-{
-    return e->now_us;
-}
 
 size_t engine_transport_count(const engine_t *e)
 {
@@ -105,21 +68,6 @@ static uint32_t ufrag_bucket(const uint8_t *u, size_t n)
     return fnv(u, n, 2166136261u) & (ENGINE_BUCKETS - 1);
 }
 
-bool engine_addr_equal(const struct sockaddr_storage *a, const struct sockaddr *b)
-{
-    if (a->ss_family != b->sa_family)
-        return false;
-    if (b->sa_family == AF_INET) {
-        const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
-        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-    }
-    if (b->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
-        return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
-    }
-    return false;
-}
-
 /* ---- lookup tables ---- */
 
 static transport_t *find_transport(engine_t *e, uint64_t id)
@@ -149,7 +97,7 @@ static consumer_t *find_consumer(engine_t *e, uint64_t id)
 static transport_t *find_by_addr(engine_t *e, const struct sockaddr *a)
 {
     for (transport_t *t = e->by_addr[addr_bucket(a)]; t; t = t->addr_next)
-        if (engine_addr_equal(&t->remote, a))
+        if (mx_addr_equal(&t->remote, a))
             return t;
     return NULL;
 }
@@ -178,8 +126,9 @@ static void addr_unlink(engine_t *e, transport_t *t)
         UNLINK(e->by_addr[addr_bucket((const struct sockaddr *)&t->remote)], t, addr_next);
 }
 
-bool engine_bind_addr(engine_t *e, transport_t *t, const struct sockaddr *a, socklen_t len)
+static bool bind_addr(void *engine, transport_t *t, const struct sockaddr *a, socklen_t len)
 {
+    engine_t *e = engine;
     transport_t *owner = find_by_addr(e, a);
     if (owner == t)
         return true;
@@ -202,8 +151,9 @@ static void ufrag_link(engine_t *e, transport_t *t)
     e->by_ufrag[b] = t;
 }
 
-void engine_reindex_ufrag(engine_t *e, transport_t *t, const char *old)
+static void reindex_ufrag(void *engine, transport_t *t, const char *old)
 {
+    engine_t *e = engine;
     UNLINK(e->by_ufrag[ufrag_bucket((const uint8_t *)old, strlen(old))], t, ufrag_next);
     ufrag_link(e, t);
 }
@@ -266,17 +216,9 @@ static void heap_remove(engine_t *e, transport_t *t)
     }
 }
 
-void engine_schedule(engine_t *e, transport_t *t, uint64_t due_ms)
-{
-    if (due_ms >= t->due_ms)
-        return;
-    t->due_ms = due_ms;
-    heap_up(e, t->heap_idx);
-}
-
 uint64_t engine_on_timer(engine_t *e, uint64_t now_us)
 {
-    e->now_us = now_us;
+    e->ctx.now_us = now_us;
     uint64_t now_ms = now_us / 1000;
     while (e->heap_len > 0 && e->heap[0]->due_ms <= now_ms) {
         transport_t *t = e->heap[0];
@@ -294,7 +236,7 @@ static void on_stun(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr
 {
     stun_msg_t m;
     if (stun_parse(buf, len, &m, NULL) != IRTC_OK || m.method != STUN_METHOD_BINDING) {
-        atomic_fetch_add_explicit(&e->stats->drop_malformed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->ctx.stats->drop_malformed, 1, memory_order_relaxed);
         return;
     }
     transport_t *t = NULL;
@@ -311,16 +253,16 @@ static void on_stun(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr
          * bytes to a forged source, and a client whose transport is still
          * being installed (the answer can overtake the command) simply
          * retransmits its check — libnice takes a 401 as final. */
-        atomic_fetch_add_explicit(&e->stats->drop_stun_unknown, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->ctx.stats->drop_stun_unknown, 1, memory_order_relaxed);
         return;
     }
-    transport_on_stun(t, buf, len, &m, from, fromlen, e->now_us / 1000);
+    transport_on_stun(t, buf, len, &m, from, fromlen, e->ctx.now_us / 1000);
 }
 
 void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen,
                       uint64_t now_us)
 {
-    e->now_us = now_us;
+    e->ctx.now_us = now_us;
     rtp_kind_t kind = rtp_classify(buf, len);
     if (kind == RTP_KIND_STUN) {
         on_stun(e, buf, len, from, fromlen);
@@ -328,7 +270,7 @@ void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockad
     }
     transport_t *t = find_by_addr(e, from);
     if (t == NULL) {
-        atomic_fetch_add_explicit(&e->stats->drop_unknown_source, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->ctx.stats->drop_unknown_source, 1, memory_order_relaxed);
         return;
     }
     uint64_t now_ms = now_us / 1000;
@@ -343,7 +285,7 @@ void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockad
         transport_on_rtcp(t, buf, len, now_ms);
         break;
     default:
-        atomic_fetch_add_explicit(&e->stats->drop_malformed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&e->ctx.stats->drop_malformed, 1, memory_order_relaxed);
     }
 }
 
@@ -352,16 +294,17 @@ void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockad
 static void close_producer(engine_t *e, producer_t *p)
 {
     UNLINK(e->producers[id_bucket(p->id)], p, id_next);
-    transport_remove_producer(p->t, p);
+    transport_remove_producer((transport_t *)p->port, p);
     producer_free(p);
 }
 
 static void close_consumer(engine_t *e, consumer_t *c)
 {
     UNLINK(e->consumers[id_bucket(c->id)], c, id_next);
-    if (c->p != NULL)
-        producer_remove_consumer(c->p, c);
-    transport_remove_consumer(c->t, c);
+    producer_t *p = c->src != NULL ? find_producer(e, c->d.producer_id) : NULL;
+    if (p != NULL)
+        producer_remove_consumer(p, c);
+    transport_remove_consumer((transport_t *)c->port, c);
     consumer_free(c);
 }
 
@@ -369,12 +312,12 @@ static void open_transport(engine_t *e, uint64_t id, const engine_transport_desc
 {
     if (find_transport(e, id) != NULL)
         return;
-    transport_t *t = transport_new(e, id, d, e->now_us / 1000);
+    transport_t *t = transport_new(&e->ctx, id, d, e->ctx.now_us / 1000);
     uint32_t b = id_bucket(id);
     t->id_next = e->by_id[b];
     e->by_id[b] = t;
     ufrag_link(e, t);
-    t->due_ms = e->now_us / 1000;
+    t->due_ms = e->ctx.now_us / 1000;
     heap_push(e, t);
     e->n_transports++;
 }
@@ -398,7 +341,7 @@ static void add_producer(engine_t *e, engine_cmd_t *cmd)
     transport_t *t = find_transport(e, cmd->transport_id);
     if (t == NULL || find_producer(e, cmd->id) != NULL)
         return;
-    producer_t *p = producer_new(t, cmd->id, &cmd->u.producer);
+    producer_t *p = producer_new(&t->port, cmd->id, &cmd->u.producer);
     transport_add_producer(t, p);
     uint32_t b = id_bucket(p->id);
     p->id_next = e->producers[b];
@@ -411,20 +354,20 @@ static void add_consumer(engine_t *e, engine_cmd_t *cmd)
     if (t == NULL || find_consumer(e, cmd->id) != NULL)
         return;
     producer_t *p = find_producer(e, cmd->u.consumer.producer_id);
-    consumer_t *c = consumer_new(t, cmd->id, &cmd->u.consumer, p);
+    consumer_t *c = consumer_new(&t->port, cmd->id, &cmd->u.consumer, p ? &p->src : NULL);
     transport_add_consumer(t, c);
     if (p != NULL)
         producer_add_consumer(p, c);
     uint32_t b = id_bucket(c->id);
     c->id_next = e->consumers[b];
     e->consumers[b] = c;
-    consumer_update_layer(c, e->now_us / 1000);
+    consumer_update_layer(c, e->ctx.now_us / 1000);
 }
 
 void engine_on_command(engine_t *e, engine_cmd_t *cmd)
 {
-    e->now_us = e->io.now_us(e->io.ctx);
-    uint64_t now_ms = e->now_us / 1000;
+    e->ctx.now_us = e->ctx.io.now_us(e->ctx.io.ctx);
+    uint64_t now_ms = e->ctx.now_us / 1000;
     transport_t *t;
     producer_t *p;
     consumer_t *c;
@@ -453,7 +396,7 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd)
         break;
     case ENGINE_CMD_PRODUCER_KEYFRAME:
         if ((p = find_producer(e, cmd->id)) != NULL)
-            for (unsigned i = 0; i < p->n_enc; i++)
+            for (unsigned i = 0; i < p->src.n_enc; i++)
                 producer_request_keyframe(p, i, true, now_ms);
         break;
     case ENGINE_CMD_CONSUMER_ADD:
@@ -480,7 +423,7 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd)
         break;
     }
     if (cmd->type == ENGINE_CMD_TAP_ADD && cmd->ring != NULL) { /* no such producer: the recorder sees no data */
-        rec_ring_unref(cmd->ring);
+        spsc_ring_unref(cmd->ring);
         cmd->ring = NULL;
     }
 }
@@ -490,12 +433,15 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd)
 engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine_stats_t *stats)
 {
     engine_t *e = xcalloc(1, sizeof(*e));
-    e->io = *io;
-    e->stats = stats;
-    e->now_us = io->now_us(io->ctx);
+    e->ctx.io = *io;
+    e->ctx.stats = stats;
+    e->ctx.now_us = io->now_us(io->ctx);
+    e->ctx.engine = e;
+    e->ctx.bind_addr = bind_addr;
+    e->ctx.reindex_ufrag = reindex_ufrag;
     char err[256];
-    e->dtls = cert ? dtls_ctx_new(cert, NULL, err, sizeof(err)) : NULL;
-    if (cert != NULL && e->dtls == NULL)
+    e->ctx.dtls = cert ? dtls_ctx_new(cert, NULL, err, sizeof(err)) : NULL;
+    if (cert != NULL && e->ctx.dtls == NULL)
         log_error("media", "DTLS context: %s", err);
     return e;
 }
@@ -504,10 +450,10 @@ void engine_free(engine_t *e)
 {
     if (e == NULL)
         return;
-    e->now_us = e->io.now_us(e->io.ctx);
+    e->ctx.now_us = e->ctx.io.now_us(e->ctx.io.ctx);
     while (e->heap_len > 0)
         close_transport(e, e->heap[0]);
-    dtls_ctx_free(e->dtls);
+    dtls_ctx_free(e->ctx.dtls);
     free(e->heap);
     free(e);
 }

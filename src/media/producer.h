@@ -20,34 +20,31 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "media/engine.h"
+#include "media/consumer.h"
+#include "media/mx.h"
 #include "media/recv_stream.h"
 
-typedef struct transport transport_t;
 typedef struct producer producer_t;
-typedef struct consumer consumer_t;
-struct rec_ring;
+struct spsc_ring;
 
 #define PRODUCER_PLI_MIN_INTERVAL_MS 1000
 
 struct producer {
     uint64_t id;
-    transport_t *t;
+    mx_port_t *port; /* the publisher's transport */
     engine_producer_desc_t d;
-    bool muted;
-    unsigned n_enc;
-    recv_stream_t enc[ENGINE_MAX_ENCODINGS];
+    mx_source_t src; /* encodings and mute, what consumers read */
     /* consumers of this producer, any encoding */
     consumer_t **consumers;
     unsigned n_consumers, cap_consumers;
     /* recorders: each ring holds one reference for us */
-    struct rec_ring **taps;
+    struct spsc_ring **taps;
     unsigned n_taps;
     int tap_enc;         /* the encoding the taps follow (the highest active) */
     producer_t *id_next; /* engine's id map */
 };
 
-producer_t *producer_new(transport_t *t, uint64_t id, const engine_producer_desc_t *d);
+producer_t *producer_new(mx_port_t *port, uint64_t id, const engine_producer_desc_t *d);
 /* Unlinks every consumer (they wait for a producer no more) and frees. */
 void producer_free(producer_t *p);
 
@@ -59,15 +56,16 @@ void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t n
 /* Asks for a keyframe on encoding ei.  force skips the 1 s rate limit once
  * (a consumer or recorder that has nothing to show). */
 void producer_request_keyframe(producer_t *p, unsigned ei, bool force, uint64_t now_ms);
-/* NACKs and keyframe requests due now (the transport's timer). */
+/* NACKs and keyframe requests (rs_want_keyframe) due now: the transport's
+ * timer, every 20 ms. */
 void producer_on_timer(producer_t *p, uint64_t now_ms);
 void producer_set_muted(producer_t *p, bool muted, uint64_t now_ms);
 
 void producer_add_consumer(producer_t *p, consumer_t *c);
 void producer_remove_consumer(producer_t *p, consumer_t *c);
 /* Takes the ring's reference.  Recording starts on a keyframe. */
-void producer_add_tap(producer_t *p, struct rec_ring *ring, uint64_t now_ms);
-void producer_remove_tap(producer_t *p, struct rec_ring *ring);
+void producer_add_tap(producer_t *p, struct spsc_ring *ring, uint64_t now_ms);
+void producer_remove_tap(producer_t *p, struct spsc_ring *ring);
 
 /* The encoding with this SSRC (or RTX SSRC), -1 if none. */
 int producer_encoding_of_ssrc(const producer_t *p, uint32_t ssrc, bool *is_rtx);

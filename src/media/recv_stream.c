@@ -6,7 +6,7 @@
 #include "core/common.h"
 #include "media/codecs/h264.h"
 #include "media/codecs/vp9.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -91,7 +91,7 @@ int rs_on_packet(recv_stream_t *s, const rtp_hdr_t *h, size_t len, uint64_t now_
         return 0;
     int flags = nack_gen_packet(&s->nack, h->seq, now_ms);
     if (flags & NACK_PKT_KEYFRAME)
-        s->keyframe_wanted = true;
+        rs_want_keyframe(s, true); /* too much is missing to repair */
     return flags;
 }
 
@@ -102,7 +102,7 @@ static bool inspect(recv_stream_t *s, rs_slot_t *slot)
     size_t n = slot->payload_len;
     slot->tid = 0;
     switch (s->codec) {
-    case MX_CODEC_VP8:
+    case CODEC_VP8:
         if (vp8_parse(p, n, &slot->vp8) != 0)
             return false;
         slot->flags |= RS_SLOT_VP8;
@@ -115,7 +115,7 @@ static bool inspect(recv_stream_t *s, rs_slot_t *slot)
                 s->width = slot->vp8.width, s->height = slot->vp8.height;
         }
         return true;
-    case MX_CODEC_VP9: {
+    case CODEC_VP9: {
         vp9_desc_t d;
         if (vp9_parse(p, n, &d) != 0)
             return false;
@@ -129,7 +129,7 @@ static bool inspect(recv_stream_t *s, rs_slot_t *slot)
         }
         return true;
     }
-    case MX_CODEC_H264: {
+    case CODEC_H264: {
         h264_desc_t d;
         if (h264_parse(p, n, &d) != 0)
             return false;
@@ -165,7 +165,7 @@ rs_slot_t *rs_store(recv_stream_t *s, const uint8_t *pkt, size_t len, const rtp_
         slot->len = 0;
         return NULL;
     }
-    if (slot->flags & RS_SLOT_KEYFRAME && s->kind == MX_KIND_VIDEO)
+    if (slot->flags & RS_SLOT_KEYFRAME && s->kind == CODEC_KIND_VIDEO)
         s->last_keyframe_ms = now_ms;
     return slot;
 }

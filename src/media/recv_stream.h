@@ -81,7 +81,7 @@ typedef struct {
     bool nack_enabled;
     nack_gen_t nack;
     uint64_t last_pli_ms;
-    bool keyframe_wanted;
+    bool keyframe_wanted, keyframe_forced; /* the producer sends the PLI on its next timer run */
     uint64_t last_keyframe_ms;
     uint16_t width, height; /* from the last keyframe, 0 = unknown */
 
@@ -116,5 +116,13 @@ void rs_on_sender_report(recv_stream_t *s, uint32_t ntp_sec, uint32_t ntp_frac, 
 uint64_t rs_bitrate_bps(const recv_stream_t *s, uint64_t now_ms);
 /* Packets arrived within RS_INACTIVE_MS. */
 bool rs_active(const recv_stream_t *s, uint64_t now_ms);
+/* Asks the publisher for a keyframe of this encoding: the producer sends the
+ * PLI on its next timer run (≤ 20 ms), at most one per second, or one per
+ * 100 ms when forced (a consumer or recorder with nothing to show). */
+static inline void rs_want_keyframe(recv_stream_t *s, bool force)
+{
+    s->keyframe_wanted = true;
+    s->keyframe_forced = s->keyframe_forced || force;
+}
 
 #endif

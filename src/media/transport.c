@@ -9,7 +9,6 @@
 #include "core/log.h"
 #include "media/alloc.h"
 #include "media/consumer.h"
-#include "media/engine_int.h"
 #include "media/gcc.h"
 #include "media/pacer.h"
 #include "media/producer.h"
@@ -35,7 +34,32 @@ struct transport_cc {
 
 static engine_stats_t *stats(transport_t *t)
 {
-    return engine_stats_of(t->e);
+    return t->ctx->stats;
+}
+
+static uint8_t *tx_reserve(transport_t *t)
+{
+    return t->ctx->io.tx_reserve(t->ctx->io.ctx);
+}
+
+static void tx_commit(transport_t *t, const struct sockaddr *to, socklen_t tolen, size_t len)
+{
+    t->ctx->io.tx_commit(t->ctx->io.ctx, to, tolen, len);
+}
+
+static uint8_t *port_tx_buffer(mx_port_t *p);
+static void port_send_rtp(mx_port_t *p, uint8_t *buf, size_t len);
+static void port_send_rtcp(mx_port_t *p, uint8_t *buf, size_t len);
+
+static transport_t *of_port(mx_port_t *p)
+{
+    return (transport_t *)p; /* the port is the transport's first member */
+}
+
+/* Media can be sent: DTLS up, keys, an address. */
+static void update_ready(transport_t *t)
+{
+    t->port.ready = t->srtp_ready && t->has_remote && t->state == TRANSPORT_CONNECTED;
 }
 
 #define COUNT(t, field) atomic_fetch_add_explicit(&stats(t)->field, 1, memory_order_relaxed)
@@ -45,7 +69,7 @@ static engine_stats_t *stats(transport_t *t)
 static void emit(transport_t *t, engine_event_type_t type, const char *reason)
 {
     engine_event_t ev = {.type = type, .id = t->id, .reason = reason};
-    engine_emit(t->e, &ev);
+    mx_emit(t->ctx, &ev);
 }
 
 static void fail(transport_t *t, const char *reason)
@@ -57,6 +81,7 @@ static void fail(transport_t *t, const char *reason)
              (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in, t->has_remote ? "an" : "no");
     t->state = TRANSPORT_FAILED;
     t->srtp_ready = false;
+    update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
 }
 
@@ -64,11 +89,11 @@ static void send_raw(transport_t *t, const uint8_t *data, size_t len)
 {
     if (!t->has_remote || len > ENGINE_TX_CAP)
         return;
-    uint8_t *buf = engine_tx_reserve(t->e);
+    uint8_t *buf = tx_reserve(t);
     if (buf == NULL)
         return;
     memcpy(buf, data, len);
-    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -88,8 +113,9 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
     }
     t->srtp_ready = true;
     t->state = TRANSPORT_CONNECTED;
+    update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
-    uint64_t now_ms = engine_now_ms(t->e);
+    uint64_t now_ms = mx_now_ms(t->ctx);
     for (unsigned i = 0; i < t->n_consumers; i++)
         consumer_on_connected(t->consumers[i], now_ms);
 }
@@ -104,6 +130,7 @@ static void dtls_failed_cb(void *user, const char *reason)
          * user does next, instead of removing the user. */
         t->state = TRANSPORT_CLOSED;
         t->srtp_ready = false;
+        update_ready(t);
         return;
     }
     fail(t, reason);
@@ -111,20 +138,25 @@ static void dtls_failed_cb(void *user, const char *reason)
 
 static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};
 
-transport_t *transport_new(engine_t *e, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms)
+static const mx_port_ops_t port_ops;
+
+transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms)
 {
     transport_t *t = xcalloc(1, sizeof(*t));
-    t->e = e;
+    t->port.ops = &port_ops;
+    t->port.ctx = ctx;
+    t->port.twcc_ext_id = d->ext.twcc;
+    t->ctx = ctx;
     t->id = id;
     t->d = *d;
     t->created_ms = now_ms;
     t->last_alive_ms = now_ms;
-    crypto_random(&t->rtcp_ssrc, sizeof(t->rtcp_ssrc));
-    t->twcc_seq = (uint16_t)t->rtcp_ssrc;
+    crypto_random(&t->port.rtcp_ssrc, sizeof(t->port.rtcp_ssrc));
+    t->twcc_seq = (uint16_t)t->port.rtcp_ssrc;
     const char *why = NULL;
-    if (engine_dtls(e) == NULL)
+    if (ctx->dtls == NULL)
         why = "no DTLS context on this worker";
-    else if (dtls_conn_new(engine_dtls(e), DTLS_SERVER, d->remote_fp_alg, d->remote_fp, &dtls_cbs, t, &t->dtls, &why) ==
+    else if (dtls_conn_new(ctx->dtls, DTLS_SERVER, d->remote_fp_alg, d->remote_fp, &dtls_cbs, t, &t->dtls, &why) ==
              IRTC_OK)
         dtls_conn_start(t->dtls, now_ms);
     else if (why == NULL)
@@ -155,14 +187,14 @@ void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd)
     snprintf(old, sizeof(old), "%s", t->d.ufrag);
     snprintf(t->d.ufrag, sizeof(t->d.ufrag), "%s", ufrag);
     snprintf(t->d.pwd, sizeof(t->d.pwd), "%s", pwd);
-    engine_reindex_ufrag(t->e, t, old);
+    t->ctx->reindex_ufrag(t->ctx->engine, t, old);
 }
 
 /* ---- ICE-lite (RFC 8445 §2.5) ---- */
 
 static bool same_addr(const transport_t *t, const struct sockaddr *a)
 {
-    return t->has_remote && engine_addr_equal(&t->remote, a);
+    return t->has_remote && mx_addr_equal(&t->remote, a);
 }
 
 void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const struct sockaddr *from,
@@ -181,27 +213,28 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
         /* RFC 8445 §7.3: a check that fails authentication gets 401, no state change. */
         uint8_t out[STUN_ERROR_MAX];
         size_t n = stun_build_error(out, sizeof(out), m->txid, STUN_METHOD_BINDING, STUN_ERR_UNAUTHORIZED, NULL, 0);
-        uint8_t *tx = n ? engine_tx_reserve(t->e) : NULL;
+        uint8_t *tx = n ? tx_reserve(t) : NULL;
         if (tx != NULL) {
             memcpy(tx, out, n);
-            engine_tx_commit(t->e, from, fromlen, n);
+            tx_commit(t, from, fromlen, n);
         }
         COUNT(t, drop_stun_auth);
         return;
     }
     t->n_checks++;
-    uint8_t *tx = engine_tx_reserve(t->e);
+    uint8_t *tx = tx_reserve(t);
     size_t n = tx ? stun_build_binding_success(tx, ENGINE_TX_CAP, m->txid, from, t->d.pwd, strlen(t->d.pwd)) : 0;
     if (n)
-        engine_tx_commit(t->e, from, fromlen, n);
+        tx_commit(t, from, fromlen, n);
     /* A new 5-tuple is adopted only after a valid check; the controlling
      * agent's nomination (USE-CANDIDATE) moves media to that pair. */
     if (same_addr(t, from))
         t->last_alive_ms = now_ms;
-    else if ((!t->has_remote || m->use_candidate) && engine_bind_addr(t->e, t, from, fromlen))
+    else if ((!t->has_remote || m->use_candidate) && t->ctx->bind_addr(t->ctx->engine, t, from, fromlen))
         t->last_alive_ms = now_ms;
     if (t->state == TRANSPORT_NEW && t->has_remote)
         t->state = TRANSPORT_DTLS;
+    update_ready(t);
 }
 
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
@@ -252,17 +285,17 @@ static transport_ssrc_t *bind_ssrc(transport_t *t, const uint8_t *pkt, const rtp
         producer_t *p = t->producers[i];
         if (mid != NULL ? !ext_equals(pkt, mid, p->d.mid) : (h->pt != p->d.pt && h->pt != p->d.rtx_pt))
             continue;
-        for (unsigned e = 0; e < p->n_enc; e++) {
-            recv_stream_t *s = &p->enc[e];
+        for (unsigned e = 0; e < p->src.n_enc; e++) {
+            recv_stream_t *s = &p->src.enc[e];
             bool named = s->rid[0] != '\0';
             if (rrid != NULL || (h->pt == p->d.rtx_pt && p->d.rtx_pt != 0)) { /* a repair stream */
-                if (s->rtx_ssrc != 0 || (named && !ext_equals(pkt, rrid, s->rid)) || (!named && p->n_enc > 1))
+                if (s->rtx_ssrc != 0 || (named && !ext_equals(pkt, rrid, s->rid)) || (!named && p->src.n_enc > 1))
                     continue;
                 s->rtx_ssrc = h->ssrc;
                 return add_ssrc(t, h->ssrc, p, e, true);
             }
             if (h->pt != p->d.pt || s->ssrc != 0 || (named && !ext_equals(pkt, rid, s->rid)) ||
-                (!named && p->n_enc > 1))
+                (!named && p->src.n_enc > 1))
                 continue;
             s->ssrc = h->ssrc;
             return add_ssrc(t, h->ssrc, p, e, false);
@@ -298,7 +331,7 @@ void transport_on_rtp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms)
     if (t->twcc_rx != NULL) {
         uint32_t tseq;
         if (rtp_ext_read_be(buf, &h, t->d.ext.twcc, &tseq) == IRTC_OK)
-            twcc_recv_packet(t->twcc_rx, (uint16_t)tseq, engine_now_us(t->e));
+            twcc_recv_packet(t->twcc_rx, (uint16_t)tseq, t->ctx->now_us);
     }
     if (x == NULL || x->p == NULL) {
         transport_ssrc_t *b = bind_ssrc(t, buf, &h);
@@ -328,8 +361,9 @@ static consumer_t *consumer_of_ssrc(transport_t *t, uint32_t ssrc)
     return NULL;
 }
 
-void transport_note_sr_sent(transport_t *t, uint32_t ntp_mid32, uint64_t now_ms)
+static void port_note_sr_sent(mx_port_t *p, uint32_t ntp_mid32, uint64_t now_ms)
 {
+    transport_t *t = of_port(p);
     t->sr_sent[t->sr_sent_next].mid32 = ntp_mid32;
     t->sr_sent[t->sr_sent_next].ms = now_ms;
     t->sr_sent_next = (t->sr_sent_next + 1) % TRANSPORT_SR_SENT_KEPT;
@@ -349,9 +383,9 @@ static void rtt_from_report(transport_t *t, const rtcp_rb_t *rb, uint64_t now_ms
         if (elapsed < dlsr_ms)
             return;
         uint32_t rtt = (uint32_t)IRTC_MAX(elapsed - dlsr_ms, (uint64_t)1);
-        t->rtt_ms = t->rtt_ms ? (t->rtt_ms * 7 + rtt) / 8 : rtt;
+        t->port.rtt_ms = t->port.rtt_ms ? (t->port.rtt_ms * 7 + rtt) / 8 : rtt;
         if (t->cc != NULL)
-            gcc_on_rtt(&t->cc->gcc, (uint64_t)rtt * 1000, engine_now_us(t->e));
+            gcc_on_rtt(&t->cc->gcc, (uint64_t)rtt * 1000, t->ctx->now_us);
         return;
     }
 }
@@ -359,7 +393,7 @@ static void rtt_from_report(transport_t *t, const rtcp_rb_t *rb, uint64_t now_ms
 static void on_twcc_feedback(transport_t *t, const rtcp_pkt_t *pkt)
 {
     transport_cc_t *cc = t->cc;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     rtcp_twcc_t fb;
     twcc_fb_iter_t it;
     if (rtcp_parse_twcc(pkt, &fb) != IRTC_OK || twcc_send_feedback_begin(&cc->ts, &fb, now_us, &it) != IRTC_OK) {
@@ -412,7 +446,7 @@ void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms
                     continue;
                 rtt_from_report(t, &r.rb[i], now_ms);
                 if (t->cc != NULL)
-                    gcc_on_receiver_report(&t->cc->gcc, r.rb[i].fraction_lost, engine_now_us(t->e));
+                    gcc_on_receiver_report(&t->cc->gcc, r.rb[i].fraction_lost, t->ctx->now_us);
             }
         } else if (pkt.pt == 205 && pkt.fmt == 1) { /* generic NACK */
             rtcp_fb_t fb;
@@ -427,7 +461,7 @@ void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms
         } else if (pkt.pt == 206 && pkt.fmt == 15 && t->cc != NULL) { /* REMB */
             rtcp_remb_t remb;
             if (rtcp_parse_remb(&pkt, &remb) == IRTC_OK)
-                gcc_on_remb(&t->cc->gcc, remb.bitrate_bps, engine_now_us(t->e));
+                gcc_on_remb(&t->cc->gcc, remb.bitrate_bps, t->ctx->now_us);
         } else if (pkt.pt == 206 && (pkt.fmt == 1 || pkt.fmt == 4)) { /* PLI, FIR */
             rtcp_fb_t fb;
             if (rtcp_parse_fb(&pkt, &fb) != IRTC_OK)
@@ -446,17 +480,18 @@ void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms
 
 /* ---- sending ---- */
 
-uint8_t *transport_tx_buffer(transport_t *t)
+static uint8_t *port_tx_buffer(mx_port_t *p)
 {
-    return transport_ready(t) ? engine_tx_reserve(t->e) : NULL;
+    return p->ready ? tx_reserve(of_port(p)) : NULL;
 }
 
-uint16_t transport_on_sending(transport_t *t, size_t len, uint8_t flags, uint16_t probe_id)
+static uint16_t port_on_sending(mx_port_t *p, size_t len, uint8_t flags, uint16_t probe_id)
 {
+    transport_t *t = of_port(p);
     transport_cc_t *cc = t->cc;
     if (cc == NULL)
         return t->twcc_seq++;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     gcc_on_packet_sent(&cc->gcc, len, now_us);
     return twcc_send_add(&cc->ts, now_us, len, flags, probe_id);
 }
@@ -495,7 +530,7 @@ static size_t send_padding(transport_t *t, uint16_t probe_id)
 static void pace(transport_t *t)
 {
     transport_cc_t *cc = t->cc;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     pacer_out_t out;
     for (int guard = 0; guard < 4 * PACER_QUEUE_MAX; guard++) {
         pacer_action_t a = pacer_poll(&cc->pacer, now_us, &out);
@@ -511,47 +546,59 @@ static void pace(transport_t *t)
     }
 }
 
-void transport_queue(transport_t *t, consumer_t *c, uint16_t seq, bool rtx, size_t size)
+static void port_queue(mx_port_t *p, consumer_t *c, uint16_t seq, bool rtx, size_t size)
 {
-    if (!transport_ready(t))
+    transport_t *t = of_port(p);
+    if (!p->ready)
         return;
     transport_cc_t *cc = t->cc;
     if (cc == NULL || c->slot < 0) {
         consumer_send(c, seq, rtx, 0); /* unpaced: a consumer beyond what the allocator holds */
         return;
     }
-    pacer_class_t cls = rtx ? PACER_RTX : c->d.kind == MX_KIND_AUDIO ? PACER_AUDIO : PACER_VIDEO;
+    pacer_class_t cls = rtx ? PACER_RTX : c->d.kind == CODEC_KIND_AUDIO ? PACER_AUDIO : PACER_VIDEO;
     uint32_t evicted;
-    pacer_push(&cc->pacer, handle_of(c, seq, rtx), size + 30, cls, engine_now_us(t->e), &evicted);
+    pacer_push(&cc->pacer, handle_of(c, seq, rtx), size + 30, cls, t->ctx->now_us, &evicted);
     pace(t);
 }
 
-void transport_send_rtp(transport_t *t, uint8_t *buf, size_t len)
+static void port_send_rtp(mx_port_t *p, uint8_t *buf, size_t len)
 {
-    if (!transport_ready(t) || sec_protect_rtp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
+    transport_t *t = of_port(p);
+    if (!p->ready || sec_protect_rtp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
         return;
-    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
 }
 
-void transport_send_rtcp(transport_t *t, uint8_t *buf, size_t len)
+static void port_send_rtcp(mx_port_t *p, uint8_t *buf, size_t len)
 {
-    if (len == 0 || !transport_ready(t) || sec_protect_rtcp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
+    transport_t *t = of_port(p);
+    if (len == 0 || !p->ready || sec_protect_rtcp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
         return;
-    engine_tx_commit(t->e, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
 }
+
+static const mx_port_ops_t port_ops = {
+    .tx_buffer = port_tx_buffer,
+    .send_rtp = port_send_rtp,
+    .send_rtcp = port_send_rtcp,
+    .queue = port_queue,
+    .on_sending = port_on_sending,
+    .note_sr_sent = port_note_sr_sent,
+};
 
 /* ---- timers ---- */
 
 static void send_feedback(transport_t *t, uint64_t now_ms)
 {
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     if (t->twcc_rx != NULL && twcc_recv_due(t->twcc_rx, now_us)) {
         for (;;) {
-            uint8_t *buf = transport_tx_buffer(t);
+            uint8_t *buf = port_tx_buffer(&t->port);
             size_t n = buf ? twcc_recv_build_feedback(t->twcc_rx, buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, now_us) : 0;
             if (n == 0)
                 break;
-            transport_send_rtcp(t, buf, n);
+            port_send_rtcp(&t->port, buf, n);
         }
     }
     if (now_ms - t->last_rr_ms >= TRANSPORT_RR_INTERVAL_MS) {
@@ -559,12 +606,13 @@ static void send_feedback(transport_t *t, uint64_t now_ms)
         rtcp_rb_t rbs[RTCP_MAX_RB];
         size_t nrb = 0;
         for (unsigned i = 0; i < t->n_producers; i++)
-            for (unsigned e = 0; e < t->producers[i]->n_enc && nrb < RTCP_MAX_RB; e++)
-                if (t->producers[i]->enc[e].seen)
-                    rs_fill_report_block(&t->producers[i]->enc[e], &rbs[nrb++], now_ms);
-        uint8_t *buf = nrb ? transport_tx_buffer(t) : NULL;
+            for (unsigned e = 0; e < t->producers[i]->src.n_enc && nrb < RTCP_MAX_RB; e++)
+                if (t->producers[i]->src.enc[e].seen)
+                    rs_fill_report_block(&t->producers[i]->src.enc[e], &rbs[nrb++], now_ms);
+        uint8_t *buf = nrb ? port_tx_buffer(&t->port) : NULL;
         if (buf != NULL)
-            transport_send_rtcp(t, buf, rtcp_build_rr(buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, t->rtcp_ssrc, rbs, nrb));
+            port_send_rtcp(&t->port, buf,
+                           rtcp_build_rr(buf, ENGINE_TX_CAP - SEC_MAX_TRAILER, t->port.rtcp_ssrc, rbs, nrb));
     }
 }
 
@@ -573,18 +621,18 @@ static void send_feedback(transport_t *t, uint64_t now_ms)
 static void allocate(transport_t *t, uint64_t now_ms)
 {
     transport_cc_t *cc = t->cc;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     for (unsigned i = 0; i < t->n_consumers; i++) {
         consumer_t *c = t->consumers[i];
         if (c->slot < 0)
             continue;
         uint32_t bps[ENGINE_MAX_ENCODINGS] = {0};
         size_t n = 0;
-        if (c->p != NULL && !c->p->muted) {
-            n = c->p->n_enc;
+        if (c->src != NULL && !c->src->muted) {
+            n = c->src->n_enc;
             for (size_t e = 0; e < n; e++)
-                if (rs_active(&c->p->enc[e], now_ms))
-                    bps[e] = (uint32_t)IRTC_MIN(rs_bitrate_bps(&c->p->enc[e], now_ms), (uint64_t)UINT32_MAX);
+                if (rs_active(&c->src->enc[e], now_ms))
+                    bps[e] = (uint32_t)IRTC_MIN(rs_bitrate_bps(&c->src->enc[e], now_ms), (uint64_t)UINT32_MAX);
         }
         alloc_set_layers(&cc->alloc, c->slot, bps, n);
         alloc_set_max_layer(&cc->alloc, c->slot, c->pref_max < 0 ? ALLOC_NO_LAYER : c->pref_max);
@@ -610,7 +658,7 @@ static void allocate(transport_t *t, uint64_t now_ms)
 static uint64_t cc_on_timer(transport_t *t, uint64_t now_ms)
 {
     transport_cc_t *cc = t->cc;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     if (now_ms - cc->last_gcc_ms >= TRANSPORT_GCC_TICK_MS) {
         cc->last_gcc_ms = now_ms;
         gcc_process(&cc->gcc, now_us);
@@ -673,15 +721,15 @@ void transport_add_producer(transport_t *t, producer_t *p)
 {
     t->producers = xrealloc(t->producers, (t->n_producers + 1) * sizeof(*t->producers));
     t->producers[t->n_producers++] = p;
-    for (unsigned e = 0; e < p->n_enc; e++) {
-        if (p->enc[e].ssrc)
-            add_ssrc(t, p->enc[e].ssrc, p, e, false);
-        if (p->enc[e].rtx_ssrc)
-            add_ssrc(t, p->enc[e].rtx_ssrc, p, e, true);
+    for (unsigned e = 0; e < p->src.n_enc; e++) {
+        if (p->src.enc[e].ssrc)
+            add_ssrc(t, p->src.enc[e].ssrc, p, e, false);
+        if (p->src.enc[e].rtx_ssrc)
+            add_ssrc(t, p->src.enc[e].rtx_ssrc, p, e, true);
     }
     if (t->d.ext.twcc && t->d.twcc_fb && t->twcc_rx == NULL) {
         t->twcc_rx = xmalloc(sizeof(*t->twcc_rx));
-        twcc_recv_init(t->twcc_rx, t->rtcp_ssrc, 0);
+        twcc_recv_init(t->twcc_rx, t->port.rtcp_ssrc, 0);
     }
 }
 
@@ -705,7 +753,7 @@ void transport_add_consumer(transport_t *t, consumer_t *c)
 {
     t->consumers = xrealloc(t->consumers, (t->n_consumers + 1) * sizeof(*t->consumers));
     t->consumers[t->n_consumers++] = c;
-    uint64_t now_us = engine_now_us(t->e);
+    uint64_t now_us = t->ctx->now_us;
     if (t->cc == NULL) {
         t->cc = xcalloc(1, sizeof(*t->cc));
         gcc_config_t cfg = {.transport_cc = t->d.ext.twcc != 0 && t->d.twcc_fb};
@@ -715,7 +763,7 @@ void transport_add_consumer(transport_t *t, consumer_t *c)
         alloc_init(&t->cc->alloc);
     }
     /* Main before auxiliary; tile sizes are not known here (all equal). */
-    int slot = alloc_add(&t->cc->alloc, c->d.kind == MX_KIND_AUDIO, (uint8_t)IRTC_MAX(c->d.priority - 1, 0), 1);
+    int slot = alloc_add(&t->cc->alloc, c->d.kind == CODEC_KIND_AUDIO, (uint8_t)IRTC_MAX(c->d.priority - 1, 0), 1);
     if (slot >= 0) {
         c->slot = slot;
         t->cc->by_slot[slot] = c;

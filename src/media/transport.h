@@ -6,7 +6,7 @@
  * client passes here: RTP is demultiplexed to producers by SSRC (or by
  * mid/rid header extensions the first time), RTCP to producers (sender
  * reports) and consumers (NACK, PLI/FIR, receiver reports), and consumers
- * send through transport_send_rtp, which writes the transport-wide sequence
+ * send through the transport's mx_port_t, which paces them, writes the transport-wide sequence
  * number and protects the packet straight into the outgoing datagram.
  *
  * Worker thread only (the engine's).  No allocation on the packet path.
@@ -21,8 +21,10 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "media/consumer.h"
 #include "media/dtls.h"
-#include "media/engine.h"
+#include "media/mx.h"
+#include "media/producer.h"
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
@@ -30,8 +32,6 @@
 #include "media/twcc_send.h"
 
 typedef struct transport transport_t;
-typedef struct producer producer_t;
-typedef struct consumer consumer_t;
 
 /* No ICE + DTLS this long after creation: failed. */
 #define TRANSPORT_CONNECT_TIMEOUT_MS 30000
@@ -55,13 +55,6 @@ typedef enum {
     TRANSPORT_CLOSED
 } transport_state_t;
 
-/* What a packet sent to the subscriber is, for the congestion controller. */
-enum {
-    TRANSPORT_SENT_AUDIO = TWCC_SEND_AUDIO,
-    TRANSPORT_SENT_RTX = TWCC_SEND_RTX,
-    TRANSPORT_SENT_PADDING = TWCC_SEND_PADDING,
-};
-
 /* The send side of a transport that has consumers: transport-wide sequence
  * and feedback (twcc_send), the estimate (gcc), the send queue (pacer) and
  * the split of the estimate over the consumers (alloc).  transport.c. */
@@ -75,7 +68,8 @@ typedef struct {
 } transport_ssrc_t;
 
 struct transport {
-    engine_t *e;
+    mx_port_t port; /* what its producers and consumers see (first: they hold a pointer to it) */
+    mx_ctx_t *ctx;  /* the engine */
     uint64_t id;
     engine_transport_desc_t d;
     transport_state_t state;
@@ -117,7 +111,7 @@ struct transport {
 
 /* Creates the transport and starts its DTLS server; NULL never (a transport
  * that cannot start fails at once, reported by an event). */
-transport_t *transport_new(engine_t *e, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms);
+transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms);
 /* Sends close_notify if DTLS is up, closes every producer and consumer, frees. */
 void transport_free(transport_t *t);
 
@@ -137,33 +131,7 @@ void transport_remove_producer(transport_t *t, producer_t *p);
 void transport_add_consumer(transport_t *t, consumer_t *c);
 void transport_remove_consumer(transport_t *t, consumer_t *c);
 
-/* True when media can be sent (DTLS up, an address, keys). */
-static inline bool transport_ready(const transport_t *t)
-{
-    return t->srtp_ready && t->has_remote && t->state == TRANSPORT_CONNECTED;
-}
-/* Protects the plaintext RTP packet the caller wrote at buf (from
- * transport_tx_buffer) and sends it.  buf must have room for the SRTP
- * trailer (ENGINE_TX_CAP).  The transport-wide sequence number, when
- * negotiated, must already be written (transport_next_twcc_seq). */
-void transport_send_rtp(transport_t *t, uint8_t *buf, size_t len);
-/* Protects and sends one RTCP compound packet built in buf (cap ENGINE_TX_CAP). */
-void transport_send_rtcp(transport_t *t, uint8_t *buf, size_t len);
-/* The buffer to build the next outgoing packet in (ENGINE_TX_CAP bytes). */
-uint8_t *transport_tx_buffer(transport_t *t);
-/* A consumer's packet (seq, in its own space; rtx: as a retransmission) of
- * about size bytes goes into the send queue; whatever the pacer allows now
- * leaves at once. */
-void transport_queue(transport_t *t, consumer_t *c, uint16_t seq, bool rtx, size_t size);
-/* Called by whoever builds a packet just before it is protected and sent:
- * returns the transport-wide sequence number to write, and counts the
- * packet (len bytes, TRANSPORT_SENT_* flags, probe cluster) for the
- * estimate. */
-uint16_t transport_on_sending(transport_t *t, size_t len, uint8_t flags, uint16_t probe_id);
 /* The estimate of the subscriber's downlink (0 without consumers). */
 uint64_t transport_estimate_bps(const transport_t *t);
-/* A sender report with this NTP (middle 32 bits) went out now: its echo in
- * a receiver report gives the RTT. */
-void transport_note_sr_sent(transport_t *t, uint32_t ntp_mid32, uint64_t now_ms);
 
 #endif

@@ -531,15 +531,3 @@ h2o_evloop_t *worker_loop(worker_t *w)
 {
     return w->loop;
 }
-
-unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count)
-{
-    /* FNV-1a: cheap, stable across restarts and builds. */
-    uint32_t h = 2166136261u;
-    for (const char *p = app_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *p = channel_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return worker_count ? h % worker_count : 0;
-}

@@ -74,9 +74,4 @@ uint64_t worker_pong_age_ms(const worker_pool_t *wp, unsigned i);
 /* True when every worker answered a ping within max_age_ms. */
 bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms);
 
-/* The worker index that hosts (or will host) a room: a stable hash of app and
- * channel, so getMediaEndpoint, join tokens and the room registry agree
- * without shared state. */
-unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count);
-
 #endif

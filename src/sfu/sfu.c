@@ -11,10 +11,10 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "media/dtls.h"
+#include "core/spsc_ring.h"
 #include "media/engine.h"
-#include "media/sdp.h"
 #include "media/worker.h"
-#include "record/ring.h"
+#include "sdp/sdp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,7 +94,7 @@ static void on_engine_event(void *ctx, unsigned worker, const engine_event_t *ev
         s->fn(s->ctx, &out);
 }
 
-sfu_t *sfu_new(const void *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
+sfu_t *sfu_new(const cfg_t *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
 {
     sfu_t *s = xcalloc(1, sizeof(*s));
     s->cfg = cfgp;
@@ -135,17 +135,17 @@ static void fill_policy(sfu_t *s, unsigned worker, sdp_policy_t *p, char *ufrag,
     }
 }
 
-static mx_codec_t codec_of(const char *name)
+static codec_id_t codec_of(const char *name)
 {
     if (strcasecmp(name, "opus") == 0)
-        return MX_CODEC_OPUS;
+        return CODEC_OPUS;
     if (strcasecmp(name, "VP8") == 0)
-        return MX_CODEC_VP8;
+        return CODEC_VP8;
     if (strcasecmp(name, "VP9") == 0)
-        return MX_CODEC_VP9;
+        return CODEC_VP9;
     if (strcasecmp(name, "H264") == 0)
-        return MX_CODEC_H264;
-    return MX_CODEC_OTHER;
+        return CODEC_H264;
+    return CODEC_OTHER;
 }
 
 static void ext_ids(const sdp_answer_media_t *am, engine_ext_ids_t *x)
@@ -208,7 +208,7 @@ static void describe_transport(const sdp_answer_t *a, engine_transport_desc_t *d
 static void describe_producer(const sdp_media_t *om, const sdp_answer_media_t *am, engine_producer_desc_t *d)
 {
     memset(d, 0, sizeof(*d));
-    d->kind = am->kind == SDP_KIND_AUDIO ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    d->kind = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     d->codec = codec_of(am->name);
     d->pt = (uint8_t)am->pt;
     d->rtx_pt = am->rtx_pt > 0 ? (uint8_t)am->rtx_pt : 0;
@@ -216,7 +216,7 @@ static void describe_producer(const sdp_media_t *om, const sdp_answer_media_t *a
     d->nack = (am->fb & SDP_FB_NACK) != 0;
     d->pli = (am->fb & SDP_FB_NACK_PLI) != 0;
     snprintf(d->mid, sizeof(d->mid), "%s", am->mid);
-    if (am->n_rid > 1 && d->kind == MX_KIND_VIDEO) {
+    if (am->n_rid > 1 && d->kind == CODEC_KIND_VIDEO) {
         d->n_encodings = (unsigned)IRTC_MIN(am->n_rid, ENGINE_MAX_ENCODINGS);
         for (unsigned i = 0; i < d->n_encodings; i++)
             snprintf(d->enc[i].rid, sizeof(d->enc[i].rid), "%s", am->rid[i]);
@@ -299,7 +299,7 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
         tracks[d.kind] = d;
         has[d.kind] = true;
     }
-    if (!has[MX_KIND_AUDIO] && !has[MX_KIND_VIDEO]) {
+    if (!has[CODEC_KIND_AUDIO] && !has[CODEC_KIND_VIDEO]) {
         free(offer);
         free(ans);
         *why = "the offer has no audio or video this server can receive";
@@ -317,16 +317,16 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
         engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_ADD, .id = track_id(stream_id, k), .transport_id = stream_id};
         cmd.u.producer = tracks[k];
         worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
-        if (k == MX_KIND_AUDIO) {
+        if (k == CODEC_KIND_AUDIO) {
             e->info.has_audio = true;
         } else {
-            mx_codec_t c = tracks[k].codec;
+            codec_id_t c = tracks[k].codec;
             e->info.has_video = true;
             e->info.simulcast_layers = (int)tracks[k].n_encodings;
-            e->video_codec = c == MX_CODEC_H264 ? SDP_VIDEO_H264 : c == MX_CODEC_VP9 ? SDP_VIDEO_VP9 : SDP_VIDEO_VP8;
+            e->video_codec = c == CODEC_H264 ? SDP_VIDEO_H264 : c == CODEC_VP9 ? SDP_VIDEO_VP9 : SDP_VIDEO_VP8;
             snprintf(e->info.video_codec, sizeof(e->info.video_codec), "%s",
-                     c == MX_CODEC_H264  ? "H264"
-                     : c == MX_CODEC_VP9 ? "VP9"
+                     c == CODEC_H264  ? "H264"
+                     : c == CODEC_VP9 ? "VP9"
                                          : "VP8");
         }
     }
@@ -403,13 +403,13 @@ int sfu_subscribe(sfu_t *s, uint64_t sub_id, uint64_t stream_id, bool audio, boo
         const sdp_answer_media_t *am = &ans->media[i];
         if (!accepted_media(am))
             continue;
-        int k = am->kind == SDP_KIND_AUDIO ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+        int k = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
         if (has[k])
             continue;
         has[k] = true;
         engine_consumer_desc_t *d = &cons[k];
         memset(d, 0, sizeof(*d));
-        d->kind = (mx_kind_t)k;
+        d->kind = (codec_kind_t)k;
         d->producer_id = track_id(stream_id, k);
         d->pt = (uint8_t)am->pt;
         d->rtx_pt = am->rtx_pt > 0 && am->rtx_ssrc ? (uint8_t)am->rtx_pt : 0;
@@ -454,7 +454,7 @@ void sfu_unsubscribe(sfu_t *s, uint64_t sub_id)
 void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
 {
     sfu_entry_t *e = find(s, stream_id);
-    int kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     if (e == NULL || !e->is_publisher || !e->has_track[kind])
         return;
     engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_MUTE, .id = track_id(stream_id, kind), .flag = muted};
@@ -464,27 +464,27 @@ void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
 void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)
 {
     sfu_entry_t *e = find(s, stream_id);
-    if (e != NULL && e->is_publisher && e->has_track[MX_KIND_VIDEO])
-        post_simple(s, e->worker, ENGINE_CMD_PRODUCER_KEYFRAME, track_id(stream_id, MX_KIND_VIDEO));
+    if (e != NULL && e->is_publisher && e->has_track[CODEC_KIND_VIDEO])
+        post_simple(s, e->worker, ENGINE_CMD_PRODUCER_KEYFRAME, track_id(stream_id, CODEC_KIND_VIDEO));
 }
 
-int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, rec_ring_t *ring)
+int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, spsc_ring_t *ring, codec_params_t *params)
 {
     sfu_entry_t *e = find(s, stream_id);
-    int kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     if (e == NULL || !e->is_publisher || !e->has_track[kind])
         return IRTC_ENOTFOUND;
-    ring->kind = kind;
-    ring->codec = e->tracks[kind].codec;
-    ring->pt = e->tracks[kind].pt;
-    ring->clock_rate = e->tracks[kind].clock_rate;
-    rec_ring_ref(ring);
+    *params = (codec_params_t){.kind = (codec_kind_t)kind,
+                               .codec = e->tracks[kind].codec,
+                               .pt = e->tracks[kind].pt,
+                               .clock_rate = e->tracks[kind].clock_rate};
+    spsc_ring_ref(ring);
     engine_cmd_t cmd = {.type = ENGINE_CMD_TAP_ADD, .id = track_id(stream_id, kind), .ring = ring};
     worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
     return IRTC_OK;
 }
 
-void sfu_tap_del(sfu_t *s, uint64_t stream_id, rec_ring_t *ring)
+void sfu_tap_del(sfu_t *s, uint64_t stream_id, spsc_ring_t *ring)
 {
     sfu_entry_t *e = find(s, stream_id);
     if (e == NULL || !e->is_publisher)

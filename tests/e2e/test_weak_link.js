@@ -345,6 +345,11 @@ async function main() {
       `the publisher's send rate is unaffected by A (${Math.round(pw.kbps)} kbit/s while A is weak, ${Math.round(ref)} otherwise; ` +
       `top encoding ${pw.top ? pw.top.size : '-'})`);
   } finally {
+    if (d) { /* the server's side of the story: retransmissions, keyframes, layer switches */
+      const m = await L.request(`https://${B.hostIp}:${d.httpsPort}`, 'GET', '/metrics').catch(() => null);
+      const lines = m ? m.body.split('\n').filter(l => /^irtc_media_(nack|rtx|keyframe|layer|drop_unknown_ssrc|tx_errors)/.test(l)) : [];
+      if (lines.length) diag('server: ' + lines.join(', '));
+    }
     for (const b of browsers) await b.close().catch(() => {});
     if (d) await d.stop();
     await netlab.closeAll();
