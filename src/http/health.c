@@ -31,9 +31,8 @@ static int on_healthz(void *ctx, h2o_req_t *req)
         uint64_t age = worker_pong_age_ms(app->workers, i);
         bool wok = age <= HEALTH_MAX_AGE_MS;
         ok = ok && wok;
-        buf_printf(&parts, ",\"media-%u\":{\"status\":\"%s\",\"port\":%u,\"pongAgeMs\":%lld}", i,
-                   wok ? "ok" : "down", worker_port(worker_pool_get(app->workers, i)),
-                   age == UINT64_MAX ? -1LL : (long long)age);
+        buf_printf(&parts, ",\"media-%u\":{\"status\":\"%s\",\"port\":%u,\"pongAgeMs\":%lld}", i, wok ? "ok" : "down",
+                   worker_port(worker_pool_get(app->workers, i)), age == UINT64_MAX ? -1LL : (long long)age);
     }
     buf_printf(&out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptimeSeconds\":%llu,\"parts\":{%s}}", ok ? "ok" : "down",
                PACKAGE_VERSION, (unsigned long long)((clock_mono_ms() - app->started_ms) / 1000), parts.base);
@@ -60,7 +59,8 @@ static void collect_workers(buf_t *out, void *ctx)
         const char *name, *help;
         size_t offset;
     } counters[] = {
-        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.", offsetof(worker_stats_t, rx_packets)},
+        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.",
+         offsetof(worker_stats_t, rx_packets)},
         {"irtc_media_rx_bytes_total", "UDP bytes received by media workers.", offsetof(worker_stats_t, rx_bytes)},
         {"irtc_media_tx_packets_total", "UDP datagrams sent by media workers.", offsetof(worker_stats_t, tx_packets)},
         {"irtc_media_tx_bytes_total", "UDP bytes sent by media workers.", offsetof(worker_stats_t, tx_bytes)},
@@ -84,6 +84,26 @@ static void collect_workers(buf_t *out, void *ctx)
             snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
             metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
         }
+    }
+    /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */
+    metrics_header(out, "irtc_media_dwell_seconds", "histogram",
+                   "Sampled time from a datagram's kernel receive timestamp to the sendmmsg of its last copy.");
+    for (unsigned i = 0; i < n; i++) {
+        const worker_stats_t *st = worker_stats(worker_pool_get(app->workers, i));
+        uint64_t cum = 0;
+        char labels[64];
+        for (unsigned k = 0; k < DWELL_BUCKETS; k++) {
+            cum += atomic_load_explicit(&st->dwell_hist[k], memory_order_relaxed);
+            if (k == DWELL_BUCKETS - 1)
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"+Inf\"", i);
+            else
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"%.9g\"", i, dwell_bucket_le_ns(k) / 1e9);
+            metrics_sample(out, "irtc_media_dwell_seconds_bucket", labels, (double)cum);
+        }
+        snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+        metrics_sample(out, "irtc_media_dwell_seconds_sum", labels,
+                       (double)atomic_load_explicit(&st->dwell_sum_ns, memory_order_relaxed) / 1e9);
+        metrics_sample(out, "irtc_media_dwell_seconds_count", labels, (double)cum);
     }
     metrics_header(out, "irtc_media_workers", "gauge", "Media worker threads.");
     metrics_sample(out, "irtc_media_workers", NULL, n);
