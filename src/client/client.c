@@ -336,7 +336,7 @@ static void on_media_response(ic_client_t *c, pending_t *p, bool ok, const json_
         if (sdp == NULL)
             err = "no sdp in the answer";
         else if (ic_answer_parse(sdp, json_string_len(json_get(data, "sdp")), &ans, &err) == IRTC_OK &&
-                 ic_transport_start(pc->t, &ans) != IRTC_OK)
+                 ic_transport_start(pc->t, &ans, true) != IRTC_OK)
             err = "no candidate of our address family";
         pc->answered = true;
         if (err == NULL)

@@ -106,9 +106,11 @@ typedef struct {
     uint64_t packets, bytes;
     uint64_t lost;        /* sequence numbers never received (after NACK recovery) */
     uint64_t recovered;   /* gaps filled later (retransmissions, reordering) */
-    uint64_t srtp_failed; /* packets that failed SRTP authentication */
+    uint64_t srtp_failed; /* packets refused by SRTP: forged, corrupted, or replayed (a retransmission of a
+                             packet that had arrived after all counts here) */
     double jitter_ms;     /* RFC 3550 interarrival jitter, the largest over the streams */
     uint64_t nacks_sent, plis_sent, twcc_sent;
+    uint32_t srtp_gcm, srtp_cm; /* connected transports by SRTP profile */
 } ic_recv_stats_t;
 
 typedef struct {

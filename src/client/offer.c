@@ -161,7 +161,7 @@ static void read_candidates(const char *sdp, size_t len, ic_answer_t *out)
     }
 }
 
-int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **why)
+static int parse_description(const char *sdp, size_t len, ic_answer_t *out, bool is_offer, const char **why)
 {
     memset(out, 0, sizeof(*out));
     sdp_session_t *s = xcalloc(1, sizeof(*s));
@@ -172,11 +172,24 @@ int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **
     out->ice_lite = s->ice_lite;
     for (int i = 0; i < s->n_media; i++) {
         const sdp_media_t *m = &s->media[i];
-        if (m->kind == SDP_KIND_AUDIO && !out->audio.present)
-            read_media(m, &out->audio);
-        else if (m->kind == SDP_KIND_VIDEO && !out->video.present)
-            read_media(m, &out->video);
-        else
+        int which = -1;
+        if (m->kind == SDP_KIND_AUDIO && !out->audio.present && m->port != 0)
+            read_media(m, &out->audio), which = 0;
+        else if (m->kind == SDP_KIND_VIDEO && !out->video.present && m->port != 0)
+            read_media(m, &out->video), which = 1;
+        if (out->n_m < (int)IRTC_ARRAY_SIZE(out->m)) {
+            out->m[out->n_m].which = which;
+            snprintf(out->m[out->n_m].kind, sizeof(out->m[0].kind), "%s", m->kind_name);
+            snprintf(out->m[out->n_m].proto, sizeof(out->m[0].proto), "%s", m->proto);
+            snprintf(out->m[out->n_m].fmt, sizeof(out->m[0].fmt), "%s", m->is_rtp && m->n_pt > 0 ? "0" : m->fmt);
+            snprintf(out->m[out->n_m].mid, sizeof(out->m[0].mid), "%s", m->mid);
+            out->n_m++;
+        }
+        if (which == 0)
+            for (int k = 0; k < m->n_pt; k++)
+                if (m->pt[k].pt == out->audio.pt)
+                    out->opus_channels = m->pt[k].channels;
+        if (which < 0)
             continue;
         /* Under BUNDLE every accepted m-line shares the transport of the first. */
         if (out->ufrag[0] == 0 && m->port != 0) {
@@ -188,7 +201,7 @@ int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **
             }
             if (m->tr.setup == SDP_SETUP_ACTIVE)
                 out->setup = IC_SETUP_ACTIVE;
-            else if (m->tr.setup == SDP_SETUP_PASSIVE)
+            else if (m->tr.setup == SDP_SETUP_PASSIVE || (is_offer && m->tr.setup == SDP_SETUP_ACTPASS))
                 out->setup = IC_SETUP_PASSIVE;
             else {
                 *why = "the answer's a=setup must be active or passive";
@@ -208,4 +221,68 @@ int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **
 done:
     free(s);
     return rc;
+}
+
+int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **why)
+{
+    return parse_description(sdp, len, out, false, why);
+}
+
+int ic_offer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **why)
+{
+    return parse_description(sdp, len, out, true, why);
+}
+
+static void answer_media(buf_t *b, const ic_answer_media_t *am, bool audio, int channels)
+{
+    if (am->ext_mid)
+        buf_printf(b, "a=extmap:%u %s\r\n", am->ext_mid, URI_MID);
+    if (am->ext_twcc)
+        buf_printf(b, "a=extmap:%u %s\r\n", am->ext_twcc, URI_TWCC);
+    buf_puts(b, "a=recvonly\r\na=rtcp-mux\r\n");
+    if (audio)
+        buf_printf(b, "a=rtpmap:%d %s/%u/%d\r\n", am->pt, am->codec, am->clock, channels > 0 ? channels : 2);
+    else
+        buf_printf(b, "a=rtpmap:%d %s/%u\r\n", am->pt, am->codec, am->clock);
+    if (am->transport_cc)
+        buf_printf(b, "a=rtcp-fb:%d transport-cc\r\n", am->pt);
+    if (am->nack)
+        buf_printf(b, "a=rtcp-fb:%d nack\r\n", am->pt);
+    if (am->pli)
+        buf_printf(b, "a=rtcp-fb:%d nack pli\r\n", am->pt);
+    if (am->rtx_pt >= 0)
+        buf_printf(b, "a=rtpmap:%d rtx/%u\r\na=fmtp:%d apt=%d\r\n", am->rtx_pt, am->clock, am->rtx_pt, am->pt);
+}
+
+void ic_answer_write(buf_t *b, const ic_answer_t *offer, const ic_offer_t *o)
+{
+    buf_printf(b, "v=0\r\no=- %llu 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE",
+               (unsigned long long)o->session_id);
+    for (int i = 0; i < offer->n_m; i++)
+        if (offer->m[i].which >= 0)
+            buf_printf(b, " %s", offer->m[i].mid);
+    buf_puts(b, "\r\na=msid-semantic: WMS\r\n");
+    for (int i = 0; i < offer->n_m; i++) {
+        int w = offer->m[i].which;
+        if (w < 0) {
+            buf_printf(b, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\na=mid:%s\r\n", offer->m[i].kind, offer->m[i].proto,
+                       offer->m[i].fmt, offer->m[i].mid);
+            continue;
+        }
+        const ic_answer_media_t *am = w == 0 ? &offer->audio : &offer->video;
+        char fmts[16];
+        if (am->rtx_pt >= 0)
+            snprintf(fmts, sizeof(fmts), "%d %d", am->pt, am->rtx_pt);
+        else
+            snprintf(fmts, sizeof(fmts), "%d", am->pt);
+        buf_printf(b, "m=%s 9 UDP/TLS/RTP/SAVPF %s\r\nc=IN IP4 0.0.0.0\r\na=rtcp:9 IN IP4 0.0.0.0\r\n",
+                   w == 0 ? "audio" : "video", fmts);
+        if (o->cand_ip != NULL)
+            buf_printf(b, "a=candidate:1 1 udp 2122260223 %s %u typ host generation 0\r\n", o->cand_ip, o->cand_port);
+        buf_printf(b,
+                   "a=end-of-candidates\r\na=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:sha-256 %s\r\n"
+                   "a=setup:active\r\na=mid:%s\r\n",
+                   o->ufrag, o->pwd, o->fingerprint, am->mid);
+        answer_media(b, am, w == 0, offer->opus_channels);
+    }
 }

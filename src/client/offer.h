@@ -78,10 +78,28 @@ typedef struct {
         uint16_t port;
     } cand[4];
     ic_answer_media_t audio, video;
+    /* Every m-line in order, for writing an answer to this description:
+     * which is 0 (the audio above), 1 (the video above) or -1 (refused). */
+    int n_m;
+    struct {
+        int which;
+        char kind[16], proto[32], fmt[32], mid[33];
+    } m[8];
+    int opus_channels;
 } ic_answer_t;
 
 /* Parses an answer.  IRTC_OK, or IRTC_EINVAL with *why (not SDP, no ICE
  * credentials, no fingerprint, no usable candidate, setup actpass). */
 int ic_answer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **why);
+/* The same for a peer's offer (Janus offers to its subscribers): a=setup
+ * actpass is accepted and makes us the DTLS client (setup is then PASSIVE,
+ * the role the peer takes). */
+int ic_offer_parse(const char *sdp, size_t len, ic_answer_t *out, const char **why);
+
+/* Our recvonly answer to a parsed offer: its first audio and video m-lines
+ * with their chosen codec (rtx and the mid and transport-cc extensions kept
+ * with the offer's ids), everything else refused with port 0; a=setup:active,
+ * our credentials and host candidate as in ic_offer_t (media fields unused). */
+void ic_answer_write(buf_t *out, const ic_answer_t *offer, const ic_offer_t *ours);
 
 #endif

@@ -743,7 +743,12 @@ int ic_transport_add_send(ic_transport_t *t, bool video, uint32_t ssrc, const ch
     return (int)t->n_send++;
 }
 
-int ic_transport_start(ic_transport_t *t, const ic_answer_t *a)
+int ic_transport_srtp_profile(const ic_transport_t *t)
+{
+    return t->srtp_ready ? t->srtp_out.profile : 0;
+}
+
+int ic_transport_start(ic_transport_t *t, const ic_answer_t *a, bool controlling)
 {
     if (t->state != T_NEW)
         return IRTC_ECONFLICT;
@@ -776,7 +781,7 @@ int ic_transport_start(ic_transport_t *t, const ic_answer_t *a)
     snprintf(t->fp_alg, sizeof(t->fp_alg), "%s", a->fp_alg);
     snprintf(t->fp, sizeof(t->fp), "%s", a->fp);
     t->dtls_client = a->setup == IC_SETUP_PASSIVE;
-    t->controlling = true; /* we always offer: the offerer controls (RFC 8445 §6.1.1) */
+    t->controlling = controlling;
     const ic_answer_media_t *m = a->video.present && !a->video.rejected ? &a->video : &a->audio;
     t->ext_mid = m->ext_mid;
     t->ext_rid = a->video.present ? a->video.ext_rid : 0;
@@ -812,6 +817,10 @@ void ic_transport_add_stats(const ic_transport_t *t, ic_recv_stats_t *rx, ic_sen
         rx->nacks_sent += t->rx.nacks_sent;
         rx->plis_sent += t->rx.plis_sent;
         rx->twcc_sent += t->rx.twcc_sent;
+        if (t->srtp_ready && t->srtp_out.profile == SEC_PROFILE_AEAD_AES_128_GCM)
+            rx->srtp_gcm++;
+        else if (t->srtp_ready)
+            rx->srtp_cm++;
         for (unsigned i = 0; i < t->n_recv; i++) {
             const recv_stream_t *r = &t->recv[i];
             int64_t expected = (int64_t)(r->cycles + r->max_seq) - r->base_seq + 1;

@@ -54,8 +54,13 @@ void ic_transport_local(const ic_transport_t *t, char ip[46], uint16_t *port);
 /* Declares an SSRC we send, before ic_transport_start: returns its index. */
 int ic_transport_add_send(ic_transport_t *t, bool video, uint32_t ssrc, const char *rid);
 
-/* Starts ICE towards the answer's first candidate, then DTLS. */
-int ic_transport_start(ic_transport_t *t, const ic_answer_t *a);
+/* Starts ICE towards the remote description's first candidate of our
+ * address family, then DTLS (client when the remote side is passive).
+ * controlling: we offered (RFC 8445 §6.1.1); an answerer is controlled and
+ * leaves nomination to the peer. */
+int ic_transport_start(ic_transport_t *t, const ic_answer_t *a, bool controlling);
+/* The negotiated SRTP profile (SEC_PROFILE_*), 0 before DTLS completed. */
+int ic_transport_srtp_profile(const ic_transport_t *t);
 
 bool ic_transport_connected(const ic_transport_t *t);
 

@@ -239,6 +239,8 @@ static void sum_rx(lg_t *lg, ic_recv_stats_t *out)
         out->bytes += rx.bytes;
         out->lost += rx.lost;
         out->srtp_failed += rx.srtp_failed;
+        out->srtp_gcm += rx.srtp_gcm;
+        out->srtp_cm += rx.srtp_cm;
         if (rx.jitter_ms > out->jitter_ms)
             out->jitter_ms = rx.jitter_ms;
     }
@@ -257,8 +259,15 @@ void lg_mark(lg_t *lg, lg_mark_t *m)
 
 void lg_header(lg_t *lg)
 {
-    printf("%-10s %6s %9s %9s %7s %6s %6s %7s %7s %8s %8s %6s\n", "step", "subs", "fwd pkt/s", "rcv pkt/s", "worker%",
-           "user%", "sys%", "us/pkt", "loss%", "dwell50", "dwell99", "lg%");
+    static const char *const top[] = {"step",   "subs",  "fwd pkt/s", "rcv pkt/s", "worker%", "user%",   "sys%",
+                                      "us/pkt", "proc%", "us/pkt",    "loss%",     "dwell50", "dwell99", "lg%"};
+    static const char *const sub[] = {"",       "",     "",     "", "(media", "worker", "threads)",
+                                      "worker", "(all", "all)", "", "(us)",   "(us)",   "(loadgen)"};
+    for (int row = 0; row < 2; row++) {
+        const char *const *h = row ? sub : top;
+        printf("%-10s %6s %9s %9s %7s %6s %6s %7s %6s %7s %7s %8s %8s %6s\n", h[0], h[1], h[2], h[3], h[4], h[5], h[6],
+               h[7], h[8], h[9], h[10], h[11], h[12], h[13]);
+    }
 }
 
 lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const lg_mark_t *b)
@@ -283,14 +292,17 @@ lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const
     r.dwell50 = probe_dwell_us(&a->srv, &b->srv, 0.50, NULL);
     r.dwell99 = probe_dwell_us(&a->srv, &b->srv, 0.99, NULL);
     r.lg_pct = (b->self_cpu_s - a->self_cpu_s) / secs * 100;
+    probe_cpu_t all = probe_cpu(&a->srv, &b->srv, "");
+    r.proc_pct = all.cpu_s / secs * 100;
+    r.us_per_pkt_proc = r.fwd_pps > 0 ? all.cpu_s * 1e6 / (r.fwd_pps * secs) : 0;
     char d50[16] = "-", d99[16] = "-";
     if (r.dwell50 >= 0)
         snprintf(d50, sizeof(d50), "%.0f", r.dwell50);
     if (r.dwell99 >= 0)
         snprintf(d99, sizeof(d99), "%.0f", r.dwell99);
-    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %7.2f %7.3f %8s %8s %6.1f%s\n", label, subs, r.fwd_pps, r.rcv_pps,
-           r.worker_pct, r.user_pct, r.sys_pct, r.us_per_pkt, r.loss * 100, d50, d99, r.lg_pct,
-           r.lg_pct > 90 ? "  (load generator saturated: figures are a lower bound)" : "");
+    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %7.2f %6.1f %7.2f %7.3f %8s %8s %6.1f%s\n", label, subs, r.fwd_pps,
+           r.rcv_pps, r.worker_pct, r.user_pct, r.sys_pct, r.us_per_pkt, r.proc_pct, r.us_per_pkt_proc, r.loss * 100,
+           d50, d99, r.lg_pct, r.lg_pct > 90 ? "  (load generator saturated: figures are a lower bound)" : "");
     fflush(stdout);
     return r;
 }
@@ -534,7 +546,7 @@ static void usage(void)
             "         (--host IP --port HTTPS --app ID --key ACCESS-KEY --tenant T --media-port P | --janus URL)\n"
             "         [--steps N,N,...] [--window S] [--settle S] [--video-kbps K] [--fps F] [--simulcast 1..3]\n"
             "         [--verify N] [--srtp gcm|cm] [--join-rate R] [--storm N] [--storm-rate R]\n"
-            "         [--churn-users N] [--churn-seconds S] [--bind IP] [--csv FILE]\n");
+            "         [--churn-users N] [--churn-seconds S] [--bind IP] [--csv FILE --label NAME]\n");
 }
 
 int main(int argc, char **argv)
@@ -555,31 +567,19 @@ int main(int argc, char **argv)
     lg.pub_opts = (ic_publish_opts_t){
         .audio = true, .video = true, .video_bitrate_bps = 2500000, .fps = 30, .keyframe_interval_ms = 3000};
     const char *srtp = NULL, *janus_url = NULL;
-    static const struct option opts[] = {{"scenario", 1, 0, 's'},
-                                         {"pid", 1, 0, 'P'},
-                                         {"host", 1, 0, 'h'},
-                                         {"port", 1, 0, 'p'},
-                                         {"app", 1, 0, 'a'},
-                                         {"key", 1, 0, 'k'},
-                                         {"tenant", 1, 0, 't'},
-                                         {"media-port", 1, 0, 'm'},
-                                         {"steps", 1, 0, 'S'},
-                                         {"window", 1, 0, 'w'},
-                                         {"settle", 1, 0, 'W'},
-                                         {"video-kbps", 1, 0, 'v'},
-                                         {"fps", 1, 0, 'f'},
-                                         {"simulcast", 1, 0, 'L'},
-                                         {"verify", 1, 0, 'V'},
-                                         {"srtp", 1, 0, 'c'},
-                                         {"join-rate", 1, 0, 'r'},
-                                         {"storm", 1, 0, 'n'},
-                                         {"storm-rate", 1, 0, 'R'},
-                                         {"churn-users", 1, 0, 'u'},
-                                         {"churn-seconds", 1, 0, 'T'},
-                                         {"janus", 1, 0, 'J'},
-                                         {"bind", 1, 0, 'b'},
-                                         {"csv", 1, 0, 'C'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {{"scenario", 1, 0, 's'},      {"pid", 1, 0, 'P'},
+                                         {"host", 1, 0, 'h'},          {"port", 1, 0, 'p'},
+                                         {"app", 1, 0, 'a'},           {"key", 1, 0, 'k'},
+                                         {"tenant", 1, 0, 't'},        {"media-port", 1, 0, 'm'},
+                                         {"steps", 1, 0, 'S'},         {"window", 1, 0, 'w'},
+                                         {"settle", 1, 0, 'W'},        {"video-kbps", 1, 0, 'v'},
+                                         {"fps", 1, 0, 'f'},           {"simulcast", 1, 0, 'L'},
+                                         {"verify", 1, 0, 'V'},        {"srtp", 1, 0, 'c'},
+                                         {"join-rate", 1, 0, 'r'},     {"storm", 1, 0, 'n'},
+                                         {"storm-rate", 1, 0, 'R'},    {"churn-users", 1, 0, 'u'},
+                                         {"churn-seconds", 1, 0, 'T'}, {"janus", 1, 0, 'J'},
+                                         {"bind", 1, 0, 'b'},          {"csv", 1, 0, 'C'},
+                                         {"label", 1, 0, 'l'},         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -655,6 +655,9 @@ int main(int argc, char **argv)
         case 'C':
             lg.csv = fopen(optarg, "a");
             break;
+        case 'l':
+            lg.label = optarg;
+            break;
         default:
             usage();
             return 2;
@@ -691,9 +694,11 @@ int main(int argc, char **argv)
             fprintf(stderr, "irtc-loadgen: Janus: %s\n", err);
             return 1;
         }
-        lg.worker_prefix = ""; /* every Janus thread: its loops, its plugin's threads */
+        lg.worker_prefix = "hloop"; /* Janus names its media loop threads "hloop N" */
         lg.control_prefix = "janus";
     }
+    if (lg.label == NULL)
+        lg.label = lg.janus ? "janus" : "irtcd";
     char me[64], srv[64];
     probe_affinity(0, me, sizeof(me));
     probe_affinity(lg.server_pid, srv, sizeof(srv));
@@ -715,8 +720,12 @@ int main(int argc, char **argv)
         usage();
         return 2;
     }
-    printf("# join failures %d, subscription failures %d, users removed by the server %d\n", lg.join_failures,
-           lg.sub_failures, lg.unexpected_leaves);
+    ic_recv_stats_t rx;
+    sum_rx(&lg, &rx);
+    printf("# join failures %d, subscription failures %d, users removed by the server %d; SRTP: %u transports GCM, "
+           "%u AES-CM; %llu packets failed SRTP\n",
+           lg.join_failures, lg.sub_failures, lg.unexpected_leaves, rx.srtp_gcm, rx.srtp_cm,
+           (unsigned long long)rx.srtp_failed);
     while (lg.n_users > 0)
         lg_remove_user(&lg, lg.users[lg.n_users - 1]);
     lg_run_ms(&lg, 300); /* leave requests and DTLS close_notify go out */
@@ -733,8 +742,8 @@ void lg_record(lg_t *lg, const lg_row_t *r)
 {
     if (lg->csv == NULL)
         return;
-    fprintf(lg->csv, "%s,%s,%d,%.0f,%.0f,%.1f,%.1f,%.1f,%.3f,%.4f,%.0f,%.0f\n", lg->janus ? "janus" : "irtcd",
-            lg->scenario, r->subs, r->fwd_pps, r->rcv_pps, r->worker_pct, r->user_pct, r->sys_pct, r->us_per_pkt,
-            r->loss * 100, r->dwell50, r->dwell99);
+    fprintf(lg->csv, "%s,%s,%d,%.0f,%.0f,%.1f,%.1f,%.1f,%.3f,%.1f,%.3f,%.4f,%.0f,%.0f\n", lg->label, lg->scenario,
+            r->subs, r->fwd_pps, r->rcv_pps, r->worker_pct, r->user_pct, r->sys_pct, r->us_per_pkt, r->proc_pct,
+            r->us_per_pkt_proc, r->loss * 100, r->dwell50, r->dwell99);
     fflush(lg->csv);
 }

@@ -41,6 +41,7 @@ typedef struct {
 typedef struct {
     int subs;
     double fwd_pps, rcv_pps, worker_pct, user_pct, sys_pct, us_per_pkt, loss, dwell50, dwell99, lg_pct;
+    double proc_pct, us_per_pkt_proc; /* the whole server process */
 } lg_row_t;
 
 struct lg {
@@ -62,6 +63,7 @@ struct lg {
     int join_failures, sub_failures, unexpected_leaves;
     ic_recv_stats_t rx_gone; /* receive counters of users already removed */
     FILE *csv;
+    const char *label; /* first CSV column */
 };
 
 lg_user_t *lg_add_user(lg_t *lg, int room, bool publish, bool subscribe);
