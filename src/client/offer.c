@@ -135,6 +135,14 @@ static void read_media(const sdp_media_t *m, ic_answer_media_t *am)
     }
 }
 
+static bool have_candidate(const ic_answer_t *a, const char *ip, unsigned port)
+{
+    for (int i = 0; i < a->n_cand; i++)
+        if (a->cand[i].port == port && strcmp(a->cand[i].ip, ip) == 0)
+            return true;
+    return false;
+}
+
 /* sdp.c counts a=candidate lines without reading them: take the first UDP
  * host candidates here ("a=candidate:F C udp PRIO IP PORT typ host"). */
 static void read_candidates(const char *sdp, size_t len, ic_answer_t *out)
@@ -151,7 +159,8 @@ static void read_candidates(const char *sdp, size_t len, ic_answer_t *out)
             line[n] = 0;
             if (sscanf(line + 12, "%7s %u %7s %lu %63s %u %7s %15s", found, &comp, proto, &prio, ip, &port, typ,
                        type) == 8 &&
-                strcasecmp(proto, "udp") == 0 && comp == 1 && port > 0 && port < 65536 && strlen(ip) < 46) {
+                strcasecmp(proto, "udp") == 0 && comp == 1 && port > 0 && port < 65536 && strlen(ip) < 46 &&
+                !have_candidate(out, ip, port)) { /* under BUNDLE each m-line repeats them */
                 snprintf(out->cand[out->n_cand].ip, sizeof(out->cand[0].ip), "%s", ip);
                 out->cand[out->n_cand].port = (uint16_t)port;
                 out->n_cand++;
