@@ -152,12 +152,12 @@ static void read_candidates(const char *sdp, size_t len, ic_answer_t *out)
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         size_t n = eol ? (size_t)(eol - p) : (size_t)(end - p);
         if (n > 12 && n < 512 && strncmp(p, "a=candidate:", 12) == 0) {
-            char line[512], found[8], proto[8], ip[64], typ[8], type[16];
+            char line[512], found[40], proto[8], ip[64], typ[8], type[16];
             unsigned comp, port;
             unsigned long prio;
             memcpy(line, p, n);
             line[n] = 0;
-            if (sscanf(line + 12, "%7s %u %7s %lu %63s %u %7s %15s", found, &comp, proto, &prio, ip, &port, typ,
+            if (sscanf(line + 12, "%39s %u %7s %lu %63s %u %7s %15s", found, &comp, proto, &prio, ip, &port, typ,
                        type) == 8 &&
                 strcasecmp(proto, "udp") == 0 && comp == 1 && port > 0 && port < 65536 && strlen(ip) < 46 &&
                 !have_candidate(out, ip, port)) { /* under BUNDLE each m-line repeats them */
