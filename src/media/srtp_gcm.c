@@ -276,7 +276,10 @@ int sec_gcm_protect_rtp(sec_gcm_t *g, uint8_t *buf, size_t *len, size_t cap)
     int rc = seal(g->rtp, iv, buf, hl, buf + hl, *len - hl);
     if (rc != IRTC_OK)
         return rc;
-    win_add(s->rtp_win, RTP_WIN_BITS, &s->rtp_hi, idx);
+    /* A sender needs only the highest index (for the rollover guess and the
+     * window's lower edge), not which indices it used: resends are allowed. */
+    if (idx > s->rtp_hi)
+        s->rtp_hi = idx;
     *len += SEC_GCM_TAG_LEN;
     return IRTC_OK;
 }

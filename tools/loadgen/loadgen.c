@@ -58,6 +58,7 @@ static void u_joined(void *ud, ic_client_t *c, int err, const char *msg)
         return;
     }
     u->joined = true;
+    u->joined_us = ic_loop_now_us(u->lg->loop);
     if (u->publish) {
         ic_publish_opts_t o = u->lg->pub_opts;
         o.video = o.video && !u->lg->audio_only;
@@ -88,9 +89,11 @@ static void u_published(void *ud, ic_client_t *c, const char *id, int err, const
 static void u_subscribed(void *ud, ic_client_t *c, const char *id, int err, const char *msg)
 {
     lg_user_t *u = ud;
-    if (err == 0)
+    if (err == 0) {
         u->subs_up++;
-    else {
+        if (u->sub_up_us == 0)
+            u->sub_up_us = ic_loop_now_us(u->lg->loop);
+    } else {
         u->lg->sub_failures++;
         if (u->lg->sub_failures <= 3)
             fprintf(stderr, "loadgen: %s: subscription to %s failed: %d %s\n", u->user_id, id, err, msg ? msg : "");
@@ -321,7 +324,11 @@ static int parse_steps(const char *s, int *out, int cap)
     return n;
 }
 
-static void capacity_line(lg_t *lg, const char *what, int last_ok, double pps_ok, double us_ok)
+/* The measured capacity (last step under 0.5 % loss), and what the CPU time
+ * of the largest step projects for a whole core: on a machine whose cores
+ * are shared, loss can come from the server being preempted long before its
+ * own CPU runs out, and the projection says how far apart the two are. */
+static void capacity_line(lg_t *lg, const char *what, int last_ok, double pps_ok, double us_ok, const lg_row_t *big)
 {
     if (last_ok > 0)
         printf("capacity (%s): %d subscribers per media worker core under %.1f %% loss (%.0f forwarded pkt/s, "
@@ -329,6 +336,12 @@ static void capacity_line(lg_t *lg, const char *what, int last_ok, double pps_ok
                what, last_ok, LOSS_LIMIT * 100, pps_ok, us_ok);
     else
         printf("capacity (%s): no step stayed under %.1f %% loss\n", what, LOSS_LIMIT * 100);
+    if (big != NULL && big->us_per_pkt > 0 && big->subs > 0 && big->fwd_pps > 0) {
+        double per_core = 1e6 / big->us_per_pkt, per_sub = big->fwd_pps / big->subs;
+        printf("projection (%s): at %.2f us of worker CPU per forwarded packet (step of %d), one core forwards "
+               "%.0f pkt/s = %.0f subscribers\n",
+               what, big->us_per_pkt, big->subs, per_core, per_core / per_sub);
+    }
 }
 
 /* Subscribers step up; the step whose loss passes 0.5 % ends the run. */
@@ -345,6 +358,8 @@ static void scenario_live(lg_t *lg)
     lg_header(lg);
     int subs = 0, last_ok = 0;
     double pps_ok = 0, us_ok = 0;
+    lg_row_t big;
+    bool have_big = false;
     for (int s = 0; s < n && !g_stop; s++) {
         while (subs < steps[s] && lg->n_users < MAX_USERS) {
             lg_user_t *u = lg_add_user(lg, 0, false, true);
@@ -365,11 +380,12 @@ static void scenario_live(lg_t *lg)
         snprintf(label, sizeof(label), "live-%d", s + 1);
         lg_row_t r = lg_row(lg, label, subs, &a, &b);
         lg_record(lg, &r);
+        big = r, have_big = true;
         if (r.loss > LOSS_LIMIT)
             break;
         last_ok = subs, pps_ok = r.fwd_pps, us_ok = r.us_per_pkt;
     }
-    capacity_line(lg, "live 720p", last_ok, pps_ok, us_ok);
+    capacity_line(lg, "live 720p", last_ok, pps_ok, us_ok, have_big ? &big : NULL);
 }
 
 /* Rooms of `size` users, each publishing and subscribing to all others. */
@@ -383,6 +399,8 @@ static void scenario_rooms(lg_t *lg, bool audio)
     lg_header(lg);
     int rooms = 0, last_ok = 0;
     double pps_ok = 0, us_ok = 0;
+    lg_row_t big;
+    bool have_big = false;
     for (int s = 0; s < n && !g_stop; s++) {
         while (rooms < steps[s] && lg->n_users + size <= MAX_USERS) {
             for (int i = 0; i < size; i++) {
@@ -406,12 +424,13 @@ static void scenario_rooms(lg_t *lg, bool audio)
         int subs = rooms * size * (size - 1);
         lg_row_t r = lg_row(lg, label, subs, &a, &b);
         lg_record(lg, &r);
+        big = r, have_big = true;
         if (r.loss > LOSS_LIMIT)
             break;
         last_ok = subs, pps_ok = r.fwd_pps, us_ok = r.us_per_pkt;
     }
     capacity_line(lg, audio ? "audio rooms of 8, subscriptions" : "meeting rooms of 8, subscriptions", last_ok, pps_ok,
-                  us_ok);
+                  us_ok, have_big ? &big : NULL);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -460,22 +479,35 @@ static void scenario_storm(lg_t *lg)
     lg_mark(lg, &d);
     probe_cpu_t ctl = probe_cpu(&b.srv, &d.srv, lg->control_prefix);
     probe_cpu_t wk = probe_cpu(&b.srv, &d.srv, lg->worker_prefix);
-    uint64_t *ttfp = xcalloc((size_t)count, sizeof(uint64_t));
+    /* Where the time goes: join -> joined (TLS, WebSocket, join), -> subscription
+     * transport up (subscribe, offer/answer, ICE, DTLS), -> first RTP packet
+     * (the subscriber waits for a keyframe). */
+    uint64_t *ph[4];
     int n = 0;
+    for (int k = 0; k < 4; k++)
+        ph[k] = xcalloc((size_t)count + 1, sizeof(uint64_t));
     for (int i = first; i < lg->n_users; i++) {
         lg_user_t *u = lg->users[i];
-        if (u->first_media_us > u->join_sent_us)
-            ttfp[n++] = u->first_media_us - u->join_sent_us;
+        if (u->first_media_us <= u->join_sent_us || u->joined_us == 0 || u->sub_up_us == 0)
+            continue;
+        ph[0][n] = u->first_media_us - u->join_sent_us;
+        ph[1][n] = u->joined_us - u->join_sent_us;
+        ph[2][n] = u->sub_up_us > u->joined_us ? u->sub_up_us - u->joined_us : 0;
+        ph[3][n] = u->first_media_us > u->sub_up_us ? u->first_media_us - u->sub_up_us : 0;
+        n++;
     }
-    qsort(ttfp, (size_t)n, sizeof(*ttfp), cmp_u64);
-    printf("storm: %d joins in %.1f s; %d received media, %d not set up after 30 s; join -> first packet p50 %.0f ms, "
-           "p95 %.0f ms, max %.0f ms\n",
-           count, storm_s, n, pending, n ? ttfp[n / 2] / 1e3 : -1.0, n ? ttfp[n * 95 / 100] / 1e3 : -1.0,
-           n ? ttfp[n - 1] / 1e3 : -1.0);
+    static const char *const names[4] = {"join -> first packet", "join -> joined", "joined -> transport up",
+                                         "transport up -> first packet"};
+    printf("storm: %d joins in %.1f s; %d received media, %d not set up after 30 s\n", count, storm_s, n, pending);
+    for (int k = 0; k < 4; k++) {
+        qsort(ph[k], (size_t)n, sizeof(uint64_t), cmp_u64);
+        printf("storm:   %-29s p50 %6.0f ms  p95 %6.0f ms  max %6.0f ms\n", names[k], n ? ph[k][n / 2] / 1e3 : -1.0,
+               n ? ph[k][n * 95 / 100] / 1e3 : -1.0, n ? ph[k][n - 1] / 1e3 : -1.0);
+        free(ph[k]);
+    }
     printf("storm: server CPU from the first join until all were set up: control thread %.2f s, media worker %.2f s "
            "(%.2f ms per join, both)\n",
            ctl.cpu_s, wk.cpu_s, count ? (ctl.cpu_s + wk.cpu_s) * 1000 / count : 0);
-    free(ttfp);
     lg_run_ms(lg, lg->settle_ms);
     lg_mark(lg, &a);
     lg_run_ms(lg, 5000);

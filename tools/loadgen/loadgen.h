@@ -28,7 +28,7 @@ typedef struct {
     char user_id[24], channel[48];
     bool joined, published, failed, left, leaving;
     int n_subs, subs_up, subs_expected;
-    uint64_t join_sent_us, first_media_us, lifetime_us;
+    uint64_t join_sent_us, joined_us, sub_up_us, first_media_us, lifetime_us;
 } lg_user_t;
 
 typedef struct {
