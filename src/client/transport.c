@@ -29,6 +29,7 @@
 #include "media/dtls.h"
 #include "media/nack.h"
 #include "media/rtp.h"
+#include "media/rtp_stats.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
 #include "media/twcc.h"
@@ -62,11 +63,7 @@ typedef struct {
 typedef struct {
     uint32_t ssrc;
     bool video;
-    uint32_t clock;
-    uint16_t max_seq;
-    uint32_t cycles, base_seq, received, expected_prior, received_prior;
-    double jitter; /* timestamp units */
-    int64_t last_transit;
+    rtp_stats_t st;
     uint32_t lsr;
     uint64_t lsr_us;
     nack_gen_t *nack; /* video with nack negotiated */
@@ -161,21 +158,8 @@ static void send_pli(ic_transport_t *t, recv_stream_t *r)
 
 static void fill_rb(recv_stream_t *r, rtcp_rb_t *rb, uint64_t now)
 {
-    uint32_t ext_max = r->cycles + r->max_seq, expected = ext_max - r->base_seq + 1;
-    uint32_t exp_int = expected - r->expected_prior, rec_int = r->received - r->received_prior;
-    r->expected_prior = expected;
-    r->received_prior = r->received;
-    int64_t lost_int = (int64_t)exp_int - rec_int, lost = (int64_t)expected - r->received;
-    memset(rb, 0, sizeof(*rb));
-    rb->ssrc = r->ssrc;
-    rb->fraction_lost = (exp_int == 0 || lost_int <= 0) ? 0 : (uint8_t)IRTC_MIN(255, (lost_int << 8) / exp_int);
-    rb->cumulative_lost = (int32_t)IRTC_MAX(IRTC_MIN(lost, 0x7fffff), -0x800000);
-    rb->ext_highest_seq = ext_max;
-    rb->jitter = (uint32_t)r->jitter;
-    if (r->lsr_us != 0) {
-        rb->lsr = r->lsr;
-        rb->dlsr = (uint32_t)((now - r->lsr_us) * 65536 / 1000000);
-    }
+    uint32_t dlsr = r->lsr_us ? (uint32_t)((now - r->lsr_us) * 65536 / 1000000) : 0;
+    rtp_stats_report(&r->st, r->ssrc, r->lsr_us ? r->lsr : 0, dlsr, rb);
 }
 
 static void ntp_now(uint32_t *sec, uint32_t *frac)
@@ -258,7 +242,7 @@ static recv_stream_t *recv_stream(ic_transport_t *t, uint32_t ssrc, uint8_t pt)
     memset(r, 0, sizeof(*r));
     r->ssrc = ssrc;
     r->video = video;
-    r->clock = video ? 90000 : 48000;
+    rtp_stats_init(&r->st, video ? 90000 : 48000);
     if (video && t->nack_enabled) {
         r->nack = xmalloc(sizeof(*r->nack)); /* once per stream, not per packet */
         nack_gen_init(r->nack);
@@ -268,24 +252,7 @@ static recv_stream_t *recv_stream(ic_transport_t *t, uint32_t ssrc, uint8_t pt)
 
 static void count_rtp(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, uint64_t now)
 {
-    if (r->received == 0) {
-        r->max_seq = h->seq;
-        r->base_seq = h->seq;
-    } else {
-        uint16_t d = (uint16_t)(h->seq - r->max_seq);
-        if (d < 0x8000) {
-            if (h->seq < r->max_seq)
-                r->cycles += 65536;
-            r->max_seq = h->seq;
-        }
-    }
-    r->received++;
-    int64_t arrival = (int64_t)(now * r->clock / 1000000), transit = arrival - (int64_t)h->ts;
-    if (r->received > 1) {
-        int64_t d = transit - r->last_transit;
-        r->jitter += ((double)(d < 0 ? -d : d) - r->jitter) / 16.0;
-    }
-    r->last_transit = transit;
+    rtp_stats_packet(&r->st, h->seq, h->ts, now);
     if (r->nack != NULL) {
         int f = nack_gen_packet(r->nack, h->seq, now / 1000);
         if (f & NACK_PKT_RECOVERED)
@@ -643,6 +610,11 @@ ic_transport_t *ic_transport_new(ic_loop_t *l, const char *bind_ip, unsigned ver
     int fd = socket(ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return NULL;
+    /* A keyframe arrives as a burst of dozens of datagrams; with thousands of
+     * transports on one loop a turn can take a while: room for 1 MiB, so a
+     * load generator's own buffers are not what loses packets. */
+    int size = 1 << 20;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         close(fd);
         return NULL;
@@ -823,10 +795,8 @@ void ic_transport_add_stats(const ic_transport_t *t, ic_recv_stats_t *rx, ic_sen
             rx->srtp_cm++;
         for (unsigned i = 0; i < t->n_recv; i++) {
             const recv_stream_t *r = &t->recv[i];
-            int64_t expected = (int64_t)(r->cycles + r->max_seq) - r->base_seq + 1;
-            if (r->received > 0 && expected > (int64_t)r->received)
-                rx->lost += (uint64_t)(expected - r->received);
-            double j = r->jitter * 1000.0 / r->clock;
+            rx->lost += rtp_stats_lost(&r->st);
+            double j = rtp_stats_jitter_ms(&r->st);
             if (j > rx->jitter_ms)
                 rx->jitter_ms = j;
         }

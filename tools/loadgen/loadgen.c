@@ -254,6 +254,8 @@ void lg_mark(lg_t *lg, lg_mark_t *m)
     struct rusage ru;
     probe_take(lg->server_pid, lg->host, lg->janus ? 0 : lg->https_port, &m->srv);
     sum_rx(lg, &m->rx);
+    uint64_t snd;
+    probe_udp_errors(0, &m->self_rcvbuf_errors, &snd);
     getrusage(RUSAGE_SELF, &ru);
     m->self_cpu_s =
         (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
@@ -262,14 +264,15 @@ void lg_mark(lg_t *lg, lg_mark_t *m)
 
 void lg_header(lg_t *lg)
 {
-    static const char *const top[] = {"step",   "subs",  "fwd pkt/s", "rcv pkt/s", "worker%", "user%",   "sys%",
-                                      "us/pkt", "proc%", "us/pkt",    "loss%",     "dwell50", "dwell99", "lg%"};
-    static const char *const sub[] = {"",       "",     "",     "", "(media", "worker", "threads)",
-                                      "worker", "(all", "all)", "", "(us)",   "(us)",   "(loadgen)"};
+    static const char *const top[] = {"step",    "subs",    "fwd pkt/s", "rcv pkt/s", "worker%", "user%",
+                                      "sys%",    "wait%",   "us/pkt",    "proc%",     "us/pkt",  "loss%",
+                                      "dwell50", "dwell99", "lg%",       "drops"};
+    static const char *const sub[] = {"",       "",     "",     "", "(media", "worker", "threads)",  "(preempt)",
+                                      "worker", "(all", "all)", "", "(us)",   "(us)",   "(loadgen)", "srv/lg"};
     for (int row = 0; row < 2; row++) {
         const char *const *h = row ? sub : top;
-        printf("%-10s %6s %9s %9s %7s %6s %6s %7s %6s %7s %7s %8s %8s %6s\n", h[0], h[1], h[2], h[3], h[4], h[5], h[6],
-               h[7], h[8], h[9], h[10], h[11], h[12], h[13]);
+        printf("%-10s %6s %9s %9s %7s %6s %6s %6s %7s %6s %7s %7s %8s %8s %6s %s\n", h[0], h[1], h[2], h[3], h[4], h[5],
+               h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
     }
 }
 
@@ -297,15 +300,21 @@ lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const
     r.lg_pct = (b->self_cpu_s - a->self_cpu_s) / secs * 100;
     probe_cpu_t all = probe_cpu(&a->srv, &b->srv, "");
     r.proc_pct = all.cpu_s / secs * 100;
+    r.wait_pct = cpu.wait_s / secs * 100;
+    r.srv_drops =
+        (b->srv.udp_rcvbuf_errors - a->srv.udp_rcvbuf_errors) + (b->srv.udp_sndbuf_errors - a->srv.udp_sndbuf_errors);
+    r.lg_drops = b->self_rcvbuf_errors - a->self_rcvbuf_errors;
     r.us_per_pkt_proc = r.fwd_pps > 0 ? all.cpu_s * 1e6 / (r.fwd_pps * secs) : 0;
     char d50[16] = "-", d99[16] = "-";
     if (r.dwell50 >= 0)
         snprintf(d50, sizeof(d50), "%.0f", r.dwell50);
     if (r.dwell99 >= 0)
         snprintf(d99, sizeof(d99), "%.0f", r.dwell99);
-    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %7.2f %6.1f %7.2f %7.3f %8s %8s %6.1f%s\n", label, subs, r.fwd_pps,
-           r.rcv_pps, r.worker_pct, r.user_pct, r.sys_pct, r.us_per_pkt, r.proc_pct, r.us_per_pkt_proc, r.loss * 100,
-           d50, d99, r.lg_pct, r.lg_pct > 90 ? "  (load generator saturated: figures are a lower bound)" : "");
+    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %6.1f %7.2f %6.1f %7.2f %7.3f %8s %8s %6.1f %llu/%llu%s\n", label,
+           subs, r.fwd_pps, r.rcv_pps, r.worker_pct, r.user_pct, r.sys_pct, r.wait_pct, r.us_per_pkt, r.proc_pct,
+           r.us_per_pkt_proc, r.loss * 100, d50, d99, r.lg_pct, (unsigned long long)r.srv_drops,
+           (unsigned long long)r.lg_drops,
+           r.lg_pct > 90 ? "  (load generator saturated: figures are a lower bound)" : "");
     fflush(stdout);
     return r;
 }

@@ -35,6 +35,7 @@ typedef struct {
     probe_snap_t srv;
     ic_recv_stats_t rx;
     double self_cpu_s;
+    uint64_t self_rcvbuf_errors; /* the load generator's namespace */
     uint64_t at_us;
 } lg_mark_t;
 
@@ -42,6 +43,8 @@ typedef struct {
     int subs;
     double fwd_pps, rcv_pps, worker_pct, user_pct, sys_pct, us_per_pkt, loss, dwell50, dwell99, lg_pct;
     double proc_pct, us_per_pkt_proc; /* the whole server process */
+    double wait_pct;                  /* media worker runnable but not running */
+    uint64_t srv_drops, lg_drops;     /* UDP buffer drops: server's namespace, ours */
 } lg_row_t;
 
 struct lg {

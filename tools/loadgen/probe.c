@@ -45,8 +45,11 @@ static void read_thread(pid_t pid, int tid, probe_thread_t *t)
         memcpy(t->name, buf, strlen(buf) + 1);
     }
     snprintf(path, sizeof(path), "/proc/%d/task/%d/schedstat", (int)pid, tid);
-    if (read_file(path, buf, sizeof(buf)))
-        t->run_ns = strtoull(buf, NULL, 10);
+    if (read_file(path, buf, sizeof(buf))) {
+        char *end;
+        t->run_ns = strtoull(buf, &end, 10);
+        t->wait_ns = strtoull(end, NULL, 10);
+    }
     snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, tid);
     if (read_file(path, buf, sizeof(buf))) {
         /* Fields after the parenthesised name: state is 3, utime 14, stime 15. */
@@ -149,6 +152,7 @@ bool probe_take(pid_t pid, const char *host, unsigned port, probe_snap_t *s)
         if (r != NULL)
             s->rss_kb = strtoull(r + 6, NULL, 10);
     }
+    probe_udp_errors(pid, &s->udp_rcvbuf_errors, &s->udp_sndbuf_errors);
     snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
     if ((d = opendir(path)) != NULL) {
         while ((e = readdir(d)) != NULL)
@@ -185,6 +189,7 @@ probe_cpu_t probe_cpu(const probe_snap_t *a, const probe_snap_t *b, const char *
         c.cpu_s += (double)(tb->run_ns - (ta ? ta->run_ns : 0)) / 1e9;
         c.user_s += (double)(tb->user_ticks - (ta ? ta->user_ticks : 0)) * tick;
         c.sys_s += (double)(tb->sys_ticks - (ta ? ta->sys_ticks : 0)) * tick;
+        c.wait_s += (double)(tb->wait_ns - (ta ? ta->wait_ns : 0)) / 1e9;
     }
     return c;
 }
@@ -209,6 +214,23 @@ double probe_dwell_us(const probe_snap_t *a, const probe_snap_t *b, double q, ui
         cum += (double)d[k];
     }
     return (double)dwell_bucket_le_ns(DWELL_BUCKETS - 1) / 1000.0;
+}
+
+void probe_udp_errors(pid_t pid, uint64_t *rcvbuf, uint64_t *sndbuf)
+{
+    char path[64], buf[4096];
+    *rcvbuf = *sndbuf = 0;
+    snprintf(path, sizeof(path), pid ? "/proc/%d/net/snmp" : "/proc/self/net/snmp", (int)pid);
+    if (!read_file(path, buf, sizeof(buf)))
+        return;
+    /* "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors ..." then the values. */
+    const char *h = strstr(buf, "\nUdp: ");
+    const char *v = h ? strstr(h + 1, "\nUdp: ") : NULL;
+    unsigned long long x[6];
+    if (v != NULL && sscanf(v + 6, "%llu %llu %llu %llu %llu %llu", &x[0], &x[1], &x[2], &x[3], &x[4], &x[5]) == 6) {
+        *rcvbuf = x[4];
+        *sndbuf = x[5];
+    }
 }
 
 void probe_affinity(pid_t pid, char *out, size_t cap)

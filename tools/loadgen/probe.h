@@ -22,6 +22,7 @@ typedef struct {
     int tid;
     char name[32];
     uint64_t run_ns;                /* schedstat: time on a CPU */
+    uint64_t wait_ns;               /* schedstat: time runnable but waiting for a CPU */
     uint64_t user_ticks, sys_ticks; /* stat: clock ticks */
 } probe_thread_t;
 
@@ -31,6 +32,9 @@ typedef struct {
     probe_thread_t th[PROBE_MAX_THREADS];
     uint64_t rss_kb;
     int fds;
+    /* the process's network namespace (/proc/PID/net/snmp): datagrams the
+     * kernel dropped because a socket's receive or send buffer was full */
+    uint64_t udp_rcvbuf_errors, udp_sndbuf_errors;
     /* irtcd /metrics, summed over workers (0 when not available) */
     bool have_metrics;
     uint64_t tx_packets, rx_packets, tx_errors;
@@ -45,6 +49,7 @@ bool probe_take(pid_t pid, const char *host, unsigned port, probe_snap_t *s);
  * seconds on CPU, and the user / system share from the tick counters. */
 typedef struct {
     double cpu_s, user_s, sys_s;
+    double wait_s; /* runnable, waiting for a CPU: another process had it */
     int threads;
 } probe_cpu_t;
 probe_cpu_t probe_cpu(const probe_snap_t *a, const probe_snap_t *b, const char *prefix);
@@ -52,6 +57,9 @@ probe_cpu_t probe_cpu(const probe_snap_t *a, const probe_snap_t *b, const char *
 /* Percentile (0..1) of the dwell histogram delta b - a, in µs (bucket upper
  * bound, linear inside the bucket); -1 without samples. */
 double probe_dwell_us(const probe_snap_t *a, const probe_snap_t *b, double q, uint64_t *samples);
+
+/* UDP buffer drops in the namespace of pid (0: this process's). */
+void probe_udp_errors(pid_t pid, uint64_t *rcvbuf, uint64_t *sndbuf);
 
 /* The CPUs pid may run on, as "0" or "0-1" (sched_getaffinity). */
 void probe_affinity(pid_t pid, char *out, size_t cap);
