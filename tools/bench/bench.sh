@@ -15,7 +15,10 @@
 #
 # Environment: BENCH_SCENARIOS (default: all above), BENCH_QUICK=1 (short
 # steps and windows, for a smoke run), BENCH_CHURN_SECONDS (600),
-# BENCH_LIVE_STEPS, BENCH_OUT (directory for the CSV and logs).
+# BENCH_LIVE_STEPS, BENCH_OUT (directory for the CSV and logs), BENCH_NICE
+# (e.g. -15: the servers and irtc-loadgen get that scheduling priority, for a
+# machine whose cores other work shares: the wait% column shows how much of
+# the time the media worker was runnable but preempted).
 set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(pwd)}"
@@ -27,6 +30,7 @@ SCENARIOS=${BENCH_SCENARIOS:-"srtp live live_libsrtp meeting audio storm churn j
 QUICK=${BENCH_QUICK:-0}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOAD_CPU:-1}
+NICE="nice -n ${BENCH_NICE:-0}"
 NET=10.212.0
 NS=irtc-bench
 HIF=irtc-bh
@@ -85,7 +89,7 @@ fi
 echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); $(uname -r)"
 echo "# commit: $(git -C "$S" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$S" diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share this machine: see docs/BENCHMARKS.md)"
-echo "# server pinned to CPU $SRV_CPU, irtc-loadgen to CPU $LG_CPU; server at $SRV_IP, load from $LG_IP"
+echo "# server pinned to CPU $SRV_CPU, irtc-loadgen to CPU $LG_CPU; server at $SRV_IP, load from $LG_IP; nice ${BENCH_NICE:-0}"
 
 HTTPS_PORT=28443
 MEDIA_PORT=28500
@@ -110,7 +114,7 @@ field() { printf '%s' "$APP" | /usr/bin/python3 -c "import json,sys; print(json.
 APP_ID=$(field appId); KEY=$(field accessKey); TENANT=$(field tenantId)
 
 start_irtcd() { # [ENV=VALUE...]
-  env "$@" $RUN_IN taskset -c "$SRV_CPU" "$IRTCD" --config "$CFG" >>"$OUT/irtcd.log" 2>&1 &
+  env "$@" $RUN_IN $NICE taskset -c "$SRV_CPU" "$IRTCD" --config "$CFG" >>"$OUT/irtcd.log" 2>&1 &
   SERVER_PID=$!
   for _ in $(seq 1 100); do
     curl -ks -o /dev/null "https://$SRV_IP:$HTTPS_PORT/healthz" && return 0
@@ -121,7 +125,7 @@ start_irtcd() { # [ENV=VALUE...]
 
 loadgen() { # SCENARIO LABEL [ARGS...]
   sc=$1; label=$2; shift 2
-  taskset -c "$LG_CPU" "$LG" --scenario "$sc" --pid "$SERVER_PID" --host "$SRV_IP" --bind "$LG_IP" \
+  $NICE taskset -c "$LG_CPU" "$LG" --scenario "$sc" --pid "$SERVER_PID" --host "$SRV_IP" --bind "$LG_IP" \
     --port "$HTTPS_PORT" --media-port "$MEDIA_PORT" --app "$APP_ID" --key "$KEY" --tenant "$TENANT" \
     --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" "$@"
 }
@@ -144,7 +148,7 @@ janus_run() { # LABEL LOOPS-LINE
   sed -e "s|@PORT@|8088|" -e "s|@IP@|$SRV_IP|" "$S/tools/bench/janus.transport.http.jcfg.in" > "$J/janus.transport.http.jcfg"
   cp "$S/tools/bench/janus.plugin.videoroom.jcfg.in" "$J/janus.plugin.videoroom.jcfg"
   echo; echo "== $label: live against Janus 1.1.2 (${loops:-event loops: Janus default, one thread per handle})"
-  $RUN_IN taskset -c "$SRV_CPU" janus -C "$J/janus.jcfg" -F "$J" -P "$J/plugins" -o >"$OUT/$label.log" 2>&1 &
+  $RUN_IN $NICE taskset -c "$SRV_CPU" janus -C "$J/janus.jcfg" -F "$J" -P "$J/plugins" -o >"$OUT/$label.log" 2>&1 &
   SERVER_PID=$!
   up=0
   for _ in $(seq 1 100); do
@@ -152,7 +156,7 @@ janus_run() { # LABEL LOOPS-LINE
     sleep 0.1
   done
   if [ $up = 1 ]; then
-    taskset -c "$LG_CPU" "$LG" --scenario live --pid "$SERVER_PID" --janus "http://$SRV_IP:8088/janus" \
+    $NICE taskset -c "$LG_CPU" "$LG" --scenario live --pid "$SERVER_PID" --janus "http://$SRV_IP:8088/janus" \
       --bind "$LG_IP" --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" --steps "$LIVE_STEPS" --srtp gcm
   else
     echo "bench: Janus did not start"; tail -5 "$OUT/$label.log"

@@ -17,6 +17,8 @@ def main(path):
         if len(r) < 14 or r[1] != "live":
             continue
         label, subs = r[0], int(r[2])
+        if float(r[3]) < 100:  # the server had stopped forwarding (its transport failed): not a measurement
+            continue
         rows.setdefault(label, {})[subs] = {
             "fwd": float(r[3]), "proc": float(r[9]), "us": float(r[10]), "us_worker": float(r[8]),
             "loss": float(r[11]), "d99": float(r[13]),

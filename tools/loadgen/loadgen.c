@@ -286,7 +286,8 @@ lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const
     r.rcv_pps = (double)(b->rx.packets - a->rx.packets) / secs;
     uint64_t lost = b->rx.lost > a->rx.lost ? b->rx.lost - a->rx.lost : 0;
     uint64_t got = b->rx.packets - a->rx.packets;
-    r.loss = got + lost ? (double)lost / (double)(got + lost) : 0;
+    /* Nothing received at all (the publisher's transport failed) is total loss, not none. */
+    r.loss = got + lost ? (double)lost / (double)(got + lost) : subs > 0 ? 1 : 0;
     if (b->srv.have_metrics)
         r.fwd_pps = (double)(b->srv.tx_packets - a->srv.tx_packets) / secs;
     else
@@ -380,6 +381,10 @@ static void scenario_live(lg_t *lg)
         int pending = lg_wait_ready(lg, 30000);
         if (pending > 0)
             printf("# %d of %d subscribers not set up after 30 s\n", pending, subs);
+        if (pub->failed) {
+            printf("# the publisher's transport failed: the server stopped answering it\n");
+            break;
+        }
         lg_run_ms(lg, lg->settle_ms);
         lg_mark_t a, b;
         lg_mark(lg, &a);
