@@ -94,6 +94,13 @@ static void ws_fail(ic_ws_t *ws, int code, const char *why)
         ws->cb.on_close(ws->user, code, why);
 }
 
+/* Runs before the deferred free of an ic_ws_close in the same turn (the
+ * loop keeps the order), which makes it a no-op then. */
+static void fail_later(void *arg)
+{
+    ws_fail(arg, 1006, "send failed");
+}
+
 /* ---- wslay over SSL ---- */
 
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user_data)
@@ -420,10 +427,11 @@ int ic_ws_send_text(ic_ws_t *ws, const char *msg, size_t len)
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)msg, len};
     if (wslay_event_queue_msg(ws->ctx, &m) != 0)
         return IRTC_ECONFLICT;
-    /* Write now: one turn less of latency, and most messages fit at once. */
+    /* Write now: one turn less of latency, and most messages fit at once.  A
+     * failure is reported after this turn, not from inside the caller's call. */
     if (wslay_event_send(ws->ctx) != 0) {
-        ws_fail(ws, 1006, "send failed");
-        return IRTC_ECONFLICT;
+        ic_loop_defer(ws->loop, fail_later, ws);
+        return IRTC_OK;
     }
     update_interest(ws);
     return IRTC_OK;
