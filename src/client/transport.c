@@ -393,10 +393,7 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
 {
     ic_transport_t *t = user;
-    if (sec_session_init(&t->srtp_out, k->profile, k->local_key, k->key_len, k->local_salt, k->salt_len, false) !=
-            IRTC_OK ||
-        sec_session_init(&t->srtp_in, k->profile, k->remote_key, k->key_len, k->remote_salt, k->salt_len, true) !=
-            IRTC_OK) {
+    if (dtls_srtp_sessions(k, &t->srtp_out, &t->srtp_in) != IRTC_OK) {
         fail(t, "SRTP keying failed");
         return;
     }

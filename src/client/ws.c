@@ -103,13 +103,23 @@ static void fail_later(void *arg)
 
 /* ---- wslay over SSL ---- */
 
+/* An SSL_read/SSL_write result as wslay wants it: bytes, or -1 with
+ * WOULDBLOCK (try again on the next event) or a failure. */
+static ssize_t ssl_result(ic_ws_t *ws, wslay_event_context_ptr ctx, int n)
+{
+    if (n > 0)
+        return n;
+    int e = n == 0 && ws->state == WS_DEAD ? SSL_ERROR_SSL : SSL_get_error(ws->ssl, n);
+    wslay_event_set_error(ctx, e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? WSLAY_ERR_WOULDBLOCK
+                                                                                     : WSLAY_ERR_CALLBACK_FAILURE);
+    return -1;
+}
+
 static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user_data)
 {
     ic_ws_t *ws = user_data;
-    if (ws->state == WS_DEAD) { /* closed from a callback: the fd may already be another socket's */
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
+    if (ws->state == WS_DEAD) /* closed from a callback: the fd may already be another socket's */
+        return ssl_result(ws, ctx, 0);
     if (ws->extra_off < ws->extra_len) {
         size_t n = IRTC_MIN(len, ws->extra_len - ws->extra_off);
         memcpy(buf, ws->extra + ws->extra_off, n);
@@ -117,34 +127,16 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
         return (ssize_t)n;
     }
     ERR_clear_error();
-    int n = SSL_read(ws->ssl, buf, (int)IRTC_MIN(len, (size_t)1 << 20));
-    if (n > 0)
-        return n;
-    int e = SSL_get_error(ws->ssl, n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    else
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
+    return ssl_result(ws, ctx, SSL_read(ws->ssl, buf, (int)IRTC_MIN(len, (size_t)1 << 20)));
 }
 
 static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len, int flags, void *user_data)
 {
     ic_ws_t *ws = user_data;
-    if (ws->state == WS_DEAD) {
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-        return -1;
-    }
+    if (ws->state == WS_DEAD)
+        return ssl_result(ws, ctx, 0);
     ERR_clear_error();
-    int n = SSL_write(ws->ssl, data, (int)IRTC_MIN(len, (size_t)1 << 20));
-    if (n > 0)
-        return n;
-    int e = SSL_get_error(ws->ssl, n);
-    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
-        wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    else
-        wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
+    return ssl_result(ws, ctx, SSL_write(ws->ssl, data, (int)IRTC_MIN(len, (size_t)1 << 20)));
 }
 
 static int genmask_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, void *user_data)

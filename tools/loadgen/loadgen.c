@@ -354,6 +354,28 @@ static void capacity_line(lg_t *lg, const char *what, int last_ok, double pps_ok
     }
 }
 
+/* One step's measurement: settle, the window, its row; false when the step
+ * failed — loss over 0.5 %, or viewers not served (loss among those set up
+ * says nothing when others never connected or were dropped). */
+static bool measure_step(lg_t *lg, const char *label, int subs, int pending, int leaves_before, lg_row_t *r)
+{
+    lg_run_ms(lg, lg->settle_ms);
+    lg_mark_t a, b;
+    lg_mark(lg, &a);
+    lg_run_ms(lg, lg->window_ms);
+    lg_mark(lg, &b);
+    *r = lg_row(lg, label, subs, &a, &b);
+    lg_record(lg, r);
+    if (r->loss > LOSS_LIMIT)
+        return false;
+    if (pending > 0 || lg->unexpected_leaves > leaves_before) {
+        printf("# step failed: %d not set up, %d removed by the server\n", pending,
+               lg->unexpected_leaves - leaves_before);
+        return false;
+    }
+    return true;
+}
+
 /* Subscribers step up; the step whose loss passes 0.5 % ends the run. */
 static void scenario_live(lg_t *lg)
 {
@@ -371,6 +393,7 @@ static void scenario_live(lg_t *lg)
     lg_row_t big;
     bool have_big = false;
     for (int s = 0; s < n && !g_stop; s++) {
+        int leaves_before = lg->unexpected_leaves;
         while (subs < steps[s] && lg->n_users < MAX_USERS) {
             lg_user_t *u = lg_add_user(lg, 0, false, true);
             u->subs_expected = 1;
@@ -385,17 +408,12 @@ static void scenario_live(lg_t *lg)
             printf("# the publisher's transport failed: the server stopped answering it\n");
             break;
         }
-        lg_run_ms(lg, lg->settle_ms);
-        lg_mark_t a, b;
-        lg_mark(lg, &a);
-        lg_run_ms(lg, lg->window_ms);
-        lg_mark(lg, &b);
         char label[16];
         snprintf(label, sizeof(label), "live-%d", s + 1);
-        lg_row_t r = lg_row(lg, label, subs, &a, &b);
-        lg_record(lg, &r);
+        lg_row_t r;
+        bool good = measure_step(lg, label, subs, pending, leaves_before, &r);
         big = r, have_big = true;
-        if (r.loss > LOSS_LIMIT)
+        if (!good)
             break;
         last_ok = subs, pps_ok = r.fwd_pps, us_ok = r.us_per_pkt;
     }
@@ -416,6 +434,7 @@ static void scenario_rooms(lg_t *lg, bool audio)
     lg_row_t big;
     bool have_big = false;
     for (int s = 0; s < n && !g_stop; s++) {
+        int leaves_before = lg->unexpected_leaves;
         while (rooms < steps[s] && lg->n_users + size <= MAX_USERS) {
             for (int i = 0; i < size; i++) {
                 lg_user_t *u = lg_add_user(lg, rooms, true, true);
@@ -428,18 +447,13 @@ static void scenario_rooms(lg_t *lg, bool audio)
         int pending = lg_wait_ready(lg, 60000);
         if (pending > 0)
             printf("# %d users not fully set up after 60 s\n", pending);
-        lg_run_ms(lg, lg->settle_ms);
-        lg_mark_t a, b;
-        lg_mark(lg, &a);
-        lg_run_ms(lg, lg->window_ms);
-        lg_mark(lg, &b);
         char label[16];
         snprintf(label, sizeof(label), "%s-%d", audio ? "audio" : "meet", rooms);
         int subs = rooms * size * (size - 1);
-        lg_row_t r = lg_row(lg, label, subs, &a, &b);
-        lg_record(lg, &r);
+        lg_row_t r;
+        bool good = measure_step(lg, label, subs, pending, leaves_before, &r);
         big = r, have_big = true;
-        if (r.loss > LOSS_LIMIT)
+        if (!good)
             break;
         last_ok = subs, pps_ok = r.fwd_pps, us_ok = r.us_per_pkt;
     }
