@@ -23,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "media/dwell.h"
 
 typedef struct worker worker_t;
 typedef struct worker_pool worker_pool_t;
@@ -38,11 +39,14 @@ typedef struct {
     _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     _Atomic uint64_t drop_unknown_source; /* no transport for that address yet */
     _Atomic uint64_t drop_malformed;
-    _Atomic uint64_t drop_stun_auth;   /* STUN with a bad/missing integrity or unknown ufrag */
-    _Atomic uint64_t drop_srtp;        /* SRTP/SRTCP authentication or replay failure */
-    _Atomic uint64_t drop_dtls;        /* DTLS records that failed */
+    _Atomic uint64_t drop_stun_auth; /* STUN with a bad/missing integrity or unknown ufrag */
+    _Atomic uint64_t drop_srtp;      /* SRTP/SRTCP authentication or replay failure */
+    _Atomic uint64_t drop_dtls;      /* DTLS records that failed */
     _Atomic uint64_t tx_errors;
     _Atomic uint64_t loop_turns;
+    /* Sampled dwell time, receive timestamp → sendmmsg (media/dwell.h). */
+    _Atomic uint64_t dwell_hist[DWELL_BUCKETS];
+    _Atomic uint64_t dwell_sum_ns;
 } worker_stats_t;
 
 struct dtls_cert;
