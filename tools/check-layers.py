@@ -38,6 +38,7 @@ LAYERS = [
     "apps",      # tenant apps: credentials, join tokens
     "room",      # room registry
     "sfu",       # control-thread seam to the media plane
+    "client",    # the C client core (libirtcclient.a): sdp, media packet modules and core only
     "sdp",       # SDP parse / negotiate / write (control thread)
     "media",     # media workers, packet modules, codecs/
     "store",     # SQLite

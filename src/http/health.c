@@ -96,6 +96,26 @@ static void collect_workers(buf_t *out, void *ctx)
             metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
         }
     }
+    /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */
+    metrics_header(out, "irtc_media_dwell_seconds", "histogram",
+                   "Sampled time from a datagram's kernel receive timestamp to the sendmmsg of its last copy.");
+    for (unsigned i = 0; i < n; i++) {
+        const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
+        uint64_t cum = 0;
+        char labels[64];
+        for (unsigned k = 0; k < DWELL_BUCKETS; k++) {
+            cum += atomic_load_explicit(&st->dwell_hist[k], memory_order_relaxed);
+            if (k == DWELL_BUCKETS - 1)
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"+Inf\"", i);
+            else
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"%.9g\"", i, dwell_bucket_le_ns(k) / 1e9);
+            metrics_sample(out, "irtc_media_dwell_seconds_bucket", labels, (double)cum);
+        }
+        snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+        metrics_sample(out, "irtc_media_dwell_seconds_sum", labels,
+                       (double)atomic_load_explicit(&st->dwell_sum_ns, memory_order_relaxed) / 1e9);
+        metrics_sample(out, "irtc_media_dwell_seconds_count", labels, (double)cum);
+    }
     metrics_header(out, "irtc_media_workers", "gauge", "Media worker threads.");
     metrics_sample(out, "irtc_media_workers", NULL, n);
 }

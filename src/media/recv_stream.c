@@ -18,6 +18,7 @@ void rs_init(recv_stream_t *s, int kind, int codec, uint32_t clock_rate, bool na
     s->codec = codec;
     s->clock_rate = clock_rate ? clock_rate : 90000;
     s->nack_enabled = nack;
+    rtp_stats_init(&s->stats, s->clock_rate);
     nack_gen_init(&s->nack);
     s->slots = xcalloc(slots, sizeof(rs_slot_t));
     s->mask = slots - 1;
@@ -63,30 +64,11 @@ int rs_on_packet(recv_stream_t *s, const rtp_hdr_t *h, size_t len, uint64_t now_
 {
     if (!s->seen) {
         s->seen = true;
-        s->max_seq = h->seq;
-        s->base_seq = h->seq;
         s->first_ms = now_ms;
-    } else {
-        uint16_t udelta = (uint16_t)(h->seq - s->max_seq);
-        if (udelta < 0x8000) {
-            if (h->seq < s->max_seq)
-                s->cycles += 65536;
-            s->max_seq = h->seq;
-        }
     }
     s->last_ms = now_ms;
-    s->received++;
     count_bitrate(s, len, now_ms);
-    /* Interarrival jitter in timestamp units (RFC 3550 A.8). */
-    int64_t arrival = (int64_t)(now_ms * s->clock_rate / 1000);
-    int64_t transit = arrival - (int64_t)h->ts;
-    if (s->received > 1) {
-        int64_t d = transit - s->last_transit;
-        if (d < 0)
-            d = -d;
-        s->jitter += ((double)d - s->jitter) / 16.0;
-    }
-    s->last_transit = transit;
+    rtp_stats_packet(&s->stats, h->seq, h->ts, now_ms * 1000);
     if (!s->nack_enabled)
         return 0;
     int flags = nack_gen_packet(&s->nack, h->seq, now_ms);
@@ -190,21 +172,6 @@ void rs_on_sender_report(recv_stream_t *s, uint32_t ntp_sec, uint32_t ntp_frac, 
 
 void rs_fill_report_block(recv_stream_t *s, rtcp_rb_t *rb, uint64_t now_ms)
 {
-    uint32_t ext_max = s->cycles + s->max_seq;
-    uint32_t expected = ext_max - s->base_seq + 1;
-    uint32_t exp_int = expected - s->expected_prior, rec_int = s->received - s->received_prior;
-    s->expected_prior = expected;
-    s->received_prior = s->received;
-    int64_t lost_int = (int64_t)exp_int - rec_int;
-    int64_t lost = (int64_t)expected - s->received;
-    memset(rb, 0, sizeof(*rb));
-    rb->ssrc = s->ssrc;
-    rb->fraction_lost = (exp_int == 0 || lost_int <= 0) ? 0 : (uint8_t)IRTC_MIN(255, (lost_int << 8) / exp_int);
-    rb->cumulative_lost = (int32_t)IRTC_MAX(IRTC_MIN(lost, 0x7fffff), -0x800000);
-    rb->ext_highest_seq = ext_max;
-    rb->jitter = (uint32_t)s->jitter;
-    if (s->have_sr) {
-        rb->lsr = s->last_sr_mid;
-        rb->dlsr = (uint32_t)((now_ms - s->last_sr_ms) * 65536 / 1000);
-    }
+    uint32_t dlsr = s->have_sr ? (uint32_t)((now_ms - s->last_sr_ms) * 65536 / 1000) : 0;
+    rtp_stats_report(&s->stats, s->ssrc, s->have_sr ? s->last_sr_mid : 0, dlsr, rb);
 }

@@ -26,6 +26,7 @@
 #include "media/codecs/vp8.h"
 #include "media/nack.h"
 #include "media/rtp.h"
+#include "media/rtp_stats.h"
 
 #define RS_SLOT_DATA 1504
 #define RS_MAX_AGE_MS 2000 /* a stored packet older than this is not handed out */
@@ -65,10 +66,7 @@ typedef struct {
 
     /* receive statistics */
     bool seen;
-    uint16_t max_seq;
-    uint32_t cycles, base_seq, received, expected_prior, received_prior;
-    double jitter;
-    int64_t last_transit;
+    rtp_stats_t stats;
     uint64_t first_ms, last_ms; /* first and latest packet */
 
     /* the publisher's last sender report */

@@ -30,7 +30,15 @@ struct transport_cc {
     alloc_t alloc;
     consumer_t *by_slot[ALLOC_MAX_CONSUMERS];
     uint64_t last_gcc_ms, last_alloc_ms, alloc_target_bps;
+    uint64_t created_ms, first_fb_ms; /* the estimate counts as measured a while after feedback began */
 };
+
+/* Until the estimate has been measured (a probe result, or 1.5 s of
+ * feedback; 3 s without transport-cc), it is only gcc's starting guess:
+ * every consumer then gets at least its lowest layer (a single-encoding
+ * stream: its only one) instead of being paused on a guess. */
+#define TRANSPORT_MEASURED_FB_MS 1500
+#define TRANSPORT_MEASURED_NOFB_MS 3000
 
 static engine_stats_t *stats(transport_t *t)
 {
@@ -104,10 +112,7 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
 static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
 {
     transport_t *t = user;
-    if (sec_session_init(&t->srtp_out, k->profile, k->local_key, k->key_len, k->local_salt, k->salt_len, false) !=
-            IRTC_OK ||
-        sec_session_init(&t->srtp_in, k->profile, k->remote_key, k->key_len, k->remote_salt, k->salt_len, true) !=
-            IRTC_OK) {
+    if (dtls_srtp_sessions(k, &t->srtp_out, &t->srtp_in) != IRTC_OK) {
         fail(t, "SRTP keying failed");
         return;
     }
@@ -400,6 +405,8 @@ static void on_twcc_feedback(transport_t *t, const rtcp_pkt_t *pkt)
         COUNT(t, drop_malformed);
         return;
     }
+    if (cc->first_fb_ms == 0)
+        cc->first_fb_ms = mx_now_ms(t->ctx);
     twcc_result_t res[64];
     size_t n;
     while ((n = twcc_send_feedback_next(&it, res, IRTC_ARRAY_SIZE(res))) > 0)
@@ -621,7 +628,7 @@ static void send_feedback(transport_t *t, uint64_t now_ms)
 static void allocate(transport_t *t, uint64_t now_ms)
 {
     transport_cc_t *cc = t->cc;
-    uint64_t now_us = t->ctx->now_us;
+    uint64_t now_us = t->ctx->now_us, lowest_total = 0;
     for (unsigned i = 0; i < t->n_consumers; i++) {
         consumer_t *c = t->consumers[i];
         if (c->slot < 0)
@@ -634,11 +641,20 @@ static void allocate(transport_t *t, uint64_t now_ms)
                 if (rs_active(&c->src->enc[e], now_ms))
                     bps[e] = (uint32_t)IRTC_MIN(rs_bitrate_bps(&c->src->enc[e], now_ms), (uint64_t)UINT32_MAX);
         }
+        for (size_t e = 0; e < n; e++)
+            if (bps[e]) {
+                lowest_total += (uint64_t)bps[e] * (1 + ALLOC_UP_MARGIN) + 1;
+                break;
+            }
         alloc_set_layers(&cc->alloc, c->slot, bps, n);
         alloc_set_max_layer(&cc->alloc, c->slot, c->pref_max < 0 ? ALLOC_NO_LAYER : c->pref_max);
     }
     uint64_t target = gcc_target_bps(&cc->gcc);
-    alloc_run(&cc->alloc, target, now_us);
+    bool measured =
+        cc->gcc.n_probe_results > 0 || (cc->first_fb_ms ? now_ms - cc->first_fb_ms >= TRANSPORT_MEASURED_FB_MS
+                                                        : now_ms - cc->created_ms >= TRANSPORT_MEASURED_NOFB_MS);
+    uint64_t available = measured ? target : IRTC_MAX(target, lowest_total);
+    alloc_run(&cc->alloc, available, now_us);
     cc->alloc_target_bps = target;
     cc->last_alloc_ms = now_ms;
     for (unsigned i = 0; i < t->n_consumers; i++) {
@@ -761,6 +777,7 @@ void transport_add_consumer(transport_t *t, consumer_t *c)
         twcc_send_init(&t->cc->ts);
         pacer_init(&t->cc->pacer, gcc_target_bps(&t->cc->gcc), now_us);
         alloc_init(&t->cc->alloc);
+        t->cc->created_ms = mx_now_ms(t->ctx);
     }
     /* Main before auxiliary; tile sizes are not known here (all equal). */
     int slot = alloc_add(&t->cc->alloc, c->d.kind == CODEC_KIND_AUDIO, (uint8_t)IRTC_MAX(c->d.priority - 1, 0), 1);

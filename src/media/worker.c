@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKER_BATCH 32
@@ -67,6 +68,12 @@ struct worker {
     struct iovec iov[WORKER_BATCH];
     struct sockaddr_storage addrs[WORKER_BATCH];
     uint8_t bufs[WORKER_BATCH][WORKER_MTU];
+    uint8_t ctrl[WORKER_BATCH][CMSG_SPACE(sizeof(struct timespec))];
+
+    /* dwell sampling (media/dwell.h): datagrams queued/sent so far, and the
+     * receive time of the sampled datagram whose last copy is queue mark */
+    uint64_t tx_queued, tx_done, dwell_mark, dwell_rx_ns;
+    unsigned dwell_skip;
 };
 
 struct worker_pool {
@@ -163,6 +170,38 @@ bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms)
     return true;
 }
 
+/* ---- dwell time (media/dwell.h) ---- */
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS is CLOCK_REALTIME */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Remembers the sampled datagram's kernel receive time until its last copy is sent. */
+static void dwell_sample(worker_t *w, const struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            w->dwell_rx_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            w->dwell_mark = w->tx_queued;
+            w->dwell_skip = 0;
+            return;
+        }
+    }
+}
+
+static void dwell_record(worker_t *w)
+{
+    uint64_t now = wall_ns(), d = now > w->dwell_rx_ns ? now - w->dwell_rx_ns : 0;
+    atomic_fetch_add_explicit(&w->stats.dwell_hist[dwell_bucket(d)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.dwell_sum_ns, d, memory_order_relaxed);
+    w->dwell_mark = 0;
+}
+
 /* ---- the packet loop ---- */
 
 static void on_udp_readable(h2o_socket_t *sock, const char *err)
@@ -174,8 +213,12 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         for (int i = 0; i < WORKER_BATCH; i++) {
             w->iov[i].iov_base = w->bufs[i];
             w->iov[i].iov_len = WORKER_MTU;
-            w->msgs[i].msg_hdr = (struct msghdr){
-                .msg_name = &w->addrs[i], .msg_namelen = sizeof(w->addrs[i]), .msg_iov = &w->iov[i], .msg_iovlen = 1};
+            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->addrs[i],
+                                                 .msg_namelen = sizeof(w->addrs[i]),
+                                                 .msg_iov = &w->iov[i],
+                                                 .msg_iovlen = 1,
+                                                 .msg_control = w->ctrl[i],
+                                                 .msg_controllen = sizeof(w->ctrl[i])};
         }
         int n = recvmmsg(w->fd, w->msgs, WORKER_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
@@ -183,8 +226,11 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         uint64_t bytes = 0, now_us = clock_mono_us(); /* one clock read per batch */
         for (int i = 0; i < n; i++) {
             bytes += w->msgs[i].msg_len;
+            uint64_t queued = w->tx_queued;
             engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, (struct sockaddr *)&w->addrs[i],
                              w->msgs[i].msg_hdr.msg_namelen, now_us);
+            if (w->tx_queued != queued && w->dwell_mark == 0 && ++w->dwell_skip >= DWELL_SAMPLE_EVERY)
+                dwell_sample(w, &w->msgs[i].msg_hdr);
         }
         atomic_fetch_add_explicit(&w->stats.rx_packets, (uint64_t)n, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->stats.rx_bytes, bytes, memory_order_relaxed);
@@ -218,7 +264,10 @@ static void worker_flush(worker_t *w)
         atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
         off += (unsigned)n;
     }
+    w->tx_done += w->tx_count;
     w->tx_count = 0;
+    if (w->dwell_mark != 0 && w->tx_done >= w->dwell_mark)
+        dwell_record(w);
 }
 
 static uint8_t *io_tx_reserve(void *ctx)
@@ -235,6 +284,7 @@ static void io_tx_commit(void *ctx, const struct sockaddr *to, socklen_t tolen, 
     if (len > WORKER_MTU || tolen > sizeof(struct sockaddr_storage))
         return;
     unsigned i = w->tx_count++;
+    w->tx_queued++;
     memcpy(&w->tx_addrs[i], to, tolen);
     w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
     w->tx_msgs[i].msg_hdr =
@@ -391,7 +441,8 @@ static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         goto fail;
-    int size = 4 << 20, off = 0;
+    int size = 4 << 20, off = 0, on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* dwell sampling */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     int rc;

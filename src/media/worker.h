@@ -23,6 +23,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "media/dwell.h"
 #include "media/engine.h"
 
 typedef struct worker worker_t;
@@ -39,6 +40,9 @@ typedef struct {
     _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     _Atomic uint64_t tx_errors;
     _Atomic uint64_t loop_turns;
+    /* Sampled dwell time, receive timestamp → sendmmsg (media/dwell.h). */
+    _Atomic uint64_t dwell_hist[DWELL_BUCKETS];
+    _Atomic uint64_t dwell_sum_ns;
     engine_stats_t engine; /* the engine's drops and retransmissions */
 } worker_stats_t;
 
