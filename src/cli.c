@@ -3,7 +3,7 @@
  * check|backup.  Each command is one short function over the store.
  */
 #include "cli.h"
-#include "apps.h"
+#include "apps/apps.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/common.h"

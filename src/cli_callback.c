@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
-#include "record/callback.h"
+#include "callback/callback.h"
 #include "store/store.h"
 
 #include <inttypes.h>

@@ -5,7 +5,7 @@
  */
 #include "config.h"
 #include "cli.h"
-#include "app.h"
+#include "daemon.h"
 #include "core/common.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -99,7 +99,7 @@ int main(int argc, char **argv)
         return 2;
     log_setup(cfg.log_level, cfg.log_format, cfg.log_file[0] ? cfg.log_file : NULL);
     if (argc == 1)
-        return app_run(&cfg);
+        return daemon_run(&cfg);
     int rc = cli_run(&cfg, argc - 1, argv + 1);
     if (rc == CLI_USAGE)
         usage(stderr);

@@ -4,13 +4,18 @@
 #   chromium + playwright-core (npm, driving Debian's browser; no browser download)
 #   python3-aiortc (a real non-browser WebRTC peer), python3-websockets
 #   ffmpeg/ffprobe (recordings), curl, sqlite3
+#   nftables (netlab: random loss and blocks inside test network namespaces)
+#   GStreamer webrtcbin (libnice) from python3-gst-1.0: the third real client
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 sh "$here/install-build-deps.sh"
 export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
   clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
-  chromium python3-aiortc python3-websockets fonts-dejavu-core
+  chromium python3-aiortc python3-websockets fonts-dejavu-core nftables
+apt-get install -y -q --no-install-recommends \
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice \
+  python3-gst-1.0 gir1.2-gst-plugins-bad-1.0
 # Packaging (make deb / make rpm / make check-packaging, issue #7): debhelper
 # and dch (devscripts) build the .deb, lintian checks it (man-db and groff-base
 # for its man page check), rpm builds the .rpm, debootstrap makes the clean

@@ -24,13 +24,13 @@ rm -f tests/packaging/*.log tests/packaging/*.trs
 if [ "${CI:-}" = true ] || [ "${IRTC_TEST_PACKAGING:-}" = 1 ]; then
   make check-packaging || status=$?
 fi
-for f in tests/unit/*.log tests/integration/*.log tests/vectors/*.log tests/e2e/*.log tests/sdk/*.log tests/packaging/*.log; do
+for f in tests/unit/*/*.log tests/structure/*.log tests/integration/*.log tests/vectors/*.log tests/e2e/*.log tests/sdk/*.log tests/packaging/*.log; do
   [ -f "$f" ] || continue
   case "$f" in *test-suite.log) continue;; esac
   if grep -q '^:test-result: \(FAIL\|ERROR\)' "${f%.log}.trs" 2>/dev/null; then echo "==== $f"; cat "$f"; fi
 done
-pass=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
-fail=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' || true)
-skip=$(cat tests/*/*.trs 2>/dev/null | grep -c '^:test-result: SKIP' || true)
+pass=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result: PASS' || true)
+fail=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' || true)
+skip=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result: SKIP' || true)
 echo "$pass passed, $fail failed, $skip skipped"
 exit $status

@@ -52,7 +52,7 @@ typedef struct {
     char rec_audio_codec[8];     /* "aac" (default) or "opus": the recordings' audio */
     unsigned rec_max_sessions;   /* recordings and snapshot captures at once, default 32, 1..1000 */
 
-    /* recording callbacks (record/callback.h) */
+    /* recording callbacks (callback/callback.h) */
     uint64_t callback_timeout_ms;   /* one attempt, connect to response headers; default 10s, 1s..60s */
     uint64_t callback_retry_min_ms; /* wait after the first failure; default 5s, 100ms..1h */
     uint64_t callback_retry_max_ms; /* the doubling stops here; default 1h, 100ms..24h, >= retry_min */

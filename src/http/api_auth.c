@@ -12,7 +12,7 @@
  *
  * Does not check the appId of request bodies (api.c does).
  */
-#include "http/api.h"
+#include "http/api_auth.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/crypto.h"
@@ -32,15 +32,20 @@
  * would get expires_in 0 and fail on its next call. */
 #define AUTH_REUSE_MARGIN_MS 2000
 
-int api_auth_init(api_t *api)
+struct api_auth {
+    const api_ctx_t *ctx;
+    unsigned char token_secret[32]; /* HMAC key deriving REST tokens (settings table) */
+};
+
+static int auth_load_secret(api_auth_t *auth)
 {
-    store_t *st = api->app->store;
-    char *hex = NULL, fresh[2 * sizeof(api->token_secret) + 1];
-    size_t n = sizeof(api->token_secret);
+    store_t *st = auth->ctx->env.store;
+    char *hex = NULL, fresh[2 * sizeof(auth->token_secret) + 1];
+    size_t n = sizeof(auth->token_secret);
     int rc = store_setting_get(st, AUTH_SECRET_KEY, &hex);
     if (rc == IRTC_ENOTFOUND) {
-        crypto_random(api->token_secret, n);
-        crypto_hex(api->token_secret, n, fresh);
+        crypto_random(auth->token_secret, n);
+        crypto_hex(auth->token_secret, n, fresh);
         rc = store_setting_set(st, AUTH_SECRET_KEY, fresh);
         if (rc == IRTC_OK)
             log_info("api", "created the REST token secret");
@@ -51,7 +56,7 @@ int api_auth_init(api_t *api)
         if (hex == NULL || strlen(hex) != 2 * n || sscanf(hex + 2 * i, "%2x", &b) != 1)
             rc = IRTC_EINVAL;
         else
-            api->token_secret[i] = (unsigned char)b;
+            auth->token_secret[i] = (unsigned char)b;
     }
     if (rc != IRTC_OK)
         log_error("api", "settings.%s is unreadable or damaged", AUTH_SECRET_KEY);
@@ -59,12 +64,13 @@ int api_auth_init(api_t *api)
     return rc;
 }
 
-static void auth_derive(const api_t *api, const char *app_id, int64_t issued_at_ms, char token[AUTH_TOKEN_HEX + 1])
+static void auth_derive(const api_auth_t *auth, const char *app_id, int64_t issued_at_ms,
+                        char token[AUTH_TOKEN_HEX + 1])
 {
     char msg[80];
     unsigned char mac[32];
     int n = snprintf(msg, sizeof(msg), "%s:%lld", app_id, (long long)issued_at_ms);
-    crypto_hmac_sha256(api->token_secret, sizeof(api->token_secret), msg, (size_t)n, mac);
+    crypto_hmac_sha256(auth->token_secret, sizeof(auth->token_secret), msg, (size_t)n, mac);
     crypto_hex(mac, sizeof(mac), token);
 }
 
@@ -75,7 +81,7 @@ static void auth_hash(const char *token, size_t len, char hash[65])
     crypto_hex(d, sizeof(d), hash);
 }
 
-int api_auth_verify(api_t *api, const char *token, size_t len, char app_id[33])
+int api_auth_verify(api_auth_t *auth, const char *token, size_t len, char app_id[33])
 {
     char hash[65];
     store_rest_token_t t;
@@ -83,11 +89,11 @@ int api_auth_verify(api_t *api, const char *token, size_t len, char app_id[33])
     if (len != AUTH_TOKEN_HEX)
         return IRTC_ENOTFOUND;
     auth_hash(token, len, hash);
-    int rc = store_rest_token_find(api->app->store, hash, &t);
+    int rc = store_rest_token_find(auth->ctx->env.store, hash, &t);
     if (rc != IRTC_OK || t.expires_at_ms <= (int64_t)clock_wall_ms())
         return IRTC_ENOTFOUND;
     /* Deleting an app cascades to its tokens; this also covers a race with it. */
-    rc = store_app_get(api->app->store, t.app_id, &app);
+    rc = store_app_get(auth->ctx->env.store, t.app_id, &app);
     store_app_dispose(&app);
     if (rc != IRTC_OK)
         return IRTC_ENOTFOUND;
@@ -96,14 +102,14 @@ int api_auth_verify(api_t *api, const char *token, size_t len, char app_id[33])
 }
 
 /* The app's valid token if it has one with time left, else a new one. */
-static int auth_issue(api_t *api, const char *app_id, int64_t now, char token[AUTH_TOKEN_HEX + 1],
+static int auth_issue(api_auth_t *auth, const char *app_id, int64_t now, char token[AUTH_TOKEN_HEX + 1],
                       int64_t *expires_at)
 {
-    store_t *st = api->app->store;
+    store_t *st = auth->ctx->env.store;
     store_rest_token_t t;
     char hash[65];
     if (store_rest_token_current(st, app_id, now + AUTH_REUSE_MARGIN_MS, &t) == IRTC_OK) {
-        auth_derive(api, app_id, t.issued_at_ms, token);
+        auth_derive(auth, app_id, t.issued_at_ms, token);
         auth_hash(token, AUTH_TOKEN_HEX, hash);
         /* A mismatch means the secret changed since: issue a new one. */
         if (strcmp(hash, t.token_hash) == 0) {
@@ -114,7 +120,7 @@ static int auth_issue(api_t *api, const char *app_id, int64_t now, char token[AU
     store_rest_token_purge_expired(st, now);
     memset(&t, 0, sizeof(t));
     snprintf(t.app_id, sizeof(t.app_id), "%s", app_id);
-    auth_derive(api, app_id, now, token);
+    auth_derive(auth, app_id, now, token);
     auth_hash(token, AUTH_TOKEN_HEX, t.token_hash);
     t.issued_at_ms = now;
     t.expires_at_ms = now + API_TOKEN_TTL_MS;
@@ -218,21 +224,21 @@ static bool auth_check_client(h2o_req_t *req, af_t *f, af_id_t username, const c
 
 /* Verifies username/password and answers the token; the app's rate limit is
  * spent before the (deliberately slow) appToken check. */
-static void auth_grant(api_t *api, h2o_req_t *req, const char *username, const char *password)
+static void auth_grant(api_auth_t *auth, h2o_req_t *req, const char *username, const char *password)
 {
     store_app_t app;
     uint64_t retry_s = 0;
     char token[AUTH_TOKEN_HEX + 1], msg[128];
     int64_t expires_at = 0, now = (int64_t)clock_wall_ms();
-    if (store_app_get(api->app->store, username, &app) != IRTC_OK) {
+    if (store_app_get(auth->ctx->env.store, username, &app) != IRTC_OK) {
         api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
-    } else if (!api_rate_take(api, req, app.app_id, "rest_token", &retry_s)) {
+    } else if (!api_rate_take(auth->ctx, req, app.app_id, "rest_token", &retry_s)) {
         snprintf(msg, sizeof(msg), "at most %u rest_token calls per minute per app; retry after %llu s",
-                 api->app->cfg.api_calls_per_minute, (unsigned long long)retry_s);
+                 auth->ctx->env.cfg->api_calls_per_minute, (unsigned long long)retry_s);
         api_send_oauth_error(req, 429, "too_many_requests", msg);
     } else if (crypto_secret_verify(password, app.app_token_hash) != 1) {
         api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
-    } else if (auth_issue(api, app.app_id, now, token, &expires_at) != IRTC_OK) {
+    } else if (auth_issue(auth, app.app_id, now, token, &expires_at) != IRTC_OK) {
         api_send_oauth_error(req, 500, "server_error", "cannot store the token");
     } else {
         buf_t b;
@@ -248,7 +254,7 @@ static void auth_grant(api_t *api, h2o_req_t *req, const char *username, const c
 
 static int on_rest_token(void *ctx, h2o_req_t *req)
 {
-    api_t *api = ctx;
+    api_auth_t *auth = ctx;
     af_t f;
     af_id_t username;
     const char *password = NULL;
@@ -261,7 +267,7 @@ static int on_rest_token(void *ctx, h2o_req_t *req)
         return 0;
     af_init(&f, body);
     if (auth_check_client(req, &f, username, &password))
-        auth_grant(api, req, username, password);
+        auth_grant(auth, req, username, password);
     json_free(body);
     return 0;
 }
@@ -272,9 +278,24 @@ static void on_rest_token_bad_method(h2o_req_t *req)
     api_send_oauth_error(req, 405, "method_not_allowed", "only POST is allowed");
 }
 
-void api_auth_register(api_t *api)
+int api_auth_new(const api_ctx_t *ctx, api_auth_t **out)
 {
+    api_auth_t *auth = xcalloc(1, sizeof(*auth));
+    auth->ctx = ctx;
+    int rc = auth_load_secret(auth);
+    if (rc != IRTC_OK) {
+        free(auth);
+        *out = NULL;
+        return rc;
+    }
     /* prefix=true so a longer path reaches on_rest_token and gets the envelope 404. */
-    http_server_route(api->app->http, AUTH_PATH, true, HTTP_METHOD_POST, "rest_token", on_rest_token, api);
-    http_server_on_bad_method(api->app->http, AUTH_PATH, on_rest_token_bad_method);
+    http_server_route(ctx->env.http, AUTH_PATH, true, HTTP_METHOD_POST, "rest_token", on_rest_token, auth);
+    http_server_on_bad_method(ctx->env.http, AUTH_PATH, on_rest_token_bad_method);
+    *out = auth;
+    return IRTC_OK;
+}
+
+void api_auth_free(api_auth_t *auth)
+{
+    free(auth);
 }

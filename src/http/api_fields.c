@@ -35,8 +35,8 @@ void af_fail(af_t *f, const char *fmt, ...)
 /* ---- lookup ---- */
 
 typedef struct {
-    char name[64];          /* the first (canonical) name, for messages */
-    const json_value_t *v;  /* NULL when absent or null */
+    char name[64];         /* the first (canonical) name, for messages */
+    const json_value_t *v; /* NULL when absent or null */
 } af_field_t;
 
 /* Finds the first present alias of names; false (and nothing to do) when the
@@ -328,8 +328,8 @@ bool af_url(af_t *f, const char *names, unsigned flags, const char **out)
         ok = url_authority_ok(s + skip, alen);
     }
     if (!ok) {
-        af_fail(f, "%s must be an http:// or https:// URL with a host, at most %d printable ASCII characters",
-                fd.name, AF_URL_MAX);
+        af_fail(f, "%s must be an http:// or https:// URL with a host, at most %d printable ASCII characters", fd.name,
+                AF_URL_MAX);
         return false;
     }
     *out = s;

@@ -26,10 +26,10 @@
 #include "core/buf.h"
 #include "core/json.h"
 
-#define AF_ID_MAX 64          /* ids: [A-Za-z0-9_-]{1,64} */
-#define AF_URL_MAX 1024       /* callbackUrl */
-#define AF_PATH_MAX 512       /* recordPath */
-#define AF_FILE_NAME_MAX 128  /* fileName */
+#define AF_ID_MAX 64           /* ids: [A-Za-z0-9_-]{1,64} */
+#define AF_URL_MAX 1024        /* callbackUrl */
+#define AF_PATH_MAX 512        /* recordPath */
+#define AF_FILE_NAME_MAX 128   /* fileName */
 #define AF_EXTRA_DATA_MAX 1000 /* extraData, bytes (guide §8.5.1) */
 
 enum {

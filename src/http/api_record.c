@@ -6,11 +6,11 @@
  * Auto-record is state: which rules are active per app, kept in the store for
  * the recorder to act on (and the rec_auto hook tells it at once).  Manual
  * capture validates everything here (the rule must exist in the token's app),
- * then hands a validated request to the recorder's hooks (app.h); without a
+ * then hands a validated request to the recorder's hooks (api_env.h); without a
  * recorder they answer 1001028 NOT_AVAILABLE.  Does not write files or send
  * callbacks.
  */
-#include "http/api.h"
+#include "http/api_record.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "store/store.h"
@@ -23,7 +23,7 @@
 static int record_capture(api_call_t *c, bool image)
 {
     af_id_t channel, user;
-    irtc_capture_req_t q = {.image = image, .app_id = c->app_id, .channel_id = channel, .user_id = user};
+    api_capture_req_t q = {.image = image, .app_id = c->app_id, .channel_id = channel, .user_id = user};
     af_id(&c->f, "channelId", AF_REQUIRED, channel);
     af_id(&c->f, "userId", AF_REQUIRED, user);
     af_int64_id(&c->f, "recordRuleId", AF_REQUIRED, &q.rule_id);
@@ -34,16 +34,15 @@ static int record_capture(api_call_t *c, bool image)
     if (c->f.failed)
         return API_PARAM_INVALID;
     store_rule_t rule;
-    int rc = store_rule_get(c->app->store, c->app_id, q.rule_id, &rule);
+    int rc = store_rule_get(c->env->store, c->app_id, q.rule_id, &rule);
     store_rule_dispose(&rule);
     if (rc != IRTC_OK)
         return api_result(c, rc, "recordRuleId: no such rule in this app", API_RULE_NOT_FOUND, API_INTERNAL_ERROR);
-    if (c->app->rec_capture == NULL)
-        return api_fail(c, API_NOT_AVAILABLE, "%s needs the recorder, which this build does not have yet",
-                        c->route->name);
+    if (c->env->hooks.rec_capture == NULL)
+        return api_fail(c, API_NOT_AVAILABLE, "%s: no recorder is attached", c->name);
     char recording_id[RECORD_ID_SIZE] = "";
     const char *why = NULL;
-    rc = c->app->rec_capture(c->app->rec_ctx, &q, recording_id, &why);
+    rc = c->env->hooks.rec_capture(c->env->hooks.rec_ctx, &q, recording_id, &why);
     if (rc != IRTC_OK)
         return api_result(c, rc, why, API_ROOM_NOT_FOUND, API_RECORD_ERROR);
     buf_puts(&c->data, "{\"recordingId\":");
@@ -74,9 +73,9 @@ int api_stop_capture(api_call_t *c)
         af_fail(&c->f, "channelId is required when recordingId is empty");
     if (c->f.failed)
         return API_PARAM_INVALID;
-    if (c->app->rec_stop == NULL)
-        return api_fail(c, API_NOT_AVAILABLE, "stopCapture needs the recorder, which this build does not have yet");
-    int rc = c->app->rec_stop(c->app->rec_ctx, c->app_id, channel, recording_id, &why);
+    if (c->env->hooks.rec_stop == NULL)
+        return api_fail(c, API_NOT_AVAILABLE, "stopCapture: no recorder is attached");
+    int rc = c->env->hooks.rec_stop(c->env->hooks.rec_ctx, c->app_id, channel, recording_id, &why);
     return api_result(c, rc, why, API_RECORDING_NOT_FOUND, API_RECORD_ERROR);
 }
 
@@ -85,9 +84,9 @@ static int record_set_auto(api_call_t *c, bool active)
     int64_t rule_id = 0;
     if (!af_int64_id(&c->f, "recordRuleId", AF_REQUIRED, &rule_id))
         return API_PARAM_INVALID;
-    int rc = store_rule_set_auto(c->app->store, c->app_id, rule_id, active);
-    if (rc == IRTC_OK && c->app->rec_auto != NULL)
-        c->app->rec_auto(c->app->rec_ctx, c->app_id, rule_id, active);
+    int rc = store_rule_set_auto(c->env->store, c->app_id, rule_id, active);
+    if (rc == IRTC_OK && c->env->hooks.rec_auto != NULL)
+        c->env->hooks.rec_auto(c->env->hooks.rec_ctx, c->app_id, rule_id, active);
     return api_result(c, rc, "recordRuleId: no such rule in this app", API_RULE_NOT_FOUND, API_INTERNAL_ERROR);
 }
 
@@ -167,7 +166,7 @@ int api_query_recordings(api_call_t *c)
     store_recording_t *rows = NULL;
     size_t n = 0;
     int64_t total = 0;
-    int rc = store_recording_list(c->app->store, c->app_id, channel[0] ? channel : NULL, page_size, page_no, &rows, &n,
+    int rc = store_recording_list(c->env->store, c->app_id, channel[0] ? channel : NULL, page_size, page_no, &rows, &n,
                                   &total);
     if (rc != IRTC_OK)
         return api_result(c, rc, "cannot read the recordings", API_INTERNAL_ERROR, API_INTERNAL_ERROR);

@@ -7,7 +7,7 @@
  * Does not start or stop recordings (startAutoRecord is in api_record.c; the
  * recorder acts on what is stored).
  */
-#include "http/api.h"
+#include "http/api_rules.h"
 #include "core/common.h"
 #include "store/store.h"
 
@@ -65,13 +65,13 @@ static void rules_write(buf_t *b, const store_rule_t *r, const char *base_path)
     rules_write_opt(b, r->record_path);
     buf_puts(b, ",\"fileName\":");
     rules_write_opt(b, r->file_name);
-    buf_printf(b, ",\"captureInterval\":%d,\"captureNums\":%d,\"recordingType\":%d,\"callbackUrl\":",
-               r->capture_interval, r->capture_nums, r->recording_type);
+    buf_printf(b,
+               ",\"captureInterval\":%d,\"captureNums\":%d,\"recordingType\":%d,\"callbackUrl\":", r->capture_interval,
+               r->capture_nums, r->recording_type);
     rules_write_opt(b, r->callback_url);
     buf_puts(b, ",\"extraData\":");
     rules_write_opt(b, r->extra_data);
-    buf_printf(b, ",\"recordingModel\":%d,\"status\":%s,\"appId\":", r->recording_model,
-               r->status ? "true" : "false");
+    buf_printf(b, ",\"recordingModel\":%d,\"status\":%s,\"appId\":", r->recording_model, r->status ? "true" : "false");
     json_write_string(b, r->app_id);
     buf_printf(b, ",\"mixingEnabled\":%d,\"basePath\":", r->mixing_enabled);
     json_write_string(b, base_path);
@@ -88,7 +88,7 @@ int api_add_rule(api_call_t *c)
     rules_read(&c->f, &r, false);
     if (c->f.failed)
         return API_PARAM_INVALID;
-    int rc = store_rule_insert(c->app->store, &r);
+    int rc = store_rule_insert(c->env->store, &r);
     if (rc != IRTC_OK)
         return api_result(c, rc, "cannot store the rule", API_INTERNAL_ERROR, API_INTERNAL_ERROR);
     buf_printf(&c->data, "{\"recordRuleId\":%lld}", (long long)r.rule_id);
@@ -101,13 +101,13 @@ int api_update_rule(api_call_t *c)
     int64_t rule_id = 0;
     if (!af_int64_id(&c->f, "ruleId", AF_REQUIRED, &rule_id))
         return API_PARAM_INVALID;
-    int rc = store_rule_get(c->app->store, c->app_id, rule_id, &stored);
+    int rc = store_rule_get(c->env->store, c->app_id, rule_id, &stored);
     if (rc != IRTC_OK)
         return api_result(c, rc, "no such rule in this app", API_RULE_NOT_FOUND, API_INTERNAL_ERROR);
     r = stored; /* shallow: the body's strings replace some pointers, stored still owns its own */
     rules_read(&c->f, &r, true);
     if (!c->f.failed)
-        rc = store_rule_update(c->app->store, &r);
+        rc = store_rule_update(c->env->store, &r);
     store_rule_dispose(&stored);
     if (c->f.failed)
         return API_PARAM_INVALID;
@@ -119,14 +119,18 @@ int api_delete_rule(api_call_t *c)
     int64_t rule_id = 0;
     if (!af_int64_id(&c->f, "ruleId", AF_REQUIRED, &rule_id))
         return API_PARAM_INVALID;
-    int rc = store_rule_delete(c->app->store, c->app_id, rule_id);
+    int rc = store_rule_delete(c->env->store, c->app_id, rule_id);
     return api_result(c, rc, "no such rule in this app", API_RULE_NOT_FOUND, API_INTERNAL_ERROR);
 }
 
 int api_query_rules(api_call_t *c)
 {
-    store_rule_query_t q = {.app_id = c->app_id, .rule_id = 0, .recording_type = -1, .recording_model = -1,
-                            .page_size = RULES_PAGE_SIZE_DEFAULT, .page_no = 1};
+    store_rule_query_t q = {.app_id = c->app_id,
+                            .rule_id = 0,
+                            .recording_type = -1,
+                            .recording_model = -1,
+                            .page_size = RULES_PAGE_SIZE_DEFAULT,
+                            .page_no = 1};
     af_int64_id(&c->f, "ruleId", AF_OPTIONAL, &q.rule_id);
     af_int(&c->f, "recordingType", AF_OPTIONAL, 0, 1, &q.recording_type);
     af_int(&c->f, "recordingModel", AF_OPTIONAL, 0, 1, &q.recording_model);
@@ -137,14 +141,14 @@ int api_query_rules(api_call_t *c)
     store_rule_t *rules = NULL;
     size_t n = 0;
     int64_t total = 0;
-    int rc = store_rule_query(c->app->store, &q, &rules, &n, &total);
+    int rc = store_rule_query(c->env->store, &q, &rules, &n, &total);
     if (rc != IRTC_OK)
         return api_result(c, rc, "cannot read the rules", API_INTERNAL_ERROR, API_INTERNAL_ERROR);
     buf_puts(&c->data, "{\"list\":[");
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_putc(&c->data, ',');
-        rules_write(&c->data, &rules[i], c->app->cfg.nas_base_path);
+        rules_write(&c->data, &rules[i], c->env->cfg->nas_base_path);
     }
     buf_printf(&c->data, "],\"pos\":%d,\"totalCount\":%lld}", q.page_no, (long long)total);
     store_rule_list_free(rules, n);

@@ -8,8 +8,8 @@
  * are checked as the Web SDK's join() does; the calls are rate-limited like
  * the REST API (per demo app).  Not part of the vendor's contract.
  */
-#include "http/api.h"
-#include "apps.h"
+#include "http/demo_token.h"
+#include "apps/apps.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "http/server.h"
@@ -28,7 +28,7 @@ static void demo_fail(h2o_req_t *req, int code, const char *detail)
     api_send_envelope(req, status, code, detail, NULL);
 }
 
-static void demo_answer(api_t *api, h2o_req_t *req, const store_app_t *app)
+static void demo_answer(const api_ctx_t *ctx, h2o_req_t *req, const store_app_t *app)
 {
     json_value_t *body = NULL;
     char msg[200];
@@ -49,8 +49,8 @@ static void demo_answer(api_t *api, h2o_req_t *req, const store_app_t *app)
     buf_init(&b);
     if (f.failed)
         demo_fail(req, API_PARAM_INVALID, f.err);
-    else if (apps_join_token(&api->app->cfg, app, channel, user, role ? "1" : "0", (int64_t)clock_wall_ms(), &b,
-                             &why) != IRTC_OK)
+    else if (apps_join_token(ctx->env.cfg, app, channel, user, role ? "1" : "0", (int64_t)clock_wall_ms(), &b, &why) !=
+             IRTC_OK)
         demo_fail(req, API_PARAM_INVALID, why);
     else
         http_send_json(req, 200, &b);
@@ -60,15 +60,15 @@ static void demo_answer(api_t *api, h2o_req_t *req, const store_app_t *app)
 
 static int on_demo_token(void *ctx, h2o_req_t *req)
 {
-    api_t *api = ctx;
+    const api_ctx_t *api = ctx;
     store_app_t app;
     uint64_t retry_s = 0;
     char msg[160];
-    if (store_app_get_by_name(api->app->store, DEMO_APP_NAME, &app) != IRTC_OK) {
+    if (store_app_get_by_name(api->env.store, DEMO_APP_NAME, &app) != IRTC_OK) {
         demo_fail(req, API_NOT_AVAILABLE, "the demo app does not exist (irtcd creates it at start)");
     } else if (!api_rate_take(api, req, app.app_id, DEMO_ROUTE, &retry_s)) {
         snprintf(msg, sizeof(msg), "at most %u demo tokens per minute; retry after %llu s",
-                 api->app->cfg.api_calls_per_minute, (unsigned long long)retry_s);
+                 api->env.cfg->api_calls_per_minute, (unsigned long long)retry_s);
         demo_fail(req, API_TOO_MANY_REQUESTS, msg);
     } else {
         demo_answer(api, req, &app);
@@ -83,9 +83,10 @@ static void on_demo_token_bad_method(h2o_req_t *req)
     api_send_envelope(req, 405, API_BAD_METHOD, "only POST is allowed", NULL);
 }
 
-void demo_token_register(api_t *api)
+void demo_token_register(const api_ctx_t *ctx)
 {
     static const char path[] = "/demo/token";
-    http_server_route(api->app->http, path, false, HTTP_METHOD_POST, DEMO_ROUTE, on_demo_token, api);
-    http_server_on_bad_method(api->app->http, path, on_demo_token_bad_method);
+    /* h2o hands the route's data back as void *; on_demo_token only reads it. */
+    http_server_route(ctx->env.http, path, false, HTTP_METHOD_POST, DEMO_ROUTE, on_demo_token, (void *)ctx);
+    http_server_on_bad_method(ctx->env.http, path, on_demo_token_bad_method);
 }

@@ -3,12 +3,12 @@
  * Control thread.  Worker liveness comes from the pool's ping/pong (a worker
  * that has not answered within 1 s is down); the store is probed with a read.
  */
+#include "http/health.h"
 #include "config.h"
-#include "app.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "http/server.h"
 #include "media/worker.h"
 #include "store/store.h"
@@ -19,24 +19,23 @@
 
 static int on_healthz(void *ctx, h2o_req_t *req)
 {
-    irtc_app_t *app = ctx;
+    const health_env_t *env = ctx;
     buf_t parts, out;
     buf_init(&parts);
     buf_init(&out);
-    bool store_ok = store_schema_version(app->store) >= 0;
+    bool store_ok = store_schema_version(env->store) >= 0;
     bool ok = store_ok;
     buf_printf(&parts, "\"control\":{\"status\":\"ok\"},\"store\":{\"status\":\"%s\"}", store_ok ? "ok" : "down");
-    unsigned n = worker_pool_size(app->workers);
+    unsigned n = worker_pool_size(env->workers);
     for (unsigned i = 0; i < n; i++) {
-        uint64_t age = worker_pong_age_ms(app->workers, i);
+        uint64_t age = worker_pong_age_ms(env->workers, i);
         bool wok = age <= HEALTH_MAX_AGE_MS;
         ok = ok && wok;
-        buf_printf(&parts, ",\"media-%u\":{\"status\":\"%s\",\"port\":%u,\"pongAgeMs\":%lld}", i,
-                   wok ? "ok" : "down", worker_port(worker_pool_get(app->workers, i)),
-                   age == UINT64_MAX ? -1LL : (long long)age);
+        buf_printf(&parts, ",\"media-%u\":{\"status\":\"%s\",\"port\":%u,\"pongAgeMs\":%lld}", i, wok ? "ok" : "down",
+                   worker_port(worker_pool_get(env->workers, i)), age == UINT64_MAX ? -1LL : (long long)age);
     }
     buf_printf(&out, "{\"status\":\"%s\",\"version\":\"%s\",\"uptimeSeconds\":%llu,\"parts\":{%s}}", ok ? "ok" : "down",
-               PACKAGE_VERSION, (unsigned long long)((clock_mono_ms() - app->started_ms) / 1000), parts.base);
+               PACKAGE_VERSION, (unsigned long long)((clock_mono_ms() - env->started_ms) / 1000), parts.base);
     http_send_json(req, ok ? 200 : 503, &out);
     buf_dispose(&out);
     buf_dispose(&parts);
@@ -55,43 +54,77 @@ static int on_metrics(void *ctx, h2o_req_t *req)
 
 static void collect_workers(buf_t *out, void *ctx)
 {
-    irtc_app_t *app = ctx;
+    const health_env_t *env = ctx;
     static const struct {
         const char *name, *help;
         size_t offset;
     } counters[] = {
-        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.", offsetof(worker_stats_t, rx_packets)},
+        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.",
+         offsetof(worker_stats_t, rx_packets)},
         {"irtc_media_rx_bytes_total", "UDP bytes received by media workers.", offsetof(worker_stats_t, rx_bytes)},
         {"irtc_media_tx_packets_total", "UDP datagrams sent by media workers.", offsetof(worker_stats_t, tx_packets)},
         {"irtc_media_tx_bytes_total", "UDP bytes sent by media workers.", offsetof(worker_stats_t, tx_bytes)},
         {"irtc_media_drop_unknown_source_total", "Datagrams dropped: no transport for the source address.",
-         offsetof(worker_stats_t, drop_unknown_source)},
-        {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.", offsetof(worker_stats_t, drop_malformed)},
-        {"irtc_media_drop_stun_auth_total", "STUN requests refused: unknown ufrag or bad MESSAGE-INTEGRITY.",
-         offsetof(worker_stats_t, drop_stun_auth)},
+         offsetof(worker_stats_t, engine.drop_unknown_source)},
+        {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.", offsetof(worker_stats_t, engine.drop_malformed)},
+        {"irtc_media_drop_stun_auth_total", "STUN checks answered 401: a known ufrag with a bad MESSAGE-INTEGRITY.",
+         offsetof(worker_stats_t, engine.drop_stun_auth)},
+        {"irtc_media_drop_stun_unknown_total", "STUN checks for a ufrag no transport has (not answered).",
+         offsetof(worker_stats_t, engine.drop_stun_unknown)},
+        {"irtc_media_drop_unknown_ssrc_total", "Authenticated RTP/RTCP of an SSRC no producer has, or over the per-transport cap.",
+         offsetof(worker_stats_t, engine.drop_unknown_ssrc)},
+        {"irtc_media_nack_received_total", "Sequence numbers subscribers asked to be resent.",
+         offsetof(worker_stats_t, engine.nack_received)},
+        {"irtc_media_rtx_sent_total", "Retransmissions sent to subscribers.", offsetof(worker_stats_t, engine.rtx_sent)},
+        {"irtc_media_keyframe_requests_total", "Keyframe requests (PLI) sent to publishers.",
+         offsetof(worker_stats_t, engine.keyframe_requests)},
+        {"irtc_media_layer_switches_total", "Simulcast encoding switches made by consumers.",
+         offsetof(worker_stats_t, engine.layer_switches)},
         {"irtc_media_drop_srtp_total", "SRTP/SRTCP packets dropped: authentication failure or replay.",
-         offsetof(worker_stats_t, drop_srtp)},
-        {"irtc_media_drop_dtls_total", "DTLS datagrams that failed.", offsetof(worker_stats_t, drop_dtls)},
+         offsetof(worker_stats_t, engine.drop_srtp)},
+        {"irtc_media_drop_dtls_total", "DTLS datagrams that failed.", offsetof(worker_stats_t, engine.drop_dtls)},
         {"irtc_media_tx_errors_total", "Datagrams not sent: socket buffer full.", offsetof(worker_stats_t, tx_errors)},
     };
-    unsigned n = worker_pool_size(app->workers);
+    unsigned n = worker_pool_size(env->workers);
     for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++) {
         metrics_header(out, counters[c].name, "counter", counters[c].help);
         for (unsigned i = 0; i < n; i++) {
-            const worker_stats_t *st = worker_stats(worker_pool_get(app->workers, i));
+            const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
             const _Atomic uint64_t *v = (const _Atomic uint64_t *)((const char *)st + counters[c].offset);
             char labels[32];
             snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
             metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
         }
     }
+    /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */
+    metrics_header(out, "irtc_media_dwell_seconds", "histogram",
+                   "Sampled time from a datagram's kernel receive timestamp to the sendmmsg of its last copy.");
+    for (unsigned i = 0; i < n; i++) {
+        const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
+        uint64_t cum = 0;
+        char labels[64];
+        for (unsigned k = 0; k < DWELL_BUCKETS; k++) {
+            cum += atomic_load_explicit(&st->dwell_hist[k], memory_order_relaxed);
+            if (k == DWELL_BUCKETS - 1)
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"+Inf\"", i);
+            else
+                snprintf(labels, sizeof(labels), "worker=\"%u\",le=\"%.9g\"", i, dwell_bucket_le_ns(k) / 1e9);
+            metrics_sample(out, "irtc_media_dwell_seconds_bucket", labels, (double)cum);
+        }
+        snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+        metrics_sample(out, "irtc_media_dwell_seconds_sum", labels,
+                       (double)atomic_load_explicit(&st->dwell_sum_ns, memory_order_relaxed) / 1e9);
+        metrics_sample(out, "irtc_media_dwell_seconds_count", labels, (double)cum);
+    }
     metrics_header(out, "irtc_media_workers", "gauge", "Media worker threads.");
     metrics_sample(out, "irtc_media_workers", NULL, n);
 }
 
-void health_register(irtc_app_t *app)
+void health_register(struct http_server *http, const health_env_t *env)
 {
-    http_server_route(app->http, "/healthz", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "healthz", on_healthz, app);
-    http_server_route(app->http, "/metrics", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "metrics", on_metrics, app);
-    metrics_register_collector(collect_workers, app);
+    /* h2o and the collector hand their data back as void *; both only read it. */
+    void *data = (void *)env;
+    http_server_route(http, "/healthz", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "healthz", on_healthz, data);
+    http_server_route(http, "/metrics", false, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "metrics", on_metrics, data);
+    metrics_register_collector(collect_workers, data);
 }

@@ -11,6 +11,7 @@
  */
 #include "http/ratelimit.h"
 #include "core/common.h"
+#include "core/hash.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +36,7 @@ struct ratelimit {
 
 static uint64_t rl_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a */
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
+    return hash_fnv1a(HASH_FNV1A_INIT, s, strlen(s));
 }
 
 ratelimit_t *ratelimit_new(unsigned per_minute)

@@ -4,7 +4,7 @@
  * so exact routes re-check the path and answer 404 for longer ones.
  */
 #include "http/server.h"
-#include "http/metrics.h"
+#include "core/metrics.h"
 #include "core/common.h"
 #include "core/log.h"
 

@@ -660,3 +660,15 @@ void dtls_conn_close(dtls_conn_t *c)
     c->state = DTLS_STATE_CLOSED;
     leave(c);
 }
+
+int dtls_srtp_sessions(const dtls_srtp_keys_t *k, sec_session_t *out, sec_session_t *in)
+{
+    int rc = sec_session_init(out, k->profile, k->local_key, k->key_len, k->local_salt, k->salt_len, false);
+    if (rc == IRTC_OK)
+        rc = sec_session_init(in, k->profile, k->remote_key, k->key_len, k->remote_salt, k->salt_len, true);
+    if (rc != IRTC_OK) {
+        sec_session_dispose(out);
+        sec_session_dispose(in);
+    }
+    return rc;
+}

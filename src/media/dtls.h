@@ -82,6 +82,11 @@ typedef struct {
                                                           DTLS_STATE_CLOSED during the call */
 } dtls_callbacks_t;
 
+/* Keys the two SRTP sessions of a transport from a connection's keys: out
+ * protects what we send (local keys), in unprotects what we receive.  Both
+ * are left disposed on failure.  IRTC_OK or the sec_session_init error. */
+int dtls_srtp_sessions(const dtls_srtp_keys_t *k, sec_session_t *out, sec_session_t *in);
+
 /* ---- certificate -------------------------------------------------------- */
 
 /* A fresh ECDSA P-256 key and self-signed certificate (CN irtc, 30 days, random

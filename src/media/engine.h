@@ -1,115 +1,87 @@
 /*
- * engine.h — one media worker's SFU engine: its transports (one per client
- * PeerConnection), the tracks they receive and the copies they forward.
+ * engine.h — one media worker's SFU engine, as its owner sees it: the
+ * commands the control thread sends (open a transport, add a producer or a
+ * consumer to it, mute, tap for recording …), the events it sends back, and
+ * the three calls its worker makes (a datagram arrived, a command arrived,
+ * time passed).
  *
- * Threading: an mx_engine_t belongs to exactly one worker thread.  The
- * control thread never touches it: it sends mx_cmd_t messages (worker_post)
- * and receives mx_event_t messages (worker_pool_post_control).  The packet
- * path (mx_engine_on_packet) takes no lock and allocates nothing; transports
- * and tracks are allocated when a command creates them.
+ * Model (mediasoup's, with our names):
+ *   transport — one client PeerConnection: ICE-lite, DTLS, SRTP, its 5-tuple
+ *               (transport.h);
+ *   producer  — one track a client sends on a transport (audio, or video
+ *               with 1..3 simulcast encodings) (producer.h);
+ *   consumer  — one track forwarded to a subscriber's transport from a
+ *               producer, choosing the encoding (consumer.h).
+ * A transport may hold producers and consumers at once; a client using one
+ * PeerConnection per direction has one transport of each kind.
  *
- * Does not: parse SDP or decide codecs (src/sfu does that on the control
- * thread and sends the result here), know rooms or users.
+ * Threading: an engine_t belongs to exactly one worker thread and is driven
+ * only by it.  The control thread builds engine_cmd_t values and hands them
+ * to the worker (engine_cmd_post), never touching the engine itself; events
+ * go back through the io.emit callback given at creation.  The packet path
+ * takes no lock and allocates nothing; transports, producers and consumers
+ * are allocated by the commands that create them.
+ *
+ * Does not: parse SDP or choose codecs (src/sfu does, on the control thread),
+ * know rooms or users, own sockets (io.send does the I/O).
  */
 #ifndef IRTC_MEDIA_ENGINE_H
 #define IRTC_MEDIA_ENGINE_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "media/worker.h"
+#include "media/mx.h"
 
-typedef struct mx_engine mx_engine_t;
+typedef struct engine engine_t;
 struct dtls_cert;
 
-#define MX_MAX_TRACKS 4
-#define MX_UFRAG_MAX 256
-#define MX_PWD_MAX 256
-
-typedef enum { MX_KIND_AUDIO = 0, MX_KIND_VIDEO = 1 } mx_kind_t;
-typedef enum { MX_CODEC_OPUS = 1, MX_CODEC_VP8, MX_CODEC_VP9, MX_CODEC_H264, MX_CODEC_OTHER } mx_codec_t;
-
-/* One RTP stream a transport receives (publisher) or sends (subscriber). */
-typedef struct {
-    mx_kind_t kind;
-    mx_codec_t codec;
-    uint32_t ssrc;     /* 0 = learn from the first packet with this mid */
-    uint32_t rtx_ssrc; /* 0 = none */
-    uint8_t pt, rtx_pt; /* rtx_pt 0 = no RTX */
-    uint32_t clock_rate;
-    char mid[33];
-    bool nack, pli; /* rtcp-fb negotiated */
-    /* subscriber tracks only: what to forward */
-    uint64_t source_stream; /* publisher transport id */
-} mx_track_desc_t;
-
-/* Header extension ids negotiated on a transport (0 = not negotiated). */
-typedef struct {
-    uint8_t mid, abs_send_time, twcc, audio_level, rid, rrid;
-} mx_ext_ids_t;
-
-typedef struct {
-    uint64_t id;
-    bool is_publisher;
-    char ufrag[MX_UFRAG_MAX + 1]; /* ours */
-    char pwd[MX_PWD_MAX + 1];
-    char remote_fp_alg[16];
-    char remote_fp[192];
-    mx_ext_ids_t ext;
-    bool twcc_fb;  /* publisher negotiated transport-cc feedback */
-    bool remb_fb;  /* publisher negotiated goog-remb */
-    mx_track_desc_t tracks[MX_MAX_TRACKS];
-    unsigned track_count;
-} mx_transport_desc_t;
-
 typedef enum {
-    MX_CMD_OPEN = 1,   /* desc */
-    MX_CMD_CLOSE,      /* id */
-    MX_CMD_MUTE,       /* id (publisher), kind, flag */
-    MX_CMD_KEYFRAME,   /* id (publisher) */
-    MX_CMD_TAP_ADD,    /* id (publisher), kind, ring: copy that track's plaintext RTP into ring */
-    MX_CMD_TAP_DEL,    /* id (publisher), ring */
-} mx_cmd_type_t;
+    ENGINE_CMD_TRANSPORT_OPEN = 1, /* id, transport */
+    ENGINE_CMD_TRANSPORT_ICE,      /* id, transport.ufrag/pwd: ICE restart */
+    ENGINE_CMD_TRANSPORT_CLOSE,    /* id: closes its producers and consumers too */
+    ENGINE_CMD_PRODUCER_ADD,       /* id, transport_id, producer */
+    ENGINE_CMD_PRODUCER_CLOSE,     /* id */
+    ENGINE_CMD_PRODUCER_MUTE,      /* id, flag */
+    ENGINE_CMD_PRODUCER_KEYFRAME,  /* id */
+    ENGINE_CMD_CONSUMER_ADD,       /* id, transport_id, consumer */
+    ENGINE_CMD_CONSUMER_CLOSE,     /* id */
+    ENGINE_CMD_CONSUMER_LAYER,     /* id, layer: the preferred highest encoding (-1: highest) */
+    ENGINE_CMD_TAP_ADD,            /* id (producer), ring: its plaintext RTP (highest encoding) into ring */
+    ENGINE_CMD_TAP_DEL,            /* id (producer), ring */
+} engine_cmd_type_t;
 
-struct rec_ring;
+struct spsc_ring;
 
 typedef struct {
-    worker_msg_t super;
-    mx_cmd_type_t type;
+    engine_cmd_type_t type;
     uint64_t id;
-    mx_kind_t kind;
+    uint64_t transport_id;
     bool flag;
-    struct rec_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
-    mx_transport_desc_t desc;
-} mx_cmd_t;
+    int layer;
+    struct spsc_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
+    union {
+        engine_transport_desc_t transport;
+        engine_producer_desc_t producer;
+        engine_consumer_desc_t consumer;
+    } u;
+} engine_cmd_t;
 
-typedef enum { MX_EV_CONNECTED = 1, MX_EV_FAILED } mx_event_type_t;
+engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine_stats_t *stats);
+void engine_free(engine_t *e); /* closes every transport (DTLS close_notify goes out) */
+/* One datagram from the socket, received at now_us (one clock read serves a
+ * whole receive batch); buf may be modified in place. */
+void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen,
+                      uint64_t now_us);
+void engine_on_command(engine_t *e, engine_cmd_t *cmd);
+/* Runs what is due (DTLS retransmits, RTCP, NACK, liveness, feedback); returns
+ * the absolute µs time of the next deadline, so the worker can sleep until it. */
+uint64_t engine_on_timer(engine_t *e, uint64_t now_us);
 
-typedef struct {
-    worker_msg_t super;
-    mx_event_type_t type;
-    uint64_t id;
-    bool is_publisher;
-    const char *reason;
-} mx_event_t;
-
-/* Sink on the control thread for engine events (set once before workers start). */
-typedef void (*mx_event_fn)(void *ctx, const mx_event_t *ev);
-
-mx_engine_t *mx_engine_new(worker_t *w, const struct dtls_cert *cert);
-void mx_engine_free(mx_engine_t *e);
-/* One datagram from the socket (worker thread). */
-void mx_engine_on_packet(mx_engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen);
-/* Runs a command (worker thread); called by the worker message dispatcher. */
-void mx_engine_on_command(mx_engine_t *e, mx_cmd_t *cmd);
-/* Timers: consent, DTLS retransmit, RTCP, TWCC feedback, NACK (worker thread). */
-void mx_engine_on_tick(mx_engine_t *e, uint64_t now_ms);
-
-/* Control thread: where events go.  Call before the pool starts. */
-void mx_engine_set_event_sink(mx_event_fn fn, void *ctx);
-/* Control thread: allocate a command for worker w (run on w's thread). */
-mx_cmd_t *mx_cmd_new(mx_cmd_type_t type, uint64_t id);
-void mx_cmd_post(worker_t *w, mx_cmd_t *cmd);
+/* Objects alive (tests, /metrics). */
+size_t engine_transport_count(const engine_t *e);
 
 #endif

@@ -559,11 +559,17 @@ static sdp_ssrc_t *ssrc_get(sdp_media_t *m, uint32_t ssrc, bool add)
     return s;
 }
 
-/* "<stream> [<track>]" of a=msid and a=ssrc:<n> msid: (RFC 8830 §2). */
-static int msid_parse(span_t v, char *stream, char *track)
+/* "<stream> [<track>]" of a=msid and a=ssrc:<n> msid:.  a=msid is RFC 8830 §2:
+ * 1*64 token-char each.  The source-level form is older than RFC 8830 and is
+ * an RFC 5576 §4.1 attribute whose value is an RFC 4566 byte-string, so only
+ * its words' visibility is checked (as for cname): GStreamer's webrtcbin
+ * writes "msid:user123@host-ab12cd34 webrtctransceiver0", '@' being no
+ * token-char. */
+static int msid_parse(span_t v, char *stream, char *track, bool source_level)
 {
+    bool (*word_ok)(span_t, size_t) = source_level ? span_is_visible : span_is_token;
     span_t st = span_word(&v), tr = span_word(&v);
-    if (!span_is_token(st, SDP_MSID_MAX) || (tr.n && !span_is_token(tr, SDP_MSID_MAX)) || v.n)
+    if (!word_ok(st, SDP_MSID_MAX) || (tr.n && !word_ok(tr, SDP_MSID_MAX)) || v.n)
         return -1;
     span_copy(stream, SDP_MSID_MAX + 1, st);
     span_copy(track, SDP_MSID_MAX + 1, tr);
@@ -590,7 +596,7 @@ static int a_ssrc(parser_t *ps, span_t v)
             return -1;
         span_copy(s->cname, sizeof(s->cname), v);
     } else if (span_eq(attr, "msid")) {
-        if (s->msid_stream[0] || msid_parse(v, s->msid_stream, s->msid_track) < 0)
+        if (s->msid_stream[0] || msid_parse(v, s->msid_stream, s->msid_track, true) < 0)
             return -1;
     }
     return 0;
@@ -704,7 +710,7 @@ static int a_msid(parser_t *ps, span_t v)
 {
     if (ps->m->msid_stream[0])
         return -1;
-    return msid_parse(v, ps->m->msid_stream, ps->m->msid_track);
+    return msid_parse(v, ps->m->msid_stream, ps->m->msid_track, false);
 }
 
 static int a_candidate(parser_t *ps, span_t v)

@@ -1,5 +1,6 @@
 /*
- * srtp_session.c — SRTP/SRTCP sessions over libsrtp2, keyed by DTLS-SRTP.
+ * srtp_session.c — SRTP/SRTCP sessions keyed by DTLS-SRTP: AES-GCM on
+ * srtp_gcm.c (OpenSSL EVP), AES-CM on libsrtp2.
  *
  * Runs on the media worker that owns the session; protect/unprotect are per
  * packet: no allocation, no locks, no logging.  The only shared state is
@@ -12,11 +13,13 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <srtp2/srtp.h>
 
 #include "core/common.h"
+#include "media/srtp_gcm.h"
 
 _Static_assert(SEC_MAX_TRAILER == SRTP_MAX_TRAILER_LEN + 4, "SEC_MAX_TRAILER must cover SRTCP's index");
 _Static_assert(SEC_KEY_LEN == SRTP_AES_128_KEY_LEN, "AES-128 master key");
@@ -33,9 +36,19 @@ _Static_assert(SEC_SALT_LEN_CM == SRTP_SALT_LEN && SEC_SALT_LEN_GCM == SRTP_AEAD
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 static srtp_err_status_t init_status = srtp_err_status_init_fail;
 
+/* IRTC_SRTP_GCM=libsrtp: GCM on libsrtp2 as before srtp_gcm.c, read once,
+ * so that a benchmark can measure both on the same build. */
+static bool gcm_on_libsrtp;
+
 static void init_library(void)
 {
+    const char *e = getenv("IRTC_SRTP_GCM");
+    gcm_on_libsrtp = e != NULL && strcmp(e, "libsrtp") == 0;
     init_status = srtp_init();
+    /* OpenSSL loads and fetches its AES-GCM implementation on first use
+     * (~2.5 ms here): pay it now rather than on a worker's first join. */
+    static const uint8_t zero[16];
+    sec_gcm_free(sec_gcm_new(zero, zero, false));
 }
 
 int sec_init_library(void)
@@ -80,6 +93,14 @@ int sec_session_init(sec_session_t *s, int profile, const uint8_t *key, size_t k
         return IRTC_EINVAL;
     if (sec_init_library() != IRTC_OK)
         return IRTC_ECRYPTO;
+    if (profile == SEC_PROFILE_AEAD_AES_128_GCM && !gcm_on_libsrtp) {
+        s->gcm = sec_gcm_new(key, salt, inbound);
+        if (s->gcm == NULL)
+            return IRTC_ECRYPTO;
+        s->profile = profile;
+        s->inbound = inbound;
+        return IRTC_OK;
+    }
 
     srtp_policy_t policy;
     memset(&policy, 0, sizeof(policy));
@@ -117,6 +138,7 @@ void sec_session_dispose(sec_session_t *s)
 {
     if (s->srtp != NULL)
         srtp_dealloc(s->srtp);
+    sec_gcm_free(s->gcm);
     memset(s, 0, sizeof(*s));
 }
 
@@ -138,7 +160,7 @@ static int map_status(srtp_err_status_t st)
 /* Shared guards: right direction, sane length, and room for the trailer. */
 static int check(const sec_session_t *s, bool want_inbound, size_t len, size_t min_len, size_t room_needed, size_t cap)
 {
-    if (s->srtp == NULL || s->inbound != want_inbound || len < min_len)
+    if ((s->srtp == NULL && s->gcm == NULL) || s->inbound != want_inbound || len < min_len)
         return IRTC_EINVAL;
     if (len > (size_t)INT_MAX - SEC_MAX_TRAILER || cap < len + room_needed)
         return IRTC_EINVAL;
@@ -150,6 +172,8 @@ int sec_protect_rtp(sec_session_t *s, uint8_t *buf, size_t *len, size_t cap)
     int rc = check(s, false, *len, RTP_MIN_LEN, SEC_MAX_TRAILER, cap);
     if (rc != IRTC_OK)
         return rc;
+    if (s->gcm != NULL)
+        return sec_gcm_protect_rtp(s->gcm, buf, len, cap);
     int n = (int)*len;
     rc = map_status(srtp_protect(s->srtp, buf, &n));
     if (rc == IRTC_OK)
@@ -162,6 +186,8 @@ int sec_unprotect_rtp(sec_session_t *s, uint8_t *buf, size_t *len)
     int rc = check(s, true, *len, RTP_MIN_LEN, 0, *len);
     if (rc != IRTC_OK)
         return rc;
+    if (s->gcm != NULL)
+        return sec_gcm_unprotect_rtp(s->gcm, buf, len);
     int n = (int)*len;
     rc = map_status(srtp_unprotect(s->srtp, buf, &n));
     if (rc == IRTC_OK)
@@ -174,6 +200,8 @@ int sec_protect_rtcp(sec_session_t *s, uint8_t *buf, size_t *len, size_t cap)
     int rc = check(s, false, *len, RTCP_MIN_LEN, SEC_MAX_TRAILER, cap);
     if (rc != IRTC_OK)
         return rc;
+    if (s->gcm != NULL)
+        return sec_gcm_protect_rtcp(s->gcm, buf, len, cap);
     int n = (int)*len;
     rc = map_status(srtp_protect_rtcp(s->srtp, buf, &n));
     if (rc == IRTC_OK)
@@ -186,6 +214,8 @@ int sec_unprotect_rtcp(sec_session_t *s, uint8_t *buf, size_t *len)
     int rc = check(s, true, *len, RTCP_MIN_LEN, 0, *len);
     if (rc != IRTC_OK)
         return rc;
+    if (s->gcm != NULL)
+        return sec_gcm_unprotect_rtcp(s->gcm, buf, len);
     int n = (int)*len;
     rc = map_status(srtp_unprotect_rtcp(s->srtp, buf, &n));
     if (rc == IRTC_OK)

@@ -1,14 +1,19 @@
 /*
  * srtp_session.h — one direction of SRTP/SRTCP keyed from DTLS-SRTP
- * (RFC 5764), over libsrtp2.  A transport embeds two: an outbound session
- * (its DTLS "local" keys) and an inbound one (the "remote" keys).
+ * (RFC 5764).  A transport embeds two: an outbound session (its DTLS "local"
+ * keys) and an inbound one (the "remote" keys).  AEAD_AES_128_GCM runs on
+ * OpenSSL EVP (srtp_gcm.h: about twice as fast as Debian's NSS-backed
+ * libsrtp2, and keyed in µs instead of ~0.8 ms); AES_CM_128_HMAC_SHA1_80 on
+ * libsrtp2.  IRTC_SRTP_GCM=libsrtp in the environment puts GCM back on
+ * libsrtp2 too, to measure the difference (docs/BENCHMARKS.md).
  *
  * Threads: sec_init_library is safe from any thread (pthread_once).  A
  * session belongs to the media worker that owns its transport; the protect
  * and unprotect calls run there per packet, in place, with no allocation, no
  * locks and no logging: they return a code and the caller counts drops.
- * sec_session_init allocates (srtp_create: ~0.8 ms with Debian's NSS-backed
- * libsrtp2, see docs/ARCHITECTURE.md), so call it once per transport.
+ * sec_session_init allocates (for AES-CM, srtp_create: ~0.8 ms with Debian's
+ * NSS-backed libsrtp2, see docs/ARCHITECTURE.md), so call it once per
+ * transport.
  *
  * Does not: parse RTP/RTCP (rtp.h), negotiate keys (dtls.h), handle MKI,
  * encrypted header extensions or key rollover.
@@ -42,10 +47,13 @@
 #define SEC_MAX_TRAILER 148
 
 struct srtp_ctx_t_;
+struct sec_gcm;
 
-/* Embedded in the transport; all-zero is "not initialised". */
+/* Embedded in the transport; all-zero is "not initialised".  Exactly one of
+ * srtp and gcm is set once initialised. */
 typedef struct {
     struct srtp_ctx_t_ *srtp;
+    struct sec_gcm *gcm;
     int profile;
     bool inbound;
 } sec_session_t;

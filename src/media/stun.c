@@ -445,3 +445,37 @@ int stun_username_split(const uint8_t *user, size_t len, const uint8_t **server_
     *client_len = clen;
     return IRTC_OK;
 }
+
+size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN], const char *username,
+                                  uint32_t priority, bool controlling, uint64_t tie_breaker, bool use_candidate,
+                                  const char *pwd, size_t pwdlen)
+{
+    size_t ulen = strlen(username), upad = (ulen + 3) & ~(size_t)3;
+    if (ulen == 0 || ulen >= STUN_MAX_USERNAME)
+        return 0;
+    size_t need = STUN_HEADER_LEN + 4 + upad + 8 + 12 + (use_candidate ? 4 : 0) + MI_ATTR_LEN + FP_ATTR_LEN;
+    if (cap < need || pwd == NULL)
+        return 0;
+    put_header(out, msg_type(STUN_METHOD_BINDING, STUN_CLASS_REQUEST), txid);
+    size_t off = STUN_HEADER_LEN;
+    wr16(out + off, STUN_ATTR_USERNAME);
+    wr16(out + off + 2, (uint16_t)ulen);
+    memcpy(out + off + 4, username, ulen);
+    memset(out + off + 4 + ulen, 0, upad - ulen);
+    off += 4 + upad;
+    wr16(out + off, STUN_ATTR_PRIORITY);
+    wr16(out + off + 2, 4);
+    wr32(out + off + 4, priority);
+    off += 8;
+    wr16(out + off, controlling ? STUN_ATTR_ICE_CONTROLLING : STUN_ATTR_ICE_CONTROLLED);
+    wr16(out + off + 2, 8);
+    wr32(out + off + 4, (uint32_t)(tie_breaker >> 32));
+    wr32(out + off + 8, (uint32_t)tie_breaker);
+    off += 12;
+    if (use_candidate) {
+        wr16(out + off, STUN_ATTR_USE_CANDIDATE);
+        wr16(out + off + 2, 0);
+        off += 4;
+    }
+    return put_trailer(out, off, pwd, pwdlen);
+}

@@ -8,7 +8,8 @@
  * acceptable).  Parsing never copies: pointers in stun_msg_t
  * point into the caller's buffer and live as long as it does.
  *
- * Does not: keep ICE state (candidate pairs, nomination, consent timers),
+ * Also builds the Binding requests of a controlling agent, for the client
+ * core.  Does not: keep ICE state (candidate pairs, nomination, consent timers),
  * look up transports by ufrag, or implement long-term credentials / TURN.
  */
 #ifndef IRTC_MEDIA_STUN_H
@@ -144,6 +145,17 @@ size_t stun_build_binding_success(uint8_t *out, size_t cap, const uint8_t txid[S
 #define STUN_ERROR_MAX 128
 size_t stun_build_error(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN], uint16_t method, int code,
                         const char *pwd, size_t pwdlen);
+
+/* Binding request of an ICE agent (RFC 8445 §7.1.1): USERNAME
+ * ("remoteUfrag:localUfrag"), PRIORITY, ICE-CONTROLLING or ICE-CONTROLLED
+ * with tie_breaker, USE-CANDIDATE if asked, MESSAGE-INTEGRITY keyed with the
+ * remote password, FINGERPRINT.  For the client core (src/client), which is
+ * the controlling agent against an ICE-lite server.  Returns bytes written,
+ * or 0 if cap is too small, username is empty or too long, or HMAC failed. */
+#define STUN_BINDING_REQUEST_MAX (STUN_HEADER_LEN + 4 + STUN_MAX_USERNAME + 3 + 8 + 12 + 4 + 24 + 8)
+size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN], const char *username,
+                                  uint32_t priority, bool controlling, uint64_t tie_breaker, bool use_candidate,
+                                  const char *pwd, size_t pwdlen);
 
 /* Splits an ICE USERNAME "serverUfrag:clientUfrag" (RFC 8445 §7.2.2: the
  * receiver's fragment comes first).  Both parts must be non-empty and the

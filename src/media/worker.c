@@ -3,13 +3,14 @@
  *
  * Each worker runs its own h2o evloop on its own thread and owns its UDP
  * socket; the control thread talks to it only through h2o_multithread queues.
- * The packet loop reads batches with recvmmsg until EAGAIN.  Until transports
- * exist (the media plane), every datagram is counted and dropped as coming
- * from an unknown source.
+ * The packet loop reads batches with recvmmsg until EAGAIN and hands each
+ * datagram to the worker's engine (engine.h), which writes what it sends
+ * straight into the sendmmsg batch (tx_reserve / tx_commit below).
  */
 #include "media/worker.h"
 #include "media/engine.h"
 #include "media/stun.h"
+#include <stdlib.h>
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -22,12 +23,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define WORKER_BATCH 32
 #define WORKER_MTU 2048
 #define WORKER_PING_INTERVAL_MS 250
-#define WORKER_TICK_MS 10
+#define WORKER_TICK_MS 5 /* the engine's timers (pacing, NACK, feedback) run at this granularity */
 #define WORKER_TX_BATCH 64
 
 struct worker {
@@ -50,7 +52,7 @@ struct worker {
     bool ping_in_flight;
     uint64_t last_pong_ms;
 
-    mx_engine_t *engine; /* created and freed on the worker thread */
+    engine_t *engine; /* created and freed on the worker thread */
     const struct dtls_cert *cert;
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick_entry;
@@ -66,6 +68,12 @@ struct worker {
     struct iovec iov[WORKER_BATCH];
     struct sockaddr_storage addrs[WORKER_BATCH];
     uint8_t bufs[WORKER_BATCH][WORKER_MTU];
+    uint8_t ctrl[WORKER_BATCH][CMSG_SPACE(sizeof(struct timespec))];
+
+    /* dwell sampling (media/dwell.h): datagrams queued/sent so far, and the
+     * receive time of the sampled datagram whose last copy is queue mark */
+    uint64_t tx_queued, tx_done, dwell_mark, dwell_rx_ns;
+    unsigned dwell_skip;
 };
 
 struct worker_pool {
@@ -76,7 +84,11 @@ struct worker_pool {
     h2o_multithread_receiver_t control_receiver;
     h2o_timeout_t ping_timeout;
     h2o_timeout_entry_t ping_entry;
+    worker_event_fn event_fn;
+    void *event_ctx;
 };
+
+static void worker_flush(worker_t *w);
 
 /* ---- messages ---- */
 
@@ -158,6 +170,38 @@ bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms)
     return true;
 }
 
+/* ---- dwell time (media/dwell.h) ---- */
+
+static uint64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS is CLOCK_REALTIME */
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Remembers the sampled datagram's kernel receive time until its last copy is sent. */
+static void dwell_sample(worker_t *w, const struct msghdr *mh)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            struct timespec ts;
+            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+            w->dwell_rx_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+            w->dwell_mark = w->tx_queued;
+            w->dwell_skip = 0;
+            return;
+        }
+    }
+}
+
+static void dwell_record(worker_t *w)
+{
+    uint64_t now = wall_ns(), d = now > w->dwell_rx_ns ? now - w->dwell_rx_ns : 0;
+    atomic_fetch_add_explicit(&w->stats.dwell_hist[dwell_bucket(d)], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.dwell_sum_ns, d, memory_order_relaxed);
+    w->dwell_mark = 0;
+}
+
 /* ---- the packet loop ---- */
 
 static void on_udp_readable(h2o_socket_t *sock, const char *err)
@@ -169,17 +213,24 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         for (int i = 0; i < WORKER_BATCH; i++) {
             w->iov[i].iov_base = w->bufs[i];
             w->iov[i].iov_len = WORKER_MTU;
-            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->addrs[i], .msg_namelen = sizeof(w->addrs[i]),
-                                                  .msg_iov = &w->iov[i], .msg_iovlen = 1};
+            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->addrs[i],
+                                                 .msg_namelen = sizeof(w->addrs[i]),
+                                                 .msg_iov = &w->iov[i],
+                                                 .msg_iovlen = 1,
+                                                 .msg_control = w->ctrl[i],
+                                                 .msg_controllen = sizeof(w->ctrl[i])};
         }
         int n = recvmmsg(w->fd, w->msgs, WORKER_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             break;
-        uint64_t bytes = 0;
+        uint64_t bytes = 0, now_us = clock_mono_us(); /* one clock read per batch */
         for (int i = 0; i < n; i++) {
             bytes += w->msgs[i].msg_len;
-            mx_engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, (struct sockaddr *)&w->addrs[i],
-                                w->msgs[i].msg_hdr.msg_namelen);
+            uint64_t queued = w->tx_queued;
+            engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, (struct sockaddr *)&w->addrs[i],
+                             w->msgs[i].msg_hdr.msg_namelen, now_us);
+            if (w->tx_queued != queued && w->dwell_mark == 0 && ++w->dwell_skip >= DWELL_SAMPLE_EVERY)
+                dwell_sample(w, &w->msgs[i].msg_hdr);
         }
         atomic_fetch_add_explicit(&w->stats.rx_packets, (uint64_t)n, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->stats.rx_bytes, bytes, memory_order_relaxed);
@@ -189,29 +240,22 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
     worker_flush(w);
 }
 
-void worker_send(worker_t *w, const struct sockaddr *to, socklen_t tolen, const uint8_t *data, size_t len)
-{
-    if (len > WORKER_MTU || tolen > sizeof(struct sockaddr_storage))
-        return;
-    if (w->tx_count == WORKER_TX_BATCH)
-        worker_flush(w);
-    unsigned i = w->tx_count++;
-    memcpy(w->tx_bufs[i], data, len);
-    memcpy(&w->tx_addrs[i], to, tolen);
-    w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
-    w->tx_msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->tx_addrs[i], .msg_namelen = tolen,
-                                            .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
-}
+/* ---- the engine's I/O (worker thread) ---- */
 
-void worker_flush(worker_t *w)
+static void worker_flush(worker_t *w)
 {
     unsigned off = 0;
     while (off < w->tx_count) {
         int n = sendmmsg(w->fd, w->tx_msgs + off, w->tx_count - off, MSG_DONTWAIT);
         if (n <= 0) {
-            /* EAGAIN: the socket buffer is full; dropping is what a router does. */
-            atomic_fetch_add_explicit(&w->stats.tx_errors, w->tx_count - off, memory_order_relaxed);
-            break;
+            /* EAGAIN: the socket buffer is full and the rest would fail too;
+             * dropping is what a router does.  Any other error belongs to the
+             * first datagram alone (its address, its size): skip just it. */
+            bool full = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS);
+            unsigned dropped = full ? w->tx_count - off : 1;
+            atomic_fetch_add_explicit(&w->stats.tx_errors, dropped, memory_order_relaxed);
+            off += dropped;
+            continue;
         }
         uint64_t bytes = 0;
         for (int i = 0; i < n; i++)
@@ -220,28 +264,95 @@ void worker_flush(worker_t *w)
         atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
         off += (unsigned)n;
     }
+    w->tx_done += w->tx_count;
     w->tx_count = 0;
+    if (w->dwell_mark != 0 && w->tx_done >= w->dwell_mark)
+        dwell_record(w);
 }
 
-worker_pool_t *worker_pool_of(worker_t *w)
+static uint8_t *io_tx_reserve(void *ctx)
 {
-    return w->pool;
+    worker_t *w = ctx;
+    if (w->tx_count == WORKER_TX_BATCH)
+        worker_flush(w);
+    return w->tx_bufs[w->tx_count];
 }
 
-struct mx_engine *worker_engine(worker_t *w)
+static void io_tx_commit(void *ctx, const struct sockaddr *to, socklen_t tolen, size_t len)
 {
-    return w->engine;
+    worker_t *w = ctx;
+    if (len > WORKER_MTU || tolen > sizeof(struct sockaddr_storage))
+        return;
+    unsigned i = w->tx_count++;
+    w->tx_queued++;
+    memcpy(&w->tx_addrs[i], to, tolen);
+    w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
+    w->tx_msgs[i].msg_hdr =
+        (struct msghdr){.msg_name = &w->tx_addrs[i], .msg_namelen = tolen, .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
 }
 
-worker_stats_t *worker_stats_mut(worker_t *w)
+typedef struct {
+    worker_msg_t super;
+    unsigned worker;
+    engine_event_t ev;
+} event_msg_t;
+
+static void run_event(worker_msg_t *msg, void *thread_ctx)
 {
-    return &w->stats;
+    worker_pool_t *wp = thread_ctx;
+    event_msg_t *m = (event_msg_t *)msg;
+    if (wp->event_fn != NULL)
+        wp->event_fn(wp->event_ctx, m->worker, &m->ev);
+    free(m);
+}
+
+static void io_emit(void *ctx, const engine_event_t *ev)
+{
+    worker_t *w = ctx;
+    event_msg_t *m = xcalloc(1, sizeof(*m));
+    m->super.run = run_event;
+    m->worker = w->index;
+    m->ev = *ev;
+    worker_pool_post_control(w->pool, &m->super);
+}
+
+static uint64_t io_now_us(void *ctx)
+{
+    (void)ctx;
+    return clock_mono_us();
+}
+
+typedef struct {
+    worker_msg_t super;
+    engine_cmd_t cmd;
+} cmd_msg_t;
+
+static void run_cmd(worker_msg_t *msg, void *thread_ctx)
+{
+    worker_t *w = thread_ctx;
+    cmd_msg_t *m = (cmd_msg_t *)msg;
+    engine_on_command(w->engine, &m->cmd);
+    free(m);
+}
+
+void worker_post_cmd(worker_t *w, const engine_cmd_t *cmd)
+{
+    cmd_msg_t *m = xcalloc(1, sizeof(*m)); /* h2o asserts the link is unlinked (zeroed) */
+    m->super.run = run_cmd;
+    m->cmd = *cmd;
+    worker_post(w, &m->super);
+}
+
+void worker_pool_set_event_sink(worker_pool_t *wp, worker_event_fn fn, void *ctx)
+{
+    wp->event_fn = fn;
+    wp->event_ctx = ctx;
 }
 
 static void on_tick(h2o_timeout_entry_t *entry)
 {
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, tick_entry, entry);
-    mx_engine_on_tick(w->engine, clock_mono_ms());
+    engine_on_timer(w->engine, clock_mono_us());
     worker_flush(w);
     h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
 }
@@ -269,7 +380,9 @@ static void worker_open(worker_t *w)
     w->udp = h2o_evloop_socket_create(w->loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->udp->data = w;
     h2o_socket_read_start(w->udp, on_udp_readable);
-    w->engine = mx_engine_new(w, w->cert);
+    engine_io_t io = {
+        .ctx = w, .tx_reserve = io_tx_reserve, .tx_commit = io_tx_commit, .emit = io_emit, .now_us = io_now_us};
+    w->engine = engine_new(&io, w->cert, &w->stats.engine);
     h2o_timeout_init(w->loop, &w->tick_timeout, WORKER_TICK_MS);
     w->tick_entry.cb = on_tick;
     h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
@@ -289,7 +402,7 @@ static void worker_close(worker_t *w)
     if (h2o_timeout_is_linked(&w->tick_entry))
         h2o_timeout_unlink(&w->tick_entry);
     h2o_timeout_dispose(w->loop, &w->tick_timeout);
-    mx_engine_free(w->engine); /* closes transports: DTLS close_notify goes out now */
+    engine_free(w->engine); /* closes transports: DTLS close_notify goes out now */
     worker_flush(w);
     w->engine = NULL;
     h2o_multithread_unregister_receiver(w->queue, &w->receiver);
@@ -328,7 +441,8 @@ static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
     int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         goto fail;
-    int size = 4 << 20, off = 0;
+    int size = 4 << 20, off = 0, on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* dwell sampling */
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     int rc;
@@ -467,16 +581,4 @@ const worker_stats_t *worker_stats(const worker_t *w)
 h2o_evloop_t *worker_loop(worker_t *w)
 {
     return w->loop;
-}
-
-unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count)
-{
-    /* FNV-1a: cheap, stable across restarts and builds. */
-    uint32_t h = 2166136261u;
-    for (const char *p = app_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    h = (h ^ '/') * 16777619u;
-    for (const char *p = channel_id; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    return worker_count ? h % worker_count : 0;
 }

@@ -23,6 +23,8 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "media/dwell.h"
+#include "media/engine.h"
 
 typedef struct worker worker_t;
 typedef struct worker_pool worker_pool_t;
@@ -36,13 +38,12 @@ struct worker_msg {
 /* Per-worker counters, written by the worker, read by anyone. */
 typedef struct {
     _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
-    _Atomic uint64_t drop_unknown_source; /* no transport for that address yet */
-    _Atomic uint64_t drop_malformed;
-    _Atomic uint64_t drop_stun_auth;   /* STUN with a bad/missing integrity or unknown ufrag */
-    _Atomic uint64_t drop_srtp;        /* SRTP/SRTCP authentication or replay failure */
-    _Atomic uint64_t drop_dtls;        /* DTLS records that failed */
     _Atomic uint64_t tx_errors;
     _Atomic uint64_t loop_turns;
+    /* Sampled dwell time, receive timestamp → sendmmsg (media/dwell.h). */
+    _Atomic uint64_t dwell_hist[DWELL_BUCKETS];
+    _Atomic uint64_t dwell_sum_ns;
+    engine_stats_t engine; /* the engine's drops and retransmissions */
 } worker_stats_t;
 
 struct dtls_cert;
@@ -64,26 +65,17 @@ void worker_post(worker_t *w, worker_msg_t *msg);
 /* Sends msg to run on the control thread (takes ownership); any thread. */
 void worker_pool_post_control(worker_pool_t *wp, worker_msg_t *msg);
 
-/* ---- packet path (worker thread only) ---- */
-
-/* Queues one datagram for sendmmsg; copied into a preallocated slot, so data
- * may be reused at once.  Flushed when the batch is full and at the end of
- * every loop turn (read batch, timer, message). */
-void worker_send(worker_t *w, const struct sockaddr *to, socklen_t tolen, const uint8_t *data, size_t len);
-void worker_flush(worker_t *w);
-worker_pool_t *worker_pool_of(worker_t *w);
-/* The media engine that owns this worker's transports (src/media/engine.h). */
-struct mx_engine *worker_engine(worker_t *w);
-worker_stats_t *worker_stats_mut(worker_t *w);
+/* Runs an engine command on worker w (copied; any ring reference in it moves
+ * with it).  Control thread. */
+void worker_post_cmd(worker_t *w, const engine_cmd_t *cmd);
+/* Where the workers' engine events go, on the control thread.  Set before
+ * the first command; NULL drops them. */
+typedef void (*worker_event_fn)(void *ctx, unsigned worker, const engine_event_t *ev);
+void worker_pool_set_event_sink(worker_pool_t *wp, worker_event_fn fn, void *ctx);
 
 /* Milliseconds since worker i last answered a ping (UINT64_MAX if never). */
 uint64_t worker_pong_age_ms(const worker_pool_t *wp, unsigned i);
 /* True when every worker answered a ping within max_age_ms. */
 bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms);
-
-/* The worker index that hosts (or will host) a room: a stable hash of app and
- * channel, so getMediaEndpoint, join tokens and the room registry agree
- * without shared state. */
-unsigned worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count);
 
 #endif

@@ -22,7 +22,8 @@
 #include "record/capture.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "record/callback.h"
+#include "callback/callback.h"
+#include "callback/cb_sender.h"
 #include "record/recorder.h"
 #include "room/room.h"
 #include "sfu/sfu.h"
@@ -42,8 +43,8 @@
 typedef struct {
     uint64_t stream_id;
     bool audio;
-    bool tapped;      /* the SFU still copies packets into ring */
-    rec_ring_t *ring; /* our own reference, so the pointer names this ring until we let go */
+    bool tapped;       /* the SFU still copies packets into ring */
+    spsc_ring_t *ring; /* our own reference, so the pointer names this ring until we let go */
 } cap_track_t;
 
 typedef struct cap_rec {
@@ -75,6 +76,7 @@ struct cap {
     store_t *store;
     room_registry_t *rooms;
     sfu_t *sfu;
+    cb_sender_t *callbacks; /* kicked when a callback is queued */
     rec_pool_t *pool;
     cap_rec_t *recs;
     unsigned n_recs;
@@ -117,6 +119,8 @@ static void cap_notify_done(cap_t *cap, const cap_rec_t *r, const rec_event_t *e
     };
     int64_t id = 0;
     int rc = cb_notify(cap->store, r->callback_url, &e, &id);
+    if (rc == IRTC_OK)
+        cb_sender_kick(cap->callbacks);
     if (rc != IRTC_OK)
         log_warn(CAP_LOG, "recording %s: callback to %s not queued: %s", r->recording_id, r->callback_url,
                  rc == IRTC_ENOTFOUND ? "the app was deleted" : irtc_strerror(rc));
@@ -148,16 +152,17 @@ static void track_add(cap_t *cap, cap_rec_t *r, const room_stream_t *st, bool au
 {
     if (has_track(r, st->id, audio))
         return;
-    rec_ring_t *ring = rec_ring_new(audio ? CAP_RING_AUDIO : CAP_RING_VIDEO);
-    if (sfu_tap_add(cap->sfu, st->id, audio, ring) != IRTC_OK) {
-        rec_ring_unref(ring);
+    spsc_ring_t *ring = spsc_ring_new(audio ? CAP_RING_AUDIO : CAP_RING_VIDEO);
+    codec_params_t params;
+    if (sfu_tap_add(cap->sfu, st->id, audio, ring, &params) != IRTC_OK) {
+        spsc_ring_unref(ring);
         return;
     }
-    if (rec_session_add_track(r->s, ring, st->id, st->user_id, is_main) != IRTC_OK) {
+    if (rec_session_add_track(r->s, ring, &params, st->id, st->user_id, is_main) != IRTC_OK) {
         log_warn(CAP_LOG, "recording %s: %s's %s (%s) cannot be recorded", r->recording_id, st->user_id,
                  audio ? "audio" : "video", audio ? "not Opus" : st->video_codec);
         sfu_tap_del(cap->sfu, st->id, ring);
-        rec_ring_unref(ring);
+        spsc_ring_unref(ring);
         return;
     }
     if (r->n_tracks == r->cap_tracks) {
@@ -193,7 +198,7 @@ static void drop_stream(cap_t *cap, cap_rec_t *r, uint64_t stream_id)
         if (t->tapped)
             sfu_tap_del(cap->sfu, t->stream_id, t->ring);
         rec_session_remove_track(r->s, t->ring);
-        rec_ring_unref(t->ring);
+        spsc_ring_unref(t->ring);
         *t = r->tracks[--r->n_tracks];
     }
 }
@@ -227,7 +232,7 @@ static void rec_forget(cap_t *cap, cap_rec_t *r)
     for (size_t i = 0; i < r->n_tracks; i++) {
         if (r->tracks[i].tapped)
             sfu_tap_del(cap->sfu, r->tracks[i].stream_id, r->tracks[i].ring);
-        rec_ring_unref(r->tracks[i].ring);
+        spsc_ring_unref(r->tracks[i].ring);
     }
     free(r->tracks);
     free(r->callback_url);
@@ -262,7 +267,7 @@ static void on_rec_event(rec_session_t *s, const rec_event_t *ev, void *ud)
 /* Starts a session of rule in room for user_id, with the tracks the room has
  * now.  req (manual captures) may override paths, callback and extraData. */
 static int rec_start(cap_t *cap, const room_t *room, const store_rule_t *rule, rec_kind_t kind, const char *user_id,
-                     const irtc_capture_req_t *req, cap_rec_t **out, const char **why)
+                     const api_capture_req_t *req, cap_rec_t **out, const char **why)
 {
     if (cap->n_recs >= cap->cfg->rec_max_sessions) {
         snprintf(cap->why, sizeof(cap->why), "%u recordings are running: the limit (recording.max_sessions)",
@@ -437,7 +442,7 @@ static bool user_in_room(const room_t *room, const char *user_id)
     return false;
 }
 
-int cap_capture(void *ctx, const irtc_capture_req_t *req, char recording_id[32], const char **why)
+int cap_capture(void *ctx, const api_capture_req_t *req, char recording_id[32], const char **why)
 {
     cap_t *cap = ctx;
     store_rule_t rule;
@@ -555,6 +560,7 @@ int cap_new(const cap_config_t *c, cap_t **out, char *err, size_t errcap)
     cap->store = c->store;
     cap->rooms = c->rooms;
     cap->sfu = c->sfu;
+    cap->callbacks = c->callbacks;
     rec_pool_config_t pc = {
         .threads = c->cfg->rec_threads,
         .nas_base_path = c->cfg->nas_base_path,

@@ -8,7 +8,7 @@
  *
  * Layering: this is glue above the room registry (it is the registry's
  * observer, room_registry_set_observer) and beside the REST API (it provides
- * the rec_* hooks of app.h); the recorder core below it (recorder.h) knows
+ * the rec_* hooks of api_env.h); the recorder core below it (recorder.h) knows
  * nothing of rooms, rules or REST.  docs/RECORDING.md ("From REST calls to
  * sessions") describes the behaviour.
  *
@@ -25,12 +25,13 @@
 
 #include <h2o.h>
 
-#include "app.h"
 #include "core/config.h"
+#include "http/api_env.h"
 
 struct store;
 struct room_registry;
 struct sfu;
+struct cb_sender;
 
 typedef struct cap cap_t;
 
@@ -40,6 +41,7 @@ typedef struct {
     struct store *store;         /* the control thread's connection: rules, recordings rows */
     struct room_registry *rooms; /* followed through its observer */
     struct sfu *sfu;             /* taps and keyframe requests */
+    struct cb_sender *callbacks; /* kicked after a callback is queued; NULL: found at its next look */
     const char *isdp_base_path;  /* storage "ISDP" video files; created (0750) if missing */
 } cap_config_t;
 
@@ -52,14 +54,14 @@ int cap_new(const cap_config_t *cfg, cap_t **out, char *err, size_t errcap);
  * and the registry are freed: the taps come off through the SFU. */
 void cap_free(cap_t *cap);
 
-/* ---- the REST hooks (app.h), ctx is the cap_t ---- */
+/* ---- the REST hooks (api_env.h), ctx is the cap_t ---- */
 
 /* captureVideo / captureImage: user_id must be in the room.  The rule gives
  * the mode (recordingModel), storage, capture interval and count; the request
  * may override recordPath, fileName, callbackUrl and extraData.  IRTC_OK with
  * recording_id; IRTC_ENOTFOUND (no room, user not in it), IRTC_ECONFLICT (rule
  * disabled), IRTC_ELIMIT (recording.max_sessions), else a recorder failure. */
-int cap_capture(void *cap, const irtc_capture_req_t *req, char recording_id[32], const char **why);
+int cap_capture(void *cap, const api_capture_req_t *req, char recording_id[32], const char **why);
 /* stopCapture: recording_id "" stops every recording of the channel (IRTC_ENOTFOUND
  * when none is running); otherwise that recording of app_id (IRTC_OK when it
  * has already ended, IRTC_ENOTFOUND when it is not the app's). */

@@ -14,7 +14,7 @@
 #include <libswscale/swscale.h>
 
 #include "core/common.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 
 /* ---- video decoding ---- */
 
@@ -29,10 +29,10 @@ struct rec_vdec {
 
 rec_vdec_t *rec_vdec_new(int codec)
 {
-    enum AVCodecID id = codec == MX_CODEC_VP8    ? AV_CODEC_ID_VP8
-                        : codec == MX_CODEC_VP9  ? AV_CODEC_ID_VP9
-                        : codec == MX_CODEC_H264 ? AV_CODEC_ID_H264
-                                                 : AV_CODEC_ID_NONE;
+    enum AVCodecID id = codec == CODEC_VP8    ? AV_CODEC_ID_VP8
+                        : codec == CODEC_VP9  ? AV_CODEC_ID_VP9
+                        : codec == CODEC_H264 ? AV_CODEC_ID_H264
+                                              : AV_CODEC_ID_NONE;
     const AVCodec *c = avcodec_find_decoder(id);
     if (c == NULL)
         return NULL;

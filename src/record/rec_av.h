@@ -28,7 +28,7 @@ struct SwsContext;
 
 /* ---- video decoding ---- */
 typedef struct rec_vdec rec_vdec_t;
-/* codec is MX_CODEC_VP8/VP9/H264; NULL if libavcodec lacks the decoder. */
+/* codec is CODEC_VP8/VP9/H264; NULL if libavcodec lacks the decoder. */
 rec_vdec_t *rec_vdec_new(int codec);
 void rec_vdec_free(rec_vdec_t *d);
 /* Decodes one frame; returns the newest decoded picture (owned by d, valid

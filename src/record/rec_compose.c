@@ -12,7 +12,8 @@
  *
  * Thread: the job's recorder thread.  Does not: mix audio or write files.
  */
-#include "record/rec_job_int.h"
+#include "record/rec_compose.h"
+#include "record/rec_out.h"
 
 #include <libavcodec/avcodec.h>
 #include <libswscale/swscale.h>
@@ -111,7 +112,7 @@ void rec_compose_run(rec_job_t *j, int64_t upto_rel_us)
         j->vo_h = j->cfg.mixed_h;
         j->venc = rec_venc_new(j->vo_w, j->vo_h, j->cfg.mixed_fps, j->cfg.video_kbps, why, sizeof(why));
         if (j->venc == NULL) {
-            rec_job_fail(j, "%s", why);
+            rec_out_fail(j, "%s", why);
             return;
         }
         j->vframe = rec_frame_new_black(j->vo_w, j->vo_h);
@@ -125,7 +126,7 @@ void rec_compose_run(rec_job_t *j, int64_t upto_rel_us)
                 decode_oldest(t);
         }
         layout(j, tick);
-        rec_venc_encode(j->venc, j->vframe, tick, false, rec_job_write_video, j);
+        rec_venc_encode(j->venc, j->vframe, tick, false, rec_out_write_video, j);
         j->next_tick_us += interval;
     }
 }

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 #include "media/rtp.h"
 
 #define SLOT_DATA 1500
@@ -69,11 +69,11 @@ static const uint8_t start_code[4] = {0, 0, 0, 1};
 
 rec_depack_t *rec_depack_new(int codec, uint64_t wait_us)
 {
-    if (codec != MX_CODEC_OPUS && codec != MX_CODEC_VP8 && codec != MX_CODEC_VP9 && codec != MX_CODEC_H264)
+    if (codec != CODEC_OPUS && codec != CODEC_VP8 && codec != CODEC_VP9 && codec != CODEC_H264)
         return NULL;
     rec_depack_t *d = xcalloc(1, sizeof(*d));
     d->codec = codec;
-    d->video = codec != MX_CODEC_OPUS;
+    d->video = codec != CODEC_OPUS;
     d->wait_us = wait_us ? wait_us : d->video ? 100000 : 40000;
     d->n_slots = d->video ? 512 : 64;
     d->slots = xcalloc(d->n_slots, sizeof(slot_t));
@@ -323,11 +323,11 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
 {
     bool first = !d->f_has_data;
     switch (d->codec) {
-    case MX_CODEC_OPUS:
+    case CODEC_OPUS:
         fappend(d, pl, n);
         d->f_keyframe = true;
         break;
-    case MX_CODEC_VP8: {
+    case CODEC_VP8: {
         bool start, key;
         int off = rec_vp8_descriptor(pl, n, &start, &key);
         if (off < 0) {
@@ -349,7 +349,7 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
         fappend(d, pl + off, n - (size_t)off);
         break;
     }
-    case MX_CODEC_VP9: {
+    case CODEC_VP9: {
         rec_vp9_desc_t v;
         int off = rec_vp9_descriptor(pl, n, &v);
         if (off < 0) {
@@ -371,7 +371,7 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
         fappend(d, pl + off, n - (size_t)off);
         break;
     }
-    case MX_CODEC_H264:
+    case CODEC_H264:
         if (first)
             d->fua_open = false;
         if (!h264_payload(d, pl, n)) {
@@ -386,7 +386,7 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
 /* Finishes the frame: true when it is handed out, false when dropped. */
 static bool frame_finish(rec_depack_t *d, rec_frame_t *out)
 {
-    if (d->codec == MX_CODEC_H264) {
+    if (d->codec == CODEC_H264) {
         d->f_keyframe = d->f_idr;
         if (d->f_sps && d->f_pps)
             d->params_len = 0; /* rebuilt below from the new sets */
@@ -404,7 +404,7 @@ static bool frame_finish(rec_depack_t *d, rec_frame_t *out)
         }
         if (d->f_idr && d->params_len == 0)
             d->f_corrupt = true; /* an IDR nobody can decode */
-    } else if (d->codec == MX_CODEC_VP9) {
+    } else if (d->codec == CODEC_VP9) {
         vp9_superframe_index(d);
     }
     bool ok = d->f_has_data && !d->f_corrupt && d->flen > 0;
@@ -582,7 +582,7 @@ int rec_depack_next(rec_depack_t *d, uint64_t now_us, rec_frame_t *out)
         s->used = false;
         d->count--;
         d->next_seq++;
-        if ((h.marker || d->codec == MX_CODEC_OPUS) && frame_finish(d, out))
+        if ((h.marker || d->codec == CODEC_OPUS) && frame_finish(d, out))
             return 1;
     }
 }

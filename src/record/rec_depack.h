@@ -48,7 +48,7 @@ typedef struct {
     uint64_t resets;         /* SSRC changes and sequence jumps */
 } rec_depack_stats_t;
 
-/* codec is MX_CODEC_* (media/engine.h).  wait_us is how long a missing
+/* codec is a codec_id_t (media/codecs/codec.h).  wait_us is how long a missing
  * packet is waited for, counted on packet arrival times (0 = 100 ms video,
  * 40 ms audio).  NULL for a codec we cannot depacketize. */
 rec_depack_t *rec_depack_new(int codec, uint64_t wait_us);

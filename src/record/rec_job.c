@@ -16,7 +16,11 @@
  * Thread: the recorder thread that polls the job; see rec_job.h.
  * Does not: talk to the control thread except through emit.
  */
-#include "record/rec_job_int.h"
+#include "record/rec_job.h"
+#include "record/rec_compose.h"
+#include "record/rec_job_state.h"
+#include "record/rec_out.h"
+#include "record/rec_snap.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,7 +34,7 @@
 
 #include "core/common.h"
 #include "core/log.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 
 rec_job_t *rec_job_new(const rec_job_config_t *cfg, rec_shared_t *shared, rec_job_emit_fn emit, void *ud)
 {
@@ -49,7 +53,7 @@ static void track_free(rec_track_t *t)
     rec_depack_free(t->dp);
     rec_adec_free(t->adec);
     rec_vdec_free(t->vdec);
-    rec_ring_unref(t->ring);
+    spsc_ring_unref(t->ring);
     free(t);
 }
 
@@ -71,16 +75,17 @@ void rec_job_free(rec_job_t *j)
     free(j);
 }
 
-void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main)
+void rec_job_add_track(rec_job_t *j, spsc_ring_t *ring, const codec_params_t *params, uint64_t stream_id,
+                       const char *user_id, bool is_main)
 {
     rec_track_t *t = xcalloc(1, sizeof(*t));
     t->ring = ring;
     t->stream_id = stream_id;
     snprintf(t->user_id, sizeof(t->user_id), "%s", user_id ? user_id : "");
     t->is_main = is_main;
-    t->kind = ring->kind;
-    t->codec = ring->codec;
-    t->clock_rate = ring->clock_rate ? ring->clock_rate : (ring->kind == 0 ? 48000 : 90000);
+    t->kind = params->kind;
+    t->codec = params->codec;
+    t->clock_rate = params->clock_rate ? params->clock_rate : (params->kind == CODEC_KIND_AUDIO ? 48000 : 90000);
     t->dropped0 = 0; /* the ring is this session's alone: every drop since sfu_tap_add counts */
     bool video = t->kind == 1;
     if (j->cfg.kind == REC_KIND_IMAGE)
@@ -95,7 +100,7 @@ void rec_job_add_track(rec_job_t *j, rec_ring_t *ring, uint64_t stream_id, const
     atomic_store(&j->sh->tracks, j->n_tracks);
 }
 
-void rec_job_remove_track(rec_job_t *j, rec_ring_t *ring)
+void rec_job_remove_track(rec_job_t *j, spsc_ring_t *ring)
 {
     for (unsigned i = 0; i < j->n_tracks; i++)
         if (j->tracks[i]->ring == ring)
@@ -123,108 +128,9 @@ void rec_job_stop(rec_job_t *j, uint64_t at_us)
     j->stop_at_us = at_us;
 }
 
-/* ---- events and failure ---- */
-
-void rec_job_emit_simple(rec_job_t *j, rec_event_type_t type)
-{
-    rec_event_t ev = {.type = type, .recording_id = j->cfg.recording_id};
-    if (type == REC_EV_STARTED) {
-        ev.path = j->final_path;
-        ev.width = j->vo_w;
-        ev.height = j->vo_h;
-    }
-    j->emit(j->emit_ud, &ev);
-}
-
-void rec_job_fail(rec_job_t *j, const char *fmt, ...)
-{
-    if (j->reason[0] && j->mux_failed)
-        return; /* keep the first cause */
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(j->reason, sizeof(j->reason), fmt, ap);
-    va_end(ap);
-    j->mux_failed = true;
-}
-
-/* ---- the output file ---- */
-
-static void open_output(rec_job_t *j)
-{
-    char why[512];
-    j->opened = true;
-    if (j->cfg.kind == REC_KIND_IMAGE && j->cfg.storage == REC_STORAGE_ISDP)
-        return; /* pictures go back as bytes */
-    if (rec_path_open_dir(j->cfg.base, j->cfg.rel, &j->dirfd, why, sizeof(why)) != IRTC_OK) {
-        rec_job_fail(j, "%s", why);
-        return;
-    }
-    if (j->cfg.kind == REC_KIND_IMAGE)
-        return; /* snapshots create their files one by one */
-    if (rec_path_create(j->dirfd, j->cfg.name, ".mp4", j->final_name, j->part_name, sizeof(j->part_name), &j->fd, why,
-                        sizeof(why)) != IRTC_OK) {
-        rec_job_fail(j, "%s", why);
-        return;
-    }
-    rec_path_join(j->final_path, sizeof(j->final_path), j->cfg.base, j->cfg.rel, j->final_name);
-}
-
-static bool ensure_mux(rec_job_t *j, const uint8_t *au, size_t len)
-{
-    if (j->mux != NULL)
-        return true;
-    if (j->mux_failed || j->fd < 0)
-        return false;
-    uint8_t params[1024];
-    rec_mux_params_t p = {.audio_enc = rec_mixer_encoder(j->mixer), .width = j->vo_w, .height = j->vo_h};
-    p.video_extradata_len = rec_h264_extract_params(au, len, params, sizeof(params));
-    p.video_extradata = params;
-    if (p.video_extradata_len == 0) {
-        rec_job_fail(j, "the first video access unit has no SPS/PPS");
-        return false;
-    }
-    char why[256];
-    int fd = j->fd;
-    j->fd = -1; /* the muxer owns it now */
-    if (rec_mux_open(fd, &p, &j->mux, why, sizeof(why)) != IRTC_OK) {
-        rec_job_fail(j, "%s", why);
-        return false;
-    }
-    atomic_store(&j->sh->state, REC_STATE_RECORDING);
-    rec_job_emit_simple(j, REC_EV_STARTED);
-    return true;
-}
-
-int rec_job_write_video(void *ud, const uint8_t *au, size_t len, int64_t pts_us, bool keyframe)
-{
-    rec_job_t *j = ud;
-    if (!ensure_mux(j, au, len))
-        return IRTC_EIO;
-    if (rec_mux_video(j->mux, au, len, pts_us, keyframe) != IRTC_OK) {
-        rec_job_fail(j, "%s", rec_mux_error(j->mux) ? rec_mux_error(j->mux) : "video write failed");
-        return IRTC_EIO;
-    }
-    j->last_video_us = pts_us;
-    return IRTC_OK;
-}
-
-static int write_audio(void *ud, AVPacket *pkt)
-{
-    rec_job_t *j = ud;
-    if (j->mux == NULL) /* no video yet: audio waits for the header */
-        return IRTC_OK;
-    pkt->pts -= j->audio_offset;
-    pkt->dts -= j->audio_offset;
-    if (rec_mux_audio(j->mux, pkt) != IRTC_OK) {
-        rec_job_fail(j, "%s", rec_mux_error(j->mux) ? rec_mux_error(j->mux) : "audio write failed");
-        return IRTC_EIO;
-    }
-    return IRTC_OK;
-}
-
 /* ---- start ---- */
 
-void rec_job_start(rec_job_t *j, int64_t t0_us)
+static void job_start(rec_job_t *j, int64_t t0_us)
 {
     j->started = true;
     j->t0_us = IRTC_MAX(t0_us, j->origin_us);
@@ -239,17 +145,17 @@ void rec_job_start(rec_job_t *j, int64_t t0_us)
 static void start_without_video(rec_job_t *j)
 {
     char why[256];
-    rec_job_start(j, j->origin_us);
+    job_start(j, j->origin_us);
     j->vo = VO_TRANSCODE;
     j->vo_w = j->cfg.mixed_w;
     j->vo_h = j->cfg.mixed_h;
     j->venc = rec_venc_new(j->vo_w, j->vo_h, 30, j->cfg.video_kbps, why, sizeof(why));
     if (j->venc == NULL) {
-        rec_job_fail(j, "%s", why);
+        rec_out_fail(j, "%s", why);
         return;
     }
     j->vframe = rec_frame_new_black(j->vo_w, j->vo_h);
-    rec_venc_encode(j->venc, j->vframe, 0, true, rec_job_write_video, j);
+    rec_venc_encode(j->venc, j->vframe, 0, true, rec_out_write_video, j);
 }
 
 /* ---- mode 0 video ---- */
@@ -258,7 +164,7 @@ static void transcode(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_
 {
     char why[256];
     if (t->vdec == NULL && (t->vdec = rec_vdec_new(t->codec)) == NULL) {
-        rec_job_fail(j, "no decoder for the user's video codec");
+        rec_out_fail(j, "no decoder for the user's video codec");
         return;
     }
     AVFrame *pic = rec_vdec_decode(t->vdec, f->data, f->len, rel_us);
@@ -271,7 +177,7 @@ static void transcode(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_
         }
         j->venc = rec_venc_new(j->vo_w, j->vo_h, 30, j->cfg.video_kbps, why, sizeof(why));
         if (j->venc == NULL) {
-            rec_job_fail(j, "%s", why);
+            rec_out_fail(j, "%s", why);
             return;
         }
     }
@@ -284,7 +190,7 @@ static void transcode(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_
     }
     bool force_key = j->vo_src != t; /* a new source: the decoder must not lean on the old one */
     j->vo_src = t;
-    rec_venc_encode(j->venc, in, rel_us, force_key, rec_job_write_video, j);
+    rec_venc_encode(j->venc, in, rel_us, force_key, rec_out_write_video, j);
 }
 
 static void single_video(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t pts_us)
@@ -292,14 +198,14 @@ static void single_video(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int
     if (!j->started) {
         if (!f->keyframe)
             return;
-        rec_job_start(j, pts_us);
+        job_start(j, pts_us);
     }
     int64_t rel = pts_us - j->t0_us;
     if (rel < 0)
         return;
     if (j->vo == VO_NONE) {
         int w = 0, h = 0;
-        if (t->codec == MX_CODEC_H264 && rec_h264_dimensions(f->data, f->len, &w, &h)) {
+        if (t->codec == CODEC_H264 && rec_h264_dimensions(f->data, f->len, &w, &h)) {
             j->vo = VO_REMUX;
             j->vo_w = w;
             j->vo_h = h;
@@ -308,9 +214,9 @@ static void single_video(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int
             j->vo = VO_TRANSCODE; /* MP4 cannot carry VP8/VP9 */
         }
     }
-    if (j->vo == VO_REMUX && t->codec == MX_CODEC_H264) {
+    if (j->vo == VO_REMUX && t->codec == CODEC_H264) {
         j->vo_src = t;
-        rec_job_write_video(j, f->data, f->len, rel, f->keyframe);
+        rec_out_write_video(j, f->data, f->len, rel, f->keyframe);
     } else {
         transcode(j, t, f, rel);
     }
@@ -378,7 +284,7 @@ static void handle_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f)
         rec_snap_frame(j, t, f, pts);
     } else if (j->cfg.mode == REC_MODE_MIXED) {
         if (!j->started)
-            rec_job_start(j, j->origin_us);
+            job_start(j, j->origin_us);
         rec_compose_frame(j, t, f, pts);
     } else {
         single_video(j, t, f, pts);
@@ -406,8 +312,8 @@ static void keyframe_requests(rec_job_t *j, rec_track_t *t)
  * succeeding. */
 static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
 {
-    const rec_slot_t *s;
-    while ((s = rec_ring_peek(t->ring)) != NULL) {
+    const spsc_slot_t *s;
+    while ((s = spsc_ring_peek(t->ring)) != NULL) {
         if (!t->ignored && s->arrival_us > horizon_us)
             break;
         if (!t->ignored) {
@@ -416,7 +322,7 @@ static void drain_ring(rec_job_t *j, rec_track_t *t, uint64_t horizon_us)
             if (s->arrival_us > j->max_arrival_us)
                 j->max_arrival_us = s->arrival_us;
         }
-        rec_ring_pop(t->ring);
+        spsc_ring_pop(t->ring);
     }
     atomic_store_explicit(&t->ring->overflowed, false,
                           memory_order_relaxed); /* the gap shows as lost sequence numbers */
@@ -484,9 +390,9 @@ static void produce(rec_job_t *j, bool final)
     if (j->mixer != NULL && j->mux != NULL && !j->mux_failed) {
         int64_t samples = (upto - j->origin_us) * REC_AUDIO_RATE / 1000000;
         if (final)
-            rec_mixer_finish(j->mixer, samples, write_audio, j);
+            rec_mixer_finish(j->mixer, samples, rec_out_write_audio, j);
         else
-            rec_mixer_run(j->mixer, samples, write_audio, j);
+            rec_mixer_run(j->mixer, samples, rec_out_write_audio, j);
     }
 }
 
@@ -495,7 +401,7 @@ static void produce(rec_job_t *j, bool final)
 static void flush_encoders(rec_job_t *j)
 {
     if (j->venc != NULL && !j->mux_failed)
-        rec_venc_encode(j->venc, NULL, 0, false, rec_job_write_video, j);
+        rec_venc_encode(j->venc, NULL, 0, false, rec_out_write_video, j);
 }
 
 /* Gives the file its final name, or removes it when nothing was recorded. */
@@ -511,7 +417,7 @@ static void settle_file(rec_job_t *j, bool have_media)
     }
     if (rec_path_commit(j->dirfd, j->part_name, j->cfg.name, ".mp4", j->final_name, sizeof(j->final_name), why,
                         sizeof(why)) != IRTC_OK) {
-        rec_job_fail(j, "%s", why);
+        rec_out_fail(j, "%s", why);
         rec_path_join(j->final_path, sizeof(j->final_path), j->cfg.base, j->cfg.rel, j->part_name);
         return;
     }
@@ -532,7 +438,7 @@ static void finish(rec_job_t *j)
         produce(j, true);
         flush_encoders(j);
         if (j->mux != NULL && !j->mux_failed && rec_mux_finish(j->mux, why, sizeof(why)) != IRTC_OK)
-            rec_job_fail(j, "%s", why);
+            rec_out_fail(j, "%s", why);
     }
     publish_counters(j);
     rec_event_t ev = {.type = REC_EV_DONE, .recording_id = j->cfg.recording_id};
@@ -546,11 +452,11 @@ static void finish(rec_job_t *j)
         }
         settle_file(j, have_media);
         if (!have_media && !j->mux_failed)
-            rec_job_fail(j, "no media received: the user published no keyframe before the stop");
+            rec_out_fail(j, "no media received: the user published no keyframe before the stop");
     } else {
         ev.bytes = j->snap_bytes;
         if (j->snaps == 0 && !j->mux_failed)
-            rec_job_fail(j, "no picture: no decodable video from the user");
+            rec_out_fail(j, "no picture: no decodable video from the user");
     }
     ev.dropped_packets = atomic_load(&j->sh->dropped);
     ev.lost_packets = atomic_load(&j->sh->lost);
@@ -582,7 +488,7 @@ static uint64_t oldest_pending(rec_job_t *j)
 {
     uint64_t oldest = UINT64_MAX;
     for (unsigned i = 0; i < j->n_tracks; i++) {
-        const rec_slot_t *s = rec_ring_peek(j->tracks[i]->ring);
+        const spsc_slot_t *s = spsc_ring_peek(j->tracks[i]->ring);
         if (s != NULL && !j->tracks[i]->ignored && s->arrival_us < oldest)
             oldest = s->arrival_us;
     }
@@ -641,10 +547,10 @@ bool rec_job_poll(rec_job_t *j, uint64_t now_us)
     if (!j->opened) {
         char why[256];
         j->clock_us = j->created_us = now_us;
-        open_output(j);
+        rec_out_open(j);
         if (!j->mux_failed && j->cfg.kind == REC_KIND_VIDEO &&
             (j->mixer = rec_mixer_new(j->cfg.audio_codec, why, sizeof(why))) == NULL)
-            rec_job_fail(j, "%s", why);
+            rec_out_fail(j, "%s", why);
     }
     if (j->mux_failed) { /* nothing more can be written: report now */
         finish(j);

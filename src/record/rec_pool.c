@@ -31,7 +31,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/log.h"
-#include "media/engine.h"
+#include "media/codecs/codec.h"
 #include "record/rec_job.h"
 #include "store/store.h"
 
@@ -45,7 +45,8 @@ typedef struct rec_cmd {
     rec_cmd_type_t type;
     uint64_t serial;
     rec_job_t *job; /* CMD_NEW */
-    rec_ring_t *ring;
+    spsc_ring_t *ring;
+    codec_params_t params; /* CMD_ADD */
     uint64_t stream_id;
     char user_id[128];
     bool is_main;
@@ -136,11 +137,11 @@ static void apply(rec_thread_t *t, rec_cmd_t *c)
     rec_job_t *j = find_job(t, c->serial);
     if (j == NULL) { /* finished meanwhile */
         if (c->type == CMD_ADD)
-            rec_ring_unref(c->ring);
+            spsc_ring_unref(c->ring);
         return;
     }
     if (c->type == CMD_ADD)
-        rec_job_add_track(j, c->ring, c->stream_id, c->user_id, c->is_main);
+        rec_job_add_track(j, c->ring, &c->params, c->stream_id, c->user_id, c->is_main);
     else if (c->type == CMD_REMOVE)
         rec_job_remove_track(j, c->ring);
     else
@@ -524,18 +525,20 @@ const char *rec_session_id(const rec_session_t *s)
     return s->recording_id;
 }
 
-int rec_session_add_track(rec_session_t *s, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main)
+int rec_session_add_track(rec_session_t *s, spsc_ring_t *ring, const codec_params_t *params, uint64_t stream_id,
+                          const char *user_id, bool is_main)
 {
     if (s->stopped)
         return IRTC_ECONFLICT;
-    if (ring->codec != MX_CODEC_OPUS && ring->codec != MX_CODEC_VP8 && ring->codec != MX_CODEC_VP9 &&
-        ring->codec != MX_CODEC_H264)
+    if (params->codec != CODEC_OPUS && params->codec != CODEC_VP8 && params->codec != CODEC_VP9 &&
+        params->codec != CODEC_H264)
         return IRTC_EINVAL;
-    rec_ring_ref(ring);
+    spsc_ring_ref(ring);
     rec_cmd_t *cmd = xcalloc(1, sizeof(*cmd));
     cmd->type = CMD_ADD;
     cmd->serial = s->serial;
     cmd->ring = ring;
+    cmd->params = *params;
     cmd->stream_id = stream_id;
     snprintf(cmd->user_id, sizeof(cmd->user_id), "%s", user_id ? user_id : "");
     cmd->is_main = is_main;
@@ -543,7 +546,7 @@ int rec_session_add_track(rec_session_t *s, rec_ring_t *ring, uint64_t stream_id
     return IRTC_OK;
 }
 
-int rec_session_remove_track(rec_session_t *s, rec_ring_t *ring)
+int rec_session_remove_track(rec_session_t *s, spsc_ring_t *ring)
 {
     rec_cmd_t *cmd = xcalloc(1, sizeof(*cmd));
     cmd->type = CMD_REMOVE;

@@ -9,7 +9,8 @@
  * Thread: the job's recorder thread.  Does not: Base64 (the callback sender
  * does), or keep pictures after handing them over.
  */
-#include "record/rec_job_int.h"
+#include "record/rec_snap.h"
+#include "record/rec_out.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -43,7 +44,7 @@ static void save_nas(rec_job_t *j, const uint8_t *jpg, size_t len, rec_event_t *
     int fd;
     if (rec_path_create(j->dirfd, j->cfg.name, ".jpg", final_name, part, sizeof(part), &fd, why, sizeof(why)) !=
         IRTC_OK) {
-        rec_job_fail(j, "%s", why);
+        rec_out_fail(j, "%s", why);
         return;
     }
     int err = write_all(fd, jpg, len);
@@ -52,12 +53,12 @@ static void save_nas(rec_job_t *j, const uint8_t *jpg, size_t len, rec_event_t *
     close(fd);
     if (err != 0) {
         unlinkat(j->dirfd, part, 0);
-        rec_job_fail(j, "writing %s: %s%s", part, strerror(err), err == ENOSPC ? " (disk full)" : "");
+        rec_out_fail(j, "writing %s: %s%s", part, strerror(err), err == ENOSPC ? " (disk full)" : "");
         return;
     }
     if (rec_path_commit(j->dirfd, part, j->cfg.name, ".jpg", final_name, sizeof(final_name), why, sizeof(why)) !=
         IRTC_OK) {
-        rec_job_fail(j, "%s", why);
+        rec_out_fail(j, "%s", why);
         return;
     }
     rec_path_join(j->final_path, sizeof(j->final_path), j->cfg.base, j->cfg.rel, final_name);
@@ -69,7 +70,7 @@ static void take(rec_job_t *j, const AVFrame *pic)
     uint8_t *jpg;
     size_t len;
     if (rec_jpeg_encode(pic, &jpg, &len) != IRTC_OK) {
-        rec_job_fail(j, "JPEG encoding failed");
+        rec_out_fail(j, "JPEG encoding failed");
         return;
     }
     rec_event_t ev = {.type = REC_EV_SNAPSHOT,
@@ -98,7 +99,7 @@ void rec_snap_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t 
     if (j->snaps >= j->cfg.capture_nums)
         return;
     if (t->vdec == NULL && (t->vdec = rec_vdec_new(t->codec)) == NULL) {
-        rec_job_fail(j, "no decoder for the user's video codec");
+        rec_out_fail(j, "no decoder for the user's video codec");
         return;
     }
     AVFrame *pic = rec_vdec_decode(t->vdec, f->data, f->len, pts_us);
@@ -121,7 +122,7 @@ void rec_snap_frame(rec_job_t *j, rec_track_t *t, const rec_frame_t *f, int64_t 
 void rec_snap_check(rec_job_t *j)
 {
     if (j->snaps == 0 && j->clock_us >= j->created_us + SNAP_FIRST_TIMEOUT_US)
-        rec_job_fail(j, "no picture: no decodable video from the user within 10 s");
+        rec_out_fail(j, "no picture: no decodable video from the user within 10 s");
     else if (j->snaps > 0 && j->snaps < j->cfg.capture_nums &&
              j->clock_us >= j->last_snap_clock_us + (uint64_t)j->cfg.capture_interval_s * 1000000 + SNAP_STALL_US)
         j->stop_requested = true; /* the video stopped: keep what was taken */

@@ -1,7 +1,7 @@
 /*
  * recorder.h — the recording API the control thread uses: a pool of
  * recorder threads, and sessions (one captureVideo or captureImage each) fed
- * by the SPSC rings the SFU taps fill (ring.h, sfu_tap_add).
+ * by the SPSC rings the SFU taps fill (core/spsc_ring.h, sfu_tap_add).
  *
  * Threads: every function here runs on the control thread, and every event
  * callback is invoked on the control thread (delivered through an
@@ -10,11 +10,12 @@
  * (a stalled disk only makes rings overflow, which is counted) and never
  * call back into the control thread except through that queue.
  *
- * Wiring (the lead's side), for each track to record:
- *     rec_ring_t *r = rec_ring_new(video ? 1024 : 256);
- *     sfu_tap_add(sfu, stream_id, !video, r);        (fills r->kind/codec)
- *     rec_session_add_track(s, r, stream_id, user_id, is_main);
- *     rec_ring_unref(r);                             (the session and SFU hold theirs)
+ * Wiring (record/capture.c does it), for each track to record:
+ *     spsc_ring_t *r = spsc_ring_new(video ? 1024 : 256);
+ *     codec_params_t p;
+ *     sfu_tap_add(sfu, stream_id, !video, r, &p);    (p: what the packets are)
+ *     rec_session_add_track(s, r, &p, stream_id, user_id, is_main);
+ *     spsc_ring_unref(r);                             (the session and SFU hold theirs)
  * and on a track leaving: sfu_tap_del + rec_session_remove_track.  On
  * REC_EV_DONE call sfu_tap_del for the session's rings (the session has
  * already dropped them).  On REC_EV_KEYFRAME_NEEDED call
@@ -33,8 +34,9 @@
 
 #include <h2o.h>
 
+#include "core/spsc_ring.h"
+#include "media/codecs/codec.h"
 #include "record/rec_av.h"
-#include "record/ring.h"
 
 struct store;
 
@@ -128,15 +130,16 @@ typedef struct {
 int rec_session_new(rec_pool_t *p, const rec_params_t *params, rec_session_t **out, char *err, size_t errcap);
 const char *rec_session_id(const rec_session_t *s);
 
-/* Records ring (filled by an SFU tap; ring->kind/codec must be set) as user_id's
- * track; the session takes its own reference.  Mode 0 uses the is_main video
+/* Records ring (filled by an SFU tap with packets as params describes) as
+ * user_id's track; the session takes its own reference.  Mode 0 uses the is_main video
  * and mixes every audio track; mode 1 composes every video track; images use
  * the is_main video.  IRTC_ECONFLICT after stop, IRTC_EINVAL for a codec we
  * cannot record. */
-int rec_session_add_track(rec_session_t *s, rec_ring_t *ring, uint64_t stream_id, const char *user_id, bool is_main);
+int rec_session_add_track(rec_session_t *s, spsc_ring_t *ring, const codec_params_t *params, uint64_t stream_id,
+                          const char *user_id, bool is_main);
 /* The track leaves (the publisher left or unpublished): what it buffered is
  * written, then the ring is released.  The recording goes on. */
-int rec_session_remove_track(rec_session_t *s, rec_ring_t *ring);
+int rec_session_remove_track(rec_session_t *s, spsc_ring_t *ring);
 /* Finishes the recording: drains the rings, writes the last fragment and
  * the trailer, renames the file, then REC_EV_DONE.  The media ends at the
  * moment of this call, also when the recorder thread is behind (it works

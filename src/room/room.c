@@ -15,8 +15,9 @@
  */
 #include "room/room.h"
 #include "core/common.h"
-#include "media/worker.h"
+#include "core/hash.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,18 +187,10 @@ void room_registry_stats(const room_registry_t *reg, room_stats_t *out)
     *out = reg->stats;
 }
 
-/* FNV-1a over app, a NUL, channel. */
+/* App, its NUL, channel: "ab"+"c" and "a"+"bc" differ (as sfu_worker_for_channel). */
 static uint64_t room_hash(const char *app_id, const char *channel_id)
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (const char *p = app_id;; p++) {
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-        if (*p == '\0')
-            break;
-    }
-    for (const char *p = channel_id; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    return h;
+    return hash_fnv1a(hash_fnv1a(HASH_FNV1A_INIT, app_id, strlen(app_id) + 1), channel_id, strlen(channel_id));
 }
 
 room_t *room_find(room_registry_t *reg, const char *app_id, const char *channel_id)
@@ -236,7 +229,7 @@ static room_t *room_create(room_registry_t *reg, const char *app_id, const char 
     snprintf(room->app_id, sizeof(room->app_id), "%s", app_id);
     snprintf(room->channel_id, sizeof(room->channel_id), "%s", channel_id);
     room->hash = room_hash(app_id, channel_id);
-    room->worker = worker_for_channel(app_id, channel_id, reg->worker_count);
+    room->worker = sfu_worker_for_channel(app_id, channel_id, reg->worker_count);
     bucket_insert(reg, room);
     reg->stats.rooms++;
     return room;

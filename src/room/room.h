@@ -98,7 +98,7 @@ typedef struct {
 } room_stats_t;
 
 /* Creates an empty registry.  worker_count (>= 1) is the media worker pool's
- * size, for worker_for_channel; the publisher limit is
+ * size, for sfu_worker_for_channel; the publisher limit is
  * cfg->max_publishers_per_room.  cfg must outlive the registry. */
 room_registry_t *room_registry_new(const cfg_t *cfg, unsigned worker_count);
 /*
@@ -169,7 +169,7 @@ void room_peer_set_sink(room_peer_t *peer, room_sink_fn sink, void *sink_ctx);
 
 /*
  * Joins user_id (role 0 or 1) to the room of app + channel, creating the room
- * (pinned to worker_for_channel) if needed; the other peers get PEER_JOIN.
+ * (pinned to sfu_worker_for_channel) if needed; the other peers get PEER_JOIN.
  * sink receives this peer's events from now on.  Returns IRTC_OK with *out;
  * IRTC_EINVAL (an id empty or over 64 chars, a bad role), IRTC_ECONFLICT
  * (user_id already in the room) or IRTC_ELIMIT (role 0 and the room already

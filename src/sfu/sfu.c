@@ -11,10 +11,10 @@
 #include "core/crypto.h"
 #include "core/log.h"
 #include "media/dtls.h"
+#include "core/spsc_ring.h"
 #include "media/engine.h"
-#include "media/sdp.h"
 #include "media/worker.h"
-#include "record/ring.h"
+#include "sdp/sdp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +29,16 @@ typedef struct {
     sfu_stream_info_t info;
     /* publishers: the negotiated video codec, so subscribers get the same */
     sdp_video_codec_t video_codec;
-    mx_track_desc_t tracks[2]; /* audio, video as received (for recorders) */
+    engine_producer_desc_t tracks[2]; /* audio, video as received (for recorders) */
     bool has_track[2];
 } sfu_entry_t;
+
+/* Engine object ids: a transport takes the stream's or subscription's id;
+ * its producers and consumers take that id and their kind. */
+static uint64_t track_id(uint64_t id, int kind)
+{
+    return id << 1 | (uint64_t)kind;
+}
 
 struct sfu {
     const cfg_t *cfg;
@@ -68,22 +75,26 @@ static void drop(sfu_t *s, sfu_entry_t *e)
     *e = s->entries[--s->n_entries];
 }
 
-static void on_engine_event(void *ctx, const mx_event_t *mev)
+static void on_engine_event(void *ctx, unsigned worker, const engine_event_t *ev)
 {
     sfu_t *s = ctx;
-    if (find(s, mev->id) == NULL)
+    (void)worker;
+    if (ev->type != ENGINE_EV_TRANSPORT_CONNECTED && ev->type != ENGINE_EV_TRANSPORT_FAILED)
+        return;
+    sfu_entry_t *e = find(s, ev->id);
+    if (e == NULL)
         return; /* already closed on the control side */
-    sfu_event_t ev = {.type = mev->type == MX_EV_CONNECTED ? SFU_EVENT_CONNECTED : SFU_EVENT_FAILED,
-                      .transport_id = mev->id,
-                      .is_publisher = mev->is_publisher,
-                      .reason = mev->reason};
-    if (ev.type == SFU_EVENT_FAILED)
-        log_info("sfu", "transport %llu failed: %s", (unsigned long long)mev->id, mev->reason ? mev->reason : "");
+    sfu_event_t out = {.type = ev->type == ENGINE_EV_TRANSPORT_CONNECTED ? SFU_EVENT_CONNECTED : SFU_EVENT_FAILED,
+                       .transport_id = ev->id,
+                       .is_publisher = e->is_publisher,
+                       .reason = ev->reason};
+    if (out.type == SFU_EVENT_FAILED)
+        log_info("sfu", "transport %llu failed: %s", (unsigned long long)ev->id, ev->reason ? ev->reason : "");
     if (s->fn != NULL)
-        s->fn(s->ctx, &ev);
+        s->fn(s->ctx, &out);
 }
 
-sfu_t *sfu_new(const void *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
+sfu_t *sfu_new(const cfg_t *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
 {
     sfu_t *s = xcalloc(1, sizeof(*s));
     s->cfg = cfgp;
@@ -91,7 +102,7 @@ sfu_t *sfu_new(const void *cfgp, struct worker_pool *workers, const char *finger
     snprintf(s->fingerprint, sizeof(s->fingerprint), "%s", fingerprint);
     s->fn = fn;
     s->ctx = ctx;
-    mx_engine_set_event_sink(on_engine_event, s);
+    worker_pool_set_event_sink(workers, on_engine_event, s);
     return s;
 }
 
@@ -99,7 +110,7 @@ void sfu_free(sfu_t *s)
 {
     if (s == NULL)
         return;
-    mx_engine_set_event_sink(NULL, NULL);
+    worker_pool_set_event_sink(s->workers, NULL, NULL);
     free(s->entries);
     free(s);
 }
@@ -124,20 +135,20 @@ static void fill_policy(sfu_t *s, unsigned worker, sdp_policy_t *p, char *ufrag,
     }
 }
 
-static mx_codec_t codec_of(const char *name)
+static codec_id_t codec_of(const char *name)
 {
     if (strcasecmp(name, "opus") == 0)
-        return MX_CODEC_OPUS;
+        return CODEC_OPUS;
     if (strcasecmp(name, "VP8") == 0)
-        return MX_CODEC_VP8;
+        return CODEC_VP8;
     if (strcasecmp(name, "VP9") == 0)
-        return MX_CODEC_VP9;
+        return CODEC_VP9;
     if (strcasecmp(name, "H264") == 0)
-        return MX_CODEC_H264;
-    return MX_CODEC_OTHER;
+        return CODEC_H264;
+    return CODEC_OTHER;
 }
 
-static void ext_ids(const sdp_answer_media_t *am, mx_ext_ids_t *x)
+static void ext_ids(const sdp_answer_media_t *am, engine_ext_ids_t *x)
 {
     for (int i = 0; i < am->n_ext; i++) {
         const char *u = am->ext[i].uri;
@@ -171,42 +182,63 @@ static void offered_ssrcs(const sdp_media_t *m, uint32_t *ssrc, uint32_t *rtx)
     }
 }
 
-/* Fills the transport description from a negotiated answer. */
-static void describe(const sdp_session_t *offer, const sdp_answer_t *a, uint64_t id, bool publisher,
-                     mx_transport_desc_t *d)
+/* What the engine needs of a negotiated transport. */
+static void describe_transport(const sdp_answer_t *a, engine_transport_desc_t *d)
 {
     memset(d, 0, sizeof(*d));
-    d->id = id;
-    d->is_publisher = publisher;
     snprintf(d->ufrag, sizeof(d->ufrag), "%s", a->ice_ufrag);
     snprintf(d->pwd, sizeof(d->pwd), "%s", a->ice_pwd);
     snprintf(d->remote_fp_alg, sizeof(d->remote_fp_alg), "%s", a->remote_fingerprint.alg);
     snprintf(d->remote_fp, sizeof(d->remote_fp), "%s", a->remote_fingerprint.value);
-    for (int i = 0; i < a->n_media && d->track_count < MX_MAX_TRACKS; i++) {
+    for (int i = 0; i < a->n_media; i++) {
         const sdp_answer_media_t *am = &a->media[i];
         if (am->rejected || (am->kind != SDP_KIND_AUDIO && am->kind != SDP_KIND_VIDEO))
             continue;
-        mx_track_desc_t *t = &d->tracks[d->track_count++];
-        t->kind = am->kind == SDP_KIND_AUDIO ? MX_KIND_AUDIO : MX_KIND_VIDEO;
-        t->codec = codec_of(am->name);
-        t->pt = (uint8_t)am->pt;
-        t->rtx_pt = am->rtx_pt > 0 ? (uint8_t)am->rtx_pt : 0;
-        t->clock_rate = am->clock;
-        t->nack = (am->fb & SDP_FB_NACK) != 0;
-        t->pli = (am->fb & SDP_FB_NACK_PLI) != 0;
-        snprintf(t->mid, sizeof(t->mid), "%s", am->mid);
-        if (publisher) {
-            offered_ssrcs(&offer->media[i], &t->ssrc, &t->rtx_ssrc);
-        } else {
-            t->ssrc = am->ssrc;
-            t->rtx_ssrc = 0;
-        }
         ext_ids(am, &d->ext);
         if (am->fb & SDP_FB_TRANSPORT_CC)
             d->twcc_fb = true;
         if (am->fb & SDP_FB_GOOG_REMB)
             d->remb_fb = true;
     }
+}
+
+/* A producer for an accepted m-line the client sends on: its codec, and its
+ * encodings — the a=simulcast rids in the offer's order (lowest first, as
+ * the Web SDK lists them), or one encoding with the offered SSRCs. */
+static void describe_producer(const sdp_media_t *om, const sdp_answer_media_t *am, engine_producer_desc_t *d)
+{
+    memset(d, 0, sizeof(*d));
+    d->kind = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
+    d->codec = codec_of(am->name);
+    d->pt = (uint8_t)am->pt;
+    d->rtx_pt = am->rtx_pt > 0 ? (uint8_t)am->rtx_pt : 0;
+    d->clock_rate = am->clock;
+    d->nack = (am->fb & SDP_FB_NACK) != 0;
+    d->pli = (am->fb & SDP_FB_NACK_PLI) != 0;
+    snprintf(d->mid, sizeof(d->mid), "%s", am->mid);
+    if (am->n_rid > 1 && d->kind == CODEC_KIND_VIDEO) {
+        d->n_encodings = (unsigned)IRTC_MIN(am->n_rid, ENGINE_MAX_ENCODINGS);
+        for (unsigned i = 0; i < d->n_encodings; i++)
+            snprintf(d->enc[i].rid, sizeof(d->enc[i].rid), "%s", am->rid[i]);
+    } else {
+        d->n_encodings = 1;
+        offered_ssrcs(om, &d->enc[0].ssrc, &d->enc[0].rtx_ssrc);
+        if (am->n_rid == 1)
+            snprintf(d->enc[0].rid, sizeof(d->enc[0].rid), "%s", am->rid[0]);
+    }
+}
+
+static void post_transport_open(sfu_t *s, unsigned worker, uint64_t id, const sdp_answer_t *a)
+{
+    engine_cmd_t cmd = {.type = ENGINE_CMD_TRANSPORT_OPEN, .id = id};
+    describe_transport(a, &cmd.u.transport);
+    worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+}
+
+static void post_simple(sfu_t *s, unsigned worker, engine_cmd_type_t type, uint64_t id)
+{
+    engine_cmd_t cmd = {.type = type, .id = id};
+    worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
 }
 
 static int negotiate(const char *text, size_t len, const sdp_policy_t *p, sdp_session_t **offer_out,
@@ -227,20 +259,9 @@ static int negotiate(const char *text, size_t len, const sdp_policy_t *p, sdp_se
     return IRTC_OK;
 }
 
-/* The OPEN command for a negotiated offer; NULL (offer and answer freed) when
- * no audio or video track was accepted. */
-static mx_cmd_t *open_cmd(sdp_session_t *offer, sdp_answer_t *ans, uint64_t id, bool publisher, uint64_t source)
+static bool accepted_media(const sdp_answer_media_t *am)
 {
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_OPEN, id);
-    describe(offer, ans, id, publisher, &cmd->desc);
-    for (unsigned i = 0; i < cmd->desc.track_count; i++)
-        cmd->desc.tracks[i].source_stream = source;
-    if (cmd->desc.track_count > 0)
-        return cmd;
-    free(cmd);
-    free(offer);
-    free(ans);
-    return NULL;
+    return !am->rejected && (am->kind == SDP_KIND_AUDIO || am->kind == SDP_KIND_VIDEO);
 }
 
 static char *write_answer(const sdp_answer_t *a)
@@ -266,31 +287,51 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
     sdp_answer_t *ans;
     if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
         return IRTC_EINVAL;
-    mx_cmd_t *cmd = open_cmd(offer, ans, stream_id, true, 0);
-    if (cmd == NULL) {
+    engine_producer_desc_t tracks[2];
+    bool has[2] = {false, false};
+    for (int i = 0; i < ans->n_media; i++) {
+        if (!accepted_media(&ans->media[i]))
+            continue;
+        engine_producer_desc_t d;
+        describe_producer(&offer->media[i], &ans->media[i], &d);
+        if (has[d.kind])
+            continue; /* one track of each kind per stream */
+        tracks[d.kind] = d;
+        has[d.kind] = true;
+    }
+    if (!has[CODEC_KIND_AUDIO] && !has[CODEC_KIND_VIDEO]) {
+        free(offer);
+        free(ans);
         *why = "the offer has no audio or video this server can receive";
         return IRTC_EINVAL;
     }
     sfu_entry_t *e = add(s, stream_id);
     e->worker = worker;
     e->is_publisher = true;
-    for (unsigned i = 0; i < cmd->desc.track_count; i++) {
-        const mx_track_desc_t *t = &cmd->desc.tracks[i];
-        e->tracks[t->kind] = *t;
-        e->has_track[t->kind] = true;
-        if (t->kind == MX_KIND_AUDIO) {
+    post_transport_open(s, worker, stream_id, ans);
+    for (int k = 0; k < 2; k++) {
+        if (!has[k])
+            continue;
+        e->tracks[k] = tracks[k];
+        e->has_track[k] = true;
+        engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_ADD, .id = track_id(stream_id, k), .transport_id = stream_id};
+        cmd.u.producer = tracks[k];
+        worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+        if (k == CODEC_KIND_AUDIO) {
             e->info.has_audio = true;
         } else {
+            codec_id_t c = tracks[k].codec;
             e->info.has_video = true;
-            e->video_codec = t->codec == MX_CODEC_H264 ? SDP_VIDEO_H264 : t->codec == MX_CODEC_VP9 ? SDP_VIDEO_VP9
-                                                                                                  : SDP_VIDEO_VP8;
+            e->info.simulcast_layers = (int)tracks[k].n_encodings;
+            e->video_codec = c == CODEC_H264 ? SDP_VIDEO_H264 : c == CODEC_VP9 ? SDP_VIDEO_VP9 : SDP_VIDEO_VP8;
             snprintf(e->info.video_codec, sizeof(e->info.video_codec), "%s",
-                     t->codec == MX_CODEC_H264 ? "H264" : t->codec == MX_CODEC_VP9 ? "VP9" : "VP8");
+                     c == CODEC_H264  ? "H264"
+                     : c == CODEC_VP9 ? "VP9"
+                                         : "VP8");
         }
     }
     *info = e->info;
     *answer_out = write_answer(ans);
-    mx_cmd_post(worker_pool_get(s->workers, worker), cmd);
     free(offer);
     free(ans);
     return IRTC_OK;
@@ -298,7 +339,7 @@ int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer
 
 static void close_entry(sfu_t *s, sfu_entry_t *e)
 {
-    mx_cmd_post(worker_pool_get(s->workers, e->worker), mx_cmd_new(MX_CMD_CLOSE, e->id));
+    post_simple(s, e->worker, ENGINE_CMD_TRANSPORT_CLOSE, e->id);
     drop(s, e);
 }
 
@@ -344,8 +385,10 @@ int sfu_subscribe(sfu_t *s, uint64_t sub_id, uint64_t stream_id, bool audio, boo
     snprintf(vtrack, sizeof(vtrack), "video-%llu", (unsigned long long)stream_id);
     crypto_random(&p.audio_send.ssrc, sizeof(uint32_t));
     crypto_random(&p.video_send.ssrc, sizeof(uint32_t));
+    crypto_random(&p.video_send.rtx_ssrc, sizeof(uint32_t));
     p.audio_send.ssrc |= 1; /* never 0 */
     p.video_send.ssrc |= 1;
+    p.video_send.rtx_ssrc |= 1;
     p.audio_send.cname = p.video_send.cname = cname;
     p.audio_send.msid_stream = p.video_send.msid_stream = msid;
     p.audio_send.msid_track = atrack;
@@ -354,16 +397,48 @@ int sfu_subscribe(sfu_t *s, uint64_t sub_id, uint64_t stream_id, bool audio, boo
     sdp_answer_t *ans;
     if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
         return IRTC_EINVAL;
-    mx_cmd_t *cmd = open_cmd(offer, ans, sub_id, false, stream_id);
-    if (cmd == NULL) {
+    engine_consumer_desc_t cons[2];
+    bool has[2] = {false, false};
+    for (int i = 0; i < ans->n_media; i++) {
+        const sdp_answer_media_t *am = &ans->media[i];
+        if (!accepted_media(am))
+            continue;
+        int k = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
+        if (has[k])
+            continue;
+        has[k] = true;
+        engine_consumer_desc_t *d = &cons[k];
+        memset(d, 0, sizeof(*d));
+        d->kind = (codec_kind_t)k;
+        d->producer_id = track_id(stream_id, k);
+        d->pt = (uint8_t)am->pt;
+        d->rtx_pt = am->rtx_pt > 0 && am->rtx_ssrc ? (uint8_t)am->rtx_pt : 0;
+        d->ssrc = am->ssrc;
+        d->rtx_ssrc = d->rtx_pt ? am->rtx_ssrc : 0;
+        d->nack = (am->fb & SDP_FB_NACK) != 0;
+        d->pli = (am->fb & SDP_FB_NACK_PLI) != 0;
+        d->max_layer = -1;
+        d->priority = 2;
+        snprintf(d->mid, sizeof(d->mid), "%s", am->mid);
+    }
+    if (!has[0] && !has[1]) {
+        free(offer);
+        free(ans);
         *why = "nothing to subscribe to: the offer lacks the stream's media kinds";
         return IRTC_EINVAL;
     }
     sfu_entry_t *e = add(s, sub_id);
     e->worker = worker;
     e->stream_id = stream_id;
+    post_transport_open(s, worker, sub_id, ans);
+    for (int k = 0; k < 2; k++) {
+        if (!has[k])
+            continue;
+        engine_cmd_t cmd = {.type = ENGINE_CMD_CONSUMER_ADD, .id = track_id(sub_id, k), .transport_id = sub_id};
+        cmd.u.consumer = cons[k];
+        worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+    }
     *answer_out = write_answer(ans);
-    mx_cmd_post(worker_pool_get(s->workers, worker), cmd);
     free(offer);
     free(ans);
     return IRTC_OK;
@@ -379,45 +454,45 @@ void sfu_unsubscribe(sfu_t *s, uint64_t sub_id)
 void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
 {
     sfu_entry_t *e = find(s, stream_id);
-    if (e == NULL || !e->is_publisher)
+    int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
+    if (e == NULL || !e->is_publisher || !e->has_track[kind])
         return;
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_MUTE, stream_id);
-    cmd->kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
-    cmd->flag = muted;
-    mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
+    engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_MUTE, .id = track_id(stream_id, kind), .flag = muted};
+    worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
 }
 
 void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)
 {
     sfu_entry_t *e = find(s, stream_id);
-    if (e != NULL && e->is_publisher)
-        mx_cmd_post(worker_pool_get(s->workers, e->worker), mx_cmd_new(MX_CMD_KEYFRAME, stream_id));
+    if (e != NULL && e->is_publisher && e->has_track[CODEC_KIND_VIDEO])
+        post_simple(s, e->worker, ENGINE_CMD_PRODUCER_KEYFRAME, track_id(stream_id, CODEC_KIND_VIDEO));
 }
 
-int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, rec_ring_t *ring)
+int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, spsc_ring_t *ring, codec_params_t *params)
 {
     sfu_entry_t *e = find(s, stream_id);
-    int kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
+    int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
     if (e == NULL || !e->is_publisher || !e->has_track[kind])
         return IRTC_ENOTFOUND;
-    ring->kind = kind;
-    ring->codec = e->tracks[kind].codec;
-    ring->pt = e->tracks[kind].pt;
-    ring->clock_rate = e->tracks[kind].clock_rate;
-    rec_ring_ref(ring);
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_TAP_ADD, stream_id);
-    cmd->kind = kind;
-    cmd->ring = ring;
-    mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
+    *params = (codec_params_t){.kind = (codec_kind_t)kind,
+                               .codec = e->tracks[kind].codec,
+                               .pt = e->tracks[kind].pt,
+                               .clock_rate = e->tracks[kind].clock_rate};
+    spsc_ring_ref(ring);
+    engine_cmd_t cmd = {.type = ENGINE_CMD_TAP_ADD, .id = track_id(stream_id, kind), .ring = ring};
+    worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
     return IRTC_OK;
 }
 
-void sfu_tap_del(sfu_t *s, uint64_t stream_id, rec_ring_t *ring)
+void sfu_tap_del(sfu_t *s, uint64_t stream_id, spsc_ring_t *ring)
 {
     sfu_entry_t *e = find(s, stream_id);
     if (e == NULL || !e->is_publisher)
         return;
-    mx_cmd_t *cmd = mx_cmd_new(MX_CMD_TAP_DEL, stream_id);
-    cmd->ring = ring; /* only compared: the engine drops its own reference */
-    mx_cmd_post(worker_pool_get(s->workers, e->worker), cmd);
+    for (int kind = 0; kind < 2; kind++) { /* the ring is only compared: each producer drops its own reference */
+        if (!e->has_track[kind])
+            continue;
+        engine_cmd_t cmd = {.type = ENGINE_CMD_TAP_DEL, .id = track_id(stream_id, kind), .ring = ring};
+        worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
+    }
 }

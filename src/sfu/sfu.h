@@ -7,7 +7,7 @@
  * PeerConnection offered by the client (sendonly), every subscription is one
  * PeerConnection offered by the client (recvonly).  The server is always the
  * answerer, ICE-lite and DTLS server.  A stream lives on the media worker of
- * its room (worker_for_channel), so all its subscribers do too.
+ * its room (sfu_worker_for_channel), so all its subscribers do too.
  *
  * Ids are opaque 64-bit numbers chosen by the caller, unique per process.
  */
@@ -17,9 +17,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/hash.h"
+#include "media/codecs/codec.h"
 
 struct worker_pool;
-struct cfg_t_;
 
 typedef struct sfu sfu_t;
 
@@ -46,10 +50,19 @@ typedef struct {
     int simulcast_layers; /* 0 or 1 = none */
 } sfu_stream_info_t;
 
+/* The worker index that hosts (or will host) a channel's room: a stable hash
+ * of app and channel, so getMediaEndpoint, join tokens and the room registry
+ * agree without shared state.  Pure; any thread. */
+static inline unsigned sfu_worker_for_channel(const char *app_id, const char *channel_id, unsigned worker_count)
+{
+    /* app, its NUL, channel: "ab"+"c" and "a"+"bc" differ */
+    uint64_t h = hash_fnv1a(hash_fnv1a(HASH_FNV1A_INIT, app_id, strlen(app_id) + 1), channel_id, strlen(channel_id));
+    return worker_count ? (unsigned)(h % worker_count) : 0;
+}
+
 /* Creates the SFU over the running worker pool; fn receives events. */
 /* fingerprint: the DTLS certificate's SHA-256 (dtls_cert_fingerprint). */
-sfu_t *sfu_new(const void *cfg /* const cfg_t * */, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn,
-               void *ctx);
+sfu_t *sfu_new(const cfg_t *cfg, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx);
 void sfu_free(sfu_t *sfu);
 
 /*
@@ -78,14 +91,15 @@ void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted);
 /* Asks the publisher of stream_id for a keyframe (PLI, rate-limited to 1/s). */
 void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id);
 
-struct rec_ring;
+struct spsc_ring;
 /*
- * Recording taps: a copy of every plaintext RTP packet of stream_id's audio
- * or video track goes into ring (ring.h), starting with a keyframe request.
- * Fills ring->kind/codec/pt/clock_rate.  The SFU takes its own reference.
- * Returns IRTC_OK, or IRTC_ENOTFOUND when the stream has no such track.
+ * Recording taps: a copy of every plaintext RTP packet (RTX unwrapped) of
+ * stream_id's audio or video track goes into ring (core/spsc_ring.h),
+ * starting with a keyframe request; *params says what they are.  The SFU
+ * takes its own reference.  IRTC_OK, or IRTC_ENOTFOUND when the stream has
+ * no such track.
  */
-int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct rec_ring *ring);
-void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct rec_ring *ring);
+int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct spsc_ring *ring, codec_params_t *params);
+void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct spsc_ring *ring);
 
 #endif

@@ -1,70 +1,45 @@
 /*
  * events.c — the signaling wire format going out: response and error
- * envelopes, server events, stream descriptors, and the room sink that turns
- * room events into those events.  Control thread.
+ * envelopes, server events, stream descriptors, and the events room events
+ * become; see events.h.  Pure; any thread (the control thread in practice).
  *
- * It does not parse requests or decide anything (session.c does); the sink
- * only writes and queues, as room.h requires of sinks.  The format is
- * documented in docs/API.md ("Signaling protocol").
+ * It does not parse requests, decide anything or send (session.c does).  The
+ * format is documented in docs/API.md ("Signaling protocol").
  */
-#include "signal/session.h"
+#include "signal/events.h"
 #include "core/common.h"
 #include "core/json.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 
-#define SIG_PROTOCOL_VERSION 1
-
-static void send_and_dispose(sig_session_t *s, buf_t *b)
+void events_write_ok(buf_t *b, int64_t id, const buf_t *data)
 {
-    sig_send(s, b);
-    buf_dispose(b);
-}
-
-void sess_reply_ok(sig_session_t *s, int64_t id, const buf_t *data)
-{
-    buf_t b;
-    buf_init(&b);
-    buf_printf(&b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":true,\"data\":%s}", SIG_PROTOCOL_VERSION,
+    buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":true,\"data\":%s}", EVENTS_PROTOCOL_VERSION,
                (long long)id, data != NULL && data->len > 0 ? data->base : "{}");
-    send_and_dispose(s, &b);
 }
 
-void sess_reply_error(sig_session_t *s, int64_t id, int code, const char *fmt, ...)
+void events_write_error(buf_t *b, int64_t id, int code, const char *msg)
 {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    s->srv->errors_total++;
-    buf_t b;
-    buf_init(&b);
     if (id >= 0) {
-        buf_printf(&b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":false,\"errorCode\":%d,\"errorMsg\":",
-                   SIG_PROTOCOL_VERSION, (long long)id, code);
-        json_write_string(&b, msg);
-        buf_putc(&b, '}');
+        buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":false,\"errorCode\":%d,\"errorMsg\":",
+                   EVENTS_PROTOCOL_VERSION, (long long)id, code);
+        json_write_string(b, msg);
+        buf_putc(b, '}');
     } else {
-        buf_printf(&b, "{\"v\":%d,\"type\":\"event\",\"event\":\"error\",\"data\":{\"errorCode\":%d,\"errorMsg\":",
-                   SIG_PROTOCOL_VERSION, code);
-        json_write_string(&b, msg);
-        buf_puts(&b, "}}");
+        buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"error\",\"data\":{\"errorCode\":%d,\"errorMsg\":",
+                   EVENTS_PROTOCOL_VERSION, code);
+        json_write_string(b, msg);
+        buf_puts(b, "}}");
     }
-    send_and_dispose(s, &b);
 }
 
-void sess_send_event(sig_session_t *s, const char *event, const buf_t *data)
+void events_write_event(buf_t *b, const char *event, const buf_t *data)
 {
-    buf_t b;
-    buf_init(&b);
-    buf_printf(&b, "{\"v\":%d,\"type\":\"event\",\"event\":\"%s\",\"data\":%s}", SIG_PROTOCOL_VERSION, event,
+    buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"%s\",\"data\":%s}", EVENTS_PROTOCOL_VERSION, event,
                data != NULL && data->len > 0 ? data->base : "{}");
-    send_and_dispose(s, &b);
 }
 
-void sess_write_stream(buf_t *b, const room_stream_t *st)
+void events_write_stream(buf_t *b, const room_stream_t *st)
 {
     buf_printf(b, "{\"streamId\":\"%llu\",\"userId\":", (unsigned long long)st->id);
     json_write_string(b, st->user_id);
@@ -90,29 +65,19 @@ static void write_user(buf_t *b, const char *user_id)
     json_write_string(b, user_id);
 }
 
-void sess_removed(sig_session_t *s, int reason)
+const char *events_write_removed(buf_t *d, const char *user_id, int reason)
 {
-    s->removed = true;
-    s->removed_reason = reason;
-    buf_t d;
-    buf_init(&d);
     if (reason == ROOM_REASON_KICKED || reason == ROOM_REASON_DISSOLVED) {
-        buf_putc(&d, '{');
-        write_reason(&d, reason);
-        buf_putc(&d, '}');
-        sess_send_event(s, "client-banned", &d);
-    } else {
-        write_user(&d, s->token.user_id);
-        buf_putc(&d, ',');
-        write_reason(&d, reason);
-        buf_putc(&d, '}');
-        sess_send_event(s, "peer-leave", &d);
+        buf_putc(d, '{');
+        write_reason(d, reason);
+        buf_putc(d, '}');
+        return "client-banned";
     }
-    buf_dispose(&d);
-    char text[64];
-    snprintf(text, sizeof(text), "left the room: %s", room_reason_text(reason));
-    /* 4000 + the reason code: a native client reads why from the close frame too. */
-    sig_close(s, (uint16_t)(4000 + reason), text);
+    write_user(d, user_id);
+    buf_putc(d, ',');
+    write_reason(d, reason);
+    buf_putc(d, '}');
+    return "peer-leave";
 }
 
 static const char *mute_event_name(const room_event_t *ev)
@@ -122,22 +87,19 @@ static const char *mute_event_name(const room_event_t *ev)
     return ev->muted ? "mute-video" : "unmute-video";
 }
 
-void sess_on_room_event(void *ctx, const room_event_t *ev)
+const char *events_write_room_event(buf_t *d, const room_event_t *ev)
 {
-    sig_session_t *s = ctx;
     const char *name = NULL;
-    buf_t d;
-    buf_init(&d);
     switch (ev->type) {
     case ROOM_EV_PEER_JOIN:
         name = "peer-join";
-        write_user(&d, ev->user_id);
+        write_user(d, ev->user_id);
         break;
     case ROOM_EV_PEER_LEAVE:
         name = "peer-leave";
-        write_user(&d, ev->user_id);
-        buf_putc(&d, ',');
-        write_reason(&d, ev->reason);
+        write_user(d, ev->user_id);
+        buf_putc(d, ',');
+        write_reason(d, ev->reason);
         break;
     case ROOM_EV_STREAM_ADDED:
     case ROOM_EV_STREAM_REMOVED:
@@ -147,32 +109,26 @@ void sess_on_room_event(void *ctx, const room_event_t *ev)
                : ev->type == ROOM_EV_STREAM_REMOVED ? "stream-removed"
                : ev->type == ROOM_EV_STREAM_UPDATED ? "stream-updated"
                                                     : "stream-published";
-        buf_puts(&d, "{\"stream\":");
-        sess_write_stream(&d, ev->stream);
+        buf_puts(d, "{\"stream\":");
+        events_write_stream(d, ev->stream);
         break;
     case ROOM_EV_STREAM_SUBSCRIBED:
         name = "stream-subscribed";
-        buf_printf(&d, "{\"subscriptionId\":\"%llu\",\"stream\":", (unsigned long long)ev->sub_id);
-        sess_write_stream(&d, ev->stream);
+        buf_printf(d, "{\"subscriptionId\":\"%llu\",\"stream\":", (unsigned long long)ev->sub_id);
+        events_write_stream(d, ev->stream);
         break;
     case ROOM_EV_MUTE:
         name = mute_event_name(ev);
-        buf_puts(&d, "{\"roomId\":");
-        json_write_string(&d, room_channel_id(ev->room));
-        buf_puts(&d, ",\"userId\":");
-        json_write_string(&d, ev->user_id);
+        buf_puts(d, "{\"roomId\":");
+        json_write_string(d, room_channel_id(ev->room));
+        buf_puts(d, ",\"userId\":");
+        json_write_string(d, ev->user_id);
         if (ev->stream != NULL)
-            buf_printf(&d, ",\"streamId\":\"%llu\"", (unsigned long long)ev->stream->id);
+            buf_printf(d, ",\"streamId\":\"%llu\"", (unsigned long long)ev->stream->id);
         break;
     case ROOM_EV_REMOVED:
-        /* The peer is freed when this returns. */
-        s->peer = NULL;
-        buf_dispose(&d);
-        sess_removed(s, ev->reason);
-        return;
+        return NULL;
     }
-    buf_putc(&d, '}');
-    if (name != NULL)
-        sess_send_event(s, name, &d);
-    buf_dispose(&d);
+    buf_putc(d, '}');
+    return name;
 }

@@ -1,13 +1,15 @@
 /*
  * session.c — the signaling protocol's requests: parse and check each
  * message (envelope, version, type, fields), verify join tokens, call the
- * room registry, answer with the guide's error codes, and keep the join
- * token's deadlines (signature-expired, then leaving with reason 6).
- * Control thread.
+ * room registry, answer with the guide's error codes, keep the join token's
+ * deadlines (signature-expired, then leaving with reason 6), turn room
+ * events into server events, and decide what a lost socket means (leave,
+ * or park for resume).  Control thread.
  *
- * It does not touch the socket (ws.c) or format events (events.c), and
- * never crashes on input: every malformed message gets an error response,
- * or an `error` event when it has no usable request id.
+ * It does not touch sockets (ws.c does, through ws.h) or choose the wire
+ * format (events.c), and never crashes on input: every malformed message
+ * gets an error response, or an `error` event when it has no usable
+ * request id.
  */
 #include "signal/session.h"
 #include "core/clock.h"
@@ -15,6 +17,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "signal/events.h"
 #include "store/store.h"
 
 #include <stdarg.h>
@@ -22,13 +25,91 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* ---- what goes out ---- */
+
+static void send_and_dispose(session_t *s, buf_t *b)
+{
+    ws_send(s->conn, b);
+    buf_dispose(b);
+}
+
+static void reply_ok(session_t *s, int64_t id, const buf_t *data)
+{
+    buf_t b;
+    buf_init(&b);
+    events_write_ok(&b, id, data);
+    send_and_dispose(s, &b);
+}
+
+/* An error response to request id, or an `error` event when id < 0. */
+static void reply_error(session_t *s, int64_t id, int code, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void reply_error(session_t *s, int64_t id, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    s->env->errors_total++;
+    buf_t b;
+    buf_init(&b);
+    events_write_error(&b, id, code, msg);
+    send_and_dispose(s, &b);
+}
+
+static void send_event(session_t *s, const char *event, const buf_t *data)
+{
+    buf_t b;
+    buf_init(&b);
+    events_write_event(&b, event, data);
+    send_and_dispose(s, &b);
+}
+
+/* Tells the client it left for reason (6 expired, 7 timeout, 5 / 10 banned)
+ * and closes the socket; the peer has already left the room. */
+static void session_removed(session_t *s, int reason)
+{
+    s->removed = true;
+    s->removed_reason = reason;
+    buf_t d;
+    buf_init(&d);
+    const char *name = events_write_removed(&d, s->token.user_id, reason);
+    send_event(s, name, &d);
+    buf_dispose(&d);
+    char text[64];
+    snprintf(text, sizeof(text), "left the room: %s", room_reason_text(reason));
+    /* 4000 + the reason code: a native client reads why from the close frame too. */
+    ws_close(s->conn, (uint16_t)(4000 + reason), text);
+}
+
+/* The room sink of every joined session: only writes and queues, as room.h
+ * requires of sinks. */
+static void on_room_event(void *ctx, const room_event_t *ev)
+{
+    session_t *s = ctx;
+    if (ev->type == ROOM_EV_REMOVED) {
+        /* The peer is freed when this returns. */
+        s->peer = NULL;
+        session_removed(s, ev->reason);
+        return;
+    }
+    buf_t d;
+    buf_init(&d);
+    const char *name = events_write_room_event(&d, ev);
+    if (name != NULL)
+        send_event(s, name, &d);
+    buf_dispose(&d);
+}
+
+/* ---- requests ---- */
+
 /* Request ids must survive a JavaScript number. */
 #define SIG_MAX_REQUEST_ID ((INT64_C(1) << 53) - 1)
 
 /* One request being handled; after the first failed field an error has been
  * sent and failed is set, so handlers check it once after reading fields. */
 typedef struct {
-    sig_session_t *s;
+    session_t *s;
     int64_t id;
     const json_value_t *msg;
     bool failed;
@@ -46,7 +127,7 @@ static void fail(req_t *r, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    sess_reply_error(r->s, r->id, code, "%s", msg);
+    reply_error(r->s, r->id, code, "%s", msg);
 }
 
 /* Answers with data built from fmt (a JSON object). */
@@ -59,7 +140,7 @@ static void reply_fmt(req_t *r, const char *fmt, ...)
     va_start(ap, fmt);
     buf_vprintf(&d, fmt, ap);
     va_end(ap);
-    sess_reply_ok(r->s, r->id, &d);
+    reply_ok(r->s, r->id, &d);
     buf_dispose(&d);
 }
 
@@ -71,9 +152,9 @@ static void reply_answer(req_t *r, const char *id_key, uint64_t id, char *answer
     buf_printf(&d, "{\"%s\":\"%llu\",\"sdp\":", id_key, (unsigned long long)id);
     json_write_string(&d, answer);
     buf_puts(&d, ",\"stream\":");
-    sess_write_stream(&d, st);
+    events_write_stream(&d, st);
     buf_putc(&d, '}');
-    sess_reply_ok(r->s, r->id, &d);
+    reply_ok(r->s, r->id, &d);
     buf_dispose(&d);
     free(answer);
 }
@@ -157,19 +238,19 @@ static uint64_t req_object_id(req_t *r, const char *key, bool required)
 /* ---- join tokens ---- */
 
 /* Verifies token text into *p; 0 or SIG_ERR_TOKEN_* / SIG_ERR_INTERNAL with *why. */
-static int check_token(sig_session_t *s, const char *text, jt_payload_t *p, const char **why)
+static int check_token(session_t *s, const char *text, jt_payload_t *p, const char **why)
 {
     char sig_b64[JT_SIG_B64_SIZE];
     store_app_t app;
     if (jt_parse(text, strlen(text), p, sig_b64, sizeof(sig_b64), why) != IRTC_OK)
         return SIG_ERR_TOKEN_INVALID;
-    int rc = store_app_get(s->srv->store, p->app_id, &app);
+    int rc = store_app_get(s->env->store, p->app_id, &app);
     if (rc != IRTC_OK) {
         store_app_dispose(&app);
         *why = rc == IRTC_ENOTFOUND ? "no such appId" : "the application store failed";
         return rc == IRTC_ENOTFOUND ? SIG_ERR_TOKEN_INVALID : SIG_ERR_INTERNAL;
     }
-    rc = jt_check(p, sig_b64, app.access_key, (int64_t)clock_wall_ms(), (int64_t)s->srv->cfg->token_ttl_ms,
+    rc = jt_check(p, sig_b64, app.access_key, (int64_t)clock_wall_ms(), (int64_t)s->env->cfg->token_ttl_ms,
                   SIG_TOKEN_SKEW_MS, why);
     store_app_dispose(&app);
     if (rc == JT_EXPIRED)
@@ -212,16 +293,16 @@ static bool token_ok(req_t *r, const char *token, const char *app, const char *c
     return true;
 }
 
-static void accept_token(sig_session_t *s, const jt_payload_t *p)
+static void accept_token(session_t *s, const jt_payload_t *p)
 {
     s->token = *p;
-    s->token_expires_ms = p->timestamp_ms + (int64_t)s->srv->cfg->token_ttl_ms;
+    s->token_expires_ms = p->timestamp_ms + (int64_t)s->env->cfg->token_ttl_ms;
     s->expiry_warned = false;
 }
 
 /* ---- requests ---- */
 
-static void write_join_data(buf_t *d, const sig_session_t *s)
+static void write_join_data(buf_t *d, const session_t *s)
 {
     const room_t *room = room_peer_room(s->peer);
     buf_puts(d, "{\"roomId\":");
@@ -231,8 +312,8 @@ static void write_join_data(buf_t *d, const sig_session_t *s)
     buf_printf(d, ",\"role\":%d,\"tokenExpiresAt\":%lld,", room_peer_role(s->peer), (long long)s->token_expires_ms);
     if (s->resumable)
         buf_printf(d, "\"resumeToken\":\"%s\",\"resumeWindowMs\":%llu,\"idleTimeoutMs\":%llu,", s->resume_token,
-                   (unsigned long long)s->srv->cfg->signal_resume_window_ms,
-                   (unsigned long long)s->srv->cfg->signal_idle_timeout_ms);
+                   (unsigned long long)s->env->cfg->signal_resume_window_ms,
+                   (unsigned long long)s->env->cfg->signal_idle_timeout_ms);
     buf_puts(d, "\"peers\":[");
     const char *sep = "";
     for (const room_peer_t *p = room_first_peer(room); p != NULL; p = room_next_peer(p)) {
@@ -248,7 +329,7 @@ static void write_join_data(buf_t *d, const sig_session_t *s)
     sep = "";
     for (const room_stream_t *st = room_first_stream(room); st != NULL; st = room_next_stream(st)) {
         buf_puts(d, sep);
-        sess_write_stream(d, st);
+        events_write_stream(d, st);
         sep = ",";
     }
     buf_puts(d, "]}");
@@ -256,7 +337,7 @@ static void write_join_data(buf_t *d, const sig_session_t *s)
 
 static void on_join(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     const char *app = req_string(r, "appId", 64, true);
     const char *chan = req_string(r, "channelId", 64, true);
     const char *user = req_string(r, "userId", 64, true);
@@ -281,15 +362,14 @@ static void on_join(req_t *r)
         fail(r, SIG_ERR_TOKEN_INVALID, "%s: does not match the signature", "role");
         return;
     }
-    int rc =
-        room_join(s->srv->rooms, p.app_id, p.channel_id, p.user_id, token_role, sess_on_room_event, s, &s->peer, &why);
+    int rc = room_join(s->env->rooms, p.app_id, p.channel_id, p.user_id, token_role, on_room_event, s, &s->peer, &why);
     if (rc != IRTC_OK) {
         int code = rc == IRTC_ECONFLICT ? SIG_ERR_USER_JOINED : rc == IRTC_ELIMIT ? SIG_ERR_REJECTED : SIG_ERR_PARAM;
         fail(r, code, "join: %s", why);
         return;
     }
     accept_token(s, &p);
-    if (resume && s->srv->cfg->signal_resume_window_ms > 0) {
+    if (resume && s->env->cfg->signal_resume_window_ms > 0) {
         s->resumable = true;
         crypto_random_alnum(s->resume_token, SIG_RESUME_TOKEN_LEN);
     }
@@ -297,22 +377,22 @@ static void on_join(req_t *r)
     buf_t d;
     buf_init(&d);
     write_join_data(&d, s);
-    sess_reply_ok(s, r->id, &d);
+    reply_ok(s, r->id, &d);
     buf_dispose(&d);
 }
 
 static void on_leave(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     log_info("signal", "%s left %s/%s", s->token.user_id, s->token.app_id, s->token.channel_id);
     room_leave(s->peer, ROOM_REASON_LEFT);
     s->peer = NULL;
-    sess_reply_ok(s, r->id, NULL);
+    reply_ok(s, r->id, NULL);
 }
 
 static void on_renew(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     const char *token = req_string(r, "signature", JT_TOKEN_MAX, true);
     if (r->failed)
         return;
@@ -323,16 +403,30 @@ static void on_renew(req_t *r)
     reply_fmt(r, "{\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
 }
 
-/* Sends what a parked session queued (events, in order) to s. */
-static void replay_parked(sig_session_t *s, const sig_session_t *old)
+typedef struct {
+    const char *token;
+    const session_t *except;
+} resume_key_t;
+
+/* An open session joined with resume and still in its room, or any parked
+ * one (it may have been removed meanwhile: resume then tells why). */
+static bool resume_match(const ws_conn_t *conn, const void *arg)
 {
-    size_t off = 0;
-    while (off < old->parked_out.len) {
-        size_t n = strlen(old->parked_out.base + off);
-        buf_t m = {.base = old->parked_out.base + off, .len = n, .cap = n + 1};
-        sig_send(s, &m);
-        off += n + 1;
-    }
+    const resume_key_t *k = arg;
+    const session_t *s = ws_conn_user(conn);
+    if (s == NULL || s == k->except)
+        return false;
+    if (!ws_conn_parked(conn) && !(s->resumable && s->peer != NULL))
+        return false;
+    return crypto_equal(s->resume_token, strlen(s->resume_token), k->token, strlen(k->token));
+}
+
+/* Ends a session whose state another took over: a parked one is freed, an
+ * open one closed with SIG_CLOSE_RESUMED.  Its peer must be NULL. */
+static void retire(session_t *old)
+{
+    old->park_on_close = false;
+    ws_retire(old->conn, SIG_CLOSE_RESUMED, "resumed on another socket");
 }
 
 /* Takes over the session of a lost socket: the user stays in its room and
@@ -340,7 +434,7 @@ static void replay_parked(sig_session_t *s, const sig_session_t *old)
  * which carries the room as it is now (as join does). */
 static void on_resume(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     const char *token = req_string(r, "resumeToken", 64, true);
     if (r->failed)
         return;
@@ -348,43 +442,45 @@ static void on_resume(req_t *r)
         fail(r, SIG_ERR_STATE, "%s: already in a room", "resume");
         return;
     }
-    sig_session_t *old = sig_find_resumable(s->srv, token, s);
+    resume_key_t key = {token, s};
+    ws_conn_t *found = ws_server_find(s->env->ws, resume_match, &key);
+    session_t *old = found != NULL ? ws_conn_user(found) : NULL;
     if (old == NULL) {
         fail(r, SIG_ERR_NOT_JOINED, "%s: no such session (it left, or its window passed): join again", "resume");
         return;
     }
-    replay_parked(s, old);
+    ws_replay_parked(s->conn, old->conn);
     if (old->peer == NULL) {
         /* Removed while it was away: it has just been told why (replayed). */
         int reason = old->removed_reason;
-        sig_retire(old);
+        retire(old);
         fail(r, SIG_ERR_NOT_JOINED, "resume: the session ended while disconnected: %s", room_reason_text(reason));
         char text[64];
         snprintf(text, sizeof(text), "left the room: %s", room_reason_text(reason));
-        sig_close(s, (uint16_t)(4000 + reason), text);
+        ws_close(s->conn, (uint16_t)(4000 + reason), text);
         return;
     }
     s->peer = old->peer;
     old->peer = NULL;
-    room_peer_set_sink(s->peer, sess_on_room_event, s);
+    room_peer_set_sink(s->peer, on_room_event, s);
     s->token = old->token;
     s->token_expires_ms = old->token_expires_ms;
     s->expiry_warned = old->expiry_warned;
     s->resumable = true;
     memcpy(s->resume_token, old->resume_token, sizeof(s->resume_token));
-    sig_retire(old);
-    s->srv->resumed_total++;
+    retire(old);
+    s->env->resumed_total++;
     log_info("signal", "%s resumed its session in %s/%s", s->token.user_id, s->token.app_id, s->token.channel_id);
     buf_t d;
     buf_init(&d);
     write_join_data(&d, s);
-    sess_reply_ok(s, r->id, &d);
+    reply_ok(s, r->id, &d);
     buf_dispose(&d);
 }
 
 static void on_publish(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     const char *type = req_string(r, "streamType", 16, false);
     bool audio = req_bool(r, "audio", true, NULL);
     bool video = req_bool(r, "video", true, NULL);
@@ -420,12 +516,12 @@ static void on_unpublish(req_t *r)
         fail(r, SIG_ERR_PARAM, "%s: not one of your streams", "streamId");
         return;
     }
-    sess_reply_ok(r->s, r->id, NULL);
+    reply_ok(r->s, r->id, NULL);
 }
 
 static void on_subscribe(req_t *r)
 {
-    sig_session_t *s = r->s;
+    session_t *s = r->s;
     bool has_audio, has_video;
     uint64_t stream_id = req_object_id(r, "streamId", true);
     bool audio = req_bool(r, "audio", false, &has_audio);
@@ -476,7 +572,7 @@ static void on_unsubscribe(req_t *r)
         fail(r, SIG_ERR_PARAM, "%s: no such subscription of yours", sub_id != 0 ? "subscriptionId" : "streamId");
         return;
     }
-    sess_reply_ok(r->s, r->id, NULL);
+    reply_ok(r->s, r->id, NULL);
 }
 
 static void set_muted(req_t *r, bool muted)
@@ -545,34 +641,34 @@ static const struct {
 };
 
 /* The request id, or -1 with an error event sent. */
-static int64_t envelope_id(sig_session_t *s, const json_value_t *msg)
+static int64_t envelope_id(session_t *s, const json_value_t *msg)
 {
     const json_value_t *v = json_get(msg, "id");
     int64_t id;
     if (v == NULL) {
-        sess_reply_error(s, -1, SIG_ERR_PARAM, "id: missing (every request needs an integer id)");
+        reply_error(s, -1, SIG_ERR_PARAM, "id: missing (every request needs an integer id)");
         return -1;
     }
     if (json_int64(v, &id) != IRTC_OK || id < 0 || id > SIG_MAX_REQUEST_ID) {
-        sess_reply_error(s, -1, SIG_ERR_PARAM, "id: must be an integer from 0 to 2^53-1");
+        reply_error(s, -1, SIG_ERR_PARAM, "id: must be an integer from 0 to 2^53-1");
         return -1;
     }
     return id;
 }
 
-void sess_on_text(sig_session_t *s, const char *text, size_t len)
+void session_on_text(session_t *s, const char *text, size_t len)
 {
     const char *err = NULL;
     size_t pos = 0;
-    s->srv->messages_total++;
+    s->env->messages_total++;
     json_value_t *msg = json_parse(text, len, &err, &pos);
     if (msg == NULL) {
-        sess_reply_error(s, -1, SIG_ERR_PARAM, "invalid JSON at byte %zu: %s", pos, err);
+        reply_error(s, -1, SIG_ERR_PARAM, "invalid JSON at byte %zu: %s", pos, err);
         return;
     }
     req_t r = {.s = s, .msg = msg};
     if (json_type(msg) != JSON_OBJECT) {
-        sess_reply_error(s, -1, SIG_ERR_PARAM, "a message must be a JSON object");
+        reply_error(s, -1, SIG_ERR_PARAM, "a message must be a JSON object");
         goto done;
     }
     if ((r.id = envelope_id(s, msg)) < 0)
@@ -597,37 +693,37 @@ done:
     json_free(msg);
 }
 
-void sess_on_binary(sig_session_t *s)
+void session_on_binary(session_t *s)
 {
-    sess_reply_error(s, -1, SIG_ERR_PARAM, "binary messages are not part of the protocol: send JSON text");
+    reply_error(s, -1, SIG_ERR_PARAM, "binary messages are not part of the protocol: send JSON text");
 }
 
 /* The server makes the peer leave for reason and tells the client. */
-static void leave_and_close(sig_session_t *s, int reason)
+static void leave_and_close(session_t *s, int reason)
 {
     if (s->peer != NULL) {
         log_info("signal", "%s leaves %s/%s: %s", s->token.user_id, s->token.app_id, s->token.channel_id,
                  room_reason_text(reason));
         room_leave(s->peer, reason);
         s->peer = NULL;
-        sess_removed(s, reason);
+        session_removed(s, reason);
     } else {
-        sig_close(s, (uint16_t)(4000 + reason), room_reason_text(reason));
+        ws_close(s->conn, (uint16_t)(4000 + reason), room_reason_text(reason));
     }
 }
 
-void sess_on_idle(sig_session_t *s)
+void session_on_idle(session_t *s)
 {
-    if (s->peer != NULL && s->resumable && s->srv->cfg->signal_resume_window_ms > 0) {
-        /* Kept for `resume`: ws.c parks the session once the socket is gone. */
+    if (s->peer != NULL && s->resumable && s->env->cfg->signal_resume_window_ms > 0) {
+        /* Kept for `resume`: parked once the socket is gone (session_on_gone). */
         s->park_on_close = true;
-        sig_close(s, 4000 + ROOM_REASON_TIMEOUT, "silent: resume on a new socket");
+        ws_close(s->conn, 4000 + ROOM_REASON_TIMEOUT, "silent: resume on a new socket");
         return;
     }
     leave_and_close(s, ROOM_REASON_TIMEOUT);
 }
 
-void sess_tick(sig_session_t *s, int64_t now_wall_ms)
+void session_tick(session_t *s, int64_t now_wall_ms)
 {
     if (s->peer == NULL)
         return;
@@ -638,12 +734,13 @@ void sess_tick(sig_session_t *s, int64_t now_wall_ms)
         buf_t d;
         buf_init(&d);
         buf_printf(&d, "{\"expiresAt\":%lld}", (long long)s->token_expires_ms);
-        sess_send_event(s, "signature-expired", &d);
+        send_event(s, "signature-expired", &d);
         buf_dispose(&d);
     }
 }
 
-void sess_on_gone(sig_session_t *s, int reason)
+/* The socket is gone for good: the peer leaves, the others told with reason. */
+static void leave_gone(session_t *s, int reason)
 {
     if (s->peer == NULL)
         return;
@@ -651,4 +748,43 @@ void sess_on_gone(sig_session_t *s, int reason)
              room_reason_text(reason));
     room_leave(s->peer, reason);
     s->peer = NULL;
+}
+
+uint64_t session_on_gone(session_t *s, ws_gone_t why, bool may_park)
+{
+    uint64_t window = s->env->cfg->signal_resume_window_ms;
+    int reason = why == WS_GONE_CLOSED ? ROOM_REASON_LEFT
+                 : why == WS_GONE_LOST ? ROOM_REASON_TIMEOUT
+                                       : ROOM_REASON_SERVER_ERROR;
+    /* A resumable session whose socket was lost, not closed on purpose, is
+     * parked rather than leaving its room. */
+    if (s->peer != NULL && s->resumable && may_park && window > 0 &&
+        (reason == ROOM_REASON_TIMEOUT || s->park_on_close)) {
+        s->park_on_close = false;
+        log_info("signal", "%s lost its socket in %s/%s: kept %llu ms for resume", s->token.user_id, s->token.app_id,
+                 s->token.channel_id, (unsigned long long)window);
+        return window;
+    }
+    leave_gone(s, reason);
+    return 0;
+}
+
+void session_on_parked_end(session_t *s, bool expired)
+{
+    if (s->peer != NULL && expired)
+        s->env->parked_expired_total++;
+    leave_gone(s, expired ? ROOM_REASON_TIMEOUT : ROOM_REASON_SERVER_ERROR);
+}
+
+session_t *session_new(session_env_t *env, ws_conn_t *conn)
+{
+    session_t *s = xcalloc(1, sizeof(*s));
+    s->env = env;
+    s->conn = conn;
+    return s;
+}
+
+void session_free(session_t *s)
+{
+    free(s);
 }

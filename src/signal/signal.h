@@ -20,18 +20,18 @@
 struct store;
 struct http_server;
 
-typedef struct sig_server sig_server_t;
+typedef struct signal_server signal_server_t;
 
-sig_server_t *sig_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct store *store, room_registry_t *rooms);
+signal_server_t *signal_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct store *store, room_registry_t *rooms);
 /* Routes GET /v1/signal and adds the signaling and room figures to /metrics.
  * Call between http_server_new and http_server_start. */
-void sig_server_register(sig_server_t *srv, struct http_server *http);
+void signal_server_register(signal_server_t *srv, struct http_server *http);
 /* Refuses new sockets and sends every open one a close frame (1001). */
-void sig_server_begin_shutdown(sig_server_t *srv);
+void signal_server_begin_shutdown(signal_server_t *srv);
 /* True when no signaling socket is open. */
-bool sig_server_idle(const sig_server_t *srv);
+bool signal_server_idle(const signal_server_t *srv);
 /* Drops the sockets still open (their users leave their rooms with reason 1)
  * and frees the server.  Before room_registry_free. */
-void sig_server_free(sig_server_t *srv);
+void signal_server_free(signal_server_t *srv);
 
 #endif

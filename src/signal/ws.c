@@ -1,203 +1,242 @@
 /*
- * ws.c — the signaling sockets: GET /v1/signal upgraded with h2o 2.2.5's
- * WebSocket API (wslay underneath), each socket's send queue and close
- * handshake, the idle and close timers, shutdown, and the /metrics figures
- * of signaling and rooms.  Control thread.
+ * ws.c — WebSocket connections on h2o 2.2.5: the upgrade, each connection's
+ * send queue and close handshake, the flush and sweep timers, parking and
+ * shutdown; see ws.h.  Control thread.
  *
- * It does not read or write protocol messages (session.c does) and never
- * frees a session from inside a room sink or a message handler: a session is
- * destroyed only from h2o's close callback, the flush timer (for a doomed
- * session) or the sweep timer, where nothing up the stack still uses it.
+ * It does not read or write protocol messages (its owner does, through the
+ * callbacks) and never frees a connection from inside a callback of its own:
+ * a connection is destroyed only from h2o's close callback, the flush timer
+ * (for a doomed connection) or the sweep timer, where nothing up the stack
+ * still uses it.
  *
  * h2o facts this relies on: the message callback gets arg == NULL once the
  * socket is finished, and must then call h2o_websocket_close; messages queued
  * outside wslay's callback go out only after h2o_websocket_proceed, which is
- * deferred here to a 0 ms timer so it never re-enters a session's handler;
- * ws->sock stays NULL until the 101 response is written, and such a session
- * cannot be closed by us (h2o still owns the socket).
+ * deferred here to a 0 ms timer so it never re-enters a connection's handler;
+ * ws->sock stays NULL until the 101 response is written, and such a
+ * connection cannot be closed by us (h2o still owns the socket).
  */
-#include "signal/session.h"
+#include "signal/ws.h"
 #include "core/clock.h"
 #include "core/common.h"
-#include "core/crypto.h"
 #include "core/log.h"
-#include "http/metrics.h"
 #include "http/server.h"
+
+#include <h2o/websocket.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SIG_SWEEP_MS 250
+#define WS_SWEEP_MS 250
 
-static void schedule_flush(sig_session_t *s)
+struct ws_server {
+    ws_config_t cfg;
+    h2o_linklist_t open; /* connections with a socket (or waiting for their 101) */
+    h2o_linklist_t parked;
+    ws_stats_t stats;
+    h2o_timeout_t flush_timeout; /* 0 ms: flushes queued messages at the end of the loop turn */
+    h2o_timeout_t sweep_timeout; /* silence, close grace, parking windows, owners' ticks */
+    h2o_timeout_entry_t sweep_entry;
+    bool shutting_down;
+};
+
+struct ws_conn {
+    ws_server_t *srv;
+    void *user;
+    h2o_linklist_t link;
+    h2o_websocket_conn_t *ws; /* ws->sock is NULL until the 101 response is written; ws NULL while parked */
+    h2o_timeout_entry_t flush_entry;
+    uint64_t last_rx_ms; /* monotonic: any frame, including a WebSocket ping */
+    uint64_t close_deadline_ms;
+    bool closing;      /* closing: nothing more is sent or handled */
+    bool close_queued; /* the close frame is in wslay's queue */
+    uint16_t close_code;
+    char close_reason[64];
+    bool doomed;              /* to be dropped at the next flush (send queue overflow) */
+    bool orphaned;            /* the server was freed while h2o still owned the socket */
+    uint64_t parked_until_ms; /* monotonic; nonzero while parked (ws == NULL) */
+    buf_t parked_out;         /* messages sent while parked, each followed by a NUL */
+    bool parked_overflow;     /* ... more than max_queued_bytes: dropped */
+};
+
+static void schedule_flush(ws_conn_t *c)
 {
-    if (!h2o_timeout_is_linked(&s->flush_entry))
-        h2o_timeout_link(s->srv->loop, &s->srv->flush_timeout, &s->flush_entry);
+    if (!h2o_timeout_is_linked(&c->flush_entry))
+        h2o_timeout_link(c->srv->cfg.loop, &c->srv->flush_timeout, &c->flush_entry);
 }
 
-/* A resumable session whose socket was lost, not closed on purpose, is
- * parked rather than leaving its room. */
-static bool should_park(const sig_session_t *s, int reason)
+static void conn_free(ws_conn_t *c)
 {
-    return s->peer != NULL && s->resumable && !s->srv->shutting_down && s->srv->cfg->signal_resume_window_ms > 0 &&
-           (reason == ROOM_REASON_TIMEOUT || s->park_on_close);
+    if (c->user != NULL)
+        c->srv->cfg.cb.on_free(c->user);
+    buf_dispose(&c->parked_out);
+    free(c);
 }
 
-static void free_parked(sig_session_t *s)
+static void free_parked(ws_conn_t *c)
 {
-    h2o_linklist_unlink(&s->link);
-    s->srv->parked_count--;
-    buf_dispose(&s->parked_out);
-    free(s);
+    h2o_linklist_unlink(&c->link);
+    c->srv->stats.parked--;
+    conn_free(c);
 }
 
-/* The end of a session's socket: it leaves its room (others told with
- * reason) and is freed, or it is parked for `resume` (session.h). */
-static void session_destroy(sig_session_t *s, int reason)
+/* The end of a connection's socket: its owner hears why, and the connection
+ * is freed or parked for as long as the owner asks. */
+static void conn_destroy(ws_conn_t *c, ws_gone_t why)
 {
-    sig_server_t *srv = s->srv;
-    bool park = should_park(s, reason);
-    if (!park)
-        sess_on_gone(s, reason);
-    if (h2o_timeout_is_linked(&s->flush_entry))
-        h2o_timeout_unlink(&s->flush_entry);
-    h2o_linklist_unlink(&s->link);
-    srv->session_count--;
-    h2o_websocket_close(s->ws);
-    if (!park) {
-        buf_dispose(&s->parked_out);
-        free(s);
+    ws_server_t *srv = c->srv;
+    uint64_t park_ms = srv->cfg.cb.on_gone(c->user, why, !srv->shutting_down);
+    if (h2o_timeout_is_linked(&c->flush_entry))
+        h2o_timeout_unlink(&c->flush_entry);
+    h2o_linklist_unlink(&c->link);
+    srv->stats.open--;
+    h2o_websocket_close(c->ws);
+    if (park_ms == 0 || srv->shutting_down) {
+        conn_free(c);
         return;
     }
-    s->ws = NULL;
-    s->closing = s->close_queued = s->doomed = s->park_on_close = false;
-    s->parked_until_ms = clock_mono_ms() + srv->cfg->signal_resume_window_ms;
-    h2o_linklist_insert(&srv->parked, &s->link);
-    srv->parked_count++;
-    log_info("signal", "%s lost its socket in %s/%s: kept %llu ms for resume", s->token.user_id, s->token.app_id,
-             s->token.channel_id, (unsigned long long)srv->cfg->signal_resume_window_ms);
+    c->ws = NULL;
+    c->closing = c->close_queued = c->doomed = false;
+    c->parked_until_ms = clock_mono_ms() + park_ms;
+    h2o_linklist_insert(&srv->parked, &c->link);
+    srv->stats.parked++;
 }
 
-sig_session_t *sig_find_resumable(sig_server_t *srv, const char *token, const sig_session_t *except)
+ws_conn_t *ws_server_find(ws_server_t *srv, bool (*match)(const ws_conn_t *conn, const void *arg), const void *arg)
 {
-    size_t len = strlen(token);
-    for (h2o_linklist_t *l = srv->sessions.next; l != &srv->sessions; l = l->next) {
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
-        if (s != except && s->resumable && s->peer != NULL &&
-            crypto_equal(s->resume_token, strlen(s->resume_token), token, len))
-            return s;
-    }
-    for (h2o_linklist_t *l = srv->parked.next; l != &srv->parked; l = l->next) {
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
-        if (crypto_equal(s->resume_token, strlen(s->resume_token), token, len))
-            return s;
-    }
+    h2o_linklist_t *lists[] = {&srv->open, &srv->parked};
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(lists); i++)
+        for (h2o_linklist_t *l = lists[i]->next; l != lists[i]; l = l->next) {
+            ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, l);
+            if (match(c, arg))
+                return c;
+        }
     return NULL;
 }
 
-void sig_retire(sig_session_t *s)
+void *ws_conn_user(const ws_conn_t *conn)
 {
-    if (s->ws == NULL) {
-        free_parked(s);
+    return conn->user;
+}
+
+bool ws_conn_parked(const ws_conn_t *conn)
+{
+    return conn->ws == NULL;
+}
+
+void ws_replay_parked(ws_conn_t *to, const ws_conn_t *from)
+{
+    size_t off = 0;
+    while (off < from->parked_out.len) {
+        size_t n = strlen(from->parked_out.base + off);
+        buf_t m = {.base = from->parked_out.base + off, .len = n, .cap = n + 1};
+        ws_send(to, &m);
+        off += n + 1;
+    }
+}
+
+void ws_retire(ws_conn_t *conn, uint16_t code, const char *reason)
+{
+    if (conn->ws == NULL) {
+        free_parked(conn);
         return;
     }
-    s->park_on_close = false;
-    sig_close(s, SIG_CLOSE_RESUMED, "resumed on another socket");
+    ws_close(conn, code, reason);
 }
 
 static void on_ws_message(h2o_websocket_conn_t *ws, const struct wslay_event_on_msg_recv_arg *arg)
 {
-    sig_session_t *s = ws->data;
-    if (s->orphaned) {
+    ws_conn_t *c = ws->data;
+    if (c->orphaned) {
         if (arg == NULL) {
             h2o_websocket_close(ws);
-            free(s);
+            free(c);
         }
         return;
     }
     if (arg == NULL) {
         /* A close frame from the client means it hung up on purpose. */
-        session_destroy(s, wslay_event_get_close_received(ws->ws_ctx) ? ROOM_REASON_LEFT : ROOM_REASON_TIMEOUT);
+        conn_destroy(c, wslay_event_get_close_received(ws->ws_ctx) ? WS_GONE_CLOSED : WS_GONE_LOST);
         return;
     }
-    s->last_rx_ms = clock_mono_ms();
-    if (s->closing)
+    c->last_rx_ms = clock_mono_ms();
+    if (c->closing)
         return;
     if (arg->opcode == WSLAY_TEXT_FRAME)
-        sess_on_text(s, (const char *)arg->msg, arg->msg_length);
+        c->srv->cfg.cb.on_text(c->user, (const char *)arg->msg, arg->msg_length);
     else if (arg->opcode == WSLAY_BINARY_FRAME)
-        sess_on_binary(s);
+        c->srv->cfg.cb.on_binary(c->user);
     /* wslay answers pings and close frames itself. */
 }
 
 /* wslay sends control frames ahead of queued messages, so the close frame
  * is queued only once every message has been handed to the socket. */
-static void queue_close_when_drained(sig_session_t *s)
+static void queue_close_when_drained(ws_conn_t *c)
 {
-    wslay_event_context_ptr ctx = s->ws->ws_ctx;
-    if (!s->closing || s->close_queued || wslay_event_get_queued_msg_count(ctx) != 0)
+    wslay_event_context_ptr ctx = c->ws->ws_ctx;
+    if (!c->closing || c->close_queued || wslay_event_get_queued_msg_count(ctx) != 0)
         return;
-    s->close_queued = true;
-    wslay_event_queue_close(ctx, s->close_code, (const uint8_t *)s->close_reason, strlen(s->close_reason));
+    c->close_queued = true;
+    wslay_event_queue_close(ctx, c->close_code, (const uint8_t *)c->close_reason, strlen(c->close_reason));
 }
 
 static void on_flush(h2o_timeout_entry_t *entry)
 {
-    sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, flush_entry, entry);
-    if (s->doomed) {
-        session_destroy(s, ROOM_REASON_TIMEOUT);
+    ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, flush_entry, entry);
+    if (c->doomed) {
+        conn_destroy(c, WS_GONE_LOST);
         return;
     }
     /* Before the 101 is written h2o proceeds by itself once it is. */
-    if (s->ws->sock != NULL) {
-        queue_close_when_drained(s);
-        h2o_websocket_proceed(s->ws); /* may destroy s */
+    if (c->ws->sock != NULL) {
+        queue_close_when_drained(c);
+        h2o_websocket_proceed(c->ws); /* may destroy c */
     }
 }
 
-void sig_send(sig_session_t *s, const buf_t *msg)
+void ws_send(ws_conn_t *c, const buf_t *msg)
 {
-    if (s->closing || s->doomed)
+    size_t max = c->srv->cfg.max_queued_bytes;
+    if (c->closing || c->doomed)
         return;
-    if (s->ws == NULL) {
-        /* Parked: kept for the socket that resumes it (bounded like a send queue). */
-        if (s->parked_overflow || s->parked_out.len + msg->len + 1 > SIG_MAX_QUEUED_BYTES) {
-            s->parked_overflow = true;
+    if (c->ws == NULL) {
+        /* Parked: kept for the socket that takes it over (bounded like a send queue). */
+        if (c->parked_overflow || c->parked_out.len + msg->len + 1 > max) {
+            c->parked_overflow = true;
             return;
         }
-        buf_append(&s->parked_out, msg->base, msg->len);
-        buf_putc(&s->parked_out, '\0');
+        buf_append(&c->parked_out, msg->base, msg->len);
+        buf_putc(&c->parked_out, '\0');
         return;
     }
-    wslay_event_context_ptr ctx = s->ws->ws_ctx;
+    wslay_event_context_ptr ctx = c->ws->ws_ctx;
     struct wslay_event_msg m = {WSLAY_TEXT_FRAME, (const uint8_t *)msg->base, msg->len};
-    if (wslay_event_get_queued_msg_length(ctx) + msg->len > SIG_MAX_QUEUED_BYTES ||
-        wslay_event_queue_msg(ctx, &m) != 0) {
-        log_ratelimited(LOG_LEVEL_WARN, "signal", 1000, "a client reads too slowly (over %d bytes queued): dropped",
-                        SIG_MAX_QUEUED_BYTES);
-        s->srv->dropped_slow_total++;
-        s->doomed = true;
+    if (wslay_event_get_queued_msg_length(ctx) + msg->len > max || wslay_event_queue_msg(ctx, &m) != 0) {
+        log_ratelimited(LOG_LEVEL_WARN, "signal", 1000, "a client reads too slowly (over %zu bytes queued): dropped",
+                        max);
+        c->srv->stats.dropped_slow++;
+        c->doomed = true;
     }
-    schedule_flush(s);
+    schedule_flush(c);
 }
 
-void sig_close(sig_session_t *s, uint16_t code, const char *reason)
+void ws_close(ws_conn_t *c, uint16_t code, const char *reason)
 {
-    if (s->closing || s->doomed)
+    if (c->closing || c->doomed)
         return;
-    s->closing = true;
-    if (s->ws == NULL)
+    c->closing = true;
+    if (c->ws == NULL)
         return; /* parked: there is no socket; nothing more is queued */
-    s->close_deadline_ms = clock_mono_ms() + SIG_CLOSE_GRACE_MS;
-    s->close_code = code;
-    snprintf(s->close_reason, sizeof(s->close_reason), "%s", reason); /* RFC 6455 allows 123 bytes */
-    schedule_flush(s);
+    c->close_deadline_ms = clock_mono_ms() + c->srv->cfg.close_grace_ms;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason); /* RFC 6455 allows 123 bytes */
+    schedule_flush(c);
 }
 
-static int on_signal_request(void *ctx, h2o_req_t *req)
+static int on_upgrade_request(void *ctx, h2o_req_t *req)
 {
-    sig_server_t *srv = ctx;
+    ws_server_t *srv = ctx;
     const char *key = NULL;
     if (srv->shutting_down) {
         http_send(req, 503, "text/plain; charset=utf-8", H2O_STRLIT("shutting down\n"));
@@ -209,156 +248,127 @@ static int on_signal_request(void *ctx, h2o_req_t *req)
         http_send(req, 400, "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
         return 0;
     }
-    sig_session_t *s = xcalloc(1, sizeof(*s));
-    s->srv = srv;
-    s->last_rx_ms = clock_mono_ms();
-    s->flush_entry.cb = on_flush;
-    h2o_linklist_insert(&srv->sessions, &s->link);
-    srv->session_count++;
-    s->ws = h2o_upgrade_to_websocket(req, key, s, on_ws_message);
+    ws_conn_t *c = xcalloc(1, sizeof(*c));
+    c->srv = srv;
+    c->last_rx_ms = clock_mono_ms();
+    c->flush_entry.cb = on_flush;
+    h2o_linklist_insert(&srv->open, &c->link);
+    srv->stats.open++;
+    c->user = srv->cfg.cb.on_open(srv->cfg.ctx, c);
+    c->ws = h2o_upgrade_to_websocket(req, key, c, on_ws_message);
     /* Larger messages make wslay close the socket with 1009. */
-    wslay_event_config_set_max_recv_msg_length(s->ws->ws_ctx, SIG_MAX_MESSAGE_BYTES);
+    wslay_event_config_set_max_recv_msg_length(c->ws->ws_ctx, srv->cfg.max_message_bytes);
     return 0;
 }
 
 static void on_sweep(h2o_timeout_entry_t *entry)
 {
-    sig_server_t *srv = H2O_STRUCT_FROM_MEMBER(sig_server_t, sweep_entry, entry);
+    ws_server_t *srv = H2O_STRUCT_FROM_MEMBER(ws_server_t, sweep_entry, entry);
+    const ws_callbacks_t *cb = &srv->cfg.cb;
     uint64_t now = clock_mono_ms();
     int64_t wall = (int64_t)clock_wall_ms();
     h2o_linklist_t *next;
-    for (h2o_linklist_t *l = srv->sessions.next; l != &srv->sessions; l = next) {
-        /* Handling one session only queues messages to others, never frees them. */
+    for (h2o_linklist_t *l = srv->open.next; l != &srv->open; l = next) {
+        /* Handling one connection only queues messages to others, never frees them. */
         next = l->next;
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
-        if (s->ws->sock == NULL || s->doomed)
+        ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, l);
+        if (c->ws->sock == NULL || c->doomed)
             continue;
-        if (s->closing) {
-            if (now >= s->close_deadline_ms) {
-                session_destroy(s, srv->shutting_down ? ROOM_REASON_SERVER_ERROR : ROOM_REASON_TIMEOUT);
-            } else if (!s->close_queued && wslay_event_get_queued_msg_count(s->ws->ws_ctx) == 0) {
-                schedule_flush(s);
+        if (c->closing) {
+            if (now >= c->close_deadline_ms) {
+                conn_destroy(c, srv->shutting_down ? WS_GONE_SHUTDOWN : WS_GONE_LOST);
+            } else if (!c->close_queued && wslay_event_get_queued_msg_count(c->ws->ws_ctx) == 0) {
+                schedule_flush(c);
             }
-        } else if (now - s->last_rx_ms >= srv->cfg->signal_idle_timeout_ms) {
-            srv->timeouts_total++;
-            sess_on_idle(s);
+        } else if (now - c->last_rx_ms >= srv->cfg.idle_timeout_ms) {
+            srv->stats.idle_timeouts++;
+            cb->on_idle(c->user);
         } else {
-            sess_tick(s, wall);
+            cb->on_tick(c->user, wall);
         }
     }
     for (h2o_linklist_t *l = srv->parked.next; l != &srv->parked; l = next) {
         next = l->next;
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
-        if (s->peer != NULL)
-            sess_tick(s, wall); /* the token may expire meanwhile (reason 6) */
-        if (now < s->parked_until_ms)
+        ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, l);
+        cb->on_tick(c->user, wall); /* the owner's deadlines run while parked too */
+        if (now < c->parked_until_ms)
             continue;
-        if (s->peer != NULL) {
-            srv->timeouts_total++;
-            sess_on_gone(s, ROOM_REASON_TIMEOUT);
-        }
-        free_parked(s);
+        cb->on_parked_end(c->user, true);
+        free_parked(c);
     }
-    h2o_timeout_link(srv->loop, &srv->sweep_timeout, &srv->sweep_entry);
-}
-
-/* ---- metrics ---- */
-
-static void collect(buf_t *out, void *ctx)
-{
-    sig_server_t *srv = ctx;
-    room_stats_t st;
-    room_registry_stats(srv->rooms, &st);
-    const struct {
-        const char *name, *type, *help;
-        double value;
-    } m[] = {
-        {"irtc_signal_websockets", "gauge", "Open signaling WebSockets.", (double)srv->session_count},
-        {"irtc_signal_messages_total", "counter", "Signaling messages received.", (double)srv->messages_total},
-        {"irtc_signal_errors_total", "counter", "Signaling error responses and error events sent.",
-         (double)srv->errors_total},
-        {"irtc_signal_timeouts_total", "counter", "Signaling sockets closed for silence.", (double)srv->timeouts_total},
-        {"irtc_signal_dropped_slow_total", "counter", "Signaling sockets dropped for reading too slowly.",
-         (double)srv->dropped_slow_total},
-        {"irtc_signal_parked", "gauge", "Users whose signaling socket was lost, kept in their room for resume.",
-         (double)srv->parked_count},
-        {"irtc_signal_resumed_total", "counter", "Sessions resumed on a new signaling socket.",
-         (double)srv->resumed_total},
-        {"irtc_rooms", "gauge", "Rooms with at least one user.", (double)st.rooms},
-        {"irtc_room_peers", "gauge", "Users in rooms.", (double)st.peers},
-        {"irtc_room_streams", "gauge", "Published streams.", (double)st.streams},
-        {"irtc_room_subscriptions", "gauge", "Subscriptions to streams.", (double)st.subscriptions},
-    };
-    for (size_t i = 0; i < IRTC_ARRAY_SIZE(m); i++) {
-        metrics_header(out, m[i].name, m[i].type, m[i].help);
-        metrics_sample(out, m[i].name, NULL, m[i].value);
-    }
+    h2o_timeout_link(srv->cfg.loop, &srv->sweep_timeout, &srv->sweep_entry);
 }
 
 /* ---- life cycle ---- */
 
-sig_server_t *sig_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct store *store, room_registry_t *rooms)
+ws_server_t *ws_server_new(const ws_config_t *cfg)
 {
-    sig_server_t *srv = xcalloc(1, sizeof(*srv));
-    srv->cfg = cfg;
-    srv->loop = loop;
-    srv->store = store;
-    srv->rooms = rooms;
-    h2o_linklist_init_anchor(&srv->sessions);
+    ws_server_t *srv = xcalloc(1, sizeof(*srv));
+    srv->cfg = *cfg;
+    h2o_linklist_init_anchor(&srv->open);
     h2o_linklist_init_anchor(&srv->parked);
-    h2o_timeout_init(loop, &srv->flush_timeout, 0);
-    h2o_timeout_init(loop, &srv->sweep_timeout, SIG_SWEEP_MS);
+    h2o_timeout_init(cfg->loop, &srv->flush_timeout, 0);
+    h2o_timeout_init(cfg->loop, &srv->sweep_timeout, WS_SWEEP_MS);
     srv->sweep_entry.cb = on_sweep;
-    h2o_timeout_link(loop, &srv->sweep_timeout, &srv->sweep_entry);
+    h2o_timeout_link(cfg->loop, &srv->sweep_timeout, &srv->sweep_entry);
     return srv;
 }
 
-void sig_server_register(sig_server_t *srv, struct http_server *http)
+void ws_server_register(ws_server_t *srv, struct http_server *http, const char *path, const char *route_name)
 {
-    http_server_route(http, "/v1/signal", false, HTTP_METHOD_GET, "signal", on_signal_request, srv);
-    metrics_register_collector(collect, srv);
+    http_server_route(http, path, false, HTTP_METHOD_GET, route_name, on_upgrade_request, srv);
 }
 
-void sig_server_begin_shutdown(sig_server_t *srv)
+void ws_server_stats(const ws_server_t *srv, ws_stats_t *out)
+{
+    *out = srv->stats;
+}
+
+void ws_server_begin_shutdown(ws_server_t *srv)
 {
     srv->shutting_down = true;
-    for (h2o_linklist_t *l = srv->sessions.next; l != &srv->sessions; l = l->next) {
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, l);
-        if (s->ws->sock != NULL)
-            sig_close(s, 1001, "server shutting down");
+    for (h2o_linklist_t *l = srv->open.next; l != &srv->open; l = l->next) {
+        ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, l);
+        if (c->ws->sock != NULL)
+            ws_close(c, 1001, "server shutting down");
     }
 }
 
-bool sig_server_idle(const sig_server_t *srv)
+bool ws_server_idle(const ws_server_t *srv)
 {
-    return srv->session_count == 0;
+    return srv->stats.open == 0;
 }
 
-void sig_server_free(sig_server_t *srv)
+void ws_server_free(ws_server_t *srv)
 {
     if (srv == NULL)
         return;
-    while (!h2o_linklist_is_empty(&srv->sessions)) {
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, srv->sessions.next);
-        if (s->ws->sock != NULL) {
-            session_destroy(s, ROOM_REASON_SERVER_ERROR);
+    srv->shutting_down = true; /* nothing is parked from here on */
+    while (!h2o_linklist_is_empty(&srv->open)) {
+        ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, srv->open.next);
+        if (c->ws->sock != NULL) {
+            conn_destroy(c, WS_GONE_SHUTDOWN);
         } else {
-            /* h2o still writes its 101 and will call back; the session is
-             * then freed alone (on_ws_message). */
-            h2o_linklist_unlink(&s->link);
-            srv->session_count--;
-            if (h2o_timeout_is_linked(&s->flush_entry))
-                h2o_timeout_unlink(&s->flush_entry);
-            s->orphaned = true;
+            /* h2o still writes its 101 and will call back; the connection is
+             * then freed alone (on_ws_message).  Its owner is done now. */
+            h2o_linklist_unlink(&c->link);
+            srv->stats.open--;
+            if (h2o_timeout_is_linked(&c->flush_entry))
+                h2o_timeout_unlink(&c->flush_entry);
+            srv->cfg.cb.on_gone(c->user, WS_GONE_SHUTDOWN, false);
+            srv->cfg.cb.on_free(c->user);
+            c->user = NULL;
+            buf_dispose(&c->parked_out);
+            c->orphaned = true;
         }
     }
     while (!h2o_linklist_is_empty(&srv->parked)) {
-        sig_session_t *s = H2O_STRUCT_FROM_MEMBER(sig_session_t, link, srv->parked.next);
-        sess_on_gone(s, ROOM_REASON_SERVER_ERROR);
-        free_parked(s);
+        ws_conn_t *c = H2O_STRUCT_FROM_MEMBER(ws_conn_t, link, srv->parked.next);
+        srv->cfg.cb.on_parked_end(c->user, false);
+        free_parked(c);
     }
     h2o_timeout_unlink(&srv->sweep_entry);
-    h2o_timeout_dispose(srv->loop, &srv->flush_timeout);
-    h2o_timeout_dispose(srv->loop, &srv->sweep_timeout);
+    h2o_timeout_dispose(srv->cfg.loop, &srv->flush_timeout);
+    h2o_timeout_dispose(srv->cfg.loop, &srv->sweep_timeout);
     free(srv);
 }

@@ -95,15 +95,19 @@ async function exclusive() {
 }
 
 // Starts irtcd; extraYaml lines are appended (top-level sections only once:
-// pass whole sections).  Resolves when /healthz answers 200 (<= 20 s).
+// pass whole sections).  opts.ips: the addresses it listens on (HTTPS, one
+// port) and announces for media (default 127.0.0.1; e.g. netlab host-side
+// addresses); base is https://ips[0]:port.  Resolves when /healthz answers
+// 200 (<= 20 s).
 async function startDaemon(opts = {}) {
   await exclusive();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irtc-e2e-'));
   const httpsPort = await freePort(0);
   const mediaPort = await freePort(opts.workers || 1);
+  const ips = opts.ips || ['127.0.0.1'];
   const yaml = [
-    'server:', `  listen: ["127.0.0.1:${httpsPort}"]`, '  demo_token: true',
-    'media:', '  ips: ["127.0.0.1"]', `  port: ${mediaPort}`, `  workers: ${opts.workers || 1}`,
+    'server:', `  listen: [${ips.map(ip => `"${ip}:${httpsPort}"`).join(', ')}]`, '  demo_token: true',
+    'media:', `  ips: [${ips.map(ip => `"${ip}"`).join(', ')}]`, `  port: ${mediaPort}`, `  workers: ${opts.workers || 1}`,
     'storage:', `  db: ${dir}/var/irtc.db`, `  data_dir: ${dir}/var`,
     'recording:', `  nas_base_path: ${dir}/nas`,
     'limits:', `  max_publishers_per_room: ${opts.maxPublishers || 8}`,
@@ -114,7 +118,7 @@ async function startDaemon(opts = {}) {
   fs.writeFileSync(cfg, yaml);
   const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');
   const child = spawn(IRTCD, ['--config', cfg], { stdio: ['ignore', log, log] });
-  const base = `https://127.0.0.1:${httpsPort}`;
+  const base = `https://${ips[0]}:${httpsPort}`;
   const deadline = Date.now() + 20000;
   for (;;) {
     try {
@@ -185,9 +189,11 @@ function browserArgs(opts) {
   return args;
 }
 
+// opts.executablePath: another launcher of Debian's Chromium (a netlab
+// wrapper running it inside a network namespace).
 async function launchBrowser(opts = {}) {
   const { chromium } = require('playwright-core');
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: browserArgs(opts) });
+  return chromium.launch({ executablePath: opts.executablePath || '/usr/bin/chromium', args: browserArgs(opts) });
 }
 
 // A browser whose processes the test can SIGKILL (a crashed machine, a pulled

@@ -1,5 +1,5 @@
 /*
- * fuzz_sdp.c — libFuzzer target for media/sdp.  For every input: parse it
+ * fuzz_sdp.c — libFuzzer target for src/sdp.  For every input: parse it
  * and check the result's invariants (counts within limits, strings
  * terminated, payload types and extmap ids in range); negotiate it under
  * three policies; write each answer and require it to be CRLF-only, to parse
@@ -7,10 +7,10 @@
  * offer (it is ICE-lite).  Single-threaded; any failed check aborts.
  *
  *   clang -std=gnu11 -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_sdp.c \
- *       src/media/sdp.c src/core/common.c src/core/buf.c src/core/log.c -o fuzz_sdp
+ *       src/sdp/sdp_*.c src/core/common.c src/core/buf.c src/core/log.c -o fuzz_sdp
  *   ./fuzz_sdp -max_total_time=60 tests/fuzz/corpus/sdp
  */
-#include "media/sdp.h"
+#include "sdp/sdp.h"
 #include "core/buf.h"
 #include "core/common.h"
 

@@ -3,7 +3,7 @@
 
 Every path the C code routes under /openapi, /oauth2 and /demo is in
 docs/openapi.yaml and docs/API.md, and openapi.yaml lists no path the code
-does not route; every errorCode of src/http/api.h and its name are in the
+does not route; every errorCode of src/http/api_reply.h and its name are in the
 error table of docs/API.md and in openapi.yaml's ErrorCode enum.  The YAML
 paths are read with a small line-based reader (no dependency); when PyYAML is
 installed the whole document is also parsed and every $ref resolved.
@@ -59,9 +59,9 @@ def yaml_paths(text):
 
 
 def error_codes():
-    """(code, name) of every errorCode in api.h, with its name from api.c."""
-    codes = dict((name, int(v)) for name, v in re.findall(r"\b(API_[A-Z_]+) = (10010\d\d)", read("src/http/api.h")))
-    names = dict(re.findall(r'case (API_[A-Z_]+): return "([^"]+)";', read("src/http/api.c")))
+    """(code, name) of every errorCode in api_reply.h, with its name from api_reply.c."""
+    codes = dict((name, int(v)) for name, v in re.findall(r"\b(API_[A-Z_]+) = (10010\d\d)", read("src/http/api_reply.h")))
+    names = dict(re.findall(r'case (API_[A-Z_]+): return "([^"]+)";', read("src/http/api_reply.c")))
     return [(codes[k], names.get(k)) for k in sorted(codes, key=codes.get)]
 
 
@@ -80,7 +80,7 @@ for p in ypaths:
     ok(p in code_paths, "openapi.yaml path %s is routed by the code" % p)
 
 codes = error_codes()
-ok(len(codes) >= 18, "found the errorCodes in src/http/api.h (%d)" % len(codes))
+ok(len(codes) >= 18, "found the errorCodes in src/http/api_reply.h (%d)" % len(codes))
 table = dict((int(c), rest) for c, rest in re.findall(r"^\| (10010\d\d) \| (.*)$", api_md, re.M))
 enum = re.search(r"ErrorCode:\n(?:.*\n)*?\s+enum: \[([^\]]*)\]", yaml_text)
 enum_codes = set(int(x) for x in re.findall(r"\d+", enum.group(1))) if enum else set()

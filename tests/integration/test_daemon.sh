@@ -68,22 +68,26 @@ for i in range(50): s.sendto(bytes([i])*i, ('127.0.0.1', $MEDIA_PORT))"
 sleep 0.3
 api "$BASE/metrics" | grep -q '^irtc_media_drop_unknown_source_total{worker="0"} [1-9]'; ok $? "stray UDP datagrams are counted as dropped"
 api -o /dev/null "$BASE/healthz"; ok $? "daemon alive after stray UDP"
-# A STUN binding request for an unknown ufrag with a bogus MESSAGE-INTEGRITY
-# gets a 401 error response (RFC 8445 §7.3) and is counted, nothing more.
+# A STUN binding request for a ufrag no transport has gets no answer at all
+# (a 401 would reflect 1.7x the bytes to a forged source, and libnice takes a
+# 401 as final when its check overtakes the transport's installation); it is
+# counted, nothing more.
 resp=$(/usr/bin/python3 -c "
 import socket, struct, os
 user = b'nosuchufrag:peer'
 attrs = struct.pack('!HH', 0x0006, len(user)) + user + b'\0' * ((4 - len(user) % 4) % 4)
 attrs += struct.pack('!HH', 0x0008, 20) + os.urandom(20)
 msg = struct.pack('!HHI', 0x0001, len(attrs), 0x2112A442) + os.urandom(12) + attrs
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
 s.sendto(msg, ('127.0.0.1', $MEDIA_PORT))
-d = s.recv(2048)
-print('%04x' % struct.unpack('!H', d[:2])[0])
+try:
+    d = s.recv(2048)
+    print('%04x' % struct.unpack('!H', d[:2])[0])
+except socket.timeout:
+    print('none')
 " 2>&1)
-ok $([ "$resp" = 0111 ]; echo $?) "a STUN check with bad credentials gets a Binding error response (type $resp)"
-sleep 0.2
-api "$BASE/metrics" | grep -q '^irtc_media_drop_stun_auth_total{worker="0"} [1-9]'; ok $? "and is counted in irtc_media_drop_stun_auth_total"
+ok $([ "$resp" = none ]; echo $?) "a STUN check for an unknown ufrag gets no answer (got $resp)"
+api "$BASE/metrics" | grep -q '^irtc_media_drop_stun_unknown_total{worker="0"} [1-9]'; ok $? "and is counted in irtc_media_drop_stun_unknown_total"
 
 # ---- apps from the command line while the daemon runs ----
 created=$("$IRTCD" --config "$CFG" app create acme)

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "core/common.h"
-#include "media/engine.h"
-#include "record/ring.h"
+#include "media/codecs/codec.h"
+#include "core/spsc_ring.h"
 #include "sfu/sfu.h"
 
 static struct {
@@ -31,7 +31,7 @@ static struct {
     struct {
         uint64_t stream_id;
         bool audio;
-        rec_ring_t *ring;
+        spsc_ring_t *ring;
     } taps[64];
     int n_taps;
 } fake;
@@ -69,7 +69,7 @@ void sfu_unpublish(sfu_t *sfu, uint64_t stream_id)
     for (int i = 0; i < fake.n_taps;) {
         if (fake.taps[i].stream_id == stream_id) {
             fake.taps_at_unpublish++;
-            rec_ring_unref(fake.taps[i].ring);
+            spsc_ring_unref(fake.taps[i].ring);
             fake.taps[i] = fake.taps[--fake.n_taps];
         } else {
             i++;
@@ -110,14 +110,15 @@ void sfu_request_keyframe(sfu_t *sfu, uint64_t stream_id)
 
 /* Taps any kind of any stream (the callers only ask for kinds a stream has):
  * Opus audio, VP8 video; holds a reference until sfu_tap_del. */
-int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct rec_ring *ring)
+int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct spsc_ring *ring, codec_params_t *params)
 {
     if (fake.n_taps == (int)IRTC_ARRAY_SIZE(fake.taps))
         return IRTC_ENOTFOUND;
-    ring->kind = audio ? MX_KIND_AUDIO : MX_KIND_VIDEO;
-    ring->codec = audio ? MX_CODEC_OPUS : MX_CODEC_VP8;
-    ring->clock_rate = audio ? 48000 : 90000;
-    rec_ring_ref(ring);
+    *params = (codec_params_t){.kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO,
+                               .codec = audio ? CODEC_OPUS : CODEC_VP8,
+                               .pt = audio ? 111 : 96,
+                               .clock_rate = audio ? 48000 : 90000};
+    spsc_ring_ref(ring);
     fake.taps[fake.n_taps].stream_id = stream_id;
     fake.taps[fake.n_taps].audio = audio;
     fake.taps[fake.n_taps].ring = ring;
@@ -126,11 +127,11 @@ int sfu_tap_add(sfu_t *sfu, uint64_t stream_id, bool audio, struct rec_ring *rin
     return IRTC_OK;
 }
 
-void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct rec_ring *ring)
+void sfu_tap_del(sfu_t *sfu, uint64_t stream_id, struct spsc_ring *ring)
 {
     for (int i = 0; i < fake.n_taps; i++) {
         if (fake.taps[i].stream_id == stream_id && fake.taps[i].ring == ring) {
-            rec_ring_unref(ring);
+            spsc_ring_unref(ring);
             fake.taps[i] = fake.taps[--fake.n_taps];
             fake.taps_deleted++;
             return;

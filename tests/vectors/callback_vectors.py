@@ -7,7 +7,7 @@ userId + extraData + authTimestamp); the contract (CONTRACT.md section 4) decide
 the key and appKey are both the app's accessKey, the digest is Base64 and
 authTimestamp is decimal UNIX seconds.  This script writes that down with
 hmac/hashlib/base64/json only, so tests/unit/test_callback.c can check
-src/record/callback.c byte for byte.  Prints tests/vectors/callback_vectors.txt;
+src/callback/callback.c byte for byte.  Prints tests/vectors/callback_vectors.txt;
 check_vectors.sh verifies the checked-in copy is exactly this output:
 
     python3 tests/vectors/callback_vectors.py > tests/vectors/callback_vectors.txt

@@ -3,7 +3,7 @@
 
 This is the Java reference of the access guide (section 7.4.2, class
 TokenSignature) transcribed line by line, so that tests/unit/test_jointoken.c
-can check src/signal/jointoken.c byte for byte against it.  Standard library
+can check src/apps/jointoken.c byte for byte against it.  Standard library
 only.  Prints tests/vectors/jointoken_vectors.txt; check_vectors.sh verifies
 the checked-in copy is exactly this output:
 

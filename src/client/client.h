@@ -1,0 +1,95 @@
+/*
+ * client.h — the irtc C client core (libirtcclient.a): joins an irtcd room
+ * over the signaling protocol (docs/API.md, "Signaling protocol", v1),
+ * publishes synthetic or recorded media and subscribes to other streams,
+ * with its own ICE (controlling), DTLS, SRTP and RTCP.  It never decodes:
+ * a receiver counts packets, bytes, sequence gaps and arrival jitter, and
+ * answers with the RTCP a real receiver sends (RR, NACK, PLI, transport-cc
+ * feedback), so the server works as it would for a browser.
+ *
+ * It is the engine of irtc-loadgen (thousands of clients on one loop) and,
+ * later, of the Android SDK.  The API is this header only; docs/CLIENT.md
+ * describes it with an example.
+ *
+ * Threads: a loop and everything created on it belong to the thread that
+ * runs ic_loop_run; callbacks run there, from inside ic_loop_run.  Loops on
+ * different threads share nothing.  No globals.
+ *
+ * Does not: decode or render media, trickle ICE, use TURN, or verify the
+ * server's TLS certificate (it targets an appliance with a self-signed one;
+ * DTLS fingerprints are verified).
+ */
+#ifndef IRTC_CLIENT_H
+#define IRTC_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "client/loop.h"
+#include "client/types.h"
+
+typedef struct ic_client ic_client_t;
+
+/* ---- a client: one user in one room -------------------------------------- */
+
+typedef struct {
+    const char *host; /* irtcd's HTTPS address (an IP literal) */
+    uint16_t port;
+    const char *media_bind_ip;  /* local address of the media sockets; NULL: any */
+    unsigned srtp_verify_every; /* unprotect 1 in N received RTP packets (0 or 1: all); the rest are counted
+                                   from their clear RTP header, for load tests where the generator must be
+                                   much cheaper than the server */
+    bool signal_v2;             /* reserved for protocol v2 (one send + one receive transport); false today */
+} ic_config_t;
+
+/* A stream in the room, as the server describes it (docs/API.md STREAM). */
+typedef struct {
+    char stream_id[24];
+    char user_id[65];
+    bool auxiliary;
+    bool has_audio, has_video;
+    char video_codec[8];
+} ic_stream_t;
+
+typedef struct {
+    /* join answered: err 0, or the server's errorCode with its message. */
+    void (*on_joined)(void *user, ic_client_t *c, int err, const char *msg);
+    /* A stream published by someone else: at join (from the join response) and later. */
+    void (*on_stream_added)(void *user, ic_client_t *c, const ic_stream_t *s);
+    void (*on_stream_removed)(void *user, ic_client_t *c, const ic_stream_t *s);
+    /* Our publication: err != 0 when refused or its transport failed; err 0
+     * once ICE + DTLS are up (stream_id is the server's id). */
+    void (*on_published)(void *user, ic_client_t *c, const char *stream_id, int err, const char *msg);
+    /* A subscription: the same, err 0 once its transport is up. */
+    void (*on_subscribed)(void *user, ic_client_t *c, const char *stream_id, int err, const char *msg);
+    /* The first RTP packet of a subscription arrived. */
+    void (*on_first_media)(void *user, ic_client_t *c, const char *stream_id);
+    /* We are out of the room: reason as in docs/API.md (0 we left, 5
+     * kicked, 6 token expired, 7 connection lost, 10 room dissolved). */
+    void (*on_left)(void *user, ic_client_t *c, int reason, const char *msg);
+} ic_callbacks_t;
+
+ic_client_t *ic_client_new(ic_loop_t *l, const ic_config_t *cfg, const ic_callbacks_t *cb, void *user);
+/* Opens the signaling socket and joins; the answer comes through on_joined.
+ * role 1 joiner, 0 publisher (must match the token).  IRTC_OK or
+ * IRTC_EINVAL (arguments) / IRTC_ECONFLICT (already joining or joined). */
+int ic_client_join(ic_client_t *c, const char *app_id, const char *channel_id, const char *user_id,
+                   const char *signature, int role);
+/* Publishes a stream (one PeerConnection in protocol v1).  The outcome
+ * comes through on_published. */
+int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o);
+/* Subscribes to a stream of the room; the outcome through on_subscribed. */
+int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool video);
+int ic_client_unsubscribe(ic_client_t *c, const char *stream_id);
+/* Sends leave, closes every transport and the socket; on_left(0) follows. */
+void ic_client_leave(ic_client_t *c);
+/* Frees at once (no callbacks after); safe from inside a callback. */
+void ic_client_free(ic_client_t *c);
+
+void ic_client_recv_stats(const ic_client_t *c, ic_recv_stats_t *out);
+void ic_client_send_stats(const ic_client_t *c, ic_send_stats_t *out);
+/* Joined and not yet left. */
+bool ic_client_in_room(const ic_client_t *c);
+
+#endif

@@ -1,0 +1,48 @@
+/*
+ * types.h — the plain data of the client core's API (client.h) that its
+ * parts (source, transport) share: what a publication sends, and the
+ * receive and send counters.  No functions; any thread.
+ */
+#ifndef IRTC_CLIENT_TYPES_H
+#define IRTC_CLIENT_TYPES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Media a publication sends.  Synthetic video has VP8's payload shape
+ * (descriptor, keyframes every keyframe_interval_ms about 6x a delta frame)
+ * at video_bitrate_bps and fps; synthetic audio is 20 ms Opus frames
+ * (payload_len bytes).  With simulcast >= 2 the video goes out as that many
+ * encodings (rid "q", "h", "f": 1/16, 1/4 and all of the bitrate) with the
+ * rid header extension. rtpdump_video replays a file in rtpdump format
+ * (rtptools' "#!rtpplay1.0"): its packets' payloads keep their timing, with
+ * our SSRC and sequence numbers. */
+typedef struct {
+    bool audio, video;
+    bool auxiliary;
+    uint32_t video_bitrate_bps;    /* 0: 2,500,000 */
+    unsigned fps;                  /* 0: 30 */
+    unsigned keyframe_interval_ms; /* 0: 3000 */
+    unsigned audio_payload_len;    /* 0: 80 bytes (32 kbps) */
+    unsigned simulcast;            /* 0 or 1: one encoding; 2..3 */
+    const char *rtpdump_video;     /* NULL: synthetic */
+} ic_publish_opts_t;
+
+/* What a client received, summed over its subscriptions. */
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t lost;        /* sequence numbers never received (after NACK recovery) */
+    uint64_t recovered;   /* gaps filled later (retransmissions, reordering) */
+    uint64_t srtp_failed; /* packets refused by SRTP: forged, corrupted, or replayed (a retransmission of a
+                             packet that had arrived after all counts here) */
+    double jitter_ms;     /* RFC 3550 interarrival jitter, the largest over the streams */
+    uint64_t nacks_sent, plis_sent, twcc_sent;
+    uint32_t srtp_gcm, srtp_cm; /* connected transports by SRTP profile */
+} ic_recv_stats_t;
+
+typedef struct {
+    uint64_t packets, bytes;
+    uint64_t nacks_received, plis_received, retransmitted;
+} ic_send_stats_t;
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * mx.h — what the media engine's parts share, below all of them, so that
+ * the engine (top), its transports, producers and consumers (in that order
+ * downward) call each other only downward:
+ *
+ *   mx_ctx_t     the engine as its parts see it: its I/O callbacks (send a
+ *                datagram, emit an event, the clock), its counters, its DTLS
+ *                context, the time of the event being handled, and the two
+ *                table updates a transport asks of it;
+ *   mx_port_t    a transport as its producers and consumers see it: where
+ *                they build and send packets, queue them for the pacer, and
+ *                what they read of it (RTCP SSRC, RTT, extension ids);
+ *   mx_source_t  a producer as its consumers see it: its encodings (the
+ *                packet stores they build from) and whether it is muted.
+ *
+ * Also the types the engine's commands carry and the I/O callbacks it is
+ * given (engine.h is its owner-facing API).  Worker thread only, like
+ * everything of one engine.
+ */
+#ifndef IRTC_MEDIA_MX_H
+#define IRTC_MEDIA_MX_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "media/codecs/codec.h"
+#include "media/recv_stream.h"
+
+#define ENGINE_UFRAG_MAX 256
+#define ENGINE_PWD_MAX 256
+#define ENGINE_MID_MAX 32
+#define ENGINE_RID_MAX 16
+#define ENGINE_MAX_ENCODINGS 3 /* simulcast encodings of one producer, lowest first */
+#define ENGINE_TX_CAP 2048     /* bytes of one outgoing datagram buffer */
+
+/* Header extension ids negotiated on a transport (0 = not negotiated).  With
+ * BUNDLE one id means one URI on every m-line of the transport (RFC 8843 §9.2). */
+typedef struct {
+    uint8_t mid, abs_send_time, twcc, audio_level, rid, rrid;
+} engine_ext_ids_t;
+
+/* ---- what the engine's commands describe ---- */
+
+/* One client PeerConnection. */
+typedef struct {
+    char ufrag[ENGINE_UFRAG_MAX + 1]; /* ours: checks must carry it */
+    char pwd[ENGINE_PWD_MAX + 1];
+    char remote_fp_alg[16]; /* the client's DTLS certificate fingerprint */
+    char remote_fp[192];
+    engine_ext_ids_t ext;
+    bool twcc_fb; /* transport-cc feedback negotiated (both directions) */
+    bool remb_fb; /* goog-remb negotiated */
+} engine_transport_desc_t;
+
+typedef struct {
+    char rid[ENGINE_RID_MAX + 1]; /* "" without simulcast */
+    uint32_t ssrc;                /* 0 = learn from mid/rid header extensions */
+    uint32_t rtx_ssrc;            /* 0 = none or learn from rrid */
+} engine_encoding_desc_t;
+
+/* One track a client sends. */
+typedef struct {
+    codec_kind_t kind;
+    codec_id_t codec;
+    uint8_t pt, rtx_pt; /* rtx_pt 0 = no RTX */
+    uint32_t clock_rate;
+    char mid[ENGINE_MID_MAX + 1];
+    bool nack, pli; /* rtcp-fb negotiated: we may ask for them */
+    unsigned n_encodings;
+    engine_encoding_desc_t enc[ENGINE_MAX_ENCODINGS]; /* lowest resolution first */
+} engine_producer_desc_t;
+
+/* One track forwarded to a subscriber. */
+typedef struct {
+    codec_kind_t kind;
+    uint64_t producer_id;
+    uint8_t pt, rtx_pt; /* the subscriber's payload types; rtx_pt 0 = no RTX */
+    uint32_t ssrc, rtx_ssrc;
+    char mid[ENGINE_MID_MAX + 1];
+    bool nack, pli; /* the subscriber may send them */
+    int max_layer;  /* preferred highest encoding (0-based); -1 = the highest */
+    int priority;   /* larger first when bandwidth is short: main 2, auxiliary 1 */
+} engine_consumer_desc_t;
+
+typedef enum {
+    ENGINE_EV_TRANSPORT_CONNECTED = 1, /* id: ICE + DTLS up */
+    ENGINE_EV_TRANSPORT_FAILED,        /* id, reason: no ICE/DTLS in time, liveness lost, DTLS failure */
+    ENGINE_EV_CONSUMER_LAYER,          /* id, layer (-1 = paused for bandwidth), layers (published) */
+} engine_event_type_t;
+
+typedef struct {
+    engine_event_type_t type;
+    uint64_t id;
+    const char *reason; /* static text */
+    int layer, layers;
+} engine_event_t;
+
+/* What the engine needs from its owner (all on the worker thread). */
+typedef struct {
+    void *ctx;
+    /* A buffer of ENGINE_TX_CAP bytes for one outgoing datagram; the engine
+     * writes it and calls commit with the length (or never, to abandon it).
+     * The buffer stays valid until commit or the next reserve. */
+    uint8_t *(*tx_reserve)(void *ctx);
+    void (*tx_commit)(void *ctx, const struct sockaddr *to, socklen_t tolen, size_t len);
+    /* An event for the control thread (copied; the engine keeps nothing). */
+    void (*emit)(void *ctx, const engine_event_t *ev);
+    /* Monotonic clock (µs); tests give their own. */
+    uint64_t (*now_us)(void *ctx);
+} engine_io_t;
+
+/* Counters, written by the engine's thread, read by anyone (/metrics). */
+typedef struct engine_stats {
+    _Atomic uint64_t drop_unknown_source; /* RTP/RTCP/DTLS from an address no transport owns */
+    _Atomic uint64_t drop_malformed;      /* not STUN/DTLS/RTP/RTCP, or does not parse */
+    _Atomic uint64_t drop_stun_auth;      /* STUN with a known ufrag but bad MESSAGE-INTEGRITY */
+    _Atomic uint64_t drop_stun_unknown;   /* STUN for a ufrag no transport has (not answered) */
+    _Atomic uint64_t drop_srtp;           /* SRTP/SRTCP authentication or replay failure */
+    _Atomic uint64_t drop_dtls;           /* DTLS records that failed */
+    _Atomic uint64_t drop_unknown_ssrc;   /* authenticated RTP of an SSRC no producer has */
+    _Atomic uint64_t nack_received;       /* sequence numbers subscribers asked for */
+    _Atomic uint64_t rtx_sent;            /* retransmissions sent to subscribers */
+    _Atomic uint64_t keyframe_requests;   /* PLIs sent to publishers */
+    _Atomic uint64_t layer_switches;      /* simulcast consumers that changed encoding */
+} engine_stats_t;
+
+#define MX_COUNT(ctx, field, n) atomic_fetch_add_explicit(&(ctx)->stats->field, (n), memory_order_relaxed)
+
+struct transport;
+struct consumer;
+
+/* ---- the engine, for its parts ---- */
+
+typedef struct mx_ctx {
+    engine_io_t io;
+    engine_stats_t *stats;
+    struct dtls_ctx *dtls;
+    uint64_t now_us; /* the event being handled: one clock read per batch, command or timer run */
+    void *engine;
+    /* Makes addr t's address in the engine's table; false (nothing changed)
+     * when another transport owns it: a valid check cannot take over someone
+     * else's 5-tuple. */
+    bool (*bind_addr)(void *engine, struct transport *t, const struct sockaddr *addr, socklen_t len);
+    /* Re-indexes t under its new local ufrag (an ICE restart). */
+    void (*reindex_ufrag)(void *engine, struct transport *t, const char *old_ufrag);
+} mx_ctx_t;
+
+static inline uint64_t mx_now_ms(const mx_ctx_t *x)
+{
+    return x->now_us / 1000;
+}
+
+static inline void mx_emit(mx_ctx_t *x, const engine_event_t *ev)
+{
+    if (x->io.emit != NULL)
+        x->io.emit(x->io.ctx, ev);
+}
+
+/* Same family, address and port (IPv4 or IPv6). */
+static inline bool mx_addr_equal(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+    if (a->ss_family != b->sa_family)
+        return false;
+    if (b->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a, *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (b->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a, *y = (const struct sockaddr_in6 *)b;
+        return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+    }
+    return false;
+}
+
+/* ---- a transport, for its producers and consumers ---- */
+
+/* What a packet sent to the subscriber is, for the congestion controller
+ * (the values of twcc_send.h's TWCC_SEND_*). */
+enum { MX_SENT_AUDIO = 1, MX_SENT_RTX = 2, MX_SENT_PADDING = 4 };
+
+typedef struct mx_port mx_port_t;
+typedef struct {
+    /* The buffer to build the next packet in (ENGINE_TX_CAP bytes), NULL
+     * when the transport cannot send. */
+    uint8_t *(*tx_buffer)(mx_port_t *p);
+    /* Protects the RTP / RTCP packet built in that buffer and sends it. */
+    void (*send_rtp)(mx_port_t *p, uint8_t *buf, size_t len);
+    void (*send_rtcp)(mx_port_t *p, uint8_t *buf, size_t len);
+    /* A consumer's packet (seq in its own space; rtx: as a retransmission)
+     * of about size bytes into the pacer; what it allows leaves at once. */
+    void (*queue)(mx_port_t *p, struct consumer *c, uint16_t seq, bool rtx, size_t size);
+    /* Just before a packet is protected: the transport-wide sequence number
+     * to write; counts the packet (MX_SENT_* flags, probe cluster). */
+    uint16_t (*on_sending)(mx_port_t *p, size_t len, uint8_t flags, uint16_t probe_id);
+    /* A sender report with this NTP (middle 32 bits) went out now. */
+    void (*note_sr_sent)(mx_port_t *p, uint32_t ntp_mid32, uint64_t now_ms);
+} mx_port_ops_t;
+
+struct mx_port {
+    const mx_port_ops_t *ops;
+    mx_ctx_t *ctx;
+    bool ready;          /* DTLS up, keys, an address: media can be sent */
+    uint32_t rtcp_ssrc;  /* ours, for RTCP we originate */
+    uint32_t rtt_ms;     /* from receiver reports of our sender reports, 0 = unknown */
+    uint8_t twcc_ext_id; /* the transport-wide sequence number's extension id, 0 = none */
+};
+
+/* ---- a producer, for its consumers ---- */
+
+typedef struct mx_source {
+    unsigned n_enc;
+    recv_stream_t enc[ENGINE_MAX_ENCODINGS]; /* lowest first */
+    bool muted;
+} mx_source_t;
+
+#endif
