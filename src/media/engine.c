@@ -346,6 +346,7 @@ static void add_producer(engine_t *e, engine_cmd_t *cmd)
     uint32_t b = id_bucket(p->id);
     p->id_next = e->producers[b];
     e->producers[b] = p;
+    transport_announce(t, ENGINE_EV_PRODUCER_READY, p->id);
 }
 
 static void add_consumer(engine_t *e, engine_cmd_t *cmd)
@@ -362,6 +363,7 @@ static void add_consumer(engine_t *e, engine_cmd_t *cmd)
     c->id_next = e->consumers[b];
     e->consumers[b] = c;
     consumer_update_layer(c, e->ctx.now_us / 1000);
+    transport_announce(t, ENGINE_EV_CONSUMER_READY, c->id);
 }
 
 void engine_on_command(engine_t *e, engine_cmd_t *cmd)

@@ -91,6 +91,8 @@ typedef enum {
     ENGINE_EV_TRANSPORT_CONNECTED = 1, /* id: ICE + DTLS up */
     ENGINE_EV_TRANSPORT_FAILED,        /* id, reason: no ICE/DTLS in time, liveness lost, DTLS failure */
     ENGINE_EV_CONSUMER_LAYER,          /* id, layer (-1 = paused for bandwidth), layers (published) */
+    ENGINE_EV_PRODUCER_READY,          /* id: installed on a connected transport (media can flow) */
+    ENGINE_EV_CONSUMER_READY,          /* id: likewise */
 } engine_event_type_t;
 
 typedef struct {

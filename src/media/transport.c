@@ -80,6 +80,18 @@ static void emit(transport_t *t, engine_event_type_t type, const char *reason)
     mx_emit(t->ctx, &ev);
 }
 
+static void emit_id(transport_t *t, engine_event_type_t type, uint64_t id)
+{
+    engine_event_t ev = {.type = type, .id = id};
+    mx_emit(t->ctx, &ev);
+}
+
+void transport_announce(transport_t *t, engine_event_type_t type, uint64_t id)
+{
+    if (t->state == TRANSPORT_CONNECTED)
+        emit_id(t, type, id);
+}
+
 static void fail(transport_t *t, const char *reason)
 {
     if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
@@ -120,9 +132,13 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
     t->state = TRANSPORT_CONNECTED;
     update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
+    for (unsigned i = 0; i < t->n_producers; i++)
+        transport_announce(t, ENGINE_EV_PRODUCER_READY, t->producers[i]->id);
     uint64_t now_ms = mx_now_ms(t->ctx);
-    for (unsigned i = 0; i < t->n_consumers; i++)
+    for (unsigned i = 0; i < t->n_consumers; i++) {
         consumer_on_connected(t->consumers[i], now_ms);
+        transport_announce(t, ENGINE_EV_CONSUMER_READY, t->consumers[i]->id);
+    }
 }
 
 static void dtls_failed_cb(void *user, const char *reason)

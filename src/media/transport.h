@@ -126,6 +126,9 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms);
 /* New ICE credentials (an ICE restart): checks with the old ones are refused from now on. */
 void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd);
 
+/* Emits a READY event for a producer or consumer id when the transport is
+ * connected (it does so itself for all of them when it connects). */
+void transport_announce(transport_t *t, engine_event_type_t type, uint64_t id);
 void transport_add_producer(transport_t *t, producer_t *p);
 void transport_remove_producer(transport_t *t, producer_t *p);
 void transport_add_consumer(transport_t *t, consumer_t *c);

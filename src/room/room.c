@@ -25,6 +25,7 @@
 
 struct room_sub {
     uint64_t id;
+    int layer; /* last SUB_LAYER told (-1 paused, -2 none yet) */
     room_peer_t *peer;
     room_stream_t *stream;
     bool audio, video;
@@ -37,8 +38,10 @@ typedef struct room_sub room_sub_t;
 typedef struct {
     uint64_t id;
     void *obj;
-    bool is_stream;
+    uint8_t kind; /* ID_* */
 } idslot_t;
+
+enum { ID_SUB = 0, ID_STREAM = 1, ID_CONN = 2 }; /* a connection's slot points at its peer (protocol v2) */
 
 typedef struct {
     idslot_t *slots;
@@ -80,6 +83,9 @@ struct room_peer {
     room_sub_t *subs;
     room_sink_fn sink;
     void *sink_ctx;
+    /* protocol v2: one sending and one receiving connection (0: none yet) */
+    bool bundled;
+    uint64_t send_conn, recv_conn;
 };
 
 static const char *const reason_texts[] = {
@@ -116,20 +122,20 @@ static idslot_t *idmap_find(const idmap_t *m, uint64_t id)
     }
 }
 
-static void idmap_put(idmap_t *m, uint64_t id, void *obj, bool is_stream)
+static void idmap_put(idmap_t *m, uint64_t id, void *obj, uint8_t kind)
 {
     if ((m->count + 1) * 2 > m->cap) {
         idmap_t bigger = {xcalloc(m->cap ? m->cap * 2 : 64, sizeof(idslot_t)), m->cap ? m->cap * 2 : 64, 0};
         for (size_t i = 0; i < m->cap; i++)
             if (m->slots[i].id != 0)
-                idmap_put(&bigger, m->slots[i].id, m->slots[i].obj, m->slots[i].is_stream);
+                idmap_put(&bigger, m->slots[i].id, m->slots[i].obj, m->slots[i].kind);
         free(m->slots);
         *m = bigger;
     }
     size_t i = id_slot(id, m->cap);
     while (m->slots[i].id != 0)
         i = (i + 1) & (m->cap - 1);
-    m->slots[i] = (idslot_t){id, obj, is_stream};
+    m->slots[i] = (idslot_t){id, obj, kind};
     m->count++;
 }
 
@@ -309,7 +315,7 @@ const room_stream_t *room_next_stream(const room_stream_t *stream)
 const room_stream_t *room_find_stream(const room_t *room, uint64_t stream_id)
 {
     idslot_t *slot = idmap_find(&room->reg->ids, stream_id);
-    if (slot == NULL || !slot->is_stream)
+    if (slot == NULL || slot->kind != ID_STREAM)
         return NULL;
     room_stream_t *s = slot->obj;
     return s->owner->room == room ? s : NULL;
@@ -355,6 +361,9 @@ static void tell_others(room_t *room, const room_peer_t *except, const room_even
             tell(p, ev);
 }
 
+static void peer_conn_drop(room_peer_t *p, bool recv);
+static void peer_conn_gc(room_peer_t *p, bool recv);
+
 /* ---- subscriptions and streams ---- */
 
 /* Unlinks and frees sub; tell_sfu is false when the SFU already closed it
@@ -385,8 +394,11 @@ static void stream_close(room_stream_t *s, bool notify)
     room_registry_t *reg = room->reg;
     observe(reg, ROOM_OBS_STREAM_REMOVED, room, s); /* while the SFU still has it: taps come off first */
     sfu_unpublish(reg->sfu, s->id);
-    while (s->subs != NULL)
+    while (s->subs != NULL) {
+        room_peer_t *subscriber = s->subs->peer;
         sub_close(s->subs, false);
+        peer_conn_gc(subscriber, true);
+    }
     room_stream_t **pp = &room->streams;
     while (*pp != s)
         pp = &(*pp)->next;
@@ -416,6 +428,8 @@ static void peer_remove(room_peer_t *p, int reason, bool tell_self, bool tell_re
     for (size_t t = 0; t < IRTC_ARRAY_SIZE(p->streams); t++)
         if (p->streams[t] != NULL)
             stream_close(p->streams[t], tell_rest);
+    peer_conn_drop(p, false);
+    peer_conn_drop(p, true);
     room_peer_t **pp = &room->peers, *prev = NULL;
     while (*pp != p) {
         prev = *pp;
@@ -537,6 +551,82 @@ int room_switch_role(room_peer_t *peer, int role, const char **why)
     return IRTC_OK;
 }
 
+/* ---- a peer's connections (protocol v2) ---- */
+
+/* The peer's sending or receiving connection, made (its id registered) when
+ * it has none; 0 for a protocol v1 peer: the SFU then makes one per stream
+ * and per subscription.  *made says a new id was taken. */
+static uint64_t peer_conn(room_peer_t *p, bool recv, bool *made)
+{
+    *made = false;
+    if (!p->bundled)
+        return 0;
+    uint64_t *c = recv ? &p->recv_conn : &p->send_conn;
+    if (*c == 0) {
+        room_registry_t *reg = p->room->reg;
+        *c = ++reg->last_id;
+        idmap_put(&reg->ids, *c, p, ID_CONN);
+        *made = true;
+    }
+    return *c;
+}
+
+static void peer_conn_drop(room_peer_t *p, bool recv)
+{
+    uint64_t *c = recv ? &p->recv_conn : &p->send_conn;
+    if (*c == 0)
+        return;
+    room_registry_t *reg = p->room->reg;
+    sfu_close_conn(reg->sfu, *c);
+    idmap_del(&reg->ids, *c);
+    *c = 0;
+}
+
+/* A connection that carries nothing any more is closed (the client closes
+ * its PeerConnection too: a BUNDLE offer with every m-line stopped cannot be
+ * made). */
+static void peer_conn_gc(room_peer_t *p, bool recv)
+{
+    uint64_t c = recv ? p->recv_conn : p->send_conn;
+    if (c != 0 && sfu_conn_empty(p->room->reg->sfu, c))
+        peer_conn_drop(p, recv);
+}
+
+/* After a stream or subscription of a v2 peer ended: the client's offer
+ * with its m-lines stopped is answered (when the connection still carries
+ * something), and an empty connection closes. */
+static int peer_conn_after_end(room_peer_t *p, bool recv, const char *offer, size_t len, char **answer_out,
+                               const char **why)
+{
+    uint64_t c = recv ? p->recv_conn : p->send_conn;
+    int rc = IRTC_OK;
+    if (c != 0 && offer != NULL && !sfu_conn_empty(p->room->reg->sfu, c))
+        rc = sfu_negotiate(p->room->reg->sfu, c, offer, len, answer_out, why);
+    peer_conn_gc(p, recv);
+    return rc;
+}
+
+void room_peer_set_bundled(room_peer_t *peer, bool bundled)
+{
+    peer->bundled = bundled;
+}
+
+bool room_peer_bundled(const room_peer_t *peer)
+{
+    return peer->bundled;
+}
+
+int room_negotiate(room_peer_t *peer, bool recv, const char *offer, size_t len, char **answer_out, const char **why)
+{
+    *answer_out = NULL;
+    uint64_t c = recv ? peer->recv_conn : peer->send_conn;
+    if (c == 0) {
+        *why = recv ? "pc: no receiving connection (subscribe first)" : "pc: no sending connection (publish first)";
+        return IRTC_ENOTFOUND;
+    }
+    return sfu_negotiate(peer->room->reg->sfu, c, offer, len, answer_out, why);
+}
+
 /* ---- publish and subscribe ---- */
 
 /* Why the offer's kinds differ from what the client said it sends, or NULL. */
@@ -550,7 +640,7 @@ static const char *kinds_mismatch(const sfu_stream_info_t *info, bool audio, boo
 }
 
 int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool video, const char *offer, size_t len,
-                 char **answer_out, const room_stream_t **out, const char **why)
+                 const sfu_mids_t *mids, char **answer_out, const room_stream_t **out, const char **why)
 {
     room_t *room = peer->room;
     room_registry_t *reg = room->reg;
@@ -575,17 +665,23 @@ int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool vi
         *why = "the room has reached its publisher limit (limits.max_publishers_per_room)";
         return IRTC_ELIMIT;
     }
+    bool made;
+    uint64_t conn = peer_conn(peer, false, &made);
     uint64_t id = ++reg->last_id;
-    int rc = sfu_publish(reg->sfu, room->worker, id, offer, len, answer_out, &info, why);
+    int rc = sfu_publish(reg->sfu, conn, room->worker, id, offer, len, mids, answer_out, &info, why);
     const char *mismatch = rc == IRTC_OK ? kinds_mismatch(&info, audio, video) : NULL;
     if (mismatch != NULL) {
         sfu_unpublish(reg->sfu, id);
+        if (conn == 0)
+            sfu_close_conn(reg->sfu, id);
         *why = mismatch;
         rc = IRTC_EINVAL;
     }
     if (rc != IRTC_OK) {
         free(*answer_out);
         *answer_out = NULL;
+        if (made)
+            peer_conn_gc(peer, false);
         return rc;
     }
     room_stream_t *s = xcalloc(1, sizeof(*s));
@@ -595,6 +691,7 @@ int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool vi
     s->has_audio = info.has_audio;
     s->has_video = info.has_video;
     snprintf(s->video_codec, sizeof(s->video_codec), "%s", info.video_codec);
+    s->simulcast_layers = info.simulcast_layers;
     s->owner = peer;
     if (type == ROOM_STREAM_MAIN) {
         /* The user muted before publishing: the stream starts muted. */
@@ -610,7 +707,7 @@ int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool vi
         pp = &(*pp)->next;
     *pp = s;
     peer->streams[type] = s;
-    idmap_put(&reg->ids, id, s, true);
+    idmap_put(&reg->ids, id, s, ID_STREAM);
     reg->stats.streams++;
     room_event_t ev = {.type = ROOM_EV_STREAM_ADDED, .room = room, .user_id = peer->user_id, .stream = s};
     tell_others(room, peer, &ev);
@@ -627,17 +724,23 @@ static room_stream_t *own_stream(room_peer_t *peer, uint64_t stream_id)
     return NULL;
 }
 
-int room_unpublish(room_peer_t *peer, uint64_t stream_id)
+int room_unpublish(room_peer_t *peer, uint64_t stream_id, const char *offer, size_t len, char **answer_out,
+                   const char **why)
 {
+    if (answer_out != NULL)
+        *answer_out = NULL;
     room_stream_t *s = own_stream(peer, stream_id);
     if (s == NULL)
         return IRTC_ENOTFOUND;
     stream_close(s, true);
-    return IRTC_OK;
+    if (answer_out == NULL)
+        offer = NULL;
+    return peer_conn_after_end(peer, false, offer, len, answer_out, why);
 }
 
-int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video, const char *offer, size_t len,
-                   char **answer_out, uint64_t *sub_id_out, const room_stream_t **stream_out, const char **why)
+int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video, int max_layer, const char *offer,
+                   size_t len, const sfu_mids_t *mids, char **answer_out, uint64_t *sub_id_out,
+                   const room_stream_t **stream_out, const char **why)
 {
     room_registry_t *reg = peer->room->reg;
     *answer_out = NULL;
@@ -668,15 +771,21 @@ int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video
         *why = "the stream has none of the requested kinds";
         return IRTC_EINVAL;
     }
+    bool made;
+    uint64_t conn = peer_conn(peer, true, &made);
     uint64_t id = ++reg->last_id;
-    int rc = sfu_subscribe(reg->sfu, id, s->id, audio, video, offer, len, answer_out, why);
+    int prio = s->type == ROOM_STREAM_MAIN ? SFU_PRIORITY_MAIN : SFU_PRIORITY_AUXILIARY;
+    int rc = sfu_subscribe(reg->sfu, conn, id, s->id, audio, video, max_layer, prio, offer, len, mids, answer_out, why);
     if (rc != IRTC_OK) {
         free(*answer_out);
         *answer_out = NULL;
+        if (made)
+            peer_conn_gc(peer, true);
         return rc;
     }
     room_sub_t *sub = xcalloc(1, sizeof(*sub));
     sub->id = id;
+    sub->layer = -2;
     sub->peer = peer;
     sub->stream = s;
     sub->audio = audio;
@@ -685,22 +794,44 @@ int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video
     peer->subs = sub;
     sub->next_of_stream = s->subs;
     s->subs = sub;
-    idmap_put(&reg->ids, id, sub, false);
+    idmap_put(&reg->ids, id, sub, ID_SUB);
     reg->stats.subscriptions++;
     *sub_id_out = id;
     *stream_out = s;
     return IRTC_OK;
 }
 
-int room_unsubscribe(room_peer_t *peer, uint64_t id)
+static room_sub_t *own_sub(room_peer_t *peer, uint64_t id)
 {
-    for (room_sub_t *sub = peer->subs; sub != NULL; sub = sub->next_of_peer) {
-        if (sub->id == id || sub->stream->id == id) {
-            sub_close(sub, true);
-            return IRTC_OK;
-        }
-    }
-    return IRTC_ENOTFOUND;
+    for (room_sub_t *sub = peer->subs; sub != NULL; sub = sub->next_of_peer)
+        if (sub->id == id || sub->stream->id == id)
+            return sub;
+    return NULL;
+}
+
+int room_unsubscribe(room_peer_t *peer, uint64_t id, const char *offer, size_t len, char **answer_out, const char **why)
+{
+    if (answer_out != NULL)
+        *answer_out = NULL;
+    room_sub_t *sub = own_sub(peer, id);
+    if (sub != NULL)
+        sub_close(sub, true);
+    else if (offer == NULL || answer_out == NULL || peer->recv_conn == 0)
+        return IRTC_ENOTFOUND;
+    /* Ended by the server already (the stream went): the offer that stops its
+     * m-lines is still answered. */
+    if (answer_out == NULL)
+        offer = NULL;
+    return peer_conn_after_end(peer, true, offer, len, answer_out, why);
+}
+
+int room_set_layer(room_peer_t *peer, uint64_t id, int max_layer)
+{
+    room_sub_t *sub = own_sub(peer, id);
+    if (sub == NULL)
+        return IRTC_ENOTFOUND;
+    sfu_set_layer(peer->room->reg->sfu, sub->id, max_layer);
+    return IRTC_OK;
 }
 
 /* ---- mute ---- */
@@ -782,25 +913,53 @@ int room_release_user(room_registry_t *reg, const char *app_id, const char *chan
 void room_registry_sfu_event(void *ctx, const sfu_event_t *ev)
 {
     room_registry_t *reg = ctx;
-    idslot_t *slot = idmap_find(&reg->ids, ev->transport_id);
+    idslot_t *slot = idmap_find(&reg->ids, ev->id);
     if (slot == NULL)
         return;
-    room_stream_t *s = slot->is_stream ? slot->obj : ((room_sub_t *)slot->obj)->stream;
-    room_peer_t *owner = slot->is_stream ? s->owner : ((room_sub_t *)slot->obj)->peer;
-    room_t *room = owner->room;
-    if (ev->type == SFU_EVENT_CONNECTED) {
-        room_event_t out = {.room = room, .user_id = s->user_id, .stream = s};
-        if (slot->is_stream) {
-            s->connected = true;
-            out.type = ROOM_EV_STREAM_PUBLISHED;
-        } else {
-            out.type = ROOM_EV_STREAM_SUBSCRIBED;
-            out.sub_id = ev->transport_id;
+    room_peer_t *peer = slot->kind == ID_CONN     ? slot->obj
+                        : slot->kind == ID_STREAM ? ((room_stream_t *)slot->obj)->owner
+                                                  : ((room_sub_t *)slot->obj)->peer;
+    room_t *room = peer->room;
+    switch (ev->type) {
+    case SFU_EVENT_STREAM_READY: {
+        if (slot->kind != ID_STREAM)
+            return;
+        room_stream_t *s = slot->obj;
+        s->connected = true;
+        room_event_t out = {.type = ROOM_EV_STREAM_PUBLISHED, .room = room, .user_id = s->user_id, .stream = s};
+        tell(peer, &out);
+        return;
+    }
+    case SFU_EVENT_SUB_READY:
+    case SFU_EVENT_SUB_LAYER: {
+        if (slot->kind != ID_SUB)
+            return;
+        room_sub_t *sub = slot->obj;
+        bool resumed = false;
+        if (ev->type == SFU_EVENT_SUB_LAYER) {
+            resumed = sub->layer == -1 && ev->layer >= 0;
+            sub->layer = ev->layer;
         }
-        tell(owner, &out);
-    } else if (ev->type == SFU_EVENT_FAILED) {
+        room_event_t out = {.type = ev->type == SFU_EVENT_SUB_READY ? ROOM_EV_STREAM_SUBSCRIBED : ROOM_EV_SUB_LAYER,
+                            .resumed = resumed,
+                            .room = room,
+                            .user_id = sub->stream->user_id,
+                            .stream = sub->stream,
+                            .sub_id = sub->id,
+                            .layer = ev->layer,
+                            .layers = ev->layers};
+        tell(peer, &out);
+        return;
+    }
+    case SFU_EVENT_CONN_FAILED:
+        if (slot->kind == ID_CONN && sfu_conn_empty(reg->sfu, ev->id)) {
+            /* A connection that carried nothing went quiet: just close it. */
+            peer_conn_drop(peer, ev->id == peer->recv_conn);
+            return;
+        }
         /* ICE consent lost or DTLS failed: the peer's network is gone. */
-        peer_remove(owner, ROOM_REASON_TIMEOUT, true, true);
+        peer_remove(peer, ROOM_REASON_TIMEOUT, true, true);
         room_gc(room);
+        return;
     }
 }

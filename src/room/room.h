@@ -62,6 +62,7 @@ struct room_stream {
     bool audio_muted, video_muted;
     bool connected;       /* the SFU reported its transport up */
     char video_codec[16]; /* "VP8", "H264", "VP9" or "" */
+    int simulcast_layers; /* video encodings published (1 without simulcast) */
     /* private */
     room_peer_t *owner;
     room_stream_t *next;   /* in the room, in publication order */
@@ -79,6 +80,8 @@ typedef enum {
     ROOM_EV_STREAM_SUBSCRIBED, /* to the subscriber: the SFU connected subscription sub_id */
     ROOM_EV_REMOVED,           /* to the peer itself: the server removed it for reason; after the
                                   sink returns the peer is freed and must not be used again */
+    ROOM_EV_SUB_LAYER,         /* to the subscriber: subscription sub_id now gets video layer (of layers);
+                                  -1: paused, its link cannot carry even the lowest */
 } room_event_type_t;
 
 typedef struct {
@@ -89,6 +92,8 @@ typedef struct {
     uint64_t sub_id;             /* STREAM_SUBSCRIBED */
     int reason;                  /* PEER_LEAVE, REMOVED */
     bool audio, muted;           /* MUTE */
+    int layer, layers;           /* SUB_LAYER */
+    bool resumed;                /* SUB_LAYER: the subscription was paused until now */
 } room_event_t;
 
 typedef void (*room_sink_fn)(void *ctx, const room_event_t *ev);
@@ -136,10 +141,12 @@ void room_registry_set_sfu(room_registry_t *reg, sfu_t *sfu);
 /* Frees every room, peer, stream and subscription without telling anyone
  * (shutdown); streams and subscriptions are closed in the SFU first. */
 void room_registry_free(room_registry_t *reg);
-/* The sfu_event_fn: CONNECTED → STREAM_PUBLISHED / STREAM_SUBSCRIBED to the
- * owner; FAILED → the owner leaves with reason 7 (told with ROOM_EV_REMOVED,
- * the others with PEER_LEAVE).  Events for unknown ids are ignored.  Must not
- * be called from inside an sfu_* call made by this module. */
+/* The sfu_event_fn: STREAM_READY / SUB_READY → STREAM_PUBLISHED /
+ * STREAM_SUBSCRIBED to the owner; SUB_LAYER → SUB_LAYER to the subscriber;
+ * CONN_FAILED → the owner leaves with reason 7 (told with ROOM_EV_REMOVED,
+ * the others with PEER_LEAVE), unless the connection carried nothing.
+ * Events for unknown ids are ignored.  Must not be called from inside an
+ * sfu_* call made by this module. */
 void room_registry_sfu_event(void *reg, const sfu_event_t *ev);
 void room_registry_stats(const room_registry_t *reg, room_stats_t *out);
 
@@ -163,6 +170,12 @@ int room_peer_role(const room_peer_t *peer);
 room_t *room_peer_room(const room_peer_t *peer);
 /* The peer's own mute state of its main media (applies to its main stream). */
 bool room_peer_muted(const room_peer_t *peer, bool audio);
+/* Protocol v2: the peer uses one sending and one receiving connection
+ * (PeerConnection) for all its streams and subscriptions, renegotiated by
+ * each publish/subscribe/unpublish/unsubscribe; v1 (false, the default): a
+ * connection per stream and per subscription. */
+void room_peer_set_bundled(room_peer_t *peer, bool bundled);
+bool room_peer_bundled(const room_peer_t *peer);
 /* Hands the peer's events to another sink (a signaling session resumed on a
  * new socket).  Not from inside a sink. */
 void room_peer_set_sink(room_peer_t *peer, room_sink_fn sink, void *sink_ctx);
@@ -193,10 +206,15 @@ void room_leave(room_peer_t *peer, int reason);
  * or the offer's kinds differ from audio/video).
  */
 int room_publish(room_peer_t *peer, room_stream_type_t type, bool audio, bool video, const char *offer, size_t len,
-                 char **answer_out, const room_stream_t **out, const char **why);
+                 const sfu_mids_t *mids, char **answer_out, const room_stream_t **out, const char **why);
 /* Closes the peer's own stream_id: its subscriptions end and everyone else
- * gets STREAM_REMOVED.  IRTC_OK or IRTC_ENOTFOUND. */
-int room_unpublish(room_peer_t *peer, uint64_t stream_id);
+ * gets STREAM_REMOVED.  A v2 peer may give its sending connection's new
+ * offer (the stream's m-lines stopped): *answer_out gets the answer, or NULL
+ * when the connection carried nothing else and was closed.  answer_out NULL:
+ * no offer.  IRTC_OK, IRTC_ENOTFOUND, or IRTC_EINVAL with *why (a bad offer;
+ * the stream is closed all the same). */
+int room_unpublish(room_peer_t *peer, uint64_t stream_id, const char *offer, size_t len, char **answer_out,
+                   const char **why);
 
 /*
  * Subscribes the peer to stream_id of its room with the client's recvonly
@@ -207,11 +225,22 @@ int room_unpublish(room_peer_t *peer, uint64_t stream_id);
  * IRTC_ENOTFOUND (no such stream in this room), IRTC_EINVAL (own stream, no
  * wanted kind in the stream, the SFU refused the offer).
  */
-int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video, const char *offer, size_t len,
-                   char **answer_out, uint64_t *sub_id_out, const room_stream_t **stream_out, const char **why);
+int room_subscribe(room_peer_t *peer, uint64_t stream_id, bool audio, bool video, int max_layer, const char *offer,
+                   size_t len, const sfu_mids_t *mids, char **answer_out, uint64_t *sub_id_out,
+                   const room_stream_t **stream_out, const char **why);
 /* Ends the peer's subscription named by its subscription id or by the
- * subscribed stream's id.  IRTC_OK or IRTC_ENOTFOUND. */
-int room_unsubscribe(room_peer_t *peer, uint64_t id);
+ * subscribed stream's id; a v2 peer's offer is answered as for
+ * room_unpublish (also when the server had ended the subscription already).
+ * IRTC_OK, IRTC_ENOTFOUND, or IRTC_EINVAL with *why. */
+int room_unsubscribe(room_peer_t *peer, uint64_t id, const char *offer, size_t len, char **answer_out,
+                     const char **why);
+/* The preferred highest video layer of a subscription (id: its own or its
+ * stream's; -1: the highest the link allows).  IRTC_OK or IRTC_ENOTFOUND. */
+int room_set_layer(room_peer_t *peer, uint64_t id, int max_layer);
+/* Answers any other offer of a v2 peer's sending (recv false) or receiving
+ * connection (ICE restart, stopped m-lines).  IRTC_ENOTFOUND (no such
+ * connection) or the SFU's IRTC_EINVAL with *why. */
+int room_negotiate(room_peer_t *peer, bool recv, const char *offer, size_t len, char **answer_out, const char **why);
 
 /*
  * Mutes or unmutes audio or video.  stream_id 0 means the peer's main media:

@@ -36,7 +36,7 @@
  * room to spare.  sdp_session_t is large (a few hundred KB): allocate it with
  * xcalloc or make it static, never put it on a worker's stack.
  */
-#define SDP_MAX_MEDIA 8       /* m= lines */
+#define SDP_MAX_MEDIA 48      /* m= lines: one receiving PeerConnection carries every subscription of a room */
 #define SDP_MAX_PT 64         /* payload types on one m= line */
 #define SDP_MAX_EXT 16        /* a=extmap lines per m= line (and at session level) */
 #define SDP_MAX_SSRC 12       /* distinct SSRCs in a=ssrc lines per m= line */
@@ -261,7 +261,28 @@ typedef struct {
     int n_candidates;
     sdp_candidate_t candidates[SDP_MAX_CANDIDATES];
     sdp_send_t audio_send, video_send;
+    /* Per m-line rules, for a PeerConnection that carries many tracks and is
+     * renegotiated (media[i] for the offer's m-line i; m-lines past n_media
+     * are rejected).  NULL: the rules above (at most one audio and one
+     * video m-line, reject_audio / reject_video, audio_send / video_send). */
+    const struct sdp_media_policy *media;
+    int n_media;
 } sdp_policy_t;
+
+typedef enum {
+    SDP_ML_REJECT = 0, /* answered with port 0 */
+    SDP_ML_RECV,       /* the client sends on it: answered recvonly (sendonly or sendrecv offered) */
+    SDP_ML_SEND,       /* the server sends on it: answered sendonly (recvonly or sendrecv offered) */
+} sdp_ml_mode_t;
+
+typedef struct sdp_media_policy {
+    sdp_ml_mode_t mode;
+    int pt;            /* >= 0: answer with exactly this payload type of the offer (a renegotiated
+                          m-line keeps its codec), rejected if the offer lacks it; -1: choose */
+    int n_video_order; /* 0: the policy's */
+    sdp_video_codec_t video_order[SDP_VIDEO_CODEC_COUNT];
+    sdp_send_t send; /* SDP_ML_SEND */
+} sdp_media_policy_t;
 
 typedef struct {
     int id;

@@ -109,17 +109,49 @@ static bool video_ok(const sdp_codec_t *c, sdp_video_codec_t want)
     }
 }
 
-static const sdp_codec_t *choose_codec(const nego_t *g, const sdp_media_t *m)
+/* Video codec ids in the order a choice tries them: the m-line's own rule,
+ * else the policy's, else VP8, H.264, VP9. */
+static int video_order(const nego_t *g, const sdp_media_policy_t *mp, const sdp_video_codec_t **order)
 {
     static const sdp_video_codec_t dflt[] = {SDP_VIDEO_VP8, SDP_VIDEO_H264, SDP_VIDEO_VP9};
+    if (mp != NULL && mp->n_video_order > 0) {
+        *order = mp->video_order;
+        return IRTC_MIN(mp->n_video_order, SDP_VIDEO_CODEC_COUNT);
+    }
+    if (g->pol->n_video_order) {
+        *order = g->pol->video_order;
+        return g->pol->n_video_order;
+    }
+    *order = dflt;
+    return (int)IRTC_ARRAY_SIZE(dflt);
+}
+
+static bool audio_ok(const sdp_codec_t *c)
+{
+    return is_codec(c, "opus", 48000) && c->channels == 2;
+}
+
+static const sdp_codec_t *choose_codec(const nego_t *g, const sdp_media_t *m, const sdp_media_policy_t *mp)
+{
+    const sdp_video_codec_t *order;
+    int n = m->kind == SDP_KIND_AUDIO ? 0 : video_order(g, mp, &order);
+    if (mp != NULL && mp->pt >= 0) { /* keep what this m-line had, if it is still offered and still acceptable */
+        const sdp_codec_t *c = sdp_media_find_pt(m, mp->pt);
+        if (c == NULL)
+            return NULL;
+        if (m->kind == SDP_KIND_AUDIO)
+            return audio_ok(c) ? c : NULL;
+        for (int k = 0; k < n; k++)
+            if (video_ok(c, order[k]))
+                return c;
+        return NULL;
+    }
     if (m->kind == SDP_KIND_AUDIO) {
         for (int i = 0; i < m->n_pt; i++)
-            if (is_codec(&m->pt[i], "opus", 48000) && m->pt[i].channels == 2)
+            if (audio_ok(&m->pt[i]))
                 return &m->pt[i];
         return NULL;
     }
-    int n = g->pol->n_video_order ? g->pol->n_video_order : (int)IRTC_ARRAY_SIZE(dflt);
-    const sdp_video_codec_t *order = g->pol->n_video_order ? g->pol->video_order : dflt;
     for (int k = 0; k < n; k++)
         for (int i = 0; i < m->n_pt; i++)
             if (video_ok(&m->pt[i], order[k]))
@@ -205,23 +237,50 @@ static void fill_codec(sdp_answer_media_t *am, const sdp_media_t *m, const sdp_c
         }
 }
 
-static int answer_rtp(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
+/* The answer's direction for an m-line with a per-line rule; false when
+ * the offered direction does not fit it (the m-line is then rejected). */
+static bool ml_dir(sdp_ml_mode_t mode, sdp_dir_t offered, sdp_dir_t *out)
+{
+    if (offered == SDP_DIR_INACTIVE) {
+        *out = SDP_DIR_INACTIVE;
+        return true;
+    }
+    if (mode == SDP_ML_RECV && (offered == SDP_DIR_SENDONLY || offered == SDP_DIR_SENDRECV)) {
+        *out = SDP_DIR_RECVONLY;
+        return true;
+    }
+    if (mode == SDP_ML_SEND && (offered == SDP_DIR_RECVONLY || offered == SDP_DIR_SENDRECV)) {
+        *out = SDP_DIR_SENDONLY;
+        return true;
+    }
+    return false;
+}
+
+static int answer_rtp(nego_t *g, const sdp_media_t *m, const sdp_media_policy_t *mp, sdp_answer_media_t *am)
 {
     bool audio = m->kind == SDP_KIND_AUDIO;
-    bool *have = audio ? &g->have_audio : &g->have_video;
-    if ((audio ? g->pol->reject_audio : g->pol->reject_video) || *have || strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0)
+    if (strcmp(m->proto, "UDP/TLS/RTP/SAVPF") != 0)
         return 0;
-    const sdp_codec_t *c = choose_codec(g, m);
+    bool *have = audio ? &g->have_audio : &g->have_video;
+    if (mp == NULL && ((audio ? g->pol->reject_audio : g->pol->reject_video) || *have))
+        return 0;
+    if (mp != NULL && mp->mode == SDP_ML_REJECT)
+        return 0;
+    const sdp_codec_t *c = choose_codec(g, m, mp);
     if (!c)
         return 0;
-    if (answer_dir(g, m->dir, &am->dir) < 0)
+    if (mp != NULL) {
+        if (!ml_dir(mp->mode, m->dir, &am->dir))
+            return 0;
+    } else if (answer_dir(g, m->dir, &am->dir) < 0) {
         return -1;
+    }
     *have = true;
     am->rejected = false;
     fill_codec(am, m, c);
     keep_exts(g, m, am);
-    if ((am->dir == SDP_DIR_SENDONLY || am->dir == SDP_DIR_SENDRECV) &&
-        copy_send(audio ? &g->pol->audio_send : &g->pol->video_send, am, &g->why) < 0)
+    const sdp_send_t *send = mp != NULL ? &mp->send : audio ? &g->pol->audio_send : &g->pol->video_send;
+    if ((am->dir == SDP_DIR_SENDONLY || am->dir == SDP_DIR_SENDRECV) && copy_send(send, am, &g->why) < 0)
         return -1;
     if (am->dir == SDP_DIR_RECVONLY || am->dir == SDP_DIR_SENDRECV) {
         am->n_rid = m->n_sim_send; /* RFC 8853 §5.3: mirror the offered layers */
@@ -243,8 +302,13 @@ static void answer_data(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
     am->max_message_size = SDP_ANSWER_MAX_MESSAGE_SIZE;
 }
 
-static int answer_media(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
+static int answer_media(nego_t *g, int idx, const sdp_media_t *m, sdp_answer_media_t *am)
 {
+    const sdp_media_policy_t *mp = NULL;
+    if (g->pol->media != NULL) {
+        static const sdp_media_policy_t reject = {.mode = SDP_ML_REJECT, .pt = -1};
+        mp = idx < g->pol->n_media ? &g->pol->media[idx] : &reject;
+    }
     am->kind = m->kind;
     strcpy(am->kind_name, m->kind_name);
     strcpy(am->proto, m->proto);
@@ -258,7 +322,7 @@ static int answer_media(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
     if (m->port == 0 && !m->bundle_only) /* the offerer disabled it (RFC 3264 §8.2) */
         return 0;
     if ((m->kind == SDP_KIND_AUDIO || m->kind == SDP_KIND_VIDEO) && m->is_rtp)
-        return answer_rtp(g, m, am);
+        return answer_rtp(g, m, mp, am);
     if (m->kind == SDP_KIND_APPLICATION)
         answer_data(g, m, am);
     return 0;
@@ -342,7 +406,7 @@ int sdp_negotiate(const sdp_session_t *offer, const sdp_policy_t *policy, sdp_an
         goto fail;
     answer->n_media = offer->n_media;
     for (int i = 0; i < offer->n_media; i++) {
-        if (answer_media(&g, &offer->media[i], &answer->media[i]) < 0) {
+        if (answer_media(&g, i, &offer->media[i], &answer->media[i]) < 0) {
             w = g.why;
             goto fail;
         }

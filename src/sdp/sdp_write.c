@@ -104,9 +104,17 @@ static void write_rtp_media(buf_t *out, const sdp_answer_t *a, const sdp_answer_
 static void write_media(buf_t *out, const sdp_answer_t *a, const sdp_answer_media_t *am)
 {
     if (am->rejected) { /* RFC 3264 §6: same position, port 0 */
-        buf_printf(out, "m=%s 0 %s %s\r\nc=IN IP4 0.0.0.0\r\n", am->kind_name, am->proto, am->reject_fmt);
-        if (am->mid[0])
-            buf_printf(out, "a=mid:%s\r\n", am->mid);
+        buf_printf(out, "m=%s 0 %s %s\r\n", am->kind_name, am->proto, am->reject_fmt);
+        if (am->mid[0]) {
+            /* The transport attributes are not needed in a rejected section
+             * (RFC 8839 §5.1), but some stacks (aiortc 1.4) refuse an answer
+             * with any m-line lacking ICE credentials, a=setup or rtcp-mux. */
+            write_transport(out, a, am);
+            if (am->kind == SDP_KIND_AUDIO || am->kind == SDP_KIND_VIDEO)
+                buf_puts(out, "a=rtcp-mux\r\n");
+        } else {
+            buf_puts(out, "c=IN IP4 0.0.0.0\r\n");
+        }
         return;
     }
     if (am->kind != SDP_KIND_APPLICATION) {

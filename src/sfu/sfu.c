@@ -1,17 +1,19 @@
 /*
- * sfu.c — the control-thread half of the media plane: turns a client's SDP
- * offer into an answer (src/media/sdp) and a transport description, and sends
- * it to the room's media worker (src/media/engine) as a command.  Keeps which
- * streams and subscriptions exist and on which worker; relays engine events.
- * Control thread only.  No packet ever passes through here.
+ * sfu.c — the control-thread half of the media plane: keeps every client
+ * connection (PeerConnection) and what each of its m-lines carries, turns an
+ * offer into an answer (src/sdp, with one rule per m-line so a connection can
+ * be renegotiated), and sends the room's media worker the commands that
+ * follow (transport, producers, consumers).  Relays engine events as stream,
+ * subscription and connection events.  Control thread only; no packet ever
+ * passes through here.
  */
 #include "sfu/sfu.h"
 #include "core/common.h"
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/log.h"
-#include "media/dtls.h"
 #include "core/spsc_ring.h"
+#include "media/dtls.h"
 #include "media/engine.h"
 #include "media/worker.h"
 #include "sdp/sdp.h"
@@ -21,24 +23,48 @@
 #include <string.h>
 #include <strings.h>
 
+/* What one m-line of a connection carries. */
+typedef struct {
+    char mid[SDP_MID_MAX + 1];
+    int kind;       /* CODEC_KIND_* */
+    bool send;      /* the server sends on it: a subscription's track */
+    bool dead;      /* what it carried ended: answered with port 0 from now on */
+    uint64_t owner; /* stream or subscription id */
+    int pt;         /* as answered, kept across renegotiations */
+    sdp_video_codec_t vcodec;
+    uint32_t ssrc, rtx_ssrc;
+    char cname[17], msid_stream[40], msid_track[48];
+} mline_t;
+
 typedef struct {
     uint64_t id;
     unsigned worker;
-    bool is_publisher;
-    uint64_t stream_id; /* subscriptions: what they receive */
-    sfu_stream_info_t info;
-    /* publishers: the negotiated video codec, so subscribers get the same */
-    sdp_video_codec_t video_codec;
-    engine_producer_desc_t tracks[2]; /* audio, video as received (for recorders) */
-    bool has_track[2];
-} sfu_entry_t;
+    bool single; /* protocol v1: closed with the one stream or subscription it carries */
+    bool opened; /* the worker has its transport */
+    char ufrag[17], pwd[33];
+    char remote_ufrag[SDP_ICE_UFRAG_MAX + 1];
+    mline_t *ml;
+    int n_ml;
+} conn_t;
 
-/* Engine object ids: a transport takes the stream's or subscription's id;
- * its producers and consumers take that id and their kind. */
-static uint64_t track_id(uint64_t id, int kind)
-{
-    return id << 1 | (uint64_t)kind;
-}
+typedef struct {
+    uint64_t id, conn;
+    unsigned worker;
+    sfu_stream_info_t info;
+    sdp_video_codec_t vcodec;
+    engine_producer_desc_t tracks[2]; /* by kind, as negotiated (recorders read them) */
+    bool has[2];
+    unsigned ready; /* kinds whose producer the engine reported installed on a connected transport */
+    bool ready_sent;
+} stream_t;
+
+typedef struct {
+    uint64_t id, conn, stream_id;
+    unsigned worker;
+    bool has[2];
+    unsigned ready;
+    bool ready_sent;
+} sub_t;
 
 struct sfu {
     const cfg_t *cfg;
@@ -46,52 +72,130 @@ struct sfu {
     char fingerprint[DTLS_FINGERPRINT_LEN + 1];
     sfu_event_fn fn;
     void *ctx;
-    sfu_entry_t *entries;
-    size_t n_entries, cap_entries;
+    conn_t **conns;
+    size_t n_conns;
+    stream_t **streams;
+    size_t n_streams;
+    sub_t **subs;
+    size_t n_subs;
 };
 
-static sfu_entry_t *find(sfu_t *s, uint64_t id)
+/* Engine ids: a transport is its connection's id; a producer or consumer is
+ * its stream's or subscription's id with its kind. */
+static uint64_t track_id(uint64_t id, int kind)
 {
-    for (size_t i = 0; i < s->n_entries; i++)
-        if (s->entries[i].id == id)
-            return &s->entries[i];
-    return NULL;
+    return id << 1 | (uint64_t)kind;
 }
 
-static sfu_entry_t *add(sfu_t *s, uint64_t id)
+/* ---- tables (small: linear) ---- */
+
+#define FIND(arr, n, want)                                                                                             \
+    for (size_t i_ = 0; i_ < (n); i_++)                                                                                \
+        if ((arr)[i_]->id == (want))                                                                                   \
+            return (arr)[i_];                                                                                          \
+    return NULL
+
+static conn_t *find_conn(const sfu_t *s, uint64_t id)
 {
-    if (s->n_entries == s->cap_entries) {
-        s->cap_entries = s->cap_entries ? s->cap_entries * 2 : 16;
-        s->entries = xrealloc(s->entries, s->cap_entries * sizeof(*s->entries));
+    FIND(s->conns, s->n_conns, id);
+}
+
+static stream_t *find_stream(const sfu_t *s, uint64_t id)
+{
+    FIND(s->streams, s->n_streams, id);
+}
+
+static sub_t *find_sub(const sfu_t *s, uint64_t id)
+{
+    FIND(s->subs, s->n_subs, id);
+}
+
+static void *push(void ***arr, size_t *n, void *obj)
+{
+    *arr = xrealloc(*arr, (*n + 1) * sizeof(**arr));
+    (*arr)[(*n)++] = obj;
+    return obj;
+}
+
+static void pop(void **arr, size_t *n, const void *obj)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (arr[i] == obj) {
+            arr[i] = arr[--*n];
+            return;
+        }
     }
-    sfu_entry_t *e = &s->entries[s->n_entries++];
-    memset(e, 0, sizeof(*e));
-    e->id = id;
-    return e;
 }
 
-static void drop(sfu_t *s, sfu_entry_t *e)
+static void post(sfu_t *s, unsigned worker, const engine_cmd_t *cmd)
 {
-    *e = s->entries[--s->n_entries];
+    worker_post_cmd(worker_pool_get(s->workers, worker), cmd);
+}
+
+static void post_simple(sfu_t *s, unsigned worker, engine_cmd_type_t type, uint64_t id)
+{
+    engine_cmd_t cmd = {.type = type, .id = id};
+    post(s, worker, &cmd);
+}
+
+/* ---- events from the workers ---- */
+
+static void emit(sfu_t *s, sfu_event_type_t type, uint64_t id)
+{
+    sfu_event_t ev = {.type = type, .id = id};
+    if (s->fn != NULL)
+        s->fn(s->ctx, &ev);
 }
 
 static void on_engine_event(void *ctx, unsigned worker, const engine_event_t *ev)
 {
     sfu_t *s = ctx;
     (void)worker;
-    if (ev->type != ENGINE_EV_TRANSPORT_CONNECTED && ev->type != ENGINE_EV_TRANSPORT_FAILED)
+    uint64_t owner = ev->id >> 1;
+    unsigned kind_bit = 1u << (ev->id & 1);
+    switch (ev->type) {
+    case ENGINE_EV_TRANSPORT_FAILED: {
+        if (find_conn(s, ev->id) == NULL)
+            return; /* closed meanwhile */
+        log_info("sfu", "connection %llu failed: %s", (unsigned long long)ev->id, ev->reason ? ev->reason : "");
+        sfu_event_t out = {.type = SFU_EVENT_CONN_FAILED, .id = ev->id, .reason = ev->reason};
+        if (s->fn != NULL)
+            s->fn(s->ctx, &out);
         return;
-    sfu_entry_t *e = find(s, ev->id);
-    if (e == NULL)
-        return; /* already closed on the control side */
-    sfu_event_t out = {.type = ev->type == ENGINE_EV_TRANSPORT_CONNECTED ? SFU_EVENT_CONNECTED : SFU_EVENT_FAILED,
-                       .transport_id = ev->id,
-                       .is_publisher = e->is_publisher,
-                       .reason = ev->reason};
-    if (out.type == SFU_EVENT_FAILED)
-        log_info("sfu", "transport %llu failed: %s", (unsigned long long)ev->id, ev->reason ? ev->reason : "");
-    if (s->fn != NULL)
-        s->fn(s->ctx, &out);
+    }
+    case ENGINE_EV_PRODUCER_READY: {
+        stream_t *st = find_stream(s, owner);
+        if (st == NULL || st->ready_sent)
+            return;
+        st->ready |= kind_bit;
+        if ((!st->has[0] || (st->ready & 1)) && (!st->has[1] || (st->ready & 2))) {
+            st->ready_sent = true;
+            emit(s, SFU_EVENT_STREAM_READY, st->id);
+        }
+        return;
+    }
+    case ENGINE_EV_CONSUMER_READY: {
+        sub_t *sb = find_sub(s, owner);
+        if (sb == NULL || sb->ready_sent)
+            return;
+        sb->ready |= kind_bit;
+        if ((!sb->has[0] || (sb->ready & 1)) && (!sb->has[1] || (sb->ready & 2))) {
+            sb->ready_sent = true;
+            emit(s, SFU_EVENT_SUB_READY, sb->id);
+        }
+        return;
+    }
+    case ENGINE_EV_CONSUMER_LAYER: {
+        if (find_sub(s, owner) == NULL)
+            return;
+        sfu_event_t out = {.type = SFU_EVENT_SUB_LAYER, .id = owner, .layer = ev->layer, .layers = ev->layers};
+        if (s->fn != NULL)
+            s->fn(s->ctx, &out);
+        return;
+    }
+    default:
+        return;
+    }
 }
 
 sfu_t *sfu_new(const cfg_t *cfgp, struct worker_pool *workers, const char *fingerprint, sfu_event_fn fn, void *ctx)
@@ -106,47 +210,30 @@ sfu_t *sfu_new(const cfg_t *cfgp, struct worker_pool *workers, const char *finge
     return s;
 }
 
+static void conn_free(conn_t *c)
+{
+    free(c->ml);
+    free(c);
+}
+
 void sfu_free(sfu_t *s)
 {
     if (s == NULL)
         return;
     worker_pool_set_event_sink(s->workers, NULL, NULL);
-    free(s->entries);
+    for (size_t i = 0; i < s->n_conns; i++)
+        conn_free(s->conns[i]);
+    for (size_t i = 0; i < s->n_streams; i++)
+        free(s->streams[i]);
+    for (size_t i = 0; i < s->n_subs; i++)
+        free(s->subs[i]);
+    free(s->conns);
+    free(s->streams);
+    free(s->subs);
     free(s);
 }
 
-/* ---- offer → answer ---- */
-
-static void fill_policy(sfu_t *s, unsigned worker, sdp_policy_t *p, char *ufrag, char *pwd)
-{
-    memset(p, 0, sizeof(*p));
-    crypto_random_alnum(ufrag, 16);
-    crypto_random_alnum(pwd, 32);
-    crypto_random(&p->session_id, sizeof(p->session_id));
-    p->session_id &= 0x7fffffffffffffffULL;
-    p->ice_ufrag = ufrag;
-    p->ice_pwd = pwd;
-    p->fingerprint = s->fingerprint;
-    uint16_t port = worker_port(worker_pool_get(s->workers, worker));
-    for (size_t i = 0; i < s->cfg->media_ip_count && i < SDP_MAX_CANDIDATES; i++) {
-        p->candidates[i].ip = s->cfg->media_ips[i];
-        p->candidates[i].port = port;
-        p->n_candidates++;
-    }
-}
-
-static codec_id_t codec_of(const char *name)
-{
-    if (strcasecmp(name, "opus") == 0)
-        return CODEC_OPUS;
-    if (strcasecmp(name, "VP8") == 0)
-        return CODEC_VP8;
-    if (strcasecmp(name, "VP9") == 0)
-        return CODEC_VP9;
-    if (strcasecmp(name, "H264") == 0)
-        return CODEC_H264;
-    return CODEC_OTHER;
-}
+/* ---- what the answer says, for the engine ---- */
 
 static void ext_ids(const sdp_answer_media_t *am, engine_ext_ids_t *x)
 {
@@ -168,6 +255,28 @@ static void ext_ids(const sdp_answer_media_t *am, engine_ext_ids_t *x)
     }
 }
 
+static bool accepted_media(const sdp_answer_media_t *am)
+{
+    return !am->rejected && (am->kind == SDP_KIND_AUDIO || am->kind == SDP_KIND_VIDEO);
+}
+
+static void describe_transport(const conn_t *c, const sdp_answer_t *a, engine_transport_desc_t *d)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->ufrag, sizeof(d->ufrag), "%s", c->ufrag);
+    snprintf(d->pwd, sizeof(d->pwd), "%s", c->pwd);
+    snprintf(d->remote_fp_alg, sizeof(d->remote_fp_alg), "%s", a->remote_fingerprint.alg);
+    snprintf(d->remote_fp, sizeof(d->remote_fp), "%s", a->remote_fingerprint.value);
+    for (int i = 0; i < a->n_media; i++) {
+        const sdp_answer_media_t *am = &a->media[i];
+        if (!accepted_media(am))
+            continue;
+        ext_ids(am, &d->ext);
+        d->twcc_fb |= (am->fb & SDP_FB_TRANSPORT_CC) != 0;
+        d->remb_fb |= (am->fb & SDP_FB_GOOG_REMB) != 0;
+    }
+}
+
 /* The offerer's media SSRC and its RTX SSRC (a=ssrc-group:FID primary rtx). */
 static void offered_ssrcs(const sdp_media_t *m, uint32_t *ssrc, uint32_t *rtx)
 {
@@ -182,34 +291,14 @@ static void offered_ssrcs(const sdp_media_t *m, uint32_t *ssrc, uint32_t *rtx)
     }
 }
 
-/* What the engine needs of a negotiated transport. */
-static void describe_transport(const sdp_answer_t *a, engine_transport_desc_t *d)
-{
-    memset(d, 0, sizeof(*d));
-    snprintf(d->ufrag, sizeof(d->ufrag), "%s", a->ice_ufrag);
-    snprintf(d->pwd, sizeof(d->pwd), "%s", a->ice_pwd);
-    snprintf(d->remote_fp_alg, sizeof(d->remote_fp_alg), "%s", a->remote_fingerprint.alg);
-    snprintf(d->remote_fp, sizeof(d->remote_fp), "%s", a->remote_fingerprint.value);
-    for (int i = 0; i < a->n_media; i++) {
-        const sdp_answer_media_t *am = &a->media[i];
-        if (am->rejected || (am->kind != SDP_KIND_AUDIO && am->kind != SDP_KIND_VIDEO))
-            continue;
-        ext_ids(am, &d->ext);
-        if (am->fb & SDP_FB_TRANSPORT_CC)
-            d->twcc_fb = true;
-        if (am->fb & SDP_FB_GOOG_REMB)
-            d->remb_fb = true;
-    }
-}
-
-/* A producer for an accepted m-line the client sends on: its codec, and its
+/* A producer for an m-line the client sends on: its codec, and its
  * encodings — the a=simulcast rids in the offer's order (lowest first, as
  * the Web SDK lists them), or one encoding with the offered SSRCs. */
 static void describe_producer(const sdp_media_t *om, const sdp_answer_media_t *am, engine_producer_desc_t *d)
 {
     memset(d, 0, sizeof(*d));
     d->kind = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
-    d->codec = codec_of(am->name);
+    d->codec = codec_from_name(am->name);
     d->pt = (uint8_t)am->pt;
     d->rtx_pt = am->rtx_pt > 0 ? (uint8_t)am->rtx_pt : 0;
     d->clock_rate = am->clock;
@@ -228,40 +317,90 @@ static void describe_producer(const sdp_media_t *om, const sdp_answer_media_t *a
     }
 }
 
-static void post_transport_open(sfu_t *s, unsigned worker, uint64_t id, const sdp_answer_t *a)
+static sdp_video_codec_t sdp_vcodec_of(codec_id_t c)
 {
-    engine_cmd_t cmd = {.type = ENGINE_CMD_TRANSPORT_OPEN, .id = id};
-    describe_transport(a, &cmd.u.transport);
-    worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+    return c == CODEC_H264 ? SDP_VIDEO_H264 : c == CODEC_VP9 ? SDP_VIDEO_VP9 : SDP_VIDEO_VP8;
 }
 
-static void post_simple(sfu_t *s, unsigned worker, engine_cmd_type_t type, uint64_t id)
+/* ---- offers ---- */
+
+enum { BIND_NONE = 0, BIND_PUBLISH, BIND_SUBSCRIBE };
+
+/* What an offer binds: the new m-lines of a request. */
+typedef struct {
+    int type;
+    uint64_t id;         /* stream or subscription */
+    bool want[2];        /* kinds */
+    const char *mid[2];  /* named mids, NULL or "" for the first unbound one */
+    const stream_t *src; /* BIND_SUBSCRIBE: the stream */
+    int max_layer, priority;
+} bind_t;
+
+static mline_t *find_ml(conn_t *c, const char *mid)
 {
-    engine_cmd_t cmd = {.type = type, .id = id};
-    worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+    for (int i = 0; i < c->n_ml; i++)
+        if (strcmp(c->ml[i].mid, mid) == 0)
+            return &c->ml[i];
+    return NULL;
 }
 
-static int negotiate(const char *text, size_t len, const sdp_policy_t *p, sdp_session_t **offer_out,
-                     sdp_answer_t **ans_out, const char **why)
+static bool offered_sending(sdp_dir_t d)
 {
-    sdp_session_t *offer = xcalloc(1, sizeof(*offer));
-    sdp_answer_t *ans = xcalloc(1, sizeof(*ans));
-    int rc = sdp_parse(text, len, offer, why);
-    if (rc == IRTC_OK)
-        rc = sdp_negotiate(offer, p, ans, why);
-    if (rc != IRTC_OK) {
-        free(offer);
-        free(ans);
-        return IRTC_EINVAL;
+    return d == SDP_DIR_SENDONLY || d == SDP_DIR_SENDRECV;
+}
+
+static bool offered_receiving(sdp_dir_t d)
+{
+    return d == SDP_DIR_RECVONLY || d == SDP_DIR_SENDRECV;
+}
+
+/* A subscription m-line's identity in the answer. */
+static void new_send_ml(mline_t *ml, const bind_t *b, int kind)
+{
+    crypto_random(&ml->ssrc, sizeof(ml->ssrc));
+    crypto_random(&ml->rtx_ssrc, sizeof(ml->rtx_ssrc));
+    ml->ssrc |= 1; /* never 0 */
+    ml->rtx_ssrc |= 1;
+    crypto_random_alnum(ml->cname, 16);
+    snprintf(ml->msid_stream, sizeof(ml->msid_stream), "irtc-%llu", (unsigned long long)b->src->id);
+    snprintf(ml->msid_track, sizeof(ml->msid_track), "%s-%llu", kind == CODEC_KIND_AUDIO ? "audio" : "video",
+             (unsigned long long)b->src->id);
+    ml->vcodec = b->src->vcodec;
+}
+
+/* The ICE ufrag of the offer's transport (the first m-line in use). */
+static const char *offered_ufrag(const sdp_session_t *o)
+{
+    for (int i = 0; i < o->n_media; i++)
+        if (o->media[i].port != 0 || o->media[i].bundle_only)
+            return o->media[i].tr.ice_ufrag;
+    return "";
+}
+
+static void fill_identity(sfu_t *s, const conn_t *c, sdp_policy_t *p)
+{
+    memset(p, 0, sizeof(*p));
+    crypto_random(&p->session_id, sizeof(p->session_id));
+    p->session_id &= 0x7fffffffffffffffULL;
+    p->ice_ufrag = c->ufrag;
+    p->ice_pwd = c->pwd;
+    p->fingerprint = s->fingerprint;
+    uint16_t port = worker_port(worker_pool_get(s->workers, c->worker));
+    for (size_t i = 0; i < s->cfg->media_ip_count && i < SDP_MAX_CANDIDATES; i++) {
+        p->candidates[i].ip = s->cfg->media_ips[i];
+        p->candidates[i].port = port;
+        p->n_candidates++;
     }
-    *offer_out = offer;
-    *ans_out = ans;
-    return IRTC_OK;
 }
 
-static bool accepted_media(const sdp_answer_media_t *am)
+static void end_ml(sfu_t *s, conn_t *c, mline_t *ml)
 {
-    return !am->rejected && (am->kind == SDP_KIND_AUDIO || am->kind == SDP_KIND_VIDEO);
+    if (ml->dead)
+        return;
+    ml->dead = true;
+    if (c->opened)
+        post_simple(s, c->worker, ml->send ? ENGINE_CMD_CONSUMER_CLOSE : ENGINE_CMD_PRODUCER_CLOSE,
+                    track_id(ml->owner, ml->kind));
 }
 
 static char *write_answer(const sdp_answer_t *a)
@@ -272,227 +411,437 @@ static char *write_answer(const sdp_answer_t *a)
     return buf_steal(&b);
 }
 
-int sfu_publish(sfu_t *s, unsigned worker, uint64_t stream_id, const char *offer_text, size_t len, char **answer_out,
-                sfu_stream_info_t *info, const char **why)
+/*
+ * Answers an offer of connection c, binding the new m-lines b asks for.  On
+ * success the connection's m-lines, the worker and bound[kind] follow the
+ * answer; on failure nothing has changed.
+ */
+static int apply_offer(sfu_t *s, conn_t *c, const char *text, size_t len, const bind_t *b, char **answer_out,
+                       bool bound[2], engine_producer_desc_t prod[2], const char **why)
 {
-    if (find(s, stream_id) != NULL || worker >= worker_pool_size(s->workers)) {
-        *why = "stream id in use";
-        return IRTC_ECONFLICT;
-    }
-    char ufrag[17], pwd[33];
-    sdp_policy_t p;
-    fill_policy(s, worker, &p, ufrag, pwd);
-    p.sendrecv_as = SDP_DIR_RECVONLY; /* a sendrecv publisher (aiortc) is answered recvonly */
-    sdp_session_t *offer;
-    sdp_answer_t *ans;
-    if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
-        return IRTC_EINVAL;
-    engine_producer_desc_t tracks[2];
-    bool has[2] = {false, false};
-    for (int i = 0; i < ans->n_media; i++) {
-        if (!accepted_media(&ans->media[i]))
+    sdp_session_t *offer = xcalloc(1, sizeof(*offer));
+    sdp_answer_t *ans = xcalloc(1, sizeof(*ans));
+    sdp_media_policy_t *mp = NULL;
+    mline_t *claims = NULL; /* new m-lines, by offer index */
+    bool *ending = NULL;
+    int rc = IRTC_EINVAL;
+    bound[0] = bound[1] = false;
+    if (sdp_parse(text, len, offer, why) != IRTC_OK)
+        goto done;
+    int n = offer->n_media;
+    mp = xcalloc((size_t)n, sizeof(*mp));
+    claims = xcalloc((size_t)n, sizeof(*claims));
+    ending = xcalloc((size_t)n, sizeof(*ending));
+    bool claimed[2] = {false, false};
+    for (int i = 0; i < n; i++) {
+        const sdp_media_t *m = &offer->media[i];
+        mp[i] = (sdp_media_policy_t){.mode = SDP_ML_REJECT, .pt = -1};
+        claims[i].kind = -1;
+        int kind = m->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : m->kind == SDP_KIND_VIDEO ? CODEC_KIND_VIDEO : -1;
+        mline_t *ml = m->mid[0] ? find_ml(c, m->mid) : NULL;
+        if (kind < 0 || !m->mid[0])
             continue;
-        engine_producer_desc_t d;
-        describe_producer(&offer->media[i], &ans->media[i], &d);
-        if (has[d.kind])
-            continue; /* one track of each kind per stream */
-        tracks[d.kind] = d;
-        has[d.kind] = true;
-    }
-    if (!has[CODEC_KIND_AUDIO] && !has[CODEC_KIND_VIDEO]) {
-        free(offer);
-        free(ans);
-        *why = "the offer has no audio or video this server can receive";
-        return IRTC_EINVAL;
-    }
-    sfu_entry_t *e = add(s, stream_id);
-    e->worker = worker;
-    e->is_publisher = true;
-    post_transport_open(s, worker, stream_id, ans);
-    for (int k = 0; k < 2; k++) {
-        if (!has[k])
+        if (m->port == 0 && !m->bundle_only) { /* the client stopped it */
+            ending[i] = ml != NULL && !ml->dead;
             continue;
-        e->tracks[k] = tracks[k];
-        e->has_track[k] = true;
-        engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_ADD, .id = track_id(stream_id, k), .transport_id = stream_id};
-        cmd.u.producer = tracks[k];
-        worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
-        if (k == CODEC_KIND_AUDIO) {
-            e->info.has_audio = true;
+        }
+        if (ml != NULL) {
+            if (ml->dead || ml->kind != kind)
+                continue;
+            mp[i].mode = ml->send ? SDP_ML_SEND : SDP_ML_RECV;
+            mp[i].pt = ml->pt;
+            if (ml->send)
+                mp[i].send = (sdp_send_t){ml->ssrc, ml->rtx_ssrc, ml->cname, ml->msid_stream, ml->msid_track};
+            continue;
+        }
+        bool name_ok = b->mid[kind] && b->mid[kind][0] ? strcmp(b->mid[kind], m->mid) == 0 : true;
+        bool dir_ok = b->type == BIND_PUBLISH ? offered_sending(m->dir) : offered_receiving(m->dir);
+        if (b->type == BIND_NONE || !b->want[kind] || claimed[kind] || !name_ok || !dir_ok)
+            continue;
+        if (b->type == BIND_SUBSCRIBE && !b->src->has[kind])
+            continue;
+        claimed[kind] = true;
+        mline_t *cl = &claims[i];
+        snprintf(cl->mid, sizeof(cl->mid), "%s", m->mid);
+        cl->kind = kind;
+        cl->owner = b->id;
+        cl->send = b->type == BIND_SUBSCRIBE;
+        if (cl->send) {
+            new_send_ml(cl, b, kind);
+            mp[i] = (sdp_media_policy_t){.mode = SDP_ML_SEND,
+                                         .pt = -1,
+                                         .send = {cl->ssrc, cl->rtx_ssrc, cl->cname, cl->msid_stream, cl->msid_track}};
+            if (kind == CODEC_KIND_VIDEO) { /* forwarding, not transcoding: the publisher's codec or nothing */
+                mp[i].n_video_order = 1;
+                mp[i].video_order[0] = b->src->vcodec;
+            }
         } else {
-            codec_id_t c = tracks[k].codec;
-            e->info.has_video = true;
-            e->info.simulcast_layers = (int)tracks[k].n_encodings;
-            e->video_codec = c == CODEC_H264 ? SDP_VIDEO_H264 : c == CODEC_VP9 ? SDP_VIDEO_VP9 : SDP_VIDEO_VP8;
-            snprintf(e->info.video_codec, sizeof(e->info.video_codec), "%s",
-                     c == CODEC_H264  ? "H264"
-                     : c == CODEC_VP9 ? "VP9"
-                                         : "VP8");
+            mp[i].mode = SDP_ML_RECV;
         }
     }
-    *info = e->info;
-    *answer_out = write_answer(ans);
-    free(offer);
-    free(ans);
-    return IRTC_OK;
-}
-
-static void close_entry(sfu_t *s, sfu_entry_t *e)
-{
-    post_simple(s, e->worker, ENGINE_CMD_TRANSPORT_CLOSE, e->id);
-    drop(s, e);
-}
-
-void sfu_unpublish(sfu_t *s, uint64_t stream_id)
-{
-    sfu_entry_t *e = find(s, stream_id);
-    if (e == NULL || !e->is_publisher)
-        return;
-    for (size_t i = 0; i < s->n_entries;) {
-        sfu_entry_t *sub = &s->entries[i];
-        if (!sub->is_publisher && sub->stream_id == stream_id)
-            close_entry(s, sub); /* swaps the last entry in: look at i again */
-        else
-            i++;
+    for (int k = 0; k < 2; k++) {
+        if (b->type != BIND_NONE && b->want[k] && b->mid[k] && b->mid[k][0] && !claimed[k]) {
+            *why = k == CODEC_KIND_AUDIO ? "mids.audio: no new m-line with that mid and direction in the offer"
+                                         : "mids.video: no new m-line with that mid and direction in the offer";
+            goto done;
+        }
     }
-    close_entry(s, find(s, stream_id));
-}
-
-int sfu_subscribe(sfu_t *s, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer_text,
-                  size_t len, char **answer_out, const char **why)
-{
-    sfu_entry_t *src = find(s, stream_id);
-    if (src == NULL || !src->is_publisher) {
-        *why = "no such stream";
-        return IRTC_ENOTFOUND;
+    /* ICE: a first offer, or a new client ufrag (an ICE restart), gets new
+     * credentials of ours; the DTLS association and the keys stay. */
+    const char *ufrag = offered_ufrag(offer);
+    bool restart = c->opened && strcmp(ufrag, c->remote_ufrag) != 0;
+    char old_ufrag[sizeof(c->ufrag)], old_pwd[sizeof(c->pwd)];
+    memcpy(old_ufrag, c->ufrag, sizeof(old_ufrag));
+    memcpy(old_pwd, c->pwd, sizeof(old_pwd));
+    if (!c->opened || restart) {
+        crypto_random_alnum(c->ufrag, 16);
+        crypto_random_alnum(c->pwd, 32);
     }
-    if (find(s, sub_id) != NULL) {
-        *why = "subscription id in use";
-        return IRTC_ECONFLICT;
-    }
-    unsigned worker = src->worker;
-    char ufrag[17], pwd[33], cname[17], msid[40], atrack[48], vtrack[48];
     sdp_policy_t p;
-    fill_policy(s, worker, &p, ufrag, pwd);
-    p.sendrecv_as = SDP_DIR_SENDONLY;
-    p.n_video_order = 1; /* forwarding, not transcoding: the publisher's codec or nothing */
-    p.video_order[0] = src->video_codec;
-    p.reject_audio = !audio || !src->info.has_audio;
-    p.reject_video = !video || !src->info.has_video;
-    crypto_random_alnum(cname, 16);
-    snprintf(msid, sizeof(msid), "irtc-%llu", (unsigned long long)stream_id);
-    snprintf(atrack, sizeof(atrack), "audio-%llu", (unsigned long long)stream_id);
-    snprintf(vtrack, sizeof(vtrack), "video-%llu", (unsigned long long)stream_id);
-    crypto_random(&p.audio_send.ssrc, sizeof(uint32_t));
-    crypto_random(&p.video_send.ssrc, sizeof(uint32_t));
-    crypto_random(&p.video_send.rtx_ssrc, sizeof(uint32_t));
-    p.audio_send.ssrc |= 1; /* never 0 */
-    p.video_send.ssrc |= 1;
-    p.video_send.rtx_ssrc |= 1;
-    p.audio_send.cname = p.video_send.cname = cname;
-    p.audio_send.msid_stream = p.video_send.msid_stream = msid;
-    p.audio_send.msid_track = atrack;
-    p.video_send.msid_track = vtrack;
-    sdp_session_t *offer;
-    sdp_answer_t *ans;
-    if (negotiate(offer_text, len, &p, &offer, &ans, why) != IRTC_OK)
-        return IRTC_EINVAL;
-    engine_consumer_desc_t cons[2];
-    bool has[2] = {false, false};
-    for (int i = 0; i < ans->n_media; i++) {
+    fill_identity(s, c, &p);
+    p.media = mp;
+    p.n_media = n;
+    if (sdp_negotiate(offer, &p, ans, why) != IRTC_OK) {
+        memcpy(c->ufrag, old_ufrag, sizeof(old_ufrag)); /* nothing changed */
+        memcpy(c->pwd, old_pwd, sizeof(old_pwd));
+        goto done;
+    }
+
+    /* ---- commit ---- */
+    if (!c->opened) {
+        engine_cmd_t cmd = {.type = ENGINE_CMD_TRANSPORT_OPEN, .id = c->id};
+        describe_transport(c, ans, &cmd.u.transport);
+        post(s, c->worker, &cmd);
+        c->opened = true;
+    } else if (restart) {
+        engine_cmd_t cmd = {.type = ENGINE_CMD_TRANSPORT_ICE, .id = c->id};
+        snprintf(cmd.u.transport.ufrag, sizeof(cmd.u.transport.ufrag), "%s", c->ufrag);
+        snprintf(cmd.u.transport.pwd, sizeof(cmd.u.transport.pwd), "%s", c->pwd);
+        post(s, c->worker, &cmd);
+        log_info("sfu", "connection %llu: ICE restart", (unsigned long long)c->id);
+    }
+    snprintf(c->remote_ufrag, sizeof(c->remote_ufrag), "%s", ans->remote_ufrag);
+    for (int i = 0; i < n; i++) {
+        mline_t *ml = offer->media[i].mid[0] ? find_ml(c, offer->media[i].mid) : NULL;
+        if (ending[i])
+            end_ml(s, c, ml);
+        else if (ml != NULL && !ml->dead && ans->media[i].rejected)
+            end_ml(s, c, ml); /* its codec is gone from the offer */
+    }
+    for (int i = 0; i < n; i++) {
+        mline_t *cl = &claims[i];
         const sdp_answer_media_t *am = &ans->media[i];
-        if (!accepted_media(am))
+        if (cl->kind < 0 || !accepted_media(am))
             continue;
-        int k = am->kind == SDP_KIND_AUDIO ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
-        if (has[k])
+        cl->pt = am->pt;
+        c->ml = xrealloc(c->ml, (size_t)(c->n_ml + 1) * sizeof(*c->ml));
+        c->ml[c->n_ml++] = *cl;
+        bound[cl->kind] = true;
+        if (!cl->send) {
+            describe_producer(&offer->media[i], am, &prod[cl->kind]);
             continue;
-        has[k] = true;
-        engine_consumer_desc_t *d = &cons[k];
-        memset(d, 0, sizeof(*d));
-        d->kind = (codec_kind_t)k;
-        d->producer_id = track_id(stream_id, k);
+        }
+        engine_cmd_t cmd = {.type = ENGINE_CMD_CONSUMER_ADD, .id = track_id(b->id, cl->kind), .transport_id = c->id};
+        engine_consumer_desc_t *d = &cmd.u.consumer;
+        d->kind = (codec_kind_t)cl->kind;
+        d->producer_id = track_id(b->src->id, cl->kind);
         d->pt = (uint8_t)am->pt;
         d->rtx_pt = am->rtx_pt > 0 && am->rtx_ssrc ? (uint8_t)am->rtx_pt : 0;
         d->ssrc = am->ssrc;
         d->rtx_ssrc = d->rtx_pt ? am->rtx_ssrc : 0;
         d->nack = (am->fb & SDP_FB_NACK) != 0;
         d->pli = (am->fb & SDP_FB_NACK_PLI) != 0;
-        d->max_layer = -1;
-        d->priority = 2;
+        d->max_layer = b->max_layer;
+        d->priority = b->priority;
         snprintf(d->mid, sizeof(d->mid), "%s", am->mid);
-    }
-    if (!has[0] && !has[1]) {
-        free(offer);
-        free(ans);
-        *why = "nothing to subscribe to: the offer lacks the stream's media kinds";
-        return IRTC_EINVAL;
-    }
-    sfu_entry_t *e = add(s, sub_id);
-    e->worker = worker;
-    e->stream_id = stream_id;
-    post_transport_open(s, worker, sub_id, ans);
-    for (int k = 0; k < 2; k++) {
-        if (!has[k])
-            continue;
-        engine_cmd_t cmd = {.type = ENGINE_CMD_CONSUMER_ADD, .id = track_id(sub_id, k), .transport_id = sub_id};
-        cmd.u.consumer = cons[k];
-        worker_post_cmd(worker_pool_get(s->workers, worker), &cmd);
+        post(s, c->worker, &cmd);
     }
     *answer_out = write_answer(ans);
+    rc = IRTC_OK;
+done:
+    free(ending);
+    free(claims);
+    free(mp);
     free(offer);
     free(ans);
+    return rc;
+}
+
+/* The connection for a request: conn_id 0 makes one of its own (protocol
+ * v1: it goes with the stream or subscription own_id). */
+static conn_t *get_conn(sfu_t *s, uint64_t conn_id, uint64_t own_id, unsigned worker, const char **why)
+{
+    uint64_t id = conn_id ? conn_id : own_id;
+    conn_t *c = find_conn(s, id);
+    if (c != NULL) {
+        if (c->worker != worker || conn_id == 0) {
+            *why = conn_id == 0 ? "connection id in use" : "that connection serves another room's worker";
+            return NULL;
+        }
+        return c;
+    }
+    if (worker >= worker_pool_size(s->workers)) {
+        *why = "no such media worker";
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->id = id;
+    c->worker = worker;
+    c->single = conn_id == 0;
+    return push((void ***)&s->conns, &s->n_conns, c);
+}
+
+/* Drops a connection the request created when its first offer failed. */
+static void forget_new_conn(sfu_t *s, conn_t *c)
+{
+    if (c->opened || c->n_ml > 0)
+        return;
+    pop((void **)s->conns, &s->n_conns, c);
+    conn_free(c);
+}
+
+static void close_conn(sfu_t *s, conn_t *c)
+{
+    if (c->opened)
+        post_simple(s, c->worker, ENGINE_CMD_TRANSPORT_CLOSE, c->id); /* its producers and consumers with it */
+    pop((void **)s->conns, &s->n_conns, c);
+    conn_free(c);
+}
+
+int sfu_publish(sfu_t *s, uint64_t conn_id, unsigned worker, uint64_t stream_id, const char *offer_text, size_t len,
+                const sfu_mids_t *mids, char **answer_out, sfu_stream_info_t *info, const char **why)
+{
+    *answer_out = NULL;
+    if (find_stream(s, stream_id) != NULL) {
+        *why = "stream id in use";
+        return IRTC_ECONFLICT;
+    }
+    conn_t *c = get_conn(s, conn_id, stream_id, worker, why);
+    if (c == NULL)
+        return IRTC_ECONFLICT;
+    bind_t b = {.type = BIND_PUBLISH,
+                .id = stream_id,
+                .want = {true, true},
+                .mid = {mids ? mids->audio : NULL, mids ? mids->video : NULL}};
+    bool bound[2];
+    engine_producer_desc_t prod[2];
+    int rc = apply_offer(s, c, offer_text, len, &b, answer_out, bound, prod, why);
+    if (rc == IRTC_OK && !bound[0] && !bound[1]) {
+        *why = "the offer has no audio or video this server can receive";
+        rc = IRTC_EINVAL;
+        free(*answer_out);
+        *answer_out = NULL;
+    }
+    if (rc != IRTC_OK) {
+        forget_new_conn(s, c);
+        return rc;
+    }
+    stream_t *st = xcalloc(1, sizeof(*st));
+    st->id = stream_id;
+    st->conn = c->id;
+    st->worker = worker;
+    for (int k = 0; k < 2; k++) {
+        if (!bound[k])
+            continue;
+        st->tracks[k] = prod[k];
+        st->has[k] = true;
+        engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_ADD, .id = track_id(stream_id, k), .transport_id = c->id};
+        cmd.u.producer = prod[k];
+        post(s, worker, &cmd);
+        if (k == CODEC_KIND_AUDIO) {
+            st->info.has_audio = true;
+        } else {
+            st->info.has_video = true;
+            st->info.simulcast_layers = (int)prod[k].n_encodings;
+            st->vcodec = sdp_vcodec_of(prod[k].codec);
+            snprintf(st->info.video_codec, sizeof(st->info.video_codec), "%s",
+                     codec_name(st->vcodec == SDP_VIDEO_H264  ? CODEC_H264
+                                : st->vcodec == SDP_VIDEO_VP9 ? CODEC_VP9
+                                                              : CODEC_VP8));
+        }
+    }
+    push((void ***)&s->streams, &s->n_streams, st);
+    *info = st->info;
     return IRTC_OK;
+}
+
+/* Ends the m-lines an owner has on its connection; a connection of its own
+ * (protocol v1) closes with it. */
+static void end_owner(sfu_t *s, uint64_t conn_id, uint64_t owner)
+{
+    conn_t *c = find_conn(s, conn_id);
+    if (c == NULL)
+        return;
+    if (c->single) {
+        close_conn(s, c);
+        return;
+    }
+    for (int i = 0; i < c->n_ml; i++)
+        if (c->ml[i].owner == owner)
+            end_ml(s, c, &c->ml[i]);
 }
 
 void sfu_unsubscribe(sfu_t *s, uint64_t sub_id)
 {
-    sfu_entry_t *e = find(s, sub_id);
-    if (e != NULL && !e->is_publisher)
-        close_entry(s, e);
+    sub_t *sb = find_sub(s, sub_id);
+    if (sb == NULL)
+        return;
+    end_owner(s, sb->conn, sb->id);
+    pop((void **)s->subs, &s->n_subs, sb);
+    free(sb);
 }
+
+void sfu_unpublish(sfu_t *s, uint64_t stream_id)
+{
+    stream_t *st = find_stream(s, stream_id);
+    if (st == NULL)
+        return;
+    for (size_t i = 0; i < s->n_subs;) {
+        if (s->subs[i]->stream_id == stream_id)
+            sfu_unsubscribe(s, s->subs[i]->id); /* swaps the last one in: look at i again */
+        else
+            i++;
+    }
+    end_owner(s, st->conn, st->id);
+    pop((void **)s->streams, &s->n_streams, st);
+    free(st);
+}
+
+int sfu_subscribe(sfu_t *s, uint64_t conn_id, uint64_t sub_id, uint64_t stream_id, bool audio, bool video,
+                  int max_layer, int priority, const char *offer_text, size_t len, const sfu_mids_t *mids,
+                  char **answer_out, const char **why)
+{
+    *answer_out = NULL;
+    stream_t *src = find_stream(s, stream_id);
+    if (src == NULL) {
+        *why = "no such stream";
+        return IRTC_ENOTFOUND;
+    }
+    if (find_sub(s, sub_id) != NULL) {
+        *why = "subscription id in use";
+        return IRTC_ECONFLICT;
+    }
+    conn_t *c = get_conn(s, conn_id, sub_id, src->worker, why);
+    if (c == NULL)
+        return IRTC_ECONFLICT;
+    bind_t b = {.type = BIND_SUBSCRIBE,
+                .id = sub_id,
+                .want = {audio && src->has[0], video && src->has[1]},
+                .mid = {mids ? mids->audio : NULL, mids ? mids->video : NULL},
+                .src = src,
+                .max_layer = max_layer,
+                .priority = priority};
+    bool bound[2];
+    engine_producer_desc_t unused[2];
+    int rc = apply_offer(s, c, offer_text, len, &b, answer_out, bound, unused, why);
+    if (rc == IRTC_OK && !bound[0] && !bound[1]) {
+        *why = "nothing to subscribe to: the offer lacks the stream's media kinds";
+        rc = IRTC_EINVAL;
+        free(*answer_out);
+        *answer_out = NULL;
+    }
+    if (rc != IRTC_OK) {
+        forget_new_conn(s, c);
+        return rc;
+    }
+    sub_t *sb = xcalloc(1, sizeof(*sb));
+    sb->id = sub_id;
+    sb->conn = c->id;
+    sb->stream_id = stream_id;
+    sb->worker = src->worker;
+    sb->has[0] = bound[0];
+    sb->has[1] = bound[1];
+    push((void ***)&s->subs, &s->n_subs, sb);
+    return IRTC_OK;
+}
+
+void sfu_set_layer(sfu_t *s, uint64_t sub_id, int max_layer)
+{
+    sub_t *sb = find_sub(s, sub_id);
+    if (sb == NULL || !sb->has[CODEC_KIND_VIDEO])
+        return;
+    engine_cmd_t cmd = {.type = ENGINE_CMD_CONSUMER_LAYER,
+                        .id = track_id(sub_id, CODEC_KIND_VIDEO),
+                        .layer = max_layer < 0 ? -1 : max_layer};
+    post(s, sb->worker, &cmd);
+}
+
+int sfu_negotiate(sfu_t *s, uint64_t conn_id, const char *offer_text, size_t len, char **answer_out, const char **why)
+{
+    *answer_out = NULL;
+    conn_t *c = find_conn(s, conn_id);
+    if (c == NULL) {
+        *why = "no such connection";
+        return IRTC_ENOTFOUND;
+    }
+    bind_t b = {.type = BIND_NONE};
+    bool bound[2];
+    engine_producer_desc_t unused[2];
+    return apply_offer(s, c, offer_text, len, &b, answer_out, bound, unused, why);
+}
+
+void sfu_close_conn(sfu_t *s, uint64_t conn_id)
+{
+    conn_t *c = find_conn(s, conn_id);
+    if (c != NULL)
+        close_conn(s, c);
+}
+
+bool sfu_conn_empty(const sfu_t *s, uint64_t conn_id)
+{
+    const conn_t *c = find_conn(s, conn_id);
+    if (c == NULL)
+        return true;
+    for (int i = 0; i < c->n_ml; i++)
+        if (!c->ml[i].dead)
+            return false;
+    return true;
+}
+
+/* ---- mute, keyframes, recording ---- */
 
 void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
 {
-    sfu_entry_t *e = find(s, stream_id);
+    stream_t *st = find_stream(s, stream_id);
     int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
-    if (e == NULL || !e->is_publisher || !e->has_track[kind])
+    if (st == NULL || !st->has[kind])
         return;
     engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_MUTE, .id = track_id(stream_id, kind), .flag = muted};
-    worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
+    post(s, st->worker, &cmd);
 }
 
 void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)
 {
-    sfu_entry_t *e = find(s, stream_id);
-    if (e != NULL && e->is_publisher && e->has_track[CODEC_KIND_VIDEO])
-        post_simple(s, e->worker, ENGINE_CMD_PRODUCER_KEYFRAME, track_id(stream_id, CODEC_KIND_VIDEO));
+    stream_t *st = find_stream(s, stream_id);
+    if (st != NULL && st->has[CODEC_KIND_VIDEO])
+        post_simple(s, st->worker, ENGINE_CMD_PRODUCER_KEYFRAME, track_id(stream_id, CODEC_KIND_VIDEO));
 }
 
 int sfu_tap_add(sfu_t *s, uint64_t stream_id, bool audio, spsc_ring_t *ring, codec_params_t *params)
 {
-    sfu_entry_t *e = find(s, stream_id);
+    stream_t *st = find_stream(s, stream_id);
     int kind = audio ? CODEC_KIND_AUDIO : CODEC_KIND_VIDEO;
-    if (e == NULL || !e->is_publisher || !e->has_track[kind])
+    if (st == NULL || !st->has[kind])
         return IRTC_ENOTFOUND;
     *params = (codec_params_t){.kind = (codec_kind_t)kind,
-                               .codec = e->tracks[kind].codec,
-                               .pt = e->tracks[kind].pt,
-                               .clock_rate = e->tracks[kind].clock_rate};
+                               .codec = st->tracks[kind].codec,
+                               .pt = st->tracks[kind].pt,
+                               .clock_rate = st->tracks[kind].clock_rate};
     spsc_ring_ref(ring);
     engine_cmd_t cmd = {.type = ENGINE_CMD_TAP_ADD, .id = track_id(stream_id, kind), .ring = ring};
-    worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
+    post(s, st->worker, &cmd);
     return IRTC_OK;
 }
 
 void sfu_tap_del(sfu_t *s, uint64_t stream_id, spsc_ring_t *ring)
 {
-    sfu_entry_t *e = find(s, stream_id);
-    if (e == NULL || !e->is_publisher)
+    stream_t *st = find_stream(s, stream_id);
+    if (st == NULL)
         return;
     for (int kind = 0; kind < 2; kind++) { /* the ring is only compared: each producer drops its own reference */
-        if (!e->has_track[kind])
+        if (!st->has[kind])
             continue;
         engine_cmd_t cmd = {.type = ENGINE_CMD_TAP_DEL, .id = track_id(stream_id, kind), .ring = ring};
-        worker_post_cmd(worker_pool_get(s->workers, e->worker), &cmd);
+        post(s, st->worker, &cmd);
     }
 }

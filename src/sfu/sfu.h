@@ -3,13 +3,18 @@
  * and the media plane (worker threads).  Control thread only: every function
  * here is called on the control thread and every callback is delivered there.
  *
- * Model (documented in docs/API.md): every published stream is one
- * PeerConnection offered by the client (sendonly), every subscription is one
- * PeerConnection offered by the client (recvonly).  The server is always the
- * answerer, ICE-lite and DTLS server.  A stream lives on the media worker of
- * its room (sfu_worker_for_channel), so all its subscribers do too.
+ * Model (documented in docs/API.md, "Signaling protocol"): a connection is
+ * one client PeerConnection; it carries published streams (the client sends)
+ * and subscriptions (the server sends), each bound to its m-lines by mid.
+ * The client always offers and the server answers, ICE-lite and DTLS
+ * server; a renegotiation adds m-lines, stops them, or restarts ICE.
+ * Protocol v1 gives every stream and every subscription a connection of its
+ * own; protocol v2 one sending and one receiving connection per client.  A
+ * stream lives on the media worker of its room (sfu_worker_for_channel), so
+ * all its subscribers do too.
  *
- * Ids are opaque 64-bit numbers chosen by the caller, unique per process.
+ * Ids (connections, streams, subscriptions) are opaque 64-bit numbers chosen
+ * by the caller, unique per process.
  */
 #ifndef IRTC_SFU_H
 #define IRTC_SFU_H
@@ -28,19 +33,27 @@ struct worker_pool;
 typedef struct sfu sfu_t;
 
 typedef enum {
-    SFU_EVENT_CONNECTED = 1, /* ICE + DTLS up: media can flow */
-    SFU_EVENT_FAILED,        /* ICE consent lost (30 s) or DTLS failure: the peer's network is gone */
-    SFU_EVENT_KEYFRAME_SENT, /* reserved */
+    SFU_EVENT_STREAM_READY = 1, /* id: a stream's tracks are installed and its connection is up */
+    SFU_EVENT_SUB_READY,        /* id: a subscription's tracks are installed and its connection is up */
+    SFU_EVENT_CONN_FAILED,      /* id: a connection lost (no ICE/DTLS in time, 30 s silent, DTLS failure) */
+    SFU_EVENT_SUB_LAYER,        /* id: the video encoding a subscription now gets (layer, layers; -1 = paused) */
 } sfu_event_type_t;
 
 typedef struct {
     sfu_event_type_t type;
-    uint64_t transport_id; /* the stream id (publish) or subscription id */
-    bool is_publisher;
-    const char *reason; /* static text for FAILED */
+    uint64_t id;        /* stream, subscription or connection */
+    const char *reason; /* CONN_FAILED: static text */
+    int layer, layers;  /* SUB_LAYER */
 } sfu_event_t;
 
 typedef void (*sfu_event_fn)(void *ctx, const sfu_event_t *ev);
+
+/* Which new m-lines of an offer a request binds (the mids of the
+ * transceivers the client added); NULL or "" for a kind: the first m-line
+ * of that kind that nothing is bound to. */
+typedef struct {
+    const char *audio, *video;
+} sfu_mids_t;
 
 /* What a published stream carries, learned from the offer. */
 typedef struct {
@@ -49,6 +62,9 @@ typedef struct {
     char video_codec[16]; /* "VP8", "H264", "VP9" or "" */
     int simulcast_layers; /* 0 or 1 = none */
 } sfu_stream_info_t;
+
+/* The priority of a subscription's video when bandwidth is short. */
+enum { SFU_PRIORITY_AUXILIARY = 1, SFU_PRIORITY_MAIN = 2 };
 
 /* The worker index that hosts (or will host) a channel's room: a stable hash
  * of app and channel, so getMediaEndpoint, join tokens and the room registry
@@ -66,25 +82,42 @@ sfu_t *sfu_new(const cfg_t *cfg, struct worker_pool *workers, const char *finger
 void sfu_free(sfu_t *sfu);
 
 /*
- * Publish: offer is the client's SDP (sendonly audio and/or video).  On
- * success *answer_out is a malloc'd SDP answer and info describes the stream.
- * worker is the index of the room's media worker.  Returns IRTC_OK, or
- * IRTC_EINVAL with *why (unparseable SDP, no usable codec, no BUNDLE/rtcp-mux).
+ * Publish: offer is the client's SDP for connection conn_id (created on the
+ * worker at its first offer); its new send m-lines (mids) become stream_id's
+ * audio and video, every other m-line is answered as the connection had it.
+ * On success *answer_out is a malloc'd SDP answer and info describes the
+ * stream.  IRTC_OK, or IRTC_EINVAL with *why (unparseable SDP, no usable
+ * codec, no BUNDLE/rtcp-mux, a named mid not in the offer), IRTC_ECONFLICT
+ * (stream id in use, a connection on another worker).
  */
-int sfu_publish(sfu_t *sfu, unsigned worker, uint64_t stream_id, const char *offer, size_t len, char **answer_out,
-                sfu_stream_info_t *info, const char **why);
-/* Stops forwarding a stream and closes its transport and every subscription to it. */
+int sfu_publish(sfu_t *sfu, uint64_t conn_id, unsigned worker, uint64_t stream_id, const char *offer, size_t len,
+                const sfu_mids_t *mids, char **answer_out, sfu_stream_info_t *info, const char **why);
+/* Stops the stream: its tracks and every subscription to them end (their
+ * m-lines are answered with port 0 from now on).  The connection stays. */
 void sfu_unpublish(sfu_t *sfu, uint64_t stream_id);
 
 /*
- * Subscribe: offer is the subscriber's recvonly SDP; audio/video select what
- * of stream_id to forward (a kind the offer lacks is simply not sent).
- * Returns IRTC_OK with *answer_out, IRTC_ENOTFOUND (no such stream) or
- * IRTC_EINVAL with *why.
+ * Subscribe: offer is conn_id's offer with new recvonly m-lines (mids) for
+ * stream_id's audio and/or video; max_layer -1 for the highest the link
+ * allows, else the preferred highest encoding; priority SFU_PRIORITY_*.
+ * IRTC_OK with *answer_out, IRTC_ENOTFOUND (no such stream) or IRTC_EINVAL
+ * with *why.
  */
-int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer,
-                  size_t len, char **answer_out, const char **why);
+int sfu_subscribe(sfu_t *sfu, uint64_t conn_id, uint64_t sub_id, uint64_t stream_id, bool audio, bool video,
+                  int max_layer, int priority, const char *offer, size_t len, const sfu_mids_t *mids, char **answer_out,
+                  const char **why);
 void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id);
+/* The preferred highest encoding of a subscription's video (-1: the highest). */
+void sfu_set_layer(sfu_t *sfu, uint64_t sub_id, int max_layer);
+
+/* Answers an offer of an existing connection that binds nothing new (ICE
+ * restart, stopped m-lines).  IRTC_ENOTFOUND (no such connection) or
+ * IRTC_EINVAL with *why. */
+int sfu_negotiate(sfu_t *sfu, uint64_t conn_id, const char *offer, size_t len, char **answer_out, const char **why);
+/* Closes a connection and whatever it still carries. */
+void sfu_close_conn(sfu_t *sfu, uint64_t conn_id);
+/* True when no live stream or subscription is bound to the connection. */
+bool sfu_conn_empty(const sfu_t *sfu, uint64_t conn_id);
 
 /* Mute pauses forwarding of that kind (the publisher keeps sending or not). */
 void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted);

@@ -12,30 +12,30 @@
 
 #include <stdio.h>
 
-void events_write_ok(buf_t *b, int64_t id, const buf_t *data)
+void events_write_ok(buf_t *b, int v, int64_t id, const buf_t *data)
 {
-    buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":true,\"data\":%s}", EVENTS_PROTOCOL_VERSION,
-               (long long)id, data != NULL && data->len > 0 ? data->base : "{}");
+    buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":true,\"data\":%s}", v, (long long)id,
+               data != NULL && data->len > 0 ? data->base : "{}");
 }
 
-void events_write_error(buf_t *b, int64_t id, int code, const char *msg)
+void events_write_error(buf_t *b, int v, int64_t id, int code, const char *msg)
 {
     if (id >= 0) {
-        buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":false,\"errorCode\":%d,\"errorMsg\":",
-                   EVENTS_PROTOCOL_VERSION, (long long)id, code);
+        buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":false,\"errorCode\":%d,\"errorMsg\":", v,
+                   (long long)id, code);
         json_write_string(b, msg);
         buf_putc(b, '}');
     } else {
-        buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"error\",\"data\":{\"errorCode\":%d,\"errorMsg\":",
-                   EVENTS_PROTOCOL_VERSION, code);
+        buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"error\",\"data\":{\"errorCode\":%d,\"errorMsg\":", v,
+                   code);
         json_write_string(b, msg);
         buf_puts(b, "}}");
     }
 }
 
-void events_write_event(buf_t *b, const char *event, const buf_t *data)
+void events_write_event(buf_t *b, int v, const char *event, const buf_t *data)
 {
-    buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"%s\",\"data\":%s}", EVENTS_PROTOCOL_VERSION, event,
+    buf_printf(b, "{\"v\":%d,\"type\":\"event\",\"event\":\"%s\",\"data\":%s}", v, event,
                data != NULL && data->len > 0 ? data->base : "{}");
 }
 
@@ -49,7 +49,7 @@ void events_write_stream(buf_t *b, const room_stream_t *st)
                room_stream_type_name(st->type), st->has_audio ? "true" : "false", st->has_video ? "true" : "false",
                st->audio_muted ? "true" : "false", st->video_muted ? "true" : "false");
     json_write_string(b, st->video_codec);
-    buf_putc(b, '}');
+    buf_printf(b, ",\"simulcast\":%d}", st->simulcast_layers > 1 ? st->simulcast_layers : 1);
 }
 
 static void write_reason(buf_t *b, int reason)
@@ -125,6 +125,15 @@ const char *events_write_room_event(buf_t *d, const room_event_t *ev)
         json_write_string(d, ev->user_id);
         if (ev->stream != NULL)
             buf_printf(d, ",\"streamId\":\"%llu\"", (unsigned long long)ev->stream->id);
+        break;
+    case ROOM_EV_SUB_LAYER:
+        name = ev->layer < 0 ? "subscription-paused" : "subscription-layer";
+        buf_printf(d, "{\"subscriptionId\":\"%llu\",\"streamId\":\"%llu\"", (unsigned long long)ev->sub_id,
+                   (unsigned long long)ev->stream->id);
+        if (ev->layer < 0)
+            buf_puts(d, ",\"reason\":\"bandwidth\"");
+        else
+            buf_printf(d, ",\"layer\":%d,\"of\":%d", ev->layer, ev->layers);
         break;
     case ROOM_EV_REMOVED:
         return NULL;

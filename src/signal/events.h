@@ -15,14 +15,15 @@
 #include "room/room.h"
 
 /* The version this server speaks ("v" of every message). */
-#define EVENTS_PROTOCOL_VERSION 1
+#define EVENTS_PROTOCOL_VERSION 1 /* the first one; a v2 session's messages carry 2 */
+#define EVENTS_PROTOCOL_V2 2
 
 /* A successful response to request id; data is a JSON object, or NULL / empty for {}. */
-void events_write_ok(buf_t *b, int64_t id, const buf_t *data);
+void events_write_ok(buf_t *b, int v, int64_t id, const buf_t *data);
 /* An error response to request id, or an `error` event when id < 0. */
-void events_write_error(buf_t *b, int64_t id, int code, const char *msg);
+void events_write_error(buf_t *b, int v, int64_t id, int code, const char *msg);
 /* A server event; data is a JSON object, or NULL / empty for {}. */
-void events_write_event(buf_t *b, const char *event, const buf_t *data);
+void events_write_event(buf_t *b, int v, const char *event, const buf_t *data);
 /* A stream descriptor: {"streamId", "userId", "type", "hasAudio", ...}. */
 void events_write_stream(buf_t *b, const room_stream_t *st);
 /* The data of the event telling a user it left for reason (6 expired,

@@ -33,11 +33,17 @@ static void send_and_dispose(session_t *s, buf_t *b)
     buf_dispose(b);
 }
 
+/* The version a message to s carries: the request's, else the session's. */
+static int version_of(const session_t *s)
+{
+    return s->reply_v ? s->reply_v : s->proto ? s->proto : EVENTS_PROTOCOL_VERSION;
+}
+
 static void reply_ok(session_t *s, int64_t id, const buf_t *data)
 {
     buf_t b;
     buf_init(&b);
-    events_write_ok(&b, id, data);
+    events_write_ok(&b, version_of(s), id, data);
     send_and_dispose(s, &b);
 }
 
@@ -53,7 +59,7 @@ static void reply_error(session_t *s, int64_t id, int code, const char *fmt, ...
     s->env->errors_total++;
     buf_t b;
     buf_init(&b);
-    events_write_error(&b, id, code, msg);
+    events_write_error(&b, version_of(s), id, code, msg);
     send_and_dispose(s, &b);
 }
 
@@ -61,7 +67,7 @@ static void send_event(session_t *s, const char *event, const buf_t *data)
 {
     buf_t b;
     buf_init(&b);
-    events_write_event(&b, event, data);
+    events_write_event(&b, s->proto ? s->proto : EVENTS_PROTOCOL_VERSION, event, data);
     send_and_dispose(s, &b);
 }
 
@@ -93,6 +99,18 @@ static void on_room_event(void *ctx, const room_event_t *ev)
         session_removed(s, ev->reason);
         return;
     }
+    if (ev->type == ROOM_EV_SUB_LAYER) {
+        if (s->proto < EVENTS_PROTOCOL_V2)
+            return; /* v1 clients were never told of layers */
+        if (ev->resumed) {
+            buf_t r;
+            buf_init(&r);
+            buf_printf(&r, "{\"subscriptionId\":\"%llu\",\"streamId\":\"%llu\"}", (unsigned long long)ev->sub_id,
+                       (unsigned long long)ev->stream->id);
+            send_event(s, "subscription-resumed", &r);
+            buf_dispose(&r);
+        }
+    }
     buf_t d;
     buf_init(&d);
     const char *name = events_write_room_event(&d, ev);
@@ -111,6 +129,7 @@ static void on_room_event(void *ctx, const room_event_t *ev)
 typedef struct {
     session_t *s;
     int64_t id;
+    int v; /* the request's protocol version */
     const json_value_t *msg;
     bool failed;
 } req_t;
@@ -233,6 +252,67 @@ static uint64_t req_object_id(req_t *r, const char *key, bool required)
         return 0;
     }
     return n;
+}
+
+/* "mids": {"audio": "<mid>", "video": "<mid>"} (protocol v2), each optional. */
+static void req_mids(req_t *r, sfu_mids_t *m)
+{
+    m->audio = m->video = NULL;
+    const json_value_t *v = json_get(r->msg, "mids");
+    if (v == NULL)
+        return;
+    if (json_type(v) != JSON_OBJECT) {
+        fail(r, SIG_ERR_PARAM, "%s: must be an object {\"audio\": mid, \"video\": mid}", "mids");
+        return;
+    }
+    static const char *const kinds[2] = {"audio", "video"};
+    const char **out[2] = {&m->audio, &m->video};
+    for (int k = 0; k < 2; k++) {
+        const json_value_t *x = json_get(v, kinds[k]);
+        if (x == NULL)
+            continue;
+        if (json_type(x) != JSON_STRING || json_string_len(x) == 0 || json_string_len(x) > 32) {
+            fail(r, SIG_ERR_PARAM, "mids.%s: must be a mid of 1 to 32 characters", kinds[k]);
+            return;
+        }
+        *out[k] = json_string(x);
+    }
+}
+
+/* "maxLayer": 0, 1, 2 (or "low", "medium", "high"); -1 when absent. */
+static int req_layer(req_t *r, bool required)
+{
+    const json_value_t *v = json_get(r->msg, "maxLayer");
+    if (v == NULL) {
+        if (required)
+            fail(r, SIG_ERR_PARAM, "%s: missing", "maxLayer");
+        return -1;
+    }
+    static const char *const names[3] = {"low", "medium", "high"};
+    const char *str = json_string(v);
+    for (int i = 0; str != NULL && i < 3; i++)
+        if (strcmp(str, names[i]) == 0)
+            return i;
+    int64_t n;
+    if (json_type(v) != JSON_STRING && json_int64(v, &n) == IRTC_OK && n >= 0 && n <= 2)
+        return (int)n;
+    fail(r, SIG_ERR_PARAM, "%s: must be 0, 1, 2 (or \"low\", \"medium\", \"high\")", "maxLayer");
+    return -1;
+}
+
+/* Answers with {"sdp": answer} when there is one (v2 renegotiations), {} otherwise; frees answer. */
+static void reply_sdp(req_t *r, char *answer)
+{
+    buf_t d;
+    buf_init(&d);
+    if (answer != NULL) {
+        buf_puts(&d, "{\"sdp\":");
+        json_write_string(&d, answer);
+        buf_putc(&d, '}');
+    }
+    reply_ok(r->s, r->id, &d);
+    buf_dispose(&d);
+    free(answer);
 }
 
 /* ---- join tokens ---- */
@@ -363,6 +443,10 @@ static void on_join(req_t *r)
         return;
     }
     int rc = room_join(s->env->rooms, p.app_id, p.channel_id, p.user_id, token_role, on_room_event, s, &s->peer, &why);
+    if (rc == IRTC_OK) {
+        s->proto = r->v;
+        room_peer_set_bundled(s->peer, r->v == EVENTS_PROTOCOL_V2);
+    }
     if (rc != IRTC_OK) {
         int code = rc == IRTC_ECONFLICT ? SIG_ERR_USER_JOINED : rc == IRTC_ELIMIT ? SIG_ERR_REJECTED : SIG_ERR_PARAM;
         fail(r, code, "join: %s", why);
@@ -462,6 +546,7 @@ static void on_resume(req_t *r)
     }
     s->peer = old->peer;
     old->peer = NULL;
+    s->proto = old->proto;
     room_peer_set_sink(s->peer, on_room_event, s);
     s->token = old->token;
     s->token_expires_ms = old->token_expires_ms;
@@ -485,6 +570,8 @@ static void on_publish(req_t *r)
     bool audio = req_bool(r, "audio", true, NULL);
     bool video = req_bool(r, "video", true, NULL);
     const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, true);
+    sfu_mids_t mids;
+    req_mids(r, &mids);
     if (type != NULL && strcmp(type, "main") != 0 && strcmp(type, "auxiliary") != 0)
         fail(r, SIG_ERR_PARAM, "%s: must be \"main\" or \"auxiliary\"", "streamType");
     if (!r->failed && !audio && !video)
@@ -495,7 +582,7 @@ static void on_publish(req_t *r)
     char *answer = NULL;
     const room_stream_t *stream = NULL;
     const char *why = "refused";
-    int rc = room_publish(s->peer, st, audio, video, sdp, strlen(sdp), &answer, &stream, &why);
+    int rc = room_publish(s->peer, st, audio, video, sdp, strlen(sdp), &mids, &answer, &stream, &why);
     if (rc != IRTC_OK) {
         int code = rc == IRTC_ECONFLICT ? SIG_ERR_STATE
                    : rc == IRTC_ELIMIT  ? SIG_ERR_REJECTED
@@ -510,13 +597,21 @@ static void on_publish(req_t *r)
 static void on_unpublish(req_t *r)
 {
     uint64_t id = req_object_id(r, "streamId", true);
+    const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, false);
     if (r->failed)
         return;
-    if (room_unpublish(r->s->peer, id) != IRTC_OK) {
+    char *answer = NULL;
+    const char *why = "refused";
+    int rc = room_unpublish(r->s->peer, id, sdp, sdp ? strlen(sdp) : 0, &answer, &why);
+    if (rc == IRTC_ENOTFOUND) {
         fail(r, SIG_ERR_PARAM, "%s: not one of your streams", "streamId");
         return;
     }
-    reply_ok(r->s, r->id, NULL);
+    if (rc != IRTC_OK) { /* the stream is gone all the same */
+        fail(r, SIG_ERR_PARAM, "sdp: %s", why);
+        return;
+    }
+    reply_sdp(r, answer);
 }
 
 static void on_subscribe(req_t *r)
@@ -527,6 +622,9 @@ static void on_subscribe(req_t *r)
     bool audio = req_bool(r, "audio", false, &has_audio);
     bool video = req_bool(r, "video", false, &has_video);
     const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, true);
+    sfu_mids_t mids;
+    req_mids(r, &mids);
+    int max_layer = req_layer(r, false);
     if (r->failed)
         return;
     if (!has_audio && !has_video)
@@ -548,7 +646,8 @@ static void on_subscribe(req_t *r)
     char *answer = NULL;
     uint64_t sub_id = 0;
     const char *why = "refused";
-    int rc = room_subscribe(s->peer, stream_id, audio, video, sdp, strlen(sdp), &answer, &sub_id, &st, &why);
+    int rc = room_subscribe(s->peer, stream_id, audio, video, max_layer, sdp, strlen(sdp), &mids, &answer, &sub_id, &st,
+                            &why);
     if (rc != IRTC_OK) {
         int code = rc == IRTC_ECONFLICT   ? SIG_ERR_STATE
                    : rc == IRTC_ENOTFOUND ? SIG_ERR_PARAM
@@ -564,15 +663,57 @@ static void on_unsubscribe(req_t *r)
 {
     uint64_t sub_id = req_object_id(r, "subscriptionId", false);
     uint64_t stream_id = req_object_id(r, "streamId", false);
+    const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, false);
     if (!r->failed && sub_id == 0 && stream_id == 0)
         fail(r, SIG_ERR_PARAM, "%s: give subscriptionId or streamId", "unsubscribe");
     if (r->failed)
         return;
-    if (room_unsubscribe(r->s->peer, sub_id != 0 ? sub_id : stream_id) != IRTC_OK) {
+    char *answer = NULL;
+    const char *why = "refused";
+    int rc = room_unsubscribe(r->s->peer, sub_id != 0 ? sub_id : stream_id, sdp, sdp ? strlen(sdp) : 0, &answer, &why);
+    if (rc == IRTC_ENOTFOUND) {
+        fail(r, SIG_ERR_PARAM, "%s: no such subscription of yours", sub_id != 0 ? "subscriptionId" : "streamId");
+        return;
+    }
+    if (rc != IRTC_OK) {
+        fail(r, SIG_ERR_PARAM, "sdp: %s", why);
+        return;
+    }
+    reply_sdp(r, answer);
+}
+
+static void on_set_layer(req_t *r)
+{
+    uint64_t sub_id = req_object_id(r, "subscriptionId", false);
+    uint64_t stream_id = req_object_id(r, "streamId", false);
+    int layer = req_layer(r, true);
+    if (!r->failed && sub_id == 0 && stream_id == 0)
+        fail(r, SIG_ERR_PARAM, "%s: give subscriptionId or streamId", "setLayer");
+    if (r->failed)
+        return;
+    if (room_set_layer(r->s->peer, sub_id != 0 ? sub_id : stream_id, layer) != IRTC_OK) {
         fail(r, SIG_ERR_PARAM, "%s: no such subscription of yours", sub_id != 0 ? "subscriptionId" : "streamId");
         return;
     }
     reply_ok(r->s, r->id, NULL);
+}
+
+static void on_negotiate(req_t *r)
+{
+    const char *pc = req_string(r, "pc", 8, true);
+    const char *sdp = req_string(r, "sdp", SIG_MAX_MESSAGE_BYTES, true);
+    if (pc != NULL && strcmp(pc, "send") != 0 && strcmp(pc, "recv") != 0)
+        fail(r, SIG_ERR_PARAM, "%s: must be \"send\" or \"recv\"", "pc");
+    if (r->failed)
+        return;
+    char *answer = NULL;
+    const char *why = "refused";
+    int rc = room_negotiate(r->s->peer, strcmp(pc, "recv") == 0, sdp, strlen(sdp), &answer, &why);
+    if (rc != IRTC_OK) {
+        fail(r, rc == IRTC_ENOTFOUND ? SIG_ERR_PARAM : SIG_ERR_MEDIA, "negotiate: %s", why);
+        return;
+    }
+    reply_sdp(r, answer);
 }
 
 static void set_muted(req_t *r, bool muted)
@@ -634,6 +775,8 @@ static const struct {
     {"unpublish", on_unpublish, true},
     {"subscribe", on_subscribe, true},
     {"unsubscribe", on_unsubscribe, true},
+    {"setLayer", on_set_layer, true},
+    {"negotiate", on_negotiate, true},
     {"mute", on_mute, true},
     {"unmute", on_unmute, true},
     {"switchRole", on_switch_role, true},
@@ -674,10 +817,12 @@ void session_on_text(session_t *s, const char *text, size_t len)
     if ((r.id = envelope_id(s, msg)) < 0)
         goto done;
     int64_t v = 0;
-    if (json_int64(json_get(msg, "v"), &v) != IRTC_OK || v != 1) {
-        fail(&r, SIG_ERR_PARAM, "%s: unsupported protocol version (this server speaks 1)", "v");
+    if (json_int64(json_get(msg, "v"), &v) != IRTC_OK || (v != EVENTS_PROTOCOL_VERSION && v != EVENTS_PROTOCOL_V2)) {
+        fail(&r, SIG_ERR_PARAM, "%s: unsupported protocol version (this server speaks 1 and 2)", "v");
         goto done;
     }
+    r.v = (int)v;
+    s->reply_v = r.v; /* responses go back in the request's version */
     const char *type = json_string(json_get(msg, "type"));
     for (size_t i = 0; type != NULL && i < IRTC_ARRAY_SIZE(handlers); i++) {
         if (strcmp(handlers[i].type, type) != 0)
@@ -690,6 +835,7 @@ void session_on_text(session_t *s, const char *text, size_t len)
     }
     fail(&r, SIG_ERR_PARAM, "type: unknown request type \"%.64s\"", type != NULL ? type : "(missing)");
 done:
+    s->reply_v = 0;
     json_free(msg);
 }
 

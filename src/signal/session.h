@@ -76,6 +76,8 @@ typedef struct session {
     bool park_on_close; /* closed by the server for silence: park, do not leave */
     bool removed;       /* removed by the server (removed_reason) */
     int removed_reason;
+    int proto;   /* the protocol version it joined with: 1, or 2 (one connection per direction) */
+    int reply_v; /* while a request is handled: its version, for the response */
 } session_t;
 
 /* A session for a connection that has just been upgraded. */

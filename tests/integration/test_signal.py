@@ -65,8 +65,9 @@ class Daemon(irtctest.Daemon):
 
 # ---- a signaling client ----
 class Peer:
-    def __init__(self, d):
+    def __init__(self, d, v=1):
         self.d = d
+        self.v = v  # protocol version of every request (2: one connection per direction)
         self.ws = WSClient("127.0.0.1", d.port)
         self.next_id = 0
         self.events, self.responses = [], {}
@@ -100,7 +101,7 @@ class Peer:
     def request(self, rtype, timeout=5, **fields):
         self.next_id += 1
         rid = self.next_id
-        self.send(dict(v=1, id=rid, type=rtype, **fields))
+        self.send(dict(v=self.v, id=rid, type=rtype, **fields))
         deadline = time.monotonic() + timeout
         while rid not in self.responses and not self.closed and time.monotonic() < deadline:
             self._read(deadline - time.monotonic())
@@ -280,10 +281,14 @@ def test_garbage(d):
     r = g.request("fly")
     ok(err(r) == 200006 and "unknown request type" in r["errorMsg"] and r["id"] == g.next_id,
        "unknown type: error response with the request id", r)
-    g.send({"v": 2, "id": 77, "type": "ping"})
+    g.send({"v": 3, "id": 77, "type": "ping"})
     g.drain(0.3)
     r = g.responses.pop(77, None)
-    ok(err(r) == 200006 and "version" in r["errorMsg"], "v 2: error response (unsupported version)", r)
+    ok(err(r) == 200006 and "version" in r["errorMsg"], "v 3: error response (unsupported version)", r)
+    g.send({"v": 2, "id": 79, "type": "ping"})
+    g.drain(0.3)
+    r = g.responses.pop(79, None)
+    ok(r is not None and r.get("ok") is True and r.get("v") == 2, "v 2: answered, in v 2", r)
     g.send({"id": 78, "type": "ping"})
     g.drain(0.3)
     ok(err(g.responses.pop(78, None)) == 200006, "missing v: error response")

@@ -21,7 +21,8 @@ static struct {
     const char *why;
     sfu_stream_info_t info;
     unsigned last_worker;
-    uint64_t last_stream_id, last_sub_id;
+    uint64_t last_stream_id, last_sub_id, last_conn;
+    int last_max_layer, closed_conns, negotiated, layers_set;
     bool last_audio, last_video;
     int published, unpublished, subscribed, unsubscribed, mute_calls;
     uint64_t unpublished_ids[64];
@@ -45,9 +46,10 @@ static inline void fake_reset(bool audio, bool video)
     snprintf(fake.info.video_codec, sizeof(fake.info.video_codec), "%s", video ? "VP8" : "");
 }
 
-int sfu_publish(sfu_t *sfu, unsigned worker, uint64_t stream_id, const char *offer, size_t len, char **answer_out,
-                sfu_stream_info_t *info, const char **why)
+int sfu_publish(sfu_t *sfu, uint64_t conn_id, unsigned worker, uint64_t stream_id, const char *offer, size_t len,
+                const sfu_mids_t *mids, char **answer_out, sfu_stream_info_t *info, const char **why)
 {
+    fake.last_conn = conn_id;
     fake.last_worker = worker;
     fake.last_stream_id = stream_id;
     if (fake.publish_rc != IRTC_OK) {
@@ -77,9 +79,12 @@ void sfu_unpublish(sfu_t *sfu, uint64_t stream_id)
     }
 }
 
-int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, bool video, const char *offer,
-                  size_t len, char **answer_out, const char **why)
+int sfu_subscribe(sfu_t *sfu, uint64_t conn_id, uint64_t sub_id, uint64_t stream_id, bool audio, bool video,
+                  int max_layer, int priority, const char *offer, size_t len, const sfu_mids_t *mids, char **answer_out,
+                  const char **why)
 {
+    fake.last_conn = conn_id;
+    fake.last_max_layer = max_layer;
     fake.last_sub_id = sub_id;
     fake.last_audio = audio;
     fake.last_video = video;
@@ -96,6 +101,30 @@ int sfu_subscribe(sfu_t *sfu, uint64_t sub_id, uint64_t stream_id, bool audio, b
 void sfu_unsubscribe(sfu_t *sfu, uint64_t sub_id)
 {
     fake.unsubscribed++;
+}
+
+void sfu_set_layer(sfu_t *sfu, uint64_t sub_id, int max_layer)
+{
+    fake.layers_set++;
+    fake.last_max_layer = max_layer;
+}
+
+int sfu_negotiate(sfu_t *sfu, uint64_t conn_id, const char *offer, size_t len, char **answer_out, const char **why)
+{
+    fake.negotiated++;
+    *answer_out = xstrdup("v=0 renegotiated");
+    return IRTC_OK;
+}
+
+void sfu_close_conn(sfu_t *sfu, uint64_t conn_id)
+{
+    fake.closed_conns++;
+}
+
+/* The fake keeps no m-lines: a connection is empty once nothing it knows is live. */
+bool sfu_conn_empty(const sfu_t *sfu, uint64_t conn_id)
+{
+    return fake.published - fake.unpublished <= 0 && fake.subscribed - fake.unsubscribed <= 0;
 }
 
 void sfu_set_muted(sfu_t *sfu, uint64_t stream_id, bool audio, bool muted)

@@ -54,7 +54,7 @@ static uint64_t publish(room_peer_t *p, room_stream_type_t type, bool audio, boo
     fake.info.has_audio = audio;
     fake.info.has_video = video;
     snprintf(fake.info.video_codec, sizeof(fake.info.video_codec), "%s", video ? "VP8" : "");
-    int rc = room_publish(p, type, audio, video, "v=0", 3, &answer, &s, &why);
+    int rc = room_publish(p, type, audio, video, "v=0", 3, NULL, &answer, &s, &why);
     free(answer);
     return rc == IRTC_OK ? s->id : 0;
 }
@@ -186,7 +186,7 @@ static void test_tracks(void)
 
     /* bob unpublishes: his taps come off before the SFU closes the stream */
     int at_unpublish = fake.taps_at_unpublish;
-    room_unpublish(b, sb);
+    room_unpublish(b, sb, NULL, 0, NULL, NULL);
     is_int(fake_taps_of(sb, false) + fake_taps_of(sb, true), 0, "bob unpublishes: every tap of his comes off");
     is_int(fake.taps_at_unpublish, at_unpublish, "before the SFU closed his stream");
     is_int(sessions(), 3, "the recordings go on (snapshots too, waiting for a picture)");
@@ -272,7 +272,7 @@ static void test_auto(void)
 
     is_int(cap_stop(g_cap, "app3", "", rid, &why), IRTC_OK, "stopCapture stops an automatic recording");
     ok(run_until(no_sessions, 10000), "it ends");
-    room_unpublish(a, sa);
+    room_unpublish(a, sa, NULL, 0, NULL, NULL);
     publish(a, ROOM_STREAM_MAIN, true, true);
     is_int(sessions(), 0, "re-publishing in the same room does not restart it");
     store_rule_set_auto(g_st, "app3", rule, false);

@@ -79,7 +79,8 @@ static const room_stream_t *publish(client_t *c, room_stream_type_t type, int *r
     char *answer = NULL;
     const room_stream_t *s = NULL;
     const char *why = NULL;
-    int rc = room_publish(c->peer, type, fake.info.has_audio, fake.info.has_video, "v=0 offer", 9, &answer, &s, &why);
+    int rc =
+        room_publish(c->peer, type, fake.info.has_audio, fake.info.has_video, "v=0 offer", 9, NULL, &answer, &s, &why);
     if (rc_out != NULL)
         *rc_out = rc;
     free(answer);
@@ -92,7 +93,7 @@ static int subscribe(client_t *c, uint64_t stream_id, bool audio, bool video, ui
     const room_stream_t *s = NULL;
     const char *why = NULL;
     uint64_t id = 0;
-    int rc = room_subscribe(c->peer, stream_id, audio, video, "v=0 recvonly", 12, &answer, &id, &s, &why);
+    int rc = room_subscribe(c->peer, stream_id, audio, video, -1, "v=0 recvonly", 12, NULL, &answer, &id, &s, &why);
     free(answer);
     if (sub_id != NULL)
         *sub_id = id;
@@ -208,7 +209,7 @@ static void test_publish_limit(void)
     is_int(fake.published, before, "the SFU is not asked when the limit refuses");
     is_int(join(reg, "r", &d, "d", 0), IRTC_ELIMIT, "role 0 join into a full room: ELIMIT");
 
-    room_unpublish(b.peer, room_first_stream(room)->next->next->id);
+    room_unpublish(b.peer, room_first_stream(room)->next->next->id, NULL, 0, NULL, NULL);
     is_int(room_publisher_count(room), 1, "unpublishing its only stream makes b a non-publisher");
     is_int(join(reg, "r", &d, "d", 0), IRTC_OK, "role 0 joins when a slot is free");
     is_int(room_publisher_count(room), 2, "a role 0 peer counts as a publisher at once");
@@ -230,29 +231,29 @@ static void test_publish_errors(void)
     join(reg, "r", &a, "a", 1);
     join(reg, "r", &b, "b", 1);
 
-    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, false, false, "x", 1, &answer, &s, &why), IRTC_EINVAL,
+    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, false, false, "x", 1, NULL, &answer, &s, &why), IRTC_EINVAL,
            "audio and video both false: EINVAL (%s)", why);
     ok(answer == NULL && s == NULL, "no answer and no stream on error");
-    is_int(room_publish(a.peer, (room_stream_type_t)7, true, false, "x", 1, &answer, &s, &why), IRTC_EINVAL,
+    is_int(room_publish(a.peer, (room_stream_type_t)7, true, false, "x", 1, NULL, &answer, &s, &why), IRTC_EINVAL,
            "unknown stream type: EINVAL");
 
     fake.publish_rc = IRTC_EINVAL;
     fake.why = "unparseable SDP";
-    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, false, "x", 1, &answer, &s, &why), IRTC_EINVAL,
+    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, false, "x", 1, NULL, &answer, &s, &why), IRTC_EINVAL,
            "SFU refusal passed through");
     is_str(why, "unparseable SDP", "with the SFU's reason");
     is_int(stats(reg).streams, 0, "no stream recorded");
     fake.publish_rc = IRTC_OK;
 
     int unpub = fake.unpublished;
-    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, true, "x", 1, &answer, &s, &why), IRTC_EINVAL,
+    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, true, "x", 1, NULL, &answer, &s, &why), IRTC_EINVAL,
            "client says video, offer has none: EINVAL");
     is_str(why, "video: the offer sends no video", "reason names the kind");
     is_int(fake.unpublished, unpub + 1, "the SFU stream is closed again");
     ok(answer == NULL && count(&b, ROOM_EV_STREAM_ADDED) == 0 && stats(reg).streams == 0,
        "nothing announced, nothing kept");
     fake.info.has_video = true;
-    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, false, "x", 1, &answer, &s, &why), IRTC_EINVAL,
+    is_int(room_publish(a.peer, ROOM_STREAM_MAIN, true, false, "x", 1, NULL, &answer, &s, &why), IRTC_EINVAL,
            "offer sends video the client did not declare: EINVAL (%s)", why);
     is_int(room_publisher_count(room_peer_room(a.peer)), 0, "failed publishes leave a non-publisher");
     room_registry_free(reg);
@@ -284,12 +285,12 @@ static void test_subscribe(void)
        "subscription id from the same counter, kinds passed to the SFU");
     is_int(subscribe(&b, sa->id, true, true, NULL), IRTC_ECONFLICT, "subscribing twice: ECONFLICT");
     is_int(stats(reg).subscriptions, 1, "one subscription");
-    is_int(room_unsubscribe(b.peer, sa->id), IRTC_OK, "unsubscribe by stream id");
+    is_int(room_unsubscribe(b.peer, sa->id, NULL, 0, NULL, NULL), IRTC_OK, "unsubscribe by stream id");
     is_int(fake.unsubscribed, 1, "SFU told to unsubscribe");
-    is_int(room_unsubscribe(b.peer, sa->id), IRTC_ENOTFOUND, "again: ENOTFOUND");
+    is_int(room_unsubscribe(b.peer, sa->id, NULL, 0, NULL, NULL), IRTC_ENOTFOUND, "again: ENOTFOUND");
     is_int(subscribe(&b, sa->id, true, true, &sub2), IRTC_OK, "subscribe again");
     ok(sub2 != sub1, "subscription ids are never reused");
-    is_int(room_unsubscribe(b.peer, sub2), IRTC_OK, "unsubscribe by subscription id");
+    is_int(room_unsubscribe(b.peer, sub2, NULL, 0, NULL, NULL), IRTC_OK, "unsubscribe by subscription id");
 
     fake.subscribe_rc = IRTC_EINVAL;
     fake.why = "bad offer";
@@ -300,16 +301,17 @@ static void test_subscribe(void)
     /* Unpublishing ends the subscriptions to the stream, in the registry too. */
     subscribe(&b, sa->id, true, true, &sub1);
     int unsub = fake.unsubscribed;
-    is_int(room_unpublish(b.peer, sa->id), IRTC_ENOTFOUND, "cannot unpublish someone else's stream");
+    is_int(room_unpublish(b.peer, sa->id, NULL, 0, NULL, NULL), IRTC_ENOTFOUND,
+           "cannot unpublish someone else's stream");
     uint64_t sa_id = sa->id;
-    is_int(room_unpublish(a.peer, sa_id), IRTC_OK, "a unpublishes");
+    is_int(room_unpublish(a.peer, sa_id, NULL, 0, NULL, NULL), IRTC_OK, "a unpublishes");
     ok(fake.unpublished == 1 && fake.unpublished_ids[0] == sa_id, "SFU told once");
     is_int(fake.unsubscribed, unsub, "its subscriptions are not closed twice in the SFU");
     is_int(stats(reg).subscriptions, 0, "subscription gone with the stream");
     ok(count(&b, ROOM_EV_STREAM_REMOVED) == 1 && count(&p0, ROOM_EV_STREAM_REMOVED) == 1 &&
            count(&a, ROOM_EV_STREAM_REMOVED) == 0,
        "stream-removed to the others");
-    is_int(room_unsubscribe(b.peer, sub1), IRTC_ENOTFOUND, "the ended subscription is gone");
+    is_int(room_unsubscribe(b.peer, sub1, NULL, 0, NULL, NULL), IRTC_ENOTFOUND, "the ended subscription is gone");
 
     /* Switching to role 0 closes subscriptions; the limit applies. */
     sa = publish(&a, ROOM_STREAM_MAIN, &rc);
@@ -429,31 +431,32 @@ static void test_sfu_events(void)
     const room_stream_t *sa = publish(&a, ROOM_STREAM_MAIN, &rc);
     subscribe(&b, sa->id, true, true, &sub);
 
-    sfu_event_t ev = {.type = SFU_EVENT_CONNECTED, .transport_id = sa->id, .is_publisher = true};
+    sfu_event_t ev = {.type = SFU_EVENT_STREAM_READY, .id = sa->id};
     room_registry_sfu_event(reg, &ev);
     const rec_event_t *e = last(&a, ROOM_EV_STREAM_PUBLISHED);
-    ok(e != NULL && e->stream_id == sa->id && sa->connected, "CONNECTED on a stream: stream-published to its owner");
+    ok(e != NULL && e->stream_id == sa->id && sa->connected, "STREAM_READY: stream-published to its owner");
     is_int(count(&b, ROOM_EV_STREAM_PUBLISHED), 0, "only to the owner");
-    ev = (sfu_event_t){.type = SFU_EVENT_CONNECTED, .transport_id = sub};
+    ev = (sfu_event_t){.type = SFU_EVENT_SUB_READY, .id = sub};
     room_registry_sfu_event(reg, &ev);
     e = last(&b, ROOM_EV_STREAM_SUBSCRIBED);
-    ok(e != NULL && e->sub_id == sub && e->stream_id == sa->id, "CONNECTED on a subscription: stream-subscribed");
+    ok(e != NULL && e->sub_id == sub && e->stream_id == sa->id, "SUB_READY: stream-subscribed");
 
     int before = a.n + b.n + c.n;
-    ev = (sfu_event_t){.type = SFU_EVENT_FAILED, .transport_id = 424242, .reason = "x"};
+    ev = (sfu_event_t){.type = SFU_EVENT_CONN_FAILED, .id = 424242, .reason = "x"};
     room_registry_sfu_event(reg, &ev);
     is_int(a.n + b.n + c.n, before, "events for unknown ids are ignored");
 
-    ev = (sfu_event_t){.type = SFU_EVENT_FAILED, .transport_id = sub, .reason = "ICE consent lost"};
+    ev = (sfu_event_t){.type = SFU_EVENT_CONN_FAILED, .id = sub, .reason = "ICE consent lost"};
     room_registry_sfu_event(reg, &ev);
     e = last(&b, ROOM_EV_REMOVED);
-    ok(b.peer == NULL && e != NULL && e->reason == ROOM_REASON_TIMEOUT, "FAILED: the subscriber is removed, reason 7");
+    ok(b.peer == NULL && e != NULL && e->reason == ROOM_REASON_TIMEOUT,
+       "CONN_FAILED: the subscriber is removed, reason 7");
     ok(last(&a, ROOM_EV_PEER_LEAVE)->reason == 7 && last(&c, ROOM_EV_PEER_LEAVE)->reason == 7,
        "the others get peer-leave reason 7");
-    ev = (sfu_event_t){.type = SFU_EVENT_FAILED, .transport_id = sa->id, .is_publisher = true};
+    ev = (sfu_event_t){.type = SFU_EVENT_CONN_FAILED, .id = sa->id};
     room_registry_sfu_event(reg, &ev);
     ok(a.peer == NULL && last(&c, ROOM_EV_STREAM_REMOVED) != NULL && last(&c, ROOM_EV_PEER_LEAVE)->reason == 7,
-       "FAILED on a publisher: it leaves, its stream is removed");
+       "CONN_FAILED on a publisher: it leaves, its stream is removed");
     is_int(stats(reg).streams, 0, "no stream left");
     room_leave(c.peer, 0);
     is_int(stats(reg).rooms, 0, "room freed");
@@ -508,7 +511,7 @@ static void test_observer(void)
     const room_stream_t *sb = publish(&b, ROOM_STREAM_MAIN, &rc);
     uint64_t sb_id = sb->id;
     int unpub = fake.unpublished;
-    room_unpublish(a.peer, sa_id);
+    room_unpublish(a.peer, sa_id, NULL, 0, NULL, NULL);
     ok(o.n == 3 && o.type[2] == ROOM_OBS_STREAM_REMOVED && o.stream_id[2] == sa_id,
        "unpublish: STREAM_REMOVED for that stream");
     is_int(o.unpublished_at_removal[2], unpub, "told before the SFU closes the stream (taps can come off)");
@@ -521,7 +524,7 @@ static void test_observer(void)
     ok(room_find(reg, "app1", "obs") != NULL, "room still there (b is in it)");
 
     join(reg, "obs", &c, "c", 1);
-    sfu_event_t ev = {.type = SFU_EVENT_FAILED, .transport_id = sb_id, .is_publisher = true};
+    sfu_event_t ev = {.type = SFU_EVENT_CONN_FAILED, .id = sb_id};
     room_registry_sfu_event(reg, &ev);
     ok(o.n == 6 && o.type[5] == ROOM_OBS_STREAM_REMOVED && o.stream_id[5] == sb_id,
        "a failed transport: its stream removed");
@@ -584,7 +587,8 @@ static void test_scale(void)
     for (int i = 0; i < N; i++) {
         snprintf(chan, sizeof(chan), "room-%d", i);
         room_t *r = room_find(reg, "app1", chan);
-        bad += r == NULL || room_peer_room(cl[i].peer) != r || room_worker(r) != sfu_worker_for_channel("app1", chan, 4);
+        bad +=
+            r == NULL || room_peer_room(cl[i].peer) != r || room_worker(r) != sfu_worker_for_channel("app1", chan, 4);
     }
     is_int(bad, 0, "each found again after growth, pinned to its worker");
 
@@ -592,7 +596,7 @@ static void test_scale(void)
     for (int i = 0; i < N; i++)
         ids[i] = publish(&cl[i], ROOM_STREAM_MAIN, &rc)->id;
     for (int i = 0; i < N; i += 3)
-        room_unpublish(cl[i].peer, ids[i]);
+        room_unpublish(cl[i].peer, ids[i], NULL, 0, NULL, NULL);
     for (int i = 0; i < N; i++) {
         const room_stream_t *s = room_find_stream(room_peer_room(cl[i].peer), ids[i]);
         bad += (i % 3 == 0) != (s == NULL);

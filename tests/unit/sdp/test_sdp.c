@@ -1307,7 +1307,12 @@ static void test_parse_errors(void)
     bad("", "a=x\ry\r\n", "malformed");
     bad("a=group:BUNDLE 0 7\r\n", "", "unknown mid");
     bad("a=group:BUNDLE 0 0\r\n", "", "a=group");
-    bad("a=group:BUNDLE 0 1 2 3 4 5 6 7 8\r\n", "", "too many mids");
+    {
+        char *many_mids = repeat("%d ", SDP_MAX_MEDIA + 1), line[512];
+        snprintf(line, sizeof(line), "a=group:BUNDLE %s\r\n", many_mids);
+        bad(line, "", "too many mids");
+        free(many_mids);
+    }
     bad("a=group:BUNDLE 0 x:y\r\n", "", "a=group");
     bad("a=ice-ufrag:abc\r\n", "", "a=ice-ufrag");
     bad("a=ice-ufrag:ab!d\r\n", "", "a=ice-ufrag");
@@ -1662,8 +1667,84 @@ static void test_garbage(void)
     is_int(unclean, 0, "random bytes: clean results");
 }
 
+/* One PeerConnection carrying a publication and a subscription, with one
+ * rule per m-line (protocol v2's renegotiation): each m-line answered as its
+ * rule says, however many audio and video m-lines there are. */
+static const char CHROME_FOUR[] = CHROME_SESSION
+    "a=group:BUNDLE 0 1 2 3\r\n"
+    "a=extmap-allow-mixed\r\n"
+    "a=msid-semantic: WMS " STREAM "\r\n" CHROME_AUDIO_M CHROME_TRANSPORT("0")
+        CHROME_AUDIO_EXT CHROME_AUDIO_SEND CHROME_VIDEO_M CHROME_TRANSPORT("1") CHROME_VIDEO_EXT CHROME_VIDEO_SEND_HEAD
+    "a=rid:q send\r\n"
+    "a=rid:h send\r\n"
+    "a=rid:f send\r\n"
+    "a=simulcast:send q;h;f\r\n" CHROME_AUDIO_M CHROME_TRANSPORT("2") CHROME_AUDIO_EXT
+    "a=recvonly\r\n"
+    "a=rtcp-mux\r\n" CHROME_AUDIO_CODECS CHROME_VIDEO_M CHROME_TRANSPORT("3") CHROME_VIDEO_EXT
+    "a=recvonly\r\n"
+    "a=rtcp-mux\r\n"
+    "a=rtcp-rsize\r\n" CHROME_VIDEO_CODECS;
+
+static void test_media_policies(void)
+{
+    sdp_policy_t p;
+    base_policy(&p);
+    sdp_media_policy_t mp[4] = {
+        {.mode = SDP_ML_RECV, .pt = -1},
+        {.mode = SDP_ML_RECV, .pt = -1},
+        {.mode = SDP_ML_SEND, .pt = -1, .send = {555, 0, "c", "s", "a"}},
+        {.mode = SDP_ML_SEND,
+         .pt = -1,
+         .n_video_order = 1,
+         .video_order = {SDP_VIDEO_H264},
+         .send = {666, 777, "c", "s", "v"}},
+    };
+    p.media = mp;
+    p.n_media = 4;
+    sdp_answer_t *a = xcalloc(1, sizeof(*a));
+    char *text = NULL;
+    const char *why = NULL;
+    ok(negotiate_text(CHROME_FOUR, &p, a, &text, &why) == IRTC_OK, "four m-lines under four rules (%s)",
+       why ? why : "");
+    ok(!a->media[0].rejected && a->media[0].dir == SDP_DIR_RECVONLY && a->media[0].pt == 111,
+       "m0: the client's audio, answered recvonly, opus");
+    ok(!a->media[1].rejected && a->media[1].dir == SDP_DIR_RECVONLY && a->media[1].n_rid == 3,
+       "m1: the client's simulcast video, its three rids mirrored");
+    ok(!a->media[2].rejected && a->media[2].dir == SDP_DIR_SENDONLY && a->media[2].ssrc == 555,
+       "m2: audio the server sends, with its SSRC");
+    ok(!a->media[3].rejected && a->media[3].dir == SDP_DIR_SENDONLY && strcmp(a->media[3].name, "H264") == 0 &&
+           a->media[3].ssrc == 666 && a->media[3].rtx_ssrc == 777,
+       "m3: video the server sends in the codec its rule names (H264), with SSRC and RTX SSRC");
+    ok(text && has_line(text, "a=ssrc-group:FID 666 777") && has_line(text, "a=group:BUNDLE 0 1 2 3"),
+       "the written answer has the FID group and every m-line in BUNDLE");
+    int video_pt = a->media[3].pt;
+    free(text);
+
+    /* The renegotiation keeps m3's payload type; m1 is now rejected; an
+     * m-line past the rules is rejected; a rule whose direction does not fit
+     * rejects its m-line rather than the offer. */
+    mp[1] = (sdp_media_policy_t){.mode = SDP_ML_REJECT, .pt = -1};
+    mp[3].pt = video_pt;
+    mp[3].n_video_order = 0;
+    mp[2].mode = SDP_ML_RECV; /* m2 is offered recvonly */
+    p.n_media = 4;
+    ok(negotiate_text(CHROME_FOUR, &p, a, NULL, &why) == IRTC_OK, "renegotiated");
+    ok(a->media[1].rejected && a->media[2].rejected,
+       "a rejected rule, and a rule against the offered direction: port 0");
+    ok(!a->media[3].rejected && a->media[3].pt == video_pt, "a kept payload type (%d)", a->media[3].pt);
+    mp[3].pt = 126; /* an audio payload type: not a video codec */
+    ok(negotiate_text(CHROME_FOUR, &p, a, NULL, &why) == IRTC_OK && a->media[3].rejected,
+       "a kept payload type that no longer fits: that m-line is rejected");
+    p.n_media = 1;
+    ok(negotiate_text(CHROME_FOUR, &p, a, NULL, &why) == IRTC_OK && !a->media[0].rejected && a->media[1].rejected &&
+           a->media[3].rejected && a->n_bundle == 1,
+       "m-lines past the rules: rejected, and out of the BUNDLE group");
+    free(a);
+}
+
 int main(void)
 {
+    test_media_policies();
     test_parse_publish();
     test_parse_others();
     test_negotiate_publish();

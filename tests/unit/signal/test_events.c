@@ -36,7 +36,7 @@ static void test_envelopes(void)
     buf_t b, d;
     buf_init(&b);
     buf_init(&d);
-    events_write_ok(&b, 42, NULL);
+    events_write_ok(&b, EVENTS_PROTOCOL_VERSION, 42, NULL);
     json_value_t *v = parse(&b);
     ok(v != NULL && int_at(v, "v") == EVENTS_PROTOCOL_VERSION && int_at(v, "id") == 42 &&
            strcmp(str_at(v, "type"), "response") == 0 && json_bool(json_get(v, "ok")) &&
@@ -46,14 +46,14 @@ static void test_envelopes(void)
 
     buf_reset(&b);
     buf_puts(&d, "{\"x\":1}");
-    events_write_ok(&b, 9007199254740991LL, &d);
+    events_write_ok(&b, EVENTS_PROTOCOL_VERSION, 9007199254740991LL, &d);
     v = parse(&b);
     ok(v != NULL && int_at(v, "id") == 9007199254740991LL && int_at(json_get(v, "data"), "x") == 1,
        "ok response carries data and a 2^53-1 id");
     json_free(v);
 
     buf_reset(&b);
-    events_write_error(&b, 7, 200006, "sdp: \"quoted\"\nand a newline");
+    events_write_error(&b, EVENTS_PROTOCOL_VERSION, 7, 200006, "sdp: \"quoted\"\nand a newline");
     v = parse(&b);
     ok(v != NULL && int_at(v, "id") == 7 && !json_bool(json_get(v, "ok")) && int_at(v, "errorCode") == 200006 &&
            strcmp(str_at(v, "errorMsg"), "sdp: \"quoted\"\nand a newline") == 0,
@@ -61,7 +61,7 @@ static void test_envelopes(void)
     json_free(v);
 
     buf_reset(&b);
-    events_write_error(&b, -1, 200006, "no id");
+    events_write_error(&b, EVENTS_PROTOCOL_VERSION, -1, 200006, "no id");
     v = parse(&b);
     ok(v != NULL && json_get(v, "id") == NULL && strcmp(str_at(v, "type"), "event") == 0 &&
            strcmp(str_at(v, "event"), "error") == 0 && int_at(json_get(v, "data"), "errorCode") == 200006,
@@ -69,7 +69,7 @@ static void test_envelopes(void)
     json_free(v);
 
     buf_reset(&b);
-    events_write_event(&b, "peer-join", &d);
+    events_write_event(&b, EVENTS_PROTOCOL_VERSION, "peer-join", &d);
     v = parse(&b);
     ok(v != NULL && strcmp(str_at(v, "event"), "peer-join") == 0 && int_at(json_get(v, "data"), "x") == 1,
        "an event with its data");

@@ -279,13 +279,13 @@ static void test_publish_subscribe(void)
     json_free(r);
 
     /* SFU events become stream-published / stream-subscribed. */
-    sfu_event_t ev = {.type = SFU_EVENT_CONNECTED, .transport_id = strtoull(stream_id, NULL, 10), .is_publisher = true};
+    sfu_event_t ev = {.type = SFU_EVENT_STREAM_READY, .id = strtoull(stream_id, NULL, 10)};
     room_registry_sfu_event(env.rooms, &ev);
     r = next(&a, "stream-published");
     ok(r != NULL && strcmp(str_at(json_get(r, "data"), "stream", "streamId"), stream_id) == 0,
        "SFU CONNECTED: stream-published to the publisher");
     json_free(r);
-    ev = (sfu_event_t){.type = SFU_EVENT_CONNECTED, .transport_id = strtoull(sub_id, NULL, 10)};
+    ev = (sfu_event_t){.type = SFU_EVENT_SUB_READY, .id = strtoull(sub_id, NULL, 10)};
     room_registry_sfu_event(env.rooms, &ev);
     r = next(&b, "stream-subscribed");
     ok(r != NULL && strcmp(str_at(json_get(r, "data"), "subscriptionId", NULL), sub_id) == 0,
@@ -362,7 +362,7 @@ static void test_removals(void)
     r = next(&c, "response");
     uint64_t sid = strtoull(str_at(json_get(r, "data"), "streamId", NULL), NULL, 10);
     json_free(r);
-    sfu_event_t ev = {.type = SFU_EVENT_FAILED, .transport_id = sid, .is_publisher = true, .reason = "DTLS"};
+    sfu_event_t ev = {.type = SFU_EVENT_CONN_FAILED, .id = sid, .reason = "DTLS"};
     room_registry_sfu_event(env.rooms, &ev);
     r = next(&c, "peer-leave");
     code = reason_code(r);
@@ -457,8 +457,9 @@ static void test_resume(void)
     client_init(&a2);
     client_init(&b);
     char *tok = token_for("r9", "alice", 1, (int64_t)clock_wall_ms());
-    say(&a, "{\"v\":1,\"id\":1,\"type\":\"join\",\"appId\":\"%s\",\"channelId\":\"r9\",\"userId\":\"alice\","
-            "\"signature\":\"%s\",\"resume\":true}",
+    say(&a,
+        "{\"v\":1,\"id\":1,\"type\":\"join\",\"appId\":\"%s\",\"channelId\":\"r9\",\"userId\":\"alice\","
+        "\"signature\":\"%s\",\"resume\":true}",
         app.app_id, tok);
     free(tok);
     json_value_t *r = next(&a, "response");
