@@ -545,9 +545,11 @@ int room_switch_role(room_peer_t *peer, int role, const char **why)
         return IRTC_ELIMIT;
     }
     peer->role = role;
-    if (role == ROOM_ROLE_PUBLISHER)
+    if (role == ROOM_ROLE_PUBLISHER) {
         while (peer->subs != NULL)
             sub_close(peer->subs, true);
+        peer_conn_gc(peer, true); /* as after stream-removed: the client closes its empty receiving connection */
+    }
     return IRTC_OK;
 }
 

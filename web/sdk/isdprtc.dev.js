@@ -365,7 +365,7 @@ var ISDPRTC = (() => {
   var VIDEO_PROFILES = Object.freeze({
     "360p": { width: 640, height: 360, frameRate: 30, maxBitrate: 8e5, topBitrate: 7e5, simulcast: false },
     "480p": { width: 848, height: 480, frameRate: 30, maxBitrate: 12e5, topBitrate: 1e6, simulcast: false },
-    "720p": { width: 1280, height: 720, frameRate: 30, maxBitrate: 2e6, topBitrate: 17e5, simulcast: true },
+    "720p": { width: 1280, height: 720, frameRate: 30, maxBitrate: 2e6, topBitrate: 15e5, simulcast: true },
     "1080p": { width: 1920, height: 1080, frameRate: 30, maxBitrate: 35e5, topBitrate: 3e6, simulcast: true }
   });
   var SIMULCAST_LOWER = Object.freeze([

@@ -7,12 +7,14 @@ import { captureError } from './errors.js';
 /**
  * Camera profiles (createStream's `resolution`): the send bitrate cap of a
  * single encoding, the top layer's under simulcast, and whether simulcast
- * is on by default.
+ * is on by default.  The 720p top layer stays at 1.5 Mbit/s so that it,
+ * audio and packet overhead fit a 2 Mbit/s downlink with the margin the
+ * server's congestion control keeps.
  */
 export const VIDEO_PROFILES = Object.freeze({
   '360p': { width: 640, height: 360, frameRate: 30, maxBitrate: 800000, topBitrate: 700000, simulcast: false },
   '480p': { width: 848, height: 480, frameRate: 30, maxBitrate: 1200000, topBitrate: 1000000, simulcast: false },
-  '720p': { width: 1280, height: 720, frameRate: 30, maxBitrate: 2000000, topBitrate: 1700000, simulcast: true },
+  '720p': { width: 1280, height: 720, frameRate: 30, maxBitrate: 2000000, topBitrate: 1500000, simulcast: true },
   '1080p': { width: 1920, height: 1080, frameRate: 30, maxBitrate: 3500000, topBitrate: 3000000, simulcast: true },
 });
 /**
