@@ -39,7 +39,6 @@
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp" /* RFC 5764 §4.2 */
 #define CERT_DAYS 30
 #define MAX_DIGEST 64
-#define MIN_RTO_MS 10
 /* One DTLS record's plaintext at most (RFC 6347 §4.1). */
 #define MAX_RECORD 16384
 
@@ -403,7 +402,7 @@ int dtls_conn_new(dtls_ctx_t *ctx, dtls_role_t role, const char *remote_fp_alg, 
 
 void dtls_conn_set_initial_rto_ms(dtls_conn_t *c, unsigned rto_ms)
 {
-    c->rto_ms = IRTC_MAX(MIN_RTO_MS, IRTC_MIN(rto_ms, DTLS_MAX_RTO_MS));
+    c->rto_ms = IRTC_MAX(DTLS_MIN_RTO_MS, IRTC_MIN(rto_ms, DTLS_MAX_RTO_MS));
 }
 
 dtls_state_t dtls_conn_state(const dtls_conn_t *c)

@@ -803,8 +803,13 @@ static void test_sender(void)
     ok(r.delivered_at_ms == 0 && r.attempts == 0 && r.next_attempt_ms < INT64_MAX,
        "the interrupted row is left pending, not counted as an attempt");
     store_outbox_dispose(&r);
+    t0 = clock_mono_ms();
     cb_sender_stop();
-    ok(1, "a second stop is a no-op");
+    dt = clock_mono_ms() - t0;
+    r = row_by_id(id);
+    ok(dt < 500 && srv_conns() == 1 && r.attempts == 0 && r.delivered_at_ms == 0,
+       "a second stop returns at once (%llu ms) and touches neither the server nor the row", (unsigned long long)dt);
+    store_outbox_dispose(&r);
 
     /* Restarted with a 1 s window: a server that only fails gets the row given up. */
     srv_step_t e503[] = {REPLY("HTTP/1.1 503 Busy\r\n\r\n")};
@@ -825,8 +830,18 @@ static void test_sender(void)
     snprintf(cfg.callback_ca_file, sizeof(cfg.callback_ca_file), "%s", tpath("cb.db"));
     is_int(cb_sender_start(&cfg, tpath("cb.db"), err, sizeof(err)), IRTC_EIO, "a CA file that is no PEM: refused");
     ok(strstr(err, "callback_ca_file") != NULL, "the error names the key (%s)", err);
+    cb_stats_t before, after;
+    cb_sender_stats(&before);
+    r = row_by_id(id);
+    int attempts = r.attempts;
+    store_outbox_dispose(&r);
     cb_sender_kick();
-    ok(1, "kick without a sender is a no-op");
+    sleep_ms(100);
+    cb_sender_stats(&after);
+    r = row_by_id(id);
+    ok(memcmp(&before, &after, sizeof(before)) == 0 && r.attempts == attempts,
+       "kick without a sender is a no-op (no attempt, counters unchanged)");
+    store_outbox_dispose(&r);
 }
 
 int main(void)
