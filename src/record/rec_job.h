@@ -32,7 +32,7 @@ typedef struct {
     rec_kind_t kind;
     rec_mode_t mode;
     rec_storage_t storage;
-    char base[1024];
+    char base[REC_BASE_MAX];
     char rel[REC_PATH_MAX + 1];
     char name[REC_NAME_MAX + 1];
     int capture_interval_s, capture_nums;

@@ -78,7 +78,7 @@ struct rec_job {
     /* output file */
     int dirfd, fd;
     char final_name[REC_NAME_MAX + 32], part_name[REC_NAME_MAX + 40];
-    char final_path[2048];
+    char final_path[REC_FULL_PATH_MAX];
     rec_mux_t *mux;
     bool mux_failed;
     char reason[512];

@@ -164,24 +164,41 @@ int rec_path_name(const char *file_name, size_t len, const char *default_tmpl, c
     return IRTC_OK;
 }
 
-void rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name)
+/* Appends n bytes of s to out[*o..], keeping the NUL within cap; false when
+ * some did not fit. */
+static bool append(char *out, size_t cap, size_t *o, const char *s, size_t n)
+{
+    size_t room = cap - 1 - *o, k = IRTC_MIN(n, room);
+    memcpy(out + *o, s, k);
+    *o += k;
+    out[*o] = '\0';
+    return k == n;
+}
+
+int rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name)
 {
     const char *parts[3] = {base, rel, name};
     size_t o = 0;
+    bool fits = true;
+    if (cap == 0)
+        return IRTC_EINVAL;
     out[0] = '\0';
     for (int i = 0; i < 3; i++) {
         const char *p = parts[i];
         if (p == NULL || *p == '\0')
             continue;
-        if (o > 0 && out[o - 1] != '/')
-            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "/");
-        if (o > 0)
+        if (o > 0) {
             while (*p == '/')
                 p++;
-        o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s", p);
+            if (out[o - 1] != '/')
+                fits = append(out, cap, &o, "/", 1) && fits;
+        }
+        fits = append(out, cap, &o, p, strlen(p)) && fits;
     }
-    if (o > 1 && o < cap && out[o - 1] == '/')
-        out[o - 1] = '\0';
+    /* o counts only what was written, so out[o - 1] is always inside out. */
+    if (o > 1 && out[o - 1] == '/')
+        out[--o] = '\0';
+    return fits ? IRTC_OK : IRTC_EINVAL;
 }
 
 int rec_path_open_dir(const char *base, const char *rel, int *dirfd, char *why, size_t whycap)
