@@ -31,6 +31,8 @@ static void check_ranges(const cfg_t *c)
     CHECK(c->api_calls_per_minute >= 1 && c->api_calls_per_minute <= 100000);
     CHECK(c->signal_idle_timeout_ms >= 2000 && c->signal_idle_timeout_ms <= 600000);
     CHECK(c->signal_resume_window_ms <= 300000);
+    CHECK(c->max_connections >= 16 && c->max_connections <= 1000000);
+    CHECK(c->max_connections_per_source >= 1 && c->max_connections_per_source <= 1000000);
     CHECK(memchr(c->nas_base_path, '\0', sizeof(c->nas_base_path)) != NULL);
     CHECK(memchr(c->db_path, '\0', sizeof(c->db_path)) != NULL);
 }
