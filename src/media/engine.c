@@ -19,6 +19,8 @@
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
+#include "media/stun_limit.h"
+#include "media/ufrag_index.h"
 #include "media/twcc.h"
 #include "record/ring.h"
 
@@ -112,6 +114,8 @@ struct mx_engine {
     dtls_ctx_t *dtls;
     mx_transport_t *head;
     mx_transport_t *by_addr[MX_ADDR_BUCKETS];
+    ufrag_index_t by_ufrag;
+    stun_limit_t stun_401; /* answers to checks that fail authentication */
     uint8_t pkt[MX_PKT_CAP];
 };
 
@@ -200,10 +204,7 @@ static void addr_set(mx_transport_t *t, const struct sockaddr *a, socklen_t len)
 
 static mx_transport_t *find_by_ufrag(mx_engine_t *e, const uint8_t *ufrag, size_t len)
 {
-    for (mx_transport_t *t = e->head; t; t = t->next)
-        if (strlen(t->d.ufrag) == len && memcmp(t->d.ufrag, ufrag, len) == 0)
-            return t;
-    return NULL;
+    return ufrag_index_get(&e->by_ufrag, ufrag, len);
 }
 
 static mx_transport_t *find_by_id(mx_engine_t *e, uint64_t id)
@@ -273,7 +274,7 @@ static void on_stun(mx_engine_t *e, mx_transport_t *t, const uint8_t *buf, size_
         /* RFC 8445 §7.3: a check that fails authentication gets 401, no state change. */
         uint8_t out[STUN_ERROR_MAX];
         size_t n = stun_build_error(out, sizeof(out), m.txid, STUN_METHOD_BINDING, STUN_ERR_UNAUTHORIZED, NULL, 0);
-        if (n)
+        if (n && stun_limit_allow(&e->stun_401, from, clock_mono_ms()))
             worker_send(e->w, from, fromlen, out, n);
         COUNT(e, drop_stun_auth);
         return;
@@ -855,6 +856,10 @@ static void open_transport(mx_engine_t *e, const mx_transport_desc_t *d)
     }
     t->next = e->head;
     e->head = t;
+    if (t->state != T_FAILED && ufrag_index_put(&e->by_ufrag, t->d.ufrag, t) != IRTC_OK) {
+        t->state = T_FAILED;
+        why = "ICE ufrag already in use on this worker";
+    }
     if (t->state == T_FAILED) {
         t->state = T_NEW;
         fail(t, why ? why : "bad DTLS fingerprint");
@@ -870,6 +875,7 @@ static void close_transport(mx_engine_t *e, uint64_t id)
         return;
     *pp = t->next;
     addr_unlink(t);
+    ufrag_index_del(&e->by_ufrag, t->d.ufrag, t);
     for (unsigned i = 0; i < t->n_out; i++) {
         unlink_consumer(t->out[i]);
         free(t->out[i]);
@@ -1002,6 +1008,8 @@ mx_engine_t *mx_engine_new(worker_t *w, const dtls_cert_t *cert)
 {
     mx_engine_t *e = xcalloc(1, sizeof(*e));
     e->w = w;
+    ufrag_index_init(&e->by_ufrag);
+    stun_limit_init(&e->stun_401, clock_mono_ms());
     char err[256];
     e->dtls = cert ? dtls_ctx_new(cert, NULL, err, sizeof(err)) : NULL;
     if (cert != NULL && e->dtls == NULL)
@@ -1016,5 +1024,6 @@ void mx_engine_free(mx_engine_t *e)
     while (e->head != NULL)
         close_transport(e, e->head->d.id);
     dtls_ctx_free(e->dtls);
+    ufrag_index_dispose(&e->by_ufrag);
     free(e);
 }
