@@ -98,3 +98,34 @@ clean-local: clean-fuzz
 clean-fuzz:
 	rm -rf tests/fuzz/work
 .PHONY: clean-fuzz
+
+# ---- sanitizer build ----
+# The whole suite (make check: unit and integration) against an ASan + UBSan
+# build of the daemon and the tests, configured in SAN_DIR from a clean copy
+# of the sources (make distdir), so it works whether this tree was configured
+# in place or not.  -fno-sanitize-recover makes UB abort.  Reports go to
+# SAN_DIR/reports rather than to the daemon's log, and any report fails the
+# run, even one a test did not notice.  IRTC_TEST_SLOW=3 tells the
+# integration tests the build is slower (tests/integration/irtctest.py).
+SAN_CC = $(CC)
+SAN_DIR = sanitize
+SAN_ENV = ASAN_OPTIONS='abort_on_error=1:detect_leaks=1:log_path=$(abs_builddir)/$(SAN_DIR)/reports/asan' \
+	UBSAN_OPTIONS='print_stacktrace=1:halt_on_error=1:log_path=$(abs_builddir)/$(SAN_DIR)/reports/ubsan' \
+	IRTC_TEST_SLOW=3
+check-sanitize: distdir
+	rm -rf '$(SAN_DIR)' && mkdir -p '$(SAN_DIR)/reports'
+	cd '$(SAN_DIR)' && '$(abs_builddir)/$(distdir)/configure' -q CC='$(SAN_CC)' --enable-sanitize --enable-werror \
+		CFLAGS='-g -O1 -fno-sanitize-recover=undefined'
+	cd '$(SAN_DIR)' && $(MAKE) $(AM_MAKEFLAGS) -s
+	status=0; cd '$(SAN_DIR)' && $(SAN_ENV) $(MAKE) $(AM_MAKEFLAGS) check || status=$$?; \
+	for f in tests/*/*.log; do \
+		case "$$f" in *test-suite.log) continue;; esac; \
+		if grep -q '^:test-result: \(FAIL\|ERROR\)' "$${f%.log}.trs" 2>/dev/null; then echo "==== $(SAN_DIR)/$$f"; cat "$$f"; fi; \
+	done; \
+	for r in reports/*; do [ -f "$$r" ] || continue; echo "==== sanitizer report $(SAN_DIR)/$$r"; cat "$$r"; status=1; done; \
+	exit $$status
+.PHONY: check-sanitize
+clean-local: clean-sanitize
+clean-sanitize:
+	rm -rf '$(SAN_DIR)' '$(distdir)'
+.PHONY: clean-sanitize
