@@ -26,7 +26,9 @@ fuzz_targets = \
 	tests/fuzz/fuzz_jointoken \
 	tests/fuzz/fuzz_api_fields \
 	tests/fuzz/fuzz_rec_path \
-	tests/fuzz/fuzz_depack
+	tests/fuzz/fuzz_depack \
+	tests/fuzz/fuzz_http \
+	tests/fuzz/fuzz_signal
 
 EXTRA_LIBRARIES = tests/fuzz/libirtc_fuzz.a
 tests_fuzz_libirtc_fuzz_a_SOURCES = $(libirtc_a_SOURCES)
@@ -82,6 +84,14 @@ tests_fuzz_fuzz_depack_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_fuzz_depack_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_depack_LDFLAGS = $(FUZZ_LINK_FLAGS)
 
+tests_fuzz_fuzz_http_SOURCES = tests/fuzz/fuzz_http.c
+tests_fuzz_fuzz_http_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_fuzz_http_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_http_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_signal_SOURCES = tests/fuzz/fuzz_signal.c
+tests_fuzz_fuzz_signal_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_fuzz_signal_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_signal_LDFLAGS = $(FUZZ_LINK_FLAGS)
 # Builds every target with clang, then runs each for FUZZ_SECONDS on its
 # committed corpus (tests/fuzz/corpus/NAME, read-only; new inputs go to
 # tests/fuzz/work/NAME in the build tree).  A crash leaves its input in
