@@ -95,8 +95,13 @@ t.ok(good == REST_CALLS, "%d REST calls answered in %.0f s (%d good)" % (REST_CA
 settle(pid, fds0, 10 * SLOW)
 fds1, rss1 = abuse.fd_count(pid), abuse.rss_kb(pid)
 t.ok(fds1 == fds0, "descriptors flat: %d after, %d before" % (fds1, fds0))
-t.ok(rss1 <= rss0 * 1.05, "RSS within 5 %%: %d KiB after, %d KiB before (%+.1f %%)"
-     % (rss1, rss0, 100.0 * (rss1 - rss0) / rss0))
+if "ASAN_OPTIONS" in os.environ:
+    # ASan's quarantine holds freed memory back on purpose: RSS says nothing
+    # about leaks there (LeakSanitizer does, at the daemon's exit).
+    print("# RSS not judged under AddressSanitizer: %d KiB after, %d KiB before" % (rss1, rss0))
+else:
+    t.ok(rss1 <= rss0 * 1.05, "RSS within 5 %%: %d KiB after, %d KiB before (%+.1f %%)"
+         % (rss1, rss0, 100.0 * (rss1 - rss0) / rss0))
 sessions = abuse.metric(d, "irtc_signal_websockets")
 t.ok(sessions == 0, "no signaling WebSocket left open (%s)" % sessions)
 t.ok(d.alive(), "daemon still running")
