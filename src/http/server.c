@@ -44,9 +44,6 @@
  * SQLite, recordings, callbacks, the log) when capping connections to what
  * RLIMIT_NOFILE allows. */
 #define FD_RESERVE 256
-/* An abusive HTTP/2 connection whose streams linger is cut this long after
- * its input was dropped. */
-#define ABUSE_CLOSE_MS 1000
 
 typedef struct {
     h2o_handler_t super;
@@ -368,9 +365,15 @@ static void conn_closed(void *data)
         conn_free(c);
 }
 
+/* Still open a second after it was cut: h2o waits for a write the peer does
+ * not read.  Shutting the socket down makes that write fail, and h2o then
+ * frees the connection on its own error path. */
 static void on_abuse_kill(h2o_timeout_entry_t *entry)
 {
     conn_t *c = H2O_STRUCT_FROM_MEMBER(conn_t, abuse_kill, entry);
+    int fd = h2o_socket_get_fd(c->sock);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
     c->in_read = true;
     c->h2_read(c->sock, "abusive connection");
     c->in_read = false;
