@@ -10,24 +10,10 @@
  * Single-threaded; a failed check aborts.
  */
 #include "http/guard.h"
-#include "http/server.h"
-#include "core/common.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "fuzz/fuzz.h"
+#include "fuzz/fuzz_server.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-static h2o_evloop_t *loop;
-static http_server_t *http;
-static cfg_t cfg;
 
 static int on_echo(void *ctx, h2o_req_t *req)
 {
@@ -37,19 +23,9 @@ static int on_echo(void *ctx, h2o_req_t *req)
 
 static void setup(void)
 {
-    static char dir[] = "/tmp/irtc-fuzz-http-XXXXXX";
-    char err[256];
-    signal(SIGPIPE, SIG_IGN);
-    log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, NULL);
-    CHECK(mkdtemp(dir) != NULL);
-    cfg_defaults(&cfg);
-    cfg.listen_count = 0;
-    cfg.max_connections_per_source = 1000000;
-    snprintf(cfg.web_root, sizeof(cfg.web_root), "%s", dir);
-    loop = h2o_evloop_create();
-    http_server_new(&cfg, &http);
-    http_server_route(http, "/echo", false, HTTP_METHOD_GET | HTTP_METHOD_POST, "echo", on_echo, NULL);
-    CHECK(http_server_start(http, loop, NULL, err, sizeof(err)) == IRTC_OK);
+    fuzz_server_new("http");
+    http_server_route(fz_http, "/echo", false, HTTP_METHOD_GET | HTTP_METHOD_POST, "echo", on_echo, NULL);
+    fuzz_server_start();
 }
 
 static void check_h2(const uint8_t *data, size_t size)
@@ -91,44 +67,14 @@ static void check_framing(const uint8_t *data, size_t size)
 
 static void check_server(const uint8_t *data, size_t size)
 {
-    int sv[2];
-    CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-    fcntl(sv[0], F_SETFL, O_NONBLOCK);
-    CHECK(http_server_serve_plain(http, sv[1]) == IRTC_OK);
-    uint8_t junk[65536];
-    const uint8_t *p = data;
-    size_t n = size;
-    for (int turns = 0; turns < 5000 && n > 0; turns++) {
-        ssize_t w = write(sv[0], p, n);
-        if (w > 0) {
-            p += w;
-            n -= (size_t)w;
-        } else if (errno != EAGAIN) {
-            break;
-        }
-        h2o_evloop_run(loop, 0);
-        while (recv(sv[0], junk, sizeof(junk), 0) > 0)
-            ;
-    }
-    for (int i = 0; i < 5; i++) {
-        h2o_evloop_run(loop, 0);
-        while (recv(sv[0], junk, sizeof(junk), 0) > 0)
-            ;
-    }
-    close(sv[0]);
-    http_server_stats_t st;
-    for (int i = 0; i < 200; i++) {
-        h2o_evloop_run(loop, 1);
-        http_server_stats(http, &st);
-        if (st.open == 0)
-            break;
-    }
-    CHECK(st.open == 0);
+    int fd = fuzz_server_client();
+    fuzz_server_put(fd, data, size);
+    fuzz_server_hangup(fd, NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (loop == NULL)
+    if (fz_loop == NULL)
         setup();
     check_h2(data, size);
     check_framing(data, size);

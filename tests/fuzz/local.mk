@@ -102,7 +102,7 @@ check-fuzz:
 		$(SHELL) '$(srcdir)/tests/fuzz/run.sh' '{}' '$(srcdir)/tests/fuzz/corpus' '$(FUZZ_SECONDS)'
 .PHONY: check-fuzz
 
-EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh tests/fuzz/fuzz.h tests/sanitize
+EXTRA_DIST += tests/fuzz/corpus tests/fuzz/run.sh tests/fuzz/fuzz.h tests/fuzz/fuzz_server.h tests/sanitize
 CLEANFILES += tests/fuzz/*.log
 clean-local: clean-fuzz
 clean-fuzz:

@@ -33,6 +33,7 @@ except ImportError:
 import abuse  # noqa: E402
 import irtctest  # noqa: E402
 import test_signal as ts  # noqa: E402
+from test_signal_media import pump, until  # noqa: E402  (the call's helpers)
 
 aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
 ok = ts.ok
@@ -41,22 +42,6 @@ FLOOD_S = 30 if os.environ.get("IRTC_ABUSE_LONG") == "1" else 10
 FLOOD = os.path.join(irtctest.TOP_BUILDDIR, "tests", "integration", "udp_flood")
 # stun_limit.h: per source 10 at once then 2/s; per worker 200 then 100/s.
 STUN_BURST, STUN_RATE, STUN_TOTAL_BURST, STUN_TOTAL_RATE = 10, 2, 200, 100
-
-
-async def pump(peers, seconds):
-    for _ in range(max(1, int(seconds * 10))):
-        await asyncio.sleep(0.1)
-        for p in peers:
-            p.keepalive()
-            p._read(0.005)
-
-
-async def until(cond, peers, seconds):
-    for _ in range(int(seconds * 10)):
-        if cond():
-            return True
-        await pump(peers, 0.1)
-    return cond()
 
 
 async def packets_lost(pc):
