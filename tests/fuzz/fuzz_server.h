@@ -27,14 +27,29 @@ static http_server_t *fz_http;
 static cfg_t fz_cfg;
 static char fz_dir[64];
 
-/* A server with no listener and a scratch web root; routes are added by the
- * caller between this and fuzz_server_start. */
+/* The scratch directory goes when libFuzzer exits (its time is up); a
+ * crash leaves it, beside the crash input. */
+static void fuzz_server_cleanup(void)
+{
+    static const char *files[] = {"irtc.db", "irtc.db-wal", "irtc.db-shm"};
+    char path[128];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", fz_dir, files[i]);
+        unlink(path);
+    }
+    rmdir(fz_dir);
+}
+
+/* A server with no listener and a scratch web root (and directory for a
+ * database, irtc.db); routes are added by the caller between this and
+ * fuzz_server_start. */
 static inline void fuzz_server_new(const char *name)
 {
     signal(SIGPIPE, SIG_IGN);
     log_setup(LOG_LEVEL_ERROR, LOG_FORMAT_TEXT, NULL);
     snprintf(fz_dir, sizeof(fz_dir), "/tmp/irtc-fuzz-%s-XXXXXX", name);
     CHECK(mkdtemp(fz_dir) != NULL);
+    atexit(fuzz_server_cleanup);
     cfg_defaults(&fz_cfg);
     fz_cfg.listen_count = 0;
     fz_cfg.max_connections_per_source = 1000000;
