@@ -1,6 +1,7 @@
 #!/bin/sh
 # README command 2: install test dependencies, build with -Werror under both
-# gcc and clang, and run the whole suite (make check).  .ci/run calls this.
+# gcc and clang, and run the whole suite (make check, make check-e2e; in CI
+# also the fuzzers, the sanitizer build and the packages).  .ci/run calls this.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh tools/install-test-deps.sh; fi
@@ -18,6 +19,13 @@ status=0
 make -j"$jobs" check || status=$?
 # Real browsers, one test at a time, once nothing else competes for the cores.
 make check-e2e || status=$?
+# Fuzzers (every target FUZZ_SECONDS on its corpus, clang + libFuzzer,
+# ~6 min with the build) and the whole suite again against an ASan + UBSan
+# build (~15 min), tests/fuzz/local.mk; in CI or when asked.
+if [ "${CI:-}" = true ] || [ "${IRTC_TEST_HARDEN:-}" = 1 ]; then
+  make check-fuzz || status=$?
+  make check-sanitize || status=$?
+fi
 # Packaging (issue #7): build the .deb and .rpm, install the .deb into a
 # debootstrap chroot and upgrade it (~2-3 min); in CI or when asked.
 rm -f tests/packaging/*.log tests/packaging/*.trs

@@ -60,6 +60,8 @@ void cfg_defaults(cfg_t *cfg)
     cfg->token_ttl_ms = (uint64_t)24 * 3600 * 1000;
     cfg->signal_idle_timeout_ms = 20 * 1000;
     cfg->signal_resume_window_ms = 15 * 1000;
+    cfg->max_connections = 4096;
+    cfg->max_connections_per_source = 256;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
@@ -174,6 +176,8 @@ enum {
     K_TOKEN_TTL,
     K_SIGNAL_IDLE,
     K_SIGNAL_RESUME,
+    K_MAX_CONNECTIONS,
+    K_MAX_CONNECTIONS_PER_SOURCE,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
     K_LOG_FILE,
@@ -236,6 +240,9 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
                        SIGNAL_IDLE_MAX_MS},
     [K_SIGNAL_RESUME] = {"limits.signal_resume_window", set_duration, FIELD(signal_resume_window_ms), 0,
                          SIGNAL_RESUME_MAX_MS},
+    [K_MAX_CONNECTIONS] = {"limits.max_connections", set_uint, FIELD(max_connections), 16, 1000000},
+    [K_MAX_CONNECTIONS_PER_SOURCE] = {"limits.max_connections_per_source", set_uint, FIELD(max_connections_per_source),
+                                      1, 1000000},
     [K_LOG_LEVEL] = {"log.level", set_log_level},
     [K_LOG_FORMAT] = {"log.format", set_log_format},
     [K_LOG_FILE] = {"log.file", set_string, FIELD(log_file)},

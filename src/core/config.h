@@ -65,6 +65,10 @@ typedef struct {
     uint64_t signal_idle_timeout_ms;  /* a signaling WebSocket silent this long is closed; default 20s, 2s..10m */
     uint64_t signal_resume_window_ms; /* a lost socket's user stays this long for `resume`; default 15s, 0..5m */
 
+    /* limits of the HTTPS front door (http/guard.h) */
+    unsigned max_connections;            /* connections open at once; default 4096, 16..1000000 */
+    unsigned max_connections_per_source; /* ... from one IP address; default 256, 1..1000000 */
+
     /* log */
     log_level_t log_level;   /* default info */
     log_format_t log_format; /* default text */

@@ -35,6 +35,9 @@
 struct api_auth {
     const api_ctx_t *ctx;
     unsigned char token_secret[32]; /* HMAC key deriving REST tokens (settings table) */
+    /* The appToken hash an unknown appId is checked against, so that it costs
+     * the same PBKDF2 as a known one (made once, at start). */
+    char decoy_hash[CRYPTO_SECRET_HASH_LEN];
 };
 
 static int auth_load_secret(api_auth_t *auth)
@@ -222,21 +225,23 @@ static bool auth_check_client(h2o_req_t *req, af_t *f, af_id_t username, const c
     return true;
 }
 
-/* Verifies username/password and answers the token; the app's rate limit is
- * spent before the (deliberately slow) appToken check. */
+/* Verifies username/password and answers the token; the rate limit is spent
+ * before the (deliberately slow) appToken check.  An unknown appId goes
+ * through the same steps as a known one with a wrong appToken (its own
+ * rate-limit bucket, a PBKDF2 against a decoy hash, the same answer), so
+ * neither the time nor a 429 tells which appIds exist. */
 static void auth_grant(api_auth_t *auth, h2o_req_t *req, const char *username, const char *password)
 {
     store_app_t app;
     uint64_t retry_s = 0;
     char token[AUTH_TOKEN_HEX + 1], msg[128];
     int64_t expires_at = 0, now = (int64_t)clock_wall_ms();
-    if (store_app_get(auth->ctx->env.store, username, &app) != IRTC_OK) {
-        api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
-    } else if (!api_rate_take(auth->ctx, req, app.app_id, "rest_token", &retry_s)) {
+    bool known = store_app_get(auth->ctx->env.store, username, &app) == IRTC_OK;
+    if (!api_rate_take(auth->ctx, req, known ? app.app_id : username, "rest_token", &retry_s)) {
         snprintf(msg, sizeof(msg), "at most %u rest_token calls per minute per app; retry after %llu s",
                  auth->ctx->env.cfg->api_calls_per_minute, (unsigned long long)retry_s);
         api_send_oauth_error(req, 429, "too_many_requests", msg);
-    } else if (crypto_secret_verify(password, app.app_token_hash) != 1) {
+    } else if (crypto_secret_verify(password, known ? app.app_token_hash : auth->decoy_hash) != 1 || !known) {
         api_send_oauth_error(req, 400, "invalid_grant", "Bad credentials");
     } else if (auth_issue(auth, app.app_id, now, token, &expires_at) != IRTC_OK) {
         api_send_oauth_error(req, 500, "server_error", "cannot store the token");
@@ -288,6 +293,9 @@ int api_auth_new(const api_ctx_t *ctx, api_auth_t **out)
         *out = NULL;
         return rc;
     }
+    char decoy[33];
+    crypto_random_alnum(decoy, sizeof(decoy) - 1);
+    crypto_secret_hash(decoy, auth->decoy_hash);
     /* prefix=true so a longer path reaches on_rest_token and gets the envelope 404. */
     http_server_route(ctx->env.http, AUTH_PATH, true, HTTP_METHOD_POST, "rest_token", on_rest_token, auth);
     http_server_on_bad_method(ctx->env.http, AUTH_PATH, on_rest_token_bad_method);

@@ -6,6 +6,13 @@
  * are registered between http_server_new and http_server_start (h2o builds its
  * per-path handler table at context init); static files at "/" are registered
  * last by http_server_start.  Handlers answer with the helpers below.
+ *
+ * Defences (guard.h): limits.max_connections and
+ * limits.max_connections_per_source are checked at accept, before the TLS
+ * handshake, and a refused connection is closed at once; HTTP/2 only through
+ * ALPN, each connection within frame budgets (closed past them, its address
+ * refused for a while); HTTP/1.x requests with ambiguous framing answered 400
+ * and their connection closed; access-log lines budgeted per connection.
  */
 #ifndef IRTC_HTTP_SERVER_H
 #define IRTC_HTTP_SERVER_H
@@ -66,6 +73,23 @@ void http_server_set_tls(http_server_t *s, SSL_CTX *ssl_ctx);
 void http_server_begin_shutdown(http_server_t *s);
 /* True when no HTTP connection is open any more. */
 bool http_server_idle(http_server_t *s);
+
+/* Serves fd, an already connected stream socket, as plain HTTP/1.1 (no TLS)
+ * with the same routes, caps and checks as an accepted connection: for unit
+ * tests and fuzzers, which talk to the server over a socketpair.  Takes
+ * ownership of fd.  IRTC_EINVAL before http_server_start; IRTC_ELIMIT when a
+ * cap refused it (fd is closed). */
+int http_server_serve_plain(http_server_t *s, int fd);
+
+/* The front door's figures (also in /metrics). */
+typedef struct {
+    size_t open;              /* connections open */
+    unsigned max_connections; /* limits.max_connections, after the descriptor limit */
+    uint64_t refused_total, refused_source, refused_penalized;
+    uint64_t abusive_closed; /* HTTP/2 connections cut for a frame flood */
+    uint64_t handshake_timeouts, framing_refused, log_lines_skipped;
+} http_server_stats_t;
+void http_server_stats(const http_server_t *s, http_server_stats_t *out);
 
 /* ---- response helpers ---- */
 /* Sends body (copied into the request pool) with status and content type. */

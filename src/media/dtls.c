@@ -39,9 +39,16 @@
 #define EXPORTER_LABEL "EXTRACTOR-dtls_srtp" /* RFC 5764 §4.2 */
 #define CERT_DAYS 30
 #define MAX_DIGEST 64
-#define MIN_RTO_MS 10
 /* One DTLS record's plaintext at most (RFC 6347 §4.1). */
 #define MAX_RECORD 16384
+
+/* Record content types (RFC 6347 §4.1) and what an epoch-0 record may hold. */
+enum { REC_CCS = 20, REC_ALERT = 21, REC_HANDSHAKE = 22, REC_APP_DATA = 23 };
+#define REC_HEADER_LEN 13
+#define HS_HEADER_LEN 12
+/* Larger than any handshake message of ours or a browser's (a certificate
+ * chain is a few KB), far below OpenSSL's own limits. */
+#define HS_MAX_MESSAGE (64 * 1024)
 
 #define R_FP_MISMATCH "certificate fingerprint mismatch"
 #define R_NO_CERT "peer sent no certificate"
@@ -77,6 +84,8 @@ struct dtls_conn {
     bool fp_mismatch;
     unsigned depth; /* nesting of calls that may run callbacks */
     bool dead;      /* dtls_conn_free was called from a callback */
+    dtls_ctx_t *ctx;
+    bool sent_handshake; /* a handshake record went out: a peer's handshake is under way */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -293,6 +302,13 @@ static pthread_once_t out_method_once = PTHREAD_ONCE_INIT;
 static int out_write(BIO *b, const char *data, int len)
 {
     dtls_conn_t *c = BIO_get_data(b);
+    if (len > 0 && data[0] == REC_HANDSHAKE)
+        c->sent_handshake = true;
+    /* A server's alert before its first flight answers garbage (a forged or
+     * broken ClientHello, discarded below): sending it to the address the
+     * real client uses could end that client's handshake. */
+    if (len > 0 && data[0] == REC_ALERT && c->role == DTLS_SERVER && !c->sent_handshake)
+        return len;
     if (len > 0 && c->cb.send != NULL)
         c->cb.send(c->user, (const uint8_t *)data, (size_t)len);
     return len;
@@ -367,6 +383,28 @@ static unsigned int rto_cb(SSL *ssl, unsigned int timer_us)
     return timer_us >= DTLS_MAX_RTO_MS * 500u ? DTLS_MAX_RTO_MS * 1000u : timer_us * 2;
 }
 
+/* A fresh SSL for c: at creation, and again when garbage killed one that had
+ * not started a handshake yet (discard_before_handshake). */
+static void ssl_open(dtls_conn_t *c)
+{
+    c->ssl = SSL_new(c->ctx->ssl_ctx);
+    c->rbio = BIO_new(BIO_s_mem());
+    BIO *wbio = BIO_new(out_method);
+    if (c->ssl == NULL || c->rbio == NULL || wbio == NULL)
+        abort(); /* OpenSSL allocation failure: same policy as xmalloc */
+    /* An empty read BIO means "wait for the next datagram", not EOF. */
+    BIO_set_mem_eof_return(c->rbio, -1);
+    BIO_set_data(wbio, c);
+    SSL_set_app_data(c->ssl, c);
+    SSL_set_bio(c->ssl, c->rbio, wbio);
+    if (c->role == DTLS_SERVER)
+        SSL_set_accept_state(c->ssl);
+    else
+        SSL_set_connect_state(c->ssl);
+    SSL_set_mtu(c->ssl, DTLS_MTU); /* after the BIOs: it asks wbio for overhead */
+    DTLS_set_timer_cb(c->ssl, rto_cb);
+}
+
 int dtls_conn_new(dtls_ctx_t *ctx, dtls_role_t role, const char *remote_fp_alg, const char *remote_fp_hex,
                   const dtls_callbacks_t *cb, void *user, dtls_conn_t **out, const char **why)
 {
@@ -381,29 +419,15 @@ int dtls_conn_new(dtls_ctx_t *ctx, dtls_role_t role, const char *remote_fp_alg, 
     c->user = user;
     c->role = role;
     c->rto_ms = DTLS_INITIAL_RTO_MS;
-    c->ssl = SSL_new(ctx->ssl_ctx);
-    c->rbio = BIO_new(BIO_s_mem());
-    BIO *wbio = BIO_new(out_method);
-    if (c->ssl == NULL || c->rbio == NULL || wbio == NULL)
-        abort(); /* OpenSSL allocation failure: same policy as xmalloc */
-    /* An empty read BIO means "wait for the next datagram", not EOF. */
-    BIO_set_mem_eof_return(c->rbio, -1);
-    BIO_set_data(wbio, c);
-    SSL_set_app_data(c->ssl, c);
-    SSL_set_bio(c->ssl, c->rbio, wbio);
-    if (role == DTLS_SERVER)
-        SSL_set_accept_state(c->ssl);
-    else
-        SSL_set_connect_state(c->ssl);
-    SSL_set_mtu(c->ssl, DTLS_MTU); /* after the BIOs: it asks wbio for overhead */
-    DTLS_set_timer_cb(c->ssl, rto_cb);
+    c->ctx = ctx;
+    ssl_open(c);
     *out = c;
     return IRTC_OK;
 }
 
 void dtls_conn_set_initial_rto_ms(dtls_conn_t *c, unsigned rto_ms)
 {
-    c->rto_ms = IRTC_MAX(MIN_RTO_MS, IRTC_MIN(rto_ms, DTLS_MAX_RTO_MS));
+    c->rto_ms = IRTC_MAX(DTLS_MIN_RTO_MS, IRTC_MIN(rto_ms, DTLS_MAX_RTO_MS));
 }
 
 dtls_state_t dtls_conn_state(const dtls_conn_t *c)
@@ -571,14 +595,95 @@ int dtls_conn_start(dtls_conn_t *c, uint64_t now_ms)
  * record header is the least a datagram can hold. */
 static bool looks_like_dtls(const uint8_t *d, size_t len)
 {
-    return len >= 13 && d[0] >= 20 && d[0] <= 63;
+    return len >= REC_HEADER_LEN && d[0] >= 20 && d[0] <= 63;
+}
+
+static uint32_t rd24(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* Handshake messages the peer of a role sends in the clear (RFC 5246 §7.4,
+ * RFC 6347 §4.2.1); Finished travels in epoch 1. */
+static bool hs_type_expected(dtls_role_t role, uint8_t t)
+{
+    if (role == DTLS_SERVER) /* from a client: ClientHello, Certificate, CertificateVerify, ClientKeyExchange */
+        return t == 1 || t == 11 || t == 15 || t == 16;
+    /* from a server: ServerHello, HelloVerifyRequest, NewSessionTicket, Certificate,
+     * ServerKeyExchange, CertificateRequest, ServerHelloDone */
+    return t == 2 || t == 3 || t == 4 || t == 11 || t == 12 || t == 13 || t == 14;
+}
+
+/* The handshake fragments of one epoch-0 record must tile it exactly, each
+ * inside its message (RFC 6347 §4.2.2). */
+static bool hs_fragments_ok(dtls_role_t role, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        if (n < HS_HEADER_LEN || !hs_type_expected(role, p[0]))
+            return false;
+        uint32_t msg_len = rd24(p + 1), frag_off = rd24(p + 6), frag_len = rd24(p + 9);
+        if (msg_len > HS_MAX_MESSAGE || frag_off + frag_len > msg_len || frag_len > n - HS_HEADER_LEN)
+            return false;
+        p += HS_HEADER_LEN + frag_len;
+        n -= HS_HEADER_LEN + frag_len;
+    }
+    return true;
+}
+
+/*
+ * RFC 6347 §4.1.2.7: invalid records are discarded silently, and only an
+ * authenticated alert may end an association.  OpenSSL already drops
+ * records that fail decryption, but treats anything it cannot parse in
+ * epoch 0 (the clear) as fatal: one forged datagram from the peer's address
+ * would end the call.  So the clear part of a datagram is checked here first
+ * and the whole datagram dropped when a record is malformed (header, version,
+ * length, handshake framing, a message this role never receives), is an
+ * alert (unauthenticated), or is application data (never in the clear).
+ * Records of later epochs are left to OpenSSL's MAC check.
+ */
+static bool datagram_acceptable(dtls_role_t role, const uint8_t *d, size_t len)
+{
+    while (len > 0) {
+        if (len < REC_HEADER_LEN || d[1] != 0xFE)
+            return false;
+        size_t rlen = (size_t)d[11] << 8 | d[12];
+        uint16_t epoch = (uint16_t)(d[3] << 8 | d[4]);
+        const uint8_t *body = d + REC_HEADER_LEN;
+        if (rlen > len - REC_HEADER_LEN || d[0] < REC_CCS || d[0] > REC_APP_DATA)
+            return false;
+        if (epoch == 0) {
+            if (d[0] == REC_ALERT || d[0] == REC_APP_DATA)
+                return false;
+            if (d[0] == REC_CCS && (rlen != 1 || body[0] != 1))
+                return false;
+            if (d[0] == REC_HANDSHAKE && (rlen == 0 || !hs_fragments_ok(role, body, rlen)))
+                return false;
+        }
+        d += REC_HEADER_LEN + rlen;
+        len -= REC_HEADER_LEN + rlen;
+    }
+    return true;
+}
+
+/* Before any handshake of ours is under way, a datagram that passed the
+ * checks above can still be garbage to OpenSSL (a well-framed ClientHello
+ * full of nonsense).  Nothing is lost by forgetting it: the SSL is replaced
+ * and the real peer's ClientHello is still welcome.  True when it did so. */
+static bool discard_before_handshake(dtls_conn_t *c)
+{
+    if (c->state != DTLS_STATE_HANDSHAKING || c->role != DTLS_SERVER || c->sent_handshake || c->fp_mismatch)
+        return false;
+    (void)drain_errors(c); /* logged (rate-limited) and cleared */
+    SSL_free(c->ssl);
+    ssl_open(c);
+    return true;
 }
 
 int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)
 {
     if (c->state != DTLS_STATE_HANDSHAKING && c->state != DTLS_STATE_CONNECTED)
         return IRTC_ECONFLICT;
-    if (!looks_like_dtls(d, len) || len > INT32_MAX)
+    if (!looks_like_dtls(d, len) || len > INT32_MAX || !datagram_acceptable(c->role, d, len))
         return IRTC_EINVAL;
     enter(c);
     int rc = IRTC_OK;
@@ -586,7 +691,16 @@ int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)
         abort(); /* memory BIO: fails only on OOM */
     if (c->state == DTLS_STATE_HANDSHAKING) {
         int ret = SSL_do_handshake(c->ssl);
-        rc = ret == 1 ? keys_ready(c) : ssl_failure(c, ret);
+        if (ret == 1) {
+            rc = keys_ready(c);
+        } else {
+            int e = SSL_get_error(c->ssl, ret);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE && discard_before_handshake(c)) {
+                leave(c);
+                return IRTC_EINVAL;
+            }
+            rc = ssl_failure(c, ret);
+        }
     }
     if (rc == IRTC_OK)
         rc = read_app(c);

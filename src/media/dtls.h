@@ -36,6 +36,10 @@
 /* First handshake retransmission (RFC 6347 §4.2.4.1); doubles up to max. */
 #define DTLS_INITIAL_RTO_MS 1000
 #define DTLS_MAX_RTO_MS 8000
+/* OpenSSL counts a timer with under 15 ms left as expired (d1_lib.c,
+ * dtls1_get_timeout) and retransmits at the next read: a shorter first RTO
+ * would send every first flight twice. */
+#define DTLS_MIN_RTO_MS 30
 /* "AB:CD:..." for SHA-256, plus NUL. */
 #define DTLS_FINGERPRINT_LEN 95
 
@@ -120,7 +124,7 @@ void dtls_ctx_free(dtls_ctx_t *ctx);
 int dtls_conn_new(dtls_ctx_t *ctx, dtls_role_t role, const char *remote_fp_alg, const char *remote_fp_hex,
                   const dtls_callbacks_t *cb, void *user, dtls_conn_t **out, const char **why);
 /* Sets the first retransmission timeout (before dtls_conn_start), e.g. from
- * an ICE round-trip estimate; clamped to 10..DTLS_MAX_RTO_MS. */
+ * an ICE round-trip estimate; clamped to DTLS_MIN_RTO_MS..DTLS_MAX_RTO_MS. */
 void dtls_conn_set_initial_rto_ms(dtls_conn_t *c, unsigned rto_ms);
 /* Arms the handshake deadline; a client sends its ClientHello.  IRTC_OK, or
  * IRTC_ECONFLICT if already started. */

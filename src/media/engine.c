@@ -13,6 +13,7 @@
 #include "media/producer.h"
 #include "media/rtp.h"
 #include "media/stun.h"
+#include "media/stun_limit.h"
 #include "media/transport.h"
 #include "core/spsc_ring.h"
 
@@ -30,6 +31,7 @@ struct engine {
     transport_t *by_ufrag[ENGINE_BUCKETS];
     producer_t *producers[ENGINE_BUCKETS];
     consumer_t *consumers[ENGINE_BUCKETS];
+    stun_limit_t stun_401;
     transport_t **heap; /* by due_ms */
     size_t heap_len, heap_cap;
 };
@@ -441,6 +443,8 @@ engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine
     e->ctx.engine = e;
     e->ctx.bind_addr = bind_addr;
     e->ctx.reindex_ufrag = reindex_ufrag;
+    stun_limit_init(&e->stun_401, mx_now_ms(&e->ctx));
+    e->ctx.stun_401 = &e->stun_401;
     char err[256];
     e->ctx.dtls = cert ? dtls_ctx_new(cert, NULL, err, sizeof(err)) : NULL;
     if (cert != NULL && e->ctx.dtls == NULL)

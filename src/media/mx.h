@@ -142,6 +142,7 @@ typedef struct mx_ctx {
     engine_io_t io;
     engine_stats_t *stats;
     struct dtls_ctx *dtls;
+    struct stun_limit *stun_401; /* budget for answers to checks that fail authentication */
     uint64_t now_us; /* the event being handled: one clock read per batch, command or timer run */
     void *engine;
     /* Makes addr t's address in the engine's table; false (nothing changed)

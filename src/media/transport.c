@@ -12,6 +12,7 @@
 #include "media/gcc.h"
 #include "media/pacer.h"
 #include "media/producer.h"
+#include "media/stun_limit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -234,7 +235,7 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
         /* RFC 8445 §7.3: a check that fails authentication gets 401, no state change. */
         uint8_t out[STUN_ERROR_MAX];
         size_t n = stun_build_error(out, sizeof(out), m->txid, STUN_METHOD_BINDING, STUN_ERR_UNAUTHORIZED, NULL, 0);
-        uint8_t *tx = n ? tx_reserve(t) : NULL;
+        uint8_t *tx = n && stun_limit_allow(t->ctx->stun_401, from, mx_now_ms(t->ctx)) ? tx_reserve(t) : NULL;
         if (tx != NULL) {
             memcpy(tx, out, n);
             tx_commit(t, from, fromlen, n);

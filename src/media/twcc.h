@@ -35,8 +35,11 @@
 /* Largest feedback packet written: a 1200-byte datagram budget minus the
  * SRTCP trailer (4-byte index + 10-byte tag) and some slack. */
 #define TWCC_FEEDBACK_MAX_LEN 1180
-/* Smallest cap that always makes progress: header, one chunk, one 2-byte delta. */
-#define TWCC_FEEDBACK_MIN_LEN 24
+/* Smallest cap that always makes progress: header, a run-length chunk of
+ * lost packets, the chunk of the first received one and its 2-byte delta
+ * (26 bytes, padded to 28).  After 14 losses, or 7 and a first delta above
+ * 63.75 ms, that is what one reported packet takes. */
+#define TWCC_FEEDBACK_MIN_LEN 28
 #define TWCC_FEEDBACK_INTERVAL_US 50000
 #define TWCC_FEEDBACK_PACKETS 100
 #define TWCC_NOT_RECEIVED UINT64_MAX

@@ -37,7 +37,7 @@ typedef struct {
     rec_kind_t kind;
     rec_mode_t mode;
     rec_storage_t storage;
-    char base[1024];
+    char base[REC_BASE_MAX];
     char rel[REC_PATH_MAX + 1];
     char name[REC_NAME_MAX + 1];
     int capture_interval_s, capture_nums;
@@ -111,7 +111,7 @@ struct rec_job {
     /* output file */
     int dirfd, fd;
     char final_name[REC_NAME_MAX + 32], part_name[REC_NAME_MAX + 40];
-    char final_path[2048];
+    char final_path[REC_FULL_PATH_MAX];
     rec_mux_t *mux;
     bool mux_failed;
     char reason[512];

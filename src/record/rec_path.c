@@ -164,24 +164,47 @@ int rec_path_name(const char *file_name, size_t len, const char *default_tmpl, c
     return IRTC_OK;
 }
 
-void rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name)
+int rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name)
 {
+    /* The result as spans first (parts and separators), so its length is
+     * known before a byte is copied and the copy never passes cap. */
     const char *parts[3] = {base, rel, name};
-    size_t o = 0;
-    out[0] = '\0';
+    struct {
+        const char *p;
+        size_t n;
+    } span[5];
+    size_t ns = 0, total = 0;
+    char last = '\0';
+    if (cap == 0)
+        return IRTC_EINVAL;
     for (int i = 0; i < 3; i++) {
         const char *p = parts[i];
         if (p == NULL || *p == '\0')
             continue;
-        if (o > 0 && out[o - 1] != '/')
-            o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "/");
-        if (o > 0)
+        if (total > 0) {
             while (*p == '/')
                 p++;
-        o += (size_t)snprintf(out + o, o < cap ? cap - o : 0, "%s", p);
+            if (last != '/') {
+                span[ns].p = "/", span[ns++].n = 1;
+                total++, last = '/';
+            }
+        }
+        size_t n = strlen(p);
+        if (n > 0) {
+            span[ns].p = p, span[ns++].n = n;
+            total += n, last = p[n - 1];
+        }
     }
-    if (o > 1 && o < cap && out[o - 1] == '/')
-        out[o - 1] = '\0';
+    if (total > 1 && last == '/')
+        span[ns - 1].n--, total--;
+    size_t o = 0;
+    for (size_t i = 0; i < ns && o < cap - 1; i++) {
+        size_t k = IRTC_MIN(span[i].n, cap - 1 - o);
+        memcpy(out + o, span[i].p, k);
+        o += k;
+    }
+    out[o] = '\0';
+    return total < cap ? IRTC_OK : IRTC_EINVAL;
 }
 
 int rec_path_open_dir(const char *base, const char *rel, int *dirfd, char *why, size_t whycap)

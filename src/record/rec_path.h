@@ -26,6 +26,10 @@
 
 #define REC_PATH_MAX 1024 /* relative directory, bytes */
 #define REC_NAME_MAX 200  /* file name before suffix and clash number */
+#define REC_BASE_MAX 1024 /* a base directory, with its NUL (rec_job_cfg_t.base) */
+/* What rec_path_join needs for a base, a directory and a name with its
+ * clash number and suffix, so it never truncates. */
+#define REC_FULL_PATH_MAX (REC_BASE_MAX + REC_PATH_MAX + REC_NAME_MAX + 32)
 
 typedef struct {
     const char *app_id;
@@ -68,7 +72,9 @@ int rec_path_create(int dirfd, const char *name, const char *suffix, char *final
 int rec_path_commit(int dirfd, const char *part_name, const char *name, const char *suffix, char *final_name,
                     size_t cap, char *why, size_t whycap);
 
-/* base + "/" + rel + "/" + name, without doubled separators. */
-void rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name);
+/* base + "/" + rel + "/" + name, without doubled separators, always
+ * NUL-terminated within cap.  IRTC_EINVAL when it had to be cut short
+ * (a buffer of REC_FULL_PATH_MAX never is). */
+int rec_path_join(char *out, size_t cap, const char *base, const char *rel, const char *name);
 
 #endif

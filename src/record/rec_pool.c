@@ -472,7 +472,7 @@ int rec_session_new(rec_pool_t *p, const rec_params_t *pr, rec_session_t **out, 
         generate_id(s->recording_id, sizeof(s->recording_id));
     snprintf(c->base, sizeof(c->base), "%s", pr->storage == REC_STORAGE_NAS ? p->nas_base : p->isdp_base);
     if (p->cfg.store != NULL) {
-        char intended[2048], file[REC_NAME_MAX + 8];
+        char intended[REC_FULL_PATH_MAX], file[REC_NAME_MAX + 8];
         snprintf(file, sizeof(file), "%s%s", c->name, pr->kind == REC_KIND_VIDEO ? ".mp4" : ".jpg");
         rec_path_join(intended, sizeof(intended), c->base, c->rel, file);
         int rc = insert_row(p, pr, s, pr->kind == REC_KIND_IMAGE && pr->storage == REC_STORAGE_ISDP ? "" : intended,

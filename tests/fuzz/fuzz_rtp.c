@@ -6,25 +6,15 @@
  * sub-packets go through every parser, and those we also build (SR, RR, NACK,
  * REMB, PLI, FIR) are rebuilt and re-parsed to the same meaning.
  * Single-threaded; any failed check aborts.
- *
- *   clang -std=gnu11 -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_rtp.c \
- *       src/media/rtp.c src/core/common.c -o fuzz_rtp
- *   ./fuzz_rtp -max_total_time=60 tests/fuzz/corpus/rtp
+ * Built and run by `make check-fuzz` (tests/fuzz/local.mk).
  */
 #include "media/rtp.h"
 #include "core/common.h"
+#include "fuzz/fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "fuzz_rtp: check failed at line %d: %s\n", __LINE__, #cond);                               \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static uint8_t scratch[65536];
 

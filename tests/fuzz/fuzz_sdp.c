@@ -5,26 +5,16 @@
  * three policies; write each answer and require it to be CRLF-only, to parse
  * again with our own parser into the same structure, and to be refused as an
  * offer (it is ICE-lite).  Single-threaded; any failed check aborts.
- *
- *   clang -std=gnu11 -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_sdp.c \
- *       src/sdp/sdp_*.c src/core/common.c src/core/buf.c src/core/log.c -o fuzz_sdp
- *   ./fuzz_sdp -max_total_time=60 tests/fuzz/corpus/sdp
+ * Built and run by `make check-fuzz` (tests/fuzz/local.mk).
  */
 #include "sdp/sdp.h"
 #include "core/buf.h"
 #include "core/common.h"
+#include "fuzz/fuzz.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "fuzz_sdp: check failed at line %d: %s\n", __LINE__, #cond);                               \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 #define TERMINATED(arr) CHECK(memchr((arr), '\0', sizeof(arr)) != NULL)
 

@@ -6,26 +6,16 @@
  * mapped address to round-trip.  Each input is also replayed with its header
  * made consistent so the attribute walk gets fuzzed too.  Single-threaded;
  * any failed check aborts.
- *
- *   clang -std=gnu11 -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_stun.c \
- *       src/media/stun.c src/core/common.c $(pkg-config --cflags --libs openssl) -o fuzz_stun
- *   ./fuzz_stun -max_total_time=60 tests/fuzz/corpus/stun
+ * Built and run by `make check-fuzz` (tests/fuzz/local.mk).
  */
 #include "media/stun.h"
 #include "core/common.h"
+#include "fuzz/fuzz.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CHECK(cond)                                                                                                    \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "fuzz_stun: check failed at line %d: %s\n", __LINE__, #cond);                              \
-            abort();                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static const char PWD[] = "VOkJxbRl1RmTxUk/WvJxBt";
 

@@ -54,11 +54,11 @@ write_config() {
   } > "$f"
 }
 
-# start_daemon CONFIG: starts irtcd, waits (<= 20 s) for /healthz 200.
+# start_daemon CONFIG: starts irtcd, waits (<= 20 s, times IRTC_TEST_SLOW) for /healthz 200.
 start_daemon() {
   "$IRTCD" --config "$1" >>"$T_TMP/daemon.log" 2>&1 &
   DAEMON_PID=$!
-  for _ in $(seq 1 200); do
+  for _ in $(seq 1 $((200 * ${IRTC_TEST_SLOW:-1}))); do
     if curl -ks -o /dev/null -w '%{http_code}' "https://127.0.0.1:$HTTPS_PORT/healthz" 2>/dev/null | grep -q 200; then
       return 0
     fi

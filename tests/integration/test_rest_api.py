@@ -111,6 +111,39 @@ def test_rest_token():
         r = A.rest_token(ACME, acme["appToken"], **override)
         t.ok(r.status == status and (r.json or {}).get("error") == error
              and (r.json or {}).get("error_description"), "rest_token %s: %d %s" % (what, status, error), r)
+    # An unknown appId and a known one with a wrong appToken are told apart
+    # neither by the answer nor by the time it takes (PBKDF2 either way).
+    # The time is the daemon's own (its access log), so TLS set-up and a
+    # busy machine do not drown the difference (27 ms against 61 ms before).
+    unknown = A.rest_token("NoSuchApp", acme["appToken"])
+    wrong = A.rest_token(ACME, "wrong")
+    t.ok((unknown.status, unknown.json) == (wrong.status, wrong.json),
+         "rest_token: unknown appId and wrong appToken get the same answer", (unknown.json, wrong.json))
+    line = re.compile(r"POST /oauth2/oauth/rest_token HTTP/\S+ 400 \d+ ([\d.]+)ms route=rest_token")
+    times = {"unknown": [], "wrong": []}
+    for block in range(3):
+        for kind in ("unknown", "wrong"):
+            start = os.path.getsize(A.log)
+            for i in range(5):
+                if kind == "unknown":
+                    A.rest_token("NoSuchApp%d%d" % (block, i), "x")
+                else:
+                    A.rest_token(ACME, "wrong%d" % i)
+            # The access-log line is written as the request is disposed of,
+            # which can come after the client has its answer: wait for all 5.
+            deadline, found = time.monotonic() + 5, []
+            while len(found) < 5 and time.monotonic() < deadline:
+                with open(A.log, "rb") as f:
+                    f.seek(start)
+                    found = [float(m) for m in line.findall(f.read().decode("utf-8", "replace"))]
+                if len(found) < 5:
+                    time.sleep(0.05)
+            times[kind] += found[:5]
+    med = {k: sorted(v)[len(v) // 2] if v else 0.0 for k, v in times.items()}
+    t.ok(len(times["unknown"]) == 15 and len(times["wrong"]) == 15 and med["wrong"] > 0
+         and 0.5 <= med["unknown"] / med["wrong"] <= 2,
+         "rest_token failure takes the daemon as long for an unknown appId (median %.1f ms) as for a wrong "
+         "appToken (%.1f ms)" % (med["unknown"], med["wrong"]), times)
     r = A.post("/oauth2/oauth/rest_token", '{"client_id":', content_type="application/json")
     t.ok(r.status == 400 and r.json.get("error") == "invalid_request", "rest_token malformed JSON: 400", r)
     r = A.post("/oauth2/oauth/rest_token", "client_id=%zz", content_type="application/x-www-form-urlencoded")
@@ -614,6 +647,10 @@ def test_rate_limits():
     t.eq(bad, [1001001, 1001001, 1001001, 1001029], "invalid calls count too")
     codes = [B.rest_token(x["appId"], x["appToken"]).status for _ in range(3)]
     t.eq(codes, [200, 200, 429], "rest_token is limited per app too (1 earlier + 2, then 429)")
+    z = B.create_app("z")
+    known = [B.rest_token(z["appId"], "wrong").status for _ in range(4)]
+    unknown = [B.rest_token("NoSuchAppZ", "wrong").status for _ in range(4)]
+    t.eq(unknown, known, "an unknown appId is rate-limited like a known one (no 429 tells them apart)")
     r = B.rest_token(x["appId"], x["appToken"])
     t.ok(r.status == 429 and r.json.get("error") == "too_many_requests" and r.headers.get("retry-after", "").isdigit(),
          "rest_token's 429 has the OAuth error shape and Retry-After", r)

@@ -22,8 +22,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "vectors"))
 import irtctest  # noqa: E402
 import test_signal as ts  # noqa: E402  (its Peer client; its tests do not run on import)
 
-IDLE_S = 2    # limits.signal_idle_timeout
-WINDOW_S = 3  # limits.signal_resume_window
+IDLE_S = 2 * irtctest.SLOW    # limits.signal_idle_timeout
+WINDOW_S = 3 * irtctest.SLOW  # limits.signal_resume_window
 T = ts.T
 ok = T.ok
 err, is_ok = ts.err, ts.is_ok
@@ -85,7 +85,8 @@ def test_drop_and_resume(d):
     took = time.monotonic() - t0
     ok(e is not None and e["data"]["userId"] == "alice" and e["data"]["reason"]["code"] == 7,
        "not resumed: peer-leave reason 7", e)
-    ok(WINDOW_S - 0.5 <= took <= WINDOW_S + 1.5, "after the window (%.1f s for %d s)" % (took, WINDOW_S))
+    ok(WINDOW_S - 0.5 <= took <= WINDOW_S + 1.5 * irtctest.SLOW,
+       "after the window (%.1f s for %d s)" % (took, WINDOW_S))
     ok(err(ts.Peer(d).request("resume", resumeToken=token)) == 200012, "too late: 200012, join again")
     b.close()
 

@@ -808,8 +808,13 @@ static void test_sender(void)
     ok(r.delivered_at_ms == 0 && r.attempts == 0 && r.next_attempt_ms < INT64_MAX,
        "the interrupted row is left pending, not counted as an attempt");
     store_outbox_dispose(&r);
-    cb_sender_stop(snd);
-    ok(1, "stopping no sender is a no-op");
+    t0 = clock_mono_ms();
+    cb_sender_stop(snd); /* NULL: stopped already */
+    dt = clock_mono_ms() - t0;
+    r = row_by_id(id);
+    ok(dt < 500 && srv_conns() == 1 && r.attempts == 0 && r.delivered_at_ms == 0,
+       "stopping no sender returns at once (%llu ms) and touches neither the server nor the row", (unsigned long long)dt);
+    store_outbox_dispose(&r);
 
     /* Restarted with a 1 s window: a server that only fails gets the row given up. */
     srv_step_t e503[] = {REPLY("HTTP/1.1 503 Busy\r\n\r\n")};
@@ -833,8 +838,14 @@ static void test_sender(void)
     is_int(cb_sender_start(&cfg, tpath("cb.db"), &snd, err, sizeof(err)), IRTC_EIO, "a CA file that is no PEM: refused");
     ok(snd == NULL, "no sender after a failed start");
     ok(strstr(err, "callback_ca_file") != NULL, "the error names the key (%s)", err);
+    r = row_by_id(id);
+    int attempts = r.attempts;
+    store_outbox_dispose(&r);
     cb_sender_kick(snd);
-    ok(1, "kick without a sender is a no-op");
+    sleep_ms(100);
+    r = row_by_id(id);
+    ok(r.attempts == attempts && r.delivered_at_ms == 0, "kick without a sender is a no-op (no attempt)");
+    store_outbox_dispose(&r);
 }
 
 int main(void)

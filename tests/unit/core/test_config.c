@@ -98,6 +98,8 @@ static void test_defaults(void)
     is_int(cfg.token_ttl_ms, 86400000, "defaults: token ttl 24h");
     is_int(cfg.signal_idle_timeout_ms, 20000, "defaults: signaling idle timeout 20s");
     is_int(cfg.signal_resume_window_ms, 15000, "defaults: signaling resume window 15s");
+    is_int(cfg.max_connections, 4096, "defaults: 4096 connections");
+    is_int(cfg.max_connections_per_source, 256, "defaults: 256 connections per address");
     is_int(cfg.log_level, LOG_LEVEL_INFO, "defaults: log info");
     is_int(cfg.log_format, LOG_FORMAT_TEXT, "defaults: log text");
     is_str(cfg.log_file, "", "defaults: log to stderr");
@@ -124,14 +126,13 @@ static bool cfg_equal(const cfg_t *a, const cfg_t *b)
            strcmp(a->data_dir, b->data_dir) == 0 && strcmp(a->nas_base_path, b->nas_base_path) == 0 &&
            strcmp(a->callback_ca_file, b->callback_ca_file) == 0 && a->rec_threads == b->rec_threads &&
            strcmp(a->rec_audio_codec, b->rec_audio_codec) == 0 && a->rec_max_sessions == b->rec_max_sessions &&
-           strcmp(a->callback_ca_file, b->callback_ca_file) == 0 &&
-           a->callback_timeout_ms == b->callback_timeout_ms && a->callback_retry_min_ms == b->callback_retry_min_ms &&
+           strcmp(a->callback_ca_file, b->callback_ca_file) == 0 && a->callback_timeout_ms == b->callback_timeout_ms &&
+           a->callback_retry_min_ms == b->callback_retry_min_ms &&
            a->callback_retry_max_ms == b->callback_retry_max_ms && a->callback_give_up_ms == b->callback_give_up_ms &&
            a->max_publishers_per_room == b->max_publishers_per_room &&
            a->api_calls_per_minute == b->api_calls_per_minute && a->token_ttl_ms == b->token_ttl_ms &&
-           a->signal_idle_timeout_ms == b->signal_idle_timeout_ms &&
-           a->log_level == b->log_level && a->log_format == b->log_format && strcmp(a->log_file, b->log_file) == 0 &&
-           strcmp(a->source, b->source) == 0;
+           a->signal_idle_timeout_ms == b->signal_idle_timeout_ms && a->log_level == b->log_level &&
+           a->log_format == b->log_format && strcmp(a->log_file, b->log_file) == 0 && strcmp(a->source, b->source) == 0;
 }
 
 /* Loads text that must be all defaults apart from source. */
@@ -268,6 +269,12 @@ static void test_accepted_edges(void)
     ok(rc == IRTC_OK && cfg.signal_resume_window_ms == 0, "signaling resume window 0s (off) accepted (%s)", err);
     expect_err("limits:\n  signal_resume_window: 6m\n", 2, 25,
                "limits.signal_resume_window: 6m is out of range (0s..5m)");
+    rc = load_text(&cfg, "limits:\n  max_connections: 16\n  max_connections_per_source: 1\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.max_connections == 16 && cfg.max_connections_per_source == 1,
+       "connection limits at their minimum accepted (%s)", err);
+    expect_err("limits:\n  max_connections: 15\n", 2, 20, "limits.max_connections: 15 is out of range (16..1000000)");
+    expect_err("limits:\n  max_connections_per_source: 0\n", 2, 31,
+               "limits.max_connections_per_source: 0 is out of range (1..1000000)");
     rc = load_text(&cfg,
                    "recording:\n  callback_timeout: 1s\n  callback_retry_min: 100ms\n  callback_retry_max: 100ms\n"
                    "  callback_give_up: 1s\n",
@@ -275,8 +282,9 @@ static void test_accepted_edges(void)
     ok(rc == IRTC_OK && cfg.callback_timeout_ms == 1000 && cfg.callback_retry_min_ms == 100 &&
            cfg.callback_retry_max_ms == 100 && cfg.callback_give_up_ms == 1000,
        "callback minimums accepted, retry_max may equal retry_min (%s)", err);
-    rc = load_text(&cfg, "recording:\n  callback_timeout: 60s\n  callback_retry_min: 1h\n  callback_retry_max: 24h\n"
-                         "  callback_give_up: 30d\n",
+    rc = load_text(&cfg,
+                   "recording:\n  callback_timeout: 60s\n  callback_retry_min: 1h\n  callback_retry_max: 24h\n"
+                   "  callback_give_up: 30d\n",
                    err, sizeof(err));
     ok(rc == IRTC_OK && cfg.callback_timeout_ms == 60000 && cfg.callback_give_up_ms == 2592000000ull,
        "callback maximums accepted (%s)", err);

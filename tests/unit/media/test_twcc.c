@@ -660,13 +660,50 @@ static void test_edges(void)
     qsort(EV, 300, sizeof EV[0], ev_cmp);
     h_init(&H, 0, 300, TWCC_FEEDBACK_MIN_LEN);
     h_run(&H, EV, 300, 0);
-    h_report(&H, "cap 24");
-    ok(H.n_fb >= 100, "cap 24: one or few packets per feedback (%d)", H.n_fb);
+    h_report(&H, "minimum cap");
+    ok(H.n_fb >= 100, "minimum cap: one or few packets per feedback (%d)", H.n_fb);
+    free(r);
+}
+
+/* The promise of twcc_recv_build_feedback: with packets pending and a cap of
+ * TWCC_FEEDBACK_MIN_LEN, a packet is always written.  The worst first packet
+ * follows a run of losses that needs a chunk of its own, and has a 2-byte
+ * delta (arrival more than 63.75 ms past the 64 ms reference floor). */
+static void test_min_cap_progress(void)
+{
+    static const int lost[] = {0, 1, 6, 7, 8, 13, 14, 15, 100, 4000};
+    static const uint64_t offset_us[] = {1000, 63800, 63900};
+    twcc_recv_t *r = xmalloc(sizeof *r);
+    uint8_t buf[TWCC_FEEDBACK_MAX_LEN];
+    int stuck = 0, bad = 0, cases = 0;
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(lost); i++) {
+        for (size_t j = 0; j < IRTC_ARRAY_SIZE(offset_us); j++) {
+            twcc_recv_init(r, SENDER, MEDIA);
+            twcc_recv_packet(r, 10, 640000);
+            twcc_recv_build_feedback(r, buf, sizeof buf, 640000);
+            twcc_recv_packet(r, (uint16_t)(11 + lost[i]), 64000 * 20 + offset_us[j]);
+            cases++;
+            size_t len = twcc_recv_build_feedback(r, buf, TWCC_FEEDBACK_MIN_LEN, 64000 * 21);
+            const char *why = NULL;
+            if (len == 0) {
+                stuck++;
+                printf("#   %d lost, offset %llu us: nothing written with %zu pending\n", lost[i],
+                       (unsigned long long)offset_us[j], twcc_recv_pending(r));
+            } else if (len > TWCC_FEEDBACK_MIN_LEN || decode(buf, len, &D, &why) != 0 || D.st[D.count - 1] == 0 ||
+                       twcc_recv_pending(r) != 0 ||
+                       llabs(D.at_us[D.count - 1] - (int64_t)(64000 * 20 + offset_us[j])) > 125) {
+                bad++;
+            }
+        }
+    }
+    is_int(stuck, 0, "minimum cap: a packet is written after any run of losses (%d cases)", cases);
+    is_int(bad, 0, "minimum cap: within the cap, decodes, reports the received packet");
     free(r);
 }
 
 int main(void)
 {
+    test_min_cap_progress();
     test_hand_vectors();
     test_edges();
     test_in_order();

@@ -87,6 +87,35 @@ static void test_templates(void)
     is_str(out, "/nas/a/b/x.mp4", "join");
     rec_path_join(out, sizeof(out), "/nas", "", "x.mp4");
     is_str(out, "/nas/x.mp4", "join without rel");
+    is_int(rec_path_join(out, sizeof(out), "/", "/a/", "x"), IRTC_OK, "join from the root");
+    is_str(out, "/a/x", "no doubled separator after the root");
+
+    /* A base longer than the buffer (a long recording.nas_base_path): cut
+     * short and said so, never read or written past cap (found by
+     * fuzz_rec_path; the sanitizer build checks the reads). */
+    static char longbase[3000], big[REC_FULL_PATH_MAX];
+    memset(longbase, 'b', sizeof(longbase) - 1);
+    longbase[0] = '/';
+    char *heap = malloc(64);
+    is_int(rec_path_join(heap, 64, longbase, "a/b", "x.mp4"), IRTC_EINVAL, "join past cap: refused");
+    ok(strlen(heap) == 63 && heap[0] == '/', "join past cap: NUL-terminated within cap");
+    is_int(rec_path_join(heap, 64, "/nas/", "", ""), IRTC_OK, "base alone");
+    is_str(heap, "/nas", "base alone: trailing slash dropped");
+    is_int(rec_path_join(heap, 5, "/nas/", "", ""), IRTC_OK, "a trailing slash that is dropped needs no room");
+    is_int(rec_path_join(heap, 4, "/nas/", "", ""), IRTC_EINVAL, "one byte too many is reported");
+    is_str(heap, "/na", "and the result is the join cut to fit");
+    free(heap);
+    memset(longbase, 'b', REC_BASE_MAX - 1);
+    longbase[0] = '/';
+    longbase[REC_BASE_MAX - 1] = '\0';
+    char rel[REC_PATH_MAX + 1];
+    memset(rel, 'r', REC_PATH_MAX);
+    rel[REC_PATH_MAX] = '\0';
+    char name[REC_NAME_MAX + 16];
+    memset(name, 'n', REC_NAME_MAX);
+    snprintf(name + REC_NAME_MAX, 16, "-999.mp4");
+    is_int(rec_path_join(big, sizeof(big), longbase, rel, name), IRTC_OK,
+           "the longest base, directory and name fit REC_FULL_PATH_MAX");
 }
 
 static void touch(int dirfd, const char *name)

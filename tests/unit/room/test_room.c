@@ -605,8 +605,13 @@ static void test_scale(void)
     for (int i = 1; i < N; i += 2)
         room_leave(cl[i].peer, 0);
     is_int(stats(reg).rooms, N / 2, "half the rooms freed");
+    /* Freeing the registry with rooms in it releases their streams from the
+     * SFU (the leak check of the sanitizer build sees the rest). */
+    size_t live = stats(reg).streams;
+    int unpublished_before = fake.unpublished;
+    ok(live > 0, "streams still published before the registry is freed (%zu)", live);
     room_registry_free(reg);
-    ok(1, "registry freed with rooms, peers and streams in it");
+    is_int(fake.unpublished - unpublished_before, live, "registry freed: every remaining stream unpublished");
 }
 
 int main(void)
