@@ -20,6 +20,7 @@
 
 #define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
 #define TRANSPORT_IDLE_TICK_MS 100
+#define TRANSPORT_STATS_MS 2000     /* ENGINE_EV_TRANSPORT_STATS */
 #define TRANSPORT_GCC_TICK_MS 25    /* gcc_process: probes, feedback timeout */
 #define TRANSPORT_ALLOC_TICK_MS 250 /* layers follow measured bitrates and the estimate */
 #define TRANSPORT_ALLOC_CHANGE 0.1  /* an estimate this much different re-runs the allocator at once */
@@ -168,10 +169,11 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
     t->port.ops = &port_ops;
     t->port.ctx = ctx;
     t->port.twcc_ext_id = d->ext.twcc;
+    t->port.level_ext_id = d->ext.audio_level;
     t->ctx = ctx;
     t->id = id;
     t->d = *d;
-    t->created_ms = now_ms;
+    t->created_ms = t->last_stats_ms = now_ms;
     t->last_alive_ms = now_ms;
     crypto_random(&t->port.rtcp_ssrc, sizeof(t->port.rtcp_ssrc));
     t->twcc_seq = (uint16_t)t->port.rtcp_ssrc;
@@ -711,6 +713,34 @@ static uint64_t cc_on_timer(transport_t *t, uint64_t now_ms)
     return IRTC_MIN(IRTC_MAX(next, now_ms + 1), now_ms + TRANSPORT_GCC_TICK_MS);
 }
 
+/* The connection as the client would like to know it (network quality):
+ * for a transport that receives, what we missed of the client's packets
+ * since the last report; for one that sends, the loss and the estimate of
+ * our congestion controller. */
+static void emit_stats(transport_t *t, uint64_t now_ms)
+{
+    t->last_stats_ms = now_ms;
+    engine_event_t ev = {.type = ENGINE_EV_TRANSPORT_STATS, .id = t->id, .rtt_ms = t->port.rtt_ms};
+    if (t->n_consumers == 0) {
+        uint64_t lost = 0, received = 0;
+        for (unsigned i = 0; i < t->n_producers; i++)
+            for (unsigned e = 0; e < t->producers[i]->src.n_enc; e++) {
+                const rtp_stats_t *s = &t->producers[i]->src.enc[e].stats;
+                lost += rtp_stats_lost(s);
+                received += s->received;
+            }
+        uint64_t dl = lost > t->stats_lost ? lost - t->stats_lost : 0, dr = received - t->stats_received;
+        t->stats_lost = lost;
+        t->stats_received = received;
+        ev.send_side = true;
+        ev.loss_permille = dl + dr ? (uint16_t)(dl * 1000 / (dl + dr)) : 0;
+    } else if (t->cc != NULL) {
+        ev.loss_permille = (uint16_t)IRTC_MIN(1000.0, t->cc->gcc.loss.fraction * 1000.0 + 0.5);
+        ev.avail_kbps = (uint32_t)(gcc_target_bps(&t->cc->gcc) / 1000);
+    }
+    mx_emit(t->ctx, &ev);
+}
+
 uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
 {
     if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
@@ -745,6 +775,8 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
         if (now_ms - c->last_layer_check_ms >= CONSUMER_LAYER_CHECK_MS)
             consumer_update_layer(c, now_ms);
     }
+    if (now_ms - t->last_stats_ms >= TRANSPORT_STATS_MS && t->n_producers + t->n_consumers > 0)
+        emit_stats(t, now_ms);
     return next;
 }
 

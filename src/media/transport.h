@@ -103,6 +103,10 @@ struct transport {
     } sr_sent[TRANSPORT_SR_SENT_KEPT];
     unsigned sr_sent_next;
 
+    /* ENGINE_EV_TRANSPORT_STATS: when last sent, and the producers' packet
+     * counts then (loss of the last period) */
+    uint64_t last_stats_ms, stats_lost, stats_received;
+
     /* the engine's bookkeeping */
     transport_t *id_next, *addr_next, *ufrag_next, *list_next, *list_prev;
     size_t heap_idx;
