@@ -146,6 +146,13 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
 static void dtls_failed_cb(void *user, const char *reason)
 {
     transport_t *t = user;
+    if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED && t->restarted) {
+        /* close_notify of the association a client replaces after an ICE
+         * restart: its new one is being (or will be) set up. */
+        t->srtp_ready = false;
+        update_ready(t);
+        return;
+    }
     if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED) {
         /* close_notify: the browser closed this PeerConnection on purpose
          * (unpublish, a page re-creating its connection).  That is not a lost
@@ -160,6 +167,44 @@ static void dtls_failed_cb(void *user, const char *reason)
 }
 
 static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};
+
+/* The new association after an ICE restart is up: its keys replace the old
+ * ones (the client now protects with them), the old association goes. */
+static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
+{
+    transport_t *t = user;
+    sec_session_t out, in;
+    if (dtls_srtp_sessions(k, &out, &in) != IRTC_OK) {
+        fail(t, "SRTP keying failed");
+        return;
+    }
+    sec_session_dispose(&t->srtp_in);
+    sec_session_dispose(&t->srtp_out);
+    t->srtp_in = in;
+    t->srtp_out = out;
+    dtls_conn_t *old = t->dtls;
+    t->dtls = t->dtls_next;
+    t->dtls_next = NULL;
+    t->restarted = false;
+    t->srtp_ready = true;
+    t->state = TRANSPORT_CONNECTED;
+    update_ready(t);
+    if (old != NULL)
+        dtls_conn_free(old); /* no close_notify: the client already left that association */
+    log_info("media", "transport %llu: new DTLS association after an ICE restart", (unsigned long long)t->id);
+    uint64_t now_ms = mx_now_ms(t->ctx);
+    for (unsigned i = 0; i < t->n_consumers; i++)
+        consumer_on_connected(t->consumers[i], now_ms); /* keyframes: the client's decoders may have restarted */
+}
+
+static void dtls_next_failed_cb(void *user, const char *reason)
+{
+    transport_t *t = user;
+    /* The old association (if still up) carries on; a later ClientHello may try again. */
+    log_info("media", "transport %llu: DTLS after an ICE restart failed: %s", (unsigned long long)t->id, reason);
+}
+
+static const dtls_callbacks_t dtls_next_cbs = {dtls_send_cb, dtls_next_connected_cb, NULL, dtls_next_failed_cb};
 
 static const mx_port_ops_t port_ops;
 
@@ -196,6 +241,8 @@ void transport_free(transport_t *t)
         dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
         dtls_conn_free(t->dtls);
     }
+    if (t->dtls_next != NULL)
+        dtls_conn_free(t->dtls_next);
     sec_session_dispose(&t->srtp_in);
     sec_session_dispose(&t->srtp_out);
     free(t->twcc_rx);
@@ -212,6 +259,7 @@ void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd)
     snprintf(t->d.ufrag, sizeof(t->d.ufrag), "%s", ufrag);
     snprintf(t->d.pwd, sizeof(t->d.pwd), "%s", pwd);
     t->ctx->reindex_ufrag(t->ctx->engine, t, old);
+    t->restarted = true;
 }
 
 /* ---- ICE-lite (RFC 8445 §2.5) ---- */
@@ -261,9 +309,28 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
     update_ready(t);
 }
 
+/* A DTLS ClientHello record (handshake, epoch 0, first message type 1). */
+static bool is_client_hello(const uint8_t *buf, size_t len)
+{
+    return len > 25 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 && buf[13] == 1;
+}
+
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
     t->n_dtls_in++;
+    if (t->restarted && t->dtls != NULL && dtls_conn_state(t->dtls) != DTLS_STATE_HANDSHAKING &&
+        (t->dtls_next != NULL || is_client_hello(buf, len))) {
+        const char *why = NULL;
+        if (t->dtls_next == NULL && dtls_conn_new(t->ctx->dtls, DTLS_SERVER, t->d.remote_fp_alg, t->d.remote_fp,
+                                                  &dtls_next_cbs, t, &t->dtls_next, &why) == IRTC_OK)
+            dtls_conn_start(t->dtls_next, now_ms);
+        if (t->dtls_next != NULL && dtls_conn_input(t->dtls_next, buf, len) == IRTC_OK) {
+            t->last_alive_ms = now_ms;
+            return;
+        }
+        COUNT(t, drop_dtls);
+        return;
+    }
     if (t->dtls == NULL || dtls_conn_input(t->dtls, buf, len) != IRTC_OK)
         COUNT(t, drop_dtls);
     else
@@ -752,6 +819,18 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
         if (t->state == TRANSPORT_FAILED)
             return now_ms + 1000;
         next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls, now_ms));
+    }
+    if (t->dtls_next != NULL) {
+        if (dtls_conn_next_timeout_ms(t->dtls_next, now_ms) <= now_ms)
+            dtls_conn_handle_timeout(t->dtls_next, now_ms);
+        if (t->dtls_next != NULL) {
+            if (dtls_conn_state(t->dtls_next) == DTLS_STATE_FAILED) {
+                dtls_conn_free(t->dtls_next);
+                t->dtls_next = NULL;
+            } else {
+                next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls_next, now_ms));
+            }
+        }
     }
     if (t->state != TRANSPORT_CONNECTED) {
         if (now_ms - t->created_ms > TRANSPORT_CONNECT_TIMEOUT_MS)

@@ -715,6 +715,60 @@ int main(void)
     ok(count_events(ENGINE_EV_TRANSPORT_STATS, 1, mark) == 1 && ps && ps->loss_permille >= 80 &&
            ps->loss_permille <= 100,
        "10 of 110 audio packets lost: the next report says %d permille", ps ? ps->loss_permille : -1);
+    /* A subscriber re-subscribing with a cap: the consumer is replaced by
+     * one preferring layer 0 on the same transport; it gets q from q's next
+     * keyframe. */
+    c = (engine_cmd_t){.type = ENGINE_CMD_CONSUMER_CLOSE, .id = 20};
+    engine_on_command(eng, &c);
+    memset(&c, 0, sizeof(c));
+    c.type = ENGINE_CMD_CONSUMER_ADD, c.id = 21, c.transport_id = 2;
+    c.u.consumer = (engine_consumer_desc_t){.kind = CODEC_KIND_VIDEO,
+                                            .producer_id = 10,
+                                            .pt = 100,
+                                            .rtx_pt = 101,
+                                            .ssrc = 0x7777,
+                                            .rtx_ssrc = 0x8888,
+                                            .mid = "5",
+                                            .nack = true,
+                                            .pli = true,
+                                            .max_layer = 0,
+                                            .priority = 2};
+    engine_on_command(eng, &c);
+    before = sub.n_rx;
+    send_frames(1, true, -1);
+    send_frames(30, false, -1);
+    size_t capped = 0, wrong = 0;
+    for (size_t i = before; i < sub.n_rx; i++) {
+        capped += sub.rx[i].ssrc == 0x7777 && sub.rx[i].payload[30] == 0;
+        wrong += sub.rx[i].ssrc != 0x7777 || sub.rx[i].payload[30] != 0;
+    }
+    ok(capped >= 30 && wrong == 0, "a consumer replaced by one capped at layer 0 gets q (%zu packets, %zu others)",
+       capped, wrong);
+
+    /* ICE restart with a new DTLS association (Chromium, when the m-line
+     * that tagged its BUNDLE group is recycled): the client closes the old
+     * association, checks with the new credentials from a new port and
+     * handshakes again; the media continues under the new keys. */
+    c = (engine_cmd_t){.type = ENGINE_CMD_TRANSPORT_ICE, .id = 2};
+    snprintf(sub.srv_ufrag, sizeof(sub.srv_ufrag), "srvsub2");
+    snprintf(sub.srv_pwd, sizeof(sub.srv_pwd), "password-of-sub-restarted-01");
+    snprintf(c.u.transport.ufrag, sizeof(c.u.transport.ufrag), "%s", sub.srv_ufrag);
+    snprintf(c.u.transport.pwd, sizeof(c.u.transport.pwd), "%s", sub.srv_pwd);
+    engine_on_command(eng, &c);
+    dtls_conn_close(sub.dtls); /* close_notify of the old association */
+    pump();
+    dtls_conn_free(sub.dtls);
+    sub.dtls = NULL;
+    sec_session_dispose(&sub.in);
+    sec_session_dispose(&sub.out);
+    sub.connected = false;
+    sub.addr.sin_port = htons(40012);
+    ok(connect_peer(&sub), "after an ICE restart the subscriber connects a new DTLS association from a new port");
+    before = sub.n_rx;
+    send_frames(1, true, -1);
+    send_frames(10, false, -1);
+    ok(sub.n_rx >= before + 10, "and receives the video under the new keys (%zu packets)", sub.n_rx - before);
+
     /* SSRC cap: a flood of new SSRCs stops being unprotected at the cap. */
     uint64_t unknown0 = st.drop_unknown_ssrc;
     for (uint32_t s = 0; s < 60; s++) {
