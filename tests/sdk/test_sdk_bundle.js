@@ -91,9 +91,9 @@ async function main() {
   const lad = (p, sim, h) => media.cameraEncodings(p, sim, h).map(e => `${e.rid || '-'}/${e.scaleResolutionDownBy || 1}/${e.maxBitrate / 1000}`).join(' ');
   const ladders = { '720p': lad('720p', true, 720), '1080p': lad('1080p', true, 1080), '720p off': lad('720p', false, 720),
     '480p on': lad('480p', true, 480), '360p on': lad('360p', true, 360), '720p camera giving 480': lad('720p', true, 480) };
-  ok(ladders['720p'] === 'q/4/150 h/2/500 f/1/1700' && ladders['1080p'] === 'q/6/150 h/3/500 f/1/3000' &&
+  ok(ladders['720p'] === 'q/4/150 h/2/500 f/1/1500' && ladders['1080p'] === 'q/6/150 h/3/500 f/1/3000' &&
     ladders['720p off'] === '-/1/2000' && ladders['480p on'] === 'q/2.6666666666666665/150 f/1/1000' &&
-    ladders['360p on'] === 'q/2/150 f/1/700' && ladders['720p camera giving 480'] === 'q/2.6666666666666665/150 f/1/1700',
+    ladders['360p on'] === 'q/2/150 f/1/700' && ladders['720p camera giving 480'] === 'q/2.6666666666666665/150 f/1/1500',
   `simulcast layers: 320x180 ~150 kbps, 640x360 ~500 kbps, full size (${JSON.stringify(ladders)})`);
 
   const dts = fs.readFileSync(path.join(sdk, 'isdprtc.d.ts'), 'utf8');
