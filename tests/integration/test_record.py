@@ -291,12 +291,12 @@ async def test_manual(d):
     bob = await join(d, "py1", "bob", video=False)
     ok(await connected(alice, bob), "both publishers connected (ICE + DTLS)")
 
-    ok(code(d.call("captureVideo", channelId="py1", userId="carol", recordRuleId=rule0)) == 1001009,
+    ok(code(d.call("captureVideo", channelId="py1", userId="carol", recordRuleId=rule0)) == "1001009",
        "captureVideo of a user not in the room: 1001009")
-    ok(code(d.call("captureVideo", channelId="nobody", userId="alice", recordRuleId=rule0)) == 1001009,
+    ok(code(d.call("captureVideo", channelId="nobody", userId="alice", recordRuleId=rule0)) == "1001009",
        "captureVideo in a room nobody is in: 1001009")
     r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=off)
-    ok(code(r) == 1001012 and "disabled" in r["errorMessage"], "captureVideo with a disabled rule: 1001012", r)
+    ok(code(r) == "1001012" and "disabled" in r["errorDetail"], "captureVideo with a disabled rule: 1001012", r)
 
     t0 = time.monotonic()
     r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=rule0, extraData="x1",
@@ -318,7 +318,7 @@ async def test_manual(d):
        "the file is at base + recordPath (variables filled) + fileName.mp4: %s" % row["path"])
     check_file(row, 640, 480, wall, "mode 0")
     ok(code(d.call("stopCapture", recordingId=rid)) == "0", "stopCapture again: it has ended, success")
-    ok(code(d.call("stopCapture", recordingId="123456789012345678")) == 1001008, "stopCapture unknown id: 1001008")
+    ok(code(d.call("stopCapture", recordingId="123456789012345678")) == "1001008", "stopCapture unknown id: 1001008")
     irow = await finished(d, img_id)
     ok(irow and irow["status"] == 1 and irow["path"] == "" and irow["bytes"] > 1000 and irow["kind"] == 1,
        "captureImage ISDP: complete, no file written, %s JPEG bytes counted" % (irow or {}).get("bytes"), irow)
@@ -338,7 +338,7 @@ async def test_manual(d):
        and all(x["filePath"] == "" and x["extraData"] == "" for x, _ in snaps),
        "2 snapshot callbacks to the rule's callbackUrl, imageData = the JPEGs (Base64), %d bytes" % sum(map(len, jpegs)))
     ok(all(signed(d, x, sg) for x, sg in snaps), "each signed")
-    ok(code(d.call("stopCapture", channelId="py1")) == 1001008, "stopCapture of a channel with nothing running: 1001008")
+    ok(code(d.call("stopCapture", channelId="py1")) == "1001008", "stopCapture of a channel with nothing running: 1001008")
 
     # A recording follows its user: unpublish and publish again, then releaseRoom ends it.
     t0 = time.monotonic()
@@ -408,7 +408,7 @@ async def test_auto(d):
     r = d.call("queryRecordingList", channelId="py1")
     ok(code(r) == "0" and r["data"]["totalCount"] == 3 and {x["userId"] for x in r["data"]["list"]} == {"alice"},
        "filtered by channelId", r)
-    ok(code(d.call("queryRecordingList", pageSize=101)) == 1001001, "pageSize over 100: 1001001")
+    ok(code(d.call("queryRecordingList", pageSize=101)) == "1001001", "pageSize over 100: 1001001")
     r = d.call("checkRtcHeath", version="V1")
     ok(code(r) == "0" and r["data"] == "OK", "checkRtcHeath: OK (media workers and recorder threads answer)", r)
 
