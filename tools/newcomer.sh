@@ -31,7 +31,7 @@ echo "newcomer: README command 1: $cmd"
 # irtcd) by process group, and nothing else.
 setsid sh -c "$cmd" </dev/null >"$log" 2>&1 &
 pid=$!
-stop() { kill -TERM -- "-$pid" 2>/dev/null || true; }
+stop() { kill -TERM "-$pid" 2>/dev/null || true; }
 trap stop EXIT INT TERM
 
 status=1
@@ -60,7 +60,7 @@ trap - EXIT INT TERM
 # irtcd stops on SIGTERM within seconds; wait for the group to be gone so
 # port 8443 is free for whoever comes next.
 i=0
-while kill -0 -- "-$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-kill -KILL -- "-$pid" 2>/dev/null || true
+while kill -0 "-$pid" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -KILL "-$pid" 2>/dev/null || true
 rm -f "$page"
 exit $status
