@@ -173,6 +173,7 @@ static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
         log_error("record", "%s", err);
         return IRTC_EIO;
     }
+    metrics_register_collector(cap_collect, d->capture);
     hooks->rec_capture = cap_capture;
     hooks->rec_stop = cap_stop;
     hooks->rec_auto = cap_auto_changed;

@@ -411,6 +411,19 @@ async def test_auto(d):
     ok(code(d.call("queryRecordingList", pageSize=101)) == "1001001", "pageSize over 100: 1001001")
     r = d.call("checkRtcHeath", version="V1")
     ok(code(r) == "0" and r["data"] == "OK", "checkRtcHeath: OK (media workers and recorder threads answer)", r)
+    # /metrics (issue 16): recordings by mode and outcome, bytes, ring drops.
+    body = d.request("GET", "/metrics").body.decode()
+    m = dict((l.rsplit(" ", 1)[0], float(l.rsplit(" ", 1)[1])) for l in body.splitlines()
+             if l.startswith("irtc_record"))
+    total = sum(x["bytes"] for x in d.call("queryRecordingList", pageSize=100)["data"]["list"])
+    ok(all(m.get('irtc_recordings_active{mode="%s"}' % k) == 0 for k in ("single", "mixed", "snapshot"))
+       and m.get('irtc_recordings_completed_total{mode="single"}', 0) >= 1
+       and m.get('irtc_recordings_completed_total{mode="mixed"}', 0) >= 1
+       and m.get('irtc_recordings_completed_total{mode="snapshot"}', 0) >= 1
+       and m.get("irtc_recording_bytes_total", 0) >= total > 0
+       and "irtc_recording_ring_drops_total" in m and 'irtc_recordings_failed_total{cause="storage"}' in m,
+       "/metrics: none active now, completed by mode, bytes written (>= the rows' %d), ring drops, failures by cause"
+       % total, m)
 
 
 async def test_restart(d):
