@@ -46,6 +46,8 @@ static const api_code_row_t api_codes[] = {
     {API_TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", 429},
     {API_INTERNAL_ERROR, "INTERNAL_ERROR", 500},
     {API_BODY_TOO_LARGE, "BODY_TOO_LARGE", 413},
+    {API_FILE_NOT_FOUND, "FILE_NOT_FOUND", 404},
+    {API_RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE", 416},
 };
 /* clang-format on */
 
@@ -84,6 +86,8 @@ const char *api_gateway_error(int status)
         return "not_found";
     case 405:
         return "method_not_allowed";
+    case 416:
+        return "range_not_satisfiable";
     case 429:
         return "too_many_requests";
     case 503:

@@ -44,7 +44,9 @@ enum {
     API_NOT_AVAILABLE = 1001028,
     API_TOO_MANY_REQUESTS = 1001029,
     API_INTERNAL_ERROR = 1001030,
-    API_BODY_TOO_LARGE = 1001031, /* body over API_MAX_BODY */
+    API_BODY_TOO_LARGE = 1001031,        /* body over API_MAX_BODY */
+    API_FILE_NOT_FOUND = 1001032,        /* files/{fileId}: none of the token's app to download */
+    API_RANGE_NOT_SATISFIABLE = 1001033, /* files/{fileId}: the Range starts past the end */
 };
 
 #define API_MAX_BODY (64 * 1024) /* bytes of request body the API reads */

@@ -43,9 +43,10 @@ def read(rel):
 
 
 def routed_paths():
-    """String literals naming API paths in src/http/*.c (route tables and registrations)."""
+    """String literals naming API paths in src/http/*.[ch] (route tables and
+    registrations); one ending in "/" is a prefix route (files/{fileId})."""
     paths = set()
-    for c in glob.glob(os.path.join(TOP_SRCDIR, "src", "http", "*.c")):
+    for c in glob.glob(os.path.join(TOP_SRCDIR, "src", "http", "*.[ch]")):
         with open(c, encoding="utf-8") as f:
             paths.update(re.findall(r'"(/(?:openapi|oauth2|demo)/[A-Za-z0-9_/]+)"', f.read()))
     return paths
@@ -87,7 +88,8 @@ def live_check(doc, oas):
 
     def check(path, resp, what, status=None):
         asked.add(path)
-        op = doc["paths"].get(path, {}).get("post", {})
+        item = doc["paths"].get(path, {})
+        op = item.get("post", item.get("get", {}))
         spec = op.get("responses", {})
         doc_resp = spec.get(str(resp.status), spec.get("default"))
         doc_resp = oas.resolve(doc, doc_resp) if doc_resp else None
@@ -145,6 +147,12 @@ def live_check(doc, oas):
     demo = "/demo/token"
     check(demo, d.post(demo, {"channelId": "room1", "userId": "u1"}), "for the demo app", 200)
     check(demo, d.post(demo, {"channelId": "bad id", "userId": "u1"}), "with a bad channelId", 400)
+    files = "/openapi/v1/rtcLive/files/{fileId}"
+    for what, tok, status in (("an unknown fileId", token, 404), ("without a token", "", 401)):
+        resp = d.request("GET", files.replace("{fileId}", "123456789012345678"),
+                         headers={"Authorization": "bearer " + tok} if tok else {})
+        check(files, resp, what, status)
+    check(files, d.post(files.replace("{fileId}", "1"), {}, token), "by POST", 405)
     missing = sorted(set(doc["paths"]) - asked)
     ok(not missing, "every documented path was asked", missing)
     ok(d.stop() == 0, "irtcd stops cleanly")
@@ -158,11 +166,15 @@ ypaths = yaml_paths(yaml_text)
 ok(len(code_paths) >= 15, "found the routed API paths in src/http (%d)" % len(code_paths), sorted(code_paths))
 ok(yaml_text.startswith("openapi: 3."), "docs/openapi.yaml is an OpenAPI 3 document")
 ok(len(ypaths) == len(set(ypaths)), "openapi.yaml lists each path once")
+def matches(route, ypath):
+    return ypath == route or (route.endswith("/") and ypath.startswith(route) and "/" not in ypath[len(route):])
+
+
 for p in sorted(code_paths):
-    ok(p in ypaths, "routed path %s is in docs/openapi.yaml" % p)
-    ok(p.rsplit("/", 1)[1] in api_md, "routed path %s is documented in docs/API.md" % p)
+    ok(any(matches(p, y) for y in ypaths), "routed path %s is in docs/openapi.yaml" % p)
+    ok(p.rstrip("/").rsplit("/", 1)[1] in api_md, "routed path %s is documented in docs/API.md" % p)
 for p in ypaths:
-    ok(p in code_paths, "openapi.yaml path %s is routed by the code" % p)
+    ok(any(matches(c, p) for c in code_paths), "openapi.yaml path %s is routed by the code" % p)
 
 codes = error_codes()
 ok(len(codes) >= 18, "found the errorCodes in src/http/api_reply.h (%d)" % len(codes))
@@ -193,7 +205,8 @@ else:
     refs = set(re.findall(r"\$ref: '#/components/([a-zA-Z]+)/([A-Za-z0-9]+)'", yaml_text))
     missing = [r for r in refs if r[1] not in doc["components"].get(r[0], {})]
     ok(refs and not missing, "every $ref resolves (%d distinct)" % len(refs), missing)
-    ok(all("post" in v and len(v) == 1 for v in doc["paths"].values()), "every path is POST only, as routed")
+    ok(all(len(v) == 1 and ("post" in v or (k.endswith("{fileId}") and "get" in v)) for k, v in doc["paths"].items()),
+       "every path is POST only, as routed (files/{fileId}: GET)")
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import oas
     problems = oas.check_document(doc)

@@ -340,6 +340,48 @@ async def test_manual(d):
     ok(all(signed(d, x, sg) for x, sg in snaps), "each signed")
     ok(code(d.call("stopCapture", channelId="py1")) == "1001008", "stopCapture of a channel with nothing running: 1001008")
 
+    # Guide table 8.5.1-2: "ISDP：默认值，…使用ISDP提供的文件存储服务" — an ISDP video
+    # is downloaded with its fileId (GET files/{fileId}, ours), Range included.
+    isdp = add_rule(d, storageType=None, fileName="dl")  # storageType left out: ISDP by default
+    r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=isdp)
+    vid = r["data"]["recordingId"] if code(r) == "0" else ""
+    await pump(3)
+    d.call("stopCapture", recordingId=vid)
+    vrow = await finished(d, vid)
+    vpath = (vrow or {}).get("path") or ""
+    ok(vrow and vrow["status"] == 1 and vpath.startswith(os.path.join(d.dir, "var", "isdp") + "/") and
+       os.path.isfile(vpath), "an ISDP video (storageType defaulted): complete under data_dir/isdp", vrow)
+    url = "/openapi/v1/rtcLive/files/" + vid
+    auth = {"Authorization": "bearer " + d.rest}
+    whole = d.request("GET", url, headers=auth)
+    data = open(vpath, "rb").read() if os.path.isfile(vpath) else b""
+    ok(whole.status == 200 and whole.body == data and len(data) > 1000
+       and whole.headers.get("content-type") == "video/mp4",
+       "GET files/{fileId} with the app's token: 200, the file's %d bytes, video/mp4" % len(data), whole)
+    part = d.request("GET", url, headers=dict(auth, Range="bytes=100-1123"))
+    ok(part.status == 206 and part.body == data[100:1124]
+       and part.headers.get("content-range") == "bytes 100-1123/%d" % len(data),
+       "a Range request: 206 with those 1024 bytes and Content-Range", part)
+    tail = d.request("GET", url, headers=dict(auth, Range="bytes=-10"))
+    ok(tail.status == 206 and tail.body == data[-10:], "Range bytes=-10: the last 10 bytes", tail)
+    r = d.request("GET", url, headers=dict(auth, Range="bytes=%d-" % len(data)))
+    ok(r.status == 416 and r.headers.get("content-range") == "bytes */%d" % len(data)
+       and r.json.get("errorCode") == "1001033" and r.json.get("error") == "range_not_satisfiable",
+       "a Range past the end: 416 RANGE_NOT_SATISFIABLE with Content-Range bytes */size", r)
+    r = d.request("HEAD", url, headers=auth)
+    ok(r.status == 200 and r.body == b"" and r.headers.get("content-length") == str(len(data)),
+       "HEAD: the headers (Content-Length %d), no body" % len(data), r)
+    other = d.create_app("other-app")
+    other_tok = d.rest_token(other["appId"], other["appToken"]).json["access_token"]
+    r = d.request("GET", url, headers={"Authorization": "bearer " + other_tok})
+    ok(r.status == 404 and r.json.get("errorCode") == "1001032" and r.json.get("error") == "not_found",
+       "another app's token: 404 FILE_NOT_FOUND, as if it did not exist", r)
+    r = d.request("GET", url)
+    ok(r.status == 401 and r.json == {"error": "invalid_token", "error_description": "check_token error"},
+       "no token: the gateway's 401", r)
+    r = d.request("GET", "/openapi/v1/rtcLive/files/" + rid, headers=auth)
+    ok(r.status == 404 and "NAS" in r.json.get("errorDetail", ""), "a NAS recording: 404, not downloadable here", r)
+
     # A recording follows its user: unpublish and publish again, then releaseRoom ends it.
     t0 = time.monotonic()
     r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=rule0, fileName="follow")
@@ -400,13 +442,13 @@ async def test_auto(d):
     r = d.call("queryRecordingList", pageSize=2, pageNo=1)
     data = r.get("data") or {}
     lst = data.get("list", [])
-    ok(code(r) == "0" and data.get("totalCount") == 4 and len(lst) == 2 and data.get("pos") == 1,
-       "queryRecordingList: 4 recordings, a page of 2", r)
+    ok(code(r) == "0" and data.get("totalCount") == 5 and len(lst) == 2 and data.get("pos") == 1,
+       "queryRecordingList: 5 recordings, a page of 2", r)
     ok(lst and lst[0]["channelId"] == "py2" and lst[0]["status"] == "complete" and lst[0]["durationMs"] > 1000
        and lst[0]["bytes"] > 10000 and lst[0]["recordingModel"] == 1 and lst[0]["endedAt"] is not None
        and lst[0]["failureReason"] is None, "newest first, with status, bytes, duration and times", lst[:1])
     r = d.call("queryRecordingList", channelId="py1")
-    ok(code(r) == "0" and r["data"]["totalCount"] == 3 and {x["userId"] for x in r["data"]["list"]} == {"alice"},
+    ok(code(r) == "0" and r["data"]["totalCount"] == 4 and {x["userId"] for x in r["data"]["list"]} == {"alice"},
        "filtered by channelId", r)
     ok(code(d.call("queryRecordingList", pageSize=101)) == "1001001", "pageSize over 100: 1001001")
     r = d.call("checkRtcHeath", version="V1")

@@ -108,6 +108,10 @@ def test_rest_token():
          and pu.get("userExtendMap", {}).get("clientId") == "isdp-saas-openapi"
          and pu.get("currentLoginType") == "password" and "phone" in pu and pu.get("password") is None,
          "plat_user carries the app's ids in the guide's shape", pu)
+    # Guide §8.3.2's answers: "tenantId": 50222 and "tenantId": 886, numbers.
+    t.ok(isinstance(pu.get("tenantId"), int) and not isinstance(pu.get("tenantId"), bool)
+         and ('"tenantId":%d' % pu.get("tenantId", -1)).encode() in r.body,
+         "plat_user.tenantId is a JSON number, as the guide's \"tenantId\": 886", pu.get("tenantId"))
     tok = j.get("access_token", "")
     time.sleep(1.1)
     r2 = A.rest_token(ACME, acme["appToken"])
