@@ -200,7 +200,7 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
     t->dtls_next = NULL;
     t->restarted = false;
     t->srtp_ready = true;
-    t->state = TRANSPORT_CONNECTED;
+    set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
     if (old != NULL)
         dtls_conn_free(old); /* no close_notify: the client already left that association */
