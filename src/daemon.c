@@ -51,8 +51,8 @@ typedef struct {
     room_registry_t *rooms;
     sfu_t *sfu;
     signal_server_t *signal; /* WebSocket signaling at /v1/signal */
-    cap_t *capture;       /* recordings */
-    api_t *api;           /* REST */
+    cap_t *capture;          /* recordings */
+    api_t *api;              /* REST */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;
@@ -161,8 +161,7 @@ static int hook_release_user(void *ctx, const char *app_id, const char *channel_
 static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
 {
     char err[512], isdp[1100];
-    /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
-    snprintf(isdp, sizeof(isdp), "%s/isdp", d->cfg.data_dir);
+    cfg_isdp_dir(&d->cfg, isdp, sizeof(isdp));
     cap_config_t cc = {.cfg = &d->cfg,
                        .loop = d->loop,
                        .store = d->store,
@@ -174,6 +173,7 @@ static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
         log_error("record", "%s", err);
         return IRTC_EIO;
     }
+    metrics_register_collector(cap_collect, d->capture);
     hooks->rec_capture = cap_capture;
     hooks->rec_stop = cap_stop;
     hooks->rec_auto = cap_auto_changed;

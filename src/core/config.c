@@ -67,6 +67,11 @@ void cfg_defaults(cfg_t *cfg)
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
 }
 
+void cfg_isdp_dir(const cfg_t *cfg, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/isdp", cfg->data_dir);
+}
+
 unsigned cfg_worker_count(const cfg_t *cfg)
 {
     if (cfg->media_workers > 0)

@@ -76,6 +76,17 @@ static void update_ready(transport_t *t)
 
 #define COUNT(t, field) atomic_fetch_add_explicit(&stats(t)->field, 1, memory_order_relaxed)
 
+_Static_assert(TRANSPORT_CLOSED + 1 == IRTC_ARRAY_SIZE(((engine_stats_t *)0)->transports),
+               "engine_stats_t.transports has one slot per transport state");
+
+/* Every state change goes through here: /metrics shows transports by state. */
+static void set_state(transport_t *t, transport_state_t to)
+{
+    atomic_fetch_sub_explicit(&stats(t)->transports[t->state], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stats(t)->transports[to], 1, memory_order_relaxed);
+    t->state = to;
+}
+
 /* ---- life and events ---- */
 
 static void emit(transport_t *t, engine_event_type_t type, const char *reason)
@@ -103,7 +114,9 @@ static void fail(transport_t *t, const char *reason)
     /* What the operator needs to tell a blocked port from a silent client. */
     log_info("media", "transport %llu failed: %s (state %d, %u ICE checks answered, %u DTLS records, %s address)",
              (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in, t->has_remote ? "an" : "no");
-    t->state = TRANSPORT_FAILED;
+    if (t->state == TRANSPORT_DTLS)
+        COUNT(t, dtls_handshake_failures); /* ICE worked; DTLS failed or never finished */
+    set_state(t, TRANSPORT_FAILED);
     t->srtp_ready = false;
     update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
@@ -133,7 +146,7 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
         return;
     }
     t->srtp_ready = true;
-    t->state = TRANSPORT_CONNECTED;
+    set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
     for (unsigned i = 0; i < t->n_producers; i++)
@@ -160,7 +173,7 @@ static void dtls_failed_cb(void *user, const char *reason)
          * (unpublish, a page re-creating its connection).  That is not a lost
          * network: stop using the transport and let signaling say what the
          * user does next, instead of removing the user. */
-        t->state = TRANSPORT_CLOSED;
+        set_state(t, TRANSPORT_CLOSED);
         t->srtp_ready = false;
         update_ready(t);
         return;
@@ -189,7 +202,7 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
     t->dtls_next = NULL;
     t->restarted = false;
     t->srtp_ready = true;
-    t->state = TRANSPORT_CONNECTED;
+    set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
     if (old != NULL)
         dtls_conn_free(old); /* no close_notify: the client already left that association */
@@ -222,6 +235,7 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
     t->d = *d;
     t->created_ms = t->last_stats_ms = now_ms;
     t->last_alive_ms = now_ms;
+    atomic_fetch_add_explicit(&stats(t)->transports[TRANSPORT_NEW], 1, memory_order_relaxed);
     crypto_random(&t->port.rtcp_ssrc, sizeof(t->port.rtcp_ssrc));
     t->twcc_seq = (uint16_t)t->port.rtcp_ssrc;
     const char *why = NULL;
@@ -239,6 +253,7 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
 
 void transport_free(transport_t *t)
 {
+    atomic_fetch_sub_explicit(&stats(t)->transports[t->state], 1, memory_order_relaxed);
     if (t->dtls != NULL) {
         dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
         dtls_conn_free(t->dtls);
@@ -307,7 +322,7 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
     else if ((!t->has_remote || m->use_candidate) && t->ctx->bind_addr(t->ctx->engine, t, from, fromlen))
         t->last_alive_ms = now_ms;
     if (t->state == TRANSPORT_NEW && t->has_remote)
-        t->state = TRANSPORT_DTLS;
+        set_state(t, TRANSPORT_DTLS);
     update_ready(t);
 }
 
