@@ -282,7 +282,8 @@ def main():
     ok(gone, "within 10 s of kill -9 B's room and heartbeat are gone from Redis (%.1f s)" % (time.time() - t0),
        "%s: %s, irtc:node:node-b: %s" % (room_key, redis.cli("GET", room_key), redis.cli("EXISTS", "irtc:node:node-b")))
     cb = wait_for(lambda: [x for x in recv.bodies() if x.get("recordingId") == str(rec_id)], 15)
-    ok(cb, "the recording running on B is reported through its callback by a live node", recv.bodies())
+    ok(cb, "the recording running on B is reported through its callback by a live node (%.1f s after the kill)"
+       % (time.time() - t0), recv.bodies())
     row = wait_for(lambda: (lambda x: x if x and x.get("status") == "failed" else None)(rec_status(a)), 5)
     ok(row and "node-b" in (row.get("failureReason") or ""),
        "the recording is failed on A, the reason naming node-b", rec_status(a))
