@@ -222,6 +222,7 @@ void cluster_stop(cluster_t *cl)
     free(cl->live);
     free(cl->extra);
     free(cl->view);
+    free(cl->mirrored);
     free(cl);
 }
 
@@ -306,6 +307,9 @@ void cluster_collect(buf_t *out, void *ctx)
     metrics_sample(out, "irtc_cluster_log_entries_total", "direction=\"in\"", (double)atomic_load(&cl->log_in));
     metrics_header(out, "irtc_cluster_nodes_reaped_total", "counter", "dead nodes this node cleaned up after");
     metrics_sample(out, "irtc_cluster_nodes_reaped_total", NULL, (double)atomic_load(&cl->reaped));
+    metrics_header(out, "irtc_cluster_callbacks_taken_total", "counter",
+                   "undelivered callbacks of dead nodes put in this node's outbox");
+    metrics_sample(out, "irtc_cluster_callbacks_taken_total", NULL, (double)atomic_load(&cl->callbacks_taken));
     metrics_header(out, "irtc_cluster_redis_errors_total", "counter", "connections to Redis lost");
     metrics_sample(out, "irtc_cluster_redis_errors_total", NULL, (double)atomic_load(&cl->redis_errors));
 }

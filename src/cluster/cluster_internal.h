@@ -16,11 +16,12 @@
 #include "cluster/cluster_redis.h"
 
 #define CL_LOG "cluster"
-#define CL_TICK_MS 20          /* changesets of the control store leave this often */
-#define CL_HEARTBEAT_MS 1000   /* heartbeat, placements refresh, registry scan */
-#define CL_RPC_TIMEOUT_MS 5000 /* a forwarded REST call's answer */
-#define CL_RESERVE_MS 60000    /* a placement nobody joined yet */
-#define CL_LOG_BATCH 256       /* log entries read per XREAD */
+#define CL_TICK_MS 20              /* changesets of the control store leave this often */
+#define CL_HEARTBEAT_MS 1000       /* heartbeat, placements refresh, registry scan */
+#define CL_RPC_TIMEOUT_MS 5000     /* a forwarded REST call's answer */
+#define CL_RESERVE_MS 60000        /* a placement nobody joined yet */
+#define CL_LOG_BATCH 256           /* log entries read per XREAD */
+#define CL_OUTBOX_MIRROR_MAX 10000 /* undelivered callbacks mirrored in Redis (the oldest due first) */
 
 enum {
     J_PLACE,   /* down: getMediaEndpoint; up: its answer */
@@ -93,7 +94,10 @@ struct cluster {
     size_t nlive;
     char log_id[64];
     bool log_dirty;
+    int64_t *mirrored; /* outbox row ids mirrored in irtc:outbox:<me>, sorted */
+    size_t nmirrored;
 
+    _Atomic uint64_t callbacks_taken; /* outbox rows taken over from dead nodes */
     _Atomic uint64_t up, rpc_out, rpc_in, placed, conflicts, log_out, log_in, reaped, redis_errors;
 };
 

@@ -31,6 +31,11 @@ void cmsg_key_rpc(buf_t *b, const char *node_id)
     buf_printf(b, "irtc:rpc:%s", node_id);
 }
 
+void cmsg_key_outbox(buf_t *b, const char *node_id)
+{
+    buf_printf(b, "irtc:outbox:%s", node_id);
+}
+
 void cmsg_node_write(buf_t *b, const cluster_node_t *n)
 {
     buf_puts(b, "{\"id\":");
@@ -169,4 +174,36 @@ bool cmsg_rpc_parse(const char *text, size_t len, cmsg_rpc_t *m, json_value_t **
     m->body = json_string(payload);
     m->body_len = json_string_len(payload);
     return true;
+}
+
+void cmsg_outbox_write(buf_t *b, const char *app_id, const char *url, const char *body, const char *signature,
+                       int64_t created_at_ms)
+{
+    buf_puts(b, "{\"app\":");
+    json_write_string(b, app_id);
+    buf_puts(b, ",\"url\":");
+    json_write_string(b, url);
+    buf_puts(b, ",\"body\":");
+    json_write_string(b, body);
+    buf_puts(b, ",\"sig\":");
+    json_write_string(b, signature ? signature : "");
+    buf_printf(b, ",\"created\":%lld}", (long long)created_at_ms);
+}
+
+bool cmsg_outbox_parse(const char *text, size_t len, cmsg_outbox_t *m, json_value_t **root)
+{
+    const char *err;
+    size_t pos;
+    int64_t created;
+    memset(m, 0, sizeof(*m));
+    json_value_t *o = json_parse(text, len, &err, &pos);
+    *root = o;
+    if (o == NULL || json_type(o) != JSON_OBJECT || !get_str(o, "app", m->app_id, sizeof(m->app_id)) ||
+        json_int64(json_get(o, "created"), &created) != IRTC_OK || created < 0)
+        return false;
+    m->url = json_string(json_get(o, "url"));
+    m->body = json_string(json_get(o, "body"));
+    m->signature = json_string(json_get(o, "sig"));
+    m->created_at_ms = created;
+    return m->url != NULL && m->url[0] != '\0' && m->body != NULL && m->signature != NULL;
 }

@@ -33,6 +33,7 @@ void cmsg_key_node(buf_t *b, const char *node_id);                        /* irt
 void cmsg_key_rooms(buf_t *b, const char *node_id);                       /* irtc:rooms:<id> */
 void cmsg_key_room(buf_t *b, const char *app_id, const char *channel_id); /* irtc:room:<app>:<chan> */
 void cmsg_key_rpc(buf_t *b, const char *node_id);                         /* irtc:rpc:<id> (pub/sub) */
+void cmsg_key_outbox(buf_t *b, const char *node_id);                      /* irtc:outbox:<id> */
 #define CMSG_KEY_NODES "irtc:nodes"  /* set of node ids that have a heartbeat or rooms to reap */
 #define CMSG_KEY_LOG "irtc:log"      /* stream of changesets of the shared tables */
 #define CMSG_CHAN_LOG "irtc:logbump" /* pub/sub: the log has new entries */
@@ -66,5 +67,19 @@ void cmsg_rpc_write(buf_t *b, const cmsg_rpc_t *m);
 /* Parses into m, whose strings point into *root (json_free it after use).
  * false for anything malformed. */
 bool cmsg_rpc_parse(const char *text, size_t len, cmsg_rpc_t *m, json_value_t **root);
+
+/* A callback outbox row a node still has to deliver, mirrored in Redis so
+ * that a live node can take it over (store_outbox_t's fields). */
+typedef struct {
+    char app_id[33];
+    const char *url, *body, *signature; /* signature may be "" */
+    int64_t created_at_ms;
+} cmsg_outbox_t;
+
+void cmsg_outbox_write(buf_t *b, const char *app_id, const char *url, const char *body, const char *signature,
+                       int64_t created_at_ms);
+/* Parses into m, whose strings point into *root (json_free it after use).
+ * false for anything malformed. */
+bool cmsg_outbox_parse(const char *text, size_t len, cmsg_outbox_t *m, json_value_t **root);
 
 #endif

@@ -179,6 +179,7 @@ static void th_connect(cluster_t *cl)
     }
     freeReplyObject(r);
     warned = false;
+    cl->nmirrored = 0; /* a restarted Redis has lost the mirror: set every row again */
     atomic_store(&cl->up, 1);
     cl->next_hb_ms = 0;
     log_info(CL_LOG, "connected to Redis %s:%u as node %s", cl->url.host, cl->url.port, cl->cfg->cluster_node_id);
@@ -342,6 +343,90 @@ static void room_if_gone(cluster_t *cl, const char *app, const char *chan, const
         room_release(cl, app, chan, owner, NULL);
 }
 
+/* ---- cluster thread: the callback outbox, mirrored for takeover ---- */
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static bool id_in(const int64_t *ids, size_t n, int64_t id)
+{
+    return n > 0 && bsearch(&id, ids, n, sizeof(*ids), cmp_id) != NULL;
+}
+
+/* This node's callbacks still to deliver are mirrored in irtc:outbox:<me>
+ * (rows added since the last heartbeat set, rows delivered or given up
+ * removed), so that whoever reaps this node can send them. */
+static void th_outbox_mirror(cluster_t *cl)
+{
+    store_outbox_t *rows = NULL;
+    size_t n = 0;
+    if (store_outbox_due(cl->store, INT64_MAX - 1, CL_OUTBOX_MIRROR_MAX, &rows, &n) != IRTC_OK)
+        return;
+    buf_t key, v;
+    buf_init(&key);
+    buf_init(&v);
+    cmsg_key_outbox(&key, cl->cfg->cluster_node_id);
+    int64_t *ids = xcalloc(n + 1, sizeof(*ids));
+    for (size_t i = 0; i < n; i++)
+        ids[i] = rows[i].id;
+    qsort(ids, n, sizeof(*ids), cmp_id);
+    for (size_t i = 0; i < n && cl->cmd != NULL; i++) {
+        if (id_in(cl->mirrored, cl->nmirrored, rows[i].id))
+            continue;
+        buf_reset(&v);
+        cmsg_outbox_write(&v, rows[i].app_id, rows[i].url, rows[i].body, rows[i].signature, rows[i].created_at_ms);
+        freeReplyObject(th_cmd(cl, "HSET %s %lld %b", key.base, (long long)rows[i].id, v.base, v.len));
+    }
+    for (size_t i = 0; i < cl->nmirrored && cl->cmd != NULL; i++) {
+        if (!id_in(ids, n, cl->mirrored[i]))
+            freeReplyObject(th_cmd(cl, "HDEL %s %lld", key.base, (long long)cl->mirrored[i]));
+    }
+    free(cl->mirrored);
+    cl->mirrored = ids;
+    cl->nmirrored = cl->cmd != NULL ? n : 0; /* after a lost connection, everything again */
+    store_outbox_list_free(rows, n);
+    buf_dispose(&key);
+    buf_dispose(&v);
+}
+
+/* A dead node's callbacks go into this node's outbox, due now; its sender
+ * finds them at its next look. */
+static void th_outbox_take(cluster_t *cl, const char *dead)
+{
+    buf_t key;
+    buf_init(&key);
+    cmsg_key_outbox(&key, dead);
+    redisReply *r = th_cmd(cl, "HGETALL %s", key.base);
+    size_t taken = 0;
+    for (size_t i = 1; r != NULL && r->type == REDIS_REPLY_ARRAY && i < r->elements; i += 2) {
+        const redisReply *e = r->element[i];
+        cmsg_outbox_t m;
+        json_value_t *root = NULL;
+        if (e->type == REDIS_REPLY_STRING && cmsg_outbox_parse(e->str, e->len, &m, &root)) {
+            store_outbox_t o = {.url = (char *)m.url,
+                                .body = (char *)m.body,
+                                .signature = m.signature[0] ? (char *)m.signature : NULL,
+                                .next_attempt_ms = (int64_t)clock_wall_ms(),
+                                .created_at_ms = m.created_at_ms};
+            snprintf(o.app_id, sizeof(o.app_id), "%s", m.app_id);
+            if (store_outbox_insert(cl->store, &o) == IRTC_OK)
+                taken++;
+        }
+        json_free(root);
+    }
+    freeReplyObject(r);
+    if (r != NULL)
+        freeReplyObject(th_cmd(cl, "DEL %s", key.base));
+    buf_dispose(&key);
+    if (taken > 0) {
+        atomic_fetch_add(&cl->callbacks_taken, taken);
+        log_warn(CL_LOG, "took over %zu undelivered callback(s) of node %s", taken, dead);
+    }
+}
+
 static void th_reap(cluster_t *cl, const char *dead)
 {
     buf_t key;
@@ -380,6 +465,7 @@ static void th_reap(cluster_t *cl, const char *dead)
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0 && cl->cmd != NULL);
     freeReplyObject(th_cmd(cl, "SREM %s %s", CMSG_KEY_NODES, dead));
+    th_outbox_take(cl, dead);
     buf_dispose(&key);
     log_warn(CL_LOG, "node %s stopped sending heartbeats: its rooms are released", dead);
     atomic_fetch_add(&cl->reaped, 1);
@@ -467,6 +553,7 @@ static void th_heartbeat(cluster_t *cl)
     buf_dispose(&key);
     th_scan(cl);
     th_log_read(cl);
+    th_outbox_mirror(cl);
 }
 
 /* ---- cluster thread: jobs ---- */
@@ -709,6 +796,10 @@ static void th_leave(cluster_t *cl)
     freeReplyObject(th_cmd(cl, "DEL %s", key.base));
     buf_reset(&key);
     cmsg_key_rooms(&key, cl->cfg->cluster_node_id);
+    freeReplyObject(th_cmd(cl, "DEL %s", key.base));
+    /* Undelivered callbacks stay in this node's outbox: sent when it is back. */
+    buf_reset(&key);
+    cmsg_key_outbox(&key, cl->cfg->cluster_node_id);
     freeReplyObject(th_cmd(cl, "DEL %s", key.base));
     freeReplyObject(th_cmd(cl, "SREM %s %s", CMSG_KEY_NODES, cl->cfg->cluster_node_id));
     buf_dispose(&key);

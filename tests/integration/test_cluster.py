@@ -93,6 +93,7 @@ class Receiver:
     def __init__(self):
         self.lock = threading.Lock()
         self.posts = []
+        self.refuse = set()  # paths answered 503 (a receiver that is down)
         recv = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -103,8 +104,9 @@ class Receiver:
                 n = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(n)
                 with recv.lock:
-                    recv.posts.append((self.path, dict(self.headers), body))
-                self.send_response(200)
+                    recv.posts.append((self.path, dict(self.headers), body, time.time()))
+                    status = 503 if self.path in recv.refuse else 200
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -114,7 +116,11 @@ class Receiver:
 
     def bodies(self):
         with self.lock:
-            return [json.loads(b) for _, _, b in self.posts]
+            return [json.loads(b) for _, _, b, _ in self.posts]
+
+    def times(self, path):
+        with self.lock:
+            return [t for p, _, _, t in self.posts if p == path]
 
 
 class Node(irtctest.Daemon):
@@ -269,6 +275,14 @@ def main():
         return None
     ok(wait_for(lambda: rec_status(c), 5), "C lists the recording running on B", rec_status(c))
 
+    # ---- a callback B cannot deliver yet (its receiver answers 503) ----
+    recv.refuse.add("/later")
+    rc, _ = b.cli("callback", "test", recv.url + "/later", "--app", app["appId"])
+    ok(rc == 0, "a test callback queued in B's outbox")
+    ok(wait_for(lambda: len(recv.times("/later")) >= 1, 10), "B tried it (503)")
+    ok(wait_for(lambda: redis.cli("HLEN", "irtc:outbox:node-b") == "1", 5),
+       "B's undelivered callback is mirrored in Redis", redis.cli("HLEN", "irtc:outbox:node-b"))
+
     # ---- kill -9 of B ----
     room_key = "irtc:room:%s:%s" % (app["appId"], ch)
     ok(redis.cli("GET", room_key) == "node-b", "B's room is placed on B before the kill")
@@ -277,6 +291,7 @@ def main():
     alice.ws.abort()
     b.kill9()
     t0 = time.time()
+    recv.refuse.clear()
     gone = wait_for(lambda: redis.cli("EXISTS", room_key) == "0" and redis.cli("EXISTS", "irtc:node:node-b") == "0",
                     10, 0.1)
     ok(gone, "within 10 s of kill -9 B's room and heartbeat are gone from Redis (%.1f s)" % (time.time() - t0),
@@ -287,6 +302,9 @@ def main():
     row = wait_for(lambda: (lambda x: x if x and x.get("status") == "failed" else None)(rec_status(a)), 5)
     ok(row and "node-b" in (row.get("failureReason") or ""),
        "the recording is failed on A, the reason naming node-b", rec_status(a))
+    taken = wait_for(lambda: [x for x in recv.times("/later") if x > t0], 15)
+    ok(taken, "B's undelivered callback is delivered by a live node after the kill", recv.times("/later"))
+    ok(redis.cli("EXISTS", "irtc:outbox:node-b") == "0", "... and its mirror is gone from Redis")
     st = wait_for(lambda: (lambda r: r[1].get("node-b") != "live" and r)(status_nodes(c)), 5)
     ok(st and "node-b" not in st[1], "cluster status no longer lists B", st)
     # A client of the dead room comes back through a live node: placed there.

@@ -121,8 +121,42 @@ static void test_rpc(void)
     buf_dispose(&b);
 }
 
+static void test_outbox(void)
+{
+    buf_t b;
+    json_value_t *root = NULL;
+    cmsg_outbox_t m;
+    buf_init(&b);
+    cmsg_key_outbox(&b, "n1");
+    is_str(b.base, "irtc:outbox:n1", "a node's mirrored outbox");
+    buf_reset(&b);
+    cmsg_outbox_write(&b, "app1", "https://cb.example/x?a=1", "{\"recordingId\":\"9\"}", "c2lnbg==", 1700000000123);
+    ok(cmsg_outbox_parse(b.base, b.len, &m, &root), "an outbox row parses back (%s)", b.base);
+    ok(strcmp(m.app_id, "app1") == 0 && strcmp(m.url, "https://cb.example/x?a=1") == 0 &&
+           strcmp(m.body, "{\"recordingId\":\"9\"}") == 0 && strcmp(m.signature, "c2lnbg==") == 0 &&
+           m.created_at_ms == 1700000000123,
+       "app, URL, body, signature and creation time");
+    json_free(root);
+    buf_reset(&b);
+    cmsg_outbox_write(&b, "app1", "http://h/", "{}", NULL, 1);
+    ok(cmsg_outbox_parse(b.base, b.len, &m, &root) && m.signature[0] == '\0', "no signature: \"\"");
+    json_free(root);
+    static const char *const bad[] = {
+        "{\"app\":\"a\",\"url\":\"\",\"body\":\"{}\",\"sig\":\"\",\"created\":1}",
+        "{\"app\":\"a\",\"url\":\"u\",\"body\":\"{}\",\"sig\":\"\",\"created\":-1}",
+        "{\"app\":\"a\",\"url\":\"u\",\"sig\":\"\",\"created\":1}",
+        "{\"url\":\"u\",\"body\":\"{}\",\"sig\":\"\",\"created\":1}",
+    };
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(bad); i++) {
+        ok(!cmsg_outbox_parse(bad[i], strlen(bad[i]), &m, &root), "malformed outbox row %zu refused", i);
+        json_free(root);
+    }
+    buf_dispose(&b);
+}
+
 int main(void)
 {
+    test_outbox();
     test_keys();
     test_node();
     test_choice();
