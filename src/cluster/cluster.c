@@ -28,6 +28,12 @@
 static void push_down(cluster_t *cl, job_t *j)
 {
     uint64_t one = 1;
+    if (cl->joined) { /* during cluster_stop's last loop turn: nobody would take it */
+        if (j->kind == J_PLACE || j->kind == J_FORWARD)
+            j->done(j->ud, CLUSTER_FAILED, 0, "the node is shutting down", "", 0);
+        cluster_job_free(j);
+        return;
+    }
     pthread_mutex_lock(&cl->mu);
     if (cl->tail)
         cl->tail->next = j;
@@ -186,6 +192,7 @@ void cluster_stop(cluster_t *cl)
     uint64_t one = 1;
     (void)!write(cl->wake_fd, &one, sizeof(one));
     pthread_join(cl->tid, NULL);
+    cl->joined = true;
     /* The thread is gone: what it held is ours.  Calls still waiting end here. */
     for (job_t *j = cl->waiting, *next; j != NULL; j = next) {
         next = j->next;

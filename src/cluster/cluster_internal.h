@@ -80,6 +80,7 @@ struct cluster {
     pthread_mutex_t mu;
     job_t *head, *tail; /* down */
     bool stopping;
+    bool joined; /* control thread: the thread has ended; jobs are no longer queued */
 
     /* cluster thread only */
     store_t *store;

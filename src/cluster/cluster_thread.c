@@ -709,7 +709,8 @@ static void th_job(cluster_t *cl, job_t *j)
 static void th_message(cluster_t *cl, const redisReply *r)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDIS_REPLY_STRING ||
-        strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
+        strcmp(r->element[0]->str, "message") != 0 || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[2]->type != REDIS_REPLY_STRING)
         return;
     if (strcmp(r->element[1]->str, CMSG_CHAN_LOG) == 0) {
         if (strcmp(r->element[2]->str, cl->cfg->cluster_node_id) != 0)
