@@ -223,9 +223,15 @@ static void hook_cluster_place(void *ctx, const char *app_id, const char *const 
 }
 
 static void hook_cluster_forward(void *ctx, const char *route, const char *app_id, const char *channel_id,
-                                 const char *body, size_t len, api_remote_done_fn done, void *ud)
+                                 const char *recording_id, const char *body, size_t len, api_remote_done_fn done,
+                                 void *ud)
 {
-    cluster_forward(ctx, route, app_id, channel_id, body, len, done, ud);
+    cluster_forward(ctx, route, app_id, channel_id, recording_id, body, len, done, ud);
+}
+
+static void hook_cluster_flush(void *ctx)
+{
+    cluster_flush(ctx);
 }
 
 static int locate(void *ctx, const char *host, unsigned port, char node_id[33], char domain[256])
@@ -340,6 +346,7 @@ static int start(irtc_daemon_t *d)
     if (d->cluster != NULL) {
         api.hooks.cluster_place = hook_cluster_place;
         api.hooks.cluster_forward = hook_cluster_forward;
+        api.hooks.cluster_flush = hook_cluster_flush;
         api.hooks.cluster_ctx = d->cluster;
         signal_server_set_locator(d->signal, locate, d->cluster);
     }

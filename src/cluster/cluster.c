@@ -247,10 +247,11 @@ void cluster_place(cluster_t *cl, const char *app_id, const char *const *channel
     push_down(cl, j);
 }
 
-void cluster_forward(cluster_t *cl, const char *route, const char *app_id, const char *channel_id, const char *body,
-                     size_t len, cluster_done_fn done, void *ud)
+void cluster_forward(cluster_t *cl, const char *route, const char *app_id, const char *channel_id,
+                     const char *recording_id, const char *body, size_t len, cluster_done_fn done, void *ud)
 {
     job_t *j = cluster_job_new(J_FORWARD);
+    snprintf(j->rec, sizeof(j->rec), "%s", recording_id ? recording_id : "");
     snprintf(j->route, sizeof(j->route), "%s", route);
     snprintf(j->app, sizeof(j->app), "%s", app_id);
     snprintf(j->chan, sizeof(j->chan), "%s", channel_id);
@@ -263,9 +264,17 @@ void cluster_forward(cluster_t *cl, const char *route, const char *app_id, const
     push_down(cl, j);
 }
 
+void cluster_flush(cluster_t *cl)
+{
+    send_changes(cl);
+}
+
 void cluster_reply(cluster_t *cl, uint64_t rpc_id, const char *to, int code, const char *msg, const char *data,
                    size_t data_len)
 {
+    /* What the call changed is in the log before its answer leaves: the
+     * asker's next call, to any node, finds it there. */
+    send_changes(cl);
     job_t *j = cluster_job_new(J_REPLY);
     j->rpc_id = rpc_id;
     snprintf(j->node, sizeof(j->node), "%s", to);

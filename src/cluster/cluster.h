@@ -76,11 +76,16 @@ void cluster_stop(cluster_t *cl);
  * {"list":[{"ip","port","channelId"}...]} naming each owner's media worker. */
 void cluster_place(cluster_t *cl, const char *app_id, const char *const *channels, size_t n, cluster_done_fn done,
                    void *ud);
-/* A room-bound REST call: CLUSTER_LOCAL when the room is here or nowhere;
+/* A room-bound REST call about channel_id or, when it is "", about the
+ * channel of recording_id (found in the shared recordings after catching up
+ * with the log): CLUSTER_LOCAL when the room is here or nowhere;
  * otherwise runs on the owner and answers with its errorCode, message and
  * data (5 s, then CLUSTER_FAILED). */
-void cluster_forward(cluster_t *cl, const char *route, const char *app_id, const char *channel_id, const char *body,
-                     size_t len, cluster_done_fn done, void *ud);
+void cluster_forward(cluster_t *cl, const char *route, const char *app_id, const char *channel_id,
+                     const char *recording_id, const char *body, size_t len, cluster_done_fn done, void *ud);
+/* The control store's changes since the last tick go to the log now (a
+ * REST call's, before its answer). */
+void cluster_flush(cluster_t *cl);
 /* The answer to an on_rpc call. */
 void cluster_reply(cluster_t *cl, uint64_t rpc_id, const char *to, int code, const char *msg, const char *data,
                    size_t data_len);

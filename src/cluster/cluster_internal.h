@@ -40,6 +40,7 @@ struct job {
     job_t *next;                     /* down list, waiting list, unsent log */
     int kind;
     char app[65], chan[65], route[32], node[CLUSTER_ID_MAX];
+    char rec[32]; /* FORWARD without a channel: the recording it is about */
     char **chans;
     size_t nchans;
     char *body; /* FORWARD/RPC_IN body, REPLY data, LOG changeset, LOAD rooms text */

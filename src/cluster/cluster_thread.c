@@ -609,10 +609,29 @@ static void th_place(cluster_t *cl, job_t *j)
     th_answer(cl, j, CLUSTER_ANSWERED, 0, NULL);
 }
 
+/* The channel of j->rec, from the shared recordings once this node has
+ * caught up with the log (the recording may have started on another node
+ * moments ago).  False when it is not there or not j->app's. */
+static bool th_recording_channel(cluster_t *cl, job_t *j)
+{
+    store_recording_t r;
+    th_log_read(cl);
+    bool found = j->rec[0] != '\0' && store_recording_get(cl->store, j->rec, &r) == IRTC_OK &&
+                 strcmp(r.app_id, j->app) == 0 && r.channel_id != NULL && strlen(r.channel_id) < sizeof(j->chan);
+    if (found)
+        snprintf(j->chan, sizeof(j->chan), "%s", r.channel_id);
+    store_recording_dispose(&r);
+    return found;
+}
+
 static void th_forward(cluster_t *cl, job_t *j)
 {
     buf_t key, m;
     if (cl->cmd == NULL) {
+        th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
+        return;
+    }
+    if (j->chan[0] == '\0' && !th_recording_channel(cl, j)) {
         th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
         return;
     }

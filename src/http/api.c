@@ -18,6 +18,7 @@
 #include "http/api_rules.h"
 #include "http/demo_token.h"
 #include "http/server.h"
+#include "store/store.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,7 +193,10 @@ static void on_remote_done(void *ud, int outcome, int code, const char *msg, con
         buf_init(&c.data);
         c.req = p->req;
         if (outcome == API_REMOTE_LOCAL) {
-            api_reply(&c, api_run(p->api, p->route, &c, p->app_id, p->body, p->len));
+            int code = api_run(p->api, p->route, &c, p->app_id, p->body, p->len);
+            const api_hooks_t *h = &p->api->ctx.env.hooks;
+            h->cluster_flush(h->cluster_ctx);
+            api_reply(&c, code);
         } else if (outcome == API_REMOTE_ANSWERED) {
             buf_append(&c.data, data, data_len);
             api_send_envelope(p->req, api_http_status(code), code, msg, &c.data);
@@ -208,6 +212,29 @@ static void on_remote_done(void *ud, int outcome, int code, const char *msg, con
     free(p);
 }
 
+/* The channel a room-bound call is about: its channelId, or for stopCapture
+ * by recordingId alone (the guide's example sends channelId "") the
+ * recording's, from the shared recordings table here or, when it has not
+ * reached this node yet, found by the cluster (channel "", recording_id
+ * set).  False when there is neither: the handler, run here, says what is
+ * wrong. */
+static bool api_room_of(api_t *api, api_call_t *c, af_t *f, af_id_t channel, char recording_id[32])
+{
+    store_recording_t rec;
+    recording_id[0] = '\0';
+    if (!af_id(f, "channelId", AF_ALLOW_EMPTY, channel))
+        return false;
+    if (channel[0] != '\0')
+        return true;
+    if (!af_digits(f, "recordingId", AF_ALLOW_EMPTY, recording_id, 32) || recording_id[0] == '\0')
+        return false;
+    if (store_recording_get(api->ctx.env.store, recording_id, &rec) == IRTC_OK && strcmp(rec.app_id, c->app_id) == 0 &&
+        rec.channel_id != NULL && strlen(rec.channel_id) < sizeof(af_id_t))
+        snprintf(channel, sizeof(af_id_t), "%s", rec.channel_id);
+    store_recording_dispose(&rec);
+    return true;
+}
+
 /* True when the call went to the cluster (answered later by on_remote_done);
  * false to run it here now (one node alone, a route every node answers, or
  * fields the handler will refuse). */
@@ -216,13 +243,14 @@ static bool api_go_remote(api_t *api, const api_route_t *route, api_call_t *c)
     const api_hooks_t *h = &api->ctx.env.hooks;
     af_t f;
     af_id_t channel;
+    char recording_id[32] = "";
     af_id_t *ids = NULL;
     size_t n = 0;
     if (route->cluster == API_ANY_NODE || h->cluster_forward == NULL || h->cluster_place == NULL)
         return false;
     af_init(&f, c->body);
     if (route->cluster == API_PLACE ? !af_id_array(&f, "channelIds", AF_REQUIRED, 100, &ids, &n)
-                                    : !af_id(&f, "channelId", AF_REQUIRED, channel)) {
+                                    : !api_room_of(api, c, &f, channel, recording_id)) {
         free(ids);
         return false;
     }
@@ -244,7 +272,8 @@ static bool api_go_remote(api_t *api, const api_route_t *route, api_call_t *c)
         h->cluster_place(h->cluster_ctx, c->app_id, chans, n, on_remote_done, p);
         free(chans);
     } else {
-        h->cluster_forward(h->cluster_ctx, route->name, c->app_id, channel, p->body, p->len, on_remote_done, p);
+        h->cluster_forward(h->cluster_ctx, route->name, c->app_id, channel, recording_id, p->body, p->len,
+                           on_remote_done, p);
     }
     free(ids);
     return true;
@@ -295,6 +324,8 @@ static int on_api(void *ctx, h2o_req_t *req)
     }
     if (code == API_OK)
         code = b->route->fn(&c);
+    if (b->api->ctx.env.hooks.cluster_flush != NULL)
+        b->api->ctx.env.hooks.cluster_flush(b->api->ctx.env.hooks.cluster_ctx);
     api_reply(&c, code);
     json_free(c.body);
     buf_dispose(&c.data);

@@ -74,12 +74,16 @@ typedef struct api_hooks {
     /* Cluster mode; NULL for one node alone.  getMediaEndpoint places its
      * channels (data: the answer's {"list": [...]}); the room-bound calls
      * (releaseRoom, releaseUser, captureVideo/Image, stopCapture) run on the
-     * node hosting channel_id.  done is called later, on the control thread,
-     * exactly once. */
+     * node hosting channel_id (or, when channel_id is "", recording_id's
+     * channel: stopCapture by recordingId alone).  done is called later, on
+     * the control thread, exactly once. */
     void (*cluster_place)(void *ctx, const char *app_id, const char *const *channels, size_t n, api_remote_done_fn done,
                           void *ud);
-    void (*cluster_forward)(void *ctx, const char *route, const char *app_id, const char *channel_id, const char *body,
-                            size_t len, api_remote_done_fn done, void *ud);
+    void (*cluster_forward)(void *ctx, const char *route, const char *app_id, const char *channel_id,
+                            const char *recording_id, const char *body, size_t len, api_remote_done_fn done, void *ud);
+    /* The shared tables' changes made by a call go to the other nodes now,
+     * before its answer (not at the next 20 ms tick). */
+    void (*cluster_flush)(void *ctx);
     void *cluster_ctx;
 } api_hooks_t;
 

@@ -274,6 +274,21 @@ def main():
                 return x
         return None
     ok(wait_for(lambda: rec_status(c), 5), "C lists the recording running on B", rec_status(c))
+    # stopCapture by recordingId alone (the guide's example: channelId ""), sent to A, reaches B.
+    r = c.api("captureVideo", {"appId": app["appId"], "channelId": ch, "userId": "alice",
+                               "recordRuleId": rule_id}, rest).json
+    rec2 = (r.get("data") or {}).get("recordingId")
+    ok(code(r) == "0" and rec2, "a second recording of B's room, asked on C", r)
+    r = a.api("stopCapture", {"appId": app["appId"], "channelId": "", "recordingId": rec2}, rest).json
+    ok(code(r) == "0", "stopCapture on A with only the recordingId answers 0 (run on B)", r)
+
+    def stopped(n, rid):
+        q = n.api("queryRecordingList", {"appId": app["appId"], "channelId": ch, "pageSize": 10, "pageNo": 1},
+                  rest).json
+        return [x for x in (q.get("data") or {}).get("list", [])
+                if str(x.get("recordingId")) == str(rid) and x.get("status") != "recording"]
+    ok(wait_for(lambda: stopped(c, rec2), 5), "the second recording ended on B (as seen from C)")
+    ok(not stopped(c, rec_id), "the first one still runs")
 
     # ---- a callback B cannot deliver yet (its receiver answers 503) ----
     recv.refuse.add("/later")
