@@ -193,10 +193,10 @@ static void on_remote_done(void *ud, int outcome, int code, const char *msg, con
         buf_init(&c.data);
         c.req = p->req;
         if (outcome == API_REMOTE_LOCAL) {
-            int code = api_run(p->api, p->route, &c, p->app_id, p->body, p->len);
+            int here = api_run(p->api, p->route, &c, p->app_id, p->body, p->len);
             const api_hooks_t *h = &p->api->ctx.env.hooks;
             h->cluster_flush(h->cluster_ctx);
-            api_reply(&c, code);
+            api_reply(&c, here);
         } else if (outcome == API_REMOTE_ANSWERED) {
             buf_append(&c.data, data, data_len);
             api_send_envelope(p->req, api_http_status(code), code, msg, &c.data);
