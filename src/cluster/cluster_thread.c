@@ -856,7 +856,8 @@ void *cluster_thread_main(void *arg)
         if (cl->cmd != NULL && now >= cl->next_hb_ms) {
             cl->next_hb_ms = now + CL_HEARTBEAT_MS;
             if (now >= cl->next_extra_reset_ms) { /* recent placements show in heartbeats by now */
-                memset(cl->extra, 0, cl->nlive * sizeof(*cl->extra));
+                if (cl->extra != NULL)
+                    memset(cl->extra, 0, cl->nlive * sizeof(*cl->extra));
                 cl->next_extra_reset_ms = now + 5 * CL_HEARTBEAT_MS;
             }
             th_heartbeat(cl);
