@@ -86,6 +86,7 @@ struct dtls_conn {
     bool dead;      /* dtls_conn_free was called from a callback */
     dtls_ctx_t *ctx;
     bool sent_handshake; /* a handshake record went out: a peer's handshake is under way */
+    uint32_t hello_len;  /* length of a ClientHello buffered in fragments, not answered yet */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -676,7 +677,53 @@ static bool discard_before_handshake(dtls_conn_t *c)
     (void)drain_errors(c); /* logged (rate-limited) and cleared */
     SSL_free(c->ssl);
     ssl_open(c);
+    c->hello_len = 0;
     return true;
+}
+
+/* The length of the first ClientHello fragment (epoch 0) in an acceptable
+ * datagram, and whether that fragment is the whole message; 0 when none. */
+static uint32_t client_hello_in(const uint8_t *d, size_t len, bool *whole)
+{
+    while (len >= REC_HEADER_LEN) {
+        size_t rlen = (size_t)d[11] << 8 | d[12];
+        const uint8_t *p = d + REC_HEADER_LEN;
+        if (d[0] == REC_HANDSHAKE && d[3] == 0 && d[4] == 0) {
+            for (size_t n = rlen; n >= HS_HEADER_LEN;) { /* framing checked by datagram_acceptable */
+                uint32_t msg_len = rd24(p + 1), frag_off = rd24(p + 6), frag_len = rd24(p + 9);
+                if (p[0] == 1) {
+                    *whole = frag_off == 0 && frag_len == msg_len;
+                    return msg_len;
+                }
+                p += HS_HEADER_LEN + frag_len;
+                n -= HS_HEADER_LEN + frag_len;
+            }
+        }
+        d += REC_HEADER_LEN + rlen;
+        len -= REC_HEADER_LEN + rlen;
+    }
+    return 0;
+}
+
+/* OpenSSL reassembles a fragmented ClientHello under its message length; a
+ * forged fragment of another length (or a stale partial one) would make it
+ * discard the real peer's ClientHello and every retransmission of it.  Until
+ * we answered, a whole ClientHello, or a fragment that does not fit the one
+ * being reassembled, therefore starts from a fresh SSL. */
+static void restart_on_new_hello(dtls_conn_t *c, const uint8_t *d, size_t len)
+{
+    if (c->state != DTLS_STATE_HANDSHAKING || c->role != DTLS_SERVER || c->sent_handshake)
+        return;
+    bool whole = false;
+    uint32_t hello = client_hello_in(d, len, &whole);
+    if (hello == 0)
+        return;
+    if (c->hello_len != 0 && (whole || hello != c->hello_len)) {
+        (void)drain_errors(c);
+        SSL_free(c->ssl);
+        ssl_open(c);
+    }
+    c->hello_len = whole ? 0 : hello;
 }
 
 int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)
@@ -686,6 +733,7 @@ int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)
     if (!looks_like_dtls(d, len) || len > INT32_MAX || !datagram_acceptable(c->role, d, len))
         return IRTC_EINVAL;
     enter(c);
+    restart_on_new_hello(c, d, len);
     int rc = IRTC_OK;
     if (BIO_write(c->rbio, d, (int)len) != (int)len)
         abort(); /* memory BIO: fails only on OOM */

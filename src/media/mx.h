@@ -93,6 +93,9 @@ typedef enum {
     ENGINE_EV_CONSUMER_LAYER,          /* id, layer (-1 = paused for bandwidth), layers (published) */
     ENGINE_EV_PRODUCER_READY,          /* id: installed on a connected transport (media can flow) */
     ENGINE_EV_CONSUMER_READY,          /* id: likewise */
+    ENGINE_EV_TRANSPORT_STATS,         /* id, send_side, rtt_ms, loss_permille, avail_kbps: every 2 s while connected */
+    ENGINE_EV_PRODUCER_AUDIO,          /* id, level, active: an audio producer's loudness, every window while it
+                                          is active and once when it stops being so */
 } engine_event_type_t;
 
 typedef struct {
@@ -100,6 +103,17 @@ typedef struct {
     uint64_t id;
     const char *reason; /* static text */
     int layer, layers;
+    /* TRANSPORT_STATS: the client's view of the connection as we measure it.
+     * send_side: the transport carries what the client sends (producers):
+     * loss is what we miss of it; otherwise loss and the estimate are of our
+     * sending to the client.  0 in rtt_ms / avail_kbps: not known. */
+    bool send_side;
+    uint32_t rtt_ms, avail_kbps;
+    uint16_t loss_permille;
+    /* PRODUCER_AUDIO: mean level over the window, in -dBov (RFC 6464: 0
+     * loudest, 127 silence), and whether that is speech-loud. */
+    uint8_t level;
+    bool active;
 } engine_event_t;
 
 /* What the engine needs from its owner (all on the worker thread). */
@@ -143,7 +157,7 @@ typedef struct mx_ctx {
     engine_stats_t *stats;
     struct dtls_ctx *dtls;
     struct stun_limit *stun_401; /* budget for answers to checks that fail authentication */
-    uint64_t now_us; /* the event being handled: one clock read per batch, command or timer run */
+    uint64_t now_us;             /* the event being handled: one clock read per batch, command or timer run */
     void *engine;
     /* Makes addr t's address in the engine's table; false (nothing changed)
      * when another transport owns it: a valid check cannot take over someone
@@ -207,10 +221,11 @@ typedef struct {
 struct mx_port {
     const mx_port_ops_t *ops;
     mx_ctx_t *ctx;
-    bool ready;          /* DTLS up, keys, an address: media can be sent */
-    uint32_t rtcp_ssrc;  /* ours, for RTCP we originate */
-    uint32_t rtt_ms;     /* from receiver reports of our sender reports, 0 = unknown */
-    uint8_t twcc_ext_id; /* the transport-wide sequence number's extension id, 0 = none */
+    bool ready;           /* DTLS up, keys, an address: media can be sent */
+    uint32_t rtcp_ssrc;   /* ours, for RTCP we originate */
+    uint32_t rtt_ms;      /* from receiver reports of our sender reports, 0 = unknown */
+    uint8_t twcc_ext_id;  /* the transport-wide sequence number's extension id, 0 = none */
+    uint8_t level_ext_id; /* the client-to-mixer audio level's (RFC 6464), 0 = none */
 };
 
 /* ---- a producer, for its consumers ---- */

@@ -139,6 +139,13 @@ void producer_on_rtp(producer_t *p, unsigned ei, bool is_rtx, uint8_t *pkt, size
     int flags = rs_on_packet(s, h, len, now_ms);
     if (flags & NACK_PKT_OLD)
         return; /* a duplicate: the consumers have it */
+    if (p->port->level_ext_id && !p->src.muted && p->d.kind == CODEC_KIND_AUDIO) {
+        const rtp_ext_t *x = rtp_ext_find(h, p->port->level_ext_id);
+        if (x != NULL && x->len >= 1) {
+            p->level.sum += pkt[x->off] & 0x7f;
+            p->level.n++;
+        }
+    }
     rs_slot_t *slot = rs_store(s, pkt, len, h, now_ms);
     if (slot == NULL) {
         MX_COUNT(p->port->ctx, drop_malformed, 1);
@@ -162,8 +169,27 @@ void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t n
         consumer_on_sender_report(p->consumers[i], (unsigned)ei, now_ms);
 }
 
+/* Once per window: the mean level, reported while speech-loud and once
+ * when it stops being so, so a silent room costs no events. */
+static void level_window(producer_t *p, uint64_t now_ms)
+{
+    if (now_ms - p->level.start_ms < PRODUCER_LEVEL_WINDOW_MS)
+        return;
+    uint8_t level = p->level.n ? (uint8_t)(p->level.sum / p->level.n) : 127;
+    bool active = p->level.n > 0 && level <= PRODUCER_SPEECH_DBOV;
+    if (active || p->level.active) {
+        engine_event_t ev = {.type = ENGINE_EV_PRODUCER_AUDIO, .id = p->id, .level = level, .active = active};
+        mx_emit(p->port->ctx, &ev);
+    }
+    p->level.active = active;
+    p->level.sum = p->level.n = 0;
+    p->level.start_ms = now_ms;
+}
+
 void producer_on_timer(producer_t *p, uint64_t now_ms)
 {
+    if (p->d.kind == CODEC_KIND_AUDIO && p->port->level_ext_id)
+        level_window(p, now_ms);
     for (unsigned i = 0; i < p->src.n_enc; i++) {
         recv_stream_t *s = &p->src.enc[i];
         if (s->nack_enabled && s->seen && s->ssrc != 0) {

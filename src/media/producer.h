@@ -28,6 +28,11 @@ typedef struct producer producer_t;
 struct spsc_ring;
 
 #define PRODUCER_PLI_MIN_INTERVAL_MS 1000
+/* Audio level (RFC 6464) is averaged over windows of this length; a mean
+ * at or above PRODUCER_SPEECH_DBOV (in -dBov: at most 55 below full scale)
+ * counts as speaking.  Speech sits at -20..-45 dBov, room noise below -60. */
+#define PRODUCER_LEVEL_WINDOW_MS 300
+#define PRODUCER_SPEECH_DBOV 55
 
 struct producer {
     uint64_t id;
@@ -40,7 +45,12 @@ struct producer {
     /* recorders: each ring holds one reference for us */
     struct spsc_ring **taps;
     unsigned n_taps;
-    int tap_enc;         /* the encoding the taps follow (the highest active) */
+    int tap_enc; /* the encoding the taps follow (the highest active) */
+    struct {
+        uint32_t sum, n; /* levels (-dBov) of this window's packets */
+        uint64_t start_ms;
+        bool active; /* the last window was speech-loud */
+    } level;
     producer_t *id_next; /* engine's id map */
 };
 
@@ -56,8 +66,8 @@ void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t n
 /* Asks for a keyframe on encoding ei.  force skips the 1 s rate limit once
  * (a consumer or recorder that has nothing to show). */
 void producer_request_keyframe(producer_t *p, unsigned ei, bool force, uint64_t now_ms);
-/* NACKs and keyframe requests (rs_want_keyframe) due now: the transport's
- * timer, every 20 ms. */
+/* NACKs and keyframe requests (rs_want_keyframe) due now, and the audio
+ * level event at the end of each window: the transport's timer, every 20 ms. */
 void producer_on_timer(producer_t *p, uint64_t now_ms);
 void producer_set_muted(producer_t *p, bool muted, uint64_t now_ms);
 

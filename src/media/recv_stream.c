@@ -67,11 +67,15 @@ int rs_on_packet(recv_stream_t *s, const rtp_hdr_t *h, size_t len, uint64_t now_
         s->first_ms = now_ms;
     }
     s->last_ms = now_ms;
-    count_bitrate(s, len, now_ms);
     rtp_stats_packet(&s->stats, h->seq, h->ts, now_ms * 1000);
-    if (!s->nack_enabled)
-        return 0;
-    int flags = nack_gen_packet(&s->nack, h->seq, now_ms);
+    int flags = s->nack_enabled ? nack_gen_packet(&s->nack, h->seq, now_ms) : 0;
+    /* The layer's bitrate is what it carries for the consumers: not the
+     * sender's bandwidth probes, which are padding or retransmissions of
+     * packets that already came (Chromium probes on the RTX stream of its
+     * lowest layer, which then measured ten times its real rate and crowded
+     * every other stream out of a subscriber's allocation). */
+    if (!(flags & NACK_PKT_OLD) && h->payload_len > 0)
+        count_bitrate(s, len, now_ms);
     if (flags & NACK_PKT_KEYFRAME)
         rs_want_keyframe(s, true); /* too much is missing to repair */
     return flags;

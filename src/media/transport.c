@@ -20,6 +20,7 @@
 
 #define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
 #define TRANSPORT_IDLE_TICK_MS 100
+#define TRANSPORT_STATS_MS 2000     /* ENGINE_EV_TRANSPORT_STATS */
 #define TRANSPORT_GCC_TICK_MS 25    /* gcc_process: probes, feedback timeout */
 #define TRANSPORT_ALLOC_TICK_MS 250 /* layers follow measured bitrates and the estimate */
 #define TRANSPORT_ALLOC_CHANGE 0.1  /* an estimate this much different re-runs the allocator at once */
@@ -145,6 +146,13 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
 static void dtls_failed_cb(void *user, const char *reason)
 {
     transport_t *t = user;
+    if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED && t->restarted) {
+        /* close_notify of the association a client replaces after an ICE
+         * restart: its new one is being (or will be) set up. */
+        t->srtp_ready = false;
+        update_ready(t);
+        return;
+    }
     if (t->dtls != NULL && dtls_conn_state(t->dtls) == DTLS_STATE_CLOSED) {
         /* close_notify: the browser closed this PeerConnection on purpose
          * (unpublish, a page re-creating its connection).  That is not a lost
@@ -160,6 +168,44 @@ static void dtls_failed_cb(void *user, const char *reason)
 
 static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};
 
+/* The new association after an ICE restart is up: its keys replace the old
+ * ones (the client now protects with them), the old association goes. */
+static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
+{
+    transport_t *t = user;
+    sec_session_t out, in;
+    if (dtls_srtp_sessions(k, &out, &in) != IRTC_OK) {
+        fail(t, "SRTP keying failed");
+        return;
+    }
+    sec_session_dispose(&t->srtp_in);
+    sec_session_dispose(&t->srtp_out);
+    t->srtp_in = in;
+    t->srtp_out = out;
+    dtls_conn_t *old = t->dtls;
+    t->dtls = t->dtls_next;
+    t->dtls_next = NULL;
+    t->restarted = false;
+    t->srtp_ready = true;
+    t->state = TRANSPORT_CONNECTED;
+    update_ready(t);
+    if (old != NULL)
+        dtls_conn_free(old); /* no close_notify: the client already left that association */
+    log_info("media", "transport %llu: new DTLS association after an ICE restart", (unsigned long long)t->id);
+    uint64_t now_ms = mx_now_ms(t->ctx);
+    for (unsigned i = 0; i < t->n_consumers; i++)
+        consumer_on_connected(t->consumers[i], now_ms); /* keyframes: the client's decoders may have restarted */
+}
+
+static void dtls_next_failed_cb(void *user, const char *reason)
+{
+    transport_t *t = user;
+    /* The old association (if still up) carries on; a later ClientHello may try again. */
+    log_info("media", "transport %llu: DTLS after an ICE restart failed: %s", (unsigned long long)t->id, reason);
+}
+
+static const dtls_callbacks_t dtls_next_cbs = {dtls_send_cb, dtls_next_connected_cb, NULL, dtls_next_failed_cb};
+
 static const mx_port_ops_t port_ops;
 
 transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_desc_t *d, uint64_t now_ms)
@@ -168,10 +214,11 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
     t->port.ops = &port_ops;
     t->port.ctx = ctx;
     t->port.twcc_ext_id = d->ext.twcc;
+    t->port.level_ext_id = d->ext.audio_level;
     t->ctx = ctx;
     t->id = id;
     t->d = *d;
-    t->created_ms = now_ms;
+    t->created_ms = t->last_stats_ms = now_ms;
     t->last_alive_ms = now_ms;
     crypto_random(&t->port.rtcp_ssrc, sizeof(t->port.rtcp_ssrc));
     t->twcc_seq = (uint16_t)t->port.rtcp_ssrc;
@@ -194,6 +241,8 @@ void transport_free(transport_t *t)
         dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
         dtls_conn_free(t->dtls);
     }
+    if (t->dtls_next != NULL)
+        dtls_conn_free(t->dtls_next);
     sec_session_dispose(&t->srtp_in);
     sec_session_dispose(&t->srtp_out);
     free(t->twcc_rx);
@@ -210,6 +259,7 @@ void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd)
     snprintf(t->d.ufrag, sizeof(t->d.ufrag), "%s", ufrag);
     snprintf(t->d.pwd, sizeof(t->d.pwd), "%s", pwd);
     t->ctx->reindex_ufrag(t->ctx->engine, t, old);
+    t->restarted = true;
 }
 
 /* ---- ICE-lite (RFC 8445 §2.5) ---- */
@@ -259,9 +309,28 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
     update_ready(t);
 }
 
+/* A DTLS ClientHello record (handshake, epoch 0, first message type 1). */
+static bool is_client_hello(const uint8_t *buf, size_t len)
+{
+    return len > 25 && buf[0] == 22 && buf[3] == 0 && buf[4] == 0 && buf[13] == 1;
+}
+
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
     t->n_dtls_in++;
+    if (t->restarted && t->dtls != NULL && dtls_conn_state(t->dtls) != DTLS_STATE_HANDSHAKING &&
+        (t->dtls_next != NULL || is_client_hello(buf, len))) {
+        const char *why = NULL;
+        if (t->dtls_next == NULL && dtls_conn_new(t->ctx->dtls, DTLS_SERVER, t->d.remote_fp_alg, t->d.remote_fp,
+                                                  &dtls_next_cbs, t, &t->dtls_next, &why) == IRTC_OK)
+            dtls_conn_start(t->dtls_next, now_ms);
+        if (t->dtls_next != NULL && dtls_conn_input(t->dtls_next, buf, len) == IRTC_OK) {
+            t->last_alive_ms = now_ms;
+            return;
+        }
+        COUNT(t, drop_dtls);
+        return;
+    }
     if (t->dtls == NULL || dtls_conn_input(t->dtls, buf, len) != IRTC_OK)
         COUNT(t, drop_dtls);
     else
@@ -711,6 +780,34 @@ static uint64_t cc_on_timer(transport_t *t, uint64_t now_ms)
     return IRTC_MIN(IRTC_MAX(next, now_ms + 1), now_ms + TRANSPORT_GCC_TICK_MS);
 }
 
+/* The connection as the client would like to know it (network quality):
+ * for a transport that receives, what we missed of the client's packets
+ * since the last report; for one that sends, the loss and the estimate of
+ * our congestion controller. */
+static void emit_stats(transport_t *t, uint64_t now_ms)
+{
+    t->last_stats_ms = now_ms;
+    engine_event_t ev = {.type = ENGINE_EV_TRANSPORT_STATS, .id = t->id, .rtt_ms = t->port.rtt_ms};
+    if (t->n_consumers == 0) {
+        uint64_t lost = 0, received = 0;
+        for (unsigned i = 0; i < t->n_producers; i++)
+            for (unsigned e = 0; e < t->producers[i]->src.n_enc; e++) {
+                const rtp_stats_t *s = &t->producers[i]->src.enc[e].stats;
+                lost += rtp_stats_lost(s);
+                received += s->received;
+            }
+        uint64_t dl = lost > t->stats_lost ? lost - t->stats_lost : 0, dr = received - t->stats_received;
+        t->stats_lost = lost;
+        t->stats_received = received;
+        ev.send_side = true;
+        ev.loss_permille = dl + dr ? (uint16_t)(dl * 1000 / (dl + dr)) : 0;
+    } else if (t->cc != NULL) {
+        ev.loss_permille = (uint16_t)IRTC_MIN(1000.0, t->cc->gcc.loss.fraction * 1000.0 + 0.5);
+        ev.avail_kbps = (uint32_t)(gcc_target_bps(&t->cc->gcc) / 1000);
+    }
+    mx_emit(t->ctx, &ev);
+}
+
 uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
 {
     if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
@@ -722,6 +819,18 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
         if (t->state == TRANSPORT_FAILED)
             return now_ms + 1000;
         next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls, now_ms));
+    }
+    if (t->dtls_next != NULL) {
+        if (dtls_conn_next_timeout_ms(t->dtls_next, now_ms) <= now_ms)
+            dtls_conn_handle_timeout(t->dtls_next, now_ms);
+        if (t->dtls_next != NULL) {
+            if (dtls_conn_state(t->dtls_next) == DTLS_STATE_FAILED) {
+                dtls_conn_free(t->dtls_next);
+                t->dtls_next = NULL;
+            } else {
+                next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls_next, now_ms));
+            }
+        }
     }
     if (t->state != TRANSPORT_CONNECTED) {
         if (now_ms - t->created_ms > TRANSPORT_CONNECT_TIMEOUT_MS)
@@ -745,6 +854,8 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
         if (now_ms - c->last_layer_check_ms >= CONSUMER_LAYER_CHECK_MS)
             consumer_update_layer(c, now_ms);
     }
+    if (now_ms - t->last_stats_ms >= TRANSPORT_STATS_MS && t->n_producers + t->n_consumers > 0)
+        emit_stats(t, now_ms);
     return next;
 }
 

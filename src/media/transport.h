@@ -78,6 +78,13 @@ struct transport {
     bool has_remote;
     uint64_t created_ms, last_alive_ms;
     dtls_conn_t *dtls;
+    /* After an ICE restart the client may also start a new DTLS association
+     * (Chromium does when the m-line that tagged its BUNDLE group was
+     * recycled: a new transport under the same PeerConnection).  Its
+     * handshake runs here beside the old one, which keeps the media going,
+     * and replaces it with new SRTP keys when it completes. */
+    dtls_conn_t *dtls_next;
+    bool restarted; /* an ICE restart happened: a new ClientHello is welcome */
     sec_session_t srtp_in, srtp_out;
     bool srtp_ready;
     uint32_t rtcp_ssrc;           /* ours, for RTCP we originate */
@@ -102,6 +109,10 @@ struct transport {
         uint64_t ms;    /* when we sent that SR */
     } sr_sent[TRANSPORT_SR_SENT_KEPT];
     unsigned sr_sent_next;
+
+    /* ENGINE_EV_TRANSPORT_STATS: when last sent, and the producers' packet
+     * counts then (loss of the last period) */
+    uint64_t last_stats_ms, stats_lost, stats_received;
 
     /* the engine's bookkeeping */
     transport_t *id_next, *addr_next, *ufrag_next, *list_next, *list_prev;

@@ -443,8 +443,14 @@ static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
         goto fail;
     int size = 4 << 20, off = 0, on = 1;
     setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* dwell sampling */
-    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    /* 4 MiB holds ~80 ms of a busy worker's input: a worker descheduled
+     * for a moment must not drop media.  The kernel caps SO_RCVBUF at
+     * net.core.rmem_max (208 KiB by default, docs/ADMIN.md); with
+     * CAP_NET_ADMIN the *FORCE options go past it. */
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     int rc;
     if (v6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)); /* dual stack */

@@ -15,6 +15,7 @@
  */
 #include "room/room.h"
 #include "core/common.h"
+#include "core/clock.h"
 #include "core/hash.h"
 
 #include <stdio.h>
@@ -71,6 +72,8 @@ struct room {
     room_peer_t *peers, *peers_tail;
     size_t peer_count;
     room_stream_t *streams;
+    room_stream_t *speaker; /* the last ROOM_EV_ACTIVE_SPEAKER's stream, NULL if none or gone */
+    uint64_t speaker_ms;    /* when it was chosen */
 };
 
 struct room_peer {
@@ -411,6 +414,8 @@ static void stream_close(room_stream_t *s, bool notify)
         pp = &(*pp)->next;
     *pp = s->next;
     owner->streams[s->type] = NULL;
+    if (room->speaker == s)
+        room->speaker = NULL;
     idmap_del(&reg->ids, s->id);
     reg->stats.streams--;
     if (notify) {
@@ -552,9 +557,11 @@ int room_switch_role(room_peer_t *peer, int role, const char **why)
         return IRTC_ELIMIT;
     }
     peer->role = role;
-    if (role == ROOM_ROLE_PUBLISHER)
+    if (role == ROOM_ROLE_PUBLISHER) {
         while (peer->subs != NULL)
             sub_close(peer->subs, true);
+        peer_conn_gc(peer, true); /* as after stream-removed: the client closes its empty receiving connection */
+    }
     return IRTC_OK;
 }
 
@@ -917,6 +924,37 @@ int room_release_user(room_registry_t *reg, const char *app_id, const char *chan
     return IRTC_ENOTFOUND;
 }
 
+/* Active speaker: the loudest stream whose audio is speech-loud now; a new
+ * one takes over from a speaker still talking only when louder by
+ * ROOM_SPEAKER_MARGIN_DB, and at most every ROOM_SPEAKER_MIN_MS, so a
+ * conversation does not flicker between two voices.  A speaker who falls
+ * silent stays the speaker until someone else talks. */
+#define ROOM_SPEAKER_MIN_MS 500
+#define ROOM_SPEAKER_MARGIN_DB 6
+#define ROOM_SPEAKER_FRESH_MS 1000 /* an audio event older than this no longer counts */
+
+static bool speaking(const room_stream_t *s, uint64_t now_ms)
+{
+    return s != NULL && s->audio_active && now_ms - s->audio_at_ms <= ROOM_SPEAKER_FRESH_MS;
+}
+
+static void pick_speaker(room_t *room, uint64_t now_ms)
+{
+    room_stream_t *best = NULL;
+    for (room_stream_t *s = room->streams; s != NULL; s = s->next)
+        if (speaking(s, now_ms) && (best == NULL || s->audio_level < best->audio_level))
+            best = s;
+    room_stream_t *cur = room->speaker;
+    if (best == NULL || best == cur || now_ms - room->speaker_ms < ROOM_SPEAKER_MIN_MS)
+        return;
+    if (speaking(cur, now_ms) && best->audio_level + ROOM_SPEAKER_MARGIN_DB > cur->audio_level)
+        return;
+    room->speaker = best;
+    room->speaker_ms = now_ms;
+    room_event_t out = {.type = ROOM_EV_ACTIVE_SPEAKER, .room = room, .user_id = best->user_id, .stream = best};
+    tell_others(room, NULL, &out);
+}
+
 void room_registry_sfu_event(void *ctx, const sfu_event_t *ev)
 {
     room_registry_t *reg = ctx;
@@ -956,6 +994,29 @@ void room_registry_sfu_event(void *ctx, const sfu_event_t *ev)
                             .layer = ev->layer,
                             .layers = ev->layers};
         tell(peer, &out);
+        return;
+    }
+    case SFU_EVENT_CONN_STATS: {
+        if (slot->kind != ID_CONN)
+            return; /* protocol v1's connections: no such event */
+        room_event_t out = {.type = ROOM_EV_TRANSPORT_STATS,
+                            .room = room,
+                            .user_id = peer->user_id,
+                            .recv_pc = ev->id == peer->recv_conn,
+                            .rtt_ms = ev->rtt_ms,
+                            .avail_kbps = ev->avail_kbps,
+                            .loss_permille = ev->loss_permille};
+        tell(peer, &out);
+        return;
+    }
+    case SFU_EVENT_STREAM_AUDIO: {
+        if (slot->kind != ID_STREAM)
+            return;
+        room_stream_t *s = slot->obj;
+        s->audio_level = ev->level;
+        s->audio_active = ev->active;
+        s->audio_at_ms = clock_mono_ms();
+        pick_speaker(room, s->audio_at_ms);
         return;
     }
     case SFU_EVENT_CONN_FAILED:

@@ -65,6 +65,9 @@ struct room_stream {
     int simulcast_layers; /* video encodings published (1 without simulcast) */
     /* private */
     room_peer_t *owner;
+    uint8_t audio_level;   /* last SFU_EVENT_STREAM_AUDIO: -dBov, 0 loudest */
+    bool audio_active;     /* and whether it was speech-loud */
+    uint64_t audio_at_ms;  /* when it came (monotonic) */
     room_stream_t *next;   /* in the room, in publication order */
     struct room_sub *subs; /* subscriptions to this stream */
 };
@@ -82,6 +85,8 @@ typedef enum {
                                   sink returns the peer is freed and must not be used again */
     ROOM_EV_SUB_LAYER,         /* to the subscriber: subscription sub_id now gets video layer (of layers);
                                   -1: paused, its link cannot carry even the lowest */
+    ROOM_EV_TRANSPORT_STATS,   /* to the peer: one of its connections as the server measures it (every 2 s) */
+    ROOM_EV_ACTIVE_SPEAKER,    /* to every peer: user_id's stream is now the loudest of the room */
 } room_event_type_t;
 
 typedef struct {
@@ -94,6 +99,9 @@ typedef struct {
     bool audio, muted;           /* MUTE */
     int layer, layers;           /* SUB_LAYER */
     bool resumed;                /* SUB_LAYER: the subscription was paused until now */
+    bool recv_pc;                /* TRANSPORT_STATS: the receiving connection (else the sending one) */
+    uint32_t rtt_ms, avail_kbps; /* TRANSPORT_STATS; 0 = not known */
+    uint16_t loss_permille;      /* TRANSPORT_STATS */
 } room_event_t;
 
 typedef void (*room_sink_fn)(void *ctx, const room_event_t *ev);

@@ -193,6 +193,26 @@ static void on_engine_event(void *ctx, unsigned worker, const engine_event_t *ev
             s->fn(s->ctx, &out);
         return;
     }
+    case ENGINE_EV_TRANSPORT_STATS: {
+        if (find_conn(s, ev->id) == NULL)
+            return;
+        sfu_event_t out = {.type = SFU_EVENT_CONN_STATS,
+                           .id = ev->id,
+                           .rtt_ms = ev->rtt_ms,
+                           .avail_kbps = ev->avail_kbps,
+                           .loss_permille = ev->loss_permille};
+        if (s->fn != NULL)
+            s->fn(s->ctx, &out);
+        return;
+    }
+    case ENGINE_EV_PRODUCER_AUDIO: {
+        if (find_stream(s, owner) == NULL)
+            return;
+        sfu_event_t out = {.type = SFU_EVENT_STREAM_AUDIO, .id = owner, .level = ev->level, .active = ev->active};
+        if (s->fn != NULL)
+            s->fn(s->ctx, &out);
+        return;
+    }
     default:
         return;
     }

@@ -37,13 +37,19 @@ typedef enum {
     SFU_EVENT_SUB_READY,        /* id: a subscription's tracks are installed and its connection is up */
     SFU_EVENT_CONN_FAILED,      /* id: a connection lost (no ICE/DTLS in time, 30 s silent, DTLS failure) */
     SFU_EVENT_SUB_LAYER,        /* id: the video encoding a subscription now gets (layer, layers; -1 = paused) */
+    SFU_EVENT_CONN_STATS,       /* id: a connection's rtt_ms, loss_permille, avail_kbps (every 2 s) */
+    SFU_EVENT_STREAM_AUDIO,     /* id: a stream's audio level (-dBov) and whether it is speech-loud */
 } sfu_event_type_t;
 
 typedef struct {
     sfu_event_type_t type;
-    uint64_t id;        /* stream, subscription or connection */
-    const char *reason; /* CONN_FAILED: static text */
-    int layer, layers;  /* SUB_LAYER */
+    uint64_t id;                 /* stream, subscription or connection */
+    const char *reason;          /* CONN_FAILED: static text */
+    int layer, layers;           /* SUB_LAYER */
+    uint32_t rtt_ms, avail_kbps; /* CONN_STATS; 0 = not known */
+    uint16_t loss_permille;      /* CONN_STATS */
+    uint8_t level;               /* STREAM_AUDIO */
+    bool active;                 /* STREAM_AUDIO */
 } sfu_event_t;
 
 typedef void (*sfu_event_fn)(void *ctx, const sfu_event_t *ev);

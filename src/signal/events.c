@@ -152,6 +152,25 @@ const char *events_write_room_event(buf_t *d, const room_event_t *ev)
         else
             buf_printf(d, ",\"layer\":%d,\"of\":%d", ev->layer, ev->layers);
         break;
+    case ROOM_EV_TRANSPORT_STATS:
+        name = "transport-stats";
+        buf_printf(d, "{\"pc\":\"%s\",\"rttMs\":", ev->recv_pc ? "recv" : "send");
+        if (ev->rtt_ms)
+            buf_printf(d, "%u", (unsigned)ev->rtt_ms);
+        else
+            buf_puts(d, "null");
+        buf_printf(d, ",\"lossPct\":%u.%u,\"availableKbps\":", (unsigned)ev->loss_permille / 10,
+                   (unsigned)ev->loss_permille % 10);
+        if (ev->avail_kbps)
+            buf_printf(d, "%u", (unsigned)ev->avail_kbps);
+        else
+            buf_puts(d, "null");
+        break;
+    case ROOM_EV_ACTIVE_SPEAKER:
+        name = "active-speaker";
+        write_user(d, ev->user_id);
+        buf_printf(d, ",\"streamId\":\"%llu\"", (unsigned long long)ev->stream->id);
+        break;
     case ROOM_EV_REMOVED:
         return NULL;
     }

@@ -99,9 +99,10 @@ static void on_room_event(void *ctx, const room_event_t *ev)
         session_removed(s, ev->reason);
         return;
     }
+    if (s->proto < EVENTS_PROTOCOL_V2 &&
+        (ev->type == ROOM_EV_SUB_LAYER || ev->type == ROOM_EV_TRANSPORT_STATS || ev->type == ROOM_EV_ACTIVE_SPEAKER))
+        return; /* protocol v2 additions: v1 clients never knew them */
     if (ev->type == ROOM_EV_SUB_LAYER) {
-        if (s->proto < EVENTS_PROTOCOL_V2)
-            return; /* v1 clients were never told of layers */
         if (ev->resumed) {
             buf_t r;
             buf_init(&r);

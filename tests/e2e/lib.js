@@ -211,4 +211,4 @@ async function launchKillableBrowser(opts = {}) {
   return { browser, kill, close: () => server.close().catch(() => {}) };
 }
 
-module.exports = { ok, diag, done, failures, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
+module.exports = { ok, diag, done, failures, exclusive, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };

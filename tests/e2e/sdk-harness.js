@@ -11,7 +11,8 @@ window.H = {
   remote: {}, // "key:userId:type" → the remote Stream last subscribed
   EVENTS: ['peer-join', 'peer-leave', 'stream-added', 'stream-removed', 'stream-updated', 'stream-subscribed',
     'stream-published', 'client-banned', 'error', 'mute-audio', 'unmute-audio', 'mute-video', 'unmute-video',
-    'signature-expired', 'camera-changed', 'network-quality', 'audio-volume', 'connection-state-changed'],
+    'signature-expired', 'camera-changed', 'network-quality', 'audio-volume', 'connection-state-changed',
+    'stream-video-paused', 'stream-video-resumed', 'stream-layer-changed', 'active-speaker'],
 
   async token(channelId, userId, role) {
     const r = await fetch('/demo/token', { method: 'POST', headers: { 'content-type': 'application/json' },
@@ -22,8 +23,10 @@ window.H = {
 
   record(name, key, ev) {
     const e = { key, ev: name, t: Date.now() };
-    if (ev && ev.stream) { e.streamId = ev.stream.getId(); e.userId = ev.stream.getUserId(); e.type = ev.stream.getType(); }
-    else if (ev) Object.assign(e, JSON.parse(JSON.stringify(ev)));
+    if (ev && ev.stream) {
+      for (const k of Object.keys(ev)) if (k !== 'stream') e[k] = ev[k];
+      e.streamId = ev.stream.getId(); e.userId = ev.stream.getUserId(); e.type = ev.stream.getType();
+    } else if (ev) Object.assign(e, JSON.parse(JSON.stringify(ev)));
     if (name === 'audio-volume' || name === 'network-quality') {
       // Kept short: the last one of each kind only.
       this.last = this.last || {};
@@ -90,10 +93,10 @@ window.H = {
   // Remote <video> elements of a client: who, what size, whether it plays.
   async videos(key, waitMs = 1000) {
     const els = Array.from(document.querySelectorAll(`.remote[data-key="${key}"] video`));
-    const t0 = els.map(v => v.currentTime);
+    const t0 = new Map(els.map(v => [v, v.currentTime]));
     await new Promise(r => setTimeout(r, waitMs));
-    return els.map((v, i) => ({ userId: v.parentNode.dataset.userId, type: v.parentNode.dataset.type,
-      width: v.videoWidth, height: v.videoHeight, advancing: v.currentTime > t0[i], paused: v.paused }));
+    return els.filter(v => v.parentNode).map(v => ({ userId: v.parentNode.dataset.userId, type: v.parentNode.dataset.type,
+      width: v.videoWidth, height: v.videoHeight, advancing: v.currentTime > t0.get(v), paused: v.paused }));
   },
 
   has(key, ev, pred = () => true) { return this.events.some(e => e.key === key && e.ev === ev && pred(e)); },

@@ -8,7 +8,9 @@ on one PeerConnection; a v1 client in the same room still gets its own.
 Prints TAP; skips (1..0) when aiortc is not installed.  Every wait is
 bounded."""
 
+import array
 import asyncio
+import math
 import os
 import re
 import sys
@@ -27,6 +29,19 @@ from test_signal_media import has_event, pump, until  # noqa: E402
 
 aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
 ok = ts.ok
+
+
+class Tone(AudioStreamTrack):
+    """A 440 Hz tone at about -20 dBov: speech-loud, so the server's
+    audio-level reading makes its sender the room's active speaker."""
+
+    async def recv(self):
+        frame = await super().recv()
+        n = frame.samples
+        t0 = frame.pts
+        pcm = array.array("h", (int(3000 * math.sin(2 * math.pi * 440 * (t0 + i) / 8000)) for i in range(n)))
+        frame.planes[0].update(pcm.tobytes())
+        return frame
 
 
 def ufrag(sdp):
@@ -80,7 +95,7 @@ async def run(d):
 
     # ---- alice: main, then auxiliary, on one PeerConnection ----
     pc = RTCPeerConnection()
-    pc.addTransceiver(AudioStreamTrack(), direction="sendonly")
+    pc.addTransceiver(Tone(), direction="sendonly")
     pc.addTransceiver(VideoStreamTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     mids = {t.kind: t.mid for t in pc.getTransceivers()}
@@ -142,6 +157,23 @@ async def run(d):
        "bob decodes both videos on one PeerConnection (%s)" % frames(counts, "video"))
     ok(await until(lambda: frames(counts, "audio") and frames(counts, "audio")[0] >= 25, peers, 5),
        "and the audio (%s)" % frames(counts, "audio"))
+    # ---- the server's view: active speaker (audio level) and connection stats ----
+    ok(await until(lambda: has_event(bob, "active-speaker"), peers, 5), "bob is told who speaks")
+    spk = [e["data"] for e in bob.events if e.get("event") == "active-speaker"]
+    ok(spk and spk[0] == {"userId": "alice", "streamId": main_id}, "alice's tone makes her main stream the active "
+       "speaker", spk)
+    ok(await until(lambda: has_event(bob, "transport-stats") and has_event(alice, "transport-stats"), peers, 5),
+       "transport-stats every 2 s, to both")
+    st = [e["data"] for e in bob.events if e.get("event") == "transport-stats"][-1]
+    ok(st["pc"] == "recv" and isinstance(st["availableKbps"], int) and st["availableKbps"] > 0 and
+       isinstance(st["lossPct"], (int, float)) and 0 <= st["lossPct"] <= 100 and
+       (st["rttMs"] is None or st["rttMs"] > 0), "bob's: his receiving connection, with the server's estimate", st)
+    st = [e["data"] for e in alice.events if e.get("event") == "transport-stats"][-1]
+    ok(st["pc"] == "send" and st["availableKbps"] is None and st["lossPct"] == 0, "alice's: her sending connection, "
+       "nothing lost on loopback", st)
+    ok(not await until(lambda: has_event(carol, "active-speaker"), peers, 1) and
+       not has_event(carol, "transport-stats"), "v1 clients get neither")
+
     ok(ts.is_ok(bob.request("setLayer", subscriptionId=main_sub, maxLayer="low")), "setLayer is accepted")
     r = bob.request("setLayer", subscriptionId="999999", maxLayer=0)
     ok(ts.err(r) == 200006, "setLayer of someone else's subscription: 200006", r)

@@ -16,7 +16,7 @@ async function main(appId: string, domain: string, channel: string, userId: stri
   client.on('peer-leave', e => console.log(e.userId, e.reason && e.reason.code));
   client.on('stream-added', event => {
     const stream = event.stream;
-    client.subscribe(stream, { video: true, audio: true });
+    client.subscribe(stream, { video: true, audio: true, maxLayer: stream.getType() === 'main' ? 'medium' : 2 });
   });
   client.on('stream-subscribed', event => {
     const stream = event.stream;
@@ -27,8 +27,14 @@ async function main(appId: string, domain: string, channel: string, userId: stri
   client.on('error', e => console.log(e.errorCode, e.errorMsg));
   client.on('network-quality', e => console.log(e.uplinkNetworkQuality, e.downlink.rtt));
   client.on('signature-expired', () => client.renewSignature('new token'));
+  // Additions: layer preference and the v2 events.
+  client.on('stream-layer-changed', e => console.log(e.stream.getId(), e.layer, e.layers));
+  client.on('stream-video-paused', e => console.log(e.stream.getId(), e.reason));
+  client.on('stream-video-resumed', e => console.log(e.stream.getId()));
+  client.on('active-speaker', e => console.log(e.userId, e.stream && e.stream.getType()));
+  client.on('stream-subscribed', e => { if (e.stream.getType() === 'main') client.setRemoteVideoLayer(e.stream, 'low'); });
   await client.join(channel, { userId, signature, ctime, host: '10.0.0.1', port: 443, userRole: 1 });
-  const stream = ISDPRTC.createStream({ audio: true, microphoneId: devices[0].deviceId, video: true, userId });
+  const stream = ISDPRTC.createStream({ audio: true, microphoneId: devices[0].deviceId, video: true, userId, simulcast: true });
   stream.initialize().then(() => {
     client.publish(stream);
     stream.play('local', { muted: true });
@@ -40,7 +46,8 @@ async function main(appId: string, domain: string, channel: string, userId: stri
   const level: number = stream.getAudioLevel();
   const type: 'local' | 'main' | 'auxiliary' = stream.getType();
   stream.setAudioVolume(50);
-  console.log(muted, level, type, stream.getStreamInfo().hasVideo);
+  const layer = stream.getStreamInfo().layer;
+  console.log(muted, level, type, stream.getStreamInfo().hasVideo, stream.getStreamInfo().simulcast, layer && layer.current);
   await client.unpublish(stream);
   await client.switchRole(0);
   await client.leave();

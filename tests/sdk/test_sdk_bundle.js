@@ -80,13 +80,30 @@ async function main() {
   const sub = await c.subscribe(s).then(() => null, e => e);
   ok(sub && sub.getCode() === 200006, 'subscribe(a local stream): 200006');
 
+  // The simulcast ladder (media.js, a pure function): lowest first, rids q/h/f.
+  // (Copied as .mjs: web/sdk/src has no package.json saying "type": "module", which older Node needs.)
+  const modDir = fs.mkdtempSync(path.join(os.tmpdir(), 'irtc-sdk-src-'));
+  for (const m of ['media', 'errors']) {
+    fs.writeFileSync(path.join(modDir, m + '.mjs'), fs.readFileSync(path.join(sdk, 'src', m + '.js'), 'utf8').replace(/from '\.\/(\w+)\.js'/g, "from './$1.mjs'"));
+  }
+  const media = await import(path.join(modDir, 'media.mjs'));
+  fs.rmSync(modDir, { recursive: true, force: true });
+  const lad = (p, sim, h) => media.cameraEncodings(p, sim, h).map(e => `${e.rid || '-'}/${e.scaleResolutionDownBy || 1}/${e.maxBitrate / 1000}`).join(' ');
+  const ladders = { '720p': lad('720p', true, 720), '1080p': lad('1080p', true, 1080), '720p off': lad('720p', false, 720),
+    '480p on': lad('480p', true, 480), '360p on': lad('360p', true, 360), '720p camera giving 480': lad('720p', true, 480) };
+  ok(ladders['720p'] === 'q/4/150 h/2/500 f/1/1500' && ladders['1080p'] === 'q/6/150 h/3/500 f/1/3000' &&
+    ladders['720p off'] === '-/1/2000' && ladders['480p on'] === 'q/2.6666666666666665/150 f/1/1000' &&
+    ladders['360p on'] === 'q/2/150 f/1/700' && ladders['720p camera giving 480'] === 'q/2.6666666666666665/150 f/1/1500',
+  `simulcast layers: 320x180 ~150 kbps, 640x360 ~500 kbps, full size (${JSON.stringify(ladders)})`);
+
   const dts = fs.readFileSync(path.join(sdk, 'isdprtc.d.ts'), 'utf8');
   const names = ['join', 'leave', 'publish', 'unpublish', 'subscribe', 'unsubscribe', 'switchRole', 'initialize', 'play', 'stop',
     'resume', 'close', 'muteAudio', 'muteVideo', 'unmuteAudio', 'unmuteVideo', 'getId', 'getUserId', 'hasAudio', 'hasVideo',
     'getAudioTrack', 'getVideoTrack', 'getType', 'getStreamInfo', 'setAudioVolume', 'getAudioLevel', 'getCode', 'getMsg',
     "'peer-join'", "'peer-leave'", "'stream-added'", "'stream-removed'", "'stream-updated'", "'stream-subscribed'",
     "'stream-published'", "'client-banned'", "'error'", "'mute-audio'", "'unmute-audio'", "'mute-video'", "'unmute-video'",
-    "'signature-expired'", "'camera-changed'"].concat(ENTRIES);
+    "'signature-expired'", "'camera-changed'", 'setRemoteVideoLayer', 'maxLayer', 'simulcast', "'stream-video-paused'",
+    "'stream-video-resumed'", "'stream-layer-changed'", "'active-speaker'"].concat(ENTRIES);
   const missing = names.filter(x => !dts.includes(x));
   ok(missing.length === 0, `isdprtc.d.ts declares every API and event of the guide${missing.length ? ' (missing ' + missing.join(', ') + ')' : ''}`);
 

@@ -296,6 +296,15 @@
       el.title = `Network quality — up: ${QUALITY[e.uplinkNetworkQuality]}, ${(e.uplink.bitrate / 1e6).toFixed(2)} Mbps; ` +
         `down: ${QUALITY[e.downlinkNetworkQuality]}, ${(e.downlink.bitrate / 1e6).toFixed(2)} Mbps`;
     });
+    // Simulcast: a tile's video pauses when the downlink cannot carry even the smallest layer (audio goes on).
+    client.on('stream-video-paused', e => { const t = tileOf(e.stream); if (t) t.el.classList.add('video-paused'); });
+    client.on('stream-video-resumed', e => { const t = tileOf(e.stream); if (t) t.el.classList.remove('video-paused'); });
+    client.on('active-speaker', e => {
+      for (const t of state.tiles.values()) {
+        const who = t.key === 'self' ? name : t.key;
+        t.el.classList.toggle('active-speaker', who === e.userId);
+      }
+    });
     client.on('audio-volume', e => {
       for (const r of e.result) {
         const tile = r.type === 'local' ? state.tiles.get('self') : r.type === 'main' ? state.tiles.get(r.userId) : null;
@@ -383,6 +392,8 @@
     const key = stream.getType() === 'auxiliary' ? stream.getUserId() + '--screen' : stream.getUserId();
     const tile = ensureTile(key);
     tile.stream = stream;
+    tile.layer = null;
+    tile.el.classList.remove('video-paused');
     const info = stream.getStreamInfo();
     tile.el.classList.toggle('no-video', info.videoMuted || !info.hasVideo);
     if (stream.getType() === 'main') tile.el.classList.toggle('muted', info.audioMuted || !info.hasAudio);
@@ -469,7 +480,28 @@
   }
 
   // Tiles as large as fit: the screen share (if any) big, everyone else beside it.
+  // Each remote camera tile receives the simulcast layer its size needs:
+  // thumbnails beside a screen share the smallest, a large tile the full size.
+  function adjustLayers() {
+    if (!state.client) return;
+    const dpr = window.devicePixelRatio || 1;
+    for (const t of state.tiles.values()) {
+      const st = t.stream;
+      if (!st || t.key === 'self' || t.key.endsWith('--screen') || st.getType() !== 'main') continue;
+      const px = t.el.clientWidth * dpr;
+      const want = px <= 400 ? 'low' : px <= 800 ? 'medium' : 'high';
+      if (t.layer === want) continue;
+      t.layer = want;
+      state.client.setRemoteVideoLayer(st, want).catch(() => { t.layer = null; });
+    }
+  }
+
   function layout() {
+    layoutTiles();
+    adjustLayers();
+  }
+
+  function layoutTiles() {
     const grid = $('grid');
     const tiles = Array.from(state.tiles.values());
     $('count').textContent = String(1 + state.peers.size);

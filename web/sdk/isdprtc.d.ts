@@ -41,6 +41,11 @@ declare namespace ISDPRTC {
     userId?: string;
     /** Addition: the camera's resolution.  Default '720p'. */
     resolution?: '360p' | '480p' | '720p' | '1080p';
+    /**
+     * Addition: send the camera as simulcast layers (320x180, 640x360 and the full size) so that each
+     * receiver gets what its link carries.  Default: true at 720p and 1080p, false below; never for a screen.
+     */
+    simulcast?: boolean;
   }
 
   interface JoinConfig {
@@ -57,7 +62,14 @@ declare namespace ISDPRTC {
     userRole?: 0 | 1;
   }
 
-  interface SubscribeOption { video?: boolean; audio?: boolean; }
+  /** Addition: a simulcast layer, lowest first: 'low' (0, 320x180), 'medium' (1, 640x360), 'high' (2, full size). */
+  type VideoLayer = 'low' | 'medium' | 'high' | 0 | 1 | 2;
+  interface SubscribeOption {
+    video?: boolean;
+    audio?: boolean;
+    /** Addition: the largest layer wanted (a thumbnail wants 'low').  Default: the highest the link carries. */
+    maxLayer?: VideoLayer;
+  }
   type UnsubscriptionOption = SubscribeOption;
   interface StopOption { audio?: boolean; video?: boolean; }
   type ResumeOption = StopOption;
@@ -85,8 +97,9 @@ declare namespace ISDPRTC {
   interface NetworkQualityEvent {
     uplinkNetworkQuality: number;
     downlinkNetworkQuality: number;
-    uplink: { rtt: number | null; loss: number; bitrate: number };
-    downlink: { rtt: number | null; loss: number; bitrate: number };
+    /** available: the estimated bandwidth (bit/s) when known: the browser's for the uplink, the server's for the downlink. */
+    uplink: { rtt: number | null; loss: number; bitrate: number; available?: number };
+    downlink: { rtt: number | null; loss: number; bitrate: number; available?: number };
   }
   /** Addition. */
   interface AudioVolumeEvent {
@@ -94,6 +107,12 @@ declare namespace ISDPRTC {
   }
   /** Addition. */
   interface ConnectionStateEvent { prevState: ConnectionState; curState: ConnectionState; reason?: string; }
+  /** Addition: a subscribed stream's video stopped (audio goes on) because the downlink cannot carry even its lowest layer. */
+  interface StreamVideoPausedEvent { stream: Stream; reason: 'bandwidth'; }
+  /** Addition: the simulcast layer now received (0 lowest) of layers published. */
+  interface StreamLayerChangedEvent { stream: Stream; layer: number; layers: number; }
+  /** Addition: the loudest user of the room (stream: the remote or local Stream when known). */
+  interface ActiveSpeakerEvent { userId: string; streamId: string | null; stream: Stream | null; }
 
   interface ClientEventMap {
     'peer-join': PeerJoinEvent;
@@ -114,6 +133,10 @@ declare namespace ISDPRTC {
     'network-quality': NetworkQualityEvent;
     'audio-volume': AudioVolumeEvent;
     'connection-state-changed': ConnectionStateEvent;
+    'stream-video-paused': StreamVideoPausedEvent;
+    'stream-video-resumed': StreamEvent;
+    'stream-layer-changed': StreamLayerChangedEvent;
+    'active-speaker': ActiveSpeakerEvent;
   }
   type ClientEvent = keyof ClientEventMap;
 
@@ -135,6 +158,8 @@ declare namespace ISDPRTC {
     renewSignature(signature: string): Promise<void>;
     /** Addition. */
     getConnectionState(): ConnectionState;
+    /** Addition: the largest simulcast layer wanted for a subscribed stream (default 'high'). */
+    setRemoteVideoLayer(stream: Stream, layer: VideoLayer): Promise<void>;
   }
 
   type MediaType = 'audio' | 'video';
@@ -164,6 +189,10 @@ declare namespace ISDPRTC {
     audio: { sampleRate?: number; channelCount?: number; deviceId?: string;
       echoCancellation?: boolean; noiseSuppression?: boolean; autoGainControl?: boolean } | null;
     resolution?: string | null;
+    /** Addition: the video encodings sent (local) or published (remote); 0 without video. */
+    simulcast?: number;
+    /** Addition (remote, subscribed with video): the layer received, the layers published, the preference, paused for bandwidth. */
+    layer?: { current: number | null; count: number; max: number | null; paused: boolean } | null;
   }
 
   interface Stream {

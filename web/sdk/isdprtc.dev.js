@@ -207,6 +207,7 @@ var ISDPRTC = (() => {
   var PING_INTERVAL_MS = 5e3;
   var DEAD_AFTER_MS = 12e3;
   var REQUEST_TIMEOUT_MS = 15e3;
+  var PROTOCOL_VERSION = 2;
   var SignalSocket = class {
     /**
      * url: wss://domain/v1/signal.  onEvent(name, data) gets server events;
@@ -303,7 +304,7 @@ var ISDPRTC = (() => {
         }, timeoutMs);
         this.pending.set(id, { resolve, reject, timer, type });
         try {
-          this.ws.send(JSON.stringify(Object.assign({ v: 1, id, type }, fields)));
+          this.ws.send(JSON.stringify(Object.assign({ v: PROTOCOL_VERSION, id, type }, fields)));
         } catch (e) {
           clearTimeout(timer);
           this.pending.delete(id);
@@ -362,14 +363,29 @@ var ISDPRTC = (() => {
 
   // src/media.js
   var VIDEO_PROFILES = Object.freeze({
-    "360p": { width: 640, height: 360, frameRate: 30, maxBitrate: 8e5 },
-    "480p": { width: 848, height: 480, frameRate: 30, maxBitrate: 12e5 },
-    "720p": { width: 1280, height: 720, frameRate: 30, maxBitrate: 2e6 },
-    "1080p": { width: 1920, height: 1080, frameRate: 30, maxBitrate: 35e5 }
+    "360p": { width: 640, height: 360, frameRate: 30, maxBitrate: 8e5, topBitrate: 7e5, simulcast: false },
+    "480p": { width: 848, height: 480, frameRate: 30, maxBitrate: 12e5, topBitrate: 1e6, simulcast: false },
+    "720p": { width: 1280, height: 720, frameRate: 30, maxBitrate: 2e6, topBitrate: 15e5, simulcast: true },
+    "1080p": { width: 1920, height: 1080, frameRate: 30, maxBitrate: 35e5, topBitrate: 3e6, simulcast: true }
   });
+  var SIMULCAST_LOWER = Object.freeze([
+    Object.freeze({ height: 180, maxBitrate: 15e4 }),
+    Object.freeze({ height: 360, maxBitrate: 5e5 })
+  ]);
+  var RIDS = ["q", "h", "f"];
   var DEFAULT_PROFILE = "720p";
   var SCREEN_PROFILE = Object.freeze({ width: 1920, height: 1080, frameRate: 15, maxBitrate: 25e5 });
   var AUDIO_MAX_BITRATE = 64e3;
+  function cameraEncodings(profileName, simulcast, height) {
+    const p = VIDEO_PROFILES[profileName] || VIDEO_PROFILES[DEFAULT_PROFILE];
+    const top = height || p.height;
+    const lower = simulcast ? SIMULCAST_LOWER.filter((l) => l.height * 2 <= top) : [];
+    if (!lower.length) return [{ maxBitrate: p.maxBitrate }];
+    const rids = lower.length === 1 ? ["q", "f"] : RIDS;
+    const encs = lower.map((l, i) => ({ rid: rids[i], scaleResolutionDownBy: top / l.height, maxBitrate: l.maxBitrate }));
+    encs.push({ rid: rids[rids.length - 1], scaleResolutionDownBy: 1, maxBitrate: p.topBitrate });
+    return encs;
+  }
   function audioConstraints(microphoneId) {
     const c = { echoCancellation: true, noiseSuppression: true, autoGainControl: true, sampleRate: 48e3, channelCount: 1 };
     if (microphoneId) c.deviceId = { exact: microphoneId };
@@ -545,8 +561,8 @@ var ISDPRTC = (() => {
       track.enabled = old.enabled;
       this._setTrack(track);
       for (const pub of this._pubs.values()) {
-        const sender = pub.pc && pub.pc.getSenders().find((s) => s.track === old || s.track && s.track.kind === type);
-        if (sender) await sender.replaceTrack(track);
+        const tr = pub.tx && pub.tx[type];
+        if (tr && tr.sender && !(tr.stopped || tr.currentDirection === "stopped")) await tr.sender.replaceTrack(track);
       }
       old.stop();
       if (type === "audio") this._config.microphoneId = deviceId;
@@ -594,6 +610,7 @@ var ISDPRTC = (() => {
       try {
         await Promise.race([started, waited]);
       } catch (e) {
+        if (this._el !== v) return;
         throw new RtcError(ErrorCode.PLAY_FAILED, e && e.name ? e.name : "play failed", { cause: e, message: `play: ${e && e.message}` });
       } finally {
         clearTimeout(timer);
@@ -702,7 +719,7 @@ var ISDPRTC = (() => {
     getAudioTrack() {
       return this._tracks.audio || null;
     }
-    /** The video track (there is one resolution: the highest). */
+    /** The video track (remote: the layer the server forwards; see getStreamInfo().layer). */
     getVideoTrack() {
       return this._tracks.video || null;
     }
@@ -735,7 +752,19 @@ var ISDPRTC = (() => {
           autoGainControl: as.autoGainControl
         } : null
       };
-      if (this._local) info.resolution = this._config.screen ? null : this._config.resolution || DEFAULT_PROFILE;
+      if (this._local) {
+        info.resolution = this._config.screen ? null : this._config.resolution || DEFAULT_PROFILE;
+        info.simulcast = v ? this._encodings().length : 0;
+      } else {
+        info.simulcast = this._desc.simulcast || (this._desc.hasVideo ? 1 : 0);
+        const sub = this._sub;
+        info.layer = sub && sub.video ? {
+          current: sub.layer,
+          count: sub.layers || info.simulcast,
+          max: sub.maxLayer === void 0 ? null : sub.maxLayer,
+          paused: !!sub.paused
+        } : null;
+      }
       return info;
     }
     _publishedId() {
@@ -781,6 +810,15 @@ var ISDPRTC = (() => {
       if (this._config.screen) return null;
       return VIDEO_PROFILES[this._config.resolution] || VIDEO_PROFILES[DEFAULT_PROFILE];
     }
+    /** The sendEncodings of the video track: simulcast layers for a camera at 720p and above (unless turned off). */
+    _encodings() {
+      if (this._config.screen) return [{ maxBitrate: SCREEN_PROFILE.maxBitrate }];
+      const name = VIDEO_PROFILES[this._config.resolution] ? this._config.resolution : DEFAULT_PROFILE;
+      const sim = this._config.simulcast === void 0 ? VIDEO_PROFILES[name].simulcast : this._config.simulcast;
+      const v = this._tracks.video;
+      const st = v && v.getSettings ? v.getSettings() : {};
+      return cameraEncodings(name, sim, st.height);
+    }
   };
   function createStream(config = {}) {
     if (config === null || typeof config !== "object") throw invalid("createStream: config must be an object");
@@ -791,9 +829,11 @@ var ISDPRTC = (() => {
       microphoneId: config.microphoneId || void 0,
       cameraId: config.cameraId || void 0,
       userId: config.userId,
-      resolution: config.resolution || DEFAULT_PROFILE
+      resolution: config.resolution || DEFAULT_PROFILE,
+      simulcast: config.simulcast === void 0 || config.simulcast === null ? void 0 : config.simulcast
     };
     if (!VIDEO_PROFILES[c.resolution]) throw invalid(`createStream: resolution must be one of ${Object.keys(VIDEO_PROFILES).join(", ")}`);
+    if (c.simulcast !== void 0 && typeof c.simulcast !== "boolean") throw invalid("createStream: simulcast must be true or false");
     if (!c.screen && !c.audio && !c.video) log.warn("createStream: neither audio nor video nor screen asked for");
     return new Stream("local", c);
   }
@@ -813,26 +853,29 @@ var ISDPRTC = (() => {
       received: 0,
       lost: 0,
       bytesReceived: 0,
-      audioLevel: null
+      levels: /* @__PURE__ */ new Map(),
+      available: null
     };
     const report = await pc.getStats();
     report.forEach((s) => {
-      if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected) && typeof s.currentRoundTripTime === "number") out.rtt = s.currentRoundTripTime * 1e3;
-      else if (s.type === "outbound-rtp") {
+      if (s.type === "candidate-pair" && s.state === "succeeded" && (s.nominated || s.selected)) {
+        if (typeof s.currentRoundTripTime === "number") out.rtt = s.currentRoundTripTime * 1e3;
+        if (typeof s.availableOutgoingBitrate === "number") out.available = s.availableOutgoingBitrate;
+      } else if (s.type === "outbound-rtp") {
         out.sent += s.packetsSent || 0;
         out.bytesSent += s.bytesSent || 0;
         out.nacks += s.nackCount || 0;
       } else if (s.type === "remote-inbound-rtp") {
         out.hasRR = true;
         out.remoteLost += Math.max(0, s.packetsLost || 0);
-        if (typeof s.roundTripTime === "number") out.rrRtt = s.roundTripTime * 1e3;
+        if (typeof s.roundTripTime === "number") out.rrRtt = Math.max(out.rrRtt || 0, s.roundTripTime * 1e3);
       } else if (s.type === "inbound-rtp") {
         out.received += s.packetsReceived || 0;
         out.lost += Math.max(0, s.packetsLost || 0);
         out.bytesReceived += s.bytesReceived || 0;
-        if (s.kind === "audio" && typeof s.audioLevel === "number") out.audioLevel = s.audioLevel;
-      } else if (s.type === "media-source" && s.kind === "audio" && typeof s.audioLevel === "number") {
-        out.audioLevel = s.audioLevel;
+        if (s.kind === "audio" && typeof s.audioLevel === "number" && s.trackIdentifier) out.levels.set(s.trackIdentifier, s.audioLevel);
+      } else if (s.type === "media-source" && s.kind === "audio" && typeof s.audioLevel === "number" && s.trackIdentifier) {
+        out.levels.set(s.trackIdentifier, s.audioLevel);
       }
     });
     return out;
@@ -841,7 +884,14 @@ var ISDPRTC = (() => {
     const c = await counters(pc);
     const p = last.get(pc);
     last.set(pc, c);
-    const res = { rtt: c.rrRtt !== null ? c.rrRtt : c.rtt, loss: 0, bitrate: 0, audioLevel: c.audioLevel, state: pc.connectionState };
+    const res = {
+      rtt: c.rrRtt !== null ? c.rrRtt : c.rtt,
+      loss: 0,
+      bitrate: 0,
+      available: c.available,
+      levels: c.levels,
+      state: pc.connectionState
+    };
     if (!p) return res;
     const secs = Math.max(1e-3, (c.at - p.at) / 1e3);
     if (direction === "up") {
@@ -868,16 +918,166 @@ var ISDPRTC = (() => {
     return 6;
   }
 
-  // src/client.js
+  // src/transport.js
   var PC_CONFIG = { bundlePolicy: "max-bundle", rtcpMuxPolicy: "require", iceServers: [] };
   var GATHER_WAIT_MS = 500;
+  function isStopped(tr) {
+    return !!(tr.stopped || tr.direction === "stopped" || tr.currentDirection === "stopped");
+  }
+  function stopTransceivers(tx) {
+    for (const kind of ["audio", "video"]) {
+      const tr = tx && tx[kind];
+      if (!tr || isStopped(tr)) continue;
+      try {
+        tr.stop();
+      } catch (e) {
+        try {
+          tr.direction = "inactive";
+        } catch (e2) {
+        }
+      }
+    }
+  }
+  function midsOf(tx) {
+    const mids = {};
+    for (const kind of ["audio", "video"]) if (tx[kind] && tx[kind].mid !== null) mids[kind] = tx[kind].mid;
+    return mids;
+  }
+  function outcomeUnknown(e) {
+    const c = e && e.getCode ? e.getCode() : 0;
+    return !e.notSent && (c === ErrorCode.SOCKET_DISCONNECT || c === ErrorCode.SERVER_NO_RESPONSE);
+  }
+  var Transport = class {
+    /**
+     * dir: 'send' | 'recv'.  onState(transport, pc) is called on every
+     * connectionstatechange of the current connection.
+     */
+    constructor(dir, onState) {
+      this.dir = dir;
+      this.pc = null;
+      this.onState = onState;
+      this.queue = Promise.resolve();
+      this.negotiations = 0;
+      this.iceRestarts = 0;
+      this.recovering = false;
+      this.desync = false;
+      this.cleanupQueued = false;
+    }
+    /** Runs fn() after every negotiation queued before it; resolves or rejects with fn's result. */
+    run(fn) {
+      const p = this.queue.then(() => fn());
+      this.queue = p.catch(() => {
+      });
+      return p;
+    }
+    /** The connection, created on first use (and after close()). */
+    ensure() {
+      if (this.pc && this.pc.signalingState !== "closed") return this.pc;
+      const pc = new RTCPeerConnection(PC_CONFIG);
+      this.pc = pc;
+      this.desync = false;
+      pc.addEventListener("connectionstatechange", () => {
+        if (this.pc === pc) this.onState(this, pc);
+      });
+      return pc;
+    }
+    /**
+     * One offer/answer round; call it inside run().  send(sdp) makes the
+     * request carrying the offer and resolves with its data, whose sdp is the
+     * answer.  A refused request rolls the offer back and rethrows.
+     */
+    async negotiate(send, opts = {}) {
+      const pc = this.ensure();
+      const offer = await pc.createOffer(opts.iceRestart ? { iceRestart: true } : {});
+      await pc.setLocalDescription(offer);
+      await gatheringDone(pc, GATHER_WAIT_MS);
+      let data;
+      try {
+        data = await send(pc.localDescription.sdp);
+      } catch (e) {
+        if (outcomeUnknown(e)) this.desync = true;
+        if (this.pc === pc && pc.signalingState === "have-local-offer") {
+          await pc.setLocalDescription({ type: "rollback" }).catch((err) => log.info("rollback:", err.message));
+        }
+        throw e;
+      }
+      if (this.pc !== pc || pc.signalingState !== "have-local-offer") return data;
+      await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
+      this.negotiations++;
+      if (opts.iceRestart) this.iceRestarts++;
+      return data;
+    }
+    /** Transceivers that still carry something (or are about to). */
+    live() {
+      if (!this.pc || this.pc.signalingState === "closed") return [];
+      return this.pc.getTransceivers().filter((tr) => !isStopped(tr));
+    }
+    /** Some stopped transceiver still has its m-line: an offer would free it. */
+    needsCleanup() {
+      if (!this.pc || this.pc.signalingState === "closed") return false;
+      return this.pc.getTransceivers().some((tr) => tr.mid !== null && (tr.stopped || tr.direction === "stopped") && tr.currentDirection !== "stopped");
+    }
+    /** Closes the connection (the next negotiation makes a new one). */
+    close() {
+      const pc = this.pc;
+      this.pc = null;
+      this.desync = false;
+      if (pc) try {
+        pc.close();
+      } catch (e) {
+      }
+    }
+    /** Closes the connection when nothing lives on it any more; true if it did. */
+    closeIfEmpty() {
+      if (!this.pc) return false;
+      if (this.live().length > 0) return false;
+      this.close();
+      return true;
+    }
+    connected() {
+      return !!this.pc && this.pc.connectionState === "connected";
+    }
+  };
+  function whenConnected(pc, ms) {
+    if (pc.connectionState === "connected") return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => done(false), ms);
+      const poll = setInterval(check, 250);
+      function done(v) {
+        clearTimeout(t);
+        clearInterval(poll);
+        pc.removeEventListener("connectionstatechange", check);
+        resolve(v);
+      }
+      function check() {
+        if (pc.connectionState === "connected") done(true);
+        else if (pc.connectionState === "closed" || pc.signalingState === "closed") done(false);
+      }
+      pc.addEventListener("connectionstatechange", check);
+    });
+  }
+
+  // src/client.js
   var QUALITY_INTERVAL_MS = 2e3;
   var VOLUME_INTERVAL_MS = 500;
-  var ICE_DISCONNECTED_GRACE_MS = 8e3;
+  var ICE_DISCONNECTED_GRACE_MS = 3e3;
+  var ICE_RESTART_WAIT_MS = 1e4;
+  var SERVER_STATS_FRESH_MS = 5e3;
   var REJOIN_FOR_MS = 6e4;
   var DEFAULT_RESUME = { resumeWindowMs: 15e3, idleTimeoutMs: 2e4 };
+  var LAYER_NAMES = ["low", "medium", "high"];
   function notJoined(what) {
     return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`);
+  }
+  function notSent(what) {
+    const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
+    e.notSent = true;
+    return e;
+  }
+  function parseLayer(v, what) {
+    const i = typeof v === "string" ? LAYER_NAMES.indexOf(v) : v;
+    if (!Number.isInteger(i) || i < 0 || i > 2) throw invalid(`${what}: maxLayer must be 'low', 'medium', 'high' or 0, 1, 2`);
+    return i;
   }
   var Client = class {
     /** @internal Use ISDPRTC.createClient({appId, domain}). */
@@ -894,6 +1094,9 @@ var ISDPRTC = (() => {
       this._held = null;
       this._timers = [];
       this._reconnected = null;
+      const onState = (t, pc) => this._onPcState(t, pc);
+      this._tx = { send: new Transport("send", onState), recv: new Transport("recv", onState) };
+      this._serverStats = {};
     }
     // ---- events ----
     /** Registers a handler for a ClientEvent (docs/SDK.md lists them). */
@@ -929,6 +1132,18 @@ var ISDPRTC = (() => {
       if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
       if (this._state !== "CONNECTED" || !this._sock) throw notJoined(type);
       return this._sock.request(type, fields, timeoutMs);
+    }
+    /**
+     * A request carrying an offer of pc: it waits for a lost socket like any
+     * request, then goes only if pc is still t's connection (a fresh join
+     * closes them all: an offer of a closed connection must not reach the
+     * new session).
+     */
+    async _offer(t, pc, type, fields) {
+      if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise.catch(() => {
+      });
+      if (t.pc !== pc) throw notSent(type);
+      return this._request(type, fields);
     }
     // ---- join / leave ----
     /**
@@ -1048,19 +1263,19 @@ var ISDPRTC = (() => {
     }
     _teardown() {
       this._stopTimers();
+      this._closeTransports();
       for (const pub of this._pubs.values()) {
-        if (pub.pc) pub.pc.close();
         pub.pc = null;
         pub.stream._pubs.delete(this);
       }
       this._pubs.clear();
       for (const st of this._remote.values()) {
-        if (st._sub && st._sub.pc) st._sub.pc.close();
         st._sub = null;
         st._removeElement();
         st._clearTracks();
       }
       this._remote.clear();
+      this._serverStats = {};
       this._peers.clear();
       this._held = null;
       if (this._sock) this._sock.close();
@@ -1068,6 +1283,14 @@ var ISDPRTC = (() => {
       if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, "left the room"));
       this._reconnected = null;
       this._room = null;
+    }
+    /** Both media connections closed: the server forgot them (or we leave). */
+    _closeTransports() {
+      for (const t of Object.values(this._tx)) {
+        clearTimeout(t.graceTimer);
+        t.graceTimer = null;
+        t.close();
+      }
     }
     // ---- the server's events ----
     _onEvent(sock, name, data) {
@@ -1135,6 +1358,41 @@ var ISDPRTC = (() => {
           this._emit(name, ev);
           break;
         }
+        case "subscription-paused":
+        case "subscription-resumed":
+        case "subscription-layer": {
+          const st = this._remote.get(data.streamId);
+          const sub = st && st._sub;
+          if (!sub || data.subscriptionId && sub.subscriptionId && sub.subscriptionId !== data.subscriptionId) break;
+          if (name === "subscription-layer") {
+            sub.layers = data.of || sub.layers;
+            if (sub.layer === data.layer) break;
+            sub.layer = data.layer;
+            if (receiving) this._emit("stream-layer-changed", { stream: st, layer: data.layer, layers: sub.layers });
+          } else {
+            const paused = name === "subscription-paused";
+            if (sub.paused === paused) break;
+            sub.paused = paused;
+            const ev = { stream: st };
+            if (paused) ev.reason = data.reason || "bandwidth";
+            if (receiving) this._emit(paused ? "stream-video-paused" : "stream-video-resumed", ev);
+          }
+          break;
+        }
+        case "active-speaker": {
+          const ev = { userId: data.userId, streamId: data.streamId || null, stream: null };
+          if (data.userId === me) {
+            const pub = Array.from(this._pubs.values()).find((p) => p.streamId === data.streamId);
+            ev.stream = pub ? pub.stream : null;
+          } else {
+            ev.stream = this._remote.get(data.streamId) || null;
+          }
+          this._emit("active-speaker", ev);
+          break;
+        }
+        case "transport-stats":
+          if (data.pc === "send" || data.pc === "recv") this._serverStats[data.pc] = Object.assign({ at: Date.now() }, data);
+          break;
         case "client-banned":
           this._removedByServer("client-banned", data);
           break;
@@ -1224,7 +1482,7 @@ var ISDPRTC = (() => {
       }
       return out;
     }
-    // ---- publish ----
+    // ---- publish: the send connection ----
     /** Publishes an initialized local stream (camera: main; screen: auxiliary). */
     async publish(stream) {
       if (!(stream instanceof Stream) || !stream._local) throw invalid("publish: a local stream made by createStream is required");
@@ -1236,7 +1494,7 @@ var ISDPRTC = (() => {
       for (const p of this._pubs.values()) {
         if (p.type === type) throw new RtcError(ErrorCode.NOT_SUPPORTED, `publish: a ${type} stream is already published: unpublish it first`);
       }
-      const pub = { stream, type, pc: null, streamId: null, emitted: false };
+      const pub = { stream, type, pc: null, tx: {}, streamId: null, emitted: false };
       this._pubs.set(stream, pub);
       stream._pubs.set(this, pub);
       try {
@@ -1245,48 +1503,63 @@ var ISDPRTC = (() => {
         if (this._pubs.get(stream) === pub) {
           this._pubs.delete(stream);
           stream._pubs.delete(this);
-          if (pub.pc) pub.pc.close();
-          pub.pc = null;
         }
         throw e;
       }
     }
-    async _negotiatePublish(pub) {
-      const stream = pub.stream;
-      const pc = new RTCPeerConnection(PC_CONFIG);
-      pub.pc = pc;
-      const a = stream._tracks.audio, v = stream._tracks.video;
-      const profile = stream._profile() || SCREEN_PROFILE;
-      if (a) pc.addTransceiver(a, { direction: "sendonly", streams: [stream._ms], sendEncodings: [{ maxBitrate: AUDIO_MAX_BITRATE }] });
-      if (v) pc.addTransceiver(v, { direction: "sendonly", streams: [stream._ms], sendEncodings: [{ maxBitrate: profile.maxBitrate }] });
-      await pc.setLocalDescription(await pc.createOffer());
-      await gatheringDone(pc, GATHER_WAIT_MS);
-      const data = await this._request("publish", { sdp: pc.localDescription.sdp, streamType: pub.type, audio: !!a, video: !!v });
-      if (pub.pc !== pc) {
-        pc.close();
-        this._request("unpublish", { streamId: data.streamId }).catch(() => {
-        });
-        return;
-      }
-      pub.streamId = data.streamId;
-      await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
-      for (const s of pc.getSenders()) {
-        if (!s.track || s.track.kind !== "video") continue;
+    /** Adds the stream's tracks to the send connection and offers them in `publish`. */
+    _negotiatePublish(pub) {
+      const t = this._tx.send;
+      return t.run(async () => {
+        if (this._pubs.get(pub.stream) !== pub) return;
+        if (pub.streamId && pub.pc && pub.pc === t.pc) return;
+        const stream = pub.stream;
+        const pc = t.ensure();
+        const a = stream._tracks.audio, v = stream._tracks.video;
+        pub.pc = pc;
+        pub.tx = {};
+        pub.streamId = null;
+        pub.emitted = false;
+        if (a) pub.tx.audio = pc.addTransceiver(a, { direction: "sendonly", streams: [stream._ms], sendEncodings: [{ maxBitrate: AUDIO_MAX_BITRATE }] });
+        if (v) pub.tx.video = pc.addTransceiver(v, { direction: "sendonly", streams: [stream._ms], sendEncodings: stream._encodings() });
+        let data;
         try {
-          const p = s.getParameters();
-          p.degradationPreference = "maintain-resolution";
-          await s.setParameters(p);
+          data = await t.negotiate((sdp) => this._offer(
+            t,
+            pc,
+            "publish",
+            { sdp, streamType: pub.type, audio: !!a, video: !!v, mids: midsOf(pub.tx) }
+          ));
         } catch (e) {
-          log.info("setParameters:", e.message);
+          stopTransceivers(pub.tx);
+          if (this._pubs.get(stream) === pub) {
+            this._pubs.delete(stream);
+            stream._pubs.delete(this);
+          }
+          if (t.desync) await this._rebuildLocked(t);
+          else t.closeIfEmpty();
+          throw e;
         }
-      }
-      this._watchPc(pc, "publish", pub);
-      const st = data.stream || {};
-      if (a && a.enabled === !!st.audioMuted) this._sendMute(pub, "audio", !a.enabled);
-      if (v && v.enabled === !!st.videoMuted) this._sendMute(pub, "video", !v.enabled);
+        pub.streamId = data.streamId;
+        pub.simulcast = data.stream && data.stream.simulcast;
+        if (this._pubs.get(stream) !== pub) return;
+        if (pub.tx.video) {
+          try {
+            const s = pub.tx.video.sender, p = s.getParameters();
+            p.degradationPreference = "maintain-resolution";
+            await s.setParameters(p);
+          } catch (e) {
+            log.info("setParameters:", e.message);
+          }
+        }
+        if (pc.connectionState === "connected") this._published(pub);
+        const st = data.stream || {};
+        if (a && a.enabled === !!st.audioMuted) this._sendMute(pub, "audio", !a.enabled);
+        if (v && v.enabled === !!st.videoMuted) this._sendMute(pub, "video", !v.enabled);
+      });
     }
     _published(pub) {
-      if (pub.emitted || this._pubs.get(pub.stream) !== pub) return;
+      if (pub.emitted || !pub.streamId || this._pubs.get(pub.stream) !== pub) return;
       pub.emitted = true;
       this._emit("stream-published", { stream: pub.stream });
     }
@@ -1302,22 +1575,76 @@ var ISDPRTC = (() => {
       if (!pub) throw invalid("unpublish: this stream is not published by this client");
       this._pubs.delete(stream);
       stream._pubs.delete(this);
-      const pc = pub.pc;
-      pub.pc = null;
-      if (pub.streamId && this._state !== "DISCONNECTED") {
-        try {
-          await this._request("unpublish", { streamId: pub.streamId });
-        } catch (e) {
-          log.info("unpublish:", e.message);
+      const t = this._tx.send;
+      await t.run(async () => {
+        stopTransceivers(pub.tx);
+        if (!pub.streamId || this._state === "DISCONNECTED") {
+          await this._cleanupLocked(t);
+          return;
+        }
+        await this._endOnServer(t, "unpublish", { streamId: pub.streamId });
+      }).catch((e) => log.info("unpublish:", e.message));
+    }
+    /**
+     * Inside t.run(): tells the server that something on t ended (unpublish /
+     * unsubscribe, with the offer whose m-lines are stopped).  When nothing is
+     * left on t, the request goes without an offer and t is closed: a browser
+     * cannot offer a BUNDLE description whose every m-line is stopped, and
+     * the server ends a connection that carries nothing.
+     */
+    async _endOnServer(t, type, fields) {
+      const empty = t.live().length === 0;
+      try {
+        const pc = t.pc;
+        if (!empty && t.needsCleanup() && !t.desync) await t.negotiate((sdp) => this._offer(t, pc, type, Object.assign({ sdp }, fields)));
+        else await this._request(type, fields);
+      } catch (e) {
+        log.info(`${type}:`, e.message);
+        if (t.desync) {
+          await this._rebuildLocked(t);
+          return;
+        }
+        if (!empty) {
+          this._scheduleCleanup(t);
+          return;
         }
       }
-      if (pc) pc.close();
+      t.closeIfEmpty();
     }
-    // ---- subscribe ----
+    /** Inside t.run(): an offer without the stopped transceivers' m-lines (`negotiate`), or closing an empty connection. */
+    async _cleanupLocked(t) {
+      if (!t.pc) return;
+      if (t.closeIfEmpty()) return;
+      if (t.needsCleanup() && this._state !== "DISCONNECTED" && !t.desync) {
+        try {
+          const pc = t.pc;
+          await t.negotiate((sdp) => this._offer(t, pc, "negotiate", { pc: t.dir, sdp }));
+        } catch (e) {
+          log.info("negotiate (cleanup):", e.message);
+          if (t.desync) {
+            await this._rebuildLocked(t);
+            return;
+          }
+        }
+      }
+      t.closeIfEmpty();
+    }
+    /** Cleans t up once the negotiations queued now are done (one cleanup however many streams ended). */
+    _scheduleCleanup(t) {
+      if (t.cleanupQueued) return;
+      t.cleanupQueued = true;
+      t.run(async () => {
+        t.cleanupQueued = false;
+        await this._cleanupLocked(t);
+      }).catch((e) => log.info("cleanup:", e.message));
+    }
+    // ---- subscribe: the receive connection ----
     /**
      * Subscribes to a remote stream.  option {audio, video}: without it (or
      * with neither set), audio and video; with one set, the other defaults to
-     * false; both false is an error.  stream-subscribed follows.
+     * false; both false is an error.  Addition: maxLayer 'low' | 'medium' |
+     * 'high' (or 0..2), the largest simulcast layer wanted (default: the
+     * highest the link carries).  stream-subscribed follows.
      */
     async subscribe(stream, option) {
       if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid("subscribe: a remote stream of this client is required");
@@ -1329,71 +1656,105 @@ var ISDPRTC = (() => {
         video = !!option.video;
       }
       if (!audio && !video) throw invalid("subscribe: video and audio cannot both be false");
+      const maxLayer = option && option.maxLayer !== void 0 ? parseLayer(option.maxLayer, "subscribe") : void 0;
       audio = audio && !!stream._desc.hasAudio;
       video = video && !!stream._desc.hasVideo;
       if (!audio && !video) throw invalid("subscribe: the stream has none of the requested kinds");
       const cur = stream._sub;
-      if (cur && cur.audio === audio && cur.video === video) return;
+      if (cur && cur.audio === audio && cur.video === video) {
+        if (maxLayer !== void 0 && maxLayer !== cur.maxLayer) await this.setRemoteVideoLayer(stream, maxLayer);
+        return;
+      }
       if (cur) await this._endSubscription(stream, true);
-      const sub = { stream, audio, video, pc: null, subscriptionId: null, emitted: false };
+      const sub = {
+        stream,
+        audio,
+        video,
+        maxLayer: maxLayer !== void 0 ? maxLayer : cur ? cur.maxLayer : void 0,
+        pc: null,
+        tx: {},
+        subscriptionId: null,
+        emitted: false,
+        layer: null,
+        layers: null,
+        paused: false
+      };
       stream._sub = sub;
       try {
         await this._negotiateSubscribe(sub);
       } catch (e) {
-        if (stream._sub === sub) this._endSubscription(stream, false);
+        if (stream._sub === sub) {
+          stream._sub = null;
+          stream._clearTracks();
+        }
         throw e;
       }
     }
-    async _negotiateSubscribe(sub) {
-      const pc = new RTCPeerConnection(PC_CONFIG);
-      sub.pc = pc;
-      if (sub.audio) pc.addTransceiver("audio", { direction: "recvonly" });
-      if (sub.video) pc.addTransceiver("video", { direction: "recvonly" });
-      pc.ontrack = (e) => {
-        if (sub.stream._sub === sub) sub.stream._setTrack(e.track);
-      };
-      await pc.setLocalDescription(await pc.createOffer());
-      await gatheringDone(pc, GATHER_WAIT_MS);
-      const fields = { streamId: sub.stream._desc.streamId, sdp: pc.localDescription.sdp, audio: sub.audio, video: sub.video };
-      let data;
-      try {
-        data = await this._request("subscribe", fields);
-      } catch (e) {
-        if (!e.getCode || e.getCode() !== ErrorCode.NOT_SUPPORTED || !/already subscribed/.test(e.getMsg())) throw e;
-        await this._request("unsubscribe", { streamId: fields.streamId }).catch(() => {
-        });
-        data = await this._request("subscribe", fields);
-      }
-      if (sub.stream._sub !== sub) {
-        pc.close();
-        this._request("unsubscribe", { subscriptionId: data.subscriptionId }).catch(() => {
-        });
-        return;
-      }
-      sub.subscriptionId = data.subscriptionId;
-      if (data.stream) Object.assign(sub.stream._desc, data.stream);
-      await pc.setRemoteDescription({ type: "answer", sdp: data.sdp });
-      this._watchPc(pc, "subscribe", sub);
+    /** Adds recvonly transceivers to the receive connection and offers them in `subscribe`. */
+    _negotiateSubscribe(sub) {
+      const t = this._tx.recv;
+      return t.run(async () => {
+        if (sub.stream._sub !== sub) return;
+        const pc = t.ensure();
+        sub.pc = pc;
+        if (sub.audio) sub.tx.audio = pc.addTransceiver("audio", { direction: "recvonly" });
+        if (sub.video) sub.tx.video = pc.addTransceiver("video", { direction: "recvonly" });
+        const fields = { streamId: sub.stream._desc.streamId, audio: sub.audio, video: sub.video };
+        if (sub.maxLayer !== void 0) fields.maxLayer = sub.maxLayer;
+        let data;
+        try {
+          data = await t.negotiate((sdp) => this._offer(t, pc, "subscribe", Object.assign({ sdp, mids: midsOf(sub.tx) }, fields)));
+        } catch (e) {
+          stopTransceivers(sub.tx);
+          if (sub.stream._sub === sub) {
+            sub.stream._sub = null;
+            sub.stream._clearTracks();
+          }
+          if (t.desync) {
+            await this._request("unsubscribe", { streamId: fields.streamId }).catch(() => {
+            });
+            await this._rebuildLocked(t);
+          } else t.closeIfEmpty();
+          throw e;
+        }
+        sub.subscriptionId = data.subscriptionId;
+        if (data.stream) Object.assign(sub.stream._desc, data.stream);
+        sub.layers = sub.stream._desc.simulcast || (sub.video ? 1 : 0);
+        if (sub.stream._sub !== sub) return;
+        for (const kind of ["audio", "video"]) if (sub.tx[kind]) sub.stream._setTrack(sub.tx[kind].receiver.track);
+        if (pc.connectionState === "connected") this._subscribed(sub);
+      });
     }
     _subscribed(sub) {
-      if (sub.emitted || sub.stream._sub !== sub) return;
+      if (sub.emitted || !sub.subscriptionId || sub.stream._sub !== sub) return;
       sub.emitted = true;
       this._emit("stream-subscribed", { stream: sub.stream });
     }
+    /**
+     * Ends a stream's subscription.  tell: the server is to be told
+     * (`unsubscribe`); otherwise it ended it (stream-removed, switchRole) and
+     * the stopped m-lines are cleaned up with `negotiate`.
+     */
     _endSubscription(stream, tell) {
       const sub = stream._sub;
-      if (!sub) return;
+      if (!sub) return Promise.resolve();
       stream._sub = null;
-      const pc = sub.pc;
-      sub.pc = null;
       stream._clearTracks();
-      if (tell && sub.subscriptionId && this._state !== "DISCONNECTED") {
-        return this._request("unsubscribe", { subscriptionId: sub.subscriptionId }).catch((e) => log.info("unsubscribe:", e.message)).then(() => {
-          if (pc) pc.close();
-        });
+      const t = this._tx.recv;
+      if (sub.pc && sub.pc !== t.pc) return Promise.resolve();
+      if (!tell || this._state === "DISCONNECTED") {
+        stopTransceivers(sub.tx);
+        if (this._state !== "DISCONNECTED") this._scheduleCleanup(t);
+        return Promise.resolve();
       }
-      if (pc) pc.close();
-      return Promise.resolve();
+      return t.run(async () => {
+        stopTransceivers(sub.tx);
+        if (!sub.subscriptionId) {
+          await this._cleanupLocked(t);
+          return;
+        }
+        await this._endOnServer(t, "unsubscribe", { subscriptionId: sub.subscriptionId });
+      }).catch((e) => log.info("unsubscribe:", e.message));
     }
     /**
      * Ends a subscription.  option {audio, video}: the kinds to stop
@@ -1409,64 +1770,137 @@ var ISDPRTC = (() => {
         video = sub.video && !option.video;
       }
       await this._endSubscription(stream, true);
-      if (audio || video) await this.subscribe(stream, { audio, video });
-    }
-    // ---- media connections: events and recovery ----
-    _watchPc(pc, kind, obj) {
-      let graceTimer = null;
-      const alive = () => kind === "publish" ? obj.pc === pc && this._pubs.get(obj.stream) === obj : obj.pc === pc && obj.stream._sub === obj;
-      pc.addEventListener("connectionstatechange", () => {
-        if (!alive()) return;
-        const s = pc.connectionState;
-        if (s === "connected") {
-          clearTimeout(graceTimer);
-          graceTimer = null;
-          if (kind === "publish") this._published(obj);
-          else this._subscribed(obj);
-        } else if (s === "failed") {
-          clearTimeout(graceTimer);
-          this._recover(kind, obj);
-        } else if (s === "disconnected" && !graceTimer) {
-          graceTimer = setTimeout(() => {
-            graceTimer = null;
-            if (alive() && pc.connectionState === "disconnected") this._recover(kind, obj);
-          }, ICE_DISCONNECTED_GRACE_MS);
-        }
-      });
+      if (audio || video) await this.subscribe(stream, { audio, video, maxLayer: sub.maxLayer });
     }
     /**
-     * ICE restart: irtcd answers each connection once, so a failed one is
-     * replaced by a new one (a new publication, or a new subscription to the
-     * same stream).
+     * Addition: the largest simulcast layer wanted for a subscribed stream's
+     * video: 'low' (0), 'medium' (1) or 'high' (2, the default: the highest
+     * the link carries).  A thumbnail tile wants 'low'.  Kept for the
+     * subscription's life (and re-subscriptions after reconnecting).
      */
-    async _recover(kind, obj) {
-      if (obj.recovering) return;
-      obj.recovering = true;
-      try {
-        if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
-        if (this._state !== "CONNECTED") return;
-        if (obj.pc && obj.pc.connectionState === "connected") return;
-        log.info("media connection lost: re-creating", kind);
-        if (kind === "publish") {
-          if (this._pubs.get(obj.stream) !== obj) return;
-          const old = obj.streamId, oldPc = obj.pc;
-          obj.pc = null;
-          obj.streamId = null;
-          obj.emitted = false;
-          if (old) await this._request("unpublish", { streamId: old }).catch(() => {
-          });
-          if (oldPc) oldPc.close();
-          await this._negotiatePublish(obj);
-        } else {
-          const st = obj.stream;
-          if (st._sub !== obj || !this._remote.has(st._desc.streamId)) return;
-          await this._endSubscription(st, true);
-          await this.subscribe(st, { audio: obj.audio, video: obj.video });
+    async setRemoteVideoLayer(stream, layer) {
+      if (!(stream instanceof Stream) || stream._local || stream._client !== this) throw invalid("setRemoteVideoLayer: a remote stream of this client is required");
+      const maxLayer = parseLayer(layer, "setRemoteVideoLayer");
+      const sub = stream._sub;
+      if (!sub) throw new RtcError(ErrorCode.NOT_SUPPORTED, "setRemoteVideoLayer: the stream is not subscribed");
+      sub.maxLayer = maxLayer;
+      if (!sub.video) return;
+      await this._tx.recv.run(() => Promise.resolve());
+      if (stream._sub !== sub || !sub.subscriptionId || sub.maxLayer !== maxLayer) return;
+      await this._request("setLayer", { subscriptionId: sub.subscriptionId, maxLayer });
+    }
+    // ---- media connections: events, ICE restart, recovery ----
+    _onPcState(t, pc) {
+      const s = pc.connectionState;
+      if (s === "connected") {
+        clearTimeout(t.graceTimer);
+        t.graceTimer = null;
+        if (t.dir === "send") for (const pub of this._pubs.values()) {
+          if (pub.pc === pc) this._published(pub);
         }
+        else for (const st of this._remote.values()) {
+          if (st._sub && st._sub.pc === pc) this._subscribed(st._sub);
+        }
+      } else if (s === "failed") {
+        clearTimeout(t.graceTimer);
+        t.graceTimer = null;
+        this._recover(t);
+      } else if (s === "disconnected" && !t.graceTimer) {
+        t.graceTimer = setTimeout(() => {
+          t.graceTimer = null;
+          if (t.pc === pc && pc.connectionState === "disconnected") this._recover(t);
+        }, ICE_DISCONNECTED_GRACE_MS);
+      }
+    }
+    /**
+     * A media connection failed (or stayed disconnected): ICE restart on the
+     * live connection (new ICE credentials in a `negotiate` offer; the DTLS
+     * association and every stream on it stay).  If the server refuses it or
+     * the connection does not come back, the connection is rebuilt: its
+     * streams are published (subscribed) again on a new one.
+     */
+    async _recover(t) {
+      if (t.recovering) return;
+      t.recovering = true;
+      try {
+        if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise.catch(() => {
+        });
+        if (this._state !== "CONNECTED") return;
+        const pc = t.pc;
+        if (!pc || pc.connectionState === "connected") return;
+        log.info("media connection lost: ICE restart", t.dir);
+        let ok = false;
+        try {
+          await t.run(async () => {
+            if (t.pc !== pc || pc.connectionState === "connected") {
+              ok = true;
+              return;
+            }
+            await t.negotiate((sdp) => this._offer(t, pc, "negotiate", { pc: t.dir, sdp }), { iceRestart: true });
+          });
+          ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
+        } catch (e) {
+          log.info("ICE restart failed:", e.message);
+          if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) return;
+        }
+        if (t.pc !== pc || this._state !== "CONNECTED") return;
+        if (!ok) await this._rebuild(t);
       } catch (e) {
         this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
       } finally {
-        obj.recovering = false;
+        t.recovering = false;
+      }
+    }
+    /** The server's view of t may differ from ours (e.g. a publish it has and we do not know): rebuild it. */
+    _resync(t) {
+      this._rebuild(t).catch((e) => log.warn("rebuilding the media connection:", e.message));
+    }
+    /**
+     * The fallback: ends everything on t with the server, closes it, and
+     * publishes (subscribes) it all again on a new connection.  A publication
+     * gets a new stream id (the others see stream-removed, stream-added); a
+     * subscription keeps its Stream object.
+     */
+    _rebuild(t) {
+      return t.run(() => this._rebuildLocked(t));
+    }
+    /**
+     * _rebuild inside t.run(): also right where a request with an offer got no
+     * answer (the server may or may not have applied it), so that no other
+     * offer goes to a server whose view of t differs.
+     */
+    async _rebuildLocked(t) {
+      const old = t.pc;
+      log.info("rebuilding the media connection", t.dir);
+      t.close();
+      if (!old) return;
+      if (t.dir === "send") {
+        const pubs = Array.from(this._pubs.values()).filter((p) => p.pc === old);
+        for (const pub of pubs) {
+          if (pub.streamId) await this._request("unpublish", { streamId: pub.streamId }).catch(() => {
+          });
+          pub.pc = null;
+          pub.tx = {};
+          pub.streamId = null;
+          pub.emitted = false;
+        }
+        for (const pub of pubs) {
+          if (this._pubs.get(pub.stream) === pub) this._negotiatePublish(pub).catch((e) => this._publishLost(pub, e));
+        }
+        return;
+      }
+      const subs = Array.from(this._remote.values()).filter((st) => st._sub && st._sub.pc === old).map((st) => st._sub);
+      for (const sub of subs) {
+        if (sub.subscriptionId) await this._request("unsubscribe", { subscriptionId: sub.subscriptionId }).catch(() => {
+        });
+        sub.subscriptionId = null;
+      }
+      for (const sub of subs) {
+        const st = sub.stream;
+        if (st._sub !== sub || !this._remote.has(st._desc.streamId)) continue;
+        st._sub = null;
+        st._clearTracks();
+        this.subscribe(st, { audio: sub.audio, video: sub.video, maxLayer: sub.maxLayer }).catch((e) => log.warn("subscribe again:", e.message));
       }
     }
     // ---- the signaling socket: lost, resumed, or joined again ----
@@ -1500,7 +1934,11 @@ var ISDPRTC = (() => {
           this._reconcile(data, false);
           this._reconnectDone();
           const mine = new Set((data.streams || []).filter((s) => s.userId === room.userId).map((s) => s.streamId));
-          for (const pub of this._pubs.values()) if (pub.streamId && !mine.has(pub.streamId)) this._recover("publish", pub);
+          const known = new Set(Array.from(this._pubs.values()).map((p) => p.streamId).filter(Boolean));
+          const orphans = Array.from(mine).filter((id) => !known.has(id));
+          for (const id of orphans) this._request("unpublish", { streamId: id }).catch(() => {
+          });
+          if (Array.from(known).some((id) => !mine.has(id))) this._resync(this._tx.send);
           this._checkTransports();
           return;
         } catch (e) {
@@ -1516,15 +1954,16 @@ var ISDPRTC = (() => {
       const old = this._sock;
       this._sock = null;
       if (old) old.close();
+      this._closeTransports();
       for (const pub of this._pubs.values()) {
-        if (pub.pc) pub.pc.close();
         pub.pc = null;
+        pub.tx = {};
         pub.streamId = null;
         pub.emitted = false;
       }
       const wanted = /* @__PURE__ */ new Map();
       for (const st of this._remote.values()) {
-        if (st._sub) wanted.set(st._desc.streamId, { audio: st._sub.audio, video: st._sub.video });
+        if (st._sub) wanted.set(st._desc.streamId, { audio: st._sub.audio, video: st._sub.video, maxLayer: st._sub.maxLayer });
         this._endSubscription(st, false);
       }
       let delay = 500, lastErr = null;
@@ -1578,10 +2017,12 @@ var ISDPRTC = (() => {
       this._reconnected = null;
       if (d) d.resolve();
     }
-    /** After a reconnection: re-create any media connection that failed meanwhile. */
+    /** After a reconnection (a network change, often): restart ICE on a media connection that is not connected. */
     _checkTransports() {
-      for (const pub of this._pubs.values()) if (pub.pc && pub.pc.connectionState === "failed") this._recover("publish", pub);
-      for (const st of this._remote.values()) if (st._sub && st._sub.pc && st._sub.pc.connectionState === "failed") this._recover("subscribe", st._sub);
+      for (const t of Object.values(this._tx)) {
+        const s = t.pc && t.pc.connectionState;
+        if (s === "failed" || s === "disconnected") this._recover(t);
+      }
     }
     // ---- timers: network quality, audio volume, camera changes ----
     // A page going away leaves first: the browser then closes the media
@@ -1589,7 +2030,7 @@ var ISDPRTC = (() => {
     _onPageHide() {
       if (this._state !== "CONNECTED" || !this._sock || !this._sock.open_) return;
       try {
-        this._sock.ws.send(JSON.stringify({ v: 1, id: this._sock.nextId++, type: "leave" }));
+        this._sock.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, id: this._sock.nextId++, type: "leave" }));
       } catch (e) {
       }
     }
@@ -1597,6 +2038,10 @@ var ISDPRTC = (() => {
       if (globalThis.addEventListener) {
         this._pageHide = () => this._onPageHide();
         globalThis.addEventListener("pagehide", this._pageHide);
+        this._online = () => {
+          if (this._state === "CONNECTED") this._checkTransports();
+        };
+        globalThis.addEventListener("online", this._online);
       }
       this._timers.push(setInterval(() => this._qualityTick(), QUALITY_INTERVAL_MS));
       this._timers.push(setInterval(() => this._volumeTick(), VOLUME_INTERVAL_MS));
@@ -1614,7 +2059,9 @@ var ISDPRTC = (() => {
       for (const t of this._timers) clearInterval(t);
       this._timers = [];
       if (this._pageHide) globalThis.removeEventListener("pagehide", this._pageHide);
+      if (this._online) globalThis.removeEventListener("online", this._online);
       this._pageHide = null;
+      this._online = null;
       if (this._deviceHandler) navigator.mediaDevices.removeEventListener("devicechange", this._deviceHandler);
       this._deviceHandler = null;
     }
@@ -1635,41 +2082,53 @@ var ISDPRTC = (() => {
       const wantQuality = this._emitter.listenerCount("network-quality") > 0;
       const wantVolume = this._emitter.listenerCount("audio-volume") > 0;
       if (!wantQuality && !wantVolume) return;
-      const agg = async (items, dir) => {
-        let rtt = null, loss = 0, bitrate = 0, down = false, n = 0;
-        for (const [pc, stream] of items) {
-          try {
-            const s = await sample(pc, dir);
-            n++;
-            if (s.rtt !== null) rtt = Math.max(rtt || 0, s.rtt);
-            loss = Math.max(loss, s.loss);
-            bitrate += s.bitrate;
-            if (s.state === "failed" || s.state === "disconnected") down = true;
-            if (stream) stream._statsLevel = s.audioLevel;
-          } catch (e) {
-          }
+      const measure = async (t, dir) => {
+        const pc = t.pc;
+        if (!pc || pc.signalingState === "closed") return null;
+        try {
+          return await sample(pc, dir);
+        } catch (e) {
+          return null;
         }
-        return { rtt, loss, bitrate, down, n };
       };
-      const ups = Array.from(this._pubs.values()).filter((p) => p.pc).map((p) => [p.pc, p.stream]);
-      const downs = Array.from(this._remote.values()).filter((s) => s._sub && s._sub.pc).map((s) => [s._sub.pc, s]);
-      const up = await agg(ups, "up");
-      const dn = await agg(downs, "down");
+      const up = await measure(this._tx.send, "up");
+      const dn = await measure(this._tx.recv, "down");
+      const levels = new Map([...up ? up.levels : [], ...dn ? dn.levels : []]);
+      for (const pub of this._pubs.values()) this._statsLevelOf(pub.stream, levels);
+      for (const st of this._remote.values()) this._statsLevelOf(st, levels);
       if (!wantQuality || this._state === "DISCONNECTED") return;
       const sigDown = this._state === "RECONNECTING";
       const sigRtt = this._sock && this._sock.rtt !== void 0 ? this._sock.rtt : null;
-      const figures = (x) => ({
-        rtt: x.rtt !== null ? Math.round(x.rtt) : sigRtt !== null ? Math.round(sigRtt) : null,
-        loss: Math.round(x.loss * 1e3) / 1e3,
-        bitrate: Math.round(x.bitrate)
-      });
-      const u = figures(up), d = figures(dn);
+      const figures = (x, server, useServerAvailable) => {
+        const sv = server && Date.now() - server.at < SERVER_STATS_FRESH_MS ? server : null;
+        let rtt = x && x.rtt !== null ? x.rtt : null;
+        if (sv && typeof sv.rttMs === "number") rtt = Math.max(rtt || 0, sv.rttMs);
+        if (rtt === null && sigRtt !== null) rtt = sigRtt;
+        let loss = x ? x.loss : 0;
+        if (sv && typeof sv.lossPct === "number") loss = Math.max(loss, sv.lossPct / 100);
+        const f = {
+          rtt: rtt !== null ? Math.round(rtt) : null,
+          loss: Math.round(Math.min(1, loss) * 1e3) / 1e3,
+          bitrate: Math.round(x ? x.bitrate : 0)
+        };
+        const avail = useServerAvailable ? sv && typeof sv.availableKbps === "number" ? sv.availableKbps * 1e3 : null : x && x.available !== null ? x.available : sv && typeof sv.availableKbps === "number" ? sv.availableKbps * 1e3 : null;
+        if (avail !== null) f.available = Math.round(avail);
+        return f;
+      };
+      const u = figures(up, this._serverStats.send, false), d = figures(dn, this._serverStats.recv, true);
+      const isDown = (x) => !!x && (x.state === "failed" || x.state === "disconnected");
+      let dq = quality(d.rtt, d.loss, sigDown || isDown(dn));
+      if (dq < 4 && Array.from(this._remote.values()).some((st) => st._sub && st._sub.paused)) dq = 4;
       this._emit("network-quality", {
-        uplinkNetworkQuality: quality(u.rtt, u.loss, sigDown || up.down),
-        downlinkNetworkQuality: quality(d.rtt, d.loss, sigDown || dn.down),
+        uplinkNetworkQuality: quality(u.rtt, u.loss, sigDown || isDown(up)),
+        downlinkNetworkQuality: dq,
         uplink: u,
         downlink: d
       });
+    }
+    _statsLevelOf(stream, levels) {
+      const a = stream._tracks.audio;
+      if (a && levels.has(a.id)) stream._statsLevel = levels.get(a.id);
     }
     _volumeTick() {
       if (this._state !== "CONNECTED" || this._emitter.listenerCount("audio-volume") === 0) return;

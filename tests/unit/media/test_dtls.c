@@ -444,6 +444,19 @@ static void test_garbage(void)
     pump(c, s);
     ok(s->connected_calls == 1 && c->connected_calls == 1, "handshake still completes after dropped garbage");
     free_pair(s, c);
+
+    /* Found by fuzz_dtls: a forged first fragment of a 16,575-byte
+     * ClientHello made OpenSSL drop the real client's (shorter) ClientHello
+     * and all its retransmissions, so the handshake never started. */
+    make_pair(s, c, client_ctx, NULL, NULL);
+    start_both(s, c, 0);
+    uint8_t frag[13 + 12 + 16] = {22, 0xfe, 0xff, 0,    0, 0, 0, 0, 0, 0, 0, 0, 12 + 16,
+                                  1,  0,    0x40, 0xbf, 0, 0, 0, 0, 0, 0, 0, 16};
+    is_int(dtls_conn_input(s->conn, frag, sizeof(frag)), IRTC_OK, "a forged partial ClientHello is buffered");
+    is_int(s->sent, 0, "and not answered");
+    pump(c, s);
+    ok(s->connected_calls == 1 && c->connected_calls == 1, "the real ClientHello still starts the handshake after it");
+    free_pair(s, c);
     free(s);
     free(c);
 }

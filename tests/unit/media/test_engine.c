@@ -14,6 +14,7 @@
 #include "media/consumer.h"
 #include "media/dtls.h"
 #include "media/engine.h"
+#include "media/producer.h"
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
@@ -314,7 +315,7 @@ static void open_transport(uint64_t id, peer_t *p)
     snprintf(c.u.transport.pwd, sizeof(c.u.transport.pwd), "%s", p->srv_pwd);
     snprintf(c.u.transport.remote_fp_alg, sizeof(c.u.transport.remote_fp_alg), "sha-256");
     snprintf(c.u.transport.remote_fp, sizeof(c.u.transport.remote_fp), "%s", dtls_cert_fingerprint(p->cert));
-    c.u.transport.ext = (engine_ext_ids_t){.mid = 1, .rid = 2, .rrid = 3, .twcc = 4};
+    c.u.transport.ext = (engine_ext_ids_t){.mid = 1, .rid = 2, .rrid = 3, .twcc = 4, .audio_level = 5};
     c.u.transport.twcc_fb = true;
     engine_on_command(eng, &c);
 }
@@ -380,6 +381,66 @@ static void send_vp8(int e, bool key, bool new_frame)
     enc_seq[e]++;
     if (sec_protect_rtp(&pub.out, b, &n, sizeof(b)) == IRTC_OK)
         to_engine(&pub, b, n);
+}
+
+/* One Opus packet of the audio producer (SSRC 7000) carrying the
+ * client-to-mixer audio level (RFC 6464, extension id 5) in -dBov. */
+static uint16_t opus_seq = 500;
+
+static void send_opus(uint8_t level)
+{
+    uint16_t seq = opus_seq++;
+    static uint32_t ts = 48000;
+    uint8_t b[256] = {0x90,
+                      111,
+                      (uint8_t)(seq >> 8),
+                      (uint8_t)seq,
+                      (uint8_t)(ts >> 24),
+                      (uint8_t)(ts >> 16),
+                      (uint8_t)(ts >> 8),
+                      (uint8_t)ts,
+                      0,
+                      0,
+                      0x1b,
+                      0x58, /* SSRC 7000 */
+                      0xbe,
+                      0xde,
+                      0,
+                      1,
+                      0x50,
+                      level,
+                      0,
+                      0};
+    size_t n = 20;
+    memset(b + n, 0x5a, 60), n += 60;
+    ts += 960;
+    if (sec_protect_rtp(&pub.out, b, &n, sizeof(b)) == IRTC_OK)
+        to_engine(&pub, b, n);
+}
+
+/* Audio at one level for ms milliseconds, a packet every 20 ms. */
+static void talk(uint8_t level, int ms)
+{
+    for (int t = 0; t < ms; t += 20) {
+        send_opus(level);
+        advance_ms(20);
+    }
+}
+
+static size_t count_events(engine_event_type_t type, uint64_t id, size_t from)
+{
+    size_t k = 0;
+    for (size_t i = from; i < n_events; i++)
+        k += events[i].type == type && events[i].id == id;
+    return k;
+}
+
+static const engine_event_t *last_event(engine_event_type_t type, uint64_t id)
+{
+    for (size_t i = n_events; i-- > 0;)
+        if (events[i].type == type && events[i].id == id)
+            return &events[i];
+    return NULL;
 }
 
 static void advance_ms(uint64_t ms);
@@ -612,6 +673,101 @@ int main(void)
     ok(sub.n_rx == before + 1,
        "the publisher's media still reaches its producer after a check naming another transport (%zu)",
        sub.n_rx - before);
+
+    /* Audio level (RFC 6464) → PRODUCER_AUDIO events while speech-loud, one when it stops. */
+    c = (engine_cmd_t){.type = ENGINE_CMD_PRODUCER_ADD, .id = 12, .transport_id = 1};
+    c.u.producer = (engine_producer_desc_t){
+        .kind = CODEC_KIND_AUDIO, .codec = CODEC_OPUS, .pt = 111, .clock_rate = 48000, .mid = "a", .n_encodings = 1};
+    c.u.producer.enc[0].ssrc = 7000;
+    engine_on_command(eng, &c);
+    n_events = 0;
+    talk(30, 1000);
+    const engine_event_t *lv = last_event(ENGINE_EV_PRODUCER_AUDIO, 12);
+    size_t loud = count_events(ENGINE_EV_PRODUCER_AUDIO, 12, 0);
+    ok(loud >= 2 && loud <= 4 && lv && lv->active && lv->level == 30,
+       "a second of speech at -30 dBov: an active level event per 300 ms window (%zu, level %d)", loud,
+       lv ? lv->level : -1);
+    size_t mark = n_events;
+    talk(90, 1000);
+    lv = last_event(ENGINE_EV_PRODUCER_AUDIO, 12);
+    size_t quiet = count_events(ENGINE_EV_PRODUCER_AUDIO, 12, mark);
+    /* The window the level fell in may still average speech-loud. */
+    ok(quiet >= 1 && quiet <= 2 && lv && !lv->active && lv->level > PRODUCER_SPEECH_DBOV,
+       "falling to -90 dBov (room noise): one inactive event, then none (%zu, level %d)", quiet, lv ? lv->level : -1);
+    mark = n_events;
+    advance_ms(1000);
+    ok(count_events(ENGINE_EV_PRODUCER_AUDIO, 12, mark) == 0, "no packets: no events");
+
+    /* TRANSPORT_STATS every 2 s: loss of what the publisher sends, the subscriber's estimate. */
+    mark = n_events;
+    talk(90, 2100);
+    const engine_event_t *ps = last_event(ENGINE_EV_TRANSPORT_STATS, 1), *ss = last_event(ENGINE_EV_TRANSPORT_STATS, 2);
+    ok(count_events(ENGINE_EV_TRANSPORT_STATS, 1, mark) == 1 && count_events(ENGINE_EV_TRANSPORT_STATS, 2, mark) == 1,
+       "one TRANSPORT_STATS per transport in 2.1 s");
+    ok(ps && ps->send_side && ps->loss_permille == 0 && ps->avail_kbps == 0,
+       "the publisher's: its sending side, nothing lost (%d permille)", ps ? ps->loss_permille : -1);
+    ok(ss && !ss->send_side && ss->avail_kbps > 0, "the subscriber's: our sending to it, with the estimate (%u kbps)",
+       ss ? ss->avail_kbps : 0);
+    mark = n_events;
+    opus_seq += 10; /* ten audio packets lost on the way, 100 arrive */
+    talk(90, 2000);
+    ps = last_event(ENGINE_EV_TRANSPORT_STATS, 1);
+    ok(count_events(ENGINE_EV_TRANSPORT_STATS, 1, mark) == 1 && ps && ps->loss_permille >= 80 &&
+           ps->loss_permille <= 100,
+       "10 of 110 audio packets lost: the next report says %d permille", ps ? ps->loss_permille : -1);
+    /* A subscriber re-subscribing with a cap: the consumer is replaced by
+     * one preferring layer 0 on the same transport; it gets q from q's next
+     * keyframe. */
+    c = (engine_cmd_t){.type = ENGINE_CMD_CONSUMER_CLOSE, .id = 20};
+    engine_on_command(eng, &c);
+    memset(&c, 0, sizeof(c));
+    c.type = ENGINE_CMD_CONSUMER_ADD, c.id = 21, c.transport_id = 2;
+    c.u.consumer = (engine_consumer_desc_t){.kind = CODEC_KIND_VIDEO,
+                                            .producer_id = 10,
+                                            .pt = 100,
+                                            .rtx_pt = 101,
+                                            .ssrc = 0x7777,
+                                            .rtx_ssrc = 0x8888,
+                                            .mid = "5",
+                                            .nack = true,
+                                            .pli = true,
+                                            .max_layer = 0,
+                                            .priority = 2};
+    engine_on_command(eng, &c);
+    before = sub.n_rx;
+    send_frames(1, true, -1);
+    send_frames(30, false, -1);
+    size_t capped = 0, wrong = 0;
+    for (size_t i = before; i < sub.n_rx; i++) {
+        capped += sub.rx[i].ssrc == 0x7777 && sub.rx[i].payload[30] == 0;
+        wrong += sub.rx[i].ssrc != 0x7777 || sub.rx[i].payload[30] != 0;
+    }
+    ok(capped >= 30 && wrong == 0, "a consumer replaced by one capped at layer 0 gets q (%zu packets, %zu others)",
+       capped, wrong);
+
+    /* ICE restart with a new DTLS association (Chromium, when the m-line
+     * that tagged its BUNDLE group is recycled): the client closes the old
+     * association, checks with the new credentials from a new port and
+     * handshakes again; the media continues under the new keys. */
+    c = (engine_cmd_t){.type = ENGINE_CMD_TRANSPORT_ICE, .id = 2};
+    snprintf(sub.srv_ufrag, sizeof(sub.srv_ufrag), "srvsub2");
+    snprintf(sub.srv_pwd, sizeof(sub.srv_pwd), "password-of-sub-restarted-01");
+    snprintf(c.u.transport.ufrag, sizeof(c.u.transport.ufrag), "%s", sub.srv_ufrag);
+    snprintf(c.u.transport.pwd, sizeof(c.u.transport.pwd), "%s", sub.srv_pwd);
+    engine_on_command(eng, &c);
+    dtls_conn_close(sub.dtls); /* close_notify of the old association */
+    pump();
+    dtls_conn_free(sub.dtls);
+    sub.dtls = NULL;
+    sec_session_dispose(&sub.in);
+    sec_session_dispose(&sub.out);
+    sub.connected = false;
+    sub.addr.sin_port = htons(40012);
+    ok(connect_peer(&sub), "after an ICE restart the subscriber connects a new DTLS association from a new port");
+    before = sub.n_rx;
+    send_frames(1, true, -1);
+    send_frames(10, false, -1);
+    ok(sub.n_rx >= before + 10, "and receives the video under the new keys (%zu packets)", sub.n_rx - before);
 
     /* SSRC cap: a flood of new SSRCs stops being unprotected at the cap. */
     uint64_t unknown0 = st.drop_unknown_ssrc;

@@ -14,6 +14,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ---- peers that record what they are told ---- */
 
@@ -463,6 +464,52 @@ static void test_sfu_events(void)
     room_registry_free(reg);
 }
 
+/* Active speaker from the SFU's audio levels (-dBov, 0 loudest). */
+static void audio(room_registry_t *reg, const room_stream_t *s, uint8_t level, bool active)
+{
+    sfu_event_t ev = {.type = SFU_EVENT_STREAM_AUDIO, .id = s->id, .level = level, .active = active};
+    room_registry_sfu_event(reg, &ev);
+}
+
+static void test_active_speaker(void)
+{
+    room_registry_t *reg = new_registry(8);
+    client_t a, b, c;
+    int rc;
+    fake_reset(true, true);
+    join(reg, "spk", &a, "a", 1);
+    join(reg, "spk", &b, "b", 1);
+    join(reg, "spk", &c, "c", 1);
+    const room_stream_t *sa = publish(&a, ROOM_STREAM_MAIN, &rc), *sb = publish(&b, ROOM_STREAM_MAIN, &rc);
+    audio(reg, sa, 100, false);
+    is_int(count(&c, ROOM_EV_ACTIVE_SPEAKER), 0, "room noise makes nobody the speaker");
+    audio(reg, sa, 35, true);
+    const rec_event_t *e = last(&c, ROOM_EV_ACTIVE_SPEAKER);
+    ok(e && e->stream_id == sa->id && !strcmp(e->user_id, "a") && count(&a, ROOM_EV_ACTIVE_SPEAKER) == 1 &&
+           count(&b, ROOM_EV_ACTIVE_SPEAKER) == 1,
+       "a speaks: everyone (a too) is told a's stream is the active speaker");
+    audio(reg, sa, 30, true);
+    is_int(count(&c, ROOM_EV_ACTIVE_SPEAKER), 1, "a keeps speaking: no new event");
+    audio(reg, sb, 33, true);
+    is_int(count(&c, ROOM_EV_ACTIVE_SPEAKER), 1, "b talks over a, not 6 dB louder: a stays");
+    usleep(550 * 1000); /* past the 500 ms between changes */
+    audio(reg, sa, 30, true);
+    audio(reg, sb, 20, true);
+    e = last(&c, ROOM_EV_ACTIVE_SPEAKER);
+    ok(count(&c, ROOM_EV_ACTIVE_SPEAKER) == 2 && e->stream_id == sb->id, "b 10 dB louder than a: b takes over");
+    audio(reg, sb, 90, false);
+    audio(reg, sa, 40, true);
+    is_int(count(&c, ROOM_EV_ACTIVE_SPEAKER), 2, "b falls silent and a speaks within 500 ms: no change yet");
+    usleep(550 * 1000);
+    audio(reg, sa, 40, true);
+    e = last(&c, ROOM_EV_ACTIVE_SPEAKER);
+    ok(count(&c, ROOM_EV_ACTIVE_SPEAKER) == 3 && e->stream_id == sa->id, "then a (speaking, b silent) takes over");
+    room_leave(a.peer, 0);
+    room_leave(b.peer, 0);
+    room_leave(c.peer, 0);
+    room_registry_free(reg);
+}
+
 /* ---- the registry observer ---- */
 
 typedef struct {
@@ -623,6 +670,7 @@ int main(void)
     test_mute();
     test_release();
     test_sfu_events();
+    test_active_speaker();
     test_observer();
     test_scale();
     is_str(room_reason_text(7), "reconnect timeout", "reason text");

@@ -7,6 +7,8 @@ import { log } from './util.js';
 export const PING_INTERVAL_MS = 5000;
 export const DEAD_AFTER_MS = 12000;
 export const REQUEST_TIMEOUT_MS = 15000;
+/** The signaling protocol version this SDK speaks (docs/API.md: v2, one connection per direction). */
+export const PROTOCOL_VERSION = 2;
 
 export class SignalSocket {
   /**
@@ -97,7 +99,7 @@ export class SignalSocket {
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer, type });
       try {
-        this.ws.send(JSON.stringify(Object.assign({ v: 1, id, type }, fields)));
+        this.ws.send(JSON.stringify(Object.assign({ v: PROTOCOL_VERSION, id, type }, fields)));
       } catch (e) {
         clearTimeout(timer);
         this.pending.delete(id);

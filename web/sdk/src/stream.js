@@ -2,7 +2,7 @@
 // made by ISDPRTC.createStream, or a remote one handed out by a Client's
 // stream-added event.
 import { ErrorCode, RtcError, StreamInitializeResult } from './errors.js';
-import { capture, captureDevice, DEFAULT_PROFILE, VIDEO_PROFILES } from './media.js';
+import { cameraEncodings, capture, captureDevice, DEFAULT_PROFILE, SCREEN_PROFILE, VIDEO_PROFILES } from './media.js';
 import { LevelMeter, resumeAudio } from './audiolevel.js';
 import { invalid, localId, log } from './util.js';
 
@@ -66,8 +66,8 @@ export class Stream {
     track.enabled = old.enabled;
     this._setTrack(track);
     for (const pub of this._pubs.values()) {
-      const sender = pub.pc && pub.pc.getSenders().find(s => s.track === old || (s.track && s.track.kind === type));
-      if (sender) await sender.replaceTrack(track);
+      const tr = pub.tx && pub.tx[type];
+      if (tr && tr.sender && !(tr.stopped || tr.currentDirection === 'stopped')) await tr.sender.replaceTrack(track);
     }
     old.stop();
     if (type === 'audio') this._config.microphoneId = deviceId;
@@ -118,6 +118,7 @@ export class Stream {
     try {
       await Promise.race([started, waited]);
     } catch (e) {
+      if (this._el !== v) return; // replaced by another play(), or stopped: not a playback failure
       throw new RtcError(ErrorCode.PLAY_FAILED, e && e.name ? e.name : 'play failed', { cause: e, message: `play: ${e && e.message}` });
     } finally {
       clearTimeout(timer);
@@ -194,7 +195,7 @@ export class Stream {
   hasAudio() { return this._local ? !!this._tracks.audio : !!this._desc.hasAudio; }
   hasVideo() { return this._local ? !!this._tracks.video : !!this._desc.hasVideo; }
   getAudioTrack() { return this._tracks.audio || null; }
-  /** The video track (there is one resolution: the highest). */
+  /** The video track (remote: the layer the server forwards; see getStreamInfo().layer). */
   getVideoTrack() { return this._tracks.video || null; }
   /** 'local', or for a remote stream 'main' (camera) or 'auxiliary' (screen share). */
   getType() { return this._local ? 'local' : this._desc.type; }
@@ -218,7 +219,16 @@ export class Stream {
       audio: as ? { sampleRate: as.sampleRate, channelCount: as.channelCount, deviceId: as.deviceId,
         echoCancellation: as.echoCancellation, noiseSuppression: as.noiseSuppression, autoGainControl: as.autoGainControl } : null,
     };
-    if (this._local) info.resolution = this._config.screen ? null : this._config.resolution || DEFAULT_PROFILE;
+    if (this._local) {
+      info.resolution = this._config.screen ? null : this._config.resolution || DEFAULT_PROFILE;
+      info.simulcast = v ? this._encodings().length : 0;
+    } else {
+      info.simulcast = this._desc.simulcast || (this._desc.hasVideo ? 1 : 0);
+      const sub = this._sub;
+      // The video layer received (0 lowest); maxLayer the preference; paused for bandwidth.
+      info.layer = sub && sub.video ? { current: sub.layer, count: sub.layers || info.simulcast,
+        max: sub.maxLayer === undefined ? null : sub.maxLayer, paused: !!sub.paused } : null;
+    }
     return info;
   }
 
@@ -271,6 +281,16 @@ export class Stream {
     if (this._config.screen) return null;
     return VIDEO_PROFILES[this._config.resolution] || VIDEO_PROFILES[DEFAULT_PROFILE];
   }
+
+  /** The sendEncodings of the video track: simulcast layers for a camera at 720p and above (unless turned off). */
+  _encodings() {
+    if (this._config.screen) return [{ maxBitrate: SCREEN_PROFILE.maxBitrate }];
+    const name = VIDEO_PROFILES[this._config.resolution] ? this._config.resolution : DEFAULT_PROFILE;
+    const sim = this._config.simulcast === undefined ? VIDEO_PROFILES[name].simulcast : this._config.simulcast;
+    const v = this._tracks.video;
+    const st = v && v.getSettings ? v.getSettings() : {};
+    return cameraEncodings(name, sim, st.height);
+  }
 }
 
 /** ISDPRTC.createStream(config). */
@@ -284,8 +304,10 @@ export function createStream(config = {}) {
     cameraId: config.cameraId || undefined,
     userId: config.userId,
     resolution: config.resolution || DEFAULT_PROFILE,
+    simulcast: config.simulcast === undefined || config.simulcast === null ? undefined : config.simulcast,
   };
   if (!VIDEO_PROFILES[c.resolution]) throw invalid(`createStream: resolution must be one of ${Object.keys(VIDEO_PROFILES).join(', ')}`);
+  if (c.simulcast !== undefined && typeof c.simulcast !== 'boolean') throw invalid('createStream: simulcast must be true or false');
   if (!c.screen && !c.audio && !c.video) log.warn('createStream: neither audio nor video nor screen asked for');
   return new Stream('local', c);
 }

@@ -1,0 +1,34 @@
+// sdk-page.js — node-side helpers of the Web SDK tests (test_sdk.js,
+// test_sdk_v2.js, test_sdk_negotiation.js) for pages running sdk-harness.js.
+'use strict';
+const { waitFor } = require('./lib.js');
+
+// H.start in the page: 'ok' or the error's name, code and message.
+const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok',
+  e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
+
+// The events of one client recorded by the harness.
+const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
+
+async function waitEvent(page, key, ev, pred = () => true, ms = 15000) {
+  return waitFor(async () => (await events(page, key, ev)).find(pred), ms, 200);
+}
+
+// Every listed user has a remote video playing (time advancing) at least
+// minWidth wide; a user may be [userId, minWidth] (0: audio only).  opts.type:
+// only streams of that type ('main' or 'auxiliary').
+async function allPlaying(page, key, users, minWidth, ms = 30000, opts = {}) {
+  let last = [];
+  const good = await waitFor(async () => {
+    last = await page.evaluate(k => H.videos(k, 700), key);
+    return users.every(u => {
+      const [name, w] = Array.isArray(u) ? u : [u, minWidth];
+      return last.some(v => v.userId === name && (!opts.type || v.type === opts.type) && v.width >= w && v.advancing);
+    });
+  }, ms, 300);
+  return { good, last };
+}
+
+const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+
+module.exports = { start, events, waitEvent, allPlaying, fmt };
