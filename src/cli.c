@@ -1,9 +1,12 @@
 /*
  * cli.c — irtcd app create|list|delete|rotate-key, irtcd token, irtcd db
- * check|backup.  Each command is one short function over the store.
+ * check|backup, irtcd cluster status.  Each command is one short function
+ * over the store.  In cluster mode an app command's changes also go to the
+ * cluster's log (cluster.h), so every node sees them.
  */
 #include "cli.h"
 #include "apps/apps.h"
+#include "cluster/cluster.h"
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/common.h"
@@ -176,9 +179,45 @@ static int cmd_db(store_t *st, int argc, char **argv)
     return CLI_USAGE;
 }
 
+static int cmd_cluster(const cfg_t *cfg, int argc, char **argv)
+{
+    char err[512];
+    if (argc != 2 || strcmp(argv[1], "status") != 0)
+        return CLI_USAGE;
+    buf_t b;
+    buf_init(&b);
+    if (cluster_status(cfg, &b, err, sizeof(err)) != IRTC_OK) {
+        buf_dispose(&b);
+        fprintf(stderr, "irtcd: %s\n", err);
+        return 1;
+    }
+    fwrite(b.base, 1, b.len, stdout);
+    buf_dispose(&b);
+    return 0;
+}
+
+/* Cluster mode: what an app command changed goes to every node. */
+static int push_changes(const cfg_t *cfg, store_t *st)
+{
+    char err[512];
+    void *cs = NULL;
+    size_t len = 0;
+    if (store_changes_take(st, &cs, &len) != IRTC_OK)
+        return 1;
+    int rc = len == 0 ? IRTC_OK : cluster_log_push(cfg, cs, len, err, sizeof(err));
+    free(cs);
+    if (rc != IRTC_OK) {
+        fprintf(stderr, "irtcd: the change is stored here but did not reach the cluster: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
 int cli_run(const cfg_t *cfg, int argc, char **argv)
 {
     const char *cmd = argv[0];
+    if (strcmp(cmd, "cluster") == 0)
+        return cmd_cluster(cfg, argc, argv);
     if (strcmp(cmd, "app") != 0 && strcmp(cmd, "token") != 0 && strcmp(cmd, "db") != 0 &&
         strcmp(cmd, "callback") != 0) {
         fprintf(stderr, "irtcd: unknown command \"%s\"\n", cmd);
@@ -188,6 +227,11 @@ int cli_run(const cfg_t *cfg, int argc, char **argv)
     if (st == NULL)
         return 1;
     int rc;
+    bool shared = strcmp(cmd, "app") == 0 && cfg_cluster_enabled(cfg);
+    if (shared && store_changes_start(st) != IRTC_OK) {
+        store_close(st);
+        return 1;
+    }
     if (strcmp(cmd, "app") == 0)
         rc = cmd_app(st, argc, argv);
     else if (strcmp(cmd, "token") == 0)
@@ -196,6 +240,8 @@ int cli_run(const cfg_t *cfg, int argc, char **argv)
         rc = cli_callback(st, argc, argv);
     else
         rc = cmd_db(st, argc, argv);
+    if (shared && rc == 0)
+        rc = push_changes(cfg, st);
     store_close(st);
     return rc;
 }

@@ -10,6 +10,7 @@
 #include "daemon.h"
 #include "apps/apps.h"
 #include "callback/cb_sender.h"
+#include "cluster/cluster.h"
 #include "config.h"
 #include "core/clock.h"
 #include "core/common.h"
@@ -31,6 +32,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,9 +52,11 @@ typedef struct {
     health_env_t health;
     room_registry_t *rooms;
     sfu_t *sfu;
-    signal_server_t *signal; /* WebSocket signaling at /v1/signal */
-    cap_t *capture;          /* recordings */
-    api_t *api;              /* REST */
+    signal_server_t *signal;                        /* WebSocket signaling at /v1/signal */
+    cap_t *capture;                                 /* recordings */
+    api_t *api;                                     /* REST */
+    cluster_t *cluster;                             /* NULL without `cluster:` */
+    uint64_t load_ms, load_tx_packets, load_cpu_us; /* the last load report */
     char cert_path[1024], key_path[1024];
     uint64_t started_ms;
     bool stopping;
@@ -157,6 +161,102 @@ static int hook_release_user(void *ctx, const char *app_id, const char *channel_
     return rc;
 }
 
+/* ---- cluster mode (src/cluster/cluster.h) ---- */
+
+static void room_line(void *ctx, const room_t *room)
+{
+    buf_printf(ctx, "%s\t%s\n", room_app_id(room), room_channel_id(room));
+}
+
+/* Every second: rooms, peers, packets forwarded and CPU since the last report. */
+static void cluster_load(void *ctx, cluster_load_t *out, buf_t *rooms)
+{
+    irtc_daemon_t *d = ctx;
+    room_stats_t st = {0};
+    struct rusage ru;
+    uint64_t tx = 0, now = clock_mono_ms(), cpu_us = 0;
+    if (d->rooms == NULL || d->workers == NULL)
+        return;
+    room_registry_stats(d->rooms, &st);
+    out->rooms = (unsigned)st.rooms;
+    out->peers = (unsigned)st.peers;
+    for (unsigned i = 0; i < worker_pool_size(d->workers); i++)
+        tx += atomic_load(&worker_stats(worker_pool_get(d->workers, i))->tx_packets);
+    if (getrusage(RUSAGE_SELF, &ru) == 0)
+        cpu_us = (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000 +
+                 (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    if (d->load_ms != 0 && now > d->load_ms) {
+        out->pkts_per_s = (tx - d->load_tx_packets) * 1000 / (now - d->load_ms);
+        out->cpu_pct = (unsigned)((cpu_us - d->load_cpu_us) / 10 / (now - d->load_ms));
+    }
+    d->load_ms = now;
+    d->load_tx_packets = tx;
+    d->load_cpu_us = cpu_us;
+    room_registry_each(d->rooms, room_line, rooms);
+}
+
+static void cluster_rpc(void *ctx, uint64_t rpc_id, const char *from, const char *route, const char *app_id,
+                        const char *body, size_t len)
+{
+    irtc_daemon_t *d = ctx;
+    char msg[320] = "";
+    buf_t data;
+    buf_init(&data);
+    int code = d->api != NULL ? api_execute(d->api, route, app_id, body, len, &data, msg, sizeof(msg)) : 1001028;
+    cluster_reply(d->cluster, rpc_id, from, code, msg, data.base ? data.base : "", data.len);
+    buf_dispose(&data);
+}
+
+static void cluster_node_dead(void *ctx, const char *node_id)
+{
+    irtc_daemon_t *d = ctx;
+    char reason[96];
+    snprintf(reason, sizeof(reason), "node %s stopped (its heartbeat expired)", node_id);
+    if (d->capture != NULL)
+        cap_fail_node(d->capture, node_id, reason);
+}
+
+static void hook_cluster_place(void *ctx, const char *app_id, const char *const *channels, size_t n,
+                               api_remote_done_fn done, void *ud)
+{
+    cluster_place(ctx, app_id, channels, n, done, ud);
+}
+
+static void hook_cluster_forward(void *ctx, const char *route, const char *app_id, const char *channel_id,
+                                 const char *recording_id, const char *body, size_t len, api_remote_done_fn done,
+                                 void *ud)
+{
+    cluster_forward(ctx, route, app_id, channel_id, recording_id, body, len, done, ud);
+}
+
+static void hook_cluster_flush(void *ctx)
+{
+    cluster_flush(ctx);
+}
+
+static int locate(void *ctx, const char *host, unsigned port, char node_id[33], char domain[256])
+{
+    return cluster_locate(ctx, host, port, node_id, domain);
+}
+
+_Static_assert((int)CLUSTER_LOCAL == (int)API_REMOTE_LOCAL && (int)CLUSTER_ANSWERED == (int)API_REMOTE_ANSWERED &&
+                   (int)CLUSTER_FAILED == (int)API_REMOTE_FAILED,
+               "the REST API and the cluster agree on outcomes");
+
+static int start_cluster(irtc_daemon_t *d)
+{
+    char err[512];
+    if (!cfg_cluster_enabled(&d->cfg))
+        return IRTC_OK;
+    cluster_hooks_t hooks = {.load = cluster_load, .on_rpc = cluster_rpc, .on_node_dead = cluster_node_dead, .ctx = d};
+    if (cluster_start(&d->cfg, d->loop, d->store, d->cfg.db_path, &hooks, &d->cluster, err, sizeof(err)) != IRTC_OK) {
+        log_error("cluster", "%s", err);
+        return IRTC_EIO;
+    }
+    metrics_register_collector(cluster_collect, d->cluster);
+    return IRTC_OK;
+}
+
 /* The recorder: its threads, its REST hooks, and the registry's observer. */
 static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
 {
@@ -195,6 +295,11 @@ static int start(irtc_daemon_t *d)
         log_error("store", "%s", err);
         return IRTC_EIO;
     }
+    /* Before the demo app and the recorder: their rows are shared (the log),
+     * and recordings carry the node that runs them. */
+    store_set_node(d->store, cfg_cluster_enabled(cfg) ? cfg->cluster_node_id : "");
+    if (start_cluster(d) != IRTC_OK)
+        return IRTC_EIO;
     if (cfg->demo_token_enabled && apps_ensure_demo(d->store) != IRTC_OK) {
         log_error("apps", "cannot create the demo app");
         return IRTC_EIO;
@@ -238,6 +343,13 @@ static int start(irtc_daemon_t *d)
     api.hooks.room_release = hook_release_room;
     api.hooks.room_release_user = hook_release_user;
     api.hooks.room_ctx = d->rooms;
+    if (d->cluster != NULL) {
+        api.hooks.cluster_place = hook_cluster_place;
+        api.hooks.cluster_forward = hook_cluster_forward;
+        api.hooks.cluster_flush = hook_cluster_flush;
+        api.hooks.cluster_ctx = d->cluster;
+        signal_server_set_locator(d->signal, locate, d->cluster);
+    }
     if (start_recorder(d, &api.hooks) != IRTC_OK) {
         SSL_CTX_free(ssl_ctx);
         return IRTC_EIO;
@@ -265,9 +377,13 @@ static void stop(irtc_daemon_t *d)
                clock_mono_ms() < deadline)
             h2o_evloop_run(d->loop, 50);
     }
-    /* Sockets first (their users leave their rooms, which ends their
-     * recordings), then the recorder (files finalized; taps come off through
-     * the SFU), then rooms, then media. */
+    /* The cluster first (its pending calls are answered while the HTTP
+     * server is still there; its rooms' placements go), then sockets (their
+     * users leave their rooms, which ends their recordings), then the
+     * recorder (files finalized; taps come off through the SFU), then rooms,
+     * then media. */
+    cluster_stop(d->cluster);
+    d->cluster = NULL;
     signal_server_free(d->signal);
     cap_free(d->capture);
     room_registry_free(d->rooms);

@@ -29,6 +29,7 @@ static void usage(FILE *fp)
                 "       irtcd db backup DEST                  online copy of the database\n"
                 "       irtcd callback test URL [--app APPID] queue a signed test callback (default: demo app)\n"
                 "       irtcd callback list [--limit N]       recent callbacks and their delivery state\n"
+                "       irtcd cluster status                  nodes of the cluster and their load (cluster:)\n"
                 "       irtcd --version | --help\n"
                 "Every command takes --config FILE.  Without it the daemon uses built-in defaults;\n"
                 "the other commands use " IRTC_SYSCONFDIR "/irtc/irtc.yaml when this irtcd is installed\n"

@@ -31,6 +31,7 @@ import tempfile
 # "main" is the files directly in src/ (daemon start-up, command line).
 LAYERS = [
     "main",      # main.c, daemon.c, cli*.c, tlscert.c: start-up, shutdown, command line
+    "cluster",   # cluster mode: Redis heartbeat, placements, node-to-node calls, the shared tables' log
     "signal",    # WebSocket signaling protocol
     "record",    # capture glue (rooms, rules → recordings) and the recorder core
     "callback",  # recording callbacks: bodies, signature, outbox, sender thread

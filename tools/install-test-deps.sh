@@ -13,6 +13,8 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
   clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
   chromium python3-aiortc python3-websockets fonts-dejavu-core nftables
+# Cluster mode's test (make check-cluster): a real Redis on loopback.
+apt-get install -y -q --no-install-recommends redis-server
 apt-get install -y -q --no-install-recommends \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice \
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0

@@ -25,6 +25,8 @@ cd build-gcc
 make -s -j"$jobs"
 status=0
 make -j"$jobs" check || status=$?
+# Cluster mode: redis-server and three nodes on loopback (issue 15).
+make check-cluster || status=$?
 # Real browsers, one test at a time, once nothing else competes for the cores.
 make check-e2e || status=$?
 # Fuzzers (every target FUZZ_SECONDS on its corpus, clang + libFuzzer,

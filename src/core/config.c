@@ -62,6 +62,7 @@ void cfg_defaults(cfg_t *cfg)
     cfg->signal_resume_window_ms = 15 * 1000;
     cfg->max_connections = 4096;
     cfg->max_connections_per_source = 256;
+    cfg->cluster_node_ttl_ms = 3 * SECOND_MS;
     cfg->log_level = LOG_LEVEL_INFO;
     cfg->log_format = LOG_FORMAT_TEXT;
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
@@ -70,6 +71,76 @@ void cfg_defaults(cfg_t *cfg)
 void cfg_isdp_dir(const cfg_t *cfg, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/isdp", cfg->data_dir);
+}
+
+static int parse_u64(const char *s, uint64_t *out);
+
+bool cfg_cluster_enabled(const cfg_t *cfg)
+{
+    return cfg->cluster_redis_url[0] != '\0';
+}
+
+/* redis://[:password@]host[:port][/db]; an IPv6 host in brackets. */
+int cfg_parse_redis_url(const char *url, cfg_redis_url_t *out, const char **why)
+{
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (strncmp(url, "redis://", 8) != 0) {
+        *why = strncmp(url, "rediss://", 9) == 0
+                   ? "rediss:// (TLS) is not supported by Debian 12's hiredis: tunnel it (docs/ADMIN.md, Cluster)"
+                   : "expected redis://[:password@]host[:port][/db]";
+        return IRTC_EINVAL;
+    }
+    const char *p = url + 8, *at = strrchr(p, '@');
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon == NULL || (size_t)(at - colon - 1) >= sizeof(out->password)) {
+            *why = "the password goes as redis://:password@host (no user name), at most 255 characters";
+            return IRTC_EINVAL;
+        }
+        memcpy(out->password, colon + 1, (size_t)(at - colon - 1));
+        p = at + 1;
+    }
+    const char *end = p;
+    if (*p == '[') {
+        end = strchr(p, ']');
+        if (end == NULL) {
+            *why = "unclosed [ in the host";
+            return IRTC_EINVAL;
+        }
+        p++;
+    } else {
+        end = p + strcspn(p, ":/");
+    }
+    if (end == p || (size_t)(end - p) >= sizeof(out->host)) {
+        *why = "the host is missing or too long";
+        return IRTC_EINVAL;
+    }
+    memcpy(out->host, p, (size_t)(end - p));
+    p = *end == ']' ? end + 1 : end;
+    uint64_t n;
+    char num[16];
+    if (*p == ':') {
+        size_t len = strcspn(p + 1, "/");
+        if (len == 0 || len >= sizeof(num) || (memcpy(num, p + 1, len), num[len] = '\0', parse_u64(num, &n)) != 0 ||
+            n < 1 || n > 65535) {
+            *why = "the port must be 1..65535";
+            return IRTC_EINVAL;
+        }
+        out->port = (uint16_t)n;
+        p += 1 + len;
+    }
+    if (*p == '/' && p[1] != '\0') {
+        if (parse_u64(p + 1, &n) != IRTC_OK || n > 15) {
+            *why = "the database must be a number 0..15";
+            return IRTC_EINVAL;
+        }
+        out->db = (unsigned)n;
+    } else if (*p != '\0' && strcmp(p, "/") != 0) {
+        *why = "unexpected text after the host";
+        return IRTC_EINVAL;
+    }
+    return IRTC_OK;
 }
 
 unsigned cfg_worker_count(const cfg_t *cfg)
@@ -183,6 +254,11 @@ enum {
     K_SIGNAL_RESUME,
     K_MAX_CONNECTIONS,
     K_MAX_CONNECTIONS_PER_SOURCE,
+    K_CLUSTER_REDIS_URL,
+    K_CLUSTER_REDIS_PASSWORD,
+    K_CLUSTER_NODE_ID,
+    K_CLUSTER_ADVERTISE,
+    K_CLUSTER_NODE_TTL,
     K_LOG_LEVEL,
     K_LOG_FORMAT,
     K_LOG_FILE,
@@ -248,6 +324,12 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_MAX_CONNECTIONS] = {"limits.max_connections", set_uint, FIELD(max_connections), 16, 1000000},
     [K_MAX_CONNECTIONS_PER_SOURCE] = {"limits.max_connections_per_source", set_uint, FIELD(max_connections_per_source),
                                       1, 1000000},
+    [K_CLUSTER_REDIS_URL] = {"cluster.redis_url", set_string, FIELD(cluster_redis_url)},
+    [K_CLUSTER_REDIS_PASSWORD] = {"cluster.redis_password", set_string, FIELD(cluster_redis_password)},
+    [K_CLUSTER_NODE_ID] = {"cluster.node_id", set_string, FIELD(cluster_node_id)},
+    [K_CLUSTER_ADVERTISE] = {"cluster.advertise", set_domain, FIELD(cluster_advertise)},
+    [K_CLUSTER_NODE_TTL] = {"cluster.node_ttl", set_duration, FIELD(cluster_node_ttl_ms), 2 * SECOND_MS,
+                            60 * SECOND_MS},
     [K_LOG_LEVEL] = {"log.level", set_log_level},
     [K_LOG_FORMAT] = {"log.format", set_log_format},
     [K_LOG_FILE] = {"log.file", set_string, FIELD(log_file)},
@@ -335,9 +417,10 @@ static int set_string(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
 static int set_domain(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
 {
     int rc = set_string(ld, key, n);
-    if (rc == IRTC_OK && strpbrk(ld->cfg.domain, "/ \t@?#") != NULL)
+    const char *v = (const char *)&ld->cfg + key->off;
+    if (rc == IRTC_OK && strpbrk(v, "/ \t@?#") != NULL)
         rc = fail(ld, n->start_mark, key->path, "expected a host name with an optional :port (not a URL), got \"%s\"",
-                  ld->cfg.domain);
+                  v);
     return rc;
 }
 
@@ -707,6 +790,39 @@ static int check_readable(loader_t *ld, int k, const char *path)
     return rc;
 }
 
+/* A `cluster:` section needs all three of redis_url, node_id and advertise:
+ * a node that guessed its id or address would collide or send browsers to
+ * the wrong place. */
+static int validate_cluster(loader_t *ld)
+{
+    const cfg_t *cfg = &ld->cfg;
+    static const int keys[] = {K_CLUSTER_REDIS_URL, K_CLUSTER_NODE_ID, K_CLUSTER_ADVERTISE};
+    const char *vals[] = {cfg->cluster_redis_url, cfg->cluster_node_id, cfg->cluster_advertise};
+    int given = -1;
+    for (size_t i = K_CLUSTER_REDIS_URL; i <= K_CLUSTER_NODE_TTL; i++) {
+        if (ld->seen[i] != NULL)
+            given = (int)i;
+    }
+    if (given < 0)
+        return IRTC_OK;
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(keys); i++) {
+        if (vals[i][0] == '\0')
+            return fail(ld, ld->seen[given]->start_mark, cfg_keys[keys[i]].path,
+                        "must be set in a cluster (cluster.redis_url, cluster.node_id and cluster.advertise)");
+    }
+    const char *why = NULL;
+    cfg_redis_url_t u;
+    if (cfg_parse_redis_url(cfg->cluster_redis_url, &u, &why) != IRTC_OK)
+        return fail(ld, ld->seen[K_CLUSTER_REDIS_URL]->start_mark, cfg_keys[K_CLUSTER_REDIS_URL].path, "%s", why);
+    for (const char *p = cfg->cluster_node_id; *p; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-'))
+            return fail(ld, ld->seen[K_CLUSTER_NODE_ID]->start_mark, cfg_keys[K_CLUSTER_NODE_ID].path,
+                        "1-32 characters of [A-Za-z0-9_-], got \"%s\"", cfg->cluster_node_id);
+    }
+    return IRTC_OK;
+}
+
 static int validate(loader_t *ld)
 {
     cfg_t *cfg = &ld->cfg;
@@ -726,6 +842,8 @@ static int validate(loader_t *ld)
                     k == K_CALLBACK_RETRY_MAX ? "shorter" : "longer",
                     cfg_keys[k == K_CALLBACK_RETRY_MAX ? K_CALLBACK_RETRY_MIN : K_CALLBACK_RETRY_MAX].path);
     }
+    if ((rc = validate_cluster(ld)) != IRTC_OK)
+        return rc;
     /* Each worker binds one UDP port: media.port, media.port + 1, ... */
     unsigned workers = cfg_worker_count(cfg);
     if ((unsigned)cfg->media_port + workers - 1 > 65535) {

@@ -69,6 +69,15 @@ typedef struct {
     unsigned max_connections;            /* connections open at once; default 4096, 16..1000000 */
     unsigned max_connections_per_source; /* ... from one IP address; default 256, 1..1000000 */
 
+    /* cluster (src/cluster/cluster.h): several irtcd nodes coordinated
+     * through Redis.  cluster_redis_url "" (default: no `cluster:` section)
+     * = one node alone; then nothing opens a connection to Redis. */
+    char cluster_redis_url[512];      /* redis://[:password@]host[:port][/db] */
+    char cluster_redis_password[256]; /* AUTH password; overrides the URL's; "" = the URL's or none */
+    char cluster_node_id[33];         /* [A-Za-z0-9_-]{1,32}, unique in the cluster */
+    char cluster_advertise[256];      /* host:port of this node's HTTPS as browsers and peers reach it */
+    uint64_t cluster_node_ttl_ms;     /* a node silent this long is dead; default 3s, 2s..60s */
+
     /* log */
     log_level_t log_level;   /* default info */
     log_format_t log_format; /* default text */
@@ -92,6 +101,23 @@ void cfg_defaults(cfg_t *cfg);
  * recording.callback_ca_file, when set, are readable regular files.
  */
 int cfg_load(cfg_t *cfg, const char *path, char *err, size_t errcap);
+
+/* True when the `cluster:` section names a Redis server. */
+bool cfg_cluster_enabled(const cfg_t *cfg);
+
+/* A parsed cluster.redis_url.  host without brackets; port default 6379,
+ * db default 0; password "" = none. */
+typedef struct {
+    char host[256];
+    uint16_t port;
+    unsigned db;
+    char password[256];
+} cfg_redis_url_t;
+
+/* Parses "redis://[:password@]host[:port][/db]" (no TLS: Debian 12's
+ * hiredis 0.14 has none, see docs/ADMIN.md "Cluster").  IRTC_OK or
+ * IRTC_EINVAL with *why. */
+int cfg_parse_redis_url(const char *url, cfg_redis_url_t *out, const char **why);
 
 /* Resolved worker count (auto → number of online CPUs, at least 1). */
 unsigned cfg_worker_count(const cfg_t *cfg);

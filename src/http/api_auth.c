@@ -278,6 +278,9 @@ static int on_rest_token(void *ctx, h2o_req_t *req)
     af_init(&f, body);
     if (auth_check_client(req, &f, username, &password))
         auth_grant(auth, req, username, password);
+    /* Cluster mode: the new token reaches the other nodes at once. */
+    if (auth->ctx->env.hooks.cluster_flush != NULL)
+        auth->ctx->env.hooks.cluster_flush(auth->ctx->env.hooks.cluster_ctx);
     json_free(body);
     return 0;
 }

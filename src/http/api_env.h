@@ -33,6 +33,14 @@ typedef struct api_capture_req {
     const char *file_name;    /* NULL = generated */
 } api_capture_req_t;
 
+/* Cluster mode (src/cluster/): how a call handed to another node ended. */
+enum {
+    API_REMOTE_LOCAL = 0,    /* run it here after all */
+    API_REMOTE_ANSWERED = 1, /* code, msg and data are the answer */
+    API_REMOTE_FAILED = 2,   /* no answer (msg says why): 1001026 */
+};
+typedef void (*api_remote_done_fn)(void *ud, int outcome, int code, const char *msg, const char *data, size_t data_len);
+
 /*
  * Hooks into the subsystems above src/http, set before the API starts.  A
  * NULL hook means the subsystem is absent (a test, a cut-down build): its
@@ -63,6 +71,20 @@ typedef struct api_hooks {
      * recorder threads exist, so there is nothing to be down (answers "OK"). */
     bool (*recorder_healthy)(void *ctx);
     void *recorder_ctx;
+    /* Cluster mode; NULL for one node alone.  getMediaEndpoint places its
+     * channels (data: the answer's {"list": [...]}); the room-bound calls
+     * (releaseRoom, releaseUser, captureVideo/Image, stopCapture) run on the
+     * node hosting channel_id (or, when channel_id is "", recording_id's
+     * channel: stopCapture by recordingId alone).  done is called later, on
+     * the control thread, exactly once. */
+    void (*cluster_place)(void *ctx, const char *app_id, const char *const *channels, size_t n, api_remote_done_fn done,
+                          void *ud);
+    void (*cluster_forward)(void *ctx, const char *route, const char *app_id, const char *channel_id,
+                            const char *recording_id, const char *body, size_t len, api_remote_done_fn done, void *ud);
+    /* The shared tables' changes made by a call go to the other nodes now,
+     * before its answer (not at the next 20 ms tick). */
+    void (*cluster_flush)(void *ctx);
+    void *cluster_ctx;
 } api_hooks_t;
 
 /* Everything here must outlive the API (api_free). */

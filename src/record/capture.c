@@ -21,6 +21,7 @@
  */
 #include "record/capture.h"
 #include "core/common.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "callback/callback.h"
@@ -524,6 +525,48 @@ void cap_auto_changed(void *ctx, const char *app_id, int64_t rule_id, bool activ
         if (room != NULL)
             auto_record(cap, room);
     }
+}
+
+int cap_fail_node(cap_t *cap, const char *node_id, const char *reason)
+{
+    store_recording_t *recs = NULL;
+    size_t n = 0;
+    int rc = store_recording_list_unfinished(cap->store, node_id, &recs, &n);
+    if (rc != IRTC_OK)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        store_recording_t *r = &recs[i];
+        r->status = STORE_REC_FAILED;
+        free(r->failure_reason);
+        r->failure_reason = xstrdup(reason);
+        r->ended_at_ms = (int64_t)clock_wall_ms();
+        if (store_recording_update(cap->store, r) != IRTC_OK)
+            continue;
+        log_warn(CAP_LOG, "recording %s of %s/%s failed: %s", r->recording_id, r->app_id, r->channel_id, reason);
+        if (r->callback_url == NULL || r->callback_url[0] == '\0')
+            continue;
+        bool nas = r->storage_type != NULL && strcmp(r->storage_type, "NAS") == 0;
+        const char *path = r->path != NULL ? r->path : "";
+        const char *slash = strrchr(path, '/');
+        cb_event_t e = {
+            .kind = r->kind == 1 ? CB_IMAGE : CB_VIDEO,
+            .app_id = r->app_id,
+            .channel_id = r->channel_id,
+            .recording_id = r->recording_id,
+            .user_id = r->user_id,
+            .extra_data = r->extra_data,
+            .file_id = nas ? NULL : r->recording_id,
+            .file_path = nas ? path : NULL,
+            .file_name = nas && r->kind == 0 ? (slash != NULL ? slash + 1 : path) : NULL,
+        };
+        int64_t id = 0;
+        if (cb_notify(cap->store, r->callback_url, &e, &id) == IRTC_OK) {
+            cb_sender_kick(cap->callbacks);
+            log_info(CAP_LOG, "recording %s: failure callback queued (outbox %lld)", r->recording_id, (long long)id);
+        }
+    }
+    store_recording_list_free(recs, n);
+    return (int)n;
 }
 
 bool cap_healthy(void *ctx)

@@ -74,6 +74,12 @@ int cap_stop(void *cap, const char *app_id, const char *channel_id, const char *
  * starting also records the app's rooms that already have a publisher;
  * stopping starts no new ones, and running ones go on until their room empties. */
 void cap_auto_changed(void *cap, const char *app_id, int64_t rule_id, bool active);
+/* Cluster mode: node_id died with recordings running.  Each of its
+ * unfinished rows (replicated here) is marked failed with reason and its
+ * callback is queued in this node's outbox, naming the path the row holds
+ * (the file the dead node was writing, as far as it got).
+ * Returns how many, or a negative code. */
+int cap_fail_node(cap_t *cap, const char *node_id, const char *reason);
 /* checkRtcHeath: every recorder thread came round its loop within 2 s. */
 bool cap_healthy(void *cap);
 

@@ -196,6 +196,13 @@ void room_registry_stats(const room_registry_t *reg, room_stats_t *out)
     *out = reg->stats;
 }
 
+void room_registry_each(const room_registry_t *reg, void (*fn)(void *ctx, const room_t *room), void *ctx)
+{
+    for (size_t i = 0; i < reg->nbuckets; i++)
+        for (const room_t *r = reg->buckets[i]; r != NULL; r = r->hnext)
+            fn(ctx, r);
+}
+
 /* App, its NUL, channel: "ab"+"c" and "a"+"bc" differ (as sfu_worker_for_channel). */
 static uint64_t room_hash(const char *app_id, const char *channel_id)
 {

@@ -160,6 +160,9 @@ void room_registry_stats(const room_registry_t *reg, room_stats_t *out);
 
 /* The room of app + channel, or NULL. */
 room_t *room_find(room_registry_t *reg, const char *app_id, const char *channel_id);
+/* Calls fn for every room (cluster mode's heartbeat lists them); fn must
+ * not change the registry. */
+void room_registry_each(const room_registry_t *reg, void (*fn)(void *ctx, const room_t *room), void *ctx);
 const char *room_app_id(const room_t *room);
 const char *room_channel_id(const room_t *room);
 unsigned room_worker(const room_t *room); /* media worker index, fixed at creation */

@@ -18,6 +18,23 @@ void events_write_ok(buf_t *b, int v, int64_t id, const buf_t *data)
                data != NULL && data->len > 0 ? data->base : "{}");
 }
 
+void events_write_redirect(buf_t *b, int v, int64_t id, int code, const char *msg, const char *node_id,
+                           const char *domain)
+{
+    buf_printf(b, "{\"v\":%d,\"id\":%lld,\"type\":\"response\",\"ok\":false,\"errorCode\":%d,\"errorMsg\":", v,
+               (long long)id, code);
+    json_write_string(b, msg);
+    buf_puts(b, ",\"redirect\":{\"nodeId\":");
+    json_write_string(b, node_id);
+    buf_puts(b, ",\"domain\":");
+    json_write_string(b, domain);
+    char url[300];
+    snprintf(url, sizeof(url), "wss://%s/v1/signal", domain);
+    buf_puts(b, ",\"url\":");
+    json_write_string(b, url);
+    buf_puts(b, "}}");
+}
+
 void events_write_error(buf_t *b, int v, int64_t id, int code, const char *msg)
 {
     if (id >= 0) {

@@ -22,6 +22,10 @@
 void events_write_ok(buf_t *b, int v, int64_t id, const buf_t *data);
 /* An error response to request id, or an `error` event when id < 0. */
 void events_write_error(buf_t *b, int v, int64_t id, int code, const char *msg);
+/* The error response of a join that reached the wrong node (cluster mode):
+ * as events_write_error plus "redirect": {nodeId, domain, url}. */
+void events_write_redirect(buf_t *b, int v, int64_t id, int code, const char *msg, const char *node_id,
+                           const char *domain);
 /* A server event; data is a JSON object, or NULL / empty for {}. */
 void events_write_event(buf_t *b, int v, const char *event, const buf_t *data);
 /* A stream descriptor: {"streamId", "userId", "type", "hasAudio", ...}. */

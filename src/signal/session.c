@@ -443,6 +443,19 @@ static void on_join(req_t *r)
         fail(r, SIG_ERR_TOKEN_INVALID, "%s: does not match the signature", "role");
         return;
     }
+    char node[33], domain[256];
+    if (s->env->locate != NULL && s->env->locate(s->env->locate_ctx, p.host, (unsigned)atoi(p.port), node, domain)) {
+        /* The token names another node's media endpoint: that node hosts the room. */
+        char msg[512];
+        snprintf(msg, sizeof(msg), "join: the room is served by node %s: connect to wss://%s/v1/signal", node, domain);
+        buf_t b;
+        buf_init(&b);
+        events_write_redirect(&b, version_of(s), r->id, SIG_ERR_REDIRECT, msg, node, domain);
+        send_and_dispose(s, &b);
+        r->failed = true;
+        s->env->redirects_total++;
+        return;
+    }
     int rc = room_join(s->env->rooms, p.app_id, p.channel_id, p.user_id, token_role, on_room_event, s, &s->peer, &why);
     if (rc == IRTC_OK) {
         s->proto = r->v;

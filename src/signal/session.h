@@ -50,7 +50,12 @@ enum {
     SIG_ERR_MEDIA = 200021,         /* the media plane refused a subscription */
     SIG_ERR_PUBLISH_AUDIO = 200025, /* the media plane refused an audio-only publish */
     SIG_ERR_PUBLISH_VIDEO = 200026, /* ... a publish with video */
+    SIG_ERR_REDIRECT = 200030,      /* cluster mode: the room is served by another node (join's "redirect") */
 };
+
+/* Cluster mode: 1 with the node's id and host:port when the media endpoint
+ * host:port of a join token belongs to another live node, else 0. */
+typedef int (*session_locate_fn)(void *ctx, const char *host, unsigned port, char node_id[33], char domain[256]);
 
 /* What every session shares: the daemon's parts it borrows and the
  * protocol's counters (/metrics).  Owned by signal.c. */
@@ -58,7 +63,10 @@ typedef struct session_env {
     const cfg_t *cfg;
     struct store *store;
     room_registry_t *rooms;
-    ws_server_t *ws; /* resume looks up other sessions here */
+    ws_server_t *ws;          /* resume looks up other sessions here */
+    session_locate_fn locate; /* NULL: one node alone */
+    void *locate_ctx;
+    uint64_t redirects_total;
     uint64_t messages_total, errors_total, resumed_total;
     uint64_t parked_expired_total; /* parked sessions whose window passed (a timeout too) */
 } session_env_t;

@@ -87,6 +87,8 @@ static void collect(buf_t *out, void *ctx)
          (double)ws.parked},
         {"irtc_signal_resumed_total", "counter", "Sessions resumed on a new signaling socket.",
          (double)srv->env.resumed_total},
+        {"irtc_signal_redirects_total", "counter",
+         "Joins told to go to the node that serves their room (cluster mode).", (double)srv->env.redirects_total},
         {"irtc_rooms", "gauge", "Rooms with at least one user.", (double)st.rooms},
         {"irtc_room_peers", "gauge", "Users in rooms.", (double)st.peers},
         {"irtc_room_streams", "gauge", "Published streams.", (double)st.streams},
@@ -122,6 +124,12 @@ void signal_server_register(signal_server_t *srv, struct http_server *http)
 {
     ws_server_register(srv->ws, http, "/v1/signal", "signal");
     metrics_register_collector(collect, srv);
+}
+
+void signal_server_set_locator(signal_server_t *srv, session_locate_fn fn, void *ctx)
+{
+    srv->env.locate = fn;
+    srv->env.locate_ctx = ctx;
 }
 
 void signal_server_begin_shutdown(signal_server_t *srv)

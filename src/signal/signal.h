@@ -16,6 +16,7 @@
 
 #include "core/config.h"
 #include "room/room.h"
+#include "signal/session.h"
 
 struct store;
 struct http_server;
@@ -26,6 +27,9 @@ signal_server_t *signal_server_new(const cfg_t *cfg, h2o_evloop_t *loop, struct 
 /* Routes GET /v1/signal and adds the signaling and room figures to /metrics.
  * Call between http_server_new and http_server_start. */
 void signal_server_register(signal_server_t *srv, struct http_server *http);
+/* Cluster mode: joins whose token names another node's media endpoint are
+ * answered with a redirect to it (session.h, session_locate_fn). */
+void signal_server_set_locator(signal_server_t *srv, session_locate_fn fn, void *ctx);
 /* Refuses new sockets and sends every open one a close frame (1001). */
 void signal_server_begin_shutdown(signal_server_t *srv);
 /* True when no signaling socket is open. */

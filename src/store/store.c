@@ -2,9 +2,14 @@
  * store.c — the SQLite connection: open (directory, pragmas), the schema and
  * its forward-only migrations, integrity check, online backup, key/value
  * settings, and the statement/error helpers the other store_*.c files share
- * (declared in store_internal.h).  Runs on the thread that owns the store_t.
- * Does not know about apps, rules or recordings beyond the schema text.
+ * (declared in store_internal.h), and cluster mode's changesets of the
+ * shared tables (the session extension, which Debian 12's libsqlite3 is
+ * built with).  Runs on the thread that owns the store_t.
+ * Does not know about apps, rules or recordings beyond the schema text and
+ * the list of shared tables; does not talk to Redis (src/cluster/ does).
  */
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #include "store/store_internal.h"
 
 #include <errno.h>
@@ -110,6 +115,12 @@ static const char *const migrations[] = {
     "  last_error TEXT"
     ");"
     "CREATE INDEX outbox_due ON outbox(next_attempt_ms) WHERE delivered_at_ms = 0;",
+
+    /* 1 → 2: cluster mode — the node that runs a recording, so a node that
+     * restarts fails only its own unfinished rows and a dead node's rows can
+     * be found ('' = this node alone, as before). */
+    "ALTER TABLE recordings ADD COLUMN node_id TEXT NOT NULL DEFAULT '';"
+    "CREATE INDEX recordings_unfinished ON recordings(node_id) WHERE status = 0;",
 };
 
 _Static_assert(IRTC_ARRAY_SIZE(migrations) == STORE_SCHEMA_VERSION_LATEST, "one migration per schema version");
@@ -442,6 +453,7 @@ void store_close(store_t *st)
 {
     if (st == NULL)
         return;
+    store_changes_stop(st);
     for (size_t i = 0; i < st->nstmts; i++)
         sqlite3_finalize(st->stmts[i].stmt);
     free(st->stmts);
@@ -566,4 +578,105 @@ int store_setting_set(store_t *st, const char *key, const char *value)
     store_bind_text(s, 1, key);
     store_bind_text(s, 2, value);
     return store_run(st, s, "setting set");
+}
+
+/* ---- cluster mode: changesets of the shared tables ---- */
+
+/* What every node must see: the outbox is a node's own (its sender delivers
+ * it), settings hold per-node state (the log position). */
+static const char *const repl_tables[] = {"apps", "rest_tokens", "rules", "recordings"};
+
+void store_set_node(store_t *st, const char *node_id)
+{
+    snprintf(st->node_id, sizeof(st->node_id), "%s", node_id ? node_id : "");
+}
+
+static int session_new(store_t *st)
+{
+    sqlite3_session *s = NULL;
+    if (sqlite3session_create(st->db, "main", &s) != SQLITE_OK) {
+        log_error(STORE_LOG, "changes: cannot create a session: %s", sqlite3_errmsg(st->db));
+        return IRTC_EIO;
+    }
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(repl_tables); i++) {
+        if (sqlite3session_attach(s, repl_tables[i]) != SQLITE_OK) {
+            log_error(STORE_LOG, "changes: cannot attach %s", repl_tables[i]);
+            sqlite3session_delete(s);
+            return IRTC_EIO;
+        }
+    }
+    st->session = s;
+    return IRTC_OK;
+}
+
+int store_changes_start(store_t *st)
+{
+    if (st->session != NULL)
+        return IRTC_OK;
+    return session_new(st);
+}
+
+void store_changes_stop(store_t *st)
+{
+    if (st->session == NULL)
+        return;
+    sqlite3session_delete(st->session);
+    st->session = NULL;
+}
+
+int store_changes_take(store_t *st, void **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    if (st->session == NULL || sqlite3session_isempty(st->session))
+        return IRTC_OK;
+    int n = 0;
+    void *cs = NULL;
+    int rc = sqlite3session_changeset(st->session, &n, &cs);
+    /* A session has no reset in 3.40: a new one starts from an empty record. */
+    store_changes_stop(st);
+    int rc2 = session_new(st);
+    if (rc != SQLITE_OK) {
+        sqlite3_free(cs);
+        log_error(STORE_LOG, "changes: changeset failed: %s", sqlite3_errstr(rc));
+        return IRTC_EIO;
+    }
+    if (n > 0) {
+        *out = xmalloc((size_t)n);
+        memcpy(*out, cs, (size_t)n);
+        *len = (size_t)n;
+    }
+    sqlite3_free(cs);
+    return rc2;
+}
+
+/* Last writer wins: the log is applied in order on every node, so replacing
+ * a row that differs converges; a row already deleted, or one a constraint
+ * refuses (an app name taken by two nodes at once), is skipped and logged. */
+static int on_conflict(void *ctx, int kind, sqlite3_changeset_iter *it)
+{
+    (void)ctx;
+    (void)it;
+    switch (kind) {
+    case SQLITE_CHANGESET_DATA:
+    case SQLITE_CHANGESET_CONFLICT:
+        return SQLITE_CHANGESET_REPLACE;
+    case SQLITE_CHANGESET_CONSTRAINT:
+        log_warn(STORE_LOG, "changes: a replicated row breaks a constraint here: skipped");
+        return SQLITE_CHANGESET_OMIT;
+    default: /* NOTFOUND, FOREIGN_KEY */
+        return SQLITE_CHANGESET_OMIT;
+    }
+}
+
+int store_changes_apply(store_t *st, const void *changeset, size_t len)
+{
+    if (len == 0)
+        return IRTC_OK;
+    if (len > INT32_MAX)
+        return IRTC_EINVAL;
+    int rc = sqlite3changeset_apply(st->db, (int)len, (void *)changeset, NULL, on_conflict, NULL);
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_MISUSE)
+        return IRTC_EINVAL;
+    return rc == SQLITE_OK ? IRTC_OK : store_error(st, rc, "changeset apply");
 }

@@ -26,7 +26,7 @@
 
 typedef struct store store_t;
 
-#define STORE_SCHEMA_VERSION_LATEST 1
+#define STORE_SCHEMA_VERSION_LATEST 2
 /* Largest page_size accepted by store_rule_query and store_recording_list. */
 #define STORE_PAGE_SIZE_MAX 100
 
@@ -52,12 +52,12 @@ int store_setting_set(store_t *st, const char *key, const char *value);
 
 /* ---- apps ---- */
 typedef struct {
-    char app_id[33];         /* 32 chars [A-Za-z0-9] */
+    char app_id[33]; /* 32 chars [A-Za-z0-9] */
     char *name;
     char *tenant_id;
-    char *access_key;        /* Base64 of 32 random bytes: join-token HMAC key */
-    char *app_token_hash;    /* crypto_secret_hash of appToken */
-    char *app_token_plain;   /* only for the built-in demo app (NULL otherwise) */
+    char *access_key;      /* Base64 of 32 random bytes: join-token HMAC key */
+    char *app_token_hash;  /* crypto_secret_hash of appToken */
+    char *app_token_plain; /* only for the built-in demo app (NULL otherwise) */
     int64_t created_at_ms;
 } store_app_t;
 
@@ -70,7 +70,7 @@ int store_app_get_by_name(store_t *st, const char *name, store_app_t *out); /* E
 int store_app_list(store_t *st, store_app_t **out, size_t *count);
 void store_app_list_free(store_app_t *apps, size_t count);
 /* Deletes the app and everything that belongs to it (tokens, rules). */
-int store_app_delete(store_t *st, const char *app_id); /* ENOTFOUND */
+int store_app_delete(store_t *st, const char *app_id);                                 /* ENOTFOUND */
 int store_app_set_access_key(store_t *st, const char *app_id, const char *access_key); /* ENOTFOUND */
 
 /* ---- REST access tokens (stored hashed: SHA-256 hex of the token) ---- */
@@ -94,15 +94,15 @@ int store_rest_token_purge_expired(store_t *st, int64_t now_ms);
 typedef struct {
     int64_t rule_id;
     char app_id[33];
-    char *storage_type;      /* "NAS" | "ISDP" */
+    char *storage_type; /* "NAS" | "ISDP" */
     char *record_path;
     char *file_name;
-    int capture_interval;    /* seconds, snapshots */
+    int capture_interval; /* seconds, snapshots */
     int capture_nums;
-    int recording_type;      /* contract: 0 video, 1 image (see docs/API.md) */
+    int recording_type; /* contract: 0 video, 1 image (see docs/API.md) */
     char *callback_url;
     char *extra_data;
-    int recording_model;     /* 0 single stream, 1 mixed */
+    int recording_model; /* 0 single stream, 1 mixed */
     int mixing_enabled;
     int status;
     bool auto_record_active; /* startAutoRecord / stopAutoRecord */
@@ -119,16 +119,16 @@ int store_rule_insert(store_t *st, store_rule_t *r);
 /* Updates every field but app_id/rule_id/created and auto_record_active (owned
  * by store_rule_set_auto); updated_at_ms 0 = now.  ENOTFOUND if no such rule in app. */
 int store_rule_update(store_t *st, const store_rule_t *r);
-int store_rule_delete(store_t *st, const char *app_id, int64_t rule_id); /* ENOTFOUND */
+int store_rule_delete(store_t *st, const char *app_id, int64_t rule_id);                 /* ENOTFOUND */
 int store_rule_get(store_t *st, const char *app_id, int64_t rule_id, store_rule_t *out); /* ENOTFOUND */
 
 typedef struct {
     const char *app_id;
-    int64_t rule_id;        /* 0 = any */
-    int recording_type;     /* -1 = any */
-    int recording_model;    /* -1 = any */
-    int page_size;          /* 1..STORE_PAGE_SIZE_MAX */
-    int page_no;            /* >= 1 */
+    int64_t rule_id;     /* 0 = any */
+    int recording_type;  /* -1 = any */
+    int recording_model; /* -1 = any */
+    int page_size;       /* 1..STORE_PAGE_SIZE_MAX */
+    int page_no;         /* >= 1 */
 } store_rule_query_t;
 
 /* One page of the app's rules matching the filters, ordered by rule_id, and the
@@ -143,24 +143,24 @@ int store_rule_list_auto(store_t *st, const char *app_id, store_rule_t **out, si
 typedef enum { STORE_REC_RECORDING = 0, STORE_REC_COMPLETE, STORE_REC_FAILED } store_rec_status_t;
 
 typedef struct {
-    char recording_id[32];  /* decimal digits, e.g. 202212311431169569 */
+    char recording_id[32]; /* decimal digits, e.g. 202212311431169569 */
     char app_id[33];
     char *channel_id;
     char *user_id;
-    int kind;               /* 0 video, 1 image */
-    int mode;               /* 0 single, 1 mixed */
-    int64_t rule_id;        /* 0 = none */
+    int kind;        /* 0 video, 1 image */
+    int mode;        /* 0 single, 1 mixed */
+    int64_t rule_id; /* 0 = none */
     char *storage_type;
-    char *path;             /* final path (after rename) or intended path */
+    char *path; /* final path (after rename) or intended path */
     char *callback_url;
     char *extra_data;
     store_rec_status_t status;
-    char *failure_reason;   /* NULL unless failed */
+    char *failure_reason; /* NULL unless failed */
     int64_t bytes;
     int64_t duration_ms;
     int64_t dropped_packets;
     int64_t started_at_ms;
-    int64_t ended_at_ms;    /* 0 while recording */
+    int64_t ended_at_ms; /* 0 while recording */
 } store_recording_t;
 
 void store_recording_dispose(store_recording_t *r);
@@ -177,17 +177,40 @@ int store_recording_get(store_t *st, const char *recording_id, store_recording_t
 int store_recording_list(store_t *st, const char *app_id, const char *channel_id, int page_size, int page_no,
                          store_recording_t **out, size_t *count, int64_t *total);
 void store_recording_list_free(store_recording_t *r, size_t count);
-/* Marks rows still 'recording' as failed with reason (used at start after a
- * crash), setting ended_at_ms to now; returns how many (>= 0) or an error. */
+/* Marks this node's rows (store_set_node) still 'recording' as failed with
+ * reason (used at start after a crash), setting ended_at_ms to now; returns
+ * how many (>= 0) or an error. */
 int store_recording_fail_unfinished(store_t *st, const char *reason);
+/* Rows still 'recording' that node_id runs (cluster mode: a dead node's). */
+int store_recording_list_unfinished(store_t *st, const char *node_id, store_recording_t **out, size_t *count);
+
+/* ---- cluster mode (store.c, store_rec.c) ---- */
+
+/* The node this connection's recordings are run by: recordings inserted
+ * carry it, and fail_unfinished touches only its rows.  Default "". */
+void store_set_node(store_t *st, const char *node_id);
+/* Starts recording every change made through this connection to the shared
+ * tables (apps, rest_tokens, rules, recordings) as an SQLite changeset
+ * (the session extension).  IRTC_OK or IRTC_EIO. */
+int store_changes_start(store_t *st);
+/* Hands over the changes recorded since the last call (malloc'd, caller
+ * frees; *len 0 and *out NULL when there were none) and starts afresh. */
+int store_changes_take(store_t *st, void **out, size_t *len);
+/* Stops recording (no-op when not started). */
+void store_changes_stop(store_t *st);
+/* Applies another node's changeset: a row that exists is replaced, a row
+ * already gone or refused by a constraint is skipped, so applying the same
+ * log twice, or out of date, converges on the log's last word.  IRTC_OK,
+ * IRTC_EINVAL (not a changeset) or IRTC_EIO. */
+int store_changes_apply(store_t *st, const void *changeset, size_t len);
 
 /* ---- callback outbox ---- */
 typedef struct {
     int64_t id;
     char app_id[33];
     char *url;
-    char *body;             /* JSON */
-    char *signature;        /* X-HW-SIGN value */
+    char *body;      /* JSON */
+    char *signature; /* X-HW-SIGN value */
     int attempts;
     int64_t next_attempt_ms;
     int64_t created_at_ms;

@@ -24,6 +24,8 @@ struct store {
     store_cached_stmt_t *stmts;
     size_t nstmts;
     size_t capstmts;
+    void *session;    /* sqlite3_session * while store_changes_start is in force */
+    char node_id[33]; /* store_set_node */
 };
 
 /* The cached statement for sql (prepared on first use), ready for binding;

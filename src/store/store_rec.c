@@ -79,8 +79,8 @@ int store_recording_insert(store_t *st, const store_recording_t *r)
     static const char sql[] =
         "INSERT INTO recordings (recording_id, storage_type, path, callback_url, extra_data, status,"
         " failure_reason, bytes, duration_ms, dropped_packets, ended_at_ms, app_id, channel_id, user_id, kind, mode,"
-        " rule_id, started_at_ms)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)";
+        " rule_id, started_at_ms, node_id)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)";
     sqlite3_stmt *s = store_stmt(st, sql);
     if (s == NULL)
         return IRTC_EIO;
@@ -93,6 +93,7 @@ int store_recording_insert(store_t *st, const store_recording_t *r)
     store_bind_int64(s, 16, r->mode);
     store_bind_int64(s, 17, r->rule_id);
     store_bind_int64(s, 18, r->started_at_ms ? r->started_at_ms : store_now_ms());
+    store_bind_text(s, 19, st->node_id);
     return store_run(st, s, "recording insert");
 }
 
@@ -204,12 +205,13 @@ int store_recording_fail_unfinished(store_t *st, const char *reason)
 {
     static const char sql[] = "UPDATE recordings SET status = 2, failure_reason = ?1,"
                               " ended_at_ms = CASE WHEN ended_at_ms = 0 THEN ?2 ELSE ended_at_ms END"
-                              " WHERE status = 0";
+                              " WHERE status = 0 AND node_id = ?3";
     sqlite3_stmt *s = store_stmt(st, sql);
     if (s == NULL)
         return IRTC_EIO;
     store_bind_text(s, 1, reason);
     store_bind_int64(s, 2, store_now_ms());
+    store_bind_text(s, 3, st->node_id);
     int rc = store_run(st, s, "recording fail unfinished");
     return rc == IRTC_OK ? sqlite3_changes(st->db) : rc;
 }
@@ -381,4 +383,39 @@ int store_outbox_recent(store_t *st, size_t limit, store_outbox_t **out, size_t 
         return IRTC_EIO;
     store_bind_int64(s, 1, limit > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)limit);
     return collect_outbox(st, s, "outbox recent", out, count);
+}
+
+int store_recording_list_unfinished(store_t *st, const char *node_id, store_recording_t **out, size_t *count)
+{
+    static const char sql[] = "SELECT recording_id FROM recordings WHERE status = 0 AND node_id = ?1";
+    *out = NULL;
+    *count = 0;
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL)
+        return IRTC_EIO;
+    store_bind_text(s, 1, node_id);
+    char(*ids)[32] = NULL;
+    size_t n = 0;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+        store_col_copy(s, 0, ids[n], sizeof(ids[n]));
+        n++;
+    }
+    store_stmt_done(s);
+    int result = rc == SQLITE_DONE ? IRTC_OK : store_error(st, rc, "recording list unfinished");
+    if (result == IRTC_OK && n > 0) {
+        *out = xcalloc(n, sizeof(**out));
+        for (size_t i = 0; i < n && result == IRTC_OK; i++) {
+            result = store_recording_get(st, ids[i], &(*out)[i]);
+            *count = i + 1;
+        }
+        if (result != IRTC_OK) {
+            store_recording_list_free(*out, *count);
+            *out = NULL;
+            *count = 0;
+        }
+    }
+    free(ids);
+    return result;
 }

@@ -94,9 +94,10 @@ async function exclusive() {
   }
 }
 
-// Starts irtcd; extraYaml lines are appended (top-level sections only once:
-// pass whole sections).  opts.ips: the addresses it listens on (HTTPS, one
-// port) and announces for media (default 127.0.0.1; e.g. netlab host-side
+// Starts irtcd.  opts.extraYaml: whole top-level sections appended to the
+// file (e.g. cluster:), or a function of the HTTPS port returning them;
+// opts.demoToken false: no demo app.  opts.ips: the addresses it listens on
+// (HTTPS, one port) and announces for media (default 127.0.0.1; e.g. netlab host-side
 // addresses); base is https://ips[0]:port.  Resolves when /healthz answers
 // 200 (<= 20 s).
 async function startDaemon(opts = {}) {
@@ -106,14 +107,15 @@ async function startDaemon(opts = {}) {
   const mediaPort = await freePort(opts.workers || 1);
   const ips = opts.ips || ['127.0.0.1'];
   const yaml = [
-    'server:', `  listen: [${ips.map(ip => `"${ip}:${httpsPort}"`).join(', ')}]`, '  demo_token: true',
+    'server:', `  listen: [${ips.map(ip => `"${ip}:${httpsPort}"`).join(', ')}]`,
+    `  demo_token: ${opts.demoToken === false ? 'false' : 'true'}`,
     'media:', `  ips: [${ips.map(ip => `"${ip}"`).join(', ')}]`, `  port: ${mediaPort}`, `  workers: ${opts.workers || 1}`,
     'storage:', `  db: ${dir}/var/irtc.db`, `  data_dir: ${dir}/var`,
     'recording:', `  nas_base_path: ${dir}/nas`,
     'limits:', `  max_publishers_per_room: ${opts.maxPublishers || 8}`,
     ...(opts.extraLimits || []).map(l => '  ' + l),
     'log:', '  level: info',
-  ].join('\n') + '\n';
+  ].join('\n') + '\n' + (typeof opts.extraYaml === 'function' ? opts.extraYaml(httpsPort) : opts.extraYaml || '');
   const cfg = path.join(dir, 'irtc.yaml');
   fs.writeFileSync(cfg, yaml);
   const log = fs.openSync(path.join(dir, 'daemon.log'), 'a');

@@ -29,14 +29,15 @@ fuzz_targets = \
 	tests/fuzz/fuzz_rec_path \
 	tests/fuzz/fuzz_depack \
 	tests/fuzz/fuzz_http \
-	tests/fuzz/fuzz_signal
+	tests/fuzz/fuzz_signal \
+	tests/fuzz/fuzz_cluster_msg
 
 EXTRA_LIBRARIES = tests/fuzz/libirtc_fuzz.a
 tests_fuzz_libirtc_fuzz_a_SOURCES = $(libirtc_a_SOURCES)
 tests_fuzz_libirtc_fuzz_a_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 
 FUZZ_LIBS = tests/fuzz/libirtc_fuzz.a $(H2O_LIBS) $(OPENSSL_LIBS) $(WSLAY_LIBS) $(SRTP_LIBS) $(USRSCTP_LIBS) \
-	$(SQLITE_LIBS) $(YAML_LIBS) $(FFMPEG_LIBS) -lm
+	$(SQLITE_LIBS) $(YAML_LIBS) $(FFMPEG_LIBS) $(HIREDIS_LIBS) -lm
 FUZZ_LINK_FLAGS = -fsanitize=fuzzer,address,undefined
 
 EXTRA_PROGRAMS += $(fuzz_targets)
@@ -97,6 +98,10 @@ tests_fuzz_fuzz_signal_SOURCES = tests/fuzz/fuzz_signal.c
 tests_fuzz_fuzz_signal_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_fuzz_signal_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_signal_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_cluster_msg_SOURCES = tests/fuzz/fuzz_cluster_msg.c
+tests_fuzz_fuzz_cluster_msg_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_fuzz_cluster_msg_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_cluster_msg_LDFLAGS = $(FUZZ_LINK_FLAGS)
 # Builds every target with clang, then runs each for FUZZ_SECONDS on its
 # committed corpus (tests/fuzz/corpus/NAME, read-only; new inputs go to
 # tests/fuzz/work/NAME in the build tree).  A crash leaves its input in

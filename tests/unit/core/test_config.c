@@ -295,7 +295,7 @@ static void test_key_errors(void)
     expect_err("server:\n  lisen: [\"0.0.0.0:1\"]\n", 2, 3,
                "server.lisen: unknown key (expected one of: listen, domain, tls, web_root, demo_token)");
     expect_err("srv:\n  x: 1\n", 1, 1,
-               "srv: unknown key (expected one of: server, media, storage, recording, limits, log)");
+               "srv: unknown key (expected one of: server, media, storage, recording, limits, cluster, log)");
     expect_err("server:\n  tls:\n    certificate: x\n", 3, 5,
                "server.tls.certificate: unknown key (expected one of: cert, key)");
     expect_err("log:\n  level: info\n  colour: true\n", 3, 3, "log.colour: unknown key");
@@ -557,8 +557,50 @@ static void test_packaged_file(void)
     ok(cfg_equal(&cfg, &def), "etc/irtc.yaml: every other key has its default value");
 }
 
+static void test_cluster(void)
+{
+    char err[512] = "";
+    cfg_t cfg;
+    cfg_redis_url_t u;
+    const char *why = NULL;
+
+    cfg_defaults(&cfg);
+    ok(!cfg_cluster_enabled(&cfg), "no cluster by default");
+    is_int(cfg.cluster_node_ttl_ms, 3000, "node_ttl default 3 s");
+    is_int(load_text(&cfg,
+                     "cluster:\n  redis_url: \"redis://:pw@10.0.0.5:6380/2\"\n  node_id: a-1\n"
+                     "  advertise: \"rtc1.example:8443\"\n  node_ttl: 5s\n",
+                     err, sizeof(err)),
+           IRTC_OK, "a cluster section (%s)", err);
+    ok(cfg_cluster_enabled(&cfg), "cluster enabled");
+    is_str(cfg.cluster_node_id, "a-1", "node_id");
+    is_str(cfg.cluster_advertise, "rtc1.example:8443", "advertise");
+    is_int(cfg.cluster_node_ttl_ms, 5000, "node_ttl");
+    is_int(cfg_parse_redis_url(cfg.cluster_redis_url, &u, &why), IRTC_OK, "URL parsed");
+    ok(strcmp(u.host, "10.0.0.5") == 0 && u.port == 6380 && u.db == 2 && strcmp(u.password, "pw") == 0,
+       "host, port, db and password from the URL");
+    is_int(cfg_parse_redis_url("redis://[::1]", &u, &why), IRTC_OK, "IPv6 host, default port");
+    ok(strcmp(u.host, "::1") == 0 && u.port == 6379 && u.db == 0 && u.password[0] == '\0', "::1:6379, db 0");
+    is_int(cfg_parse_redis_url("rediss://h", &u, &why), IRTC_EINVAL, "rediss:// refused");
+    ok(why != NULL && strstr(why, "tunnel") != NULL, "... saying to tunnel TLS (%s)", why);
+    is_int(cfg_parse_redis_url("redis://h:0", &u, &why), IRTC_EINVAL, "port 0 refused");
+    is_int(cfg_parse_redis_url("redis://user@h", &u, &why), IRTC_EINVAL, "a user name without :password refused");
+    is_int(cfg_parse_redis_url("redis://h/16", &u, &why), IRTC_EINVAL, "db 16 refused");
+    is_int(cfg_parse_redis_url("redis://", &u, &why), IRTC_EINVAL, "no host refused");
+    expect_err("cluster:\n  redis_url: \"redis://h\"\n", 2, 14,
+               "cluster.node_id: must be set in a cluster (cluster.redis_url, cluster.node_id and cluster.advertise)");
+    expect_err("cluster:\n  redis_url: \"http://h\"\n  node_id: a\n  advertise: h\n", 2, 14,
+               "cluster.redis_url: expected redis://[:password@]host[:port][/db]");
+    expect_err("cluster:\n  redis_url: \"redis://h\"\n  node_id: \"a b\"\n  advertise: h\n", 3, 12,
+               "cluster.node_id: 1-32 characters of [A-Za-z0-9_-], got \"a b\"");
+    expect_err("cluster:\n  redis_url: \"redis://h\"\n  node_id: a\n  advertise: \"https://h\"\n", 4, 14,
+               "cluster.advertise: expected a host name with an optional :port (not a URL), got \"https://h\"");
+    expect_err("cluster:\n  node_ttl: 1s\n", 2, 13, "cluster.node_ttl: 1s is out of range (2s..1m)");
+}
+
 int main(void)
 {
+    test_cluster();
     test_defaults();
     test_empty_files();
     test_full_file();

@@ -644,6 +644,67 @@ static void test_two_connections(const char *path)
     store_close(b);
 }
 
+/* Cluster mode: changes made on one node's database replayed on another's,
+ * and recordings scoped to the node that runs them. */
+static void test_changesets(void)
+{
+    char err[256];
+    store_t *a = NULL, *b = NULL;
+    void *cs = NULL;
+    size_t len = 0;
+    store_app_t app;
+
+    if (store_open(tpath("node-a.db"), &a, err, sizeof(err)) != IRTC_OK ||
+        store_open(tpath("node-b.db"), &b, err, sizeof(err)) != IRTC_OK) {
+        ok(0, "open two nodes' databases: %s", err);
+        store_close(a);
+        return;
+    }
+    is_int(store_changes_take(a, &cs, &len), IRTC_OK, "take before start: nothing");
+    ok(cs == NULL && len == 0, "no changeset before start");
+    is_int(store_changes_start(a), IRTC_OK, "start recording changes");
+    is_int(store_changes_take(a, &cs, &len), IRTC_OK, "take with no change");
+    ok(cs == NULL && len == 0, "an empty record gives no changeset");
+    store_set_node(a, "node-a");
+    is_int(add_app(a, "appc", "clustered", 1), IRTC_OK, "app on A");
+    is_int(add_recording(a, "900", "appc", "c1", 10), IRTC_OK, "recording on A");
+    is_int(store_setting_set(a, "cluster.log_id", "5-0"), IRTC_OK, "a per-node setting on A");
+    is_int(store_changes_take(a, &cs, &len), IRTC_OK, "take");
+    ok(cs != NULL && len > 0, "a changeset (%zu bytes)", len);
+    is_int(store_changes_apply(b, cs, len), IRTC_OK, "applied on B");
+    is_int(store_app_get(b, "appc", &app), IRTC_OK, "B has A's app");
+    is_str(app.name, "clustered", "with its name");
+    store_app_dispose(&app);
+    char *v = NULL;
+    ok(store_setting_get(b, "cluster.log_id", &v) != IRTC_OK || v == NULL, "settings stay per node");
+    free(v);
+    is_int(store_changes_apply(b, cs, len), IRTC_OK, "applying twice converges");
+    free(cs);
+
+    /* A later change replaces the row on B; a change to a row B lacks is skipped. */
+    is_int(store_app_set_access_key(a, "appc", "bmV3LWtleQ=="), IRTC_OK, "key rotated on A");
+    is_int(store_changes_take(a, &cs, &len), IRTC_OK, "take the update");
+    is_int(store_changes_apply(b, cs, len), IRTC_OK, "update applied on B");
+    is_int(store_app_get(b, "appc", &app), IRTC_OK, "B still has the app");
+    is_str(app.access_key, "bmV3LWtleQ==", "with A's new key");
+    store_app_dispose(&app);
+    free(cs);
+    is_int(store_changes_apply(b, "garbage", 7), IRTC_EINVAL, "not a changeset: refused");
+
+    /* Recordings: A's row failed only by A; listed as A's on B. */
+    store_recording_t *list = NULL;
+    size_t n = 0;
+    store_set_node(b, "node-b");
+    is_int(store_recording_fail_unfinished(b, "restart of B"), 0, "B's restart fails none of A's recordings");
+    is_int(store_recording_list_unfinished(b, "node-a", &list, &n), IRTC_OK, "B lists A's unfinished recordings");
+    ok(n == 1 && strcmp(list[0].recording_id, "900") == 0, "recording 900 of node-a (%zu)", n);
+    store_recording_list_free(list, n);
+    is_int(store_recording_fail_unfinished(a, "restart of A"), 1, "A's restart fails its own");
+    store_changes_stop(a);
+    store_close(a);
+    store_close(b);
+}
+
 int main(void)
 {
     char err[256];
@@ -673,6 +734,7 @@ int main(void)
     test_check_backup(st);
     store_close(st);
     test_two_connections(path);
+    test_changesets();
 
     char cmd[600];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);

@@ -1,0 +1,124 @@
+// test_cluster.js — issue 15 with real browsers: a redis-server and two
+// irtcd nodes on loopback (cluster mode).  Two Chromium pages on node A's
+// origin join a room through the Web SDK and play each other's 720p video;
+// the room is placed on A in Redis; node B (no demo app of its own) has A's
+// demo app through the shared tables, issues a REST token for it, answers
+// getMediaEndpoint with A's endpoint and kicks bob with releaseUser (the call
+// runs on A).  Two pages at most (2 cores).  Prints TAP; skips without
+// playwright-core or redis-server.
+'use strict';
+const { spawn, execFileSync } = require('child_process');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+let L;
+try {
+  L = require('./lib.js');
+  require('playwright-core');
+} catch (e) {
+  console.log('1..0 # SKIP playwright-core not installed (npm ci in tests/e2e)');
+  process.exit(0);
+}
+if (!fs.existsSync('/usr/bin/redis-server') || !fs.existsSync('/usr/bin/redis-cli')) {
+  console.log('1..0 # SKIP redis-server is not installed');
+  process.exit(0);
+}
+const { ok, diag, waitFor } = L;
+const PASSWORD = 'cluster-e2e-secret';
+
+async function startRedis() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'irtc-e2e-redis-'));
+  const port = await L.freePort(0);
+  const child = spawn('/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
+    '--appendonly', 'no', '--dir', dir, '--requirepass', PASSWORD], { stdio: 'ignore' });
+  const cli = (...args) => {
+    try {
+      return execFileSync('/usr/bin/redis-cli', ['-h', '127.0.0.1', '-p', String(port), '--no-auth-warning', '-a', PASSWORD, ...args],
+        { encoding: 'utf8', timeout: 5000 }).trim();
+    } catch (e) { return null; }
+  };
+  await waitFor(() => cli('PING') === 'PONG', 10000, 100);
+  return { port, cli, stop() { child.kill('SIGKILL'); fs.rmSync(dir, { recursive: true, force: true }); } };
+}
+
+const clusterYaml = (redis, id) => httpsPort => ['cluster:', `  redis_url: "redis://127.0.0.1:${redis.port}"`,
+  `  redis_password: "${PASSWORD}"`, `  node_id: "${id}"`, `  advertise: "127.0.0.1:${httpsPort}"`].join('\n') + '\n';
+
+async function openPage(ctx, d, title) {
+  const page = await ctx.newPage();
+  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
+  await page.goto(d.base + '/sdk/isdprtc.dev.js');
+  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
+  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
+  return page;
+}
+const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok', e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
+const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
+async function playing(page, users, minWidth, ms) {
+  let last = [];
+  const good = await waitFor(async () => {
+    last = await page.evaluate(k => H.videos(k, 700), 'c');
+    return users.every(u => last.some(v => v.userId === u && v.width >= minWidth && v.advancing));
+  }, ms, 300);
+  return { good, last };
+}
+const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+
+async function main() {
+  const redis = await startRedis();
+  let a = null, b = null, browser = null;
+  try {
+    a = await L.startDaemon({ workers: 1, extraYaml: clusterYaml(redis, 'node-a') });
+    b = await L.startDaemon({ workers: 1, demoToken: false, extraYaml: clusterYaml(redis, 'node-b') });
+    const live = await waitFor(() => {
+      const out = a.cli('cluster', 'status');
+      return (out.match(/ live /g) || []).length === 2 ? out : null;
+    }, 10000);
+    ok(live, 'irtcd cluster status on A lists both nodes live');
+    const app = a.app();
+    const onB = await waitFor(() => JSON.parse(b.cli('app', 'list')).some(x => x.appId === app.appId), 10000);
+    ok(onB, "A's demo app reached B through the shared tables");
+
+    browser = await L.launchBrowser({ realisticMedia: true });
+    const ctx = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 800 } });
+    const A = await openPage(ctx, a, 'alice'), B = await openPage(ctx, a, 'bob');
+    const sa = await start(A, 'c', { channel: 'cl1', userId: 'alice' });
+    const sb = await start(B, 'c', { channel: 'cl1', userId: 'bob' });
+    ok(sa === 'ok' && sb === 'ok', `two pages on node A's origin join cl1 (${sa}, ${sb})`);
+    const pa = await playing(A, ['bob'], 640, 40000), pb = await playing(B, ['alice'], 640, 40000);
+    ok(pa.good && pb.good, `each plays the other's video (alice sees ${fmt(pa.last)}; bob sees ${fmt(pb.last)})`);
+    const placed = await waitFor(() => redis.cli('GET', `irtc:room:${app.appId}:cl1`) === 'node-a', 5000);
+    ok(placed, 'the room is placed on node A in Redis');
+
+    const tr = await L.request(b.base, 'POST', '/oauth2/oauth/rest_token', { client_id: 'isdp-saas-openapi',
+      client_secret: 'isdp-saas-openapi', grant_type: 'password', username: app.appId, password: app.appToken });
+    const tok = (tr.json || {}).access_token;
+    ok(tok, 'B issues a REST token for the app');
+    const me = await L.request(b.base, 'POST', '/openapi/v1/rtcLive/getMediaEndpoint', { channelIds: ['cl1'] },
+      { authorization: 'bearer ' + tok });
+    const port = me.json && me.json.data && me.json.data.list[0].port;
+    ok(String(port) === String(a.mediaPort), `getMediaEndpoint on B answers A's media port (${port}, A: ${a.mediaPort})`);
+    const rel = await L.request(b.base, 'POST', '/openapi/v1/rtcLive/releaseUser', { appId: app.appId, channelId: 'cl1', userId: 'bob' },
+      { authorization: 'bearer ' + tok });
+    ok(rel.json && String(rel.json.errorCode) === '0', `releaseUser sent to B answers 0 (${JSON.stringify(rel.json)})`);
+    const banned = await waitFor(async () => (await events(B, 'c', 'client-banned'))[0], 10000);
+    ok(banned && banned.reason && banned.reason.code === 5, `bob's page, on A, gets client-banned (${JSON.stringify(banned)})`);
+    const left = await waitFor(async () => (await events(A, 'c', 'peer-leave')).find(e => e.userId === 'bob'), 10000);
+    ok(left && left.reason.code === 5, `alice's page gets peer-leave reason 5 (${left && JSON.stringify(left.reason)})`);
+    await A.close();
+    await B.close();
+  } finally {
+    if (browser) await browser.close();
+    const rcs = [];
+    for (const d of [a, b]) if (d) rcs.push(await d.stop());
+    redis.stop();
+    ok(rcs.every(rc => rc === 0), `both nodes stop cleanly (${rcs.join(', ')})`);
+  }
+}
+
+main().then(() => process.exit(L.done() ? 0 : 1), e => {
+  ok(false, 'the test ran to its end: ' + (e && e.stack || e));
+  L.done();
+  process.exit(1);
+});
