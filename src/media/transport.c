@@ -172,7 +172,8 @@ static void dtls_failed_cb(void *user, const char *reason)
         /* close_notify: the browser closed this PeerConnection on purpose
          * (unpublish, a page re-creating its connection).  That is not a lost
          * network: stop using the transport and let signaling say what the
-         * user does next, instead of removing the user. */
+         * user does next, instead of removing the user.  A ClientHello after
+         * a valid check still brings it back (transport_on_dtls). */
         set_state(t, TRANSPORT_CLOSED);
         t->srtp_ready = false;
         update_ready(t);
@@ -335,8 +336,11 @@ static bool is_client_hello(const uint8_t *buf, size_t len)
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms)
 {
     t->n_dtls_in++;
-    if (t->restarted && t->dtls != NULL && dtls_conn_state(t->dtls) != DTLS_STATE_HANDSHAKING &&
-        (t->dtls_next != NULL || is_client_hello(buf, len))) {
+    /* A new association: after an ICE restart, or after the client closed
+     * the old one (Chromium closes it as soon as it applies the offer that
+     * recycles its BUNDLE tag, before the restart reaches us). */
+    if ((t->restarted || t->state == TRANSPORT_CLOSED) && t->dtls != NULL &&
+        dtls_conn_state(t->dtls) != DTLS_STATE_HANDSHAKING && (t->dtls_next != NULL || is_client_hello(buf, len))) {
         const char *why = NULL;
         if (t->dtls_next == NULL && dtls_conn_new(t->ctx->dtls, DTLS_SERVER, t->d.remote_fp_alg, t->d.remote_fp,
                                                   &dtls_next_cbs, t, &t->dtls_next, &why) == IRTC_OK)
@@ -837,27 +841,27 @@ static void emit_stats(transport_t *t, uint64_t now_ms)
 
 uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
 {
-    if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
-        return now_ms + 1000;
     uint64_t next = now_ms + TRANSPORT_IDLE_TICK_MS;
-    if (t->dtls != NULL && t->state != TRANSPORT_CONNECTED) {
-        if (dtls_conn_next_timeout_ms(t->dtls, now_ms) <= now_ms)
-            dtls_conn_handle_timeout(t->dtls, now_ms);
-        if (t->state == TRANSPORT_FAILED)
-            return now_ms + 1000;
-        next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls, now_ms));
-    }
-    if (t->dtls_next != NULL) {
+    if (t->dtls_next != NULL) { /* a second association being set up (before or after close_notify) */
         if (dtls_conn_next_timeout_ms(t->dtls_next, now_ms) <= now_ms)
             dtls_conn_handle_timeout(t->dtls_next, now_ms);
         if (t->dtls_next != NULL) {
-            if (dtls_conn_state(t->dtls_next) == DTLS_STATE_FAILED) {
+            if (dtls_conn_state(t->dtls_next) == DTLS_STATE_FAILED || t->state == TRANSPORT_FAILED) {
                 dtls_conn_free(t->dtls_next);
                 t->dtls_next = NULL;
             } else {
                 next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls_next, now_ms));
             }
         }
+    }
+    if (t->state == TRANSPORT_FAILED || t->state == TRANSPORT_CLOSED)
+        return IRTC_MIN(next, now_ms + 1000);
+    if (t->dtls != NULL && t->state != TRANSPORT_CONNECTED) {
+        if (dtls_conn_next_timeout_ms(t->dtls, now_ms) <= now_ms)
+            dtls_conn_handle_timeout(t->dtls, now_ms);
+        if (t->state == TRANSPORT_FAILED)
+            return now_ms + 1000;
+        next = IRTC_MIN(next, dtls_conn_next_timeout_ms(t->dtls, now_ms));
     }
     if (t->state != TRANSPORT_CONNECTED) {
         if (now_ms - t->created_ms > TRANSPORT_CONNECT_TIMEOUT_MS)

@@ -756,16 +756,17 @@ int main(void)
 
     /* ICE restart with a new DTLS association (Chromium, when the m-line
      * that tagged its BUNDLE group is recycled): the client closes the old
-     * association, checks with the new credentials from a new port and
+     * association as it applies its offer (before the restart reaches the
+     * worker), checks with the new credentials from a new port and
      * handshakes again; the media continues under the new keys. */
+    dtls_conn_close(sub.dtls); /* close_notify of the old association, before the restart reaches us */
+    pump();
     c = (engine_cmd_t){.type = ENGINE_CMD_TRANSPORT_ICE, .id = 2};
     snprintf(sub.srv_ufrag, sizeof(sub.srv_ufrag), "srvsub2");
     snprintf(sub.srv_pwd, sizeof(sub.srv_pwd), "password-of-sub-restarted-01");
     snprintf(c.u.transport.ufrag, sizeof(c.u.transport.ufrag), "%s", sub.srv_ufrag);
     snprintf(c.u.transport.pwd, sizeof(c.u.transport.pwd), "%s", sub.srv_pwd);
     engine_on_command(eng, &c);
-    dtls_conn_close(sub.dtls); /* close_notify of the old association */
-    pump();
     dtls_conn_free(sub.dtls);
     sub.dtls = NULL;
     sec_session_dispose(&sub.in);
