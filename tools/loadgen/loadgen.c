@@ -408,7 +408,7 @@ static void scenario_live(lg_t *lg)
             printf("# the publisher's transport failed: the server stopped answering it\n");
             break;
         }
-        char label[16];
+        char label[24]; /* "live-" and any int */
         snprintf(label, sizeof(label), "live-%d", s + 1);
         lg_row_t r;
         bool good = measure_step(lg, label, subs, pending, leaves_before, &r);
@@ -447,7 +447,7 @@ static void scenario_rooms(lg_t *lg, bool audio)
         int pending = lg_wait_ready(lg, 60000);
         if (pending > 0)
             printf("# %d users not fully set up after 60 s\n", pending);
-        char label[16];
+        char label[24];
         snprintf(label, sizeof(label), "%s-%d", audio ? "audio" : "meet", rooms);
         int subs = rooms * size * (size - 1);
         lg_row_t r;
