@@ -53,7 +53,7 @@ cp -a packaging/deb debian
 
 upstream=$(sed -n 's/^AC_INIT(\[[^]]*\], *\[\([^]]*\)\].*/\1/p' configure.ac)
 if [ -n "$version" ]; then
-    DEBEMAIL="irtc developers <dev@irtc.example>" dch --changelog debian/changelog \
+    DEBEMAIL="irtc maintainers <irtc@localhost.localdomain>" dch --changelog debian/changelog \
         --newversion "$version" --distribution bookworm --force-distribution \
         "Rebuild of upstream $upstream as $version." >/dev/null 2>&1
 fi

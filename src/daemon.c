@@ -261,8 +261,7 @@ static int start_cluster(irtc_daemon_t *d)
 static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
 {
     char err[512], isdp[1100];
-    /* Not data_dir/recordings: that is where the packaged config mounts the NAS. */
-    snprintf(isdp, sizeof(isdp), "%s/isdp", d->cfg.data_dir);
+    cfg_isdp_dir(&d->cfg, isdp, sizeof(isdp));
     cap_config_t cc = {.cfg = &d->cfg,
                        .loop = d->loop,
                        .store = d->store,
@@ -274,6 +273,7 @@ static int start_recorder(irtc_daemon_t *d, api_hooks_t *hooks)
         log_error("record", "%s", err);
         return IRTC_EIO;
     }
+    metrics_register_collector(cap_collect, d->capture);
     hooks->rec_capture = cap_capture;
     hooks->rec_stop = cap_stop;
     hooks->rec_auto = cap_auto_changed;

@@ -10,8 +10,10 @@
 #include "core/config.h"
 #include "core/log.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 static void usage(FILE *fp)
 {
@@ -29,7 +31,9 @@ static void usage(FILE *fp)
                 "       irtcd callback list [--limit N]       recent callbacks and their delivery state\n"
                 "       irtcd cluster status                  nodes of the cluster and their load (cluster:)\n"
                 "       irtcd --version | --help\n"
-                "Every command takes --config FILE (default: built-in defaults).\n");
+                "Every command takes --config FILE.  Without it the daemon uses built-in defaults;\n"
+                "the other commands use " IRTC_SYSCONFDIR "/irtc/irtc.yaml when this irtcd is installed\n"
+                "and the file exists (the packaged daemon's), else the built-in defaults.\n");
 }
 
 /* Removes "--config FILE" from argv wherever it appears; returns the path or NULL. */
@@ -68,6 +72,27 @@ static int load_config(cfg_t *cfg, const char *path)
     return 0;
 }
 
+/* The configuration a one-shot command (app, token, db, callback) reads
+ * without --config: on an installed system the packaged daemon's, so
+ * `irtcd app create` acts on the database the service uses; a binary run
+ * from its build tree (tests, README command 1) keeps the built-in defaults.
+ * Says which on stderr (stdout carries the command's JSON). */
+static const char *cli_default_config(void)
+{
+    static const char packaged[] = IRTC_SYSCONFDIR "/irtc/irtc.yaml";
+    char exe[1024];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    exe[n > 0 ? n : 0] = '\0';
+    bool in_build_tree = n > 0 && strncmp(exe, IRTC_BUILDDIR "/", strlen(IRTC_BUILDDIR) + 1) == 0;
+    if (!in_build_tree && access(packaged, F_OK) == 0) {
+        fprintf(stderr, "irtcd: configuration %s (no --config given)\n", packaged);
+        return packaged;
+    }
+    fprintf(stderr, "irtcd: built-in default configuration (no --config given%s%s)\n",
+            in_build_tree ? "; run from the build tree" : "; no ", in_build_tree ? "" : packaged);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     int bad = 0;
@@ -95,6 +120,10 @@ int main(int argc, char **argv)
         printf("%s: ok\n", argv[2]);
         return 0;
     }
+    if (argc >= 2 && config_path == NULL)
+        config_path = cli_default_config();
+    else if (argc >= 2)
+        fprintf(stderr, "irtcd: configuration %s\n", config_path);
     static cfg_t cfg;
     if (load_config(&cfg, config_path) != 0)
         return 2;

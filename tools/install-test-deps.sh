@@ -18,6 +18,11 @@ apt-get install -y -q --no-install-recommends redis-server
 apt-get install -y -q --no-install-recommends \
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad gstreamer1.0-nice \
   python3-gst-1.0 gir1.2-gst-plugins-bad-1.0
+# docs/openapi.yaml checked by openapi-spec-validator where Debian ships it
+# (13 does, 12 does not: tests/integration/oas.py checks it there).
+if apt-cache show python3-openapi-spec-validator >/dev/null 2>&1; then
+  apt-get install -y -q --no-install-recommends python3-openapi-spec-validator
+fi
 # Packaging (make deb / make rpm / make check-packaging, issue #7): debhelper
 # and dch (devscripts) build the .deb, lintian checks it (man-db and groff-base
 # for its man page check), rpm builds the .rpm, debootstrap makes the clean

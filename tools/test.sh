@@ -1,19 +1,27 @@
 #!/bin/sh
 # README command 2: install test dependencies, build with -Werror under both
-# gcc and clang, and run the whole suite (make check, make check-e2e; in CI
-# also the fuzzers, the sanitizer build and the packages).  .ci/run calls this.
+# gcc (build-gcc/) and clang (build-clang/), and run the whole suite in
+# build-gcc/ (make check, make check-e2e; in CI also the fuzzers, the
+# sanitizer build and the packages).  .ci/run calls this.
 set -eu
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" = 0 ]; then sh tools/install-test-deps.sh; fi
 autoreconf -fi
 jobs=$(nproc)
+# Every build is out of the source tree (README command 1 builds in build/),
+# so the two README commands work in either order in one checkout.  A tree
+# configured in place (by hand, or by an older README) stops any
+# out-of-tree configure ("source directory already configured"): clean it.
+if [ -f config.status ]; then make distclean >/dev/null 2>&1 || rm -f config.status; fi
 
 # clang build: warnings are errors, nothing else (the suite runs once, below).
 rm -rf build-clang && mkdir build-clang
 (cd build-clang && ../configure -q CC=clang --enable-werror && make -s -j"$jobs" irtcd)
 
-# gcc build in-tree: the suite.
-./configure -q CC=gcc --enable-werror
+# gcc build in build-gcc/: the suite.
+mkdir -p build-gcc
+cd build-gcc
+../configure -q CC=gcc --enable-werror
 make -s -j"$jobs"
 status=0
 make -j"$jobs" check || status=$?

@@ -23,12 +23,24 @@ static void new_access_key(char *out /* >= 45 */)
     crypto_b64_encode(raw, sizeof(raw), out);
 }
 
+/* A number, as the guide's tenant ids are (886, 50222): 1 to 2^48 - 1, so
+ * rest_token sends it exactly as a JSON number. */
+static void new_tenant_id(char *out, size_t cap)
+{
+    unsigned char raw[6];
+    unsigned long long v = 0;
+    crypto_random(raw, sizeof(raw));
+    for (size_t i = 0; i < sizeof(raw); i++)
+        v = v << 8 | raw[i];
+    snprintf(out, cap, "%llu", v ? v : 1);
+}
+
 int apps_create(store_t *st, const char *name, bool keep_plain, store_app_t *out, char token_out[APPS_TOKEN_LEN + 1])
 {
     char access_key[64], tenant[33], hash[CRYPTO_SECRET_HASH_LEN];
     memset(out, 0, sizeof(*out));
     crypto_random_alnum(out->app_id, 32);
-    crypto_random_alnum(tenant, 32);
+    new_tenant_id(tenant, sizeof(tenant));
     crypto_random_alnum(token_out, APPS_TOKEN_LEN);
     new_access_key(access_key);
     crypto_secret_hash(token_out, hash);

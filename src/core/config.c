@@ -68,6 +68,11 @@ void cfg_defaults(cfg_t *cfg)
     snprintf(cfg->source, sizeof(cfg->source), "(built-in defaults)");
 }
 
+void cfg_isdp_dir(const cfg_t *cfg, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/isdp", cfg->data_dir);
+}
+
 static int parse_u64(const char *s, uint64_t *out);
 
 bool cfg_cluster_enabled(const cfg_t *cfg)

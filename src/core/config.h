@@ -122,6 +122,10 @@ int cfg_parse_redis_url(const char *url, cfg_redis_url_t *out, const char **why)
 /* Resolved worker count (auto → number of online CPUs, at least 1). */
 unsigned cfg_worker_count(const cfg_t *cfg);
 
+/* Where recordings of storage type ISDP go: data_dir/isdp (not
+ * data_dir/recordings, where the packaged configuration mounts the NAS). */
+void cfg_isdp_dir(const cfg_t *cfg, char *out, size_t cap);
+
 /* Parses "24h", "90m", "30s", "1500ms", "2d", sums like "1h30m", or a bare
  * number of seconds.  Units are lower case.  Returns IRTC_OK or IRTC_EINVAL
  * (empty, unknown unit, overflow). */

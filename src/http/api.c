@@ -12,6 +12,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "http/api_auth.h"
+#include "http/api_files.h"
 #include "http/api_media.h"
 #include "http/api_record.h"
 #include "http/api_reply.h"
@@ -338,6 +339,36 @@ static void on_api_bad_method(h2o_req_t *req)
     api_send_envelope(req, 405, API_BAD_METHOD, "only POST is allowed", NULL);
 }
 
+/* GET/HEAD files/{fileId}: the bearer token and the rate limit as for every
+ * call, then api_files.c; errors with the gateway's shape (404 and so on). */
+static int on_file(void *ctx, h2o_req_t *req)
+{
+    api_t *api = ctx;
+    api_call_t c;
+    uint64_t retry_s = 0;
+    memset(&c, 0, sizeof(c));
+    c.env = &api->ctx.env;
+    c.req = req;
+    c.name = "files";
+    buf_init(&c.data);
+    int code = api_authenticate(api, &c);
+    if (code == API_OK && !api_rate_take(&api->ctx, req, c.app_id, c.name, &retry_s))
+        code = api_fail(&c, API_TOO_MANY_REQUESTS, "at most %u file downloads per minute per app; retry after %llu s",
+                        api->ctx.env.cfg->api_calls_per_minute, (unsigned long long)retry_s);
+    if (code == API_OK)
+        code = api_file_send(&c);
+    if (code != API_OK)
+        api_reply(&c, code);
+    buf_dispose(&c.data);
+    return 0;
+}
+
+static void on_file_bad_method(h2o_req_t *req)
+{
+    http_add_header(req, "allow", "GET, HEAD");
+    api_send_envelope(req, 405, API_BAD_METHOD, "only GET and HEAD are allowed", NULL);
+}
+
 static int on_unknown_path(void *ctx, h2o_req_t *req)
 {
     api_send_no_such_api(req);
@@ -362,6 +393,8 @@ int api_new(const api_env_t *env, api_t **out)
                           &api->bindings[i]);
         http_server_on_bad_method(env->http, api_routes[i].path, on_api_bad_method);
     }
+    http_server_route(env->http, API_FILES_PREFIX, true, HTTP_METHOD_GET | HTTP_METHOD_HEAD, "files", on_file, api);
+    http_server_on_bad_method(env->http, API_FILES_PREFIX, on_file_bad_method);
     if (env->cfg->demo_token_enabled)
         demo_token_register(&api->ctx);
     /* Registered last: h2o takes the first matching path. */

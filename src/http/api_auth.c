@@ -133,13 +133,18 @@ static int auth_issue(api_auth_t *auth, const char *app_id, int64_t now, char to
     return rc == IRTC_ECONFLICT ? IRTC_OK : rc;
 }
 
-/* plat_user's userId is a number in the vendor's answer: a stable one from
- * the appId (48 bits, exact in every JSON parser). */
-static unsigned long long auth_user_number(const char *app_id)
+/* plat_user's userId and tenantId are numbers in the vendor's answer (guide
+ * §8.3.2: tenantId 886, 50222): a tenant id made of digits is sent as it is;
+ * any other (apps created before tenant ids were numeric), like the userId,
+ * as a stable 48-bit number from its text, exact in every JSON parser. */
+static unsigned long long auth_number(const char *text)
 {
+    size_t n = strlen(text);
+    if (n > 0 && n <= 15 && strspn(text, "0123456789") == n)
+        return strtoull(text, NULL, 10);
     unsigned char d[32];
     unsigned long long v = 0;
-    crypto_sha256(app_id, strlen(app_id), d);
+    crypto_sha256(text, n, d);
     for (int i = 0; i < 6; i++)
         v = v << 8 | d[i];
     return v;
@@ -155,12 +160,12 @@ static void auth_write_answer(buf_t *b, const char *token, int64_t expires_in_s,
              tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(app->created_at_ms % 1000));
     buf_printf(b, "{\"access_token\":\"%s\",\"token_type\":\"bearer\",\"expires_in\":%lld,\"scope\":\"all\"", token,
                (long long)expires_in_s);
-    buf_printf(b, ",\"plat_user\":{\"userId\":%llu,\"userNo\":", auth_user_number(app->app_id));
+    buf_printf(b, ",\"plat_user\":{\"userId\":%llu,\"userNo\":", auth_number(app->app_id));
     json_write_string(b, app->app_id);
     buf_puts(b, ",\"userName\":");
     json_write_string(b, app->name);
-    buf_puts(b, ",\"userType\":\"API\",\"phone\":null,\"tenantId\":");
-    json_write_string(b, app->tenant_id ? app->tenant_id : "");
+    buf_printf(b, ",\"userType\":\"API\",\"phone\":null,\"tenantId\":%llu",
+               auth_number(app->tenant_id ? app->tenant_id : ""));
     buf_printf(b, ",\"status\":\"0\",\"deleteFlag\":0,\"pwdUpdateDate\":\"%s\"", when);
     buf_puts(b, ",\"userExtendMap\":{\"clientId\":\"" AUTH_CLIENT "\",\"userPrivacyAgreement\":{"
                 "\"privacyAgreementAction\":\"0\",\"privacyPolicyAction\":\"0\",\"privacyAgreementVX\":null,"

@@ -16,48 +16,86 @@
 #include <stdio.h>
 #include <string.h>
 
-/* One line per code: tests/integration/test_api_docs.py reads this table. */
+/* One row per code: its name (the guide's where it has one) and its HTTP
+ * status.  The only place a code meets its name; tests/integration/
+ * test_api_docs.py reads these rows. */
+typedef struct api_code_row {
+    int code;
+    const char *name;
+    int status; /* the contract's business errors travel with 200 */
+} api_code_row_t;
+
 /* clang-format off */
+static const api_code_row_t api_codes[] = {
+    {API_OK, "SUCCESS", 200},
+    {API_PARAM_INVALID, "PARAM_IS_INVALID", 200},
+    {API_BAD_JSON, "BODY_IS_NOT_JSON", 400},
+    {API_BAD_CONTENT_TYPE, "UNSUPPORTED_CONTENT_TYPE", 415},
+    {API_NO_SUCH_API, "API_NOT_FOUND", 404},
+    {API_BAD_METHOD, "METHOD_NOT_ALLOWED", 405},
+    {API_APP_MISMATCH, "APP_ID_NOT_ALLOWED", 200},
+    {API_RULE_NOT_FOUND, "RULE_NOT_FOUND", 200},
+    {API_RECORDING_NOT_FOUND, "RECORDING_NOT_FOUND", 200},
+    {API_ROOM_NOT_FOUND, "ROOM_NOT_FOUND", 200},
+    {API_USER_NOT_FOUND, "USER_NOT_FOUND", 200},
+    {API_LIMIT_REACHED, "LIMIT_REACHED", 200},
+    {API_CONFLICT, "CONFLICT", 200},
+    {API_WEBRTC_ERROR, "live webrtc server is error", 200},
+    {API_RECORD_ERROR, "live record server is error", 200},
+    {API_NOT_AVAILABLE, "NOT_AVAILABLE", 200},
+    {API_TOO_MANY_REQUESTS, "TOO_MANY_REQUESTS", 429},
+    {API_INTERNAL_ERROR, "INTERNAL_ERROR", 500},
+    {API_BODY_TOO_LARGE, "BODY_TOO_LARGE", 413},
+    {API_FILE_NOT_FOUND, "FILE_NOT_FOUND", 404},
+    {API_RANGE_NOT_SATISFIABLE, "RANGE_NOT_SATISFIABLE", 416},
+};
+/* clang-format on */
+
+static const api_code_row_t *api_code_row(int code)
+{
+    for (size_t i = 0; i < IRTC_ARRAY_SIZE(api_codes); i++)
+        if (api_codes[i].code == code)
+            return &api_codes[i];
+    return NULL;
+}
+
 const char *api_code_message(int code)
 {
-    switch (code) {
-    case API_OK: return "SUCCESS";
-    case API_PARAM_INVALID: return "PARAM_IS_INVALID";
-    case API_BAD_JSON: return "BODY_IS_NOT_JSON";
-    case API_BAD_CONTENT_TYPE: return "UNSUPPORTED_CONTENT_TYPE";
-    case API_NO_SUCH_API: return "API_NOT_FOUND";
-    case API_BAD_METHOD: return "METHOD_NOT_ALLOWED";
-    case API_APP_MISMATCH: return "APP_ID_NOT_ALLOWED";
-    case API_RULE_NOT_FOUND: return "RULE_NOT_FOUND";
-    case API_RECORDING_NOT_FOUND: return "RECORDING_NOT_FOUND";
-    case API_ROOM_NOT_FOUND: return "ROOM_NOT_FOUND";
-    case API_USER_NOT_FOUND: return "USER_NOT_FOUND";
-    case API_LIMIT_REACHED: return "LIMIT_REACHED";
-    case API_CONFLICT: return "CONFLICT";
-    case API_WEBRTC_ERROR: return "live webrtc server is error";
-    case API_RECORD_ERROR: return "live record server is error";
-    case API_NOT_AVAILABLE: return "NOT_AVAILABLE";
-    case API_TOO_MANY_REQUESTS: return "TOO_MANY_REQUESTS";
-    case API_BODY_TOO_LARGE: return "BODY_TOO_LARGE";
-    case API_INTERNAL_ERROR: return "INTERNAL_ERROR";
-    default: return "INTERNAL_ERROR"; /* a code missing above: ours to fix */
-    }
+    const api_code_row_t *r = api_code_row(code);
+    return r ? r->name : "INTERNAL_ERROR"; /* a code missing above: ours to fix */
 }
 
 int api_http_status(int code)
 {
-    switch (code) {
-    case API_BAD_JSON: return 400;
-    case API_BAD_CONTENT_TYPE: return 415;
-    case API_NO_SUCH_API: return 404;
-    case API_BAD_METHOD: return 405;
-    case API_TOO_MANY_REQUESTS: return 429;
-    case API_INTERNAL_ERROR: return 500;
-    case API_BODY_TOO_LARGE: return 413;
-    default: return 200; /* the contract's business errors travel with 200 */
+    const api_code_row_t *r = api_code_row(code);
+    return r ? r->status : 500;
+}
+
+const char *api_gateway_error(int status)
+{
+    /* RFC 6749 §5.2 / §4.1.2.1 names where OAuth2 has one, as the gateway's
+     * 401 "invalid_token" does; plain names for the rest. */
+    switch (status) {
+    case 400:
+    case 413:
+    case 415:
+        return "invalid_request";
+    case 401:
+        return "invalid_token";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 416:
+        return "range_not_satisfiable";
+    case 429:
+        return "too_many_requests";
+    case 503:
+        return "temporarily_unavailable";
+    default:
+        return "server_error";
     }
 }
-/* clang-format on */
 
 int api_fail(api_call_t *c, int code, const char *fmt, ...)
 {
@@ -84,26 +122,31 @@ void api_send_envelope(h2o_req_t *req, int status, int code, const char *detail,
 {
     char ts[48];
     buf_t b;
+    bool has_detail = code != API_OK && detail != NULL && detail[0];
     clock_format_contract(clock_wall_ms(), ts, sizeof(ts));
     buf_init(&b);
-    if (code == API_OK) {
-        buf_puts(&b, "{\"errorCode\":\"0\",\"errorMessage\":null,\"data\":");
-    } else {
-        /* The contract's two server codes carry its exact text; ours add the cause. */
-        const char *name = api_code_message(code);
-        bool exact = code == API_WEBRTC_ERROR || code == API_RECORD_ERROR || detail == NULL || !detail[0];
-        buf_printf(&b, "{\"errorCode\":%d,\"errorMessage\":", code);
-        if (exact) {
-            json_write_string(&b, name);
-        } else {
-            buf_t m;
-            buf_init(&m);
-            buf_printf(&m, "%s: %s", name, detail);
-            json_write_string(&b, m.base);
-            buf_dispose(&m);
-        }
-        buf_puts(&b, ",\"data\":");
+    buf_putc(&b, '{');
+    if (status != 200) {
+        /* Guide §8.3.3: any status but 200 is a gateway error with these two
+         * fields; the envelope's stand beside them for envelope parsers. */
+        buf_puts(&b, "\"error\":");
+        json_write_string(&b, api_gateway_error(status));
+        buf_puts(&b, ",\"error_description\":");
+        json_write_string(&b, has_detail ? detail : api_code_message(code));
+        buf_putc(&b, ',');
     }
+    /* errorCode a string and errorMessage exactly the code's name (guide
+     * §8.3.3); the cause, naming the field, in errorDetail. */
+    buf_printf(&b, "\"errorCode\":\"%d\",\"errorMessage\":", code);
+    if (code == API_OK)
+        buf_puts(&b, "null");
+    else
+        json_write_string(&b, api_code_message(code));
+    if (has_detail) {
+        buf_puts(&b, ",\"errorDetail\":");
+        json_write_string(&b, detail);
+    }
+    buf_puts(&b, ",\"data\":");
     buf_puts(&b, code == API_OK && data != NULL && data->len ? data->base : "null");
     buf_puts(&b, ",\"timestamp\":");
     json_write_string(&b, ts);

@@ -23,7 +23,8 @@
 #include "http/api_fields.h"
 #include "http/ratelimit.h"
 
-/* errorCode values.  HTTP status per code: api_http_status(). */
+/* errorCode values (sent as JSON strings).  Name and HTTP status per code:
+ * api_code_message(), api_http_status(), from one table in api_reply.c. */
 enum {
     API_OK = 0,
     API_PARAM_INVALID = 1001001,    /* contract: PARAM_IS_INVALID (a field) */
@@ -43,7 +44,9 @@ enum {
     API_NOT_AVAILABLE = 1001028,
     API_TOO_MANY_REQUESTS = 1001029,
     API_INTERNAL_ERROR = 1001030,
-    API_BODY_TOO_LARGE = 1001031, /* body over API_MAX_BODY */
+    API_BODY_TOO_LARGE = 1001031,        /* body over API_MAX_BODY */
+    API_FILE_NOT_FOUND = 1001032,        /* files/{fileId}: none of the token's app to download */
+    API_RANGE_NOT_SATISFIABLE = 1001033, /* files/{fileId}: the Range starts past the end */
 };
 
 #define API_MAX_BODY (64 * 1024) /* bytes of request body the API reads */
@@ -66,7 +69,7 @@ typedef struct api_call {
     af_t f;          /* the body's fields */
     char app_id[33]; /* the app the bearer token belongs to */
     buf_t data;      /* envelope "data" as JSON text; empty = null */
-    char msg[320];   /* errorMessage detail */
+    char msg[320];   /* errorDetail: the cause, naming the field */
 } api_call_t;
 
 /* A handler: reads c->f, writes c->data on success; returns API_OK or a
@@ -82,7 +85,12 @@ int api_result(api_call_t *c, int rc, const char *why, int not_found, int failur
 int api_http_status(int code);
 /* The contract's name for a code ("PARAM_IS_INVALID", ...). */
 const char *api_code_message(int code);
-/* {"errorCode","errorMessage","data","timestamp"}; data NULL or empty = null. */
+/* The gateway's "error" for a non-200 status ("invalid_request", ...). */
+const char *api_gateway_error(int status);
+/* {"errorCode","errorMessage","errorDetail","data","timestamp"}, preceded by
+ * {"error","error_description"} when status is not 200; errorCode as a
+ * string, errorMessage the code's name, detail (NULL or "" = none) in
+ * errorDetail and error_description; data NULL or empty = null. */
 void api_send_envelope(h2o_req_t *req, int status, int code, const char *detail, const buf_t *data);
 /* 404 with the envelope and API_NO_SUCH_API (any path the API does not have). */
 void api_send_no_such_api(h2o_req_t *req);

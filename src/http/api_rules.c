@@ -9,6 +9,7 @@
  */
 #include "http/api_rules.h"
 #include "core/common.h"
+#include "core/config.h"
 #include "store/store.h"
 
 #include <stdlib.h>
@@ -29,20 +30,23 @@ static void rules_read(af_t *f, store_rule_t *r, bool update)
     unsigned model_flags = update ? AF_OPTIONAL : AF_REQUIRED;
     const char *s = NULL;
     bool status = r->status != 0;
-    if (af_choice(f, "storageType", AF_REQUIRED, storage_types, &s))
+    /* Guide table 8.5.1-2: storageType optional, ISDP by default (the caller
+     * presets it); the snake_case and modeType spellings are the guide's
+     * recordRule tables' (8.5.1-2, 8.5.2-2). */
+    if (af_choice(f, "storageType|storage_type", AF_OPTIONAL, storage_types, &s))
         r->storage_type = (char *)s;
     if (af_path(f, "recordPath", AF_OPTIONAL, &s))
         r->record_path = (char *)s;
     if (af_file_name(f, "fileName|filename", AF_REQUIRED, &s))
         r->file_name = (char *)s;
-    af_int(f, "captureInterval", AF_OPTIONAL, 1, RULES_CAPTURE_INTERVAL_MAX, &r->capture_interval);
-    af_int(f, "captureNums", AF_OPTIONAL, 1, RULES_CAPTURE_NUMS_MAX, &r->capture_nums);
+    af_int(f, "captureInterval|capture_interval", AF_OPTIONAL, 1, RULES_CAPTURE_INTERVAL_MAX, &r->capture_interval);
+    af_int(f, "captureNums|capture_nums", AF_OPTIONAL, 1, RULES_CAPTURE_NUMS_MAX, &r->capture_nums);
     af_int(f, "recordingType", model_flags, 0, 1, &r->recording_type);
     if (af_url(f, "callbackUrl|callBackUrl", AF_REQUIRED, &s))
         r->callback_url = (char *)s;
     if (af_text(f, "extraData", AF_OPTIONAL, AF_EXTRA_DATA_MAX, &s))
         r->extra_data = (char *)s;
-    af_int(f, "recordingModel", model_flags, 0, 1, &r->recording_model);
+    af_int(f, "recordingModel|modeType", model_flags, 0, 1, &r->recording_model);
     af_switch(f, "mixingEnabled", AF_OPTIONAL, &r->mixing_enabled);
     if (af_bool(f, "status", AF_REQUIRED, &status))
         r->status = status;
@@ -57,8 +61,12 @@ static void rules_write_opt(buf_t *b, const char *s)
         buf_puts(b, "null");
 }
 
-static void rules_write(buf_t *b, const store_rule_t *r, const char *base_path)
+/* basePath: where this rule's files really go. */
+static void rules_write(buf_t *b, const store_rule_t *r, const cfg_t *cfg)
 {
+    char isdp[1100];
+    cfg_isdp_dir(cfg, isdp, sizeof(isdp));
+    const char *base_path = r->storage_type && strcmp(r->storage_type, "NAS") == 0 ? cfg->nas_base_path : isdp;
     buf_printf(b, "{\"ruleId\":%lld,\"storageType\":", (long long)r->rule_id);
     json_write_string(b, r->storage_type);
     buf_puts(b, ",\"recordPath\":");
@@ -85,6 +93,7 @@ int api_add_rule(api_call_t *c)
     snprintf(r.app_id, sizeof(r.app_id), "%s", c->app_id);
     r.capture_interval = 1;
     r.capture_nums = 1;
+    r.storage_type = (char *)"ISDP";
     rules_read(&c->f, &r, false);
     if (c->f.failed)
         return API_PARAM_INVALID;
@@ -148,7 +157,7 @@ int api_query_rules(api_call_t *c)
     for (size_t i = 0; i < n; i++) {
         if (i)
             buf_putc(&c->data, ',');
-        rules_write(&c->data, &rules[i], c->env->cfg->nas_base_path);
+        rules_write(&c->data, &rules[i], c->env->cfg);
     }
     buf_printf(&c->data, "],\"pos\":%d,\"totalCount\":%lld}", q.page_no, (long long)total);
     store_rule_list_free(rules, n);

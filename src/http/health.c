@@ -66,16 +66,19 @@ static void collect_workers(buf_t *out, void *ctx)
         {"irtc_media_tx_bytes_total", "UDP bytes sent by media workers.", offsetof(worker_stats_t, tx_bytes)},
         {"irtc_media_drop_unknown_source_total", "Datagrams dropped: no transport for the source address.",
          offsetof(worker_stats_t, engine.drop_unknown_source)},
-        {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.", offsetof(worker_stats_t, engine.drop_malformed)},
+        {"irtc_media_drop_malformed_total", "Datagrams dropped: malformed.",
+         offsetof(worker_stats_t, engine.drop_malformed)},
         {"irtc_media_drop_stun_auth_total", "STUN checks answered 401: a known ufrag with a bad MESSAGE-INTEGRITY.",
          offsetof(worker_stats_t, engine.drop_stun_auth)},
         {"irtc_media_drop_stun_unknown_total", "STUN checks for a ufrag no transport has (not answered).",
          offsetof(worker_stats_t, engine.drop_stun_unknown)},
-        {"irtc_media_drop_unknown_ssrc_total", "Authenticated RTP/RTCP of an SSRC no producer has, or over the per-transport cap.",
+        {"irtc_media_drop_unknown_ssrc_total",
+         "Authenticated RTP/RTCP of an SSRC no producer has, or over the per-transport cap.",
          offsetof(worker_stats_t, engine.drop_unknown_ssrc)},
         {"irtc_media_nack_received_total", "Sequence numbers subscribers asked to be resent.",
          offsetof(worker_stats_t, engine.nack_received)},
-        {"irtc_media_rtx_sent_total", "Retransmissions sent to subscribers.", offsetof(worker_stats_t, engine.rtx_sent)},
+        {"irtc_media_rtx_sent_total", "Retransmissions sent to subscribers.",
+         offsetof(worker_stats_t, engine.rtx_sent)},
         {"irtc_media_keyframe_requests_total", "Keyframe requests (PLI) sent to publishers.",
          offsetof(worker_stats_t, engine.keyframe_requests)},
         {"irtc_media_layer_switches_total", "Simulcast encoding switches made by consumers.",
@@ -84,7 +87,11 @@ static void collect_workers(buf_t *out, void *ctx)
          offsetof(worker_stats_t, engine.drop_srtp)},
         {"irtc_media_drop_dtls_total", "DTLS datagrams that failed.", offsetof(worker_stats_t, engine.drop_dtls)},
         {"irtc_media_tx_errors_total", "Datagrams not sent: socket buffer full.", offsetof(worker_stats_t, tx_errors)},
+        {"irtc_media_dtls_handshake_failures_total",
+         "Transports whose DTLS handshake failed or never finished after ICE connected.",
+         offsetof(worker_stats_t, engine.dtls_handshake_failures)},
     };
+    static const char *const states[] = {"new", "dtls", "connected", "failed", "closed"};
     unsigned n = worker_pool_size(env->workers);
     for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++) {
         metrics_header(out, counters[c].name, "counter", counters[c].help);
@@ -94,6 +101,18 @@ static void collect_workers(buf_t *out, void *ctx)
             char labels[32];
             snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
             metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
+        }
+    }
+    metrics_header(out, "irtc_media_transports", "gauge",
+                   "Client transports by state (new: waiting for ICE, dtls: handshaking, connected, failed and "
+                   "closed: not yet removed).");
+    for (unsigned i = 0; i < n; i++) {
+        const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
+        for (size_t k = 0; k < IRTC_ARRAY_SIZE(states); k++) {
+            char labels[48];
+            snprintf(labels, sizeof(labels), "worker=\"%u\",state=\"%s\"", i, states[k]);
+            metrics_sample(out, "irtc_media_transports", labels,
+                           (double)atomic_load_explicit(&st->engine.transports[k], memory_order_relaxed));
         }
     }
     /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */

@@ -132,17 +132,21 @@ typedef struct {
 
 /* Counters, written by the engine's thread, read by anyone (/metrics). */
 typedef struct engine_stats {
-    _Atomic uint64_t drop_unknown_source; /* RTP/RTCP/DTLS from an address no transport owns */
-    _Atomic uint64_t drop_malformed;      /* not STUN/DTLS/RTP/RTCP, or does not parse */
-    _Atomic uint64_t drop_stun_auth;      /* STUN with a known ufrag but bad MESSAGE-INTEGRITY */
-    _Atomic uint64_t drop_stun_unknown;   /* STUN for a ufrag no transport has (not answered) */
-    _Atomic uint64_t drop_srtp;           /* SRTP/SRTCP authentication or replay failure */
-    _Atomic uint64_t drop_dtls;           /* DTLS records that failed */
-    _Atomic uint64_t drop_unknown_ssrc;   /* authenticated RTP of an SSRC no producer has */
-    _Atomic uint64_t nack_received;       /* sequence numbers subscribers asked for */
-    _Atomic uint64_t rtx_sent;            /* retransmissions sent to subscribers */
-    _Atomic uint64_t keyframe_requests;   /* PLIs sent to publishers */
-    _Atomic uint64_t layer_switches;      /* simulcast consumers that changed encoding */
+    _Atomic uint64_t drop_unknown_source;     /* RTP/RTCP/DTLS from an address no transport owns */
+    _Atomic uint64_t drop_malformed;          /* not STUN/DTLS/RTP/RTCP, or does not parse */
+    _Atomic uint64_t drop_stun_auth;          /* STUN with a known ufrag but bad MESSAGE-INTEGRITY */
+    _Atomic uint64_t drop_stun_unknown;       /* STUN for a ufrag no transport has (not answered) */
+    _Atomic uint64_t drop_srtp;               /* SRTP/SRTCP authentication or replay failure */
+    _Atomic uint64_t drop_dtls;               /* DTLS records that failed */
+    _Atomic uint64_t drop_unknown_ssrc;       /* authenticated RTP of an SSRC no producer has */
+    _Atomic uint64_t nack_received;           /* sequence numbers subscribers asked for */
+    _Atomic uint64_t rtx_sent;                /* retransmissions sent to subscribers */
+    _Atomic uint64_t keyframe_requests;       /* PLIs sent to publishers */
+    _Atomic uint64_t layer_switches;          /* simulcast consumers that changed encoding */
+    _Atomic uint64_t dtls_handshake_failures; /* transports whose DTLS handshake failed or never finished */
+    /* Transports alive now by state (transport_state_t: new, dtls, connected,
+     * failed, closed), moved on each state change, never per packet. */
+    _Atomic uint64_t transports[5];
 } engine_stats_t;
 
 #define MX_COUNT(ctx, field, n) atomic_fetch_add_explicit(&(ctx)->stats->field, (n), memory_order_relaxed)

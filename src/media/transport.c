@@ -20,7 +20,9 @@
 
 #define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
 #define TRANSPORT_IDLE_TICK_MS 100
-#define TRANSPORT_STATS_MS 2000     /* ENGINE_EV_TRANSPORT_STATS */
+#define TRANSPORT_STATS_MS 2000 /* ENGINE_EV_TRANSPORT_STATS */
+#define TRANSPORT_LOSSY 0.02    /* loss at which layers stop going up (gcc's own "hold" band) */
+#define TRANSPORT_LOSSY_US 3000000
 #define TRANSPORT_GCC_TICK_MS 25    /* gcc_process: probes, feedback timeout */
 #define TRANSPORT_ALLOC_TICK_MS 250 /* layers follow measured bitrates and the estimate */
 #define TRANSPORT_ALLOC_CHANGE 0.1  /* an estimate this much different re-runs the allocator at once */
@@ -74,6 +76,17 @@ static void update_ready(transport_t *t)
 
 #define COUNT(t, field) atomic_fetch_add_explicit(&stats(t)->field, 1, memory_order_relaxed)
 
+_Static_assert(TRANSPORT_CLOSED + 1 == IRTC_ARRAY_SIZE(((engine_stats_t *)0)->transports),
+               "engine_stats_t.transports has one slot per transport state");
+
+/* Every state change goes through here: /metrics shows transports by state. */
+static void set_state(transport_t *t, transport_state_t to)
+{
+    atomic_fetch_sub_explicit(&stats(t)->transports[t->state], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&stats(t)->transports[to], 1, memory_order_relaxed);
+    t->state = to;
+}
+
 /* ---- life and events ---- */
 
 static void emit(transport_t *t, engine_event_type_t type, const char *reason)
@@ -101,7 +114,9 @@ static void fail(transport_t *t, const char *reason)
     /* What the operator needs to tell a blocked port from a silent client. */
     log_info("media", "transport %llu failed: %s (state %d, %u ICE checks answered, %u DTLS records, %s address)",
              (unsigned long long)t->id, reason, (int)t->state, t->n_checks, t->n_dtls_in, t->has_remote ? "an" : "no");
-    t->state = TRANSPORT_FAILED;
+    if (t->state == TRANSPORT_DTLS)
+        COUNT(t, dtls_handshake_failures); /* ICE worked; DTLS failed or never finished */
+    set_state(t, TRANSPORT_FAILED);
     t->srtp_ready = false;
     update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_FAILED, reason);
@@ -131,7 +146,7 @@ static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
         return;
     }
     t->srtp_ready = true;
-    t->state = TRANSPORT_CONNECTED;
+    set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
     emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
     for (unsigned i = 0; i < t->n_producers; i++)
@@ -158,7 +173,7 @@ static void dtls_failed_cb(void *user, const char *reason)
          * (unpublish, a page re-creating its connection).  That is not a lost
          * network: stop using the transport and let signaling say what the
          * user does next, instead of removing the user. */
-        t->state = TRANSPORT_CLOSED;
+        set_state(t, TRANSPORT_CLOSED);
         t->srtp_ready = false;
         update_ready(t);
         return;
@@ -187,7 +202,7 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
     t->dtls_next = NULL;
     t->restarted = false;
     t->srtp_ready = true;
-    t->state = TRANSPORT_CONNECTED;
+    set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
     if (old != NULL)
         dtls_conn_free(old); /* no close_notify: the client already left that association */
@@ -220,6 +235,7 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
     t->d = *d;
     t->created_ms = t->last_stats_ms = now_ms;
     t->last_alive_ms = now_ms;
+    atomic_fetch_add_explicit(&stats(t)->transports[TRANSPORT_NEW], 1, memory_order_relaxed);
     crypto_random(&t->port.rtcp_ssrc, sizeof(t->port.rtcp_ssrc));
     t->twcc_seq = (uint16_t)t->port.rtcp_ssrc;
     const char *why = NULL;
@@ -237,6 +253,7 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
 
 void transport_free(transport_t *t)
 {
+    atomic_fetch_sub_explicit(&stats(t)->transports[t->state], 1, memory_order_relaxed);
     if (t->dtls != NULL) {
         dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
         dtls_conn_free(t->dtls);
@@ -305,7 +322,7 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
     else if ((!t->has_remote || m->use_candidate) && t->ctx->bind_addr(t->ctx->engine, t, from, fromlen))
         t->last_alive_ms = now_ms;
     if (t->state == TRANSPORT_NEW && t->has_remote)
-        t->state = TRANSPORT_DTLS;
+        set_state(t, TRANSPORT_DTLS);
     update_ready(t);
 }
 
@@ -740,6 +757,16 @@ static void allocate(transport_t *t, uint64_t now_ms)
         cc->gcc.n_probe_results > 0 || (cc->first_fb_ms ? now_ms - cc->first_fb_ms >= TRANSPORT_MEASURED_FB_MS
                                                         : now_ms - cc->created_ms >= TRANSPORT_MEASURED_NOFB_MS);
     uint64_t available = measured ? target : IRTC_MAX(target, lowest_total);
+    /* A lossy link (the last loss measurement at 2 % or more, within 3 s)
+     * goes down but not up, and is not probed: on a policed or shaped link
+     * a short probe passes at the shaper's burst rate and reads several
+     * times the real capacity, and the step up it invites (a keyframe of
+     * the next layer) freezes the picture (measured: 180p -> 720p on a
+     * 500 kbit/s link with 3 % loss, then 5 s without a frame). */
+    bool lossy = cc->gcc.loss.fraction >= TRANSPORT_LOSSY && cc->gcc.loss.last_update_us != 0 &&
+                 now_us - cc->gcc.loss.last_update_us < TRANSPORT_LOSSY_US;
+    if (lossy)
+        available = IRTC_MIN(available, IRTC_MAX(cc->alloc.allocated_bps, lowest_total));
     alloc_run(&cc->alloc, available, now_us);
     cc->alloc_target_bps = target;
     cc->last_alloc_ms = now_ms;
@@ -753,7 +780,7 @@ static void allocate(transport_t *t, uint64_t now_ms)
                                                       : layer;
         consumer_set_allocated_layer(c, limit, now_ms);
     }
-    gcc_set_desired(&cc->gcc, alloc_want_bps(&cc->alloc), now_us);
+    gcc_set_desired(&cc->gcc, lossy ? 0 : alloc_want_bps(&cc->alloc), now_us);
 }
 
 /* The send side's periodic work; returns when it wants to run again (ms). */

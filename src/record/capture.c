@@ -23,6 +23,7 @@
 #include "core/common.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "callback/callback.h"
 #include "callback/cb_sender.h"
 #include "record/recorder.h"
@@ -633,4 +634,37 @@ void cap_free(cap_t *cap)
     while (cap->seen != NULL)
         room_forget(cap, cap->seen->app_id, cap->seen->channel_id);
     free(cap);
+}
+
+void cap_collect(buf_t *out, void *ctx)
+{
+    static const char *const classes[REC_STATS_CLASSES] = {"single", "mixed", "snapshot"};
+    static const char *const causes[REC_FAIL_CAUSES] = {"no_media", "codec", "storage", "other"};
+    const cap_t *cap = ctx;
+    rec_pool_stats_t st;
+    char labels[48];
+    rec_pool_stats(cap->pool, &st);
+    metrics_header(out, "irtc_recordings_active", "gauge",
+                   "Recordings running, by mode (single: recordingModel 0, mixed: 1, snapshot: captureImage).");
+    for (int i = 0; i < REC_STATS_CLASSES; i++) {
+        snprintf(labels, sizeof(labels), "mode=\"%s\"", classes[i]);
+        metrics_sample(out, "irtc_recordings_active", labels, (double)st.active[i]);
+    }
+    metrics_header(out, "irtc_recordings_completed_total", "counter", "Recordings that ended complete, by mode.");
+    for (int i = 0; i < REC_STATS_CLASSES; i++) {
+        snprintf(labels, sizeof(labels), "mode=\"%s\"", classes[i]);
+        metrics_sample(out, "irtc_recordings_completed_total", labels, (double)st.completed[i]);
+    }
+    metrics_header(out, "irtc_recordings_failed_total", "counter",
+                   "Recordings that ended failed, by cause (no_media, codec, storage, other; the row says why).");
+    for (int i = 0; i < REC_FAIL_CAUSES; i++) {
+        snprintf(labels, sizeof(labels), "cause=\"%s\"", causes[i]);
+        metrics_sample(out, "irtc_recordings_failed_total", labels, (double)st.failures[i]);
+    }
+    metrics_header(out, "irtc_recording_bytes_total", "counter",
+                   "Bytes of recordings written (video files and snapshots), running ones included.");
+    metrics_sample(out, "irtc_recording_bytes_total", NULL, (double)st.bytes);
+    metrics_header(out, "irtc_recording_ring_drops_total", "counter",
+                   "RTP packets the recorder lost to a full ring (it fell behind: disk or CPU too slow).");
+    metrics_sample(out, "irtc_recording_ring_drops_total", NULL, (double)st.ring_drops);
 }

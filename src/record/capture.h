@@ -25,6 +25,7 @@
 
 #include <h2o.h>
 
+#include "core/buf.h"
 #include "core/config.h"
 #include "http/api_env.h"
 
@@ -53,6 +54,9 @@ int cap_new(const cap_config_t *cfg, cap_t **out, char *err, size_t errcap);
  * the recorder threads, then lets go of the registry.  Call before the SFU
  * and the registry are freed: the taps come off through the SFU. */
 void cap_free(cap_t *cap);
+/* A metrics collector (core/metrics.h), ctx the cap_t: recordings by mode
+ * and outcome, bytes written, ring drops.  Control thread. */
+void cap_collect(buf_t *out, void *ctx);
 
 /* ---- the REST hooks (api_env.h), ctx is the cap_t ---- */
 

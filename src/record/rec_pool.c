@@ -76,6 +76,8 @@ typedef struct {
 struct rec_session {
     rec_pool_t *pool; /* immutable: read by the recorder thread when it emits */
     rec_session_t *prev, *next;
+    rec_kind_t kind; /* for rec_pool_stats */
+    rec_mode_t mode;
     uint64_t serial;
     rec_thread_t *thread;
     char recording_id[32];
@@ -103,6 +105,7 @@ struct rec_pool {
     h2o_multithread_receiver_t receiver;
     rec_session_t *sessions; /* control thread only */
     uint64_t next_serial;
+    rec_pool_stats_t done; /* control thread only: what finished sessions added */
 };
 
 /* ---- recorder thread ---- */
@@ -251,6 +254,42 @@ static void store_event(rec_pool_t *p, rec_session_t *s, const rec_event_t *ev)
     store_recording_dispose(&r);
 }
 
+/* A failure's cause, from its reason, in the few classes /metrics labels:
+ * the reasons are sentences written where each failure happens. */
+static rec_fail_cause_t fail_cause(const char *why)
+{
+    if (why == NULL)
+        return REC_FAIL_OTHER;
+    if (strncmp(why, "no media", 8) == 0 || strncmp(why, "no picture", 10) == 0)
+        return REC_FAIL_NO_MEDIA;
+    if (strstr(why, "decoder") || strstr(why, "SPS/PPS") || strstr(why, "encod") || strstr(why, "codec"))
+        return REC_FAIL_CODEC;
+    if (strstr(why, "disk") || strstr(why, "writ") || strstr(why, "open") || strstr(why, "mkdir") ||
+        strstr(why, "rename") || strstr(why, "director"))
+        return REC_FAIL_STORAGE;
+    return REC_FAIL_OTHER;
+}
+
+static void count_done(rec_pool_t *p, const rec_session_t *s, const rec_event_t *ev)
+{
+    p->done.bytes += ev->bytes;
+    p->done.ring_drops += ev->dropped_packets;
+    if (ev->state == REC_STATE_FAILED)
+        p->done.failures[fail_cause(ev->reason)]++;
+    else
+        p->done.completed[s->kind == REC_KIND_IMAGE ? REC_STATS_IMAGE : (int)s->mode]++;
+}
+
+void rec_pool_stats(const rec_pool_t *p, rec_pool_stats_t *out)
+{
+    *out = p->done;
+    for (const rec_session_t *s = p->sessions; s; s = s->next) {
+        out->active[s->kind == REC_KIND_IMAGE ? REC_STATS_IMAGE : (int)s->mode]++;
+        out->bytes += atomic_load_explicit(&s->shared.bytes, memory_order_relaxed);
+        out->ring_drops += atomic_load_explicit(&s->shared.dropped, memory_order_relaxed);
+    }
+}
+
 static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
 {
     rec_pool_t *p = H2O_STRUCT_FROM_MEMBER(rec_pool_t, receiver, receiver);
@@ -265,6 +304,7 @@ static void on_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *me
                      m->ev.reason ? m->ev.reason : "", (unsigned long long)m->ev.bytes, (long long)m->ev.duration_ms,
                      (unsigned long long)m->ev.dropped_packets);
             unlink_session(p, s);
+            count_done(p, s, &m->ev);
         }
         if (s->on_event)
             s->on_event(s, &m->ev, s->ud);
@@ -464,6 +504,8 @@ int rec_session_new(rec_pool_t *p, const rec_params_t *pr, rec_session_t **out, 
     s->serial = ++p->next_serial;
     s->on_event = pr->on_event;
     s->ud = pr->ud;
+    s->kind = pr->kind;
+    s->mode = pr->mode;
     snprintf(s->app_id, sizeof(s->app_id), "%s", pr->app_id);
     snprintf(s->channel_id, sizeof(s->channel_id), "%s", pr->channel_id);
     if (pr->recording_id && pr->recording_id[0])

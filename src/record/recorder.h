@@ -164,6 +164,26 @@ void rec_session_status(const rec_session_t *s, rec_status_t *out);
  * a write to a hung NAS, or in a codec, does not. */
 bool rec_pool_healthy(rec_pool_t *p, uint64_t max_silence_ms);
 
+/* What /metrics shows of the recorder (capture.c's cap_collect).  Classes
+ * of sessions: video mode 0, video mode 1, snapshots. */
+enum { REC_STATS_SINGLE = 0, REC_STATS_MIXED = 1, REC_STATS_IMAGE = 2, REC_STATS_CLASSES = 3 };
+typedef enum {
+    REC_FAIL_NO_MEDIA = 0, /* nothing decodable came from the user */
+    REC_FAIL_CODEC,        /* no decoder, bad parameter sets, encoder failure */
+    REC_FAIL_STORAGE,      /* the file or directory could not be written */
+    REC_FAIL_OTHER,
+    REC_FAIL_CAUSES
+} rec_fail_cause_t;
+typedef struct {
+    uint64_t active[REC_STATS_CLASSES];    /* sessions running now */
+    uint64_t completed[REC_STATS_CLASSES]; /* sessions that ended complete */
+    uint64_t failures[REC_FAIL_CAUSES];    /* sessions that ended failed, by cause */
+    uint64_t bytes;                        /* written: finished sessions' files plus running ones' so far */
+    uint64_t ring_drops;                   /* packets lost to ring overflow (recorder behind), finished + running */
+} rec_pool_stats_t;
+/* Control thread: a snapshot of the figures above. */
+void rec_pool_stats(const rec_pool_t *p, rec_pool_stats_t *out);
+
 /* The live session with this id, or NULL. */
 rec_session_t *rec_pool_find(rec_pool_t *p, const char *recording_id);
 /* stopCapture without recordingId: stops every session of app_id/channel_id;

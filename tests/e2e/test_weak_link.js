@@ -7,11 +7,13 @@
 // the test prints a per-phase table (layer, stalls, loss, bitrate, audio) as
 // TAP comments and asserts issue 11's criteria:
 //   A switches to a lower layer within 5 s of the drop; no freeze > 1 s after
-//   the switch; audio never stops; loss after the switch < 2 %; 720p back
+//   the switch; audio never stops; loss after the switch < 2 % beyond the
+//   link's own random loss; 720p back
 //   within 15 s of recovery; B keeps 720p throughout; the publisher's send
 //   rate does not suffer from A.
-// Until media v2 (simulcast + downlink congestion control) lands these fail:
-// `make check-weak-link`, not in check-e2e.  Figures: docs/BENCHMARKS.md.
+// `make check-weak-link` (needs root: namespaces, tc, nftables); figures in
+// docs/BENCHMARKS.md.  CPU-bound: three pages encoding and decoding 720p
+// want the machine's two cores to themselves.
 // Environment (all optional): WEAK_LINK_SIMULCAST=force (the test page makes
 // the SDK's video transceiver send q/h/f encodings; default: whatever the SDK
 // sends), WEAK_LINK_GOOD_KBIT (2000), WEAK_LINK_WEAK_KBIT (500),
@@ -331,7 +333,13 @@ async function main() {
     const aAll = subscriberFigures(within(S.A, t.good, t.end));
     ok(aAll.audioGapMaxMs < MAX_AUDIO_GAP_MS, `A: audio never stops (longest gap ${aAll.audioGapMaxMs} ms, ${aAll.audioGapMs} ms in all, ` +
       `under 10 % real audio; concealed ${f1(fig.weak.A.audioConcealedPct)} % while weak)`);
-    ok(aw.loss < MAX_LOSS * 100, `A: loss after the switch < ${MAX_LOSS * 100} % (${f1(aw.loss)} %: video ${f1(aw.lossVideo)} %, audio ${f1(aw.lossAudio)} %)`);
+    // The link itself drops CFG.lossPct % at random, and that floor shows in
+    // getStats (audio has no retransmission); what the criterion measures is
+    // the congestion loss the SFU adds on top of it: loss beyond the link's
+    // own must stay under 2 points (docs/TESTING.md, "weak link").
+    const extra = aw.loss - CFG.lossPct;
+    ok(extra < MAX_LOSS * 100, `A: loss after the switch at most ${MAX_LOSS * 100} points above the link's own ${CFG.lossPct} % ` +
+      `(${f1(aw.loss)} %: video ${f1(aw.lossVideo)} %, audio ${f1(aw.lossAudio)} %)`);
     ok(back !== null && back - t.recover <= BACK_WITHIN_MS,
       `A: ${FULL_H}p back within ${BACK_WITHIN_MS / 1000} s of recovery (${back === null ? 'never' : back - t.recover + ' ms'})`);
     const bAll = subscriberFigures(within(S.B, t.good, t.end));

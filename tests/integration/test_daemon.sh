@@ -110,6 +110,22 @@ sqlite3 "$T_TMP/var/irtc.db" "select * from apps" | grep -q "$token"; ok $([ $? 
 "$IRTCD" --config "$CFG" app delete "$app_id" >/dev/null 2>&1; ok $([ $? -ne 0 ]; echo $?) "deleting it again fails"
 "$IRTCD" --config "$CFG" db check | grep -q '"integrity":"ok"'; ok $? "db check runs integrity_check"
 
+# ---- which configuration a one-shot command uses (issue 16) ----
+# Installed, `irtcd app …` without --config reads SYSCONFDIR/irtc/irtc.yaml
+# (tests/packaging/test_deb.sh checks /etc/irtc/irtc.yaml); from the build
+# tree, the built-in defaults; either way it says which on stderr.
+err=$("$IRTCD" --config "$CFG" app list 2>&1 >/dev/null)
+case "$err" in *"configuration $CFG"*) r=0;; *) r=1;; esac; ok $r "app list --config names the file it used ($err)"
+mkdir "$T_TMP/cwd"  # the defaults' ./var lands here, not in the daemon's data directory
+err=$(cd "$T_TMP/cwd" && "$IRTCD" db check 2>&1 >/dev/null)
+case "$err" in *"built-in default configuration"*"build tree"*) r=0;; *) r=1;; esac
+ok $r "from the build tree without --config: says it uses the built-in defaults ($err)"
+cp "$IRTCD" "$T_TMP/cwd/irtcd-copy"
+err=$(cd "$T_TMP/cwd" && ./irtcd-copy db check 2>&1 >/dev/null)
+case "$err" in *"/irtc/irtc.yaml"*) r=0;; *) r=1;; esac
+ok $r "a binary outside the build tree looks for the packaged SYSCONFDIR/irtc/irtc.yaml ($err)"
+rm -rf "$T_TMP/cwd"
+
 # ---- logs carry no secrets ----
 ! grep -q "SUPERSECRETVALUE" "$T_TMP/daemon.log"; ok $? "query strings never reach the access log"
 grep -q 'GET /healthz HTTP/' "$T_TMP/daemon.log"; ok $? "one access-log line per request"

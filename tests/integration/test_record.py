@@ -291,12 +291,12 @@ async def test_manual(d):
     bob = await join(d, "py1", "bob", video=False)
     ok(await connected(alice, bob), "both publishers connected (ICE + DTLS)")
 
-    ok(code(d.call("captureVideo", channelId="py1", userId="carol", recordRuleId=rule0)) == 1001009,
+    ok(code(d.call("captureVideo", channelId="py1", userId="carol", recordRuleId=rule0)) == "1001009",
        "captureVideo of a user not in the room: 1001009")
-    ok(code(d.call("captureVideo", channelId="nobody", userId="alice", recordRuleId=rule0)) == 1001009,
+    ok(code(d.call("captureVideo", channelId="nobody", userId="alice", recordRuleId=rule0)) == "1001009",
        "captureVideo in a room nobody is in: 1001009")
     r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=off)
-    ok(code(r) == 1001012 and "disabled" in r["errorMessage"], "captureVideo with a disabled rule: 1001012", r)
+    ok(code(r) == "1001012" and "disabled" in r["errorDetail"], "captureVideo with a disabled rule: 1001012", r)
 
     t0 = time.monotonic()
     r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=rule0, extraData="x1",
@@ -318,7 +318,7 @@ async def test_manual(d):
        "the file is at base + recordPath (variables filled) + fileName.mp4: %s" % row["path"])
     check_file(row, 640, 480, wall, "mode 0")
     ok(code(d.call("stopCapture", recordingId=rid)) == "0", "stopCapture again: it has ended, success")
-    ok(code(d.call("stopCapture", recordingId="123456789012345678")) == 1001008, "stopCapture unknown id: 1001008")
+    ok(code(d.call("stopCapture", recordingId="123456789012345678")) == "1001008", "stopCapture unknown id: 1001008")
     irow = await finished(d, img_id)
     ok(irow and irow["status"] == 1 and irow["path"] == "" and irow["bytes"] > 1000 and irow["kind"] == 1,
        "captureImage ISDP: complete, no file written, %s JPEG bytes counted" % (irow or {}).get("bytes"), irow)
@@ -338,7 +338,49 @@ async def test_manual(d):
        and all(x["filePath"] == "" and x["extraData"] == "" for x, _ in snaps),
        "2 snapshot callbacks to the rule's callbackUrl, imageData = the JPEGs (Base64), %d bytes" % sum(map(len, jpegs)))
     ok(all(signed(d, x, sg) for x, sg in snaps), "each signed")
-    ok(code(d.call("stopCapture", channelId="py1")) == 1001008, "stopCapture of a channel with nothing running: 1001008")
+    ok(code(d.call("stopCapture", channelId="py1")) == "1001008", "stopCapture of a channel with nothing running: 1001008")
+
+    # Guide table 8.5.1-2: "ISDP：默认值，…使用ISDP提供的文件存储服务" — an ISDP video
+    # is downloaded with its fileId (GET files/{fileId}, ours), Range included.
+    isdp = add_rule(d, storageType=None, fileName="dl")  # storageType left out: ISDP by default
+    r = d.call("captureVideo", channelId="py1", userId="alice", recordRuleId=isdp)
+    vid = r["data"]["recordingId"] if code(r) == "0" else ""
+    await pump(3)
+    d.call("stopCapture", recordingId=vid)
+    vrow = await finished(d, vid)
+    vpath = (vrow or {}).get("path") or ""
+    ok(vrow and vrow["status"] == 1 and vpath.startswith(os.path.join(d.dir, "var", "isdp") + "/") and
+       os.path.isfile(vpath), "an ISDP video (storageType defaulted): complete under data_dir/isdp", vrow)
+    url = "/openapi/v1/rtcLive/files/" + vid
+    auth = {"Authorization": "bearer " + d.rest}
+    whole = d.request("GET", url, headers=auth)
+    data = open(vpath, "rb").read() if os.path.isfile(vpath) else b""
+    ok(whole.status == 200 and whole.body == data and len(data) > 1000
+       and whole.headers.get("content-type") == "video/mp4",
+       "GET files/{fileId} with the app's token: 200, the file's %d bytes, video/mp4" % len(data), whole)
+    part = d.request("GET", url, headers=dict(auth, Range="bytes=100-1123"))
+    ok(part.status == 206 and part.body == data[100:1124]
+       and part.headers.get("content-range") == "bytes 100-1123/%d" % len(data),
+       "a Range request: 206 with those 1024 bytes and Content-Range", part)
+    tail = d.request("GET", url, headers=dict(auth, Range="bytes=-10"))
+    ok(tail.status == 206 and tail.body == data[-10:], "Range bytes=-10: the last 10 bytes", tail)
+    r = d.request("GET", url, headers=dict(auth, Range="bytes=%d-" % len(data)))
+    ok(r.status == 416 and r.headers.get("content-range") == "bytes */%d" % len(data)
+       and r.json.get("errorCode") == "1001033" and r.json.get("error") == "range_not_satisfiable",
+       "a Range past the end: 416 RANGE_NOT_SATISFIABLE with Content-Range bytes */size", r)
+    r = d.request("HEAD", url, headers=auth)
+    ok(r.status == 200 and r.body == b"" and r.headers.get("content-length") == str(len(data)),
+       "HEAD: the headers (Content-Length %d), no body" % len(data), r)
+    other = d.create_app("other-app")
+    other_tok = d.rest_token(other["appId"], other["appToken"]).json["access_token"]
+    r = d.request("GET", url, headers={"Authorization": "bearer " + other_tok})
+    ok(r.status == 404 and r.json.get("errorCode") == "1001032" and r.json.get("error") == "not_found",
+       "another app's token: 404 FILE_NOT_FOUND, as if it did not exist", r)
+    r = d.request("GET", url)
+    ok(r.status == 401 and r.json == {"error": "invalid_token", "error_description": "check_token error"},
+       "no token: the gateway's 401", r)
+    r = d.request("GET", "/openapi/v1/rtcLive/files/" + rid, headers=auth)
+    ok(r.status == 404 and "NAS" in r.json.get("errorDetail", ""), "a NAS recording: 404, not downloadable here", r)
 
     # A recording follows its user: unpublish and publish again, then releaseRoom ends it.
     t0 = time.monotonic()
@@ -400,17 +442,30 @@ async def test_auto(d):
     r = d.call("queryRecordingList", pageSize=2, pageNo=1)
     data = r.get("data") or {}
     lst = data.get("list", [])
-    ok(code(r) == "0" and data.get("totalCount") == 4 and len(lst) == 2 and data.get("pos") == 1,
-       "queryRecordingList: 4 recordings, a page of 2", r)
+    ok(code(r) == "0" and data.get("totalCount") == 5 and len(lst) == 2 and data.get("pos") == 1,
+       "queryRecordingList: 5 recordings, a page of 2", r)
     ok(lst and lst[0]["channelId"] == "py2" and lst[0]["status"] == "complete" and lst[0]["durationMs"] > 1000
        and lst[0]["bytes"] > 10000 and lst[0]["recordingModel"] == 1 and lst[0]["endedAt"] is not None
        and lst[0]["failureReason"] is None, "newest first, with status, bytes, duration and times", lst[:1])
     r = d.call("queryRecordingList", channelId="py1")
-    ok(code(r) == "0" and r["data"]["totalCount"] == 3 and {x["userId"] for x in r["data"]["list"]} == {"alice"},
+    ok(code(r) == "0" and r["data"]["totalCount"] == 4 and {x["userId"] for x in r["data"]["list"]} == {"alice"},
        "filtered by channelId", r)
-    ok(code(d.call("queryRecordingList", pageSize=101)) == 1001001, "pageSize over 100: 1001001")
+    ok(code(d.call("queryRecordingList", pageSize=101)) == "1001001", "pageSize over 100: 1001001")
     r = d.call("checkRtcHeath", version="V1")
     ok(code(r) == "0" and r["data"] == "OK", "checkRtcHeath: OK (media workers and recorder threads answer)", r)
+    # /metrics (issue 16): recordings by mode and outcome, bytes, ring drops.
+    body = d.request("GET", "/metrics").body.decode()
+    m = dict((l.rsplit(" ", 1)[0], float(l.rsplit(" ", 1)[1])) for l in body.splitlines()
+             if l.startswith("irtc_record"))
+    total = sum(x["bytes"] for x in d.call("queryRecordingList", pageSize=100)["data"]["list"])
+    ok(all(m.get('irtc_recordings_active{mode="%s"}' % k) == 0 for k in ("single", "mixed", "snapshot"))
+       and m.get('irtc_recordings_completed_total{mode="single"}', 0) >= 1
+       and m.get('irtc_recordings_completed_total{mode="mixed"}', 0) >= 1
+       and m.get('irtc_recordings_completed_total{mode="snapshot"}', 0) >= 1
+       and m.get("irtc_recording_bytes_total", 0) >= total > 0
+       and "irtc_recording_ring_drops_total" in m and 'irtc_recordings_failed_total{cause="storage"}' in m,
+       "/metrics: none active now, completed by mode, bytes written (>= the rows' %d), ring drops, failures by cause"
+       % total, m)
 
 
 async def test_restart(d):

@@ -41,13 +41,35 @@ def code_of(r):
     return r.json.get("errorCode") if isinstance(r.json, dict) else None
 
 
+def code_names():
+    """{code: name} from the one table that maps them (src/http/api_reply.c)."""
+    with open(os.path.join(TOP_SRCDIR, "src", "http", "api_reply.h"), encoding="utf-8") as f:
+        enum = dict(re.findall(r"\b(API_[A-Z_]+) = (10010\d\d)", f.read()))
+    with open(os.path.join(TOP_SRCDIR, "src", "http", "api_reply.c"), encoding="utf-8") as f:
+        rows = re.findall(r'\{(API_[A-Z_]+), "([^"]+)", (\d+)\}', f.read())
+    return dict((int(enum[k]), name) for k, name, _ in rows if k in enum)
+
+
+NAMES = code_names()
+
+
 def expect_code(r, code, desc, status=200, field=None):
-    """The envelope with errorCode code (and the field named in the message)."""
+    """Guide §8.3.3, "返回结果": an interface error is HTTP 200 with
+    {"errorCode": "1001001", "errorMessage": "PARAM_IS_INVALID", "data": null,
+    "timestamp": ...}, errorCode a string and errorMessage exactly the code's
+    name (our cause, naming the field, in errorDetail); a gateway error is any
+    status but 200 with {"error": "...", "error_description": "..."}."""
     j = r.json if isinstance(r.json, dict) else {}
-    good = (r.status == status and j.get("errorCode") == code and j.get("data", 0) is None
-            and TS_RE.match(str(j.get("timestamp"))) is not None)
+    good = (r.status == status and j.get("errorCode") == str(code) and j.get("errorMessage") == NAMES.get(code)
+            and j.get("data", 0) is None and TS_RE.match(str(j.get("timestamp"))) is not None
+            and isinstance(j.get("errorDetail"), str) and j["errorDetail"] != "")
+    if status != 200:
+        good = (good and isinstance(j.get("error"), str) and re.match(r"^[a-z_]+$", j["error"]) is not None
+                and j.get("error_description") == j.get("errorDetail"))
+    else:
+        good = good and "error" not in j and "error_description" not in j
     if field is not None:
-        good = good and field in str(j.get("errorMessage"))
+        good = good and field in str(j.get("errorDetail"))
     return t.ok(good, desc, r)
 
 
@@ -82,10 +104,14 @@ def test_rest_token():
     t.ok(1195 <= j.get("expires_in", 0) <= 1199, "fresh token: expires_in is about 1199 (%s)" % j.get("expires_in"))
     pu = j.get("plat_user", {})
     t.ok(pu.get("userNo") == ACME and pu.get("userName") == "acme" and pu.get("userType") == "API"
-         and pu.get("tenantId") == acme["tenantId"] and isinstance(pu.get("userId"), int)
+         and pu.get("tenantId") == int(acme["tenantId"]) and isinstance(pu.get("userId"), int)
          and pu.get("userExtendMap", {}).get("clientId") == "isdp-saas-openapi"
          and pu.get("currentLoginType") == "password" and "phone" in pu and pu.get("password") is None,
          "plat_user carries the app's ids in the guide's shape", pu)
+    # Guide §8.3.2's answers: "tenantId": 50222 and "tenantId": 886, numbers.
+    t.ok(isinstance(pu.get("tenantId"), int) and not isinstance(pu.get("tenantId"), bool)
+         and ('"tenantId":%d' % pu.get("tenantId", -1)).encode() in r.body,
+         "plat_user.tenantId is a JSON number, as the guide's \"tenantId\": 886", pu.get("tenantId"))
     tok = j.get("access_token", "")
     time.sleep(1.1)
     r2 = A.rest_token(ACME, acme["appToken"])
@@ -231,8 +257,8 @@ def test_request_errors():
                             "https://127.0.0.1:%d/openapi/v1/rtcLive/checkRtcHeath" % A.https_port],
                            capture_output=True, timeout=30)
     out = p.stdout.decode().rsplit("\n", 1)
-    t.ok(len(out) == 2 and out[1] == "413 2" and '"errorCode":1001031' in out[0],
-         "over 64 KiB on HTTP/2 too: 413 with the envelope", p.stdout[-300:])
+    t.ok(len(out) == 2 and out[1] == "413 2" and '"errorCode":"1001031"' in out[0] and '"error":"invalid_request"' in out[0],
+         "over 64 KiB on HTTP/2 too: 413 with error, error_description and the envelope", p.stdout[-300:])
     try:
         r = A.post("/openapi/v1/rtcLive/checkRtcHeath", "x" * (2 * 1024 * 1024), TOKEN)
         refused = r.status == 413
@@ -314,7 +340,7 @@ def query(**kw):
 def test_add_rule_validation():
     bad = [
         ("appId", KeyError), ("appId", "bad id"), ("appId", 12.5),
-        ("storageType", KeyError), ("storageType", "FTP"), ("storageType", 1),
+        ("storageType", "FTP"), ("storageType", 1),
         ("recordPath", "/saas/../etc"), ("recordPath", 5), ("recordPath", "/x/{nope}"),
         ("fileName", KeyError), ("fileName", "a/b"), ("fileName", ""),
         ("captureInterval", 0), ("captureInterval", "abc"), ("captureInterval", 1.5),
@@ -358,6 +384,9 @@ def test_rules():
          and len(d["list"]) == before + len(ids),
          "queryRuleList: every rule, totalCount and pos", r)
     by_id = {e["ruleId"]: e for e in d["list"]}
+    isdp_base = os.path.join(A.dir, "var", "isdp")
+    t.eq(by_id.get(ids[1], {}).get("basePath"), isdp_base,
+         "an ISDP rule's basePath is where its files go: the data directory's isdp/, not the NAS base path")
     e = by_id.get(ids[0], {})
     want = {"ruleId": ids[0], "storageType": "NAS", "recordPath": "/saas/application/{app_id}/",
             "fileName": "AICC_{channel_id}", "captureInterval": 2, "captureNums": 3, "recordingType": 0,
@@ -370,6 +399,22 @@ def test_rules():
          "unset optional fields: null, defaults 1/1/0", m)
     t.eq(by_id.get(alias, {}).get("callbackUrl"), "http://localhost:8900/receive", "callBackUrl stored as callbackUrl")
 
+    # Guide table 8.5.1-2 (recordRule): "storageType … N … 可选值NAS、ISDP，默认为ISDP",
+    # "modeType int Y 录制类型 0 单流， 1合流"; table 8.5.2-2: storage_type, capture_interval,
+    # capture_nums.
+    guide = add_rule(storageType=KeyError, recordingModel=KeyError, modeType=1, captureInterval=KeyError,
+                     captureNums=KeyError, capture_interval=5, capture_nums=7)
+    snake = add_rule(storageType=KeyError, storage_type="NAS")
+    ids += [x for x in (guide, snake) if x is not None]
+    g = {e["ruleId"]: e for e in query(pageSize=100).json["data"]["list"]}
+    ge, se = g.get(guide, {}), g.get(snake, {})
+    t.ok(ge.get("storageType") == "ISDP" and ge.get("basePath") == isdp_base and ge.get("recordingModel") == 1
+         and ge.get("captureInterval") == 5 and ge.get("captureNums") == 7,
+         "the guide's recordRule spellings: storageType defaults to ISDP, modeType, capture_interval, capture_nums", ge)
+    t.ok(se.get("storageType") == "NAS" and se.get("basePath") == A.nas, "storage_type NAS", se)
+    expect_code(A.api("addRule", with_(RULE, storageType=KeyError, storage_type="FTP"), TOKEN), 1001001,
+                "storage_type FTP: 1001001 naming storageType", field="storageType")
+
     r = query(pageSize=2, pageNo=2)
     t.ok(r.json["data"]["pos"] == 2 and len(r.json["data"]["list"]) == 2
          and r.json["data"]["totalCount"] == before + len(ids),
@@ -380,7 +425,7 @@ def test_rules():
     r = query(recordingType=1)
     t.ok([x["ruleId"] for x in r.json["data"]["list"]] == [ids[1]], "filter by recordingType", r)
     r = query(recordingModel="1")
-    t.ok(sorted(x["ruleId"] for x in r.json["data"]["list"]) == sorted([ids[1], ids[2], minimal]),
+    t.ok(sorted(x["ruleId"] for x in r.json["data"]["list"]) == sorted([ids[1], ids[2], minimal] + ([guide] if guide else [])),
          "filter by recordingModel (given as a string)", r)
     r = query(ruleId=str(ids[3]))
     t.ok([x["ruleId"] for x in r.json["data"]["list"]] == [ids[3]], "filter by ruleId given as a string", r)
@@ -405,7 +450,7 @@ def test_rules():
     r = A.api("updateRule", with_(RULE, ruleId=str(ids[0]), storageType="ISDP"), TOKEN)
     t.ok(envelope_ok(r) and query(ruleId=ids[0]).json["data"]["list"][0]["storageType"] == "ISDP",
          "updateRule with ruleId as a string")
-    for field, value in [("ruleId", KeyError), ("ruleId", "x1"), ("storageType", KeyError), ("fileName", KeyError),
+    for field, value in [("ruleId", KeyError), ("ruleId", "x1"), ("storageType", "S3"), ("fileName", KeyError),
                          ("callbackUrl", KeyError), ("status", KeyError), ("callbackUrl", "gopher://x"),
                          ("recordingType", 9)]:
         body = with_(dict(RULE, ruleId=ids[0]), **{field: value})
@@ -493,7 +538,7 @@ def test_capture():
     for name in ("captureVideo", "captureImage"):
         r = A.api(name, base, TOKEN)
         expect_code(r, 1001009, "%s, valid, nobody in the room: 1001009 ROOM_NOT_FOUND" % name)
-        t.ok("channelId" in r.json.get("errorMessage", ""), "the message names channelId", r)
+        t.ok("channelId" in r.json.get("errorDetail", ""), "errorDetail names channelId", r)
     r = A.post("/openapi/v1/rtcLive/captureVideo",
                json.dumps(dict(base, recordRuleId=0)).replace('"recordRuleId": 0', '"recordRuleId": %d' % RULE_ID),
                TOKEN)
@@ -640,11 +685,11 @@ def test_rate_limits():
     expect_code(r, 1001029, "the fourth call: 429 with the envelope, 1001029", status=429)
     ra = r.headers.get("retry-after", "")
     t.ok(ra.isdigit() and 1 <= int(ra) <= 20, "Retry-After in seconds (%r; 60 s / 3 = 20 at most)" % ra)
-    t.ok("checkRtcHeath" in r.json.get("errorMessage", ""), "the message names the API", r)
+    t.ok("checkRtcHeath" in r.json.get("errorDetail", ""), "errorDetail names the API", r)
     t.ok(envelope_ok(B.api("getMediaEndpoint", {"channelIds": ["a"]}, tx)), "another API of the same app still works")
     t.ok(envelope_ok(B.api("checkRtcHeath", {"version": "V1"}, ty)), "the same API of another app still works")
     bad = [code_of(B.api("addRule", {"appId": x["appId"]}, tx)) for _ in range(4)]
-    t.eq(bad, [1001001, 1001001, 1001001, 1001029], "invalid calls count too")
+    t.eq(bad, ["1001001", "1001001", "1001001", "1001029"], "invalid calls count too")
     codes = [B.rest_token(x["appId"], x["appToken"]).status for _ in range(3)]
     t.eq(codes, [200, 200, 429], "rest_token is limited per app too (1 earlier + 2, then 429)")
     z = B.create_app("z")

@@ -6,20 +6,21 @@ non-browser WebRTC stacks"): one webrtcbin publishes VP8 + Opus through
 and audio decoded all along; then fresh publishes must connect every time.
 Prints TAP; skips without GStreamer's webrtcbin.
 
-It shows the interop failures issue 16 names, each in its own assertion:
+Each interop failure issue 16 named has its own assertion:
   * publish refused with 200026 "publish: bad a=ssrc line" (webrtcbin writes
-    a=ssrc:… msid:user…@host-…) — fixed in the SDP parser;
-  * the call dies ~30 s after connecting: libnice keeps the pair alive with
-    STUN binding indications, irtcd counts only requests ("transport N failed:
-    ICE consent expired (no binding request for 30 s)" in its log; the
-    subscriber gets stream-removed and peer-leave reason 7);
-  * a STUN 401 right after the answer (the transport is not yet installed on
-    the worker) is fatal to libnice: ICE goes to failed, counted here over
-    fresh publishes together with irtc_media_drop_stun_auth_total;
-and one more found here: an offer made before the video payloader has caps
-has no a=ssrc for video and webrtcbin sends no mid header extension, so
-irtcd never binds the video SSRC (audio only reaches the subscriber).
-Not in `make check` until the media engine handles them: `make check-webrtcbin`.
+    a=ssrc:… msid:user…@host-…): the SDP parser takes the source-level msid
+    as RFC 5576's byte-string;
+  * the call dying ~30 s after connecting: libnice keeps the pair alive with
+    STUN binding indications, which count as liveness (docs/ARCHITECTURE.md,
+    "ICE consent and liveness");
+  * a STUN 401 right after the answer (the transport not yet installed on the
+    worker) is fatal to libnice: irtcd now stays silent for an unknown ufrag,
+    and the agent's retransmission is answered; counted over fresh publishes
+    and over raw checks sent the moment the answer arrives;
+  * an offer made before the video payloader has caps has no a=ssrc for video
+    and webrtcbin sends no mid header extension: irtcd binds the SSRC by
+    payload type.
+Part of `make check` (~2 min); `make check-webrtcbin` runs it alone.
 Every wait is bounded."""
 
 import contextlib
@@ -54,7 +55,7 @@ WINDOW_S = 5         # media checked in windows of this length
 MIN_VIDEO = 50       # frames per window (sent at 30/s)
 MIN_AUDIO = 150      # Opus frames per window (50/s)
 RACE_TRIES = 15      # fresh webrtcbin publishes for the STUN 401 race
-PROBE_TRIES = 300    # raw checks sent the moment the answer arrives (~1 % got 401)
+PROBE_TRIES = 200    # raw checks sent the moment the answer arrives (~7 % before the transport is installed)
 T = ts.T
 ok = T.ok
 
@@ -242,6 +243,7 @@ def test_check_after_answer(d, offer):
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     udp.bind(("127.0.0.1", 0))
     got = {"success": 0, "error 401": 0, "none": 0, "refused": 0}
+    retried = 0
     t0 = time.monotonic()
     for i in range(PROBE_TRIES):
         ufrag = "prb%05d" % i
@@ -255,24 +257,32 @@ def test_check_after_answer(d, offer):
         s_pwd = re.search(r"a=ice-pwd:(\S+)", ans).group(1)
         cand = re.search(r"a=candidate:\S+ 1 udp \d+ (\S+) (\d+) typ host", ans)
         msg, txid = stun_check(s_ufrag, ufrag, s_pwd)
-        udp.sendto(msg, (cand.group(1), int(cand.group(2))))
-        udp.settimeout(1.0)
-        kind = "none"
-        try:
-            while True:
-                data = udp.recv(2048)
-                if data[8:20] == txid:
-                    kind = "success" if data[:2] == b"\x01\x01" else "error %d" % stun_error_code(data)
-                    break
-        except socket.timeout:
-            pass
+        kind, sends = "none", 0
+        # Sent the moment the answer arrives, then retransmitted as an ICE
+        # agent does (RFC 8489 §6.2.1, 50 ms here, at most 7 sends): irtcd
+        # may not have installed the transport yet and then stays silent.
+        while kind == "none" and sends < 7:
+            udp.sendto(msg, (cand.group(1), int(cand.group(2))))
+            sends += 1
+            udp.settimeout(0.05 * sends)
+            try:
+                while True:
+                    data = udp.recv(2048)
+                    if data[8:20] == txid:
+                        kind = "success" if data[:2] == b"\x01\x01" else "error %d" % stun_error_code(data)
+                        break
+            except socket.timeout:
+                pass
+        if kind == "success" and sends > 1:
+            retried += 1
         got[kind] = got.get(kind, 0) + 1
         sig.request("unpublish", streamId=r["data"]["streamId"])
     udp.close()
-    T.diag("%d publish + check + unpublish rounds in %.1f s" % (PROBE_TRIES, time.monotonic() - t0))
-    ok(got["success"] == PROBE_TRIES, "a check sent the moment the publish answer arrives is answered, never 401 "
-       "(of %d: %d success, %d 401 Unauthorized, %d unanswered, %d publishes refused)"
-       % (PROBE_TRIES, got["success"], got["error 401"], got["none"], got["refused"]))
+    T.diag("%d publish + check + unpublish rounds in %.1f s; %d checks answered only after a retransmission"
+           % (PROBE_TRIES, time.monotonic() - t0, retried))
+    ok(got["success"] == PROBE_TRIES, "a check sent the moment the publish answer arrives is answered (at once or "
+       "on a retransmission), never 401 (of %d: %d success, %d 401 Unauthorized, %d unanswered after 7 sends, "
+       "%d publishes refused)" % (PROBE_TRIES, got["success"], got["error 401"], got["none"], got["refused"]))
     other = {k: v for k, v in got.items() if k.startswith("error") and k != "error 401"}
     if other:
         T.diag("other STUN errors: %s" % other)

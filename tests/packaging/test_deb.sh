@@ -369,6 +369,9 @@ start_irtcd "$RUN/daemon2.log"
 ok $? "irtcd $V2 starts after the upgrade and answers /healthz 200"
 check "it logs as the kept config says (json)" sh -c "grep -q '^{' '$RUN/daemon2.log'"
 check "irtcd app list still shows app $APPID" sh -c "chroot '$ROOT' setpriv --reuid=irtc --regid=irtc --init-groups /usr/sbin/irtcd --config /etc/irtc/irtc.yaml app list | grep -q '$APPID'"
+# Issue 16: without --config, the installed irtcd's commands read the packaged
+# daemon's configuration, and say so.
+check "irtcd app list without --config reads /etc/irtc/irtc.yaml and says so" sh -c "chroot '$ROOT' setpriv --reuid=irtc --regid=irtc --init-groups /usr/sbin/irtcd app list >'$RUN/noconf.out' 2>'$RUN/noconf.err' && grep -q '$APPID' '$RUN/noconf.out' && grep -q 'configuration /etc/irtc/irtc.yaml' '$RUN/noconf.err'"
 table_counts "$DB" >"$RUN/counts2.txt"
 check "every table keeps its rows (apps, rules, recordings, outbox ...)" \
     sh -c "join '$RUN/counts1.txt' '$RUN/counts2.txt' | awk '\$2 > \$3 { bad = 1 } END { exit bad }' && [ \$(wc -l <'$RUN/counts1.txt') -le \$(wc -l <'$RUN/counts2.txt') ]"

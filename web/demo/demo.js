@@ -191,7 +191,7 @@
       body: JSON.stringify({ channelId: room, userId: name }) });
     if (r.status === 404) throw new Error('This server does not hand out demo tokens (server.demo_token is off).');
     const body = await r.json().catch(() => ({}));
-    if (!r.ok) throw new Error(body.errorMessage || `The token service answered ${r.status}.`);
+    if (!r.ok) throw new Error(body.errorDetail || body.error_description || body.errorMessage || `The token service answered ${r.status}.`);
     return body;
   }
 

@@ -18,6 +18,7 @@
 #include "media/rtp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
+#include "media/transport.h"
 #include "media/twcc.h"
 #include "unit/tap.h"
 
@@ -108,7 +109,7 @@ typedef struct {
     twcc_recv_t twcc; /* a browser's transport-cc feedback on what it receives */
 } peer_t;
 
-static peer_t pub, sub;
+static peer_t pub, sub, bad; /* bad: a client whose certificate is not the one its offer named */
 static const char *server_fp;
 
 static void peer_send_cb(void *user, const uint8_t *data, size_t len)
@@ -211,6 +212,8 @@ static peer_t *peer_of(const struct sockaddr_in *a)
         return &pub;
     if (a->sin_port == sub.addr.sin_port)
         return &sub;
+    if (a->sin_port == bad.addr.sin_port)
+        return &bad;
     return NULL;
 }
 
@@ -283,8 +286,8 @@ static void pump(void)
             moved = true;
         }
         n_txq = 0;
-        peer_t *ps[2] = {&pub, &sub};
-        for (int k = 0; k < 2; k++) {
+        peer_t *ps[3] = {&pub, &sub, &bad};
+        for (int k = 0; k < 3; k++) {
             for (size_t i = 0; i < ps[k]->n_out; i++)
                 to_engine(ps[k], ps[k]->out_q[i].data, ps[k]->out_q[i].len);
             moved |= ps[k]->n_out > 0;
@@ -555,8 +558,14 @@ int main(void)
                                             .priority = 2};
     engine_on_command(eng, &c);
 
+    ok(st.transports[TRANSPORT_NEW] == 2 && st.transports[TRANSPORT_CONNECTED] == 0,
+       "two new transports counted by state (/metrics irtc_media_transports)");
     ok(connect_peer(&pub), "publisher: ICE check answered, DTLS-SRTP up");
     ok(connect_peer(&sub), "subscriber: ICE check answered, DTLS-SRTP up");
+    ok(st.transports[TRANSPORT_NEW] == 0 && st.transports[TRANSPORT_DTLS] == 0 &&
+           st.transports[TRANSPORT_CONNECTED] == 2,
+       "both counted connected (%llu new, %llu dtls, %llu connected)", (unsigned long long)st.transports[TRANSPORT_NEW],
+       (unsigned long long)st.transports[TRANSPORT_DTLS], (unsigned long long)st.transports[TRANSPORT_CONNECTED]);
     int connected = 0;
     for (size_t i = 0; i < n_events; i++)
         connected += events[i].type == ENGINE_EV_TRANSPORT_CONNECTED;
@@ -785,6 +794,21 @@ int main(void)
     send_frames(1, false, 0);
     ok(sub.n_rx == before + 1, "the known SSRCs keep working at the cap (%zu)", sub.n_rx - before);
 
+    /* A DTLS handshake that fails after ICE (the client's certificate is not
+     * the fingerprint its offer named) is counted. */
+    peer_init(&bad, "bad", 40003);
+    open_transport(3, &bad);
+    dtls_cert_t *other = dtls_cert_new(err, sizeof(err));
+    dtls_ctx_free(bad.ctx);
+    bad.ctx = dtls_ctx_new(other, NULL, err, sizeof(err));
+    bool bad_connected = connect_peer(&bad);
+    ok(!bad_connected && st.dtls_handshake_failures == 1 && st.transports[TRANSPORT_FAILED] == 1,
+       "a DTLS handshake failure is counted (%llu) and its transport counted failed (%llu)",
+       (unsigned long long)st.dtls_handshake_failures, (unsigned long long)st.transports[TRANSPORT_FAILED]);
+    c = (engine_cmd_t){.type = ENGINE_CMD_TRANSPORT_CLOSE, .id = 3};
+    engine_on_command(eng, &c);
+    ok(st.transports[TRANSPORT_FAILED] == 0, "a closed transport is no longer counted");
+
     /* Liveness: 31 s of silence from the subscriber fails it. */
     n_events = 0;
     sub_silent = true;
@@ -804,6 +828,10 @@ int main(void)
     c.id = 2;
     engine_on_command(eng, &c);
     ok(engine_transport_count(eng) == 0, "transports close");
+    uint64_t counted = 0;
+    for (size_t k = 0; k < IRTC_ARRAY_SIZE(st.transports); k++)
+        counted += st.transports[k];
+    ok(counted == 0, "no transport counted in any state once all are closed");
     engine_free(eng);
     dtls_cert_free(cert);
     return done_testing();
