@@ -4,7 +4,8 @@
 // the room is placed on A in Redis; node B (no demo app of its own) has A's
 // demo app through the shared tables, issues a REST token for it, answers
 // getMediaEndpoint with A's endpoint and kicks bob with releaseUser (the call
-// runs on A).  Two pages at most (2 cores).  Prints TAP; skips without
+// runs on A); then a page on node B's origin joins with a token naming A and
+// the SDK follows the redirect to A.  Two pages at a time (2 cores).  Prints TAP; skips without
 // playwright-core or redis-server.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
@@ -44,6 +45,7 @@ async function startRedis() {
 const clusterYaml = (redis, id) => httpsPort => ['cluster:', `  redis_url: "redis://127.0.0.1:${redis.port}"`,
   `  redis_password: "${PASSWORD}"`, `  node_id: "${id}"`, `  advertise: "127.0.0.1:${httpsPort}"`].join('\n') + '\n';
 
+// A page on d's origin with the SDK and the harness (as test_sdk.js's).
 async function openPage(ctx, d, title) {
   const page = await ctx.newPage();
   page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
@@ -53,17 +55,7 @@ async function openPage(ctx, d, title) {
   await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
   return page;
 }
-const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok', e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
-const events = (page, key, ev) => page.evaluate(([k, e]) => H.events.filter(x => x.key === k && x.ev === e), [key, ev]);
-async function playing(page, users, minWidth, ms) {
-  let last = [];
-  const good = await waitFor(async () => {
-    last = await page.evaluate(k => H.videos(k, 700), 'c');
-    return users.every(u => last.some(v => v.userId === u && v.width >= minWidth && v.advancing));
-  }, ms, 300);
-  return { good, last };
-}
-const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
+const { start, events, allPlaying, fmt } = require('./sdk-page.js');
 
 async function main() {
   const redis = await startRedis();
@@ -86,7 +78,7 @@ async function main() {
     const sa = await start(A, 'c', { channel: 'cl1', userId: 'alice' });
     const sb = await start(B, 'c', { channel: 'cl1', userId: 'bob' });
     ok(sa === 'ok' && sb === 'ok', `two pages on node A's origin join cl1 (${sa}, ${sb})`);
-    const pa = await playing(A, ['bob'], 640, 40000), pb = await playing(B, ['alice'], 640, 40000);
+    const pa = await allPlaying(A, 'c', ['bob'], 640, 40000), pb = await allPlaying(B, 'c', ['alice'], 640, 40000);
     ok(pa.good && pb.good, `each plays the other's video (alice sees ${fmt(pa.last)}; bob sees ${fmt(pb.last)})`);
     const placed = await waitFor(() => redis.cli('GET', `irtc:room:${app.appId}:cl1`) === 'node-a', 5000);
     ok(placed, 'the room is placed on node A in Redis');
@@ -106,8 +98,22 @@ async function main() {
     ok(banned && banned.reason && banned.reason.code === 5, `bob's page, on A, gets client-banned (${JSON.stringify(banned)})`);
     const left = await waitFor(async () => (await events(A, 'c', 'peer-leave')).find(e => e.userId === 'bob'), 10000);
     ok(left && left.reason.code === 5, `alice's page gets peer-leave reason 5 (${left && JSON.stringify(left.reason)})`);
-    await A.close();
     await B.close();
+
+    // ---- a page on node B's origin joins the room hosted on A: redirected ----
+    const tr2 = await L.request(a.base, 'POST', '/demo/token', { channelId: 'cl1', userId: 'carol' });
+    const C = await openPage(ctx, b, 'carol');
+    const sc = await start(C, 'c', { channel: 'cl1', userId: 'carol', token: tr2.json });
+    ok(sc === 'ok', `carol, on node B's page with a token naming A, joins (${sc})`);
+    const dom = await C.evaluate(() => H.clients.c._domain);
+    ok(dom === new URL(a.base).host, `the SDK followed the redirect to A (${dom})`);
+    const pc = await allPlaying(C, 'c', ['alice'], 640, 40000), pa2 = await allPlaying(A, 'c', ['carol'], 640, 40000);
+    ok(pc.good && pa2.good, `carol and alice see each other (carol sees ${fmt(pc.last)}; alice sees ${fmt(pa2.last)})`);
+    const m = await L.request(b.base, 'GET', '/metrics');
+    const red = /irtc_signal_redirects_total (\d+)/.exec(String(m.body || ''));
+    ok(red && Number(red[1]) >= 1, `B counted the redirect (irtc_signal_redirects_total ${red && red[1]})`);
+    await C.close();
+    await A.close();
   } finally {
     if (browser) await browser.close();
     const rcs = [];

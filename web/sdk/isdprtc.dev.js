@@ -65,7 +65,9 @@ var ISDPRTC = (() => {
     SCREEN_CAPTURE_FAILED: 200022,
     PLAY_FAILED: 200024,
     AUDIO_CAPTURE_FAILED: 200025,
-    VIDEO_CAPTURE_FAILED: 200026
+    VIDEO_CAPTURE_FAILED: 200026,
+    REDIRECT: 200030
+    // cluster mode: the room is served by another node (followed by join())
   });
   var RtcError = class extends Error {
     constructor(code, msg, opts = {}) {
@@ -114,7 +116,11 @@ var ISDPRTC = (() => {
     }
   };
   function serverError(msg) {
-    return new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || "server error"));
+    const e = new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || "server error"));
+    const r = msg.redirect;
+    if (r && typeof r === "object" && typeof r.domain === "string" && r.domain.length <= 128 && !/[\/\s@?#]/.test(r.domain))
+      e.redirect = { nodeId: String(r.nodeId || ""), domain: r.domain };
+    return e;
   }
 
   // src/emitter.js
@@ -1064,6 +1070,7 @@ var ISDPRTC = (() => {
   var ICE_RESTART_WAIT_MS = 1e4;
   var SERVER_STATS_FRESH_MS = 5e3;
   var REJOIN_FOR_MS = 6e4;
+  var MAX_REDIRECTS = 3;
   var DEFAULT_RESUME = { resumeWindowMs: 15e3, idleTimeoutMs: 2e4 };
   var LAYER_NAMES = ["low", "medium", "high"];
   function notJoined(what) {
@@ -1084,6 +1091,7 @@ var ISDPRTC = (() => {
     constructor(config) {
       this._appId = config.appId;
       this._domain = config.domain;
+      this._homeDomain = config.domain;
       this._emitter = new Emitter();
       this._state = "DISCONNECTED";
       this._sock = null;
@@ -1173,14 +1181,11 @@ var ISDPRTC = (() => {
         role: role === void 0 ? 1 : role
       };
       this._setState("CONNECTING");
-      const sock = this._newSocket();
-      this._sock = sock;
       try {
-        await sock.open();
-        const data = await sock.request("join", this._joinFields(), 1e4);
+        const data = await this._joinFollowing(() => this._room !== null);
         this._afterJoin(data);
       } catch (e) {
-        sock.close();
+        if (this._sock) this._sock.close();
         this._sock = null;
         this._room = null;
         this._setState("DISCONNECTED");
@@ -1198,6 +1203,29 @@ var ISDPRTC = (() => {
         this._held = null;
         for (const [sock2, name, d] of held) this._onEvent(sock2, name, d);
       }, 0);
+    }
+    /**
+     * Opens a socket and joins on it; a node that answers 200030 (cluster
+     * mode: the room is served by another node) names the node to go to: the
+     * client follows, at most MAX_REDIRECTS times, and keeps that node's
+     * address as its domain (reconnections go there).  Resolves with the join
+     * data, this._sock the joined socket; rejects with the last error.
+     * stillWanted() false stops following (left meanwhile).
+     */
+    async _joinFollowing(stillWanted, openTimeoutMs) {
+      for (let hop = 0; ; hop++) {
+        const sock = this._newSocket();
+        this._sock = sock;
+        try {
+          await sock.open(openTimeoutMs);
+          return await sock.request("join", this._joinFields(), 1e4);
+        } catch (e) {
+          if (!(e && e.redirect && hop < MAX_REDIRECTS && stillWanted())) throw e;
+          log.info(`join: the room is served by node ${e.redirect.nodeId} at ${e.redirect.domain}: following`);
+          sock.close();
+          this._domain = e.redirect.domain;
+        }
+      }
     }
     _joinFields() {
       const r = this._room;
@@ -1968,11 +1996,10 @@ var ISDPRTC = (() => {
       }
       let delay = 500, lastErr = null;
       while (this._room === room && Date.now() < lostAt + REJOIN_FOR_MS) {
-        const sock = this._newSocket();
-        this._sock = sock;
+        let sock = null;
         try {
-          await sock.open(5e3);
-          const data = await sock.request("join", this._joinFields(), 1e4);
+          const data = await this._joinFollowing(() => this._room === room, 5e3);
+          sock = this._sock;
           if (this._room !== room) {
             sock.close();
             return;
@@ -1987,11 +2014,12 @@ var ISDPRTC = (() => {
           }
           return;
         } catch (e) {
-          if (this._sock === sock) sock.close();
+          if (this._sock && (sock === null || this._sock === sock)) this._sock.close();
           if (this._room !== room) return;
           lastErr = e;
           const code = e.getCode ? e.getCode() : 0;
           if (code === ErrorCode.TOKEN_EXPIRED || code === ErrorCode.INVALID_TOKEN || code === ErrorCode.JOIN_REJECTED) break;
+          if ((code === ErrorCode.SOCKET_CONNECT_FAIL || code === ErrorCode.SOCKET_CONNECT_TIMEOUT) && this._domain !== this._homeDomain) this._domain = this._homeDomain;
           await sleep(delay);
           delay = Math.min(delay * 2, 4e3);
         }

@@ -21,6 +21,7 @@ const ICE_DISCONNECTED_GRACE_MS = 3000;
 const ICE_RESTART_WAIT_MS = 10000;
 const SERVER_STATS_FRESH_MS = 5000;
 const REJOIN_FOR_MS = 60000;
+const MAX_REDIRECTS = 3; // cluster mode: 200030 answers followed per join
 const DEFAULT_RESUME = { resumeWindowMs: 15000, idleTimeoutMs: 20000 };
 /** setRemoteVideoLayer / subscribe's maxLayer: names of the layers (lowest first). */
 const LAYER_NAMES = ['low', 'medium', 'high'];
@@ -44,6 +45,7 @@ export class Client {
   constructor(config) {
     this._appId = config.appId;
     this._domain = config.domain;
+    this._homeDomain = config.domain; // the site's; _domain may become a node's (cluster redirect)
     this._emitter = new Emitter();
     this._state = 'DISCONNECTED';
     this._sock = null;
@@ -126,14 +128,11 @@ export class Client {
     this._room = { channelId, userId: options.userId, signature: options.signature, ctime: options.ctime,
       host: options.host, port: options.port, requestedRole: role, role: role === undefined ? 1 : role };
     this._setState('CONNECTING');
-    const sock = this._newSocket();
-    this._sock = sock;
     try {
-      await sock.open();
-      const data = await sock.request('join', this._joinFields(), 10000);
+      const data = await this._joinFollowing(() => this._room !== null);
       this._afterJoin(data);
     } catch (e) {
-      sock.close();
+      if (this._sock) this._sock.close();
       this._sock = null;
       this._room = null;
       this._setState('DISCONNECTED');
@@ -153,6 +152,30 @@ export class Client {
       this._held = null;
       for (const [sock2, name, d] of held) this._onEvent(sock2, name, d);
     }, 0);
+  }
+
+  /**
+   * Opens a socket and joins on it; a node that answers 200030 (cluster
+   * mode: the room is served by another node) names the node to go to: the
+   * client follows, at most MAX_REDIRECTS times, and keeps that node's
+   * address as its domain (reconnections go there).  Resolves with the join
+   * data, this._sock the joined socket; rejects with the last error.
+   * stillWanted() false stops following (left meanwhile).
+   */
+  async _joinFollowing(stillWanted, openTimeoutMs) {
+    for (let hop = 0; ; hop++) {
+      const sock = this._newSocket();
+      this._sock = sock;
+      try {
+        await sock.open(openTimeoutMs);
+        return await sock.request('join', this._joinFields(), 10000);
+      } catch (e) {
+        if (!(e && e.redirect && hop < MAX_REDIRECTS && stillWanted())) throw e;
+        log.info(`join: the room is served by node ${e.redirect.nodeId} at ${e.redirect.domain}: following`);
+        sock.close();
+        this._domain = e.redirect.domain;
+      }
+    }
   }
 
   _joinFields() {
@@ -912,11 +935,10 @@ export class Client {
     }
     let delay = 500, lastErr = null;
     while (this._room === room && Date.now() < lostAt + REJOIN_FOR_MS) {
-      const sock = this._newSocket();
-      this._sock = sock;
+      let sock = null;
       try {
-        await sock.open(5000);
-        const data = await sock.request('join', this._joinFields(), 10000);
+        const data = await this._joinFollowing(() => this._room === room, 5000);
+        sock = this._sock;
         if (this._room !== room) { sock.close(); return; }
         this._afterJoin(data);
         this._reconcile(data, false);
@@ -928,11 +950,16 @@ export class Client {
         }
         return;
       } catch (e) {
-        if (this._sock === sock) sock.close();
+        // sock is null when the join itself failed: the socket it used is this._sock.
+        if (this._sock && (sock === null || this._sock === sock)) this._sock.close();
         if (this._room !== room) return;
         lastErr = e;
         const code = e.getCode ? e.getCode() : 0;
         if (code === ErrorCode.TOKEN_EXPIRED || code === ErrorCode.INVALID_TOKEN || code === ErrorCode.JOIN_REJECTED) break;
+        // The node a redirect sent us to is gone (cluster mode): back to the
+        // site's domain, whose nodes take the room over or redirect again.
+        if ((code === ErrorCode.SOCKET_CONNECT_FAIL || code === ErrorCode.SOCKET_CONNECT_TIMEOUT) &&
+          this._domain !== this._homeDomain) this._domain = this._homeDomain;
         await sleep(delay);
         delay = Math.min(delay * 2, 4000);
       }

@@ -22,6 +22,7 @@ export const ErrorCode = Object.freeze({
   PLAY_FAILED: 200024,
   AUDIO_CAPTURE_FAILED: 200025,
   VIDEO_CAPTURE_FAILED: 200026,
+  REDIRECT: 200030, // cluster mode: the room is served by another node (followed by join())
 });
 
 /** An error of the SDK: getCode() (number) and getMsg() (string). */
@@ -75,7 +76,12 @@ export class StreamInitializeResult extends RtcError {
   getMediaCaptureResultByType(type) { return this.results.find(r => r.type === type); }
 }
 
-/** An RtcError from a server error response {errorCode, errorMsg}. */
+/** An RtcError from a server error response {errorCode, errorMsg}; a join
+ * redirect (cluster mode) keeps its {nodeId, domain, url} as .redirect. */
 export function serverError(msg) {
-  return new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || 'server error'));
+  const e = new RtcError(Number(msg.errorCode) || ErrorCode.INTERNAL_ERROR, String(msg.errorMsg || 'server error'));
+  const r = msg.redirect;
+  if (r && typeof r === 'object' && typeof r.domain === 'string' && r.domain.length <= 128 && !/[\/\s@?#]/.test(r.domain))
+    e.redirect = { nodeId: String(r.nodeId || ''), domain: r.domain };
+  return e;
 }
