@@ -25,7 +25,17 @@ const DEFAULT_RESUME = { resumeWindowMs: 15000, idleTimeoutMs: 20000 };
 /** setRemoteVideoLayer / subscribe's maxLayer: names of the layers (lowest first). */
 const LAYER_NAMES = ['low', 'medium', 'high'];
 
-function notJoined(what) { return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`); }
+/**
+ * A call that needs a joined client: 200012 ERR_USER_ALREADY_LEAVED once the
+ * client has left (leave(), removed, the connection given up); before any
+ * join (or while joining) 200002 ERR_SDK_NOT_SUPPORTED.
+ */
+function notJoined(client, what) {
+  if (client._hasLeft) return new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, `${what}: the client has left the room: join again`);
+  return new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `${what}: not in a room: join first`);
+}
+/** The session is gone (the server's or our own 200012). */
+function sessionGone(e) { return !!(e && e.getCode && e.getCode() === ErrorCode.ERR_USER_ALREADY_LEAVED); }
 function notSent(what) {
   const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
   e.notSent = true;
@@ -89,7 +99,7 @@ export class Client {
 
   async _request(type, fields, timeoutMs) {
     if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
-    if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(type);
+    if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(this, type);
     return this._sock.request(type, fields, timeoutMs);
   }
 
@@ -114,6 +124,15 @@ export class Client {
    */
   async join(channelId, options = {}) {
     if (this._state !== 'DISCONNECTED') throw new RtcError(ErrorCode.NOT_SUPPORTED, 'join: already in a room (or joining): leave first');
+    // Missing join parameters: the guide's 200007 (malformed ones: 200006).
+    const empty = v => v === undefined || v === null || v === '';
+    if (empty(channelId)) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, 'join: channelId is empty');
+    if (!options || typeof options !== 'object' || Object.keys(options).length === 0) {
+      throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, 'join: the join parameters {userId, signature, ctime, host, port} are empty');
+    }
+    for (const k of ['userId', 'signature']) {
+      if (empty(options[k])) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, `join: ${k} is empty`);
+    }
     if (typeof channelId !== 'string' || !ID_RE.test(channelId)) throw invalid('join: channelId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
     if (!options || typeof options.userId !== 'string' || !ID_RE.test(options.userId)) throw invalid('join: userId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
     if (typeof options.signature !== 'string' || !options.signature || options.signature.length > 4096) throw invalid('join: signature (the join token) is required');
@@ -139,6 +158,7 @@ export class Client {
       this._setState('DISCONNECTED');
       throw e instanceof RtcError ? e : new RtcError(ErrorCode.JOIN_FAILED, `join: ${e && e.message}`);
     }
+    this._hasLeft = false;
     this._setState('CONNECTED');
     this._startTimers();
     // The room as it was: peer-join and stream-added for what is already
@@ -221,6 +241,7 @@ export class Client {
   }
 
   _teardown() {
+    this._hasLeft = true;
     this._stopTimers();
     this._closeTransports();
     for (const pub of this._pubs.values()) {
@@ -239,7 +260,7 @@ export class Client {
     this._held = null;
     if (this._sock) this._sock.close();
     this._sock = null;
-    if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, 'left the room'));
+    if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, 'left the room'));
     this._reconnected = null;
     this._room = null;
   }
@@ -444,8 +465,11 @@ export class Client {
   async publish(stream) {
     if (!(stream instanceof Stream) || !stream._local) throw invalid('publish: a local stream made by createStream is required');
     if (stream._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: the stream is closed');
-    if (!stream.hasAudio() && !stream.hasVideo()) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: initialize the stream first');
-    if (this._state === 'DISCONNECTED' || this._state === 'CONNECTING') throw notJoined('publish');
+    if (!stream.hasAudio() && !stream.hasVideo()) {
+      if (!stream._initialized) throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, 'publish: initialize the stream first');
+      throw new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, 'publish: the stream has no track left to send');
+    }
+    if (this._state === 'DISCONNECTED' || this._state === 'CONNECTING') throw notJoined(this, 'publish');
     if (this._pubs.has(stream)) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: this stream is already published');
     const type = stream._config.screen ? 'auxiliary' : 'main';
     for (const p of this._pubs.values()) {
@@ -626,6 +650,12 @@ export class Client {
         stream._sub = null;
         stream._clearTracks();
       }
+      // The media plane refusing the subscription (the server's 200021), or
+      // the browser failing to apply the answer, is the guide's 200024:
+      // setting up the remote view failed.  Other codes pass through.
+      if (!(e instanceof RtcError) || e.getCode() === ErrorCode.ERR_GET_MEDIA_PORT_FAIL) {
+        throw new RtcError(ErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL, `subscribe: ${e && (e.getMsg ? e.getMsg() : e.message)}`, { cause: e });
+      }
       throw e;
     }
   }
@@ -778,12 +808,12 @@ export class Client {
         ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
       } catch (e) {
         log.info('ICE restart failed:', e.message);
-        if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) return; // the session is gone: rejoining handles it
+        if (sessionGone(e)) return; // the session is gone: rejoining handles it
       }
       if (t.pc !== pc || this._state !== 'CONNECTED') return;
       if (!ok) await this._rebuild(t);
     } catch (e) {
-      this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
+      this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.ERR_SDK_INTERNAL_ERROR), errorMsg: `media reconnection failed: ${e.message}` });
     } finally {
       t.recovering = false;
     }
@@ -886,7 +916,7 @@ export class Client {
       } catch (e) {
         if (this._sock === sock) sock.close();
         if (this._room !== room || this._state !== 'RECONNECTING') return; // removed meanwhile (replayed client-banned)
-        if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) break; // the session is gone
+        if (sessionGone(e)) break; // the session is gone
       }
     }
     await this._rejoin(room, lostAt);
@@ -949,7 +979,8 @@ export class Client {
       this._pubs.delete(pub.stream);
       pub.stream._pubs.delete(this);
     }
-    this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `publish after reconnecting: ${e.message}` });
+    const code = e.getCode ? e.getCode() : pub.stream.hasVideo() ? ErrorCode.ERR_PUBLISH_VIDEO_STREAM_FAIL : ErrorCode.ERR_PUBLISH_AUDIO_STREAM_FAIL;
+    this._emit('error', { errorCode: String(code), errorMsg: `publish after reconnecting: ${e.message}` });
   }
 
   _reconnectDone() {
