@@ -78,6 +78,26 @@ async function main() {
   e = await errorOf(() => client.join('room', Object.assign({}, tok, { userId: 'a b' })));
   ok(code(e) === 200006, `join with a malformed userId: 200006 ERR_INVALID_CONNECT_PARAMETER (${code(e)})`);
 
+  // join()'s host/port (guide: 必选, the media server's access IP and port)
+  // against the endpoint the join token names.  The token's shape: Base64 of
+  // its JSON body, "@#@", the Base64 HMAC (CONTRACT.md §2); no signature
+  // check is needed to be refused before anything is sent.
+  const body = { appId: 'app', channelId: 'room', userId: 'u1', host: '10.0.0.1', port: '28001', role: '1', timeStamp: 1 };
+  const token = Buffer.from(JSON.stringify(body) + '@#@' + Buffer.alloc(32).toString('base64')).toString('base64');
+  const withTok = (h, p) => Object.assign({}, tok, { signature: token, host: h, port: p });
+  e = await errorOf(() => client.join('room', withTok('10.0.0.2', 28001)));
+  ok(code(e) === 200006 && /10\.0\.0\.1:28001/.test(e.getMsg()),
+    `join with a host other than the token's media endpoint: 200006 ERR_INVALID_CONNECT_PARAMETER naming it (${code(e)} ${e && e.getMsg()})`);
+  e = await errorOf(() => client.join('room', withTok('10.0.0.1', 28002)));
+  ok(code(e) === 200006, `join with a port other than the token's: 200006 (${code(e)})`);
+  e = await errorOf(() => client.join('room', withTok('10.0.0.1', undefined)));
+  ok(code(e) === 200006, `join with host but no port: 200006 (${code(e)})`);
+  ok(client.getConnectionState() === 'DISCONNECTED', 'refused before connecting: still DISCONNECTED');
+  // Matching host/port (port as a number or a string) get past the check: the socket to localhost:1 then fails (200013/200014).
+  e = await errorOf(() => client.join('room', withTok('10.0.0.1', 28001)));
+  ok(code(e) === 200013 || code(e) === 200014 || code(e) === 200005,
+    `join with the token's own host/port passes the check and tries the server (${code(e)} ${e && e.getMsg()})`);
+
   e = await errorOf(() => ISDPRTC.createStream());
   ok(code(e) === 200008, `createStream() with no media settings: 200008 ERR_VIDEOINFO_NOT_EMPTY (${code(e)} ${e && e.message})`);
   e = await errorOf(() => ISDPRTC.createStream({ audio: false, video: false, userId: 'u1' }));

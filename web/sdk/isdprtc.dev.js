@@ -202,6 +202,19 @@ var ISDPRTC = (() => {
     });
     return { promise, resolve, reject };
   }
+  function tokenEndpoint(signature) {
+    try {
+      if (typeof atob !== "function") return null;
+      const raw = atob(signature);
+      const i = raw.lastIndexOf("@#@");
+      if (i < 0) return null;
+      const body = JSON.parse(raw.slice(0, i));
+      if (typeof body.host !== "string" || body.host === "" || body.port === void 0 || body.port === "") return null;
+      return { host: body.host, port: String(body.port) };
+    } catch (e) {
+      return null;
+    }
+  }
   var seq = 0;
   function localId(prefix) {
     seq += 1;
@@ -629,6 +642,7 @@ var ISDPRTC = (() => {
       v.volume = this._volume / 100;
       div.appendChild(v);
       this._el = v;
+      if (!this._local) this._watchVideoSize(v);
       this._stopped = { audio: false, video: false };
       resumeAudio();
       return this._start(v);
@@ -702,6 +716,20 @@ var ISDPRTC = (() => {
       for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {
       });
       for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
+    }
+    /**
+     * A remote stream's video changing size while it plays (the publisher's
+     * camera or the simulcast layer received) is a change of its video spec:
+     * stream-updated (guide 7.3.4.3).
+     */
+    _watchVideoSize(v) {
+      v.addEventListener("resize", () => {
+        if (this._el !== v || !v.videoWidth || !v.videoHeight) return;
+        const size = `${v.videoWidth}x${v.videoHeight}`;
+        const prev = this._videoSize;
+        this._videoSize = size;
+        if (prev && prev !== size && this._sub && this._client) this._client._remoteVideoResized(this, size);
+      });
     }
     _removeElement() {
       if (!this._el) return;
@@ -842,6 +870,7 @@ var ISDPRTC = (() => {
       if (this._el && this._el.srcObject !== this._ms) this._el.srcObject = this._ms;
     }
     _clearTracks() {
+      this._videoSize = null;
       for (const kind of ["audio", "video"]) {
         const t = this._tracks[kind];
         if (t && this._ms) this._ms.removeTrack(t);
@@ -1119,6 +1148,23 @@ var ISDPRTC = (() => {
     if (client._hasLeft) return new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, `${what}: the client has left the room: join again`);
     return new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `${what}: not in a room: join first`);
   }
+  function checkEndpoint(options) {
+    const has = (v) => v !== void 0 && v !== null && v !== "";
+    const tok = tokenEndpoint(options.signature);
+    if (!has(options.host) && !has(options.port)) return tok;
+    if (!has(options.host) || !has(options.port)) throw invalid("join: host and port go together (the media endpoint of the join token)");
+    if (typeof options.host !== "string" || options.host.length > 253) throw invalid("join: host must be a string (the media server's address)");
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("join: port must be an integer from 1 to 65535");
+    const mine = { host: options.host, port: String(port) };
+    if (tok && (tok.host.toLowerCase() !== mine.host.toLowerCase() || Number(tok.port) !== port)) {
+      throw invalid(`join: host/port ${mine.host}:${mine.port} are not the media endpoint the join token names (${tok.host}:${tok.port}): a stale token? Get a fresh one (and the endpoint) from your back end`);
+    }
+    return mine;
+  }
+  function descChanged(a, b) {
+    return ["hasAudio", "hasVideo", "videoCodec", "simulcast"].some((k) => b[k] !== void 0 && a[k] !== b[k]);
+  }
   function sessionGone(e) {
     return !!(e && e.getCode && e.getCode() === ErrorCode.ERR_USER_ALREADY_LEAVED);
   }
@@ -1201,7 +1247,8 @@ var ISDPRTC = (() => {
     // ---- join / leave ----
     /**
      * Joins room channelId.  options: userId, signature (the join token),
-     * ctime (UTC seconds), host, port (the media endpoint; informational),
+     * ctime (UTC seconds), host, port (the media endpoint the token names:
+     * checked against it, see checkEndpoint),
      * userRole (1 joiner: send and receive; 0 publisher: send only).
      */
     async join(channelId, options = {}) {
@@ -1223,13 +1270,14 @@ var ISDPRTC = (() => {
         if (role !== 0 && role !== 1) throw invalid("join: userRole must be 1 (joiner) or 0 (publisher)");
       } else role = void 0;
       if (!this._appId) throw invalid("join: the client has no appId");
+      const endpoint = checkEndpoint(options);
       this._room = {
         channelId,
         userId: options.userId,
         signature: options.signature,
         ctime: options.ctime,
-        host: options.host,
-        port: options.port,
+        host: endpoint && endpoint.host,
+        port: endpoint && endpoint.port,
         requestedRole: role,
         role: role === void 0 ? 1 : role
       };
@@ -1487,6 +1535,12 @@ var ISDPRTC = (() => {
       const code = data.reason && data.reason.code === 6 ? ErrorCode.TOKEN_EXPIRED : ErrorCode.SOCKET_DISCONNECT;
       this._emit("error", { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
     }
+    /** A subscribed remote stream's video changed size as it plays (Stream._watchVideoSize). */
+    _remoteVideoResized(st, size) {
+      if (this._remote.get(st._desc.streamId) !== st || !this._room || this._room.role === 0) return;
+      log.info("stream-updated: the video of", st._desc.streamId, "is now", size);
+      this._emit("stream-updated", { stream: st });
+    }
     _removeRemote(st) {
       this._endSubscription(st, false);
       this._remote.delete(st._desc.streamId);
@@ -1539,9 +1593,10 @@ var ISDPRTC = (() => {
         const changes = [];
         if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? "mute-audio" : "unmute-audio");
         if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? "mute-video" : "unmute-video");
+        const updated = changes.length > 0 || descChanged(st._desc, d);
         Object.assign(st._desc, d);
         for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
-        if (changes.length && receiving) emit("stream-updated", { stream: st });
+        if (updated && receiving) emit("stream-updated", { stream: st });
       }
       return out;
     }
@@ -1840,6 +1895,7 @@ var ISDPRTC = (() => {
       }
       await this._endSubscription(stream, true);
       if (audio || video) await this.subscribe(stream, { audio, video, maxLayer: sub.maxLayer });
+      else if (this._remote.get(stream._desc.streamId) === stream && !stream._sub) this._emit("stream-removed", { stream });
     }
     /**
      * Addition: the largest simulcast layer wanted for a subscribed stream's

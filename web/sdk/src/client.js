@@ -13,7 +13,7 @@ import { Stream } from './stream.js';
 import { AUDIO_MAX_BITRATE } from './media.js';
 import { sample, quality } from './stats.js';
 import { Transport, midsOf, stopTransceivers, whenConnected } from './transport.js';
-import { ID_RE, deferred, invalid, log, sleep } from './util.js';
+import { ID_RE, deferred, invalid, log, sleep, tokenEndpoint } from './util.js';
 
 const QUALITY_INTERVAL_MS = 2000;
 const VOLUME_INTERVAL_MS = 500;
@@ -33,6 +33,33 @@ const LAYER_NAMES = ['low', 'medium', 'high'];
 function notJoined(client, what) {
   if (client._hasLeft) return new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, `${what}: the client has left the room: join again`);
   return new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `${what}: not in a room: join first`);
+}
+/**
+ * join()'s host and port (guide: the media server's access address) against
+ * the join token's: the endpoint the client expects its media to go to.
+ * Either given alone, or contradicting the token (a stale token naming
+ * another endpoint), is 200006 ERR_INVALID_CONNECT_PARAMETER before anything
+ * is sent.  Returns {host, port} (null when neither says).
+ */
+function checkEndpoint(options) {
+  const has = v => v !== undefined && v !== null && v !== '';
+  const tok = tokenEndpoint(options.signature);
+  if (!has(options.host) && !has(options.port)) return tok;
+  if (!has(options.host) || !has(options.port)) throw invalid('join: host and port go together (the media endpoint of the join token)');
+  if (typeof options.host !== 'string' || options.host.length > 253) throw invalid('join: host must be a string (the media server\'s address)');
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid('join: port must be an integer from 1 to 65535');
+  const mine = { host: options.host, port: String(port) };
+  if (tok && (tok.host.toLowerCase() !== mine.host.toLowerCase() || Number(tok.port) !== port)) {
+    throw invalid(`join: host/port ${mine.host}:${mine.port} are not the media endpoint the join token names ` +
+      `(${tok.host}:${tok.port}): a stale token? Get a fresh one (and the endpoint) from your back end`);
+  }
+  return mine;
+}
+
+/** A stream descriptor's tracks or video spec differ (stream-updated). */
+function descChanged(a, b) {
+  return ['hasAudio', 'hasVideo', 'videoCodec', 'simulcast'].some(k => b[k] !== undefined && a[k] !== b[k]);
 }
 /** The session is gone (the server's or our own 200012). */
 function sessionGone(e) { return !!(e && e.getCode && e.getCode() === ErrorCode.ERR_USER_ALREADY_LEAVED); }
@@ -119,7 +146,8 @@ export class Client {
 
   /**
    * Joins room channelId.  options: userId, signature (the join token),
-   * ctime (UTC seconds), host, port (the media endpoint; informational),
+   * ctime (UTC seconds), host, port (the media endpoint the token names:
+   * checked against it, see checkEndpoint),
    * userRole (1 joiner: send and receive; 0 publisher: send only).
    */
   async join(channelId, options = {}) {
@@ -142,8 +170,9 @@ export class Client {
       if (role !== 0 && role !== 1) throw invalid('join: userRole must be 1 (joiner) or 0 (publisher)');
     } else role = undefined;
     if (!this._appId) throw invalid('join: the client has no appId');
+    const endpoint = checkEndpoint(options);
     this._room = { channelId, userId: options.userId, signature: options.signature, ctime: options.ctime,
-      host: options.host, port: options.port, requestedRole: role, role: role === undefined ? 1 : role };
+      host: endpoint && endpoint.host, port: endpoint && endpoint.port, requestedRole: role, role: role === undefined ? 1 : role };
     this._setState('CONNECTING');
     const sock = this._newSocket();
     this._sock = sock;
@@ -399,6 +428,13 @@ export class Client {
     this._emit('error', { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
   }
 
+  /** A subscribed remote stream's video changed size as it plays (Stream._watchVideoSize). */
+  _remoteVideoResized(st, size) {
+    if (this._remote.get(st._desc.streamId) !== st || !this._room || this._room.role === 0) return;
+    log.info('stream-updated: the video of', st._desc.streamId, 'is now', size);
+    this._emit('stream-updated', { stream: st });
+  }
+
   _removeRemote(st) {
     this._endSubscription(st, false);
     this._remote.delete(st._desc.streamId);
@@ -452,9 +488,10 @@ export class Client {
       const changes = [];
       if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? 'mute-audio' : 'unmute-audio');
       if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? 'mute-video' : 'unmute-video');
+      const updated = changes.length > 0 || descChanged(st._desc, d);
       Object.assign(st._desc, d);
       for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
-      if (changes.length && receiving) emit('stream-updated', { stream: st });
+      if (updated && receiving) emit('stream-updated', { stream: st });
     }
     return out;
   }
@@ -741,6 +778,9 @@ export class Client {
     }
     await this._endSubscription(stream, true);
     if (audio || video) await this.subscribe(stream, { audio, video, maxLayer: sub.maxLayer });
+    // Guide 7.3.4.3: stream-removed also when the application unsubscribes
+    // ("取消选看").  The stream stays published: subscribe() brings it back.
+    else if (this._remote.get(stream._desc.streamId) === stream && !stream._sub) this._emit('stream-removed', { stream });
   }
 
   /**

@@ -107,6 +107,7 @@ export class Stream {
     v.volume = this._volume / 100;
     div.appendChild(v);
     this._el = v;
+    if (!this._local) this._watchVideoSize(v);
     this._stopped = { audio: false, video: false };
     resumeAudio();
     return this._start(v);
@@ -163,6 +164,21 @@ export class Stream {
     this._closed = true;
     for (const client of Array.from(this._pubs.keys())) client.unpublish(this).catch(() => {});
     for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
+  }
+
+  /**
+   * A remote stream's video changing size while it plays (the publisher's
+   * camera or the simulcast layer received) is a change of its video spec:
+   * stream-updated (guide 7.3.4.3).
+   */
+  _watchVideoSize(v) {
+    v.addEventListener('resize', () => {
+      if (this._el !== v || !v.videoWidth || !v.videoHeight) return;
+      const size = `${v.videoWidth}x${v.videoHeight}`;
+      const prev = this._videoSize;
+      this._videoSize = size;
+      if (prev && prev !== size && this._sub && this._client) this._client._remoteVideoResized(this, size);
+    });
   }
 
   _removeElement() {
@@ -283,6 +299,7 @@ export class Stream {
   }
 
   _clearTracks() {
+    this._videoSize = null;
     for (const kind of ['audio', 'video']) {
       const t = this._tracks[kind];
       if (t && this._ms) this._ms.removeTrack(t);
