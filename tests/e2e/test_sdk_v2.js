@@ -309,6 +309,15 @@ async function main() {
     // ---- leave closes both connections ----
     const left = await Promise.all([A, B, C].map(p => p.evaluate(async () => { await H.clients.c.leave(); return T.pcs().open; })));
     ok(left.every(n => n === 0), `leave(): no connection left open (${left.join(', ')})`);
+    // Guide 7.2.4.3: 200012 ERR_USER_ALREADY_LEAVED "该用户已离开房间" — after leave(), not before join().
+    const after = await A.evaluate(async () => {
+      const code = p => p.then(() => 'resolved', e => e.getCode());
+      const fresh = ISDPRTC.createClient({ appId: 'x', domain: location.host });
+      return { publish: await code(H.clients.c.publish(H.locals.c)), renew: await code(H.clients.c.renewSignature('x')),
+        before: await code(fresh.renewSignature('x')) };
+    });
+    ok(after.publish === 200012 && after.renew === 200012 && after.before === 200002,
+      `after leave(), publish() and renewSignature() are 200012 ERR_USER_ALREADY_LEAVED; before any join() 200002 (${JSON.stringify(after)})`);
     await ctx.close();
   } finally {
     await browser.close().catch(() => {});
