@@ -239,8 +239,9 @@ async function main() {
 
     // ---- a remote unpublish: stream-removed, the receive connections clean up with negotiate ----
     await P.evaluate(() => { MOCK.mark = MOCK.log.length; });
+    const tUnpub = await P.evaluate(() => Date.now()); // bob's unsubscribe()s of carol above emitted stream-removed too
     await P.evaluate(() => H.clients.c.unpublish(H.locals.c));
-    const gone = await Promise.all(['a', 'b'].map(k => waitEvent(P, k, 'stream-removed', e => e.userId === 'carol')));
+    const gone = await Promise.all(['a', 'b'].map(k => waitEvent(P, k, 'stream-removed', e => e.userId === 'carol' && e.t >= tUnpub)));
     const cleaned = await waitFor(() => P.evaluate(() => ['alice', 'bob'].every(u => MOCK.log.slice(MOCK.mark)
       .some(r => r.user === u && r.type === 'negotiate' && r.pc === 'recv' && r.stopped >= 1))), 10000);
     pcs = await P.evaluate(() => T.pcs());

@@ -6,7 +6,9 @@
 // the other videos keep decoding; a 720p camera leaves Chromium as three
 // simulcast layers (outbound-rtp per rid q/h/f); a subscription capped with
 // maxLayer 'low' receives 320x180 and setRemoteVideoLayer() switches it; an
-// ICE restart keeps the call.  Figures: first frame, renegotiation and ICE
+// ICE restart keeps the call; guide 7.3.4.3: unsubscribe() emits
+// stream-removed ("取消选看"), a publisher's camera changing size gives its
+// subscribers stream-updated ("视频轨规格变化").  Figures: first frame, renegotiation and ICE
 // restart times.  Three pages at most (the machine has 2 cores).  Prints TAP.
 'use strict';
 const path = require('path');
@@ -217,6 +219,20 @@ async function main() {
     const carolBack = await allPlaying(B, 'c', ['carol'], 1, 15000);
     ok(partial.audioOnly && partial.both && carolBack.good, `unsubscribe({video: true}) keeps carol's audio; subscribe() brings her video back (${fmt(carolBack.last)})`);
 
+    // ---- guide 7.3.4.3: "stream-removed … 当取消选看远端用户" — also when the app unsubscribes ----
+    const removed = (await events(B, 'c', 'stream-removed')).filter(e => e.userId === 'carol');
+    ok(removed.length === 3, `bob's three unsubscribe(carol) calls each emit stream-removed for her stream, the partial one none (${removed.length})`);
+
+    // ---- guide 7.3.4.3: "stream-updated … 视频轨规格变化" — carol's camera goes to 640x360 ----
+    const tSpec = await C.evaluate(() => Date.now());
+    const spec = await C.evaluate(() => H.locals.c.getVideoTrack().applyConstraints({ width: { exact: 640 }, height: { exact: 360 } })
+      .then(() => H.locals.c.getVideoTrack().getSettings().width, e => `${e.name}: ${e.message}`));
+    const updated = await P.waitEvent(B, 'c', 'stream-updated', e => e.userId === 'carol' && e.t >= tSpec, 20000);
+    const small = await P.allPlaying(B, 'c', [['carol', 1]], 1, 5000);
+    const carolNow = small.last.find(v => v.userId === 'carol');
+    ok(spec === 640 && updated && carolNow && carolNow.width <= 640,
+      `carol's camera changes to 640x360 (${spec}): bob gets stream-updated for her stream (${updated ? 'yes' : 'no'}), her video now ${carolNow ? carolNow.width + 'x' + carolNow.height : 'none'}`);
+
     // ---- layer preference: maxLayer 'low' receives 320x180 ----
     const low = await C.evaluate(async () => {
       const client = H.clients.c, st = H.remote['c:alice:main'];
@@ -293,6 +309,15 @@ async function main() {
     // ---- leave closes both connections ----
     const left = await Promise.all([A, B, C].map(p => p.evaluate(async () => { await H.clients.c.leave(); return T.pcs().open; })));
     ok(left.every(n => n === 0), `leave(): no connection left open (${left.join(', ')})`);
+    // Guide 7.2.4.3: 200012 ERR_USER_ALREADY_LEAVED "该用户已离开房间" — after leave(), not before join().
+    const after = await A.evaluate(async () => {
+      const code = p => p.then(() => 'resolved', e => e.getCode());
+      const fresh = ISDPRTC.createClient({ appId: 'x', domain: location.host });
+      return { publish: await code(H.clients.c.publish(H.locals.c)), renew: await code(H.clients.c.renewSignature('x')),
+        before: await code(fresh.renewSignature('x')) };
+    });
+    ok(after.publish === 200012 && after.renew === 200012 && after.before === 200002,
+      `after leave(), publish() and renewSignature() are 200012 ERR_USER_ALREADY_LEAVED; before any join() 200002 (${JSON.stringify(after)})`);
     await ctx.close();
   } finally {
     await browser.close().catch(() => {});

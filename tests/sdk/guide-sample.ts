@@ -48,6 +48,9 @@ async function main(appId: string, domain: string, channel: string, userId: stri
   stream.setAudioVolume(50);
   const layer = stream.getStreamInfo().layer;
   console.log(muted, level, type, stream.getStreamInfo().hasVideo, stream.getStreamInfo().simulcast, layer && layer.current);
+  // The guide's constant names (table 7.2.4.3-1), typed with their numbers.
+  const expired: 200010 = ISDPRTC.ErrorCode.ERR_TOKEN_EXPIRED;
+  client.on('error', e => console.log(Number(e.errorCode) === expired || Number(e.errorCode) === ISDPRTC.ErrorCode.ERR_SOCKET_RECONNECT_FAIL));
   await client.unpublish(stream);
   await client.switchRole(0);
   await client.leave();

@@ -222,6 +222,37 @@ declare namespace ISDPRTC {
     switchDevice(type: MediaType, deviceId: string): Promise<void>;
   }
 
-  /** Addition: the error codes (docs/SDK.md). */
-  const ErrorCode: { readonly [name: string]: number };
+  /**
+   * Addition: the error codes (docs/SDK.md "Errors"), under the names of the
+   * guide's table 7.2.4.3-1 and the SDK's earlier names.
+   */
+  const ErrorCode: {
+    readonly ERR_SDK_INTERNAL_ERROR: 200001;
+    readonly ERR_SDK_NOT_SUPPORTED: 200002;
+    readonly ERR_CREATE_MEDIA_ENGINE: 200003;
+    readonly ERR_NOT_INITIALIZED: 200004;
+    readonly ERR_SOCKET_URL_NOT_CORRECT: 200005;
+    readonly ERR_INVALID_CONNECT_PARAMETER: 200006;
+    readonly ERR_CONNECT_PARAMETER_NOT_EMPTY: 200007;
+    readonly ERR_VIDEOINFO_NOT_EMPTY: 200008;
+    readonly ERR_INVALID_TOKEN: 200009;
+    readonly ERR_TOKEN_EXPIRED: 200010;
+    readonly ERR_USER_ALREADY_JOINED: 200011;
+    readonly ERR_USER_ALREADY_LEAVED: 200012;
+    readonly ERR_SOCKET_CONNECT_FAIL: 200013;
+    readonly ERR_SOCKET_CONNECT_TIMEOUT: 200014;
+    readonly ERR_SOCKET_RECONNECT_FAIL: 200015;
+    readonly ERR_SOCKET_DISCONNECT: 200016;
+    readonly ERR_SERVER_NO_RESPONSE: 200017;
+    readonly ERR_JOIN_CHANNEL_FAIL: 200018;
+    readonly ERR_JOIN_CHANNEL_REJECTED: 200019;
+    readonly ERR_MEM_NOT_ENOUGH: 200020;
+    readonly ERR_GET_MEDIA_PORT_FAIL: 200021;
+    readonly ERR_SCREEN_CAPTURE_FAIL: 200022;
+    readonly ERR_SET_REMOTE_AUDIO_MUTE_FAIL: 200023;
+    readonly ERR_SETUP_REMOTE_VIEW_FAIL: 200024;
+    readonly ERR_PUBLISH_AUDIO_STREAM_FAIL: 200025;
+    readonly ERR_PUBLISH_VIDEO_STREAM_FAIL: 200026;
+    readonly [name: string]: number;
+  };
 }

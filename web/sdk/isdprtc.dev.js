@@ -45,15 +45,43 @@ var ISDPRTC = (() => {
 
   // src/errors.js
   var ErrorCode = Object.freeze({
+    ERR_SDK_INTERNAL_ERROR: 200001,
+    ERR_SDK_NOT_SUPPORTED: 200002,
+    ERR_CREATE_MEDIA_ENGINE: 200003,
+    ERR_NOT_INITIALIZED: 200004,
+    ERR_SOCKET_URL_NOT_CORRECT: 200005,
+    ERR_INVALID_CONNECT_PARAMETER: 200006,
+    ERR_CONNECT_PARAMETER_NOT_EMPTY: 200007,
+    ERR_VIDEOINFO_NOT_EMPTY: 200008,
+    ERR_INVALID_TOKEN: 200009,
+    ERR_TOKEN_EXPIRED: 200010,
+    ERR_USER_ALREADY_JOINED: 200011,
+    ERR_USER_ALREADY_LEAVED: 200012,
+    ERR_SOCKET_CONNECT_FAIL: 200013,
+    ERR_SOCKET_CONNECT_TIMEOUT: 200014,
+    ERR_SOCKET_RECONNECT_FAIL: 200015,
+    ERR_SOCKET_DISCONNECT: 200016,
+    ERR_SERVER_NO_RESPONSE: 200017,
+    ERR_JOIN_CHANNEL_FAIL: 200018,
+    ERR_JOIN_CHANNEL_REJECTED: 200019,
+    ERR_MEM_NOT_ENOUGH: 200020,
+    ERR_GET_MEDIA_PORT_FAIL: 200021,
+    ERR_SCREEN_CAPTURE_FAIL: 200022,
+    ERR_SET_REMOTE_AUDIO_MUTE_FAIL: 200023,
+    ERR_SETUP_REMOTE_VIEW_FAIL: 200024,
+    ERR_PUBLISH_AUDIO_STREAM_FAIL: 200025,
+    ERR_PUBLISH_VIDEO_STREAM_FAIL: 200026,
+    // The earlier names (kept for applications that use them).
     INTERNAL_ERROR: 200001,
     NOT_SUPPORTED: 200002,
-    // not allowed in the current state
     SOCKET_URL_INVALID: 200005,
     INVALID_PARAMETER: 200006,
     INVALID_TOKEN: 200009,
     TOKEN_EXPIRED: 200010,
     USER_ALREADY_JOINED: 200011,
+    USER_ALREADY_LEFT: 200012,
     NOT_JOINED: 200012,
+    // deprecated name: 200012 means "already left" (before any join it is 200002)
     SOCKET_CONNECT_FAIL: 200013,
     SOCKET_CONNECT_TIMEOUT: 200014,
     SOCKET_RECONNECT_FAIL: 200015,
@@ -62,8 +90,10 @@ var ISDPRTC = (() => {
     JOIN_FAILED: 200018,
     JOIN_REJECTED: 200019,
     MEDIA_FAILED: 200021,
+    // deprecated name of ERR_GET_MEDIA_PORT_FAIL
     SCREEN_CAPTURE_FAILED: 200022,
     PLAY_FAILED: 200024,
+    // deprecated name of ERR_SETUP_REMOTE_VIEW_FAIL
     AUDIO_CAPTURE_FAILED: 200025,
     VIDEO_CAPTURE_FAILED: 200026,
     REDIRECT: 200030
@@ -177,6 +207,19 @@ var ISDPRTC = (() => {
     promise.catch(() => {
     });
     return { promise, resolve, reject };
+  }
+  function tokenEndpoint(signature) {
+    try {
+      if (typeof atob !== "function") return null;
+      const raw = atob(signature);
+      const i = raw.lastIndexOf("@#@");
+      if (i < 0) return null;
+      const body = JSON.parse(raw.slice(0, i));
+      if (typeof body.host !== "string" || body.host === "" || body.port === void 0 || body.port === "") return null;
+      return { host: body.host, port: String(body.port) };
+    } catch (e) {
+      return null;
+    }
   }
   var seq = 0;
   function localId(prefix) {
@@ -562,7 +605,8 @@ var ISDPRTC = (() => {
       if (!this._local || this._config.screen) throw new RtcError(ErrorCode.NOT_SUPPORTED, "switchDevice: only a camera/microphone stream");
       if (type !== "audio" && type !== "video") throw invalid('switchDevice: type must be "audio" or "video"');
       const old = this._tracks[type];
-      if (!old) throw new RtcError(ErrorCode.NOT_SUPPORTED, `switchDevice: the stream has no ${type}`);
+      if (!old && !this._initialized) throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, "switchDevice: initialize the stream first");
+      if (!old) throw new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `switchDevice: the stream has no ${type}`);
       const track = await captureDevice(type, deviceId, this._config.resolution);
       track.enabled = old.enabled;
       this._setTrack(track);
@@ -579,8 +623,9 @@ var ISDPRTC = (() => {
      * Plays the stream in a <video> element created inside the <div> whose id
      * is elementId.  options: objectFit 'contain' (default) | 'cover' |
      * 'fill'; muted (default false); mirror (addition; default true for a
-     * local camera).  Rejects with RtcError 200024 when the browser refuses to
-     * start playback (autoplay policy): call resume() from a user gesture.
+     * local camera).  When the browser refuses to start playback (autoplay
+     * policy) it rejects with RtcError 200024 ERR_SETUP_REMOTE_VIEW_FAIL for a
+     * remote stream, 200002 for a local one: call resume() from a user gesture.
      */
     async play(elementId, options = {}) {
       if (this._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, "play: the stream is closed");
@@ -603,6 +648,7 @@ var ISDPRTC = (() => {
       v.volume = this._volume / 100;
       div.appendChild(v);
       this._el = v;
+      if (!this._local) this._watchVideoSize(v);
       this._stopped = { audio: false, video: false };
       resumeAudio();
       return this._start(v);
@@ -617,7 +663,8 @@ var ISDPRTC = (() => {
         await Promise.race([started, waited]);
       } catch (e) {
         if (this._el !== v) return;
-        throw new RtcError(ErrorCode.PLAY_FAILED, e && e.name ? e.name : "play failed", { cause: e, message: `play: ${e && e.message}` });
+        const code = this._local ? ErrorCode.ERR_SDK_NOT_SUPPORTED : ErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL;
+        throw new RtcError(code, e && e.name ? e.name : "play failed", { cause: e, message: `play: ${e && e.message}` });
       } finally {
         clearTimeout(timer);
       }
@@ -676,6 +723,20 @@ var ISDPRTC = (() => {
       });
       for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
     }
+    /**
+     * A remote stream's video changing size while it plays (the publisher's
+     * camera or the simulcast layer received) is a change of its video spec:
+     * stream-updated (guide 7.3.4.3).
+     */
+    _watchVideoSize(v) {
+      v.addEventListener("resize", () => {
+        if (this._el !== v || !v.videoWidth || !v.videoHeight) return;
+        const size = `${v.videoWidth}x${v.videoHeight}`;
+        const prev = this._videoSize;
+        this._videoSize = size;
+        if (prev && prev !== size && this._sub && this._client) this._client._remoteVideoResized(this, size);
+      });
+    }
     _removeElement() {
       if (!this._el) return;
       try {
@@ -702,7 +763,16 @@ var ISDPRTC = (() => {
     }
     _setEnabled(kind, enabled) {
       const t = this._tracks[kind];
-      if (!t) return false;
+      if (!t) {
+        if (!this._local && kind === "audio" && this._client) {
+          const why = this._closed ? "the stream is closed" : !this.hasAudio() ? "the stream has no audio" : "its audio is not subscribed";
+          this._client._emit("error", {
+            errorCode: String(ErrorCode.ERR_SET_REMOTE_AUDIO_MUTE_FAIL),
+            errorMsg: `${enabled ? "unmuteAudio" : "muteAudio"}: ${why}`
+          });
+        }
+        return false;
+      }
       t.enabled = enabled;
       if (this._local) for (const [client, pub] of this._pubs) client._sendMute(pub, kind, !enabled);
       return true;
@@ -806,6 +876,7 @@ var ISDPRTC = (() => {
       if (this._el && this._el.srcObject !== this._ms) this._el.srcObject = this._ms;
     }
     _clearTracks() {
+      this._videoSize = null;
       for (const kind of ["audio", "video"]) {
         const t = this._tracks[kind];
         if (t && this._ms) this._ms.removeTrack(t);
@@ -840,7 +911,9 @@ var ISDPRTC = (() => {
     };
     if (!VIDEO_PROFILES[c.resolution]) throw invalid(`createStream: resolution must be one of ${Object.keys(VIDEO_PROFILES).join(", ")}`);
     if (c.simulcast !== void 0 && typeof c.simulcast !== "boolean") throw invalid("createStream: simulcast must be true or false");
-    if (!c.screen && !c.audio && !c.video) log.warn("createStream: neither audio nor video nor screen asked for");
+    if (!c.screen && !c.audio && !c.video) {
+      throw new RtcError(ErrorCode.ERR_VIDEOINFO_NOT_EMPTY, "createStream: the media settings are empty: ask for audio, video or screen");
+    }
     return new Stream("local", c);
   }
 
@@ -979,7 +1052,12 @@ var ISDPRTC = (() => {
     /** The connection, created on first use (and after close()). */
     ensure() {
       if (this.pc && this.pc.signalingState !== "closed") return this.pc;
-      const pc = new RTCPeerConnection(PC_CONFIG);
+      let pc;
+      try {
+        pc = new RTCPeerConnection(PC_CONFIG);
+      } catch (e) {
+        throw new RtcError(ErrorCode.ERR_CREATE_MEDIA_ENGINE, `RTCPeerConnection: ${e && e.message}`, { cause: e });
+      }
       this.pc = pc;
       this.desync = false;
       pc.addEventListener("connectionstatechange", () => {
@@ -1073,8 +1151,29 @@ var ISDPRTC = (() => {
   var MAX_REDIRECTS = 3;
   var DEFAULT_RESUME = { resumeWindowMs: 15e3, idleTimeoutMs: 2e4 };
   var LAYER_NAMES = ["low", "medium", "high"];
-  function notJoined(what) {
-    return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`);
+  function notJoined(client, what) {
+    if (client._hasLeft) return new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, `${what}: the client has left the room: join again`);
+    return new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `${what}: not in a room: join first`);
+  }
+  function checkEndpoint(options) {
+    const has = (v) => v !== void 0 && v !== null && v !== "";
+    const tok = tokenEndpoint(options.signature);
+    if (!has(options.host) && !has(options.port)) return tok;
+    if (!has(options.host) || !has(options.port)) throw invalid("join: host and port go together (the media endpoint of the join token)");
+    if (typeof options.host !== "string" || options.host.length > 253) throw invalid("join: host must be a string (the media server's address)");
+    const port = Number(options.port);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid("join: port must be an integer from 1 to 65535");
+    const mine = { host: options.host, port: String(port) };
+    if (tok && (tok.host.toLowerCase() !== mine.host.toLowerCase() || Number(tok.port) !== port)) {
+      throw invalid(`join: host/port ${mine.host}:${mine.port} are not the media endpoint the join token names (${tok.host}:${tok.port}): a stale token? Get a fresh one (and the endpoint) from your back end`);
+    }
+    return mine;
+  }
+  function descChanged(a, b) {
+    return ["hasAudio", "hasVideo", "videoCodec", "simulcast"].some((k) => b[k] !== void 0 && a[k] !== b[k]);
+  }
+  function sessionGone(e) {
+    return !!(e && e.getCode && e.getCode() === ErrorCode.ERR_USER_ALREADY_LEAVED);
   }
   function notSent(what) {
     const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
@@ -1138,7 +1237,7 @@ var ISDPRTC = (() => {
     }
     async _request(type, fields, timeoutMs) {
       if (this._state === "RECONNECTING" && this._reconnected) await this._reconnected.promise;
-      if (this._state !== "CONNECTED" || !this._sock) throw notJoined(type);
+      if (this._state !== "CONNECTED" || !this._sock) throw notJoined(this, type);
       return this._sock.request(type, fields, timeoutMs);
     }
     /**
@@ -1156,11 +1255,20 @@ var ISDPRTC = (() => {
     // ---- join / leave ----
     /**
      * Joins room channelId.  options: userId, signature (the join token),
-     * ctime (UTC seconds), host, port (the media endpoint; informational),
+     * ctime (UTC seconds), host, port (the media endpoint the token names:
+     * checked against it, see checkEndpoint),
      * userRole (1 joiner: send and receive; 0 publisher: send only).
      */
     async join(channelId, options = {}) {
       if (this._state !== "DISCONNECTED") throw new RtcError(ErrorCode.NOT_SUPPORTED, "join: already in a room (or joining): leave first");
+      const empty = (v) => v === void 0 || v === null || v === "";
+      if (empty(channelId)) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, "join: channelId is empty");
+      if (!options || typeof options !== "object" || Object.keys(options).length === 0) {
+        throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, "join: the join parameters {userId, signature, ctime, host, port} are empty");
+      }
+      for (const k of ["userId", "signature"]) {
+        if (empty(options[k])) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, `join: ${k} is empty`);
+      }
       if (typeof channelId !== "string" || !ID_RE.test(channelId)) throw invalid("join: channelId must be 1 to 64 characters of A-Z a-z 0-9 _ -");
       if (!options || typeof options.userId !== "string" || !ID_RE.test(options.userId)) throw invalid("join: userId must be 1 to 64 characters of A-Z a-z 0-9 _ -");
       if (typeof options.signature !== "string" || !options.signature || options.signature.length > 4096) throw invalid("join: signature (the join token) is required");
@@ -1170,13 +1278,14 @@ var ISDPRTC = (() => {
         if (role !== 0 && role !== 1) throw invalid("join: userRole must be 1 (joiner) or 0 (publisher)");
       } else role = void 0;
       if (!this._appId) throw invalid("join: the client has no appId");
+      const endpoint = checkEndpoint(options);
       this._room = {
         channelId,
         userId: options.userId,
         signature: options.signature,
         ctime: options.ctime,
-        host: options.host,
-        port: options.port,
+        host: endpoint && endpoint.host,
+        port: endpoint && endpoint.port,
         requestedRole: role,
         role: role === void 0 ? 1 : role
       };
@@ -1191,6 +1300,7 @@ var ISDPRTC = (() => {
         this._setState("DISCONNECTED");
         throw e instanceof RtcError ? e : new RtcError(ErrorCode.JOIN_FAILED, `join: ${e && e.message}`);
       }
+      this._hasLeft = false;
       this._setState("CONNECTED");
       this._startTimers();
       this._held = [];
@@ -1290,6 +1400,7 @@ var ISDPRTC = (() => {
       }
     }
     _teardown() {
+      this._hasLeft = true;
       this._stopTimers();
       this._closeTransports();
       for (const pub of this._pubs.values()) {
@@ -1308,7 +1419,7 @@ var ISDPRTC = (() => {
       this._held = null;
       if (this._sock) this._sock.close();
       this._sock = null;
-      if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, "left the room"));
+      if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, "left the room"));
       this._reconnected = null;
       this._room = null;
     }
@@ -1452,6 +1563,12 @@ var ISDPRTC = (() => {
       const code = data.reason && data.reason.code === 6 ? ErrorCode.TOKEN_EXPIRED : ErrorCode.SOCKET_DISCONNECT;
       this._emit("error", { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
     }
+    /** A subscribed remote stream's video changed size as it plays (Stream._watchVideoSize). */
+    _remoteVideoResized(st, size) {
+      if (this._remote.get(st._desc.streamId) !== st || !this._room || this._room.role === 0) return;
+      log.info("stream-updated: the video of", st._desc.streamId, "is now", size);
+      this._emit("stream-updated", { stream: st });
+    }
     _removeRemote(st) {
       this._endSubscription(st, false);
       this._remote.delete(st._desc.streamId);
@@ -1504,9 +1621,10 @@ var ISDPRTC = (() => {
         const changes = [];
         if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? "mute-audio" : "unmute-audio");
         if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? "mute-video" : "unmute-video");
+        const updated = changes.length > 0 || descChanged(st._desc, d);
         Object.assign(st._desc, d);
         for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
-        if (changes.length && receiving) emit("stream-updated", { stream: st });
+        if (updated && receiving) emit("stream-updated", { stream: st });
       }
       return out;
     }
@@ -1515,8 +1633,11 @@ var ISDPRTC = (() => {
     async publish(stream) {
       if (!(stream instanceof Stream) || !stream._local) throw invalid("publish: a local stream made by createStream is required");
       if (stream._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: the stream is closed");
-      if (!stream.hasAudio() && !stream.hasVideo()) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: initialize the stream first");
-      if (this._state === "DISCONNECTED" || this._state === "CONNECTING") throw notJoined("publish");
+      if (!stream.hasAudio() && !stream.hasVideo()) {
+        if (!stream._initialized) throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, "publish: initialize the stream first");
+        throw new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, "publish: the stream has no track left to send");
+      }
+      if (this._state === "DISCONNECTED" || this._state === "CONNECTING") throw notJoined(this, "publish");
       if (this._pubs.has(stream)) throw new RtcError(ErrorCode.NOT_SUPPORTED, "publish: this stream is already published");
       const type = stream._config.screen ? "auxiliary" : "main";
       for (const p of this._pubs.values()) {
@@ -1715,6 +1836,9 @@ var ISDPRTC = (() => {
           stream._sub = null;
           stream._clearTracks();
         }
+        if (!(e instanceof RtcError) || e.getCode() === ErrorCode.ERR_GET_MEDIA_PORT_FAIL) {
+          throw new RtcError(ErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL, `subscribe: ${e && (e.getMsg ? e.getMsg() : e.message)}`, { cause: e });
+        }
         throw e;
       }
     }
@@ -1799,6 +1923,7 @@ var ISDPRTC = (() => {
       }
       await this._endSubscription(stream, true);
       if (audio || video) await this.subscribe(stream, { audio, video, maxLayer: sub.maxLayer });
+      else if (this._remote.get(stream._desc.streamId) === stream && !stream._sub) this._emit("stream-removed", { stream });
     }
     /**
      * Addition: the largest simulcast layer wanted for a subscribed stream's
@@ -1869,12 +1994,12 @@ var ISDPRTC = (() => {
           ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
         } catch (e) {
           log.info("ICE restart failed:", e.message);
-          if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) return;
+          if (sessionGone(e)) return;
         }
         if (t.pc !== pc || this._state !== "CONNECTED") return;
         if (!ok) await this._rebuild(t);
       } catch (e) {
-        this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
+        this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.ERR_SDK_INTERNAL_ERROR), errorMsg: `media reconnection failed: ${e.message}` });
       } finally {
         t.recovering = false;
       }
@@ -1972,7 +2097,7 @@ var ISDPRTC = (() => {
         } catch (e) {
           if (this._sock === sock) sock.close();
           if (this._room !== room || this._state !== "RECONNECTING") return;
-          if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) break;
+          if (sessionGone(e)) break;
         }
       }
       await this._rejoin(room, lostAt);
@@ -2037,7 +2162,8 @@ var ISDPRTC = (() => {
         this._pubs.delete(pub.stream);
         pub.stream._pubs.delete(this);
       }
-      this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `publish after reconnecting: ${e.message}` });
+      const code = e.getCode ? e.getCode() : pub.stream.hasVideo() ? ErrorCode.ERR_PUBLISH_VIDEO_STREAM_FAIL : ErrorCode.ERR_PUBLISH_AUDIO_STREAM_FAIL;
+      this._emit("error", { errorCode: String(code), errorMsg: `publish after reconnecting: ${e.message}` });
     }
     _reconnectDone() {
       this._setState("CONNECTED", "RECONNECTED");

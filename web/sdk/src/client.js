@@ -13,7 +13,7 @@ import { Stream } from './stream.js';
 import { AUDIO_MAX_BITRATE } from './media.js';
 import { sample, quality } from './stats.js';
 import { Transport, midsOf, stopTransceivers, whenConnected } from './transport.js';
-import { ID_RE, deferred, invalid, log, sleep } from './util.js';
+import { ID_RE, deferred, invalid, log, sleep, tokenEndpoint } from './util.js';
 
 const QUALITY_INTERVAL_MS = 2000;
 const VOLUME_INTERVAL_MS = 500;
@@ -26,7 +26,44 @@ const DEFAULT_RESUME = { resumeWindowMs: 15000, idleTimeoutMs: 20000 };
 /** setRemoteVideoLayer / subscribe's maxLayer: names of the layers (lowest first). */
 const LAYER_NAMES = ['low', 'medium', 'high'];
 
-function notJoined(what) { return new RtcError(ErrorCode.NOT_JOINED, `${what}: not in a room: join first`); }
+/**
+ * A call that needs a joined client: 200012 ERR_USER_ALREADY_LEAVED once the
+ * client has left (leave(), removed, the connection given up); before any
+ * join (or while joining) 200002 ERR_SDK_NOT_SUPPORTED.
+ */
+function notJoined(client, what) {
+  if (client._hasLeft) return new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, `${what}: the client has left the room: join again`);
+  return new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `${what}: not in a room: join first`);
+}
+/**
+ * join()'s host and port (guide: the media server's access address) against
+ * the join token's: the endpoint the client expects its media to go to.
+ * Either given alone, or contradicting the token (a stale token naming
+ * another endpoint), is 200006 ERR_INVALID_CONNECT_PARAMETER before anything
+ * is sent.  Returns {host, port} (null when neither says).
+ */
+function checkEndpoint(options) {
+  const has = v => v !== undefined && v !== null && v !== '';
+  const tok = tokenEndpoint(options.signature);
+  if (!has(options.host) && !has(options.port)) return tok;
+  if (!has(options.host) || !has(options.port)) throw invalid('join: host and port go together (the media endpoint of the join token)');
+  if (typeof options.host !== 'string' || options.host.length > 253) throw invalid('join: host must be a string (the media server\'s address)');
+  const port = Number(options.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid('join: port must be an integer from 1 to 65535');
+  const mine = { host: options.host, port: String(port) };
+  if (tok && (tok.host.toLowerCase() !== mine.host.toLowerCase() || Number(tok.port) !== port)) {
+    throw invalid(`join: host/port ${mine.host}:${mine.port} are not the media endpoint the join token names ` +
+      `(${tok.host}:${tok.port}): a stale token? Get a fresh one (and the endpoint) from your back end`);
+  }
+  return mine;
+}
+
+/** A stream descriptor's tracks or video spec differ (stream-updated). */
+function descChanged(a, b) {
+  return ['hasAudio', 'hasVideo', 'videoCodec', 'simulcast'].some(k => b[k] !== undefined && a[k] !== b[k]);
+}
+/** The session is gone (the server's or our own 200012). */
+function sessionGone(e) { return !!(e && e.getCode && e.getCode() === ErrorCode.ERR_USER_ALREADY_LEAVED); }
 function notSent(what) {
   const e = new RtcError(ErrorCode.SOCKET_DISCONNECT, `${what}: the media connection was reset meanwhile`);
   e.notSent = true;
@@ -91,7 +128,7 @@ export class Client {
 
   async _request(type, fields, timeoutMs) {
     if (this._state === 'RECONNECTING' && this._reconnected) await this._reconnected.promise;
-    if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(type);
+    if (this._state !== 'CONNECTED' || !this._sock) throw notJoined(this, type);
     return this._sock.request(type, fields, timeoutMs);
   }
 
@@ -111,11 +148,21 @@ export class Client {
 
   /**
    * Joins room channelId.  options: userId, signature (the join token),
-   * ctime (UTC seconds), host, port (the media endpoint; informational),
+   * ctime (UTC seconds), host, port (the media endpoint the token names:
+   * checked against it, see checkEndpoint),
    * userRole (1 joiner: send and receive; 0 publisher: send only).
    */
   async join(channelId, options = {}) {
     if (this._state !== 'DISCONNECTED') throw new RtcError(ErrorCode.NOT_SUPPORTED, 'join: already in a room (or joining): leave first');
+    // Missing join parameters: the guide's 200007 (malformed ones: 200006).
+    const empty = v => v === undefined || v === null || v === '';
+    if (empty(channelId)) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, 'join: channelId is empty');
+    if (!options || typeof options !== 'object' || Object.keys(options).length === 0) {
+      throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, 'join: the join parameters {userId, signature, ctime, host, port} are empty');
+    }
+    for (const k of ['userId', 'signature']) {
+      if (empty(options[k])) throw new RtcError(ErrorCode.ERR_CONNECT_PARAMETER_NOT_EMPTY, `join: ${k} is empty`);
+    }
     if (typeof channelId !== 'string' || !ID_RE.test(channelId)) throw invalid('join: channelId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
     if (!options || typeof options.userId !== 'string' || !ID_RE.test(options.userId)) throw invalid('join: userId must be 1 to 64 characters of A-Z a-z 0-9 _ -');
     if (typeof options.signature !== 'string' || !options.signature || options.signature.length > 4096) throw invalid('join: signature (the join token) is required');
@@ -125,8 +172,9 @@ export class Client {
       if (role !== 0 && role !== 1) throw invalid('join: userRole must be 1 (joiner) or 0 (publisher)');
     } else role = undefined;
     if (!this._appId) throw invalid('join: the client has no appId');
+    const endpoint = checkEndpoint(options);
     this._room = { channelId, userId: options.userId, signature: options.signature, ctime: options.ctime,
-      host: options.host, port: options.port, requestedRole: role, role: role === undefined ? 1 : role };
+      host: endpoint && endpoint.host, port: endpoint && endpoint.port, requestedRole: role, role: role === undefined ? 1 : role };
     this._setState('CONNECTING');
     try {
       const data = await this._joinFollowing(() => this._room !== null);
@@ -138,6 +186,7 @@ export class Client {
       this._setState('DISCONNECTED');
       throw e instanceof RtcError ? e : new RtcError(ErrorCode.JOIN_FAILED, `join: ${e && e.message}`);
     }
+    this._hasLeft = false;
     this._setState('CONNECTED');
     this._startTimers();
     // The room as it was: peer-join and stream-added for what is already
@@ -244,6 +293,7 @@ export class Client {
   }
 
   _teardown() {
+    this._hasLeft = true;
     this._stopTimers();
     this._closeTransports();
     for (const pub of this._pubs.values()) {
@@ -262,7 +312,7 @@ export class Client {
     this._held = null;
     if (this._sock) this._sock.close();
     this._sock = null;
-    if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.NOT_JOINED, 'left the room'));
+    if (this._reconnected) this._reconnected.reject(new RtcError(ErrorCode.ERR_USER_ALREADY_LEAVED, 'left the room'));
     this._reconnected = null;
     this._room = null;
   }
@@ -401,6 +451,13 @@ export class Client {
     this._emit('error', { errorCode: String(code), errorMsg: `removed from the room: ${data.reason && data.reason.msg}` });
   }
 
+  /** A subscribed remote stream's video changed size as it plays (Stream._watchVideoSize). */
+  _remoteVideoResized(st, size) {
+    if (this._remote.get(st._desc.streamId) !== st || !this._room || this._room.role === 0) return;
+    log.info('stream-updated: the video of', st._desc.streamId, 'is now', size);
+    this._emit('stream-updated', { stream: st });
+  }
+
   _removeRemote(st) {
     this._endSubscription(st, false);
     this._remote.delete(st._desc.streamId);
@@ -454,9 +511,10 @@ export class Client {
       const changes = [];
       if (!!st._desc.audioMuted !== !!d.audioMuted) changes.push(d.audioMuted ? 'mute-audio' : 'unmute-audio');
       if (!!st._desc.videoMuted !== !!d.videoMuted) changes.push(d.videoMuted ? 'mute-video' : 'unmute-video');
+      const updated = changes.length > 0 || descChanged(st._desc, d);
       Object.assign(st._desc, d);
       for (const ev of changes) emit(ev, { roomId: this._room.channelId, userId: d.userId, streamId: id });
-      if (changes.length && receiving) emit('stream-updated', { stream: st });
+      if (updated && receiving) emit('stream-updated', { stream: st });
     }
     return out;
   }
@@ -467,8 +525,11 @@ export class Client {
   async publish(stream) {
     if (!(stream instanceof Stream) || !stream._local) throw invalid('publish: a local stream made by createStream is required');
     if (stream._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: the stream is closed');
-    if (!stream.hasAudio() && !stream.hasVideo()) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: initialize the stream first');
-    if (this._state === 'DISCONNECTED' || this._state === 'CONNECTING') throw notJoined('publish');
+    if (!stream.hasAudio() && !stream.hasVideo()) {
+      if (!stream._initialized) throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, 'publish: initialize the stream first');
+      throw new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, 'publish: the stream has no track left to send');
+    }
+    if (this._state === 'DISCONNECTED' || this._state === 'CONNECTING') throw notJoined(this, 'publish');
     if (this._pubs.has(stream)) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'publish: this stream is already published');
     const type = stream._config.screen ? 'auxiliary' : 'main';
     for (const p of this._pubs.values()) {
@@ -649,6 +710,12 @@ export class Client {
         stream._sub = null;
         stream._clearTracks();
       }
+      // The media plane refusing the subscription (the server's 200021), or
+      // the browser failing to apply the answer, is the guide's 200024:
+      // setting up the remote view failed.  Other codes pass through.
+      if (!(e instanceof RtcError) || e.getCode() === ErrorCode.ERR_GET_MEDIA_PORT_FAIL) {
+        throw new RtcError(ErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL, `subscribe: ${e && (e.getMsg ? e.getMsg() : e.message)}`, { cause: e });
+      }
       throw e;
     }
   }
@@ -734,6 +801,9 @@ export class Client {
     }
     await this._endSubscription(stream, true);
     if (audio || video) await this.subscribe(stream, { audio, video, maxLayer: sub.maxLayer });
+    // Guide 7.3.4.3: stream-removed also when the application unsubscribes
+    // ("取消选看").  The stream stays published: subscribe() brings it back.
+    else if (this._remote.get(stream._desc.streamId) === stream && !stream._sub) this._emit('stream-removed', { stream });
   }
 
   /**
@@ -801,12 +871,12 @@ export class Client {
         ok = ok || await whenConnected(pc, ICE_RESTART_WAIT_MS);
       } catch (e) {
         log.info('ICE restart failed:', e.message);
-        if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) return; // the session is gone: rejoining handles it
+        if (sessionGone(e)) return; // the session is gone: rejoining handles it
       }
       if (t.pc !== pc || this._state !== 'CONNECTED') return;
       if (!ok) await this._rebuild(t);
     } catch (e) {
-      this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `media reconnection failed: ${e.message}` });
+      this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.ERR_SDK_INTERNAL_ERROR), errorMsg: `media reconnection failed: ${e.message}` });
     } finally {
       t.recovering = false;
     }
@@ -909,7 +979,7 @@ export class Client {
       } catch (e) {
         if (this._sock === sock) sock.close();
         if (this._room !== room || this._state !== 'RECONNECTING') return; // removed meanwhile (replayed client-banned)
-        if (e.getCode && e.getCode() === ErrorCode.NOT_JOINED) break; // the session is gone
+        if (sessionGone(e)) break; // the session is gone
       }
     }
     await this._rejoin(room, lostAt);
@@ -976,7 +1046,8 @@ export class Client {
       this._pubs.delete(pub.stream);
       pub.stream._pubs.delete(this);
     }
-    this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.MEDIA_FAILED), errorMsg: `publish after reconnecting: ${e.message}` });
+    const code = e.getCode ? e.getCode() : pub.stream.hasVideo() ? ErrorCode.ERR_PUBLISH_VIDEO_STREAM_FAIL : ErrorCode.ERR_PUBLISH_AUDIO_STREAM_FAIL;
+    this._emit('error', { errorCode: String(code), errorMsg: `publish after reconnecting: ${e.message}` });
   }
 
   _reconnectDone() {

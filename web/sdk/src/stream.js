@@ -4,7 +4,7 @@
 import { ErrorCode, RtcError, StreamInitializeResult } from './errors.js';
 import { cameraEncodings, capture, captureDevice, DEFAULT_PROFILE, SCREEN_PROFILE, VIDEO_PROFILES } from './media.js';
 import { LevelMeter, resumeAudio } from './audiolevel.js';
-import { invalid, localId, log } from './util.js';
+import { invalid, localId } from './util.js';
 
 const OBJECT_FITS = ['contain', 'cover', 'fill'];
 const PLAY_START_WAIT_MS = 3000;
@@ -61,7 +61,8 @@ export class Stream {
     if (!this._local || this._config.screen) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'switchDevice: only a camera/microphone stream');
     if (type !== 'audio' && type !== 'video') throw invalid('switchDevice: type must be "audio" or "video"');
     const old = this._tracks[type];
-    if (!old) throw new RtcError(ErrorCode.NOT_SUPPORTED, `switchDevice: the stream has no ${type}`);
+    if (!old && !this._initialized) throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, 'switchDevice: initialize the stream first');
+    if (!old) throw new RtcError(ErrorCode.ERR_SDK_NOT_SUPPORTED, `switchDevice: the stream has no ${type}`);
     const track = await captureDevice(type, deviceId, this._config.resolution);
     track.enabled = old.enabled;
     this._setTrack(track);
@@ -80,8 +81,9 @@ export class Stream {
    * Plays the stream in a <video> element created inside the <div> whose id
    * is elementId.  options: objectFit 'contain' (default) | 'cover' |
    * 'fill'; muted (default false); mirror (addition; default true for a
-   * local camera).  Rejects with RtcError 200024 when the browser refuses to
-   * start playback (autoplay policy): call resume() from a user gesture.
+   * local camera).  When the browser refuses to start playback (autoplay
+   * policy) it rejects with RtcError 200024 ERR_SETUP_REMOTE_VIEW_FAIL for a
+   * remote stream, 200002 for a local one: call resume() from a user gesture.
    */
   async play(elementId, options = {}) {
     if (this._closed) throw new RtcError(ErrorCode.NOT_SUPPORTED, 'play: the stream is closed');
@@ -105,6 +107,7 @@ export class Stream {
     v.volume = this._volume / 100;
     div.appendChild(v);
     this._el = v;
+    if (!this._local) this._watchVideoSize(v);
     this._stopped = { audio: false, video: false };
     resumeAudio();
     return this._start(v);
@@ -119,7 +122,8 @@ export class Stream {
       await Promise.race([started, waited]);
     } catch (e) {
       if (this._el !== v) return; // replaced by another play(), or stopped: not a playback failure
-      throw new RtcError(ErrorCode.PLAY_FAILED, e && e.name ? e.name : 'play failed', { cause: e, message: `play: ${e && e.message}` });
+      const code = this._local ? ErrorCode.ERR_SDK_NOT_SUPPORTED : ErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL;
+      throw new RtcError(code, e && e.name ? e.name : 'play failed', { cause: e, message: `play: ${e && e.message}` });
     } finally {
       clearTimeout(timer);
     }
@@ -162,6 +166,21 @@ export class Stream {
     for (const t of [this._tracks.audio, this._tracks.video]) if (t) t.stop();
   }
 
+  /**
+   * A remote stream's video changing size while it plays (the publisher's
+   * camera or the simulcast layer received) is a change of its video spec:
+   * stream-updated (guide 7.3.4.3).
+   */
+  _watchVideoSize(v) {
+    v.addEventListener('resize', () => {
+      if (this._el !== v || !v.videoWidth || !v.videoHeight) return;
+      const size = `${v.videoWidth}x${v.videoHeight}`;
+      const prev = this._videoSize;
+      this._videoSize = size;
+      if (prev && prev !== size && this._sub && this._client) this._client._remoteVideoResized(this, size);
+    });
+  }
+
   _removeElement() {
     if (!this._el) return;
     try { this._el.pause(); } catch (e) { /* detached */ }
@@ -180,7 +199,17 @@ export class Stream {
 
   _setEnabled(kind, enabled) {
     const t = this._tracks[kind];
-    if (!t) return false;
+    if (!t) {
+      // A remote stream's audio can be (un)muted only while it is received
+      // (guide 200023: the state does not allow setting the remote mute).
+      if (!this._local && kind === 'audio' && this._client) {
+        const why = this._closed ? 'the stream is closed' : !this.hasAudio() ? 'the stream has no audio'
+          : 'its audio is not subscribed';
+        this._client._emit('error', { errorCode: String(ErrorCode.ERR_SET_REMOTE_AUDIO_MUTE_FAIL),
+          errorMsg: `${enabled ? 'unmuteAudio' : 'muteAudio'}: ${why}` });
+      }
+      return false;
+    }
     t.enabled = enabled;
     if (this._local) for (const [client, pub] of this._pubs) client._sendMute(pub, kind, !enabled);
     return true;
@@ -270,6 +299,7 @@ export class Stream {
   }
 
   _clearTracks() {
+    this._videoSize = null;
     for (const kind of ['audio', 'video']) {
       const t = this._tracks[kind];
       if (t && this._ms) this._ms.removeTrack(t);
@@ -308,6 +338,8 @@ export function createStream(config = {}) {
   };
   if (!VIDEO_PROFILES[c.resolution]) throw invalid(`createStream: resolution must be one of ${Object.keys(VIDEO_PROFILES).join(', ')}`);
   if (c.simulcast !== undefined && typeof c.simulcast !== 'boolean') throw invalid('createStream: simulcast must be true or false');
-  if (!c.screen && !c.audio && !c.video) log.warn('createStream: neither audio nor video nor screen asked for');
+  if (!c.screen && !c.audio && !c.video) {
+    throw new RtcError(ErrorCode.ERR_VIDEOINFO_NOT_EMPTY, 'createStream: the media settings are empty: ask for audio, video or screen');
+  }
   return new Stream('local', c);
 }

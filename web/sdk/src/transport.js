@@ -7,7 +7,7 @@
 // its answer is applied before the next offer is made.  A refused request
 // rolls its offer back.  Stopped transceivers leave port-0 m-lines that the
 // browser recycles for the next transceiver (under a new mid).
-import { ErrorCode } from './errors.js';
+import { ErrorCode, RtcError } from './errors.js';
 import { gatheringDone, log } from './util.js';
 
 export const PC_CONFIG = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: [] };
@@ -72,7 +72,12 @@ export class Transport {
   /** The connection, created on first use (and after close()). */
   ensure() {
     if (this.pc && this.pc.signalingState !== 'closed') return this.pc;
-    const pc = new RTCPeerConnection(PC_CONFIG);
+    let pc;
+    try {
+      pc = new RTCPeerConnection(PC_CONFIG);
+    } catch (e) { // e.g. the browser's limit of connections per page
+      throw new RtcError(ErrorCode.ERR_CREATE_MEDIA_ENGINE, `RTCPeerConnection: ${e && e.message}`, { cause: e });
+    }
     this.pc = pc;
     this.desync = false;
     pc.addEventListener('connectionstatechange', () => { if (this.pc === pc) this.onState(this, pc); });

@@ -14,6 +14,25 @@ export function deferred() {
   return { promise, resolve, reject };
 }
 
+/**
+ * The media endpoint a join token names: {host, port} from its body
+ * (Base64 of JSON "@#@" signature, CONTRACT.md §2), or null when it cannot be
+ * read (the server then judges the token).
+ */
+export function tokenEndpoint(signature) {
+  try {
+    if (typeof atob !== 'function') return null;
+    const raw = atob(signature);
+    const i = raw.lastIndexOf('@#@');
+    if (i < 0) return null;
+    const body = JSON.parse(raw.slice(0, i));
+    if (typeof body.host !== 'string' || body.host === '' || body.port === undefined || body.port === '') return null;
+    return { host: body.host, port: String(body.port) };
+  } catch (e) {
+    return null;
+  }
+}
+
 let seq = 0;
 export function localId(prefix) {
   seq += 1;
