@@ -161,7 +161,8 @@ static void read_candidates(const char *sdp, size_t len, ic_answer_t *out)
                        type) == 8 &&
                 strcasecmp(proto, "udp") == 0 && comp == 1 && port > 0 && port < 65536 && strlen(ip) < 46 &&
                 !have_candidate(out, ip, port)) { /* under BUNDLE each m-line repeats them */
-                snprintf(out->cand[out->n_cand].ip, sizeof(out->cand[0].ip), "%s", ip);
+                /* strlen(ip) < 46 is checked above; the precision tells gcc -O1 too */
+                snprintf(out->cand[out->n_cand].ip, sizeof(out->cand[0].ip), "%.45s", ip);
                 out->cand[out->n_cand].port = (uint16_t)port;
                 out->n_cand++;
             }
