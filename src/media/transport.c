@@ -22,7 +22,7 @@
 #define TRANSPORT_IDLE_TICK_MS 100
 #define TRANSPORT_STATS_MS 2000 /* ENGINE_EV_TRANSPORT_STATS */
 #define TRANSPORT_LOSSY 0.02    /* loss at which layers stop going up (gcc's own "hold" band) */
-#define TRANSPORT_LOSSY_US 3000000
+#define TRANSPORT_LOSSY_US 5000000
 #define TRANSPORT_GCC_TICK_MS 25    /* gcc_process: probes, feedback timeout */
 #define TRANSPORT_ALLOC_TICK_MS 250 /* layers follow measured bitrates and the estimate */
 #define TRANSPORT_ALLOC_CHANGE 0.1  /* an estimate this much different re-runs the allocator at once */
@@ -34,6 +34,7 @@ struct transport_cc {
     alloc_t alloc;
     consumer_t *by_slot[ALLOC_MAX_CONSUMERS];
     uint64_t last_gcc_ms, last_alloc_ms, alloc_target_bps;
+    uint64_t lossy_until_us;          /* a loss measurement at TRANSPORT_LOSSY or more holds the layers until then */
     uint64_t created_ms, first_fb_ms; /* the estimate counts as measured a while after feedback began */
 };
 
@@ -761,14 +762,16 @@ static void allocate(transport_t *t, uint64_t now_ms)
         cc->gcc.n_probe_results > 0 || (cc->first_fb_ms ? now_ms - cc->first_fb_ms >= TRANSPORT_MEASURED_FB_MS
                                                         : now_ms - cc->created_ms >= TRANSPORT_MEASURED_NOFB_MS);
     uint64_t available = measured ? target : IRTC_MAX(target, lowest_total);
-    /* A lossy link (the last loss measurement at 2 % or more, within 3 s)
-     * goes down but not up, and is not probed: on a policed or shaped link
+    /* A lossy link (a loss measurement at 2 % or more in the last 5 s: one
+     * lucky window of a 3 % link reads 0 %) goes down but not up, and is not
+     * probed: on a policed or shaped link
      * a short probe passes at the shaper's burst rate and reads several
      * times the real capacity, and the step up it invites (a keyframe of
      * the next layer) freezes the picture (measured: 180p -> 720p on a
      * 500 kbit/s link with 3 % loss, then 5 s without a frame). */
-    bool lossy = cc->gcc.loss.fraction >= TRANSPORT_LOSSY && cc->gcc.loss.last_update_us != 0 &&
-                 now_us - cc->gcc.loss.last_update_us < TRANSPORT_LOSSY_US;
+    if (cc->gcc.loss.fraction >= TRANSPORT_LOSSY && cc->gcc.loss.last_update_us != 0)
+        cc->lossy_until_us = IRTC_MAX(cc->lossy_until_us, cc->gcc.loss.last_update_us + TRANSPORT_LOSSY_US);
+    bool lossy = now_us < cc->lossy_until_us;
     if (lossy)
         available = IRTC_MIN(available, IRTC_MAX(cc->alloc.allocated_bps, lowest_total));
     alloc_run(&cc->alloc, available, now_us);
