@@ -572,7 +572,15 @@ void ic_client_leave(ic_client_t *c)
 
 static void free_client(void *arg)
 {
-    free(arg);
+    ic_client_t *c = arg;
+    /* A request queued after the session ended (a join whose socket failed
+     * at once ends the session before the join is queued). */
+    while (c->pending != NULL) {
+        pending_t *p = c->pending;
+        c->pending = p->next;
+        free(p);
+    }
+    free(c);
 }
 
 void ic_client_free(ic_client_t *c)
