@@ -165,9 +165,13 @@ static void report_layer(consumer_t *c)
  * encoding s, from its last sender report. */
 static int64_t rtp_to_ntp64(const recv_stream_t *s, uint32_t ts)
 {
-    int64_t ntp = (int64_t)s->sr_ntp_sec << 32 | s->sr_ntp_frac;
+    /* Unsigned, then modulo 2^64: NTP seconds pass 2^31 (since 1968), and a
+     * signed shift of them, or of a negative offset, is undefined (UBSan
+     * found it); callers only compare and subtract these values. */
+    uint64_t ntp = (uint64_t)s->sr_ntp_sec << 32 | s->sr_ntp_frac;
     int32_t dts = (int32_t)(ts - s->sr_rtp_ts);
-    return ntp + ((int64_t)dts << 32) / (int64_t)s->clock_rate;
+    int64_t delta = (int64_t)dts * INT64_C(4294967296) / (int64_t)s->clock_rate;
+    return (int64_t)(ntp + (uint64_t)delta);
 }
 
 /* Starts forwarding encoding ei at slot (a keyframe): the subscriber's
@@ -188,8 +192,8 @@ static void switch_to(consumer_t *c, unsigned ei, const rs_slot_t *slot, uint64_
             /* Both encodings' sender reports place the keyframe in the old
              * encoding's timeline: capture time stays exact across layers. */
             int64_t ntp = rtp_to_ntp64(to, slot->ts);
-            int64_t old_ntp = (int64_t)from->sr_ntp_sec << 32 | from->sr_ntp_frac;
-            int64_t dts = ((ntp - old_ntp) * (int64_t)from->clock_rate) >> 32;
+            uint64_t old_ntp = (uint64_t)from->sr_ntp_sec << 32 | from->sr_ntp_frac;
+            int64_t dts = ((int64_t)((uint64_t)ntp - old_ntp) * (int64_t)from->clock_rate) >> 32;
             out_ts = from->sr_rtp_ts + (uint32_t)dts + c->ts_offset;
         } else {
             uint64_t elapsed = now_ms - c->last_sent_ms;
