@@ -57,7 +57,8 @@ void alloc_set_layers(alloc_t *a, int id, const uint32_t *bps, size_t n)
 {
     alloc_consumer_t *c = &a->c[id];
     c->n_layers = (uint8_t)IRTC_MIN(n, (size_t)ALLOC_MAX_LAYERS);
-    memcpy(c->layer_bps, bps, c->n_layers * sizeof *bps);
+    if (c->n_layers > 0) /* bps may be NULL with n 0 (a muted publisher), and memcpy wants a pointer */
+        memcpy(c->layer_bps, bps, c->n_layers * sizeof *bps);
 }
 
 /* ---- the run ------------------------------------------------------------- */
