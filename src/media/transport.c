@@ -763,8 +763,9 @@ static void allocate(transport_t *t, uint64_t now_ms)
                                                         : now_ms - cc->created_ms >= TRANSPORT_MEASURED_NOFB_MS);
     uint64_t available = measured ? target : IRTC_MAX(target, lowest_total);
     /* A lossy link (a loss measurement at 2 % or more in the last 5 s: one
-     * lucky window of a 3 % link reads 0 %) goes down but not up, and is not
-     * probed: on a policed or shaped link
+     * lucky window of a 3 % link reads 0 %) goes down but not up, except a
+     * paused video back to its lowest layer (gcc keeps probing for it): on
+     * a policed or shaped link
      * a short probe passes at the shaper's burst rate and reads several
      * times the real capacity, and the step up it invites (a keyframe of
      * the next layer) freezes the picture (measured: 180p -> 720p on a
@@ -787,7 +788,7 @@ static void allocate(transport_t *t, uint64_t now_ms)
                                                       : layer;
         consumer_set_allocated_layer(c, limit, now_ms);
     }
-    gcc_set_desired(&cc->gcc, lossy ? 0 : alloc_want_bps(&cc->alloc), now_us);
+    gcc_set_desired(&cc->gcc, alloc_want_bps(&cc->alloc), now_us);
 }
 
 /* The send side's periodic work; returns when it wants to run again (ms). */
