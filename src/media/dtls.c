@@ -670,14 +670,21 @@ static bool datagram_acceptable(dtls_role_t role, const uint8_t *d, size_t len)
  * checks above can still be garbage to OpenSSL (a well-framed ClientHello
  * full of nonsense).  Nothing is lost by forgetting it: the SSL is replaced
  * and the real peer's ClientHello is still welcome.  True when it did so. */
+/* Forgets what the SSL of a server that has not answered yet holds: its
+ * errors are logged (rate-limited) and cleared, a fresh SSL takes its place. */
+static void ssl_reopen(dtls_conn_t *c)
+{
+    (void)drain_errors(c);
+    SSL_free(c->ssl);
+    ssl_open(c);
+    c->hello_len = 0;
+}
+
 static bool discard_before_handshake(dtls_conn_t *c)
 {
     if (c->state != DTLS_STATE_HANDSHAKING || c->role != DTLS_SERVER || c->sent_handshake || c->fp_mismatch)
         return false;
-    (void)drain_errors(c); /* logged (rate-limited) and cleared */
-    SSL_free(c->ssl);
-    ssl_open(c);
-    c->hello_len = 0;
+    ssl_reopen(c);
     return true;
 }
 
@@ -718,11 +725,8 @@ static void restart_on_new_hello(dtls_conn_t *c, const uint8_t *d, size_t len)
     uint32_t hello = client_hello_in(d, len, &whole);
     if (hello == 0)
         return;
-    if (c->hello_len != 0 && (whole || hello != c->hello_len)) {
-        (void)drain_errors(c);
-        SSL_free(c->ssl);
-        ssl_open(c);
-    }
+    if (c->hello_len != 0 && (whole || hello != c->hello_len))
+        ssl_reopen(c);
     c->hello_len = whole ? 0 : hello;
 }
 
