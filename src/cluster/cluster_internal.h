@@ -19,6 +19,7 @@
 #define CL_TICK_MS 20              /* changesets of the control store leave this often */
 #define CL_HEARTBEAT_MS 1000       /* heartbeat, placements refresh, registry scan */
 #define CL_RPC_TIMEOUT_MS 5000     /* a forwarded REST call's answer */
+#define CL_VIEW_FRESH_MS 200       /* a placement rescans a registry view older than this */
 #define CL_RESERVE_MS 60000        /* a placement nobody joined yet */
 #define CL_LOG_BATCH 256           /* log entries read per XREAD */
 #define CL_OUTBOX_MIRROR_MAX 10000 /* undelivered callbacks mirrored in Redis (the oldest due first) */
@@ -87,6 +88,7 @@ struct cluster {
     store_t *store;
     redisContext *cmd, *sub;
     uint64_t next_connect_ms, next_hb_ms, next_extra_reset_ms, rpc_seq;
+    uint64_t scanned_ms; /* when th_scan last read the registry */
     job_t *waiting;              /* forwards waiting for their answer */
     job_t *unsent, *unsent_tail; /* log entries not in Redis yet */
     job_t *load;                 /* the latest load */

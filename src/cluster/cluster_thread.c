@@ -476,6 +476,7 @@ static void th_reap(cluster_t *cl, const char *dead)
 
 static void th_scan(cluster_t *cl)
 {
+    cl->scanned_ms = clock_mono_ms();
     redisReply *ids = th_cmd(cl, "SMEMBERS %s", CMSG_KEY_NODES);
     if (ids == NULL || ids->type != REDIS_REPLY_ARRAY) {
         freeReplyObject(ids);
@@ -569,6 +570,15 @@ static void th_answer(cluster_t *cl, job_t *j, int outcome, int code, const char
 
 static void th_place(cluster_t *cl, job_t *j)
 {
+    if (cl->cmd == NULL) {
+        th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
+        return;
+    }
+    /* A node that registered since the last heartbeat is a candidate too: a
+     * view up to a second old placed every room of a fresh cluster on the
+     * nodes that happened to be seen first. */
+    if (clock_mono_ms() - cl->scanned_ms >= CL_VIEW_FRESH_MS)
+        th_scan(cl);
     if (cl->cmd == NULL) {
         th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
         return;
