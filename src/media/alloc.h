@@ -3,8 +3,9 @@
  * consumers: audio always first, then every video consumer's lowest layer
  * in priority order (main before auxiliary, larger tile first), then layers
  * up, highest priority first, up to each subscription's preferred maximum.
- * Video that cannot have even its lowest layer is paused (audio never is)
- * and resumes when that layer fits again.
+ * Video that cannot have even its lowest layer is paused (audio never is;
+ * playing video only after a grace period unless far short) and resumes
+ * when that layer fits again.
  *
  * Hysteresis, so layers do not flap with an estimate that moves by a few
  * per cent: keeping a layer needs it to fit, stepping up or resuming needs
@@ -57,6 +58,10 @@
  * below the floor and is acted on at once. */
 #define ALLOC_GRACE_US 2000000
 #define ALLOC_GRACE_FLOOR 0.75
+/* Playing video whose lowest layer stops fitting by at most half of it is
+ * paused only if that lasts ALLOC_PAUSE_GRACE_US (alloc.c give_lowest). */
+#define ALLOC_PAUSE_GRACE_US 4000000
+#define ALLOC_PAUSE_FLOOR 0.5
 #define ALLOC_NO_LAYER (-1)
 
 typedef struct {
@@ -74,6 +79,7 @@ typedef struct {
     bool started, went_down;
     uint64_t last_down_us, last_up_us;
     uint64_t hold_us; /* current wait after a step down */
+    uint64_t short_since_us; /* its lowest layer has not fitted since; 0: it fits */
 } alloc_consumer_t;
 
 typedef struct {

@@ -764,8 +764,8 @@ static void allocate(transport_t *t, uint64_t now_ms)
     uint64_t available = measured ? target : IRTC_MAX(target, lowest_total);
     /* A lossy link (a loss measurement at 2 % or more in the last 5 s: one
      * lucky window of a 3 % link reads 0 %) goes down but not up, except a
-     * paused video back to its lowest layer (gcc keeps probing for it): on
-     * a policed or shaped link
+     * paused video back to its lowest layer (gcc probes for that): on a
+     * policed or shaped link
      * a short probe passes at the shaper's burst rate and reads several
      * times the real capacity, and the step up it invites (a keyframe of
      * the next layer) freezes the picture (measured: 180p -> 720p on a
@@ -788,7 +788,14 @@ static void allocate(transport_t *t, uint64_t now_ms)
                                                       : layer;
         consumer_set_allocated_layer(c, limit, now_ms);
     }
-    gcc_set_desired(&cc->gcc, alloc_want_bps(&cc->alloc), now_us);
+    /* While lossy, probe only for what a paused video needs to resume at its
+     * lowest layer: a probe for a step up would be read at the shaper's
+     * burst rate, and its padding adds loss to a link already losing
+     * (measured: a 2.8 s freeze after a switch to a weak link). */
+    uint64_t want = alloc_want_bps(&cc->alloc);
+    if (lossy)
+        want = IRTC_MIN(want, IRTC_MAX(cc->alloc.allocated_bps, lowest_total));
+    gcc_set_desired(&cc->gcc, want, now_us);
 }
 
 /* The send side's periodic work; returns when it wants to run again (ms). */

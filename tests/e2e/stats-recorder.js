@@ -52,6 +52,13 @@ window.R = {
         }
       });
     }
+    // The server's view of this page's downlink (its transport-stats event,
+    // kept by the SDK): the estimate the allocator worked with.  Figures only.
+    const cs = window.H ? Object.values(window.H.clients) : [];
+    for (const c of cs) {
+      const v = c && c._serverStats && c._serverStats.recv;
+      if (v) s.srv = { at: v.at, avail: v.availableKbps, loss: v.lossPct, rtt: v.rttMs };
+    }
     this.samples.push(s);
     return s;
   },

@@ -148,16 +148,31 @@ static void test_pause_resume(void)
     alloc_set_layers(&A, au, OPUS, 1);
     alloc_run(&A, 1000000, 0);
     is_int(alloc_layer(&A, v), 1, "1 Mbps: 500 kbps layer");
-    alloc_run(&A, 180000, 1000000);
-    ok(alloc_paused(&A, v) && A.c[v].changed, "180 kbps: video paused, change flagged");
+    /* 140 kbps: 50 kbps short of audio + lowest, under the 75 % a shallow dip is ridden out at */
+    alloc_run(&A, 140000, 1000000);
+    ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0, "140 kbps (50 kbps short of audio + lowest): lowest layer kept");
+    is_int(alloc_want_bps(&A), 190000, "... and what it needs wanted (probed for)");
+    alloc_run(&A, 140000, 4900000);
+    ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0, "still short 3.9 s later: kept");
+    alloc_run(&A, 140000, 5000000);
+    ok(alloc_paused(&A, v) && A.c[v].changed, "short for 4 s: video paused, change flagged");
     ok(!alloc_paused(&A, au) && alloc_layer(&A, au) == 0, "audio continues");
-    alloc_run(&A, 190000, 1500000);
+    alloc_run(&A, 200000, 8000000);
+    ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0, "resumed with margin after its hold");
+    alloc_run(&A, 100000, 8100000);
+    ok(alloc_paused(&A, v) && A.c[v].changed, "100 kbps (more than half the layer short): paused at once");
+    alloc_run(&A, 1000000, 20000000);
+    is_int(alloc_layer(&A, v), 1, "1 Mbps again: 500 kbps layer");
+    alloc_run(&A, 100000, 21000000);
+    ok(alloc_paused(&A, v) && A.c[v].changed, "100 kbps: video paused, change flagged");
+    ok(!alloc_paused(&A, au) && alloc_layer(&A, au) == 0, "audio continues");
+    alloc_run(&A, 190000, 21500000);
     ok(alloc_paused(&A, v) && !A.c[v].changed, "exactly audio + lowest: still paused (no margin)");
-    alloc_run(&A, 200000, 2000000);
+    alloc_run(&A, 200000, 22000000);
     ok(alloc_paused(&A, v), "with margin but 1 s after the pause: still paused");
-    alloc_run(&A, 200000, 3000000);
-    ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0 && A.c[v].changed, "with margin, 2 s after: resumed");
-    alloc_run(&A, 190000, 3100000);
+    alloc_run(&A, 200000, 30000000);
+    ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0 && A.c[v].changed, "with margin, after its (doubled: it flapped) hold: resumed");
+    alloc_run(&A, 190000, 30100000);
     ok(!alloc_paused(&A, v) && alloc_layer(&A, v) == 0, "resumed: keeps going while the layer fits");
 }
 
