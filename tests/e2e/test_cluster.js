@@ -5,7 +5,9 @@
 // demo app through the shared tables, issues a REST token for it, answers
 // getMediaEndpoint with A's endpoint and kicks bob with releaseUser (the call
 // runs on A); then a page on node B's origin joins with a token naming A and
-// the SDK follows the redirect to A.  Two pages at a time (2 cores).  Prints TAP; skips without
+// the SDK follows the redirect to A; node A is killed with SIGKILL and
+// carol's SDK rejoins through her page's node B, which takes the room over:
+// a page joining on B sees her again.  Two pages at a time (2 cores).  Prints TAP; skips without
 // playwright-core or redis-server.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
@@ -59,7 +61,7 @@ const { start, events, allPlaying, fmt } = require('./sdk-page.js');
 
 async function main() {
   const redis = await startRedis();
-  let a = null, b = null, browser = null;
+  let a = null, b = null, browser = null, killed = null;
   try {
     a = await L.startDaemon({ workers: 1, extraYaml: clusterYaml(redis, 'node-a') });
     b = await L.startDaemon({ workers: 1, demoToken: false, extraYaml: clusterYaml(redis, 'node-b') });
@@ -112,14 +114,36 @@ async function main() {
     const m = await L.request(b.base, 'GET', '/metrics');
     const red = /irtc_signal_redirects_total (\d+)/.exec(String(m.body || ''));
     ok(red && Number(red[1]) >= 1, `B counted the redirect (irtc_signal_redirects_total ${red && red[1]})`);
+
+    // ---- kill -9 of the node hosting the room: carol's SDK comes back through her site's domain (B) ----
+    const tr3 = await L.request(a.base, 'POST', '/demo/token', { channelId: 'cl1', userId: 'dave' });
+    await A.close(); // alice's page is served by A, which is about to die
+    const t0 = Date.now();
+    a.child.kill('SIGKILL');
+    killed = a;
+    const gone = await waitFor(() => redis.cli('GET', `irtc:room:${app.appId}:cl1`) !== 'node-a', 15000);
+    ok(gone, `within 15 s of kill -9 the room's placement on A is gone from Redis (${Date.now() - t0} ms)`);
+    const back = await waitFor(async () => (await events(C, 'c', 'connection-state-changed'))
+      .find(e => e.curState === 'CONNECTED' && e.reason === 'RECONNECTED'), 45000, 250);
+    const dom2 = await C.evaluate(() => H.clients.c._domain);
+    // Bounded by the room's release (heartbeat TTL) plus the SDK's backoff, not by the resume window.
+    ok(back && dom2 === new URL(b.base).host && back.t - t0 < 20000,
+      `carol's SDK rejoins on the live node B within 20 s, ${back ? back.t - t0 + ' ms after the kill' : 'never'} (${dom2})`);
+    const onLive = await waitFor(() => redis.cli('GET', `irtc:room:${app.appId}:cl1`) === 'node-b', 5000);
+    ok(onLive, `the room is placed on node B now (${redis.cli('GET', `irtc:room:${app.appId}:cl1`)})`);
+    const D = await openPage(ctx, b, 'dave');
+    const sd = await start(D, 'c', { channel: 'cl1', userId: 'dave', token: tr3.json });
+    ok(sd === 'ok', `dave, on node B's page, joins the room there (${sd})`);
+    const pc2 = await allPlaying(C, 'c', ['dave'], 640, 40000), pd = await allPlaying(D, 'c', ['carol'], 640, 40000);
+    ok(pc2.good && pd.good, `carol (republished after the rejoin) and dave see each other on B (carol sees ${fmt(pc2.last)}; dave sees ${fmt(pd.last)})`);
+    await D.close();
     await C.close();
-    await A.close();
   } finally {
     if (browser) await browser.close();
     const rcs = [];
-    for (const d of [a, b]) if (d) rcs.push(await d.stop());
+    for (const d of [a, b]) if (d && d !== killed) rcs.push(await d.stop());
     redis.stop();
-    ok(rcs.every(rc => rc === 0), `both nodes stop cleanly (${rcs.join(', ')})`);
+    ok(rcs.every(rc => rc === 0), `the nodes still running stop cleanly (${rcs.join(', ')})`);
   }
 }
 

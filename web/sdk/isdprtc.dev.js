@@ -2069,7 +2069,7 @@ var ISDPRTC = (() => {
       const room = this._room;
       const lostAt = Date.now();
       const resumeUntil = room.resumeToken ? lastRx + room.idleTimeoutMs + room.resumeWindowMs : 0;
-      let delay = 0;
+      let delay = 0, refused = 0;
       while (this._room === room && Date.now() < resumeUntil) {
         if (delay) await sleep(delay);
         if (this._room !== room) return;
@@ -2098,6 +2098,8 @@ var ISDPRTC = (() => {
           if (this._sock === sock) sock.close();
           if (this._room !== room || this._state !== "RECONNECTING") return;
           if (sessionGone(e)) break;
+          const code = e.getCode ? e.getCode() : 0;
+          if ((code === ErrorCode.SOCKET_CONNECT_FAIL || code === ErrorCode.SOCKET_CONNECT_TIMEOUT) && this._domain !== this._homeDomain && ++refused >= 2) break;
         }
       }
       await this._rejoin(room, lostAt);

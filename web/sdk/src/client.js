@@ -952,7 +952,7 @@ export class Client {
     const lostAt = Date.now();
     // The server notices a dead socket at the latest after its idle timeout, then keeps the user for the window.
     const resumeUntil = room.resumeToken ? lastRx + room.idleTimeoutMs + room.resumeWindowMs : 0;
-    let delay = 0;
+    let delay = 0, refused = 0;
     while (this._room === room && Date.now() < resumeUntil) {
       if (delay) await sleep(delay);
       if (this._room !== room) return;
@@ -980,6 +980,13 @@ export class Client {
         if (this._sock === sock) sock.close();
         if (this._room !== room || this._state !== 'RECONNECTING') return; // removed meanwhile (replayed client-banned)
         if (sessionGone(e)) break; // the session is gone
+        // A node a cluster redirect sent us to that twice takes no connection
+        // has most likely died with the session: join again through the
+        // site's domain now rather than after the whole resume window
+        // (measured: 37 s after a kill -9, against 3 s for its rooms to go).
+        const code = e.getCode ? e.getCode() : 0;
+        if ((code === ErrorCode.SOCKET_CONNECT_FAIL || code === ErrorCode.SOCKET_CONNECT_TIMEOUT) &&
+          this._domain !== this._homeDomain && ++refused >= 2) break;
       }
     }
     await this._rejoin(room, lostAt);
