@@ -10,6 +10,8 @@
 
 #include "core/common.h"
 #include "media/codecs/codec.h"
+#include "media/codecs/vp8.h"
+#include "media/codecs/vp9.h"
 #include "media/rtp.h"
 
 #define SLOT_DATA 1500
@@ -113,96 +115,6 @@ size_t rec_depack_h264_params(const rec_depack_t *d, const uint8_t **out)
 {
     *out = d->params;
     return d->params_len;
-}
-
-/* ---- payload descriptors ---- */
-
-int rec_vp8_descriptor(const uint8_t *p, size_t n, bool *start, bool *keyframe)
-{
-    if (n < 1)
-        return -1;
-    size_t i = 1;
-    if (p[0] & 0x80) { /* X: extension byte */
-        if (n < 2)
-            return -1;
-        uint8_t x = p[1];
-        i = 2;
-        if (x & 0x80) { /* I: PictureID, 7 or 15 bits */
-            if (i >= n)
-                return -1;
-            i += (p[i] & 0x80) ? 2 : 1;
-        }
-        if (x & 0x40) /* L: TL0PICIDX */
-            i++;
-        if (x & 0x30) /* T or K: TID/Y/KEYIDX */
-            i++;
-    }
-    if (i >= n)
-        return -1;
-    *start = (p[0] & 0x10) && (p[0] & 0x07) == 0;
-    *keyframe = *start && (p[i] & 0x01) == 0; /* RFC 7741 §4.3: P bit of the frame tag */
-    return (int)i;
-}
-
-int rec_vp9_descriptor(const uint8_t *p, size_t n, rec_vp9_desc_t *out)
-{
-    memset(out, 0, sizeof(*out));
-    if (n < 1)
-        return -1;
-    uint8_t b = p[0];
-    bool I = b & 0x80, P = b & 0x40, L = b & 0x20, F = b & 0x10, V = b & 0x02;
-    out->begin = b & 0x08;
-    out->end = b & 0x04;
-    size_t i = 1;
-    if (I) {
-        if (i >= n)
-            return -1;
-        i += (p[i] & 0x80) ? 2 : 1;
-    }
-    if (L) {
-        if (i >= n)
-            return -1;
-        out->sid = (p[i] >> 1) & 0x07;
-        i += F ? 1 : 2; /* non-flexible mode adds TL0PICIDX */
-    }
-    if (F && P) { /* up to 3 reference indices, N bit chains them */
-        for (int k = 0; k < 3; k++) {
-            if (i >= n)
-                return -1;
-            bool more = p[i++] & 0x01;
-            if (!more)
-                break;
-        }
-    }
-    if (V) { /* scalability structure, §4.2.1 */
-        if (i >= n)
-            return -1;
-        unsigned ns = (p[i] >> 5) + 1;
-        bool y = p[i] & 0x10, g = p[i] & 0x08;
-        i++;
-        if (y) {
-            if (i + 4 * ns > n)
-                return -1;
-            out->width = (uint16_t)(p[i] << 8 | p[i + 1]);
-            out->height = (uint16_t)(p[i + 2] << 8 | p[i + 3]);
-            i += 4 * ns;
-        }
-        if (g) {
-            if (i >= n)
-                return -1;
-            unsigned ng = p[i++];
-            for (unsigned k = 0; k < ng; k++) {
-                if (i >= n)
-                    return -1;
-                i += 1 + ((p[i] >> 2) & 0x03);
-            }
-        }
-        out->has_ss = true;
-    }
-    if (i >= n)
-        return -1;
-    out->keyframe = !P && out->begin && out->sid == 0;
-    return (int)i;
 }
 
 /* ---- frame buffer ---- */
@@ -328,31 +240,27 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
         d->f_keyframe = true;
         break;
     case CODEC_VP8: {
-        bool start, key;
-        int off = rec_vp8_descriptor(pl, n, &start, &key);
-        if (off < 0) {
+        vp8_desc_t v;
+        if (vp8_parse(pl, n, &v) != 0) {
             d->st.malformed++;
             d->f_corrupt = true;
             break;
         }
         if (first) {
-            if (!start)
+            if (!v.start)
                 d->f_corrupt = true; /* the frame's first packet is missing */
-            d->f_keyframe = key;
-            const uint8_t *v = pl + off;
-            size_t vn = n - (size_t)off;
-            if (key && vn >= 10 && v[3] == 0x9d && v[4] == 0x01 && v[5] == 0x2a) {
-                d->f_width = (uint16_t)((v[6] | v[7] << 8) & 0x3fff);
-                d->f_height = (uint16_t)((v[8] | v[9] << 8) & 0x3fff);
+            d->f_keyframe = v.keyframe;
+            if (v.width) {
+                d->f_width = v.width;
+                d->f_height = v.height;
             }
         }
-        fappend(d, pl + off, n - (size_t)off);
+        fappend(d, pl + v.header_len, n - v.header_len);
         break;
     }
     case CODEC_VP9: {
-        rec_vp9_desc_t v;
-        int off = rec_vp9_descriptor(pl, n, &v);
-        if (off < 0) {
+        vp9_desc_t v;
+        if (vp9_parse(pl, n, &v) != 0) {
             d->st.malformed++;
             d->f_corrupt = true;
             break;
@@ -368,7 +276,7 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
         }
         if (v.begin && d->vp9_layers < VP9_MAX_LAYERS)
             d->vp9_starts[d->vp9_layers++] = d->flen;
-        fappend(d, pl + off, n - (size_t)off);
+        fappend(d, pl + v.header_len, n - v.header_len);
         break;
     }
     case CODEC_H264:

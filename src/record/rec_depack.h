@@ -76,16 +76,4 @@ const rec_depack_stats_t *rec_depack_stats(const rec_depack_t *d);
  * 0 length until both were seen. */
 size_t rec_depack_h264_params(const rec_depack_t *d, const uint8_t **out);
 
-/* ---- pure helpers, exposed for tests ---- */
-
-/* VP8 payload descriptor (RFC 7741 §4.2): offset of the VP8 payload, or -1. */
-int rec_vp8_descriptor(const uint8_t *p, size_t n, bool *start_of_partition0, bool *keyframe);
-/* VP9 payload descriptor (draft §4.2): offset of the VP9 data, or -1. */
-typedef struct {
-    bool begin, end, keyframe, has_ss;
-    uint8_t sid;
-    uint16_t width, height; /* first spatial layer's resolution, from SS when present */
-} rec_vp9_desc_t;
-int rec_vp9_descriptor(const uint8_t *p, size_t n, rec_vp9_desc_t *out);
-
 #endif

@@ -10,6 +10,8 @@
  */
 #include "record/rec_depack.h"
 #include "core/common.h"
+#include "media/codecs/vp8.h"
+#include "media/codecs/vp9.h"
 #include "fuzz/fuzz.h"
 
 #include <string.h>
@@ -62,11 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rec_depack_free(d);
     }
     /* The descriptors alone. */
-    bool sop, key;
-    int off = rec_vp8_descriptor(data, size, &sop, &key);
-    CHECK(off == -1 || (off >= 1 && (size_t)off <= size));
-    rec_vp9_desc_t v9;
-    off = rec_vp9_descriptor(data, size, &v9);
-    CHECK(off == -1 || (off >= 1 && (size_t)off <= size));
+    vp8_desc_t v8;
+    CHECK(vp8_parse(data, size, &v8) != 0 || (v8.header_len >= 1 && v8.header_len < size));
+    vp9_desc_t v9;
+    CHECK(vp9_parse(data, size, &v9) != 0 || (v9.header_len >= 1 && v9.header_len < size));
     return 0;
 }

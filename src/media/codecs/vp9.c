@@ -74,7 +74,7 @@ int vp9_parse(const uint8_t *p, size_t n, vp9_desc_t *out)
     }
     if (i >= n)
         return -1;
-    out->header_len = (uint8_t)i;
+    out->header_len = (uint16_t)i;
     out->keyframe = !P && out->begin && out->sid == 0;
     return 0;
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 typedef struct {
-    uint8_t header_len;  /* descriptor bytes before the VP9 payload */
+    uint16_t header_len; /* descriptor bytes before the VP9 payload (a scalability structure may pass 255) */
     bool begin, end;     /* B, E: first / last packet of a layer frame */
     bool keyframe;       /* P=0, B=1, spatial layer 0 */
     bool has_ss;         /* V: a scalability structure was present */

@@ -5,6 +5,8 @@
  * packets, duplicates and truncated descriptors.
  */
 #include "record/rec_depack.h"
+#include "media/codecs/vp8.h"
+#include "media/codecs/vp9.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -137,13 +139,14 @@ static void test_vp8(void)
     is_int(rec_depack_next(d, UINT64_MAX, &f), 1, "vp8: flush hands it out");
     rec_depack_free(d);
 
-    bool s, k;
+    /* The depacketizer reads descriptors with the forwarder's parser (media/codecs). */
+    vp8_desc_t v8;
     uint8_t t1[] = {0x80};
     uint8_t t2[] = {0x80, 0x80, 0x81};
     uint8_t t3[] = {0x90, 0x80, 0x81, 0x23};
-    is_int(rec_vp8_descriptor(t1, sizeof(t1), &s, &k), -1, "vp8 descriptor: X without its byte");
-    is_int(rec_vp8_descriptor(t2, sizeof(t2), &s, &k), -1, "vp8 descriptor: picture id runs off");
-    is_int(rec_vp8_descriptor(t3, sizeof(t3), &s, &k), -1, "vp8 descriptor: no payload");
+    is_int(vp8_parse(t1, sizeof(t1), &v8), -1, "vp8 descriptor: X without its byte");
+    is_int(vp8_parse(t2, sizeof(t2), &v8), -1, "vp8 descriptor: picture id runs off");
+    is_int(vp8_parse(t3, sizeof(t3), &v8), -1, "vp8 descriptor: no payload");
     ok(rec_depack_new(CODEC_OTHER, 0) == NULL, "unknown codec: no depacketizer");
 }
 
@@ -211,20 +214,25 @@ static void test_h264(void)
 
 static void test_vp9(void)
 {
-    rec_vp9_desc_t v;
+    vp9_desc_t v;
     /* I (15-bit id), L (non-flexible: + TL0PICIDX), B, E, V: SS with one 1280x720 layer */
     uint8_t ss[] = {0xae, 0x80, 0x05, 0x00, 0x07, 0x10, 0x05, 0x00, 0x02, 0xd0, 0xee};
-    is_int(rec_vp9_descriptor(ss, sizeof(ss), &v), 10, "vp9: descriptor with SS parsed");
+    ok(vp9_parse(ss, sizeof(ss), &v) == 0 && v.header_len == 10, "vp9: descriptor with SS parsed (10 bytes)");
     ok(v.begin && v.end && v.keyframe && v.has_ss, "vp9: B, E, keyframe, SS");
     is_int(v.width, 1280, "vp9: SS width");
     is_int(v.height, 720, "vp9: SS height");
     uint8_t flex[] = {0xd8, 0x12, 0x03, 0x04, 0xee}; /* I P F B, id 0x12, P_DIFF with N then without */
-    is_int(rec_vp9_descriptor(flex, sizeof(flex), &v), 4, "vp9: flexible mode reference indices skipped");
+    ok(vp9_parse(flex, sizeof(flex), &v) == 0 && v.header_len == 4, "vp9: flexible mode reference indices skipped");
     ok(!v.keyframe, "vp9: P set: not a keyframe");
     uint8_t trunc[] = {0x82};
-    is_int(rec_vp9_descriptor(trunc, sizeof(trunc), &v), -1, "vp9: truncated picture id");
+    is_int(vp9_parse(trunc, sizeof(trunc), &v), -1, "vp9: truncated picture id");
     uint8_t ss_trunc[] = {0x02, 0x10, 0x05};
-    is_int(rec_vp9_descriptor(ss_trunc, sizeof(ss_trunc), &v), -1, "vp9: truncated SS");
+    is_int(vp9_parse(ss_trunc, sizeof(ss_trunc), &v), -1, "vp9: truncated SS");
+    /* V, an SS with G and 255 one-byte picture groups, one payload byte: 258 bytes of descriptor */
+    uint8_t big[259] = {0x02, 0x08, 0xff};
+    big[258] = 0xee;
+    ok(vp9_parse(big, sizeof(big), &v) == 0 && v.header_len == 258,
+       "vp9: a descriptor longer than 255 bytes keeps its length (%u)", (unsigned)v.header_len);
 
     rec_depack_t *d = rec_depack_new(CODEC_VP9, 0);
     rec_frame_t f;
