@@ -17,6 +17,7 @@
 #include "core/crypto.h"
 #include "core/json.h"
 #include "core/log.h"
+#include "sfu/sfu.h"
 #include "signal/events.h"
 #include "store/store.h"
 
@@ -416,6 +417,29 @@ static void write_join_data(buf_t *d, const session_t *s)
     buf_puts(d, "]}");
 }
 
+/* join's host/port (from the token: the SDK checks its own against it)
+ * against the room's media endpoint here, as getMediaEndpoint answers it:
+ * one of this node's announced IPs and the port of the room's worker.  In a
+ * cluster a token naming another node's endpoint is accepted: a live node's
+ * was redirected before this, a dead node's room is taken over here.  Fills
+ * want_port; false when a stale token names another endpoint. */
+static bool endpoint_ok(const session_env_t *env, const jt_payload_t *p, unsigned *want_port)
+{
+    const cfg_t *cfg = env->cfg;
+    unsigned workers = cfg_worker_count(cfg);
+    *want_port = cfg->media_port + sfu_worker_for_channel(p->app_id, p->channel_id, workers);
+    char *end = NULL;
+    unsigned long port = strtoul(p->port, &end, 10);
+    bool port_ok = end != p->port && *end == '\0';
+    bool ip_ours = false;
+    for (size_t i = 0; i < cfg->media_ip_count && !ip_ours; i++)
+        ip_ours = strcmp(p->host, cfg->media_ips[i]) == 0;
+    bool ours = ip_ours && port_ok && port >= cfg->media_port && port < (unsigned long)cfg->media_port + workers;
+    if (env->locate != NULL && !ours)
+        return true;
+    return ip_ours && port_ok && port == *want_port;
+}
+
 static void on_join(req_t *r)
 {
     session_t *s = r->s;
@@ -454,6 +478,14 @@ static void on_join(req_t *r)
         send_and_dispose(s, &b);
         r->failed = true;
         s->env->redirects_total++;
+        return;
+    }
+    unsigned want_port;
+    if (!endpoint_ok(s->env, &p, &want_port)) {
+        fail(r, SIG_ERR_PARAM,
+             "join: the token names media endpoint %s:%s, but this room's is %s:%u (a stale token: "
+             "ask getMediaEndpoint again)",
+             p.host, p.port, s->env->cfg->media_ips[0], want_port);
         return;
     }
     int rc = room_join(s->env->rooms, p.app_id, p.channel_id, p.user_id, token_role, on_room_event, s, &s->peer, &why);

@@ -20,6 +20,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "apps/jointoken.h"
+#include "sfu/sfu.h"
 #include "unit/tap.h"
 
 typedef struct {
@@ -35,6 +36,7 @@ typedef struct {
 } peer_t;
 
 static const char *g_host, *g_app, *g_key, *g_tenant, *g_media_port;
+static unsigned g_workers = 1;
 static unsigned g_https;
 
 static char *token(const char *channel, const char *user)
@@ -45,7 +47,9 @@ static char *token(const char *channel, const char *user)
     snprintf(p.channel_id, sizeof(p.channel_id), "%s", channel);
     snprintf(p.app_id, sizeof(p.app_id), "%s", g_app);
     snprintf(p.host, sizeof(p.host), "%s", g_host);
-    snprintf(p.port, sizeof(p.port), "%s", g_media_port);
+    /* The room's media endpoint, as getMediaEndpoint answers it (the server checks). */
+    snprintf(p.port, sizeof(p.port), "%u",
+             (unsigned)atoi(g_media_port) + sfu_worker_for_channel(g_app, channel, g_workers));
     snprintf(p.role, sizeof(p.role), "1");
     snprintf(p.tenant_id, sizeof(p.tenant_id), "%s", g_tenant);
     p.timestamp_ms = (int64_t)clock_wall_ms();
@@ -198,10 +202,12 @@ static void test_errors(ic_loop_t *l)
 
 int main(int argc, char **argv)
 {
-    if (argc != 7) {
-        fprintf(stderr, "usage: client_irtcd HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT\n");
+    if (argc != 7 && argc != 8) {
+        fprintf(stderr, "usage: client_irtcd HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT [WORKERS]\n");
         return 2;
     }
+    if (argc == 8)
+        g_workers = (unsigned)atoi(argv[7]);
     g_host = argv[1];
     g_https = (unsigned)atoi(argv[2]);
     g_app = argv[3];

@@ -93,6 +93,16 @@ class Response:
         return "HTTP %d %s" % (self.status, self.body[:400])
 
 
+def room_media_port(base_port, workers, app_id, channel_id):
+    """The media port getMediaEndpoint answers for a channel (src/sfu/sfu.h
+    sfu_worker_for_channel): FNV-1a 64 over app, its NUL, channel, modulo
+    the worker count.  Join tokens must name it (the server checks)."""
+    h = 0xcbf29ce484222325
+    for b in app_id.encode() + b"\0" + channel_id.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return base_port + (h % workers if workers else 0)
+
+
 class Daemon:
     """One irtcd with its own ports, data directory and config file."""
 
@@ -101,14 +111,15 @@ class Daemon:
         self.dir = tempfile.mkdtemp(prefix="irtc-it-%s-" % name)
         atexit.register(self.cleanup)
         self.https_port = free_port(1)
-        self.media_port = free_port(2)
+        self.media_workers = 2
+        self.media_port = free_port(self.media_workers)
         self.nas = os.path.join(self.dir, "nas")
         self.db = os.path.join(self.dir, "var", "irtc.db")
         self.config = os.path.join(self.dir, "irtc.yaml")
         with open(self.config, "w") as f:
             f.write(
                 "server:\n  listen: [\"127.0.0.1:%d\"]\n" % self.https_port + server_yaml
-                + "media:\n  ips: [\"127.0.0.1\"]\n  port: %d\n  workers: 2\n" % self.media_port
+                + "media:\n  ips: [\"127.0.0.1\"]\n  port: %d\n  workers: %d\n" % (self.media_port, self.media_workers)
                 + "storage:\n  db: %s\n  data_dir: %s/var\n" % (self.db, self.dir)
                 + "recording:\n  nas_base_path: %s\n" % self.nas
                 + "log:\n  level: info\n"
@@ -207,6 +218,9 @@ class Daemon:
             h["Authorization"] = "bearer " + token
         body = json.dumps(obj) if isinstance(obj, (dict, list)) else obj
         return self.request("POST", path, body, h)
+
+    def room_media_port(self, channel_id, app_id=None):
+        return room_media_port(self.media_port, self.media_workers, app_id or self.app_id, channel_id)
 
     def rest_token(self, app_id, app_token, **override):
         body = {"client_id": "isdp-saas-openapi", "client_secret": "isdp-saas-openapi",

@@ -15,7 +15,7 @@ APP=$("$IRTCD" --config "$T_TMP/irtc.yaml" app create loadtest)
 field() { printf '%s' "$APP" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 # The client's own TAP numbering: run it and pass its lines through.
 "$top_builddir/tests/integration/client_irtcd" 127.0.0.1 "$HTTPS_PORT" "$(field appId)" "$(field accessKey)" \
-  "$(field tenantId)" "$MEDIA_PORT"
+  "$(field tenantId)" "$MEDIA_PORT" 2 # lib.sh's write_config: two workers
 rc=$?
 kill -0 "$DAEMON_PID" 2>/dev/null || { echo "# irtcd died:"; tail -20 "$T_TMP/daemon.log" | sed 's/^/# /'; rc=1; }
 exit $rc

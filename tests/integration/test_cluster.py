@@ -141,12 +141,13 @@ class Node(irtctest.Daemon):
         self.app_id = self.access_key = self.tenant = None
 
     def owns_port(self, port):
-        return self.media_port <= int(port) < self.media_port + 2
+        return self.media_port <= int(port) < self.media_port + self.media_workers
 
     def token(self, channel, user, role=1, owner=None):
         """A join token naming owner's media endpoint (the back end's job, from getMediaEndpoint)."""
         o = owner or self
-        params = {"userId": user, "channelId": channel, "host": "127.0.0.1", "port": str(o.media_port),
+        params = {"userId": user, "channelId": channel, "host": "127.0.0.1",
+                  "port": str(o.room_media_port(channel, self.app_id)),
                   "role": str(role), "tenantId": self.tenant or "", "appId": self.app_id,
                   "timeStamp": int(time.time() * 1000)}
         return ts.get_token(self.access_key, params)[0]

@@ -111,7 +111,7 @@ class Daemon(irtctest.Daemon):
     def token(self, channel, user, role=1):
         """Made here, as ts.Daemon.token does (a command is slow under load
         while a socket idles)."""
-        params = {"userId": user, "channelId": channel, "host": "127.0.0.1", "port": str(self.media_port),
+        params = {"userId": user, "channelId": channel, "host": "127.0.0.1", "port": str(self.room_media_port(channel)),
                   "role": str(role), "tenantId": self.tenant, "appId": self.app_id, "timeStamp": int(time.time() * 1000)}
         return ts.get_token(self.access_key, params)[0]
 

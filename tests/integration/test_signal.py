@@ -63,7 +63,7 @@ class Daemon(irtctest.Daemon):
 
     def forge(self, channel, user, role=1, ts_ms=None, key=None):
         """A token made with the guide's algorithm, any timeStamp, any key."""
-        params = {"userId": user, "channelId": channel, "host": "127.0.0.1", "port": str(self.media_port),
+        params = {"userId": user, "channelId": channel, "host": "127.0.0.1", "port": str(self.room_media_port(channel)),
                   "role": str(role), "tenantId": self.tenant, "appId": self.app_id,
                   "timeStamp": int(time.time() * 1000) if ts_ms is None else ts_ms}
         return get_token(self.access_key if key is None else key, params)[0]

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "sfu/sfu.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "janus.h"
@@ -129,7 +130,9 @@ static char *make_token(lg_t *lg, const char *channel, const char *user)
     snprintf(p.channel_id, sizeof(p.channel_id), "%s", channel);
     snprintf(p.app_id, sizeof(p.app_id), "%s", lg->app_id);
     snprintf(p.host, sizeof(p.host), "%s", lg->host);
-    snprintf(p.port, sizeof(p.port), "%u", lg->media_port);
+    /* The room's media endpoint, as getMediaEndpoint answers it (the server checks). */
+    snprintf(p.port, sizeof(p.port), "%u",
+             lg->media_port + sfu_worker_for_channel(lg->app_id, channel, lg->media_workers ? lg->media_workers : 1));
     snprintf(p.role, sizeof(p.role), "1");
     snprintf(p.tenant_id, sizeof(p.tenant_id), "%s", lg->tenant);
     p.timestamp_ms = (int64_t)clock_wall_ms();
@@ -603,7 +606,8 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: irtc-loadgen --scenario live|meeting|audio|storm|churn --pid SERVER-PID\n"
-            "         (--host IP --port HTTPS --app ID --key ACCESS-KEY --tenant T --media-port P | --janus URL)\n"
+            "         (--host IP --port HTTPS --app ID --key ACCESS-KEY --tenant T --media-port P [--media-workers N]\n"
+            "          | --janus URL)\n"
             "         [--steps N,N,...] [--window S] [--settle S] [--video-kbps K] [--fps F] [--simulcast 1..3]\n"
             "         [--verify N] [--srtp gcm|cm] [--join-rate R] [--storm N] [--storm-rate R]\n"
             "         [--churn-users N] [--churn-seconds S] [--bind IP] [--csv FILE --label NAME]\n");
@@ -631,6 +635,7 @@ int main(int argc, char **argv)
                                          {"host", 1, 0, 'h'},          {"port", 1, 0, 'p'},
                                          {"app", 1, 0, 'a'},           {"key", 1, 0, 'k'},
                                          {"tenant", 1, 0, 't'},        {"media-port", 1, 0, 'm'},
+                                         {"media-workers", 1, 0, 'M'},
                                          {"steps", 1, 0, 'S'},         {"window", 1, 0, 'w'},
                                          {"settle", 1, 0, 'W'},        {"video-kbps", 1, 0, 'v'},
                                          {"fps", 1, 0, 'f'},           {"simulcast", 1, 0, 'L'},
@@ -666,6 +671,9 @@ int main(int argc, char **argv)
             break;
         case 'm':
             lg.media_port = (unsigned)atoi(optarg);
+            break;
+        case 'M':
+            lg.media_workers = (unsigned)atoi(optarg);
             break;
         case 'S':
             lg.steps = optarg;

@@ -52,6 +52,7 @@ struct lg {
     pid_t server_pid;
     const char *host, *bind_ip;
     unsigned https_port, media_port;
+    unsigned media_workers; /* irtcd's media.workers: a room's port is media_port + its worker (0: 1) */
     const char *app_id, *access_key, *tenant;
     unsigned window_ms, settle_ms, verify_every;
     int join_rate, join_batch, storm_count, storm_rate, churn_users;

@@ -13,6 +13,7 @@
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
+#include "sfu/sfu.h"
 #include "signal/session.h"
 #include "store/store.h"
 #include "unit/fake_sfu.h"
@@ -107,21 +108,29 @@ static void client_free(client_t *c)
         free(c->msgs[i]);
 }
 
-static char *token_for(const char *chan, const char *user, int role, int64_t ts_ms)
+/* A token naming host:port as the media endpoint (port 0: the room's). */
+static char *token_at(const char *chan, const char *user, int role, int64_t ts_ms, const char *host, unsigned port)
 {
+    if (port == 0)
+        port = cfg.media_port + sfu_worker_for_channel(app.app_id, chan, cfg_worker_count(&cfg));
     jt_payload_t p;
     memset(&p, 0, sizeof(p));
     snprintf(p.app_id, sizeof(p.app_id), "%s", app.app_id);
     snprintf(p.channel_id, sizeof(p.channel_id), "%s", chan);
     snprintf(p.user_id, sizeof(p.user_id), "%s", user);
     snprintf(p.role, sizeof(p.role), "%d", role);
-    snprintf(p.host, sizeof(p.host), "127.0.0.1");
-    snprintf(p.port, sizeof(p.port), "20000");
+    snprintf(p.host, sizeof(p.host), "%s", host);
+    snprintf(p.port, sizeof(p.port), "%u", port);
     snprintf(p.tenant_id, sizeof(p.tenant_id), "%s", app.tenant_id);
     p.timestamp_ms = ts_ms;
     char *tok = NULL;
     jt_make(&p, app.access_key, &tok);
     return tok;
+}
+
+static char *token_for(const char *chan, const char *user, int role, int64_t ts_ms)
+{
+    return token_at(chan, user, role, ts_ms, "127.0.0.1", 0);
 }
 
 /* Sends one text message. */
@@ -449,6 +458,42 @@ static void test_expiry_and_renew(void)
     client_free(&x);
 }
 
+/* A stale token naming another media endpoint than the room's (issue 16):
+ * refused with 200006 and both endpoints named; the room's own is admitted. */
+static void test_stale_endpoint(void)
+{
+    client_t a;
+    client_init(&a);
+    unsigned w = sfu_worker_for_channel(app.app_id, "r5", cfg_worker_count(&cfg));
+    unsigned other = cfg.media_port + (w + 1) % cfg_worker_count(&cfg);
+    const struct {
+        const char *host;
+        unsigned port;
+        const char *what;
+    } bad[] = {{"127.0.0.1", other, "another worker's port"},
+               {"127.0.0.1", 30000, "a port this server does not use"},
+               {"10.9.8.7", 0, "another host"}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char *tok = token_at("r5", "sam", 1, (int64_t)clock_wall_ms(), bad[i].host, bad[i].port);
+        say(&a,
+            "{\"v\":1,\"id\":%zu,\"type\":\"join\",\"appId\":\"%s\",\"channelId\":\"r5\",\"userId\":\"sam\","
+            "\"signature\":\"%s\"}",
+            i + 1, app.app_id, tok);
+        free(tok);
+        json_value_t *r = next(&a, "response");
+        const char *msg = json_string(json_get(r, "errorMsg"));
+        int64_t code = -1;
+        json_int64(json_get(r, "errorCode"), &code);
+        char want[64];
+        snprintf(want, sizeof(want), "this room's is 127.0.0.1:%u", cfg.media_port + w);
+        ok(r != NULL && code == 200006 && msg != NULL && strstr(msg, want) != NULL && a.s->peer == NULL,
+           "a token naming %s: 200006 naming the room's endpoint (%s)", bad[i].what, msg ? msg : "-");
+        json_free(r);
+    }
+    is_int(join(&a, "r5", "sam", 1), 0, "the room's own endpoint: joins");
+    client_free(&a);
+}
+
 /* Random and mutated messages: every one is answered and nothing breaks. */
 static void test_resume(void)
 {
@@ -557,6 +602,7 @@ int main(void)
     snprintf(path, sizeof(path), "%s/irtc.db", dir);
     cfg_defaults(&cfg);
     cfg.max_publishers_per_room = 2;
+    cfg.media_workers = 2; /* as the registry below */
     ok(store_open(path, &st, err, sizeof(err)) == IRTC_OK && apps_create(st, "test", false, &app, tok) == IRTC_OK,
        "store and app ready (%s)", err);
     env.cfg = &cfg;
@@ -568,6 +614,7 @@ int main(void)
     test_removals();
     test_expiry_and_renew();
     test_resume();
+    test_stale_endpoint();
     test_random_input();
 
     room_stats_t rs;
