@@ -191,7 +191,8 @@ typedef struct {
     char msid_track[SDP_MSID_MAX + 1];
     int n_candidates; /* a=candidate lines (content not interpreted) */
     bool end_of_candidates;
-    int sctp_port;             /* a=sctp-port, 0 when absent */
+    int sctp_port;             /* a=sctp-port (or a=sctpmap's port), 0 when absent */
+    bool sctpmap_dc;           /* a=sctpmap:<port> webrtc-datachannel (the pre-RFC 8841 form aiortc 1.4 writes) */
     uint64_t max_message_size; /* a=max-message-size, 0 when absent */
 } sdp_media_t;
 
