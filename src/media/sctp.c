@@ -51,7 +51,8 @@ struct sctp_link {
     size_t msg_len, msg_cap;
     bool msg_discard;
     uint8_t *chunk; /* RECV_CHUNK bytes */
-    bool eof;
+    bool up;  /* the association is established */
+    bool eof; /* and has ended */
     /* under g.lock */
     struct sctp_link *reg_next;
     out_pkt_t *q_head, *q_tail;
@@ -357,8 +358,13 @@ static void on_notification(sctp_link_t *a, const uint8_t *d, size_t len)
         return;
     if (n->sn_header.sn_type == SCTP_STREAM_RESET_EVENT)
         on_stream_reset(a, &n->sn_strreset_event, len);
-    else if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change))
-        log_debug("sctp", "association state %u", (unsigned)n->sn_assoc_change.sac_state);
+    else if (n->sn_header.sn_type == SCTP_ASSOC_CHANGE && len >= sizeof(n->sn_assoc_change)) {
+        uint16_t st = n->sn_assoc_change.sac_state;
+        if (st == SCTP_COMM_UP || st == SCTP_RESTART)
+            a->up = true;
+        else if (st == SCTP_COMM_LOST || st == SCTP_SHUTDOWN_COMP || st == SCTP_CANT_STR_ASSOC)
+            a->up = false;
+    }
 }
 
 static void drain(sctp_link_t *a)
@@ -436,9 +442,31 @@ static int pick_channel(const sctp_link_t *a, bool reliable)
     return other;
 }
 
+bool sctp_assoc_up(const sctp_link_t *a)
+{
+    return a->up && !a->eof;
+}
+
+int sctp_assoc_open(sctp_link_t *a, uint16_t sid, uint8_t type, uint32_t rel)
+{
+    if (!sctp_assoc_up(a))
+        return IRTC_ENOTFOUND;
+    if (sid >= SCTP_STREAMS || a->ch[sid].open || (type & 0x7f) > SCTP_CHANNEL_PR_TIMED)
+        return IRTC_EINVAL;
+    /* type, channel type, priority 0, reliability, no label, no protocol */
+    const uint8_t open[12] = {SCTP_DCEP_OPEN, type, 0, 0, rel >> 24, rel >> 16, rel >> 8, rel, 0, 0, 0, 0};
+    int rc = send_on(a, sid, SCTP_PPID_DCEP, open, sizeof(open), true);
+    if (rc == IRTC_OK) {
+        a->ch[sid] = (channel_t){.open = true, .type = type, .rel = rel};
+        a->n_open++;
+    }
+    flush(a);
+    return rc;
+}
+
 int sctp_assoc_send(sctp_link_t *a, bool reliable, bool binary, const uint8_t *data, size_t len)
 {
-    if (a->sock == NULL || a->eof)
+    if (!sctp_assoc_up(a))
         return IRTC_ENOTFOUND;
     if (len > a->max_out)
         return IRTC_EINVAL;

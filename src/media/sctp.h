@@ -100,8 +100,16 @@ void sctp_assoc_poll(sctp_link_t *a);
  * full: refused).
  */
 int sctp_assoc_send(sctp_link_t *a, bool reliable, bool binary, const uint8_t *data, size_t len);
+/* Opens channel sid as the DCEP initiator (DATA_CHANNEL_OPEN; type
+ * SCTP_CHANNEL_*, rel its retransmissions or lifetime), usable at once: what
+ * a client side does (the server only answers; tests and the fuzzer drive
+ * the server from it).  IRTC_OK, IRTC_EINVAL (sid or type out of range,
+ * already open), IRTC_ENOTFOUND / IRTC_EAGAIN as sctp_assoc_send. */
+int sctp_assoc_open(sctp_link_t *a, uint16_t sid, uint8_t type, uint32_t rel);
 /* The client's a=max-message-size (0: none said, 65536 assumed, RFC 8841 §6.1). */
 void sctp_assoc_set_remote_max(sctp_link_t *a, size_t max_message);
+/* The association is established (and not ended). */
+bool sctp_assoc_up(const sctp_link_t *a);
 /* Channels open now. */
 unsigned sctp_assoc_channels(const sctp_link_t *a);
 
