@@ -24,6 +24,7 @@
 
 #define RECV_CHUNK 65536 /* one usrsctp_recvv; larger messages arrive in parts */
 #define POLL_READS 256   /* reads per poll: the rest waits for the next one */
+#define REG_BUCKETS 1024 /* the registry's hash (keys are consecutive: one association per bucket up to this) */
 
 typedef struct out_pkt {
     struct out_pkt *next;
@@ -63,10 +64,10 @@ struct sctp_link {
 static struct {
     pthread_once_t once;
     pthread_mutex_t lock; /* the registry and every association's packet queue */
-    sctp_link_t *reg;
+    sctp_link_t *reg[REG_BUCKETS];
     uintptr_t next_key;
     _Atomic uint64_t last_ms; /* the clock handed to usrsctp so far (0: not yet) */
-} g = {PTHREAD_ONCE_INIT, PTHREAD_MUTEX_INITIALIZER, NULL, 1, 0};
+} g = {.once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .next_key = 1};
 
 static void count(_Atomic uint64_t *c)
 {
@@ -81,7 +82,7 @@ static int conn_output(void *addr, void *buf, size_t len, uint8_t tos, uint8_t s
     (void)set_df;
     uintptr_t key = (uintptr_t)addr;
     pthread_mutex_lock(&g.lock);
-    sctp_link_t *a = g.reg;
+    sctp_link_t *a = g.reg[key % REG_BUCKETS];
     while (a != NULL && a->key != key)
         a = a->reg_next;
     if (a != NULL) {
@@ -155,8 +156,8 @@ sctp_link_t *sctp_assoc_new(const sctp_callbacks_t *cb, void *user, uint16_t rem
     a->chunk = xmalloc(RECV_CHUNK);
     pthread_mutex_lock(&g.lock);
     a->key = g.next_key++;
-    a->reg_next = g.reg;
-    g.reg = a;
+    a->reg_next = g.reg[a->key % REG_BUCKETS];
+    g.reg[a->key % REG_BUCKETS] = a;
     pthread_mutex_unlock(&g.lock);
     usrsctp_register_address((void *)a->key);
 
@@ -231,7 +232,7 @@ void sctp_assoc_free(sctp_link_t *a)
     }
     usrsctp_deregister_address((void *)a->key);
     pthread_mutex_lock(&g.lock);
-    for (sctp_link_t **pp = &g.reg; *pp != NULL; pp = &(*pp)->reg_next) {
+    for (sctp_link_t **pp = &g.reg[a->key % REG_BUCKETS]; *pp != NULL; pp = &(*pp)->reg_next) {
         if (*pp == a) {
             *pp = a->reg_next;
             break;
