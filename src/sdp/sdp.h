@@ -255,6 +255,7 @@ typedef struct {
     sdp_dir_t sendrecv_as;
     bool reject_audio, reject_video; /* answer port 0 for that kind */
     bool accept_data;                /* accept one webrtc-datachannel m-line */
+    uint64_t max_message_size;       /* its a=max-message-size (0: 262144) */
     /* The server's identity, copied into the answer. */
     uint64_t session_id;
     const char *ice_ufrag, *ice_pwd; /* 4..256 / 22..256 ice-chars */

@@ -300,7 +300,7 @@ static void answer_data(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
     g->have_data = true;
     am->rejected = false;
     am->sctp_port = SDP_ANSWER_SCTP_PORT;
-    am->max_message_size = SDP_ANSWER_MAX_MESSAGE_SIZE;
+    am->max_message_size = g->pol->max_message_size ? g->pol->max_message_size : SDP_ANSWER_MAX_MESSAGE_SIZE;
 }
 
 static int answer_media(nego_t *g, int idx, const sdp_media_t *m, sdp_answer_media_t *am)

@@ -532,6 +532,7 @@ static int apply_offer(sfu_t *s, conn_t *c, const char *text, size_t len, const 
     p.media = mp;
     p.n_media = n;
     p.accept_data = !c->single; /* protocol v2's connections carry the client's data channels */
+    p.max_message_size = s->cfg->data_max_message_size;
     if (sdp_negotiate(offer, &p, ans, why) != IRTC_OK) {
         memcpy(c->ufrag, old_ufrag, sizeof(old_ufrag)); /* nothing changed */
         memcpy(c->pwd, old_pwd, sizeof(old_pwd));
