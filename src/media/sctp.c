@@ -51,7 +51,6 @@ struct sctp_link {
     uint8_t *msg;
     size_t msg_len, msg_cap;
     bool msg_discard;
-    uint8_t *chunk; /* RECV_CHUNK bytes */
     bool up;  /* the association is established */
     bool eof; /* and has ended */
     /* under g.lock */
@@ -153,7 +152,6 @@ sctp_link_t *sctp_assoc_new(const sctp_callbacks_t *cb, void *user, uint16_t rem
         a->n = *counters;
     a->max_in = max_message;
     a->max_out = 65536;
-    a->chunk = xmalloc(RECV_CHUNK);
     pthread_mutex_lock(&g.lock);
     a->key = g.next_key++;
     a->reg_next = g.reg[a->key % REG_BUCKETS];
@@ -244,7 +242,6 @@ void sctp_assoc_free(sctp_link_t *a)
         free(p);
     }
     free(a->msg);
-    free(a->chunk);
     free(a);
 }
 
@@ -370,13 +367,15 @@ static void on_notification(sctp_link_t *a, const uint8_t *d, size_t len)
 
 static void drain(sctp_link_t *a)
 {
+    /* One read buffer per worker, not per association (thousands of them). */
+    static _Thread_local uint8_t chunk[RECV_CHUNK];
     for (int i = 0; i < POLL_READS && !a->eof; i++) {
         struct sctp_rcvinfo info;
         socklen_t infolen = sizeof(info), fromlen = sizeof(struct sockaddr_conn);
         struct sockaddr_conn from;
         unsigned infotype = 0;
         int flags = 0;
-        ssize_t r = usrsctp_recvv(a->sock, a->chunk, RECV_CHUNK, (struct sockaddr *)&from, &fromlen, &info, &infolen,
+        ssize_t r = usrsctp_recvv(a->sock, chunk, RECV_CHUNK, (struct sockaddr *)&from, &fromlen, &info, &infolen,
                                   &infotype, &flags);
         if (r < 0)
             return; /* EWOULDBLOCK: nothing more now */
@@ -394,7 +393,7 @@ static void drain(sctp_link_t *a)
                 a->msg_cap = IRTC_MAX(a->msg_len + n, a->msg_cap * 2);
                 a->msg = xrealloc(a->msg, a->msg_cap);
             }
-            memcpy(a->msg + a->msg_len, a->chunk, n);
+            memcpy(a->msg + a->msg_len, chunk, n);
             a->msg_len += n;
         }
         if (!(flags & MSG_EOR))
@@ -407,6 +406,11 @@ static void drain(sctp_link_t *a)
         }
         a->msg_len = 0;
         a->msg_discard = false;
+        if (a->msg_cap > RECV_CHUNK) { /* a large message passed: do not keep its room */
+            free(a->msg);
+            a->msg = NULL;
+            a->msg_cap = 0;
+        }
     }
     /* more to read: come back on the next poll */
     atomic_store_explicit(&a->pending, true, memory_order_release);
