@@ -6,7 +6,9 @@
 // unreliable ones, binary messages to bob only (carol gets none of them), a
 // 64 KiB binary message (compared by checksum) and one over the server's
 // a=max-message-size (refused by the browser).  Figures: the 1,000
-// messages' delivery time.  Prints TAP.
+// messages' delivery time.  Then an aiortc user (aiortc_peer.py, its own
+// SCTP stack) joins the room: its broadcast reaches the pages and it answers
+// what alice sends it.  Prints TAP.
 'use strict';
 const path = require('path');
 let L;
@@ -18,6 +20,8 @@ try {
   process.exit(0);
 }
 const { ok, diag, waitFor } = L;
+const { spawn, spawnSync } = require('child_process');
+const PYTHON = '/usr/bin/python3'; // Debian's, with python3-aiortc
 const P = require('./sdk-page.js');
 const N = 1000;
 
@@ -142,6 +146,40 @@ async function main() {
     await B.evaluate(() => H.clients.bob.sendMessage('pong', { userId: 'alice' }));
     ok(await waitFor(async () => (await got(A, 'alice')).some(([f, m]) => f === 'bob' && m === 'pong'), 10000, 100),
       'bob\'s reply reaches alice');
+
+    // an aiortc user in the same room: its SCTP stack and Chromium's, through irtcd
+    if (spawnSync(PYTHON, ['-c', 'import aiortc']).status !== 0) {
+      ok(true, '# SKIP aiortc interop: python3-aiortc is not installed');
+    } else {
+      const t = (await L.request(d.base, 'POST', '/demo/token', { channelId: 'dc', userId: 'bot', role: 1 })).json;
+      const bot = spawn(PYTHON, [path.join(__dirname, 'aiortc_peer.py'), '127.0.0.1', String(d.httpsPort), t.appId, 'dc',
+        'bot', t.signature, '40'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const lines = [];
+      bot.stdout.on('data', b => lines.push(...String(b).split('\n').filter(Boolean)));
+      try {
+        await B.evaluate(() => { M.got.bob = []; M.got.carol = []; });
+        await A.evaluate(() => { M.got.alice = []; });
+        const up = await waitFor(() => lines.includes('ready'), 30000, 100);
+        ok(up, `an aiortc user joins, publishes audio and opens its two channels (${lines.slice(0, 3).join('; ')})`);
+        const hello = await waitFor(async () => (await got(A, 'alice')).some(([f, m]) => f === 'bot' && m === 'hello from aiortc') &&
+          (await got(B, 'carol')).some(([f, m]) => f === 'bot' && m === 'hello from aiortc'), 10000, 100);
+        ok(hello, 'its broadcast reaches the Chromium users');
+        const b = await A.evaluate(() => {
+          H.clients.alice.sendMessage('ping', { userId: 'bot' });
+          const x = M.bytes(1000, 9);
+          H.clients.alice.sendMessage(x.buf, { userId: 'bot' });
+          return x.sum;
+        });
+        const echoed = await waitFor(async () => {
+          const g = await got(A, 'alice');
+          return g.some(([f, m]) => f === 'bot' && m === 'echo:ping') && g.some(([f, m]) => f === 'bot' && m.len === 1000 && m.sum === b);
+        }, 10000, 100);
+        ok(echoed, `aiortc answers a string and a binary message from Chromium, to alice only (${JSON.stringify((await got(A, 'alice')).slice(0, 3))})`);
+        ok((await got(B, 'bob')).every(([f, m]) => f !== 'bot' || m === 'hello from aiortc'), 'bob gets none of the answers meant for alice');
+      } finally {
+        bot.kill();
+      }
+    }
 
     const st = await L.request(d.base, 'GET', '/metrics');
     const total = name => (String(st.body).match(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'gm')) || [])
