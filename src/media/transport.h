@@ -8,6 +8,9 @@
  * reports) and consumers (NACK, PLI/FIR, receiver reports), and consumers
  * send through the transport's mx_port_t, which paces them, writes the transport-wide sequence
  * number and protects the packet straight into the outgoing datagram.
+ * DTLS application data goes to the transport's SCTP association (data
+ * channels, sctp.h) when the answer accepted them; its messages go up as
+ * ENGINE_EV_DATA events and come down as ENGINE_CMD_DATA_SEND.
  *
  * Worker thread only (the engine's).  No allocation on the packet path.
  *
