@@ -18,22 +18,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import aioice.ice  # noqa: E402
 from aiortc import RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import AudioStreamTrack  # noqa: E402
+from dc_envelope import envelope, open_envelope  # noqa: E402
 from wsclient import WSClient  # noqa: E402
 
 aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
-
-
-def envelope(user, data):
-    if isinstance(data, str):
-        return chr(len(user)) + user + data
-    return bytes([len(user)]) + user.encode() + data
-
-
-def open_envelope(msg):
-    if isinstance(msg, str):
-        n = ord(msg[0])
-        return msg[1:1 + n], msg[1 + n:]
-    return msg[1:1 + msg[0]].decode(), msg[1 + msg[0]:]
 
 
 class Signal:

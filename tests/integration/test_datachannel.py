@@ -22,26 +22,12 @@ except ImportError:
     print("1..0 # SKIP python3-aiortc is not installed")
     sys.exit(0)
 import test_signal as ts  # noqa: E402
-from test_signal_media import has_event, until  # noqa: E402
+from dc_envelope import envelope, open_envelope  # noqa: E402
+from test_signal_media import until  # noqa: E402
 
 aioice.ice.get_host_addresses = lambda *a, **k: ["127.0.0.1"]
 ok = ts.ok
 N_RELIABLE = 1000
-
-
-def envelope(user, data):
-    """[n][userId][data]: to whom (client to server), from whom (server to client)."""
-    if isinstance(data, str):
-        return chr(len(user)) + user + data
-    return bytes([len(user)]) + user.encode() + data
-
-
-def open_envelope(msg):
-    if isinstance(msg, str):
-        n = ord(msg[0])
-        return msg[1:1 + n], msg[1 + n:]
-    n = msg[0]
-    return msg[1:1 + n].decode(), msg[1 + n:]
 
 
 class Client:
