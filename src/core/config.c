@@ -60,6 +60,7 @@ void cfg_defaults(cfg_t *cfg)
     cfg->token_ttl_ms = (uint64_t)24 * 3600 * 1000;
     cfg->signal_idle_timeout_ms = 20 * 1000;
     cfg->signal_resume_window_ms = 15 * 1000;
+    cfg->data_max_message_size = 262144;
     cfg->max_connections = 4096;
     cfg->max_connections_per_source = 256;
     cfg->cluster_node_ttl_ms = 3 * SECOND_MS;
@@ -252,6 +253,7 @@ enum {
     K_TOKEN_TTL,
     K_SIGNAL_IDLE,
     K_SIGNAL_RESUME,
+    K_DATA_MAX_MESSAGE,
     K_MAX_CONNECTIONS,
     K_MAX_CONNECTIONS_PER_SOURCE,
     K_CLUSTER_REDIS_URL,
@@ -321,6 +323,8 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
                        SIGNAL_IDLE_MAX_MS},
     [K_SIGNAL_RESUME] = {"limits.signal_resume_window", set_duration, FIELD(signal_resume_window_ms), 0,
                          SIGNAL_RESUME_MAX_MS},
+    /* at most half the 1 MiB SCTP send buffer (media/sctp.h): a message always fits behind another */
+    [K_DATA_MAX_MESSAGE] = {"limits.data_max_message_size", set_uint, FIELD(data_max_message_size), 1024, 524288},
     [K_MAX_CONNECTIONS] = {"limits.max_connections", set_uint, FIELD(max_connections), 16, 1000000},
     [K_MAX_CONNECTIONS_PER_SOURCE] = {"limits.max_connections_per_source", set_uint, FIELD(max_connections_per_source),
                                       1, 1000000},

@@ -64,6 +64,7 @@ typedef struct {
     uint64_t token_ttl_ms;            /* join-token validity; default 24h */
     uint64_t signal_idle_timeout_ms;  /* a signaling WebSocket silent this long is closed; default 20s, 2s..10m */
     uint64_t signal_resume_window_ms; /* a lost socket's user stays this long for `resume`; default 15s, 0..5m */
+    unsigned data_max_message_size;   /* data channels: a=max-message-size answered; default 262144, 1024..524288 */
 
     /* limits of the HTTPS front door (http/guard.h) */
     unsigned max_connections;            /* connections open at once; default 4096, 16..1000000 */

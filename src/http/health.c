@@ -90,6 +90,21 @@ static void collect_workers(buf_t *out, void *ctx)
         {"irtc_media_dtls_handshake_failures_total",
          "Transports whose DTLS handshake failed or never finished after ICE connected.",
          offsetof(worker_stats_t, engine.dtls_handshake_failures)},
+        {"irtc_media_data_messages_received_total", "Data channel messages received from clients.",
+         offsetof(worker_stats_t, engine.data_in)},
+        {"irtc_media_data_messages_sent_total", "Data channel messages sent to clients.",
+         offsetof(worker_stats_t, engine.data_out)},
+        {"irtc_media_data_drop_buffer_total", "Data channel messages refused: the client's SCTP send buffer was full.",
+         offsetof(worker_stats_t, engine.data_drop_buffer)},
+        {"irtc_media_data_drop_too_big_total",
+         "Data channel messages refused: over the receiver's or our max-message-size.",
+         offsetof(worker_stats_t, engine.data_drop_too_big)},
+        {"irtc_media_data_drop_backlog_total", "Data channel messages dropped: the worker's relay backlog was full.",
+         offsetof(worker_stats_t, engine.data_drop_backlog)},
+        {"irtc_media_data_drop_packets_total", "SCTP packets dropped before DTLS (queue for the worker full).",
+         offsetof(worker_stats_t, engine.data_drop_packets)},
+        {"irtc_media_data_malformed_total", "Bad DCEP messages, PPIDs or SCTP on a connection without data channels.",
+         offsetof(worker_stats_t, engine.data_malformed)},
     };
     static const char *const states[] = {"new", "dtls", "connected", "failed", "closed"};
     unsigned n = worker_pool_size(env->workers);

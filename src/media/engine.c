@@ -14,6 +14,7 @@
 #include "media/rtp.h"
 #include "media/stun.h"
 #include "media/stun_limit.h"
+#include "media/sctp.h"
 #include "media/transport.h"
 #include "core/spsc_ring.h"
 
@@ -34,6 +35,7 @@ struct engine {
     stun_limit_t stun_401;
     transport_t **heap; /* by due_ms */
     size_t heap_len, heap_cap;
+    bool has_sctp; /* a transport accepted data channels: this worker drives usrsctp's clock too */
 };
 
 size_t engine_transport_count(const engine_t *e)
@@ -222,6 +224,8 @@ uint64_t engine_on_timer(engine_t *e, uint64_t now_us)
 {
     e->ctx.now_us = now_us;
     uint64_t now_ms = now_us / 1000;
+    if (e->has_sctp)
+        sctp_clock(now_ms);
     while (e->heap_len > 0 && e->heap[0]->due_ms <= now_ms) {
         transport_t *t = e->heap[0];
         t->due_ms = transport_on_timer(t, now_ms);
@@ -315,6 +319,7 @@ static void open_transport(engine_t *e, uint64_t id, const engine_transport_desc
     if (find_transport(e, id) != NULL)
         return;
     transport_t *t = transport_new(&e->ctx, id, d, e->ctx.now_us / 1000);
+    e->has_sctp |= d->data;
     uint32_t b = id_bucket(id);
     t->id_next = e->by_id[b];
     e->by_id[b] = t;
@@ -425,7 +430,18 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd)
             producer_remove_tap(p, cmd->ring);
         cmd->ring = NULL; /* only compared: the producer dropped its own reference */
         break;
+    case ENGINE_CMD_TRANSPORT_DATA:
+        if ((t = find_transport(e, cmd->id)) != NULL)
+            transport_enable_data(t, &cmd->u.transport);
+        e->has_sctp |= cmd->u.transport.data;
+        break;
+    case ENGINE_CMD_DATA_SEND:
+        if ((t = find_transport(e, cmd->id)) != NULL)
+            transport_send_data(t, cmd->flag, cmd->binary, cmd->data, cmd->data_len);
+        break;
     }
+    free(cmd->data);
+    cmd->data = NULL;
     if (cmd->type == ENGINE_CMD_TAP_ADD && cmd->ring != NULL) { /* no such producer: the recorder sees no data */
         spsc_ring_unref(cmd->ring);
         cmd->ring = NULL;

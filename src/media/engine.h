@@ -52,6 +52,8 @@ typedef enum {
     ENGINE_CMD_CONSUMER_LAYER,     /* id, layer: the preferred highest encoding (-1: highest) */
     ENGINE_CMD_TAP_ADD,            /* id (producer), ring: its plaintext RTP (highest encoding) into ring */
     ENGINE_CMD_TAP_DEL,            /* id (producer), ring */
+    ENGINE_CMD_TRANSPORT_DATA,     /* id, transport.data/sctp_port/…max_message: data channels accepted */
+    ENGINE_CMD_DATA_SEND,          /* id (transport), data/data_len, binary, flag (reliable): one message */
 } engine_cmd_type_t;
 
 struct spsc_ring;
@@ -63,6 +65,9 @@ typedef struct {
     bool flag;
     int layer;
     struct spsc_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
+    uint8_t *data;          /* DATA_SEND: malloc'd, moves with the command (engine_on_command frees it) */
+    size_t data_len;
+    bool binary;
     union {
         engine_transport_desc_t transport;
         engine_producer_desc_t producer;

@@ -55,6 +55,11 @@ typedef struct {
     engine_ext_ids_t ext;
     bool twcc_fb; /* transport-cc feedback negotiated (both directions) */
     bool remb_fb; /* goog-remb negotiated */
+    /* Data channels (an accepted m=application): the client's a=sctp-port
+     * and a=max-message-size (0: not said), and the largest message we take. */
+    bool data;
+    uint16_t sctp_port;
+    uint32_t remote_max_message, max_message;
 } engine_transport_desc_t;
 
 typedef struct {
@@ -96,6 +101,7 @@ typedef enum {
     ENGINE_EV_TRANSPORT_STATS,         /* id, send_side, rtt_ms, loss_permille, avail_kbps: every 2 s while connected */
     ENGINE_EV_PRODUCER_AUDIO,          /* id, level, active: an audio producer's loudness, every window while it
                                           is active and once when it stops being so */
+    ENGINE_EV_DATA,                    /* id (transport), data/data_len, binary, reliable: a data channel message */
 } engine_event_type_t;
 
 typedef struct {
@@ -114,6 +120,11 @@ typedef struct {
      * loudest, 127 silence), and whether that is speech-loud. */
     uint8_t level;
     bool active;
+    /* DATA: the message (valid during emit; the receiver copies it), its
+     * PPID kind, and whether its channel is reliable and ordered. */
+    const uint8_t *data;
+    size_t data_len;
+    bool binary, reliable;
 } engine_event_t;
 
 /* What the engine needs from its owner (all on the worker thread). */
@@ -144,6 +155,13 @@ typedef struct engine_stats {
     _Atomic uint64_t keyframe_requests;       /* PLIs sent to publishers */
     _Atomic uint64_t layer_switches;          /* simulcast consumers that changed encoding */
     _Atomic uint64_t dtls_handshake_failures; /* transports whose DTLS handshake failed or never finished */
+    /* Data channels (sctp.h): messages received and sent; messages refused
+     * because the client's send buffer was full, larger than the client's
+     * max-message-size or ours, or over the worker's relay backlog; SCTP
+     * packets dropped waiting for their worker; bad DCEP/PPIDs. */
+    _Atomic uint64_t data_in, data_out;
+    _Atomic uint64_t data_drop_buffer, data_drop_too_big, data_drop_backlog;
+    _Atomic uint64_t data_drop_packets, data_malformed;
     /* Transports alive now by state (transport_state_t: new, dtls, connected,
      * failed, closed), moved on each state change, never per packet. */
     _Atomic uint64_t transports[5];

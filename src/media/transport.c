@@ -20,6 +20,7 @@
 
 #define TRANSPORT_PRODUCER_TICK_MS 20 /* NACKs for gaps: every 20 ms while publishing */
 #define TRANSPORT_IDLE_TICK_MS 100
+#define TRANSPORT_SCTP_TICK_MS 5 /* packets usrsctp queued on another worker's timer leave within this */
 #define TRANSPORT_STATS_MS 2000 /* ENGINE_EV_TRANSPORT_STATS */
 #define TRANSPORT_LOSSY 0.02    /* loss at which layers stop going up (gcc's own "hold" band) */
 #define TRANSPORT_LOSSY_US 5000000
@@ -183,7 +184,66 @@ static void dtls_failed_cb(void *user, const char *reason)
     fail(t, reason);
 }
 
-static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, NULL, dtls_failed_cb};
+/* ---- data channels (sctp.h) ---- */
+
+static void sctp_send_cb(void *user, const uint8_t *pkt, size_t len)
+{
+    transport_t *t = user;
+    if (t->dtls == NULL || dtls_conn_send_app(t->dtls, pkt, len) != IRTC_OK)
+        COUNT(t, data_drop_packets); /* SCTP retransmits what it misses */
+}
+
+static void sctp_message_cb(void *user, bool reliable, bool binary, const uint8_t *data, size_t len)
+{
+    transport_t *t = user;
+    COUNT(t, data_in);
+    engine_event_t ev = {
+        .type = ENGINE_EV_DATA, .id = t->id, .data = data, .data_len = len, .binary = binary, .reliable = reliable};
+    mx_emit(t->ctx, &ev);
+}
+
+static const sctp_callbacks_t sctp_cbs = {sctp_send_cb, sctp_message_cb};
+
+static void dtls_app_cb(void *user, const uint8_t *data, size_t len)
+{
+    transport_t *t = user;
+    if (!t->d.data) {
+        COUNT(t, data_malformed); /* SCTP on a connection whose answer accepted no data channel */
+        return;
+    }
+    if (t->sctp == NULL) { /* the client's INIT: it opens the association */
+        engine_stats_t *st = stats(t);
+        sctp_counters_t n = {&st->data_drop_packets, &st->data_drop_too_big, &st->data_malformed};
+        t->sctp = sctp_assoc_new(&sctp_cbs, t, t->d.sctp_port, t->d.max_message, &n);
+        sctp_assoc_set_remote_max(t->sctp, t->d.remote_max_message);
+    }
+    sctp_assoc_input(t->sctp, data, len);
+}
+
+void transport_enable_data(transport_t *t, const engine_transport_desc_t *d)
+{
+    t->d.data = d->data;
+    t->d.sctp_port = d->sctp_port;
+    t->d.remote_max_message = d->remote_max_message;
+    t->d.max_message = d->max_message;
+    if (t->sctp != NULL)
+        sctp_assoc_set_remote_max(t->sctp, d->remote_max_message);
+}
+
+void transport_send_data(transport_t *t, bool reliable, bool binary, const uint8_t *data, size_t len)
+{
+    int rc = t->sctp != NULL && t->state == TRANSPORT_CONNECTED
+                 ? sctp_assoc_send(t->sctp, reliable, binary, data, len)
+                 : IRTC_ENOTFOUND;
+    if (rc == IRTC_OK)
+        COUNT(t, data_out);
+    else if (rc == IRTC_EAGAIN)
+        COUNT(t, data_drop_buffer);
+    else if (rc == IRTC_EINVAL)
+        COUNT(t, data_drop_too_big);
+}
+
+static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, dtls_app_cb, dtls_failed_cb};
 
 /* The new association after an ICE restart is up: its keys replace the old
  * ones (the client now protects with them), the old association goes. */
@@ -208,6 +268,8 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
     update_ready(t);
     if (old != NULL)
         dtls_conn_free(old); /* no close_notify: the client already left that association */
+    sctp_assoc_free(t->sctp); /* SCTP ran over the old association; the client's next INIT starts anew */
+    t->sctp = NULL;
     log_info("media", "transport %llu: new DTLS association after an ICE restart", (unsigned long long)t->id);
     uint64_t now_ms = mx_now_ms(t->ctx);
     for (unsigned i = 0; i < t->n_consumers; i++)
@@ -221,7 +283,7 @@ static void dtls_next_failed_cb(void *user, const char *reason)
     log_info("media", "transport %llu: DTLS after an ICE restart failed: %s", (unsigned long long)t->id, reason);
 }
 
-static const dtls_callbacks_t dtls_next_cbs = {dtls_send_cb, dtls_next_connected_cb, NULL, dtls_next_failed_cb};
+static const dtls_callbacks_t dtls_next_cbs = {dtls_send_cb, dtls_next_connected_cb, dtls_app_cb, dtls_next_failed_cb};
 
 static const mx_port_ops_t port_ops;
 
@@ -256,6 +318,8 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
 void transport_free(transport_t *t)
 {
     atomic_fetch_sub_explicit(&stats(t)->transports[t->state], 1, memory_order_relaxed);
+    sctp_assoc_free(t->sctp); /* its ABORT goes out before close_notify */
+    t->sctp = NULL;
     if (t->dtls != NULL) {
         dtls_conn_close(t->dtls); /* close_notify, so the browser learns at once */
         dtls_conn_free(t->dtls);
@@ -882,6 +946,11 @@ uint64_t transport_on_timer(transport_t *t, uint64_t now_ms)
     if (now_ms - t->last_alive_ms > TRANSPORT_LIVENESS_TIMEOUT_MS) {
         fail(t, "nothing from the client for 30 s (no media, RTCP or ICE check)");
         return now_ms + 1000;
+    }
+    if (t->sctp != NULL) {
+        if (sctp_assoc_pending(t->sctp))
+            sctp_assoc_poll(t->sctp);
+        next = IRTC_MIN(next, now_ms + TRANSPORT_SCTP_TICK_MS);
     }
     if (t->n_producers > 0) {
         for (unsigned i = 0; i < t->n_producers; i++)

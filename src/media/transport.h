@@ -8,6 +8,9 @@
  * reports) and consumers (NACK, PLI/FIR, receiver reports), and consumers
  * send through the transport's mx_port_t, which paces them, writes the transport-wide sequence
  * number and protects the packet straight into the outgoing datagram.
+ * DTLS application data goes to the transport's SCTP association (data
+ * channels, sctp.h) when the answer accepted them; its messages go up as
+ * ENGINE_EV_DATA events and come down as ENGINE_CMD_DATA_SEND.
  *
  * Worker thread only (the engine's).  No allocation on the packet path.
  *
@@ -26,6 +29,7 @@
 #include "media/mx.h"
 #include "media/producer.h"
 #include "media/rtp.h"
+#include "media/sctp.h"
 #include "media/srtp_session.h"
 #include "media/stun.h"
 #include "media/twcc.h"
@@ -114,6 +118,9 @@ struct transport {
      * counts then (loss of the last period) */
     uint64_t last_stats_ms, stats_lost, stats_received;
 
+    /* data channels: the association, from the client's first SCTP packet */
+    sctp_link_t *sctp;
+
     /* the engine's bookkeeping */
     transport_t *id_next, *addr_next, *ufrag_next, *list_next, *list_prev;
     size_t heap_idx;
@@ -144,6 +151,12 @@ void transport_add_producer(transport_t *t, producer_t *p);
 void transport_remove_producer(transport_t *t, producer_t *p);
 void transport_add_consumer(transport_t *t, consumer_t *c);
 void transport_remove_consumer(transport_t *t, consumer_t *c);
+
+/* Data channels accepted (a renegotiation added m=application): takes d's
+ * data, sctp_port and max-message sizes. */
+void transport_enable_data(transport_t *t, const engine_transport_desc_t *d);
+/* One message to the client's channels (sctp_assoc_send); refusals counted. */
+void transport_send_data(transport_t *t, bool reliable, bool binary, const uint8_t *data, size_t len);
 
 /* The estimate of the subscriber's downlink (0 without consumers). */
 uint64_t transport_estimate_bps(const transport_t *t);

@@ -29,6 +29,7 @@
 #define WORKER_BATCH 32
 #define WORKER_MTU 2048
 #define WORKER_PING_INTERVAL_MS 250
+#define WORKER_DATA_BACKLOG (8u << 20) /* bytes: see worker_t.data_backlog */
 #define WORKER_TICK_MS 5 /* the engine's timers (pacing, NACK, feedback) run at this granularity */
 #define WORKER_TX_BATCH 64
 
@@ -46,6 +47,10 @@ struct worker {
     h2o_socket_t *udp;
     worker_stats_t stats;
     bool stop; /* worker thread only */
+    /* Data-channel bytes on their way through the control thread (a message
+     * received here and not yet relayed, or relayed and not yet sent): the
+     * relay's backlog, capped at WORKER_DATA_BACKLOG (control and worker). */
+    _Atomic size_t data_backlog;
 
     /* ping state: control thread only */
     worker_msg_t ping;
@@ -295,6 +300,7 @@ typedef struct {
     worker_msg_t super;
     unsigned worker;
     engine_event_t ev;
+    uint8_t data[]; /* ENGINE_EV_DATA's message */
 } event_msg_t;
 
 static void run_event(worker_msg_t *msg, void *thread_ctx)
@@ -303,16 +309,30 @@ static void run_event(worker_msg_t *msg, void *thread_ctx)
     event_msg_t *m = (event_msg_t *)msg;
     if (wp->event_fn != NULL)
         wp->event_fn(wp->event_ctx, m->worker, &m->ev);
+    if (m->ev.type == ENGINE_EV_DATA)
+        atomic_fetch_sub(&wp->workers[m->worker]->data_backlog, m->ev.data_len);
     free(m);
 }
 
 static void io_emit(void *ctx, const engine_event_t *ev)
 {
     worker_t *w = ctx;
-    event_msg_t *m = xcalloc(1, sizeof(*m));
+    size_t extra = ev->type == ENGINE_EV_DATA ? ev->data_len : 0;
+    if (extra > 0 || ev->type == ENGINE_EV_DATA) {
+        if (atomic_load(&w->data_backlog) + extra > WORKER_DATA_BACKLOG) {
+            atomic_fetch_add_explicit(&w->stats.engine.data_drop_backlog, 1, memory_order_relaxed);
+            return;
+        }
+        atomic_fetch_add(&w->data_backlog, extra);
+    }
+    event_msg_t *m = xcalloc(1, sizeof(*m) + extra);
     m->super.run = run_event;
     m->worker = w->index;
     m->ev = *ev;
+    if (extra > 0) {
+        memcpy(m->data, ev->data, extra);
+        m->ev.data = m->data;
+    }
     worker_pool_post_control(w->pool, &m->super);
 }
 
@@ -331,12 +351,22 @@ static void run_cmd(worker_msg_t *msg, void *thread_ctx)
 {
     worker_t *w = thread_ctx;
     cmd_msg_t *m = (cmd_msg_t *)msg;
+    size_t data_len = m->cmd.type == ENGINE_CMD_DATA_SEND ? m->cmd.data_len : 0;
     engine_on_command(w->engine, &m->cmd);
+    atomic_fetch_sub(&w->data_backlog, data_len);
     free(m);
 }
 
 void worker_post_cmd(worker_t *w, const engine_cmd_t *cmd)
 {
+    if (cmd->type == ENGINE_CMD_DATA_SEND) {
+        if (atomic_load(&w->data_backlog) + cmd->data_len > WORKER_DATA_BACKLOG) {
+            atomic_fetch_add_explicit(&w->stats.engine.data_drop_backlog, 1, memory_order_relaxed);
+            free(cmd->data);
+            return;
+        }
+        atomic_fetch_add(&w->data_backlog, cmd->data_len);
+    }
     cmd_msg_t *m = xcalloc(1, sizeof(*m)); /* h2o asserts the link is unlinked (zeroed) */
     m->super.run = run_cmd;
     m->cmd = *cmd;

@@ -65,8 +65,9 @@ void worker_post(worker_t *w, worker_msg_t *msg);
 /* Sends msg to run on the control thread (takes ownership); any thread. */
 void worker_pool_post_control(worker_pool_t *wp, worker_msg_t *msg);
 
-/* Runs an engine command on worker w (copied; any ring reference in it moves
- * with it).  Control thread. */
+/* Runs an engine command on worker w (copied; any ring reference or data in
+ * it moves with it).  A DATA_SEND over the worker's data-channel backlog is
+ * dropped (freed, counted in data_drop_backlog).  Control thread. */
 void worker_post_cmd(worker_t *w, const engine_cmd_t *cmd);
 /* Where the workers' engine events go, on the control thread.  Set before
  * the first command; NULL drops them. */

@@ -955,6 +955,51 @@ static void pick_speaker(room_t *room, uint64_t now_ms)
     tell_others(room, NULL, &out);
 }
 
+/* ---- data channel messages (protocol v2) ---- */
+
+/* The connection of p that carries its data channels (0: none). */
+static uint64_t peer_data_conn(const room_peer_t *p)
+{
+    const sfu_t *sfu = p->room->reg->sfu;
+    if (p->send_conn != 0 && sfu_conn_has_data(sfu, p->send_conn))
+        return p->send_conn;
+    if (p->recv_conn != 0 && sfu_conn_has_data(sfu, p->recv_conn))
+        return p->recv_conn;
+    return 0;
+}
+
+/*
+ * A message from peer's data channel: [n][n bytes: the userId it is for, or
+ * none for everyone else in the room][data].  Each recipient gets
+ * [n][the sender's userId][data] on its own channel of the same kind
+ * (reliable or not) — docs/API.md, "Data channels".  A header that does not
+ * parse, or names a user not in the room, drops the message.
+ */
+static void relay_data(room_peer_t *peer, const sfu_event_t *ev)
+{
+    const uint8_t *d = ev->data;
+    if (ev->data_len < 1 || d[0] > ROOM_ID_MAX || (size_t)1 + d[0] > ev->data_len)
+        return;
+    char to[ROOM_ID_MAX + 1];
+    memcpy(to, d + 1, d[0]);
+    to[d[0]] = '\0';
+    const uint8_t *body = d + 1 + d[0];
+    size_t body_len = ev->data_len - 1 - d[0], from_len = strlen(peer->user_id);
+    uint8_t *out = xmalloc(1 + from_len + body_len);
+    out[0] = (uint8_t)from_len;
+    memcpy(out + 1, peer->user_id, from_len);
+    memcpy(out + 1 + from_len, body, body_len);
+    sfu_t *sfu = peer->room->reg->sfu;
+    for (room_peer_t *q = peer->room->peers; q != NULL; q = q->next) {
+        if (q == peer || (to[0] && strcmp(q->user_id, to) != 0))
+            continue;
+        uint64_t conn = peer_data_conn(q);
+        if (conn != 0)
+            sfu_send_data(sfu, conn, ev->reliable, ev->binary, out, 1 + from_len + body_len);
+    }
+    free(out);
+}
+
 void room_registry_sfu_event(void *ctx, const sfu_event_t *ev)
 {
     room_registry_t *reg = ctx;
@@ -1019,6 +1064,10 @@ void room_registry_sfu_event(void *ctx, const sfu_event_t *ev)
         pick_speaker(room, s->audio_at_ms);
         return;
     }
+    case SFU_EVENT_DATA:
+        if (slot->kind == ID_CONN)
+            relay_data(peer, ev);
+        return;
     case SFU_EVENT_CONN_FAILED:
         if (slot->kind == ID_CONN && sfu_conn_empty(reg->sfu, ev->id)) {
             /* A connection that carried nothing went quiet: just close it. */

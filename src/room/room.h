@@ -3,7 +3,9 @@
  * them, the streams they publish and the subscriptions they hold, the
  * per-room publisher limit, and what each peer must be told when any of that
  * changes.  It drives the media plane through src/sfu/sfu.h (publish,
- * subscribe, mute, teardown) and turns the SFU's events into room changes.
+ * subscribe, mute, teardown), turns the SFU's events into room changes and
+ * relays data-channel messages to the room or one user (docs/API.md "Data
+ * channels").
  *
  * Threading: control thread only; every object here belongs to it.
  *

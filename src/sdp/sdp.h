@@ -191,7 +191,8 @@ typedef struct {
     char msid_track[SDP_MSID_MAX + 1];
     int n_candidates; /* a=candidate lines (content not interpreted) */
     bool end_of_candidates;
-    int sctp_port;             /* a=sctp-port, 0 when absent */
+    int sctp_port;             /* a=sctp-port (or a=sctpmap's port), 0 when absent */
+    bool sctpmap_dc;           /* a=sctpmap:<port> webrtc-datachannel (the pre-RFC 8841 form aiortc 1.4 writes) */
     uint64_t max_message_size; /* a=max-message-size, 0 when absent */
 } sdp_media_t;
 
@@ -254,6 +255,7 @@ typedef struct {
     sdp_dir_t sendrecv_as;
     bool reject_audio, reject_video; /* answer port 0 for that kind */
     bool accept_data;                /* accept one webrtc-datachannel m-line */
+    uint64_t max_message_size;       /* its a=max-message-size (0: 262144) */
     /* The server's identity, copied into the answer. */
     uint64_t session_id;
     const char *ice_ufrag, *ice_pwd; /* 4..256 / 22..256 ice-chars */

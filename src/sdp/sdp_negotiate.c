@@ -294,12 +294,13 @@ static void answer_data(nego_t *g, const sdp_media_t *m, sdp_answer_media_t *am)
 {
     /* RFC 8841 §4.1; aiortc still writes the older "DTLS/SCTP" proto. */
     bool proto = strcmp(m->proto, "UDP/DTLS/SCTP") == 0 || strcmp(m->proto, "DTLS/SCTP") == 0;
-    if (!g->pol->accept_data || g->have_data || !proto || strcmp(m->fmt, "webrtc-datachannel") != 0 || !m->sctp_port)
+    bool dc = strcmp(m->fmt, "webrtc-datachannel") == 0 || m->sctpmap_dc;
+    if (!g->pol->accept_data || g->have_data || !proto || !dc || !m->sctp_port)
         return;
     g->have_data = true;
     am->rejected = false;
     am->sctp_port = SDP_ANSWER_SCTP_PORT;
-    am->max_message_size = SDP_ANSWER_MAX_MESSAGE_SIZE;
+    am->max_message_size = g->pol->max_message_size ? g->pol->max_message_size : SDP_ANSWER_MAX_MESSAGE_SIZE;
 }
 
 static int answer_media(nego_t *g, int idx, const sdp_media_t *m, sdp_answer_media_t *am)

@@ -544,6 +544,18 @@ static int a_sctp_port(parser_t *ps, sdp_span_t v)
     return !ps->m->sctp_port && sdp_span_int(v, 1, 65535, &ps->m->sctp_port) ? 0 : -1;
 }
 
+/* draft-ietf-mmusic-sctp-sdp-05's "a=sctpmap:5000 webrtc-datachannel 1024",
+ * the m-line's fmt being the port. */
+static int a_sctpmap(parser_t *ps, sdp_span_t v)
+{
+    int port;
+    if (ps->m->sctp_port || !sdp_span_int(sdp_span_word(&v), 1, 65535, &port))
+        return -1;
+    ps->m->sctp_port = port;
+    ps->m->sctpmap_dc = sdp_span_eq(sdp_span_word(&v), "webrtc-datachannel");
+    return 0;
+}
+
 static int a_max_message_size(parser_t *ps, sdp_span_t v)
 {
     return sdp_span_uint(v, UINT64_MAX, &ps->m->max_message_size) ? 0 : -1;
@@ -628,6 +640,7 @@ static const struct {
     {"candidate", a_candidate, AT_MEDIA, "bad a=candidate line"},
     {"end-of-candidates", a_end_of_candidates, AT_MEDIA, "bad a=end-of-candidates line"},
     {"sctp-port", a_sctp_port, AT_MEDIA, "bad a=sctp-port line"},
+    {"sctpmap", a_sctpmap, AT_MEDIA, "bad a=sctpmap line"},
     {"max-message-size", a_max_message_size, AT_MEDIA, "bad a=max-message-size line"},
 };
 

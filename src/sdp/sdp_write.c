@@ -121,10 +121,16 @@ static void write_media(buf_t *out, const sdp_answer_t *a, const sdp_answer_medi
         write_rtp_media(out, a, am);
         return;
     }
-    buf_printf(out, "m=application 9 %s webrtc-datachannel\r\n", am->proto);
-    write_transport(out, a, am);
-    buf_printf(out, "a=sctp-port:%d\r\na=max-message-size:%llu\r\n", am->sctp_port,
-               (unsigned long long)am->max_message_size);
+    if (strcmp(am->proto, "DTLS/SCTP") == 0) { /* the offer's pre-RFC 8841 form: the port as fmt, a=sctpmap */
+        buf_printf(out, "m=application 9 %s %d\r\n", am->proto, am->sctp_port);
+        write_transport(out, a, am);
+        buf_printf(out, "a=sctpmap:%d webrtc-datachannel 1024\r\n", am->sctp_port);
+    } else {
+        buf_printf(out, "m=application 9 %s webrtc-datachannel\r\n", am->proto);
+        write_transport(out, a, am);
+        buf_printf(out, "a=sctp-port:%d\r\n", am->sctp_port);
+    }
+    buf_printf(out, "a=max-message-size:%llu\r\n", (unsigned long long)am->max_message_size);
     write_candidates(out, a);
 }
 

@@ -41,6 +41,7 @@ typedef struct {
     unsigned worker;
     bool single; /* protocol v1: closed with the one stream or subscription it carries */
     bool opened; /* the worker has its transport */
+    bool data;   /* an answer accepted its m=application: data channels (protocol v2) */
     char ufrag[17], pwd[33];
     char remote_ufrag[SDP_ICE_UFRAG_MAX + 1];
     mline_t *ml;
@@ -159,6 +160,15 @@ static void on_engine_event(void *ctx, unsigned worker, const engine_event_t *ev
             return; /* closed meanwhile */
         log_info("sfu", "connection %llu failed: %s", (unsigned long long)ev->id, ev->reason ? ev->reason : "");
         sfu_event_t out = {.type = SFU_EVENT_CONN_FAILED, .id = ev->id, .reason = ev->reason};
+        if (s->fn != NULL)
+            s->fn(s->ctx, &out);
+        return;
+    }
+    case ENGINE_EV_DATA: {
+        if (find_conn(s, ev->id) == NULL)
+            return;
+        sfu_event_t out = {.type = SFU_EVENT_DATA, .id = ev->id, .data = ev->data, .data_len = ev->data_len,
+                           .binary = ev->binary, .reliable = ev->reliable};
         if (s->fn != NULL)
             s->fn(s->ctx, &out);
         return;
@@ -521,6 +531,8 @@ static int apply_offer(sfu_t *s, conn_t *c, const char *text, size_t len, const 
     fill_identity(s, c, &p);
     p.media = mp;
     p.n_media = n;
+    p.accept_data = !c->single; /* protocol v2's connections carry the client's data channels */
+    p.max_message_size = s->cfg->data_max_message_size;
     if (sdp_negotiate(offer, &p, ans, why) != IRTC_OK) {
         memcpy(c->ufrag, old_ufrag, sizeof(old_ufrag)); /* nothing changed */
         memcpy(c->pwd, old_pwd, sizeof(old_pwd));
@@ -539,6 +551,16 @@ static int apply_offer(sfu_t *s, conn_t *c, const char *text, size_t len, const 
         snprintf(cmd.u.transport.pwd, sizeof(cmd.u.transport.pwd), "%s", c->pwd);
         post(s, c->worker, &cmd);
         log_info("sfu", "connection %llu: ICE restart", (unsigned long long)c->id);
+    }
+    for (int i = 0; i < n && !c->data; i++) {
+        if (ans->media[i].kind != SDP_KIND_APPLICATION || ans->media[i].rejected)
+            continue;
+        engine_cmd_t cmd = {.type = ENGINE_CMD_TRANSPORT_DATA, .id = c->id};
+        cmd.u.transport.data = c->data = true;
+        cmd.u.transport.sctp_port = (uint16_t)offer->media[i].sctp_port;
+        cmd.u.transport.remote_max_message = (uint32_t)IRTC_MIN(offer->media[i].max_message_size, UINT32_MAX);
+        cmd.u.transport.max_message = (uint32_t)ans->media[i].max_message_size;
+        post(s, c->worker, &cmd);
     }
     snprintf(c->remote_ufrag, sizeof(c->remote_ufrag), "%s", ans->remote_ufrag);
     for (int i = 0; i < n; i++) {
@@ -805,6 +827,25 @@ void sfu_close_conn(sfu_t *s, uint64_t conn_id)
     conn_t *c = find_conn(s, conn_id);
     if (c != NULL)
         close_conn(s, c);
+}
+
+bool sfu_conn_has_data(const sfu_t *s, uint64_t conn_id)
+{
+    const conn_t *c = find_conn(s, conn_id);
+    return c != NULL && c->data;
+}
+
+void sfu_send_data(sfu_t *s, uint64_t conn_id, bool reliable, bool binary, const uint8_t *data, size_t len)
+{
+    const conn_t *c = find_conn(s, conn_id);
+    if (c == NULL || !c->data)
+        return;
+    engine_cmd_t cmd = {.type = ENGINE_CMD_DATA_SEND, .id = conn_id, .flag = reliable, .binary = binary,
+                        .data_len = len};
+    cmd.data = xmalloc(len ? len : 1);
+    if (len)
+        memcpy(cmd.data, data, len);
+    post(s, c->worker, &cmd);
 }
 
 bool sfu_conn_empty(const sfu_t *s, uint64_t conn_id)

@@ -39,6 +39,7 @@ typedef enum {
     SFU_EVENT_SUB_LAYER,        /* id: the video encoding a subscription now gets (layer, layers; -1 = paused) */
     SFU_EVENT_CONN_STATS,       /* id: a connection's rtt_ms, loss_permille, avail_kbps (every 2 s) */
     SFU_EVENT_STREAM_AUDIO,     /* id: a stream's audio level (-dBov) and whether it is speech-loud */
+    SFU_EVENT_DATA,             /* id: a connection's data channel message (data, data_len, binary, reliable) */
 } sfu_event_type_t;
 
 typedef struct {
@@ -50,6 +51,9 @@ typedef struct {
     uint16_t loss_permille;      /* CONN_STATS */
     uint8_t level;               /* STREAM_AUDIO */
     bool active;                 /* STREAM_AUDIO */
+    const uint8_t *data;         /* DATA: valid during the callback */
+    size_t data_len;             /* DATA */
+    bool binary, reliable;       /* DATA: string or binary; from a reliable ordered channel */
 } sfu_event_t;
 
 typedef void (*sfu_event_fn)(void *ctx, const sfu_event_t *ev);
@@ -122,6 +126,12 @@ void sfu_set_layer(sfu_t *sfu, uint64_t sub_id, int max_layer);
 int sfu_negotiate(sfu_t *sfu, uint64_t conn_id, const char *offer, size_t len, char **answer_out, const char **why);
 /* Closes a connection and whatever it still carries. */
 void sfu_close_conn(sfu_t *sfu, uint64_t conn_id);
+/* Data channels (protocol v2): whether an answer accepted the connection's
+ * m=application, and one message to the client's channels on it (reliable:
+ * its reliable ordered channel, else its unreliable one; copied; dropped
+ * when the worker's relay backlog is full or the client's buffer is). */
+bool sfu_conn_has_data(const sfu_t *sfu, uint64_t conn_id);
+void sfu_send_data(sfu_t *sfu, uint64_t conn_id, bool reliable, bool binary, const uint8_t *data, size_t len);
 /* True when no live stream or subscription is bound to the connection. */
 bool sfu_conn_empty(const sfu_t *sfu, uint64_t conn_id);
 

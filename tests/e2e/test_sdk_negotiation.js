@@ -58,7 +58,7 @@ function pageHelpers() {
           const dirs = new Set(pc.getTransceivers().filter(t => !t.stopped && t.currentDirection !== 'stopped').map(t => t.direction));
           return Array.from(dirs).join('+');
         }),
-        mlines: live.map(pc => pc.localDescription ? (pc.localDescription.sdp.match(/\r\nm=/g) || []).length : 0),
+        mlines: live.map(pc => pc.localDescription ? (pc.localDescription.sdp.match(/\r\nm=(audio|video) /g) || []).length : 0),
       };
     },
     async outbound(key) {
@@ -177,7 +177,7 @@ async function main() {
       r.audio = !!st.getAudioTrack();
       await new Promise(x => setTimeout(x, 1500));
       r.stall = w.stop();
-      r.mlines = client._tx.recv.pc.localDescription.sdp.match(/\r\nm=/g).length;
+      r.mlines = client._tx.recv.pc.localDescription.sdp.match(/\r\nm=(audio|video) /g).length;
       r.subs = T.requests('bob', 'subscribe').length;
       return r;
     });

@@ -23,6 +23,7 @@ fuzz_targets = \
 	tests/fuzz/fuzz_twcc \
 	tests/fuzz/fuzz_twcc_send \
 	tests/fuzz/fuzz_dtls \
+	tests/fuzz/fuzz_sctp \
 	tests/fuzz/fuzz_config \
 	tests/fuzz/fuzz_jointoken \
 	tests/fuzz/fuzz_api_fields \
@@ -69,6 +70,10 @@ tests_fuzz_fuzz_dtls_SOURCES = tests/fuzz/fuzz_dtls.c
 tests_fuzz_fuzz_dtls_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_fuzz_dtls_LDADD = $(FUZZ_LIBS)
 tests_fuzz_fuzz_dtls_LDFLAGS = $(FUZZ_LINK_FLAGS)
+tests_fuzz_fuzz_sctp_SOURCES = tests/fuzz/fuzz_sctp.c
+tests_fuzz_fuzz_sctp_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_fuzz_sctp_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_sctp_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_fuzz_config_LDADD = $(FUZZ_LIBS)

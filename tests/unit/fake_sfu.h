@@ -121,6 +121,16 @@ void sfu_close_conn(sfu_t *sfu, uint64_t conn_id)
     fake.closed_conns++;
 }
 
+/* Data channels: no connection of the fake carries any. */
+bool sfu_conn_has_data(const sfu_t *sfu, uint64_t conn_id)
+{
+    return false;
+}
+
+void sfu_send_data(sfu_t *sfu, uint64_t conn_id, bool reliable, bool binary, const uint8_t *data, size_t len)
+{
+}
+
 /* The fake keeps no m-lines: a connection is empty once nothing it knows is live. */
 bool sfu_conn_empty(const sfu_t *sfu, uint64_t conn_id)
 {

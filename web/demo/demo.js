@@ -1,6 +1,7 @@
 // demo.js — the meeting page at / : a lobby (camera preview, devices, room
 // and name), then a room with every participant in a grid, mute, camera,
-// screen share, device switching, network quality and leave.  Uses only the
+// screen share, device switching, network quality, a chat panel (room
+// messages over data channels) and leave.  Uses only the
 // public Web SDK API (global ISDPRTC, docs/SDK.md) and POST /demo/token.
 (function () {
   'use strict';
@@ -242,6 +243,7 @@
   function wire(client, room, name) {
     client.on('peer-join', e => {
       state.peers.add(e.userId);
+      chatPeers();
       ensureTile(e.userId);
       if (state.client) toast(`${e.userId} joined`);
       layout();
@@ -249,6 +251,7 @@
     client.on('peer-leave', e => {
       if (e.userId === name) return;
       state.peers.delete(e.userId);
+      chatPeers();
       removeTile(e.userId);
       removeTile(e.userId + '--screen');
       const why = e.reason && e.reason.code ? ` (${LEAVE_REASONS[e.reason.code] || e.reason.msg})` : '';
@@ -331,6 +334,7 @@
     });
     client.on('camera-changed', () => fillDevices());
     client.on('error', e => toast(`Error ${e.errorCode}: ${e.errorMsg}`, 'error'));
+    client.on('message', e => chatLine(e.userId, typeof e.data === 'string' ? e.data : `[${e.data.byteLength} bytes]`, false));
   }
 
   // ---------- the meeting ----------
@@ -528,6 +532,56 @@
     grid.dataset.cols = String(bestCols);
     people.forEach(t => { Object.assign(t.el.style, { width: `${Math.floor(best)}px`, height: `${Math.floor(best * 9 / 16)}px`, order: t.key === 'self' ? '0' : '1' }); });
   }
+
+  // ---------- chat (client.sendMessage / 'message') ----------
+  function chatLine(from, text, own, to) {
+    const li = document.createElement('li');
+    const b = document.createElement('b');
+    b.textContent = own ? (to ? `me → ${to}` : 'me') : from;
+    li.append(b, document.createTextNode(text));
+    if (to) li.classList.add('private');
+    $('chat-log').append(li);
+    li.scrollIntoView({ block: 'end' });
+    if ($('chat').hidden && !own) {
+      const u = $('chat-unread');
+      u.textContent = String((Number(u.textContent) || 0) + 1);
+      u.hidden = false;
+    }
+  }
+
+  function chatPeers() {
+    const sel = $('chat-to'), keep = sel.value;
+    sel.replaceChildren(new Option('Everyone', ''), ...Array.from(state.peers).sort().map(p => new Option(p, p)));
+    sel.value = state.peers.has(keep) ? keep : '';
+  }
+
+  function toggleChat() {
+    const panel = $('chat');
+    panel.hidden = !panel.hidden;
+    $('btn-chat').setAttribute('aria-pressed', String(!panel.hidden));
+    if (!panel.hidden) {
+      chatPeers();
+      $('chat-unread').hidden = true;
+      $('chat-unread').textContent = '';
+      $('chat-input').focus();
+    }
+  }
+
+  function sendChat(ev) {
+    ev.preventDefault();
+    const text = $('chat-input').value, to = $('chat-to').value;
+    if (!text || !state.client) return;
+    try {
+      state.client.sendMessage(text, to ? { userId: to } : {});
+      chatLine(state.name, text, true, to);
+      $('chat-input').value = '';
+    } catch (e) {
+      toast(e.getMsg ? e.getMsg() : String(e), 'error');
+    }
+  }
+
+  $('btn-chat').addEventListener('click', toggleChat);
+  $('chat-form').addEventListener('submit', sendChat);
 
   init();
 })();

@@ -113,6 +113,10 @@ declare namespace ISDPRTC {
   interface StreamLayerChangedEvent { stream: Stream; layer: number; layers: number; }
   /** Addition: the loudest user of the room (stream: the remote or local Stream when known). */
   interface ActiveSpeakerEvent { userId: string; streamId: string | null; stream: Stream | null; }
+  /** Addition: a room message (sendMessage) from userId; data as sent (string or ArrayBuffer). */
+  interface MessageEvent { userId: string; data: string | ArrayBuffer; }
+  /** Addition: to one user (default everyone else); reliable false: no retransmission, no order (default true). */
+  interface SendMessageOption { userId?: string; reliable?: boolean; }
 
   interface ClientEventMap {
     'peer-join': PeerJoinEvent;
@@ -137,6 +141,7 @@ declare namespace ISDPRTC {
     'stream-video-resumed': StreamEvent;
     'stream-layer-changed': StreamLayerChangedEvent;
     'active-speaker': ActiveSpeakerEvent;
+    'message': MessageEvent;
   }
   type ClientEvent = keyof ClientEventMap;
 
@@ -160,6 +165,8 @@ declare namespace ISDPRTC {
     getConnectionState(): ConnectionState;
     /** Addition: the largest simulcast layer wanted for a subscribed stream (default 'high'). */
     setRemoteVideoLayer(stream: Stream, layer: VideoLayer): Promise<void>;
+    /** Addition: a message to the room over data channels (after publish or subscribe). */
+    sendMessage(data: string | ArrayBuffer | ArrayBufferView, option?: SendMessageOption): void;
   }
 
   type MediaType = 'audio' | 'video';

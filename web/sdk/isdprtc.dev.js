@@ -190,6 +190,68 @@ var ISDPRTC = (() => {
     }
   };
 
+  // src/messages.js
+  var enc = new TextEncoder();
+  function wrap(userId, data) {
+    if (typeof data === "string") return String.fromCharCode(userId.length) + userId + data;
+    const body = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    const id = enc.encode(userId);
+    const out = new Uint8Array(1 + id.length + body.length);
+    out[0] = id.length;
+    out.set(id, 1);
+    out.set(body, 1 + id.length);
+    return out.buffer;
+  }
+  function unwrap(msg) {
+    if (typeof msg === "string") {
+      const n = msg.charCodeAt(0);
+      if (!(n >= 0) || msg.length < 1 + n) return null;
+      return { userId: msg.slice(1, 1 + n), data: msg.slice(1 + n) };
+    }
+    const b = new Uint8Array(msg);
+    if (b.length < 1 || b.length < 1 + b[0]) return null;
+    return { userId: String.fromCharCode(...b.subarray(1, 1 + b[0])), data: msg.slice(1 + b[0]) };
+  }
+  var Messages = class {
+    /** onMessage({userId, data}) for every message the room sends us. */
+    constructor(onMessage) {
+      this.onMessage = onMessage;
+      this.pc = null;
+      this.ch = null;
+    }
+    /** A new media connection: the channels go on it unless another carries them. */
+    attach(pc) {
+      if (this.pc && this.pc.signalingState !== "closed") return;
+      this.pc = pc;
+      const r = pc.createDataChannel("irtc-r");
+      const u = pc.createDataChannel("irtc-u", { ordered: false, maxRetransmits: 0 });
+      this.ch = { r, u };
+      for (const c of [r, u]) {
+        c.binaryType = "arraybuffer";
+        c.onmessage = (ev) => {
+          const m = unwrap(ev.data);
+          if (m) this.onMessage(m);
+        };
+      }
+    }
+    /** Sends data (string, ArrayBuffer or a view) to userId ('' or absent: everyone else). */
+    send(data, opts = {}) {
+      const userId = opts.userId ? String(opts.userId) : "";
+      const reliable = opts.reliable !== false;
+      if (typeof data !== "string" && !(data instanceof ArrayBuffer) && !ArrayBuffer.isView(data)) {
+        throw new RtcError(ErrorCode.INVALID_PARAMETER, "sendMessage: data must be a string or an ArrayBuffer");
+      }
+      if (!/^[A-Za-z0-9_-]{0,64}$/.test(userId)) {
+        throw new RtcError(ErrorCode.INVALID_PARAMETER, "sendMessage: userId must be 1-64 of [A-Za-z0-9_-]");
+      }
+      const c = this.ch && (reliable ? this.ch.r : this.ch.u);
+      if (!c || c.readyState !== "open" || !this.pc || this.pc.signalingState === "closed") {
+        throw new RtcError(ErrorCode.ERR_NOT_INITIALIZED, "sendMessage: no data channel yet (publish or subscribe first)");
+      }
+      c.send(wrap(userId, data));
+    }
+  };
+
   // src/util.js
   var ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
   function invalid(msg) {
@@ -1029,12 +1091,14 @@ var ISDPRTC = (() => {
   var Transport = class {
     /**
      * dir: 'send' | 'recv'.  onState(transport, pc) is called on every
-     * connectionstatechange of the current connection.
+     * connectionstatechange of the current connection; onCreate(pc), if
+     * given, when a connection is made (before its first offer).
      */
-    constructor(dir, onState) {
+    constructor(dir, onState, onCreate) {
       this.dir = dir;
       this.pc = null;
       this.onState = onState;
+      this.onCreate = onCreate;
       this.queue = Promise.resolve();
       this.negotiations = 0;
       this.iceRestarts = 0;
@@ -1063,6 +1127,7 @@ var ISDPRTC = (() => {
       pc.addEventListener("connectionstatechange", () => {
         if (this.pc === pc) this.onState(this, pc);
       });
+      if (this.onCreate) this.onCreate(pc);
       return pc;
     }
     /**
@@ -1202,7 +1267,9 @@ var ISDPRTC = (() => {
       this._timers = [];
       this._reconnected = null;
       const onState = (t, pc) => this._onPcState(t, pc);
-      this._tx = { send: new Transport("send", onState), recv: new Transport("recv", onState) };
+      this._messages = new Messages((m) => this._emit("message", m));
+      const onCreate = (pc) => this._messages.attach(pc);
+      this._tx = { send: new Transport("send", onState, onCreate), recv: new Transport("recv", onState, onCreate) };
       this._serverStats = {};
     }
     // ---- events ----
@@ -1627,6 +1694,16 @@ var ISDPRTC = (() => {
         if (updated && receiving) emit("stream-updated", { stream: st });
       }
       return out;
+    }
+    // ---- messages (our addition: docs/SDK.md "Messages") ----
+    /**
+     * Sends data (a string or an ArrayBuffer) to everyone else in the room,
+     * or to options.userId only; options.reliable false sends it unreliably
+     * (no retransmission, no order).  Needs a media connection (publish or
+     * subscribe first); messages arrive as 'message' events {userId, data}.
+     */
+    sendMessage(data, options = {}) {
+      this._messages.send(data, options);
     }
     // ---- publish: the send connection ----
     /** Publishes an initialized local stream (camera: main; screen: auxiliary). */

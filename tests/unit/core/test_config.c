@@ -94,6 +94,7 @@ static void test_defaults(void)
     is_int(cfg.callback_retry_max_ms, 3600000, "defaults: callback retry up to 1h");
     is_int(cfg.callback_give_up_ms, 86400000, "defaults: callbacks given up after 24h");
     is_int(cfg.max_publishers_per_room, 8, "defaults: 8 publishers");
+    is_int(cfg.data_max_message_size, 262144, "defaults: data channel messages up to 256 KiB");
     is_int(cfg.api_calls_per_minute, 60, "defaults: 60 calls/min");
     is_int(cfg.token_ttl_ms, 86400000, "defaults: token ttl 24h");
     is_int(cfg.signal_idle_timeout_ms, 20000, "defaults: signaling idle timeout 20s");
@@ -338,6 +339,8 @@ static void test_range_errors(void)
     expect_err("limits:\n  max_publishers_per_room: 65\n", 2, 28,
                "limits.max_publishers_per_room: 65 is out of range (1..64)");
     expect_err("limits:\n  max_publishers_per_room: 0\n", 2, 28, "limits.max_publishers_per_room: 0 is out of range");
+    expect_err("limits:\n  data_max_message_size: 524289\n", 2, 26,
+               "limits.data_max_message_size: 524289 is out of range (1024..524288)");
     expect_err("limits:\n  api_calls_per_minute: 100001\n", 2, 25,
                "limits.api_calls_per_minute: 100001 is out of range (1..100000)");
     expect_err("limits:\n  api_calls_per_minute: 99999999999999999999999\n", 2, 25,

@@ -929,6 +929,18 @@ static void test_negotiate_simulcast_data(void)
     ok(a->media[2].rejected && has_line(text, "m=application 0 DTLS/SCTP 5000"), "legacy data m= line rejected");
     free(text);
     free(legacy);
+    /* ... unless a=sctpmap says webrtc-datachannel (aiortc 1.4): answered in the same form. */
+    legacy = subst(CHROME_DATA, "m=application 54400 UDP/DTLS/SCTP webrtc-datachannel",
+                   "m=application 54400 DTLS/SCTP 5000\r\na=sctpmap:5000 webrtc-datachannel 65535", 0);
+    char *legacy2 = subst(legacy, "a=sctp-port:5000\r\n", "", 0);
+    is_int(negotiate_text(legacy2, &p, a, &text, &why), IRTC_OK, "sctpmap data m= line negotiates (%s)", why);
+    ok(!a->media[2].rejected && has_line(text, "m=application 9 DTLS/SCTP 5000") &&
+           has_line(text, "a=sctpmap:5000 webrtc-datachannel 1024") && has_line(text, "a=max-message-size:262144") &&
+           !has_line(text, "a=sctp-port:5000"),
+       "sctpmap data m= line accepted, answered with the port as fmt and a=sctpmap");
+    free(text);
+    free(legacy2);
+    free(legacy);
     free(a);
 }
 
@@ -1515,8 +1527,8 @@ static void test_parse_edges(void)
            strcmp(m1->sim_send[1].rid, "3") == 0,
        "simulcast alternatives and paused streams");
     ok(m1->n_sim_recv == 1 && strcmp(m1->sim_recv[0].rid, "4") == 0, "simulcast recv list");
-    ok(m1->port == 9 && s->media[2].kind == SDP_KIND_APPLICATION, "m= port/count; sctpmap ignored");
-    is_int(s->media[2].sctp_port, 0, "no sctp-port");
+    ok(m1->port == 9 && s->media[2].kind == SDP_KIND_APPLICATION, "m= port/count");
+    ok(s->media[2].sctp_port == 5000 && !s->media[2].sctpmap_dc, "a=sctpmap gives the port; not a data channel map");
     free(t);
 
     t = mk("a=group:BUNDLE 0  \r\na=group:BUNDLE 1\r\na=extmap:3 urn:session\r\n",

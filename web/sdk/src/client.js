@@ -7,6 +7,7 @@
 // connection (or rebuilds it), and measures network quality and audio
 // levels.
 import { Emitter } from './emitter.js';
+import { Messages } from './messages.js';
 import { ErrorCode, RtcError } from './errors.js';
 import { SignalSocket, PROTOCOL_VERSION } from './signaling.js';
 import { Stream } from './stream.js';
@@ -94,7 +95,9 @@ export class Client {
     this._timers = [];
     this._reconnected = null;
     const onState = (t, pc) => this._onPcState(t, pc);
-    this._tx = { send: new Transport('send', onState), recv: new Transport('recv', onState) };
+    this._messages = new Messages(m => this._emit('message', m));
+    const onCreate = pc => this._messages.attach(pc);
+    this._tx = { send: new Transport('send', onState, onCreate), recv: new Transport('recv', onState, onCreate) };
     this._serverStats = {};   // 'send' | 'recv' → the last transport-stats, with its time
   }
 
@@ -517,6 +520,18 @@ export class Client {
       if (updated && receiving) emit('stream-updated', { stream: st });
     }
     return out;
+  }
+
+  // ---- messages (our addition: docs/SDK.md "Messages") ----
+
+  /**
+   * Sends data (a string or an ArrayBuffer) to everyone else in the room,
+   * or to options.userId only; options.reliable false sends it unreliably
+   * (no retransmission, no order).  Needs a media connection (publish or
+   * subscribe first); messages arrive as 'message' events {userId, data}.
+   */
+  sendMessage(data, options = {}) {
+    this._messages.send(data, options);
   }
 
   // ---- publish: the send connection ----

@@ -48,12 +48,14 @@ export function outcomeUnknown(e) {
 export class Transport {
   /**
    * dir: 'send' | 'recv'.  onState(transport, pc) is called on every
-   * connectionstatechange of the current connection.
+   * connectionstatechange of the current connection; onCreate(pc), if
+   * given, when a connection is made (before its first offer).
    */
-  constructor(dir, onState) {
+  constructor(dir, onState, onCreate) {
     this.dir = dir;
     this.pc = null;
     this.onState = onState;
+    this.onCreate = onCreate;
     this.queue = Promise.resolve();
     this.negotiations = 0;  // answers applied (for tests and logs)
     this.iceRestarts = 0;
@@ -81,6 +83,7 @@ export class Transport {
     this.pc = pc;
     this.desync = false;
     pc.addEventListener('connectionstatechange', () => { if (this.pc === pc) this.onState(this, pc); });
+    if (this.onCreate) this.onCreate(pc);
     return pc;
   }
 
