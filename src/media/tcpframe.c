@@ -29,7 +29,7 @@ void tcpframe_out_dispose(tcpframe_out_t *q)
 {
     free(q->buf);
     q->buf = NULL;
-    q->off = q->len = q->head_sent = 0;
+    q->alloc = q->off = q->len = q->head_sent = 0;
 }
 
 static size_t frame_size(const tcpframe_out_t *q, size_t at)
@@ -67,6 +67,21 @@ static unsigned drop_oldest(tcpframe_out_t *q, size_t want)
     return dropped;
 }
 
+/* Memory follows the backlog (doubling from 4 KiB up to cap): a connection
+ * that only ever carries checks and their answers holds a few KiB, not cap. */
+static void grow(tcpframe_out_t *q, size_t n)
+{
+    if (q->alloc >= n)
+        return;
+    size_t a = q->alloc ? q->alloc : 4096;
+    while (a < n)
+        a *= 2;
+    if (a > q->cap)
+        a = q->cap;
+    q->buf = xrealloc(q->buf, a);
+    q->alloc = a;
+}
+
 unsigned tcpframe_out_push(tcpframe_out_t *q, const uint8_t *payload, size_t len)
 {
     size_t need = TCPFRAME_HDR + len;
@@ -79,9 +94,8 @@ unsigned tcpframe_out_push(tcpframe_out_t *q, const uint8_t *payload, size_t len
         if (q->cap - used(q) < need)
             return dropped + 1; /* only the started frame is left and it is too big to share */
     }
-    if (q->buf == NULL)
-        q->buf = xmalloc(q->cap);
-    if (q->off + q->len + need > q->cap) {
+    grow(q, used(q) + need);
+    if (q->off + q->len + need > q->alloc) {
         memmove(q->buf, q->buf + q->off - q->head_sent, used(q));
         q->off = q->head_sent;
     }

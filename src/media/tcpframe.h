@@ -7,8 +7,8 @@
  * when the peer reads slower than media arrives (a late video packet is
  * worth nothing; the next keyframe request repairs the picture).
  *
- * Pure: no sockets, no clock, no logging; allocation only when a queue
- * first holds something.  Any thread, one queue per thread at a time.
+ * Pure: no sockets, no clock, no logging; a queue's memory grows with its
+ * backlog up to its capacity.  Any thread, one queue per thread at a time.
  */
 #ifndef IRTC_MEDIA_TCPFRAME_H
 #define IRTC_MEDIA_TCPFRAME_H
@@ -32,7 +32,8 @@ int tcpframe_next(const uint8_t *buf, size_t len, size_t max_payload, size_t *pa
  * never dropped: its rest must follow or the stream is corrupt. */
 typedef struct {
     uint8_t *buf;
-    size_t cap, off, len, head_sent;
+    size_t cap, alloc; /* bytes allowed, bytes allocated (grows with the backlog) */
+    size_t off, len, head_sent;
 } tcpframe_out_t;
 
 void tcpframe_out_init(tcpframe_out_t *q, size_t cap);

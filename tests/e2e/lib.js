@@ -44,9 +44,19 @@ async function portFree(port, udpCount) {
   return true;
 }
 
+// Below the kernel's ephemeral range, so that an outgoing connection cannot
+// take a port between the check and irtcd's bind (its media workers listen on
+// TCP too: ICE-TCP).
+function portRange(span) {
+  let top = 0;
+  try { top = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) - span; } catch (e) { /* not Linux */ }
+  return top > 12000 ? [10000, top] : [20000, 60000 - span];
+}
+
 async function freePort(udpCount = 0) {
   for (let i = 0; i < 200; i++) {
-    const p = 20000 + Math.floor(Math.random() * 38000);
+    const [lo, hi] = portRange(Math.max(1, udpCount));
+    const p = lo + Math.floor(Math.random() * (hi - lo));
     if (await portFree(p, udpCount)) return p;
   }
   throw new Error('no free port');

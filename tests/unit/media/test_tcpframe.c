@@ -104,6 +104,20 @@ int main(void)
     ok(q.len == 0 && q.head_sent == 0 && tcpframe_out_peek(&q, &n) == NULL, "over-consume empties");
     tcpframe_out_dispose(&q);
 
+    /* memory follows the backlog */
+    tcpframe_out_init(&q, 256 * 1024);
+    ok(q.alloc == 0, "nothing allocated before the first frame");
+    tcpframe_out_push(&q, p, 100);
+    ok(q.alloc == 4096, "a check's answer takes 4 KiB, not the capacity (%zu)", q.alloc);
+    uint8_t big_payload[1200];
+    memset(big_payload, 9, sizeof(big_payload));
+    unsigned drops = 0;
+    for (int i = 0; i < 1000; i++)
+        drops += tcpframe_out_push(&q, big_payload, sizeof(big_payload));
+    ok(q.alloc == 256 * 1024 && drops > 0 && q.head_sent + q.len <= q.cap,
+       "a backlog grows it to the capacity and no further (%zu, %u dropped)", q.alloc, drops);
+    tcpframe_out_dispose(&q);
+
     /* random workload: pushes of random sizes, random partial writes; the
      * written stream is whole frames in push order (some missing), memory bounded */
     srand(7);
