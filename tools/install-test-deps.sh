@@ -5,6 +5,7 @@
 #   python3-aiortc (a real non-browser WebRTC peer), python3-websockets
 #   ffmpeg/ffprobe (recordings), curl, sqlite3
 #   nftables (netlab: random loss and blocks inside test network namespaces)
+#   coturn (a real TURN server for the TURN test)
 #   GStreamer webrtcbin (libnice) from python3-gst-1.0: the third real client
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -13,6 +14,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
   clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
   chromium python3-aiortc python3-websockets fonts-dejavu-core nftables
+# ICE-TCP/TURN test (tests/e2e/test_reach.js): Debian's coturn, run by the
+# test itself as a plain process (its service is not needed).
+apt-get install -y -q --no-install-recommends coturn
 # Cluster mode's test (make check-cluster): a real Redis on loopback.
 apt-get install -y -q --no-install-recommends redis-server
 apt-get install -y -q --no-install-recommends \

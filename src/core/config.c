@@ -11,6 +11,7 @@
 #include "core/common.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -44,6 +45,7 @@ void cfg_defaults(cfg_t *cfg)
     snprintf(cfg->media_ips[0], sizeof(cfg->media_ips[0]), "127.0.0.1");
     cfg->media_ip_count = 1;
     cfg->media_port = 20000;
+    cfg->media_tcp_port = 20000;
     cfg->media_workers = 0;
     snprintf(cfg->db_path, sizeof(cfg->db_path), "./var/irtc.db");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./var");
@@ -237,6 +239,10 @@ enum {
     K_MEDIA_IPS,
     K_MEDIA_PORT,
     K_MEDIA_WORKERS,
+    K_MEDIA_TCP_PORT,
+    K_TURN_URLS,
+    K_TURN_SECRET,
+    K_TURN_TTL,
     K_DB,
     K_DATA_DIR,
     K_NAS,
@@ -284,6 +290,7 @@ static int set_listen(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_media_ips(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_media_port(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_workers(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
+static int set_turn_urls(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_duration(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_level(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
 static int set_log_format(loader_t *ld, const cfg_key_t *key, yaml_node_t *n);
@@ -302,6 +309,10 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_MEDIA_IPS] = {"media.ips", set_media_ips},
     [K_MEDIA_PORT] = {"media.port", set_media_port, 0, 0, 1024, 65535},
     [K_MEDIA_WORKERS] = {"media.workers", set_workers, 0, 0, 1, CFG_MAX_WORKERS},
+    [K_MEDIA_TCP_PORT] = {"media.tcp_port", set_media_port, 0, 0, 0, 65535},
+    [K_TURN_URLS] = {"media.turn.urls", set_turn_urls},
+    [K_TURN_SECRET] = {"media.turn.secret", set_string, FIELD(turn_secret)},
+    [K_TURN_TTL] = {"media.turn.ttl", set_duration, FIELD(turn_ttl_ms), 60 * SECOND_MS, 30 * 24 * HOUR_MS},
     [K_DB] = {"storage.db", set_string, FIELD(db_path), 1},
     [K_DATA_DIR] = {"storage.data_dir", set_string, FIELD(data_dir), 1},
     [K_NAS] = {"recording.nas_base_path", set_string, FIELD(nas_base_path), 1},
@@ -457,7 +468,7 @@ static int set_media_port(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
     uint64_t v;
     int rc = get_uint(ld, key, n, &v);
     if (rc == IRTC_OK)
-        ld->cfg.media_port = (uint16_t)v;
+        *(key == &cfg_keys[K_MEDIA_TCP_PORT] ? &ld->cfg.media_tcp_port : &ld->cfg.media_port) = (uint16_t)v;
     return rc;
 }
 
@@ -679,6 +690,42 @@ static int set_media_ips(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
     return IRTC_OK;
 }
 
+/* RFC 7065's turn:/turns: URIs as browsers take them in iceServers; a name
+ * is fine here (the browser resolves it).  NULL when acceptable. */
+const char *cfg_check_turn_url(const char *s)
+{
+    bool tls = strncmp(s, "turns:", 6) == 0;
+    if (!tls && strncmp(s, "turn:", 5) != 0)
+        return "expected turn:host[:port][?transport=udp|tcp] or turns:host[:port][?transport=tcp]";
+    const char *h = s + (tls ? 6 : 5), *q = strchr(h, '?');
+    size_t hl = q ? (size_t)(q - h) : strlen(h);
+    if (hl == 0 || h[0] == '/')
+        return "no host (write turn:host, not turn://host)";
+    for (size_t i = 0; i < hl; i++)
+        if (!(isalnum((unsigned char)h[i]) || strchr(".-:[]", h[i]) != NULL))
+            return "the host[:port] part has a character that is not allowed";
+    if (q != NULL && strcmp(q, "?transport=tcp") != 0 && (tls || strcmp(q, "?transport=udp") != 0))
+        return tls ? "turns: takes only ?transport=tcp" : "the only query is ?transport=udp or ?transport=tcp";
+    return NULL;
+}
+
+static int set_turn_urls(loader_t *ld, const cfg_key_t *key, yaml_node_t *n)
+{
+    cfg_t *cfg = &ld->cfg;
+    int rc = check_list(ld, key, n, CFG_MAX_TURN_URLS, "TURN URI strings");
+    if (rc != IRTC_OK)
+        return rc;
+    for (size_t i = 0; i < item_count(n); i++) {
+        yaml_node_t *it = item_at(ld, n, i);
+        const char *why = strlen(sval(it)) >= sizeof(cfg->turn_urls[i]) ? "too long" : cfg_check_turn_url(sval(it));
+        if (why != NULL)
+            return fail(ld, it->start_mark, key->path, "bad URI \"%s\": %s", sval(it), why);
+        snprintf(cfg->turn_urls[i], sizeof(cfg->turn_urls[i]), "%s", sval(it));
+    }
+    cfg->turn_url_count = item_count(n);
+    return IRTC_OK;
+}
+
 /* ---- walking the tree --------------------------------------------------- */
 
 /* Appends the names one level below prefix ("" = the sections). */
@@ -848,6 +895,11 @@ static int validate(loader_t *ld)
     }
     if ((rc = validate_cluster(ld)) != IRTC_OK)
         return rc;
+    if ((cfg->turn_url_count > 0) != (cfg->turn_secret[0] != '\0')) {
+        int k = cfg->turn_url_count > 0 ? K_TURN_URLS : K_TURN_SECRET;
+        return fail(ld, ld->seen[k]->start_mark, cfg_keys[k].path, "set without %s: give both or neither",
+                    cfg_keys[k == K_TURN_URLS ? K_TURN_SECRET : K_TURN_URLS].path);
+    }
     /* Each worker binds one UDP port: media.port, media.port + 1, ... */
     unsigned workers = cfg_worker_count(cfg);
     if ((unsigned)cfg->media_port + workers - 1 > 65535) {
@@ -856,6 +908,14 @@ static int validate(loader_t *ld)
                     "%u + %u workers - 1 exceeds 65535 (each worker uses one UDP port)", (unsigned)cfg->media_port,
                     workers);
     }
+    /* ICE-TCP follows media.port unless set on its own (then the check
+     * above covers it too). */
+    if (ld->seen[K_MEDIA_TCP_PORT] == NULL)
+        cfg->media_tcp_port = cfg->media_port;
+    else if (cfg->media_tcp_port != 0 && (unsigned)cfg->media_tcp_port + workers - 1 > 65535)
+        return fail(ld, ld->seen[K_MEDIA_TCP_PORT]->start_mark, cfg_keys[K_MEDIA_TCP_PORT].path,
+                    "%u + %u workers - 1 exceeds 65535 (each worker listens on one TCP port)",
+                    (unsigned)cfg->media_tcp_port, workers);
     return IRTC_OK;
 }
 

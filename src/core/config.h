@@ -18,6 +18,7 @@
 
 #define CFG_MAX_LISTEN 8
 #define CFG_MAX_MEDIA_IPS 8
+#define CFG_MAX_TURN_URLS 8
 
 typedef struct {
     char host[256]; /* literal address without brackets; "0.0.0.0" = any IPv4, "::" = any IPv6
@@ -40,6 +41,13 @@ typedef struct {
     size_t media_ip_count;                 /* default: one entry "127.0.0.1" */
     uint16_t media_port;                   /* first UDP port; default 20000 */
     unsigned media_workers;                /* 0 = auto (one per core); 1..256; worker i binds media_port + i */
+    uint16_t media_tcp_port;               /* first ICE-TCP port, worker i listens on + i; default media_port; 0 = off */
+    /* TURN servers handed to clients with ephemeral credentials (the TURN
+     * REST API scheme: apps/turn_cred.h); no URL = none. */
+    char turn_urls[CFG_MAX_TURN_URLS][256]; /* "turn:host[:port][?transport=udp|tcp]", "turns:host[:port][?transport=tcp]" */
+    size_t turn_url_count;
+    char turn_secret[256];   /* coturn's static-auth-secret; required with turn_urls */
+    uint64_t turn_ttl_ms;    /* credential lifetime; 0 (default) = the join token's */
 
     /* storage */
     char db_path[1024];  /* default "./var/irtc.db" */
@@ -102,6 +110,9 @@ void cfg_defaults(cfg_t *cfg);
  * recording.callback_ca_file, when set, are readable regular files.
  */
 int cfg_load(cfg_t *cfg, const char *path, char *err, size_t errcap);
+
+/* NULL when s is a TURN URI media.turn.urls accepts, else why not. */
+const char *cfg_check_turn_url(const char *s);
 
 /* True when the `cluster:` section names a Redis server. */
 bool cfg_cluster_enabled(const cfg_t *cfg);

@@ -118,16 +118,26 @@ int crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t *out_
     return IRTC_OK;
 }
 
-void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32])
+static void hmac(const EVP_MD *md, unsigned want, const char *name, const void *key, size_t keylen, const void *msg,
+                 size_t msglen, unsigned char *out)
 {
     static const unsigned char empty = 0;
     unsigned int len = 0;
 
     /* OpenSSL treats a NULL key as "reuse the previous key"; an empty key
      * must still be a real (zero-length) key. */
-    if (HMAC(EVP_sha256(), keylen ? key : &empty, (int)keylen, msglen ? msg : &empty, msglen, out, &len) == NULL ||
-        len != 32)
-        crypto_fatal("HMAC-SHA256");
+    if (HMAC(md, keylen ? key : &empty, (int)keylen, msglen ? msg : &empty, msglen, out, &len) == NULL || len != want)
+        crypto_fatal(name);
+}
+
+void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32])
+{
+    hmac(EVP_sha256(), 32, "HMAC-SHA256", key, keylen, msg, msglen, out);
+}
+
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[20])
+{
+    hmac(EVP_sha1(), 20, "HMAC-SHA1", key, keylen, msg, msglen, out);
 }
 
 void crypto_sha256(const void *msg, size_t len, unsigned char out[32])

@@ -18,6 +18,8 @@ size_t crypto_b64_encode(const void *in, size_t n, char *out);
 int crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len);
 
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32]);
+/* Only where a peer's protocol fixes SHA-1 (the TURN REST API's credentials). */
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[20]);
 void crypto_sha256(const void *msg, size_t len, unsigned char out[32]);
 void crypto_hex(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
 

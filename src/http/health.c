@@ -52,6 +52,38 @@ static int on_metrics(void *ctx, h2o_req_t *req)
     return 0;
 }
 
+/* One sample per worker of the value at offset in worker_stats_t, labelled worker="i". */
+static void sample_each(buf_t *out, const health_env_t *env, const char *metric, const char *type, const char *help,
+                        size_t offset)
+{
+    metrics_header(out, metric, type, help);
+    unsigned n = worker_pool_size(env->workers);
+    for (unsigned i = 0; i < n; i++) {
+        const char *st = (const char *)worker_stats(worker_pool_get(env->workers, i));
+        char labels[32];
+        snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+        metrics_sample(out, metric, labels,
+                       (double)atomic_load_explicit((const _Atomic uint64_t *)(st + offset), memory_order_relaxed));
+    }
+}
+
+/* One sample per worker and name of a per-worker counter array at offset
+ * in worker_stats_t, labelled worker="i",label="names[k]". */
+static void sample_array(buf_t *out, const health_env_t *env, const char *metric, const char *label,
+                         const char *const *names, size_t n_names, size_t offset)
+{
+    unsigned n = worker_pool_size(env->workers);
+    for (unsigned i = 0; i < n; i++) {
+        const char *st = (const char *)worker_stats(worker_pool_get(env->workers, i));
+        const _Atomic uint64_t *v = (const _Atomic uint64_t *)(st + offset);
+        for (size_t k = 0; k < n_names; k++) {
+            char labels[64];
+            snprintf(labels, sizeof(labels), "worker=\"%u\",%s=\"%s\"", i, label, names[k]);
+            metrics_sample(out, metric, labels, (double)atomic_load_explicit(&v[k], memory_order_relaxed));
+        }
+    }
+}
+
 static void collect_workers(buf_t *out, void *ctx)
 {
     const health_env_t *env = ctx;
@@ -59,9 +91,9 @@ static void collect_workers(buf_t *out, void *ctx)
         const char *name, *help;
         size_t offset;
     } counters[] = {
-        {"irtc_media_rx_packets_total", "UDP datagrams received by media workers.",
+        {"irtc_media_rx_packets_total", "UDP datagrams and ICE-TCP frames received by media workers.",
          offsetof(worker_stats_t, rx_packets)},
-        {"irtc_media_rx_bytes_total", "UDP bytes received by media workers.", offsetof(worker_stats_t, rx_bytes)},
+        {"irtc_media_rx_bytes_total", "UDP and ICE-TCP payload bytes received by media workers.", offsetof(worker_stats_t, rx_bytes)},
         {"irtc_media_tx_packets_total", "UDP datagrams sent by media workers.", offsetof(worker_stats_t, tx_packets)},
         {"irtc_media_tx_bytes_total", "UDP bytes sent by media workers.", offsetof(worker_stats_t, tx_bytes)},
         {"irtc_media_drop_unknown_source_total", "Datagrams dropped: no transport for the source address.",
@@ -105,31 +137,40 @@ static void collect_workers(buf_t *out, void *ctx)
          offsetof(worker_stats_t, engine.data_drop_packets)},
         {"irtc_media_data_malformed_total", "Bad DCEP messages, PPIDs or SCTP on a connection without data channels.",
          offsetof(worker_stats_t, engine.data_malformed)},
+        {"irtc_media_tcp_accepted_total", "ICE-TCP connections accepted.", offsetof(worker_stats_t, tcp.accepted)},
+        {"irtc_media_tcp_refused_total",
+         "ICE-TCP connections refused at once: limits.max_connections_per_source or the worker's cap.",
+         offsetof(worker_stats_t, tcp.refused)},
+        {"irtc_media_tcp_rx_frames_total", "RFC 4571 frames received on ICE-TCP connections.",
+         offsetof(worker_stats_t, tcp.rx_frames)},
+        {"irtc_media_tcp_tx_frames_total", "RFC 4571 frames queued to ICE-TCP connections.",
+         offsetof(worker_stats_t, tcp.tx_frames)},
+        {"irtc_media_tcp_tx_dropped_total",
+         "Frames dropped from ICE-TCP send queues (oldest first) because the client read too slowly.",
+         offsetof(worker_stats_t, tcp.tx_dropped)},
     };
     static const char *const states[] = {"new", "dtls", "connected", "failed", "closed"};
+    static const char *const tcp_closed[ICE_TCP_CLOSED_REASONS] = {
+        [ICE_TCP_CLOSED_UNVERIFIED] = "unverified",
+        [ICE_TCP_CLOSED_IDLE] = "idle",
+        [ICE_TCP_CLOSED_BAD_FRAME] = "bad_frame",
+        [ICE_TCP_CLOSED_PEER] = "peer",
+    };
     unsigned n = worker_pool_size(env->workers);
-    for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++) {
-        metrics_header(out, counters[c].name, "counter", counters[c].help);
-        for (unsigned i = 0; i < n; i++) {
-            const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
-            const _Atomic uint64_t *v = (const _Atomic uint64_t *)((const char *)st + counters[c].offset);
-            char labels[32];
-            snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
-            metrics_sample(out, counters[c].name, labels, (double)atomic_load_explicit(v, memory_order_relaxed));
-        }
-    }
+    for (size_t c = 0; c < IRTC_ARRAY_SIZE(counters); c++)
+        sample_each(out, env, counters[c].name, "counter", counters[c].help, counters[c].offset);
     metrics_header(out, "irtc_media_transports", "gauge",
                    "Client transports by state (new: waiting for ICE, dtls: handshaking, connected, failed and "
                    "closed: not yet removed).");
-    for (unsigned i = 0; i < n; i++) {
-        const worker_stats_t *st = worker_stats(worker_pool_get(env->workers, i));
-        for (size_t k = 0; k < IRTC_ARRAY_SIZE(states); k++) {
-            char labels[48];
-            snprintf(labels, sizeof(labels), "worker=\"%u\",state=\"%s\"", i, states[k]);
-            metrics_sample(out, "irtc_media_transports", labels,
-                           (double)atomic_load_explicit(&st->engine.transports[k], memory_order_relaxed));
-        }
-    }
+    sample_array(out, env, "irtc_media_transports", "state", states, IRTC_ARRAY_SIZE(states),
+                 offsetof(worker_stats_t, engine.transports));
+    metrics_header(out, "irtc_media_tcp_closed_total", "counter",
+                   "ICE-TCP connections closed, by reason (unverified: no valid STUN check within 5 s; idle: "
+                   "silent 30 s; bad_frame: a length prefix over the largest packet; peer: closed or reset).");
+    sample_array(out, env, "irtc_media_tcp_closed_total", "reason", tcp_closed, IRTC_ARRAY_SIZE(tcp_closed),
+                 offsetof(worker_stats_t, tcp.closed));
+    sample_each(out, env, "irtc_media_tcp_connections", "gauge", "ICE-TCP connections open.",
+                offsetof(worker_stats_t, tcp.open));
     /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */
     metrics_header(out, "irtc_media_dwell_seconds", "histogram",
                    "Sampled time from a datagram's kernel receive timestamp to the sendmmsg of its last copy.");

@@ -98,10 +98,10 @@ static consumer_t *find_consumer(engine_t *e, uint64_t id)
     return NULL;
 }
 
-static transport_t *find_by_addr(engine_t *e, const struct sockaddr *a)
+static transport_t *find_by_addr(engine_t *e, const mx_tuple_t *a)
 {
-    for (transport_t *t = e->by_addr[addr_bucket(a)]; t; t = t->addr_next)
-        if (mx_addr_equal(&t->remote, a))
+    for (transport_t *t = e->by_addr[addr_bucket((const struct sockaddr *)&a->addr)]; t; t = t->addr_next)
+        if (mx_tuple_equal(&t->remote, a))
             return t;
     return NULL;
 }
@@ -127,22 +127,21 @@ static transport_t *find_by_ufrag(engine_t *e, const uint8_t *u, size_t n)
 static void addr_unlink(engine_t *e, transport_t *t)
 {
     if (t->has_remote)
-        UNLINK(e->by_addr[addr_bucket((const struct sockaddr *)&t->remote)], t, addr_next);
+        UNLINK(e->by_addr[addr_bucket((const struct sockaddr *)&t->remote.addr)], t, addr_next);
 }
 
-static bool bind_addr(void *engine, transport_t *t, const struct sockaddr *a, socklen_t len)
+static bool bind_addr(void *engine, transport_t *t, const mx_tuple_t *a)
 {
     engine_t *e = engine;
     transport_t *owner = find_by_addr(e, a);
     if (owner == t)
         return true;
-    if (owner != NULL || len > sizeof(t->remote))
+    if (owner != NULL || a->len > sizeof(t->remote.addr))
         return false;
     addr_unlink(e, t);
-    memcpy(&t->remote, a, len);
-    t->remote_len = len;
+    t->remote = *a;
     t->has_remote = true;
-    uint32_t b = addr_bucket(a);
+    uint32_t b = addr_bucket((const struct sockaddr *)&a->addr);
     t->addr_next = e->by_addr[b];
     e->by_addr[b] = t;
     return true;
@@ -238,7 +237,7 @@ uint64_t engine_on_timer(engine_t *e, uint64_t now_us)
 
 /* ---- datagrams ---- */
 
-static void on_stun(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen)
+static void on_stun(engine_t *e, uint8_t *buf, size_t len, const mx_tuple_t *from)
 {
     stun_msg_t m;
     if (stun_parse(buf, len, &m, NULL) != IRTC_OK || m.method != STUN_METHOD_BINDING) {
@@ -262,16 +261,15 @@ static void on_stun(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr
         atomic_fetch_add_explicit(&e->ctx.stats->drop_stun_unknown, 1, memory_order_relaxed);
         return;
     }
-    transport_on_stun(t, buf, len, &m, from, fromlen, e->ctx.now_us / 1000);
+    transport_on_stun(t, buf, len, &m, from, e->ctx.now_us / 1000);
 }
 
-void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen,
-                      uint64_t now_us)
+void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const mx_tuple_t *from, uint64_t now_us)
 {
     e->ctx.now_us = now_us;
     rtp_kind_t kind = rtp_classify(buf, len);
     if (kind == RTP_KIND_STUN) {
-        on_stun(e, buf, len, from, fromlen);
+        on_stun(e, buf, len, from);
         return;
     }
     transport_t *t = find_by_addr(e, from);
@@ -293,6 +291,15 @@ void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockad
     default:
         atomic_fetch_add_explicit(&e->ctx.stats->drop_malformed, 1, memory_order_relaxed);
     }
+}
+
+void engine_on_tuple_gone(engine_t *e, const mx_tuple_t *tuple)
+{
+    transport_t *t = find_by_addr(e, tuple);
+    if (t == NULL)
+        return;
+    addr_unlink(e, t);
+    transport_lost_remote(t);
 }
 
 /* ---- commands ---- */

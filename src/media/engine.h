@@ -77,10 +77,13 @@ typedef struct {
 
 engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine_stats_t *stats);
 void engine_free(engine_t *e); /* closes every transport (DTLS close_notify goes out) */
-/* One datagram from the socket, received at now_us (one clock read serves a
- * whole receive batch); buf may be modified in place. */
-void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen,
-                      uint64_t now_us);
+/* One datagram from the UDP socket or one RFC 4571 frame from a TCP
+ * connection, received at now_us (one clock read serves a whole receive
+ * batch); buf may be modified in place. */
+void engine_on_packet(engine_t *e, uint8_t *buf, size_t len, const mx_tuple_t *from, uint64_t now_us);
+/* A TCP connection closed: the transport that used it has no path until
+ * the client's next valid check on another (its liveness timer runs on). */
+void engine_on_tuple_gone(engine_t *e, const mx_tuple_t *tuple);
 void engine_on_command(engine_t *e, engine_cmd_t *cmd);
 /* Runs what is due (DTLS retransmits, RTCP, NACK, liveness, feedback); returns
  * the absolute µs time of the next deadline, so the worker can sleep until it. */

@@ -3,6 +3,7 @@
  * the engine (top), its transports, producers and consumers (in that order
  * downward) call each other only downward:
  *
+ *   mx_tuple_t   where a packet comes from or goes: UDP address or TCP connection;
  *   mx_ctx_t     the engine as its parts see it: its I/O callbacks (send a
  *                datagram, emit an event, the clock), its counters, its DTLS
  *                context, the time of the event being handled, and the two
@@ -127,6 +128,17 @@ typedef struct {
     bool binary, reliable;
 } engine_event_t;
 
+/* Where a packet comes from or goes (RFC 6544 makes it more than an
+ * address): a UDP source address, or one of the worker's ICE-TCP
+ * connections (conn, never 0) with its peer's address.  Two tuples are the
+ * same path only when both agree, so a TCP connection and a UDP flow from
+ * the same address and port never mix. */
+typedef struct {
+    struct sockaddr_storage addr;
+    socklen_t len;
+    uint32_t conn; /* 0: UDP; else the worker's TCP connection id */
+} mx_tuple_t;
+
 /* What the engine needs from its owner (all on the worker thread). */
 typedef struct {
     void *ctx;
@@ -134,7 +146,10 @@ typedef struct {
      * writes it and calls commit with the length (or never, to abandon it).
      * The buffer stays valid until commit or the next reserve. */
     uint8_t *(*tx_reserve)(void *ctx);
-    void (*tx_commit)(void *ctx, const struct sockaddr *to, socklen_t tolen, size_t len);
+    void (*tx_commit)(void *ctx, const mx_tuple_t *to, size_t len);
+    /* A connectivity check from this tuple passed MESSAGE-INTEGRITY (the
+     * worker keeps a TCP connection only once one has); may be NULL. */
+    void (*verified)(void *ctx, const mx_tuple_t *from);
     /* An event for the control thread (copied; the engine keeps nothing). */
     void (*emit)(void *ctx, const engine_event_t *ev);
     /* Monotonic clock (µs); tests give their own. */
@@ -181,10 +196,10 @@ typedef struct mx_ctx {
     struct stun_limit *stun_401; /* budget for answers to checks that fail authentication */
     uint64_t now_us;             /* the event being handled: one clock read per batch, command or timer run */
     void *engine;
-    /* Makes addr t's address in the engine's table; false (nothing changed)
+    /* Makes tuple t's path in the engine's table; false (nothing changed)
      * when another transport owns it: a valid check cannot take over someone
      * else's 5-tuple. */
-    bool (*bind_addr)(void *engine, struct transport *t, const struct sockaddr *addr, socklen_t len);
+    bool (*bind_addr)(void *engine, struct transport *t, const mx_tuple_t *tuple);
     /* Re-indexes t under its new local ufrag (an ICE restart). */
     void (*reindex_ufrag)(void *engine, struct transport *t, const char *old_ufrag);
 } mx_ctx_t;
@@ -214,6 +229,11 @@ static inline bool mx_addr_equal(const struct sockaddr_storage *a, const struct 
         return x->sin6_port == y->sin6_port && memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
     }
     return false;
+}
+
+static inline bool mx_tuple_equal(const mx_tuple_t *a, const mx_tuple_t *b)
+{
+    return a->conn == b->conn && mx_addr_equal(&a->addr, (const struct sockaddr *)&b->addr);
 }
 
 /* ---- a transport, for its producers and consumers ---- */

@@ -56,9 +56,9 @@ static uint8_t *tx_reserve(transport_t *t)
     return t->ctx->io.tx_reserve(t->ctx->io.ctx);
 }
 
-static void tx_commit(transport_t *t, const struct sockaddr *to, socklen_t tolen, size_t len)
+static void tx_commit(transport_t *t, const mx_tuple_t *to, size_t len)
 {
-    t->ctx->io.tx_commit(t->ctx->io.ctx, to, tolen, len);
+    t->ctx->io.tx_commit(t->ctx->io.ctx, to, len);
 }
 
 static uint8_t *port_tx_buffer(mx_port_t *p);
@@ -132,7 +132,7 @@ static void send_raw(transport_t *t, const uint8_t *data, size_t len)
     if (buf == NULL)
         return;
     memcpy(buf, data, len);
-    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, &t->remote, len);
 }
 
 static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
@@ -347,14 +347,21 @@ void transport_set_ice(transport_t *t, const char *ufrag, const char *pwd)
 
 /* ---- ICE-lite (RFC 8445 §2.5) ---- */
 
-static bool same_addr(const transport_t *t, const struct sockaddr *a)
+static bool same_addr(const transport_t *t, const mx_tuple_t *a)
 {
-    return t->has_remote && mx_addr_equal(&t->remote, a);
+    return t->has_remote && mx_tuple_equal(&t->remote, a);
 }
 
-void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const struct sockaddr *from,
-                       socklen_t fromlen, uint64_t now_ms)
+void transport_lost_remote(transport_t *t)
 {
+    t->has_remote = false;
+    update_ready(t);
+}
+
+void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const mx_tuple_t *from,
+                       uint64_t now_ms)
+{
+    const struct sockaddr *from_addr = (const struct sockaddr *)&from->addr;
     if (m->cls == STUN_CLASS_INDICATION) {
         /* libnice keeps its pair alive with indications, not requests. */
         if (same_addr(t, from))
@@ -368,24 +375,26 @@ void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stu
         /* RFC 8445 §7.3: a check that fails authentication gets 401, no state change. */
         uint8_t out[STUN_ERROR_MAX];
         size_t n = stun_build_error(out, sizeof(out), m->txid, STUN_METHOD_BINDING, STUN_ERR_UNAUTHORIZED, NULL, 0);
-        uint8_t *tx = n && stun_limit_allow(t->ctx->stun_401, from, mx_now_ms(t->ctx)) ? tx_reserve(t) : NULL;
+        uint8_t *tx = n && stun_limit_allow(t->ctx->stun_401, from_addr, mx_now_ms(t->ctx)) ? tx_reserve(t) : NULL;
         if (tx != NULL) {
             memcpy(tx, out, n);
-            tx_commit(t, from, fromlen, n);
+            tx_commit(t, from, n);
         }
         COUNT(t, drop_stun_auth);
         return;
     }
     t->n_checks++;
+    if (t->ctx->io.verified != NULL)
+        t->ctx->io.verified(t->ctx->io.ctx, from);
     uint8_t *tx = tx_reserve(t);
-    size_t n = tx ? stun_build_binding_success(tx, ENGINE_TX_CAP, m->txid, from, t->d.pwd, strlen(t->d.pwd)) : 0;
+    size_t n = tx ? stun_build_binding_success(tx, ENGINE_TX_CAP, m->txid, from_addr, t->d.pwd, strlen(t->d.pwd)) : 0;
     if (n)
-        tx_commit(t, from, fromlen, n);
+        tx_commit(t, from, n);
     /* A new 5-tuple is adopted only after a valid check; the controlling
      * agent's nomination (USE-CANDIDATE) moves media to that pair. */
     if (same_addr(t, from))
         t->last_alive_ms = now_ms;
-    else if ((!t->has_remote || m->use_candidate) && t->ctx->bind_addr(t->ctx->engine, t, from, fromlen))
+    else if ((!t->has_remote || m->use_candidate) && t->ctx->bind_addr(t->ctx->engine, t, from))
         t->last_alive_ms = now_ms;
     if (t->state == TRANSPORT_NEW && t->has_remote)
         set_state(t, TRANSPORT_DTLS);
@@ -746,7 +755,7 @@ static void port_send_rtp(mx_port_t *p, uint8_t *buf, size_t len)
     transport_t *t = of_port(p);
     if (!p->ready || sec_protect_rtp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
         return;
-    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, &t->remote, len);
 }
 
 static void port_send_rtcp(mx_port_t *p, uint8_t *buf, size_t len)
@@ -754,7 +763,7 @@ static void port_send_rtcp(mx_port_t *p, uint8_t *buf, size_t len)
     transport_t *t = of_port(p);
     if (len == 0 || !p->ready || sec_protect_rtcp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
         return;
-    tx_commit(t, (const struct sockaddr *)&t->remote, t->remote_len, len);
+    tx_commit(t, &t->remote, len);
 }
 
 static const mx_port_ops_t port_ops = {

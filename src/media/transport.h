@@ -77,8 +77,7 @@ struct transport {
     uint64_t id;
     engine_transport_desc_t d;
     transport_state_t state;
-    struct sockaddr_storage remote;
-    socklen_t remote_len;
+    mx_tuple_t remote; /* the nominated path: UDP address or TCP connection */
     bool has_remote;
     uint64_t created_ms, last_alive_ms;
     dtls_conn_t *dtls;
@@ -134,8 +133,10 @@ transport_t *transport_new(mx_ctx_t *ctx, uint64_t id, const engine_transport_de
 void transport_free(transport_t *t);
 
 /* A STUN binding request or indication whose USERNAME names this transport. */
-void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const struct sockaddr *from,
-                       socklen_t fromlen, uint64_t now_ms);
+void transport_on_stun(transport_t *t, const uint8_t *buf, size_t len, const stun_msg_t *m, const mx_tuple_t *from,
+                       uint64_t now_ms);
+/* Its path is gone (the TCP connection closed; the engine unlinked it). */
+void transport_lost_remote(transport_t *t);
 void transport_on_dtls(transport_t *t, const uint8_t *buf, size_t len, uint64_t now_ms);
 void transport_on_rtp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms);
 void transport_on_rtcp(transport_t *t, uint8_t *buf, size_t len, uint64_t now_ms);

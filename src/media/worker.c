@@ -9,6 +9,7 @@
  */
 #include "media/worker.h"
 #include "media/engine.h"
+#include "media/ice_tcp.h"
 #include "media/stun.h"
 #include <stdlib.h>
 #include "core/clock.h"
@@ -36,8 +37,8 @@
 struct worker {
     worker_pool_t *pool;
     unsigned index;
-    uint16_t port;
-    int fd;
+    uint16_t port, tcp_port; /* tcp_port 0: no ICE-TCP */
+    int fd, tcp_fd;
     pthread_t tid;
     bool thread_started;
     sem_t ready; /* posted by the worker once its queue can take messages */
@@ -45,6 +46,7 @@ struct worker {
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t receiver;
     h2o_socket_t *udp;
+    ice_tcp_t *tcp; /* NULL without ICE-TCP */
     worker_stats_t stats;
     bool stop; /* worker thread only */
     /* Data-channel bytes on their way through the control thread (a message
@@ -59,19 +61,20 @@ struct worker {
 
     engine_t *engine; /* created and freed on the worker thread */
     const struct dtls_cert *cert;
+    const cfg_t *cfg;
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick_entry;
 
     /* outgoing batch for sendmmsg */
     struct mmsghdr tx_msgs[WORKER_TX_BATCH];
     struct iovec tx_iov[WORKER_TX_BATCH];
-    struct sockaddr_storage tx_addrs[WORKER_TX_BATCH];
+    mx_tuple_t tx_to[WORKER_TX_BATCH];
     uint8_t tx_bufs[WORKER_TX_BATCH][WORKER_MTU];
     unsigned tx_count;
 
     struct mmsghdr msgs[WORKER_BATCH];
     struct iovec iov[WORKER_BATCH];
-    struct sockaddr_storage addrs[WORKER_BATCH];
+    mx_tuple_t from[WORKER_BATCH]; /* UDP: conn 0 */
     uint8_t bufs[WORKER_BATCH][WORKER_MTU];
     uint8_t ctrl[WORKER_BATCH][CMSG_SPACE(sizeof(struct timespec))];
 
@@ -218,8 +221,8 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         for (int i = 0; i < WORKER_BATCH; i++) {
             w->iov[i].iov_base = w->bufs[i];
             w->iov[i].iov_len = WORKER_MTU;
-            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->addrs[i],
-                                                 .msg_namelen = sizeof(w->addrs[i]),
+            w->msgs[i].msg_hdr = (struct msghdr){.msg_name = &w->from[i].addr,
+                                                 .msg_namelen = sizeof(w->from[i].addr),
                                                  .msg_iov = &w->iov[i],
                                                  .msg_iovlen = 1,
                                                  .msg_control = w->ctrl[i],
@@ -232,8 +235,8 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         for (int i = 0; i < n; i++) {
             bytes += w->msgs[i].msg_len;
             uint64_t queued = w->tx_queued;
-            engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, (struct sockaddr *)&w->addrs[i],
-                             w->msgs[i].msg_hdr.msg_namelen, now_us);
+            w->from[i].len = w->msgs[i].msg_hdr.msg_namelen;
+            engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, &w->from[i], now_us);
             if (w->tx_queued != queued && w->dwell_mark == 0 && ++w->dwell_skip >= DWELL_SAMPLE_EVERY)
                 dwell_sample(w, &w->msgs[i].msg_hdr);
         }
@@ -249,6 +252,8 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
 
 static void worker_flush(worker_t *w)
 {
+    if (w->tcp != NULL)
+        ice_tcp_flush(w->tcp);
     unsigned off = 0;
     while (off < w->tx_count) {
         int n = sendmmsg(w->fd, w->tx_msgs + off, w->tx_count - off, MSG_DONTWAIT);
@@ -283,17 +288,45 @@ static uint8_t *io_tx_reserve(void *ctx)
     return w->tx_bufs[w->tx_count];
 }
 
-static void io_tx_commit(void *ctx, const struct sockaddr *to, socklen_t tolen, size_t len)
+/* A TCP path's packet is framed into its connection's queue at once (the
+ * buffer is reused by the next reserve); a UDP one joins the sendmmsg batch. */
+static void io_tx_commit(void *ctx, const mx_tuple_t *to, size_t len)
 {
     worker_t *w = ctx;
-    if (len > WORKER_MTU || tolen > sizeof(struct sockaddr_storage))
+    if (len > WORKER_MTU || to->len > sizeof(to->addr))
         return;
+    if (to->conn != 0) {
+        if (w->tcp != NULL)
+            ice_tcp_send(w->tcp, to->conn, w->tx_bufs[w->tx_count], len);
+        return;
+    }
     unsigned i = w->tx_count++;
     w->tx_queued++;
-    memcpy(&w->tx_addrs[i], to, tolen);
+    w->tx_to[i] = *to;
     w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
-    w->tx_msgs[i].msg_hdr =
-        (struct msghdr){.msg_name = &w->tx_addrs[i], .msg_namelen = tolen, .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
+    w->tx_msgs[i].msg_hdr = (struct msghdr){
+        .msg_name = &w->tx_to[i].addr, .msg_namelen = to->len, .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
+}
+
+static void io_verified(void *ctx, const mx_tuple_t *from)
+{
+    worker_t *w = ctx;
+    if (from->conn != 0 && w->tcp != NULL)
+        ice_tcp_verified(w->tcp, from->conn);
+}
+
+static void tcp_on_frame(void *ctx, uint8_t *buf, size_t len, const mx_tuple_t *from)
+{
+    worker_t *w = ctx;
+    atomic_fetch_add_explicit(&w->stats.rx_packets, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->stats.rx_bytes, len, memory_order_relaxed);
+    engine_on_packet(w->engine, buf, len, from, clock_mono_us());
+}
+
+static void tcp_on_gone(void *ctx, const mx_tuple_t *tuple)
+{
+    worker_t *w = ctx;
+    engine_on_tuple_gone(w->engine, tuple);
 }
 
 typedef struct {
@@ -410,9 +443,17 @@ static void worker_open(worker_t *w)
     w->udp = h2o_evloop_socket_create(w->loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->udp->data = w;
     h2o_socket_read_start(w->udp, on_udp_readable);
-    engine_io_t io = {
-        .ctx = w, .tx_reserve = io_tx_reserve, .tx_commit = io_tx_commit, .emit = io_emit, .now_us = io_now_us};
+    engine_io_t io = {.ctx = w,
+                      .tx_reserve = io_tx_reserve,
+                      .tx_commit = io_tx_commit,
+                      .verified = io_verified,
+                      .emit = io_emit,
+                      .now_us = io_now_us};
     w->engine = engine_new(&io, w->cert, &w->stats.engine);
+    if (w->tcp_fd >= 0) {
+        ice_tcp_cbs_t cbs = {.ctx = w, .on_frame = tcp_on_frame, .on_gone = tcp_on_gone};
+        w->tcp = ice_tcp_new(w->loop, w->tcp_fd, w->cfg, &cbs, &w->stats.tcp);
+    }
     h2o_timeout_init(w->loop, &w->tick_timeout, WORKER_TICK_MS);
     w->tick_entry.cb = on_tick;
     h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
@@ -435,6 +476,7 @@ static void worker_close(worker_t *w)
     engine_free(w->engine); /* closes transports: DTLS close_notify goes out now */
     worker_flush(w);
     w->engine = NULL;
+    ice_tcp_free(w->tcp);
     h2o_multithread_unregister_receiver(w->queue, &w->receiver);
     h2o_multithread_destroy_queue(w->queue);
     h2o_socket_read_stop(w->udp);
@@ -462,25 +504,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
+/* A socket of the given type bound to every address on port: IPv6 dual
+ * stack when any media address is IPv6.  UDP gets its buffers and receive
+ * timestamps; TCP listens (ICE-TCP, ice_tcp.h). */
+static int open_media_socket(const cfg_t *cfg, int type, uint16_t port, char *err, size_t errcap)
 {
     bool v6 = false;
     for (size_t i = 0; i < cfg->media_ip_count; i++)
         if (strchr(cfg->media_ips[i], ':') != NULL)
             v6 = true;
-    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(v6 ? AF_INET6 : AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
         goto fail;
     int size = 4 << 20, off = 0, on = 1;
-    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* dwell sampling */
-    /* 4 MiB holds ~80 ms of a busy worker's input: a worker descheduled
-     * for a moment must not drop media.  The kernel caps SO_RCVBUF at
-     * net.core.rmem_max (208 KiB by default, docs/ADMIN.md); with
-     * CAP_NET_ADMIN the *FORCE options go past it. */
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    if (type == SOCK_DGRAM) {
+        setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* dwell sampling */
+        /* 4 MiB holds ~80 ms of a busy worker's input: a worker descheduled
+         * for a moment must not drop media.  The kernel caps SO_RCVBUF at
+         * net.core.rmem_max (208 KiB by default, docs/ADMIN.md); with
+         * CAP_NET_ADMIN the *FORCE options go past it. */
+        if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+        if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) != 0)
+            setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    } else {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)); /* a restart finds its port despite TIME_WAIT */
+    }
     int rc;
     if (v6) {
         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)); /* dual stack */
@@ -490,11 +539,11 @@ static int open_udp(const cfg_t *cfg, uint16_t port, char *err, size_t errcap)
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = INADDR_ANY};
         rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
     }
-    if (rc != 0)
+    if (rc != 0 || (type == SOCK_STREAM && listen(fd, 128) != 0))
         goto fail;
     return fd;
 fail:
-    snprintf(err, errcap, "media UDP port %u: %s", port, strerror(errno));
+    snprintf(err, errcap, "media %s port %u: %s", type == SOCK_DGRAM ? "UDP" : "TCP", port, strerror(errno));
     if (fd >= 0)
         close(fd);
     return -1;
@@ -504,14 +553,22 @@ static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, const struct dt
                             char *err, size_t errcap)
 {
     uint16_t port = (uint16_t)(cfg->media_port + index);
-    int fd = open_udp(cfg, port, err, errcap);
+    uint16_t tcp_port = cfg->media_tcp_port ? (uint16_t)(cfg->media_tcp_port + index) : 0;
+    int fd = open_media_socket(cfg, SOCK_DGRAM, port, err, errcap), tcp_fd = -1;
     if (fd < 0)
         return NULL;
+    if (tcp_port != 0 && (tcp_fd = open_media_socket(cfg, SOCK_STREAM, tcp_port, err, errcap)) < 0) {
+        close(fd);
+        return NULL;
+    }
     worker_t *w = xcalloc(1, sizeof(*w));
     w->pool = wp;
+    w->cfg = cfg;
     w->index = index;
     w->port = port;
+    w->tcp_port = tcp_port;
     w->fd = fd;
+    w->tcp_fd = tcp_fd;
     w->cert = cert;
     sem_init(&w->ready, 0, 0);
     return w;
@@ -532,8 +589,11 @@ static void worker_join(worker_t *w)
  * never started still owns its bare UDP descriptor. */
 static void worker_free(worker_t *w)
 {
-    if (w->udp == NULL)
+    if (w->udp == NULL) {
         close(w->fd);
+        if (w->tcp_fd >= 0)
+            close(w->tcp_fd);
+    }
     sem_destroy(&w->ready);
     free(w);
 }
@@ -562,7 +622,11 @@ int worker_pool_start(const cfg_t *cfg, const struct dtls_cert *cert, h2o_evloop
     h2o_timeout_init(control_loop, &wp->ping_timeout, WORKER_PING_INTERVAL_MS);
     wp->ping_entry.cb = on_ping_timer;
     on_ping_timer(&wp->ping_entry);
-    log_info("media", "%u media worker(s) on UDP ports %u-%u", n, cfg->media_port, cfg->media_port + n - 1);
+    if (cfg->media_tcp_port != 0)
+        log_info("media", "%u media worker(s) on UDP ports %u-%u, ICE-TCP ports %u-%u", n, cfg->media_port,
+                 cfg->media_port + n - 1, cfg->media_tcp_port, cfg->media_tcp_port + n - 1);
+    else
+        log_info("media", "%u media worker(s) on UDP ports %u-%u", n, cfg->media_port, cfg->media_port + n - 1);
     *out = wp;
     return IRTC_OK;
 }
@@ -602,6 +666,11 @@ worker_t *worker_pool_get(worker_pool_t *wp, unsigned i)
 uint16_t worker_port(const worker_t *w)
 {
     return w->port;
+}
+
+uint16_t worker_tcp_port(const worker_t *w)
+{
+    return w->tcp_port;
 }
 
 unsigned worker_index(const worker_t *w)

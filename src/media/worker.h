@@ -1,6 +1,7 @@
 /*
  * worker.h — media worker threads: one per core, each with its own h2o evloop,
- * its own UDP socket on media.port + i, and the transports of the rooms pinned
+ * its own UDP socket on media.port + i (and ICE-TCP listener on
+ * media.tcp_port + i, ice_tcp.h), and the transports of the rooms pinned
  * to it.  Nothing here is shared between threads except the message queues and
  * the atomic counters read by /metrics.
  *
@@ -25,6 +26,7 @@
 #include "core/config.h"
 #include "media/dwell.h"
 #include "media/engine.h"
+#include "media/ice_tcp.h"
 
 typedef struct worker worker_t;
 typedef struct worker_pool worker_pool_t;
@@ -44,6 +46,7 @@ typedef struct {
     _Atomic uint64_t dwell_hist[DWELL_BUCKETS];
     _Atomic uint64_t dwell_sum_ns;
     engine_stats_t engine; /* the engine's drops and retransmissions */
+    ice_tcp_stats_t tcp;   /* ICE-TCP connections (rx_/tx_ above count their frames too) */
 } worker_stats_t;
 
 struct dtls_cert;
@@ -56,6 +59,7 @@ void worker_pool_stop(worker_pool_t *wp);
 unsigned worker_pool_size(const worker_pool_t *wp);
 worker_t *worker_pool_get(worker_pool_t *wp, unsigned i);
 uint16_t worker_port(const worker_t *w);
+uint16_t worker_tcp_port(const worker_t *w); /* 0: no ICE-TCP */
 unsigned worker_index(const worker_t *w);
 const worker_stats_t *worker_stats(const worker_t *w);
 h2o_evloop_t *worker_loop(worker_t *w); /* only for code running on w */

@@ -244,6 +244,7 @@ typedef struct {
 typedef struct {
     const char *ip; /* IPv4 or IPv6 literal */
     uint16_t port;
+    uint16_t tcp_port; /* ICE-TCP passive (RFC 6544) on this address too; 0 = none */
 } sdp_candidate_t;
 
 typedef struct {
@@ -333,7 +334,7 @@ typedef struct {
     int n_candidates;
     struct {
         char ip[SDP_ADDR_MAX + 1];
-        uint16_t port;
+        uint16_t port, tcp_port; /* tcp_port 0: no ICE-TCP candidate */
     } candidates[SDP_MAX_CANDIDATES];
     int n_bundle; /* accepted mids, in the offer's BUNDLE order */
     char bundle[SDP_MAX_MEDIA][SDP_MID_MAX + 1];

@@ -82,6 +82,7 @@ static int check_policy(const sdp_policy_t *p, sdp_answer_t *a, const char **why
     for (int i = 0; i < p->n_candidates; i++) {
         strcpy(a->candidates[i].ip, p->candidates[i].ip);
         a->candidates[i].port = p->candidates[i].port;
+        a->candidates[i].tcp_port = p->candidates[i].tcp_port;
     }
     *why = NULL;
     return 0;

@@ -27,13 +27,21 @@ static void write_transport(buf_t *out, const sdp_answer_t *a, const sdp_answer_
 }
 
 /* Host candidates, local preference falling with the list so each differs
- * (RFC 8445 §5.1.2.1); one foundation per address (§5.1.1.3). */
+ * (RFC 8445 §5.1.2.1); one foundation per address and transport
+ * (§5.1.1.3).  ICE-TCP passive ones (RFC 6544 §4.2: local preference
+ * 2^13 × direction preference 4 + other) rank below every UDP one, so a
+ * client uses TCP only when UDP does not get through. */
 static void write_candidates(buf_t *out, const sdp_answer_t *a)
 {
     for (int i = 0; i < a->n_candidates; i++)
         buf_printf(out, "a=candidate:%d 1 udp %u %s %u typ host\r\n", i + 1,
                    (unsigned)sdp_candidate_priority(126, 65535u - (unsigned)i, 1), a->candidates[i].ip,
                    (unsigned)a->candidates[i].port);
+    for (int i = 0; i < a->n_candidates; i++)
+        if (a->candidates[i].tcp_port != 0)
+            buf_printf(out, "a=candidate:%d 1 tcp %u %s %u typ host tcptype passive\r\n", SDP_MAX_CANDIDATES + i + 1,
+                       (unsigned)sdp_candidate_priority(126, (4u << 13) + 8191u - (unsigned)i, 1),
+                       a->candidates[i].ip, (unsigned)a->candidates[i].tcp_port);
     buf_puts(out, "a=end-of-candidates\r\n");
 }
 

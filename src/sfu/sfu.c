@@ -415,10 +415,12 @@ static void fill_identity(sfu_t *s, const conn_t *c, sdp_policy_t *p)
     p->ice_ufrag = c->ufrag;
     p->ice_pwd = c->pwd;
     p->fingerprint = s->fingerprint;
-    uint16_t port = worker_port(worker_pool_get(s->workers, c->worker));
+    const worker_t *w = worker_pool_get(s->workers, c->worker);
+    uint16_t port = worker_port(w), tcp_port = worker_tcp_port(w);
     for (size_t i = 0; i < s->cfg->media_ip_count && i < SDP_MAX_CANDIDATES; i++) {
         p->candidates[i].ip = s->cfg->media_ips[i];
         p->candidates[i].port = port;
+        p->candidates[i].tcp_port = tcp_port;
         p->n_candidates++;
     }
 }

@@ -12,6 +12,7 @@
  * request id.
  */
 #include "signal/session.h"
+#include "apps/turncred.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/crypto.h"
@@ -384,6 +385,28 @@ static void accept_token(session_t *s, const jt_payload_t *p)
 
 /* ---- requests ---- */
 
+/* "iceServers":[...], (with the comma) when media.turn is configured: the
+ * TURN URIs with credentials valid until the join token expires (or for
+ * media.turn.ttl), for the client's RTCPeerConnection configuration. */
+static void write_ice_servers(buf_t *d, const session_t *s)
+{
+    const cfg_t *cfg = s->env->cfg;
+    char user[TURNCRED_USER_MAX], pass[TURNCRED_PASS_SIZE];
+    int64_t expiry_ms = cfg->turn_ttl_ms ? (int64_t)clock_wall_ms() + (int64_t)cfg->turn_ttl_ms : s->token_expires_ms;
+    if (cfg->turn_url_count == 0 || turncred_make(cfg->turn_secret, s->token.user_id, expiry_ms / 1000, user, pass) != IRTC_OK)
+        return;
+    buf_puts(d, "\"iceServers\":[{\"urls\":[");
+    for (size_t i = 0; i < cfg->turn_url_count; i++) {
+        buf_puts(d, i ? "," : "");
+        json_write_string(d, cfg->turn_urls[i]);
+    }
+    buf_puts(d, "],\"username\":");
+    json_write_string(d, user);
+    buf_puts(d, ",\"credential\":");
+    json_write_string(d, pass);
+    buf_puts(d, "}],");
+}
+
 static void write_join_data(buf_t *d, const session_t *s)
 {
     const room_t *room = room_peer_room(s->peer);
@@ -392,6 +415,7 @@ static void write_join_data(buf_t *d, const session_t *s)
     buf_puts(d, ",\"userId\":");
     json_write_string(d, s->token.user_id);
     buf_printf(d, ",\"role\":%d,\"tokenExpiresAt\":%lld,", room_peer_role(s->peer), (long long)s->token_expires_ms);
+    write_ice_servers(d, s);
     if (s->resumable)
         buf_printf(d, "\"resumeToken\":\"%s\",\"resumeWindowMs\":%llu,\"idleTimeoutMs\":%llu,", s->resume_token,
                    (unsigned long long)s->env->cfg->signal_resume_window_ms,
@@ -530,7 +554,13 @@ static void on_renew(req_t *r)
     if (!token_ok(r, token, s->token.app_id, s->token.channel_id, s->token.user_id, true, &p))
         return;
     accept_token(s, &p);
-    reply_fmt(r, "{\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
+    buf_t d;
+    buf_init(&d);
+    buf_printf(&d, "{");
+    write_ice_servers(&d, s); /* fresh credentials for the new lifetime */
+    buf_printf(&d, "\"tokenExpiresAt\":%lld}", (long long)s->token_expires_ms);
+    reply_ok(s, r->id, &d);
+    buf_dispose(&d);
 }
 
 typedef struct {

@@ -26,11 +26,14 @@ function diag(msg) { console.log('# ' + String(msg).split('\n').join('\n# ')); }
 function done() { console.log(`1..${n}`); return failed === 0; }
 function failures() { return failed; }
 
+// port..port+udpCount-1 free for UDP and TCP (media workers listen on both: ICE-TCP).
 async function portFree(port, udpCount) {
-  const tcp = await new Promise(res => {
-    const s = net.createServer().once('error', () => res(false)).listen(port, '127.0.0.1', () => s.close(() => res(true)));
-  });
-  if (!tcp) return false;
+  for (let i = 0; i < Math.max(1, udpCount); i++) {
+    const tcp = await new Promise(res => {
+      const s = net.createServer().once('error', () => res(false)).listen(port + i, '127.0.0.1', () => s.close(() => res(true)));
+    });
+    if (!tcp) return false;
+  }
   for (let i = 0; i < udpCount; i++) {
     const free = await new Promise(res => {
       const s = dgram.createSocket('udp4').once('error', () => res(false));
@@ -41,9 +44,19 @@ async function portFree(port, udpCount) {
   return true;
 }
 
+// Below the kernel's ephemeral range, so that an outgoing connection cannot
+// take a port between the check and irtcd's bind (its media workers listen on
+// TCP too: ICE-TCP).
+function portRange(span) {
+  let top = 0;
+  try { top = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').split(/\s+/)[0]) - span; } catch (e) { /* not Linux */ }
+  return top > 12000 ? [10000, top] : [20000, 60000 - span];
+}
+
 async function freePort(udpCount = 0) {
   for (let i = 0; i < 200; i++) {
-    const p = 20000 + Math.floor(Math.random() * 38000);
+    const [lo, hi] = portRange(Math.max(1, udpCount));
+    const p = lo + Math.floor(Math.random() * (hi - lo));
     if (await portFree(p, udpCount)) return p;
   }
   throw new Error('no free port');
@@ -96,6 +109,7 @@ async function exclusive() {
 
 // Starts irtcd.  opts.extraYaml: whole top-level sections appended to the
 // file (e.g. cluster:), or a function of the HTTPS port returning them;
+// opts.mediaExtra: lines (indented) added to the media: section;
 // opts.demoToken false: no demo app.  opts.ips: the addresses it listens on
 // (HTTPS, one port) and announces for media (default 127.0.0.1; e.g. netlab host-side
 // addresses); base is https://ips[0]:port.  Resolves when /healthz answers
@@ -110,6 +124,7 @@ async function startDaemon(opts = {}) {
     'server:', `  listen: [${ips.map(ip => `"${ip}:${httpsPort}"`).join(', ')}]`,
     `  demo_token: ${opts.demoToken === false ? 'false' : 'true'}`,
     'media:', `  ips: [${ips.map(ip => `"${ip}"`).join(', ')}]`, `  port: ${mediaPort}`, `  workers: ${opts.workers || 1}`,
+    ...(opts.mediaExtra || []),
     'storage:', `  db: ${dir}/var/irtc.db`, `  data_dir: ${dir}/var`,
     'recording:', `  nas_base_path: ${dir}/nas`,
     'limits:', `  max_publishers_per_room: ${opts.maxPublishers || 8}`,
@@ -211,4 +226,23 @@ async function launchKillableBrowser(opts = {}) {
   return { browser, kill, close: () => server.close().catch(() => {}) };
 }
 
-module.exports = { ok, diag, done, failures, exclusive, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild };
+// A page of irtcd's origin (base) in its own context with the stats recorder,
+// the Web SDK and the test harness (sdk-harness.js) loaded; sdkStart runs the
+// harness's join (and publish) for one client key and resolves with 'ok' or
+// the error's text.
+async function openSdkPage(browser, base, title) {
+  const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
+  const page = await ctx.newPage();
+  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
+  await page.goto(base + '/sdk/isdprtc.dev.js'); // any document of irtcd's origin
+  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
+  await page.addScriptTag({ path: path.join(__dirname, 'stats-recorder.js') });
+  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
+  return page;
+}
+const sdkStart = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok',
+  e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
+
+module.exports = { ok, diag, done, failures, exclusive, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild,
+  openSdkPage, sdkStart };

@@ -62,19 +62,7 @@ const SIMULCAST = [
   { rid: 'f', scaleResolutionDownBy: 1, maxBitrate: 2000000 },
 ];
 
-async function openPage(browser, base, title) {
-  const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
-  const page = await ctx.newPage();
-  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
-  await page.goto(base + '/sdk/isdprtc.dev.js'); // any document of irtcd's origin
-  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
-  await page.addScriptTag({ path: path.join(__dirname, 'stats-recorder.js') });
-  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
-  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
-  return page;
-}
-const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok',
-  e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
+const openPage = L.openSdkPage, start = L.sdkStart;
 
 // ---- reading the samples ------------------------------------------------------
 

@@ -31,7 +31,8 @@ fuzz_targets = \
 	tests/fuzz/fuzz_depack \
 	tests/fuzz/fuzz_http \
 	tests/fuzz/fuzz_signal \
-	tests/fuzz/fuzz_cluster_msg
+	tests/fuzz/fuzz_cluster_msg \
+	tests/fuzz/fuzz_tcpframe
 
 EXTRA_LIBRARIES = tests/fuzz/libirtc_fuzz.a
 tests_fuzz_libirtc_fuzz_a_SOURCES = $(libirtc_a_SOURCES)
@@ -42,6 +43,10 @@ FUZZ_LIBS = tests/fuzz/libirtc_fuzz.a $(H2O_LIBS) $(OPENSSL_LIBS) $(WSLAY_LIBS) 
 FUZZ_LINK_FLAGS = -fsanitize=fuzzer,address,undefined
 
 EXTRA_PROGRAMS += $(fuzz_targets)
+tests_fuzz_fuzz_tcpframe_SOURCES = tests/fuzz/fuzz_tcpframe.c
+tests_fuzz_fuzz_tcpframe_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
+tests_fuzz_fuzz_tcpframe_LDADD = $(FUZZ_LIBS)
+tests_fuzz_fuzz_tcpframe_LDFLAGS = $(FUZZ_LINK_FLAGS)
 tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(FUZZ_SAN)
 tests_fuzz_fuzz_json_LDADD = $(FUZZ_LIBS)

@@ -1105,6 +1105,18 @@ var ISDPRTC = (() => {
       this.recovering = false;
       this.desync = false;
       this.cleanupQueued = false;
+      this.iceServers = [];
+    }
+    /** New TURN credentials (join, resume, renew): used by the next connection and the current one's next gathering. */
+    setIceServers(servers) {
+      this.iceServers = Array.isArray(servers) ? servers : [];
+      if (this.pc && this.pc.signalingState !== "closed") {
+        try {
+          this.pc.setConfiguration(Object.assign(this.pc.getConfiguration(), { iceServers: this.iceServers }));
+        } catch (e) {
+          log.info("setConfiguration:", e && e.message);
+        }
+      }
     }
     /** Runs fn() after every negotiation queued before it; resolves or rejects with fn's result. */
     run(fn) {
@@ -1118,7 +1130,7 @@ var ISDPRTC = (() => {
       if (this.pc && this.pc.signalingState !== "closed") return this.pc;
       let pc;
       try {
-        pc = new RTCPeerConnection(PC_CONFIG);
+        pc = new RTCPeerConnection(Object.assign({}, PC_CONFIG, { iceServers: this.iceServers }));
       } catch (e) {
         throw new RtcError(ErrorCode.ERR_CREATE_MEDIA_ENGINE, `RTCPeerConnection: ${e && e.message}`, { cause: e });
       }
@@ -1418,6 +1430,7 @@ var ISDPRTC = (() => {
       r.resumeToken = data.resumeToken || null;
       r.resumeWindowMs = data.resumeWindowMs || 0;
       r.idleTimeoutMs = data.idleTimeoutMs || DEFAULT_RESUME.idleTimeoutMs;
+      this._setIceServers(data.iceServers);
       this._lastSnapshot = data;
     }
     /** Leaves the room: others get peer-leave (reason 0); every connection closes. */
@@ -1445,6 +1458,11 @@ var ISDPRTC = (() => {
       const data = await this._request("renew", { signature });
       this._room.signature = signature;
       this._room.tokenExpiresAt = data.tokenExpiresAt;
+      if (data.iceServers) this._setIceServers(data.iceServers);
+    }
+    /** The site's TURN servers as the server hands them out (none without media.turn). */
+    _setIceServers(servers) {
+      for (const t of Object.values(this._tx)) t.setIceServers(servers);
     }
     /** Switches the role: 1 joiner (send and receive), 0 publisher (send only). */
     async switchRole(role) {

@@ -123,7 +123,9 @@ static bool cfg_equal(const cfg_t *a, const cfg_t *b)
     return eq && strcmp(a->domain, b->domain) == 0 && strcmp(a->tls_cert, b->tls_cert) == 0 &&
            strcmp(a->tls_key, b->tls_key) == 0 && strcmp(a->web_root, b->web_root) == 0 &&
            a->demo_token_enabled == b->demo_token_enabled && a->media_port == b->media_port &&
-           a->media_workers == b->media_workers && strcmp(a->db_path, b->db_path) == 0 &&
+           a->media_workers == b->media_workers && a->media_tcp_port == b->media_tcp_port &&
+           a->turn_url_count == b->turn_url_count && strcmp(a->turn_secret, b->turn_secret) == 0 &&
+           a->turn_ttl_ms == b->turn_ttl_ms && strcmp(a->db_path, b->db_path) == 0 &&
            strcmp(a->data_dir, b->data_dir) == 0 && strcmp(a->nas_base_path, b->nas_base_path) == 0 &&
            strcmp(a->callback_ca_file, b->callback_ca_file) == 0 && a->rec_threads == b->rec_threads &&
            strcmp(a->rec_audio_codec, b->rec_audio_codec) == 0 && a->rec_max_sessions == b->rec_max_sessions &&
@@ -560,6 +562,49 @@ static void test_packaged_file(void)
     ok(cfg_equal(&cfg, &def), "etc/irtc.yaml: every other key has its default value");
 }
 
+/* media.tcp_port (ICE-TCP) and media.turn. */
+static void test_media_reach(void)
+{
+    cfg_t cfg;
+    char err[1024] = "";
+    cfg_defaults(&cfg);
+    ok(cfg.media_tcp_port == cfg.media_port, "defaults: ICE-TCP on the media port numbers");
+    int rc = load_text(&cfg, "media:\n  port: 30000\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.media_tcp_port == 30000, "tcp_port follows media.port when not set (%s)", err);
+    rc = load_text(&cfg, "media:\n  port: 30000\n  tcp_port: 0\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.media_tcp_port == 0 && cfg.media_port == 30000, "tcp_port 0 turns ICE-TCP off (%s)", err);
+    rc = load_text(&cfg, "media:\n  port: 30000\n  tcp_port: 443\n  workers: 1\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.media_tcp_port == 443, "tcp_port may be set on its own (%s)", err);
+    expect_err("media:\n  tcp_port: 65535\n  workers: 2\n", 2, 13,
+               "media.tcp_port: 65535 + 2 workers - 1 exceeds 65535 (each worker listens on one TCP port)");
+    expect_err("media:\n  tcp_port: 70000\n", 2, 13, "media.tcp_port: 70000 is out of range (0..65535)");
+
+    rc = load_text(&cfg,
+                   "media:\n  turn:\n    urls: [\"turn:turn.example.com:3478?transport=udp\", "
+                   "\"turn:192.0.2.1?transport=tcp\", \"turns:turn.example.com:443?transport=tcp\"]\n"
+                   "    secret: s3cret\n    ttl: 2h\n",
+                   err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.turn_url_count == 3 && strcmp(cfg.turn_urls[2], "turns:turn.example.com:443?transport=tcp") == 0 &&
+           strcmp(cfg.turn_secret, "s3cret") == 0 && cfg.turn_ttl_ms == 2 * 3600 * 1000,
+       "media.turn: urls, secret, ttl (%s)", err);
+    rc = load_text(&cfg, "media:\n  turn:\n    urls: [\"turn:[2001:db8::1]:3478\"]\n    secret: x\n", err, sizeof(err));
+    ok(rc == IRTC_OK && cfg.turn_ttl_ms == 0, "an IPv6 TURN host; ttl defaults to the token's lifetime (%s)", err);
+    expect_err("media:\n  turn:\n    urls: [\"turn:a.example\"]\n", 3, 11,
+               "media.turn.urls: set without media.turn.secret: give both or neither");
+    expect_err("media:\n  turn:\n    secret: x\n", 3, 13,
+               "media.turn.secret: set without media.turn.urls: give both or neither");
+    expect_err("media:\n  turn:\n    urls: [\"stun:a.example\"]\n    secret: x\n", 3, 12,
+               "media.turn.urls: bad URI \"stun:a.example\": expected turn:");
+    expect_err("media:\n  turn:\n    urls: [\"turns:a.example?transport=udp\"]\n    secret: x\n", 3, 12,
+               "media.turn.urls: bad URI \"turns:a.example?transport=udp\": turns: takes only ?transport=tcp");
+    expect_err("media:\n  turn:\n    urls: [\"turn://a.example\"]\n    secret: x\n", 3, 12,
+               "media.turn.urls: bad URI \"turn://a.example\": no host");
+    expect_err("media:\n  turn:\n    urls: [\"turn:a b\"]\n    secret: x\n", 3, 12,
+               "media.turn.urls: bad URI \"turn:a b\": the host[:port] part has a character that is not allowed");
+    ok(cfg_check_turn_url("turn:h?transport=sctp") != NULL && cfg_check_turn_url("turn:h?transport=udp") == NULL,
+       "transport is udp or tcp");
+}
+
 static void test_cluster(void)
 {
     char err[512] = "";
@@ -604,6 +649,7 @@ static void test_cluster(void)
 int main(void)
 {
     test_cluster();
+    test_media_reach();
     test_defaults();
     test_empty_files();
     test_full_file();

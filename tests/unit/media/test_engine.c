@@ -34,6 +34,7 @@
 
 typedef struct {
     struct sockaddr_in to;
+    uint32_t conn; /* the path's TCP connection, 0 = UDP */
     size_t len;
     uint8_t data[ENGINE_TX_CAP];
 } dgram_t;
@@ -51,16 +52,33 @@ static uint8_t *io_reserve(void *ctx)
     return tx_slot;
 }
 
-static void io_commit(void *ctx, const struct sockaddr *to, socklen_t tolen, size_t len)
+static void io_commit(void *ctx, const mx_tuple_t *to, size_t len)
 {
     (void)ctx;
-    (void)tolen;
     if (n_txq == MAXQ)
         return;
     dgram_t *d = &txq[n_txq++];
-    memcpy(&d->to, to, sizeof(d->to));
+    memcpy(&d->to, &to->addr, sizeof(d->to));
+    d->conn = to->conn;
     d->len = len;
     memcpy(d->data, tx_slot, len);
+}
+
+static unsigned verified_tcp; /* io.verified calls for a TCP path */
+
+static void io_verified(void *ctx, const mx_tuple_t *from)
+{
+    (void)ctx;
+    verified_tcp += from->conn != 0;
+}
+
+/* Datagrams queued for p's address on connection conn. */
+static size_t queued_to(const struct sockaddr_in *a, uint32_t conn)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < n_txq; i++)
+        n += txq[i].to.sin_port == a->sin_port && txq[i].conn == conn;
+    return n;
 }
 
 static void io_emit(void *ctx, const engine_event_t *ev)
@@ -84,6 +102,7 @@ static engine_stats_t st;
 typedef struct {
     const char *name;
     struct sockaddr_in addr;
+    uint32_t conn; /* sends over this ICE-TCP connection id (0: UDP) */
     char srv_ufrag[32], srv_pwd[48];
     dtls_cert_t *cert;
     dtls_ctx_t *ctx;
@@ -203,7 +222,9 @@ static size_t stun_request(uint8_t *b, const char *srv_ufrag, const char *pwd, b
 
 static void to_engine(peer_t *p, uint8_t *data, size_t len)
 {
-    engine_on_packet(eng, data, len, (const struct sockaddr *)&p->addr, sizeof(p->addr), clock_us);
+    mx_tuple_t from = {.len = sizeof(p->addr), .conn = p->conn};
+    memcpy(&from.addr, &p->addr, sizeof(p->addr));
+    engine_on_packet(eng, data, len, &from, clock_us);
 }
 
 static peer_t *peer_of(const struct sockaddr_in *a)
@@ -460,6 +481,18 @@ static void send_frames(int frames, bool key_first, int only)
     }
 }
 
+/* One packet of q from the publisher and 40 ms of timers, with what the
+ * engine sends left in txq (not delivered) for the test to look at. */
+static void send_q_unpumped(void)
+{
+    pump();
+    send_vp8(0, false, true);
+    for (int i = 0; i < 8; i++) {
+        clock_us += 5000;
+        engine_on_timer(eng, clock_us);
+    }
+}
+
 static uint16_t rx_picid(const struct rx *r)
 {
     return (uint16_t)((r->payload[2] & 0x7f) << 8 | r->payload[3]);
@@ -509,7 +542,8 @@ int main(void)
     txq = xcalloc(MAXQ, sizeof(dgram_t));
     dtls_cert_t *cert = dtls_cert_new(err, sizeof(err));
     server_fp = dtls_cert_fingerprint(cert);
-    engine_io_t io = {.tx_reserve = io_reserve, .tx_commit = io_commit, .emit = io_emit, .now_us = io_now};
+    engine_io_t io = {
+        .tx_reserve = io_reserve, .tx_commit = io_commit, .verified = io_verified, .emit = io_emit, .now_us = io_now};
     eng = engine_new(&io, cert, &st);
     peer_init(&pub, "pub", 40001);
     peer_init(&sub, "sub", 40002);
@@ -682,6 +716,41 @@ int main(void)
     ok(sub.n_rx == before + 1,
        "the publisher's media still reaches its producer after a check naming another transport (%zu)",
        sub.n_rx - before);
+
+    /* ICE-TCP (RFC 6544): the same address and port over a TCP connection
+     * is another path.  Media follows the nominated one; a closed
+     * connection leaves the transport without a path (nothing is sent, no
+     * UDP fallback guessed) until the client's next valid check. */
+    sub.conn = 7;
+    uint8_t rtp_probe[64];
+    n = stun_request(b, sub.srv_ufrag, sub.srv_pwd, false);
+    to_engine(&sub, b, n);
+    ok(queued_to(&sub.addr, 7) == 1 && verified_tcp == 1, "a check over TCP is answered on its connection and reported verified");
+    send_q_unpumped();
+    ok(queued_to(&sub.addr, 7) == 0 && queued_to(&sub.addr, 0) > 0, "without nomination media stays on the UDP path");
+    n = stun_request(b, sub.srv_ufrag, sub.srv_pwd, true);
+    to_engine(&sub, b, n);
+    pump();
+    send_q_unpumped();
+    ok(queued_to(&sub.addr, 7) > 0 && queued_to(&sub.addr, 0) == 0,
+       "nominated over TCP: the subscriber's media goes to the connection only (%zu)", queued_to(&sub.addr, 7));
+    pump();
+    mx_tuple_t gone = {.len = sizeof(sub.addr), .conn = 7};
+    memcpy(&gone.addr, &sub.addr, sizeof(sub.addr));
+    engine_on_tuple_gone(eng, &gone);
+    send_q_unpumped();
+    ok(queued_to(&sub.addr, 7) == 0 && queued_to(&sub.addr, 0) == 0, "its connection closed: nothing is sent to it");
+    memset(rtp_probe, 0x80, sizeof(rtp_probe));
+    to_engine(&sub, rtp_probe, sizeof(rtp_probe));
+    ok(st.drop_unknown_source > 0, "and what still comes from that tuple has no transport");
+    pump();
+    sub.conn = 0;
+    n = stun_request(b, sub.srv_ufrag, sub.srv_pwd, true);
+    to_engine(&sub, b, n);
+    pump();
+    before = sub.n_rx;
+    send_frames(1, false, 0);
+    ok(sub.n_rx == before + 1, "a valid check on UDP brings media back (%zu)", sub.n_rx - before);
 
     /* Audio level (RFC 6464) → PRODUCER_AUDIO events while speech-loud, one when it stops. */
     c = (engine_cmd_t){.type = ENGINE_CMD_PRODUCER_ADD, .id = 12, .transport_id = 1};

@@ -414,8 +414,8 @@ static void base_policy(sdp_policy_t *p)
     p->ice_pwd = "abcdefghijklmnopqrstuvwx";
     p->fingerprint = SERVER_FP;
     p->n_candidates = 2;
-    p->candidates[0] = (sdp_candidate_t){"127.0.0.1", 40000};
-    p->candidates[1] = (sdp_candidate_t){"::1", 40000};
+    p->candidates[0] = (sdp_candidate_t){"127.0.0.1", 40000, 40000}; /* and ICE-TCP on the same number */
+    p->candidates[1] = (sdp_candidate_t){"::1", 40000, 40000};
     p->audio_send = (sdp_send_t){11111111, 44444444, "srvcname", "srvstream", "srvaudio"};
     p->video_send = (sdp_send_t){22222222, 33333333, "srvcname", "srvstream", "srvvideo"};
 }
@@ -492,7 +492,10 @@ static void check_roundtrip(const sdp_answer_t *a, const char *text, const char 
                strcmp(m->tr.fingerprint[0].value, a->fingerprint) == 0,
            "%s m%d: server fingerprint", label, i);
         is_int(m->tr.setup, SDP_SETUP_PASSIVE, "%s m%d: a=setup:passive", label, i);
-        ok(m->n_candidates == a->n_candidates && m->end_of_candidates, "%s m%d: candidates", label, i);
+        int n_tcp = 0;
+        for (int k = 0; k < a->n_candidates; k++)
+            n_tcp += a->candidates[k].tcp_port != 0;
+        ok(m->n_candidates == a->n_candidates + n_tcp && m->end_of_candidates, "%s m%d: candidates", label, i);
         if (am->kind == SDP_KIND_APPLICATION) {
             ok(m->sctp_port == 5000 && m->max_message_size == 262144 && strcmp(m->fmt, "webrtc-datachannel") == 0,
                "%s m%d: sctp-port, max-message-size", label, i);
@@ -753,6 +756,9 @@ static void test_negotiate_publish(void)
         "a=extmap:10 " URI_RID,
         "a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host",
         "a=candidate:2 1 udp 2130706175 ::1 40000 typ host",
+        /* RFC 6544 §4.2: local preference 2^13 x 4 (passive) + 8191 - i, below every UDP one */
+        "a=candidate:5 1 tcp 2124414975 127.0.0.1 40000 typ host tcptype passive",
+        "a=candidate:6 1 tcp 2124414719 ::1 40000 typ host tcptype passive",
         "a=end-of-candidates",
     };
     for (size_t i = 0; i < IRTC_ARRAY_SIZE(want); i++)
@@ -763,6 +769,15 @@ static void test_negotiate_publish(void)
         ok(!contains(text, unwanted[i]), "answer lacks \"%s\"", unwanted[i]);
     check_roundtrip(a, text, "publish");
     free(text);
+
+    /* media.tcp_port 0: UDP candidates only. */
+    p.candidates[0].tcp_port = p.candidates[1].tcp_port = 0;
+    is_int(negotiate_text(CHROME_PUBLISH, &p, a, &text, &why), IRTC_OK, "publish without ICE-TCP negotiates");
+    ok(!contains(text, " tcp ") && !contains(text, "tcptype") && has_line(text, "a=candidate:2 1 udp 2130706175 ::1 40000 typ host"),
+       "without ICE-TCP: no tcp candidate");
+    check_roundtrip(a, text, "publish-udp-only");
+    free(text);
+    p.candidates[0].tcp_port = p.candidates[1].tcp_port = 40000;
 
     /* Server preference H264 first: constrained baseline pm1 with its rtx. */
     p.n_video_order = 2;

@@ -10,6 +10,7 @@
  * thread.
  */
 #include "apps/apps.h"
+#include "apps/turncred.h"
 #include "core/clock.h"
 #include "core/common.h"
 #include "core/json.h"
@@ -177,6 +178,8 @@ static void skip_all(client_t *c)
     c->next_read = c->n;
 }
 
+static json_value_t *last_response; /* the response next_code read last (its data, for a test to look at) */
+
 /* errorCode of the next response (0 when ok, -1 when there is none). */
 static long long next_code(client_t *c)
 {
@@ -186,7 +189,8 @@ static long long next_code(client_t *c)
         code = 0;
     else if (r != NULL)
         json_int64(json_get(r, "errorCode"), &code);
-    json_free(r);
+    json_free(last_response);
+    last_response = r;
     return code;
 }
 
@@ -495,6 +499,46 @@ static void test_stale_endpoint(void)
 }
 
 /* Random and mutated messages: every one is answered and nothing breaks. */
+/* media.turn: join and renew answers carry iceServers with the TURN REST
+ * API credential for the user, valid until the token expires. */
+static void test_turn(void)
+{
+    client_t a;
+    client_init(&a);
+    is_int(join(&a, "rt", "tina", 1), 0, "tina joins (no media.turn)");
+    ok(json_get(json_get(last_response, "data"), "iceServers") == NULL, "no iceServers without media.turn");
+    say(&a, "{\"v\":1,\"id\":2,\"type\":\"leave\"}");
+    next_code(&a);
+
+    cfg.turn_url_count = 2;
+    snprintf(cfg.turn_urls[0], sizeof(cfg.turn_urls[0]), "turn:turn.example.com:3478?transport=udp");
+    snprintf(cfg.turn_urls[1], sizeof(cfg.turn_urls[1]), "turns:turn.example.com:443?transport=tcp");
+    snprintf(cfg.turn_secret, sizeof(cfg.turn_secret), "site-secret");
+    is_int(join(&a, "rt", "tina", 1), 0, "tina joins again (media.turn)");
+    const json_value_t *ice = json_at(json_get(json_get(last_response, "data"), "iceServers"), 0);
+    const json_value_t *urls = json_get(ice, "urls");
+    const char *user = json_string(json_get(ice, "username")), *cred = json_string(json_get(ice, "credential"));
+    char want_user[TURNCRED_USER_MAX], want_pass[TURNCRED_PASS_SIZE];
+    turncred_make("site-secret", "tina", a.s->token_expires_ms / 1000, want_user, want_pass);
+    ok(urls != NULL && json_string(json_at(urls, 1)) != NULL &&
+           strcmp(json_string(json_at(urls, 1)), "turns:turn.example.com:443?transport=tcp") == 0,
+       "iceServers[0].urls: the configured URIs");
+    ok(user != NULL && cred != NULL && strcmp(user, want_user) == 0 && strcmp(cred, want_pass) == 0,
+       "username <token expiry>:tina and its HMAC-SHA1 credential (%s)", user ? user : "none");
+    char *tok = token_for("rt", "tina", 1, (int64_t)clock_wall_ms() + 1000);
+    say(&a, "{\"v\":1,\"id\":3,\"type\":\"renew\",\"signature\":\"%s\"}", tok);
+    free(tok);
+    is_int(next_code(&a), 0, "renew");
+    user = json_string(json_get(json_at(json_get(json_get(last_response, "data"), "iceServers"), 0), "username"));
+    turncred_make("site-secret", "tina", a.s->token_expires_ms / 1000, want_user, want_pass);
+    ok(user != NULL && strcmp(user, want_user) == 0, "renew: a credential for the new lifetime (%s)", user ? user : "none");
+    cfg.turn_url_count = 0;
+    cfg.turn_secret[0] = '\0';
+    client_free(&a);
+    json_free(last_response);
+    last_response = NULL;
+}
+
 static void test_resume(void)
 {
     client_t a, a2, b;
@@ -613,6 +657,7 @@ int main(void)
     test_publish_subscribe();
     test_removals();
     test_expiry_and_renew();
+    test_turn();
     test_resume();
     test_stale_endpoint();
     test_random_input();

@@ -245,6 +245,7 @@ export class Client {
     r.resumeToken = data.resumeToken || null;
     r.resumeWindowMs = data.resumeWindowMs || 0;
     r.idleTimeoutMs = data.idleTimeoutMs || DEFAULT_RESUME.idleTimeoutMs;
+    this._setIceServers(data.iceServers);
     this._lastSnapshot = data;
   }
 
@@ -270,6 +271,12 @@ export class Client {
     const data = await this._request('renew', { signature });
     this._room.signature = signature;
     this._room.tokenExpiresAt = data.tokenExpiresAt;
+    if (data.iceServers) this._setIceServers(data.iceServers);
+  }
+
+  /** The site's TURN servers as the server hands them out (none without media.turn). */
+  _setIceServers(servers) {
+    for (const t of Object.values(this._tx)) t.setIceServers(servers);
   }
 
   /** Switches the role: 1 joiner (send and receive), 0 publisher (send only). */

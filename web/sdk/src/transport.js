@@ -62,6 +62,17 @@ export class Transport {
     this.recovering = false;
     this.desync = false;    // a request with an offer got no answer: the server's view may differ
     this.cleanupQueued = false;
+    this.iceServers = [];   // TURN servers with credentials from the join answer (docs/API.md "iceServers")
+  }
+
+  /** New TURN credentials (join, resume, renew): used by the next connection and the current one's next gathering. */
+  setIceServers(servers) {
+    this.iceServers = Array.isArray(servers) ? servers : [];
+    if (this.pc && this.pc.signalingState !== 'closed') {
+      try { this.pc.setConfiguration(Object.assign(this.pc.getConfiguration(), { iceServers: this.iceServers })); } catch (e) {
+        log.info('setConfiguration:', e && e.message);
+      }
+    }
   }
 
   /** Runs fn() after every negotiation queued before it; resolves or rejects with fn's result. */
@@ -76,7 +87,7 @@ export class Transport {
     if (this.pc && this.pc.signalingState !== 'closed') return this.pc;
     let pc;
     try {
-      pc = new RTCPeerConnection(PC_CONFIG);
+      pc = new RTCPeerConnection(Object.assign({}, PC_CONFIG, { iceServers: this.iceServers }));
     } catch (e) { // e.g. the browser's limit of connections per page
       throw new RtcError(ErrorCode.ERR_CREATE_MEDIA_ENGINE, `RTCPeerConnection: ${e && e.message}`, { cause: e });
     }
