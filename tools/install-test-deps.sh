@@ -13,6 +13,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get install -y -q --no-install-recommends \
   clang curl python3 python3-yaml procps iproute2 sqlite3 ffmpeg \
   chromium python3-aiortc python3-websockets fonts-dejavu-core nftables
+# The Android SDK (make android, make check-android): a JDK (jni.h, javac
+# --release 8, jar, javap, jdeps) and JUnit 5's console launcher.
+apt-get install -y -q --no-install-recommends default-jdk-headless junit5
 # Cluster mode's test (make check-cluster): a real Redis on loopback.
 apt-get install -y -q --no-install-recommends redis-server
 apt-get install -y -q --no-install-recommends \
