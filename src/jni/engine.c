@@ -18,6 +18,9 @@
 #define MAX_REMOTES 16
 #define JOIN_TIMEOUT_US 10000000 /* ERR_SERVER_NO_RESPONSE after this */
 #define STATS_EVERY_US 2000000
+#define RECONNECT_FOR_US 30000000 /* then ERR_SOCKET_RECONNECT_FAIL */
+#define RECONNECT_EVERY_US 1000000
+#define MAX_PEERS 64
 
 /* Guide §7.2.4.3 codes the engine itself produces. */
 enum {
@@ -25,6 +28,7 @@ enum {
     ERR_CONNECT_PARAMETER_NOT_EMPTY = 200007,
     ERR_USER_ALREADY_LEAVED = 200012,
     ERR_SOCKET_CONNECT_FAIL = 200013,
+    ERR_SOCKET_RECONNECT_FAIL = 200015,
     ERR_SERVER_NO_RESPONSE = 200017,
     ERR_JOIN_CHANNEL_FAIL = 200018,
     ERR_SDK_NOT_SUPPORTED = 200002,
@@ -76,6 +80,13 @@ struct irtc_engine {
     pref_t prefs[MAX_REMOTES];
     remote_t remotes[MAX_REMOTES]; /* frames read under mu */
     char channel[65];
+    /* The join, kept to join again after a lost connection (token renewed in place). */
+    irtc_join_t last;
+    char *last_str[5];
+    bool reconnecting;
+    uint64_t lost_us, next_attempt_us;
+    /* Users reported joined, so that a rejoin does not report them twice. */
+    char peers[MAX_PEERS][65];
 };
 
 static void emit(irtc_engine_t *e, irtc_event_type_t type, const char *str, const int64_t *v, size_t n)
@@ -174,6 +185,8 @@ static void on_joined(void *u, ic_client_t *c, int err, const char *msg)
     if (err != 0) {
         e->client = NULL;
         ic_loop_defer(e->loop, drop_client, c);
+        if (e->reconnecting)
+            return; /* the next attempt follows (the server may still hold us: 200011) */
         /* -1: the socket could not be opened or closed before an answer. */
         EMIT(e, IRTC_EV_ERROR, msg, err > 0 ? err : ERR_SOCKET_CONNECT_FAIL, 1);
         EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_FAILED, 0);
@@ -182,14 +195,39 @@ static void on_joined(void *u, ic_client_t *c, int err, const char *msg)
     e->joined = true;
     e->joined_us = e->last_stats_us = ic_loop_now_us(e->loop);
     EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_CONNECTED, 0);
-    EMIT(e, IRTC_EV_JOINED, e->channel, ms_since(e, e->join_start_us));
+    if (e->reconnecting) {
+        e->reconnecting = false;
+        EMIT(e, IRTC_EV_REJOINED, e->channel, ms_since(e, e->lost_us));
+    } else {
+        EMIT(e, IRTC_EV_JOINED, e->channel, ms_since(e, e->join_start_us));
+    }
     publish(e);
+}
+
+/* Marks user_id known (joined) or not; true when that changed it. */
+static bool peer_mark(irtc_engine_t *e, const char *user_id, bool joined)
+{
+    char (*slot)[65] = NULL;
+    for (size_t k = 0; k < MAX_PEERS; k++) {
+        if (strcmp(e->peers[k], user_id) == 0) {
+            if (!joined)
+                e->peers[k][0] = 0;
+            return !joined;
+        }
+        if (slot == NULL && e->peers[k][0] == 0)
+            slot = &e->peers[k];
+    }
+    if (joined && slot != NULL)
+        snprintf(*slot, sizeof(*slot), "%s", user_id);
+    return joined;
 }
 
 static void on_peer(void *u, ic_client_t *c, const char *user_id, bool joined, int reason)
 {
     (void)c;
     irtc_engine_t *e = u;
+    if (!peer_mark(e, user_id, joined))
+        return;
     if (joined)
         EMIT(e, IRTC_EV_PEER_JOINED, user_id, ms_since(e, e->join_start_us));
     else
@@ -331,6 +369,15 @@ static void on_left(void *u, ic_client_t *c, int reason, const char *msg)
     forget_remotes(e);
     if (!was_joined)
         return;
+    if (reason == 7 && e->last.host != NULL) {
+        /* The connection, not the server, ended the call: join again. */
+        e->reconnecting = true;
+        e->lost_us = ic_loop_now_us(e->loop);
+        e->next_attempt_us = e->lost_us + RECONNECT_EVERY_US / 2;
+        EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_RECONNECTING, reason);
+        return;
+    }
+    memset(e->peers, 0, sizeof(e->peers));
     if (reason != 0)
         EMIT(e, IRTC_EV_CONN_STATE, NULL, reason == 7 ? IRTC_CONN_FAILED : IRTC_CONN_DISCONNECTED, reason);
     EMIT(e, IRTC_EV_LEFT, NULL, reason, v[0], v[1], v[2], v[3], v[4], v[5], v[6]);
@@ -352,23 +399,50 @@ static const ic_callbacks_t client_cbs = {
 
 /* ---- commands, on the engine thread ---- */
 
-static void do_join(irtc_engine_t *e, cmd_t *k)
+/* Joins with e->last (a first join, or again after a lost connection). */
+static void start_join(irtc_engine_t *e)
 {
-    if (e->client != NULL) {
-        EMIT(e, IRTC_EV_ERROR, "already in a room: leaveChannel first", ERR_SDK_NOT_SUPPORTED, 1);
-        return;
-    }
-    ic_config_t cfg = {.host = k->s[0], .port = (uint16_t)k->i[0]};
+    const irtc_join_t *j = &e->last;
+    ic_config_t cfg = {.host = j->host, .port = j->port};
     e->client = ic_client_new(e->loop, &cfg, &client_cbs, e);
-    snprintf(e->channel, sizeof(e->channel), "%s", k->s[2]);
     e->join_start_us = ic_loop_now_us(e->loop);
-    EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_CONNECTING, 0);
-    if (ic_client_join(e->client, k->s[1], k->s[2], k->s[3], k->s[4], k->i[1]) != IRTC_OK) {
+    if (ic_client_join(e->client, j->app_id, j->channel_id, j->user_id, j->token, j->role) != IRTC_OK) {
         ic_client_free(e->client);
         e->client = NULL;
+        if (e->reconnecting)
+            return;
         EMIT(e, IRTC_EV_ERROR, "cannot open the signaling socket", ERR_SOCKET_CONNECT_FAIL, 1);
         EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_FAILED, 0);
     }
+}
+
+static void forget_join(irtc_engine_t *e)
+{
+    for (size_t n = 0; n < IRTC_ARRAY_SIZE(e->last_str); n++) {
+        free(e->last_str[n]);
+        e->last_str[n] = NULL;
+    }
+    memset(&e->last, 0, sizeof(e->last));
+}
+
+static void do_join(irtc_engine_t *e, cmd_t *k)
+{
+    if (e->client != NULL || e->reconnecting) {
+        EMIT(e, IRTC_EV_ERROR, "already in a room: leaveChannel first", ERR_SDK_NOT_SUPPORTED, 1);
+        return;
+    }
+    forget_join(e);
+    memset(e->peers, 0, sizeof(e->peers));
+    for (size_t n = 0; n < IRTC_ARRAY_SIZE(e->last_str); n++) {
+        e->last_str[n] = k->s[n]; /* taken over from the command */
+        k->s[n] = NULL;
+    }
+    e->last = (irtc_join_t){.host = e->last_str[0], .port = (uint16_t)k->i[0], .app_id = e->last_str[1],
+                            .channel_id = e->last_str[2], .user_id = e->last_str[3], .token = e->last_str[4],
+                            .role = k->i[1]};
+    snprintf(e->channel, sizeof(e->channel), "%s", e->last.channel_id);
+    EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_CONNECTING, 0);
+    start_join(e);
 }
 
 static void do_remote(irtc_engine_t *e, const char *user_id, bool video, bool receive)
@@ -409,11 +483,19 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
         do_join(e, k);
         break;
     case CMD_LEAVE:
-        if (e->client != NULL && e->joined)
+        forget_join(e); /* no reconnection after this */
+        if (e->client != NULL && e->joined) {
             ic_client_leave(e->client); /* on_left(0) follows */
-        else if (e->client != NULL) {
-            ic_client_free(e->client);
-            e->client = NULL;
+        } else {
+            if (e->client != NULL) {
+                ic_client_free(e->client);
+                e->client = NULL;
+            }
+            if (e->reconnecting) {
+                e->reconnecting = false;
+                memset(e->peers, 0, sizeof(e->peers));
+                EMIT(e, IRTC_EV_LEFT, NULL, 0);
+            }
         }
         break;
     case CMD_LOCAL: {
@@ -431,8 +513,15 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
         do_remote(e, k->s[0], k->i[0], k->i[1]);
         break;
     case CMD_RENEW:
-        if (e->client == NULL || !e->joined || ic_client_renew(e->client, k->s[0]) != IRTC_OK)
+        if (e->client == NULL || !e->joined || ic_client_renew(e->client, k->s[0]) != IRTC_OK) {
             EMIT(e, IRTC_EV_ERROR, "renewToken: not in a room", ERR_USER_ALREADY_LEAVED, 0);
+        } else if (e->last.token != NULL) {
+            /* A refused token is reported as an error; a rejoin would be refused too. */
+            free(e->last_str[4]);
+            e->last_str[4] = k->s[0];
+            e->last.token = k->s[0];
+            k->s[0] = NULL;
+        }
         break;
     case CMD_STOP:
         return false;
@@ -467,11 +556,26 @@ static void *engine_main(void *arg)
             break;
         ic_loop_run(e->loop, 20);
         uint64_t now = ic_loop_now_us(e->loop);
+        if (e->reconnecting && e->client == NULL && now >= e->next_attempt_us) {
+            if (now - e->lost_us > RECONNECT_FOR_US) {
+                e->reconnecting = false;
+                forget_join(e);
+                memset(e->peers, 0, sizeof(e->peers));
+                EMIT(e, IRTC_EV_ERROR, "could not join again", ERR_SOCKET_RECONNECT_FAIL, 0);
+                EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_FAILED, 7);
+                EMIT(e, IRTC_EV_LEFT, NULL, 7);
+            } else {
+                e->next_attempt_us = now + RECONNECT_EVERY_US;
+                start_join(e);
+            }
+        }
         if (e->client != NULL && !e->joined && now - e->join_start_us > JOIN_TIMEOUT_US) {
             ic_client_free(e->client);
             e->client = NULL;
-            EMIT(e, IRTC_EV_ERROR, "no answer to join", ERR_SERVER_NO_RESPONSE, 1);
-            EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_FAILED, 0);
+            if (!e->reconnecting) {
+                EMIT(e, IRTC_EV_ERROR, "no answer to join", ERR_SERVER_NO_RESPONSE, 1);
+                EMIT(e, IRTC_EV_CONN_STATE, NULL, IRTC_CONN_FAILED, 0);
+            }
         }
         if (e->client != NULL && e->joined && now - e->last_stats_us >= STATS_EVERY_US) {
             e->last_stats_us = now;
@@ -487,6 +591,7 @@ static void *engine_main(void *arg)
         e->client = NULL;
         ic_client_free(c);
     }
+    forget_join(e);
     for (int n = 0; n < 5; n++)
         ic_loop_run(e->loop, 1);
     if (e->cb.on_thread_exit != NULL)

@@ -5,7 +5,10 @@
  * the local (synthetic) audio and video, subscribes to every remote stream
  * with the kinds the app has not muted, keeps the in-memory frame sink
  * (frames, bytes, keyframes and size per remote user) and reports what
- * happens as events carrying the guide's codes (ISDPRtcErrorCode).
+ * happens as events carrying the guide's codes (ISDPRtcErrorCode).  When
+ * the signaling connection is lost (leave reason 7) it joins again with the
+ * same token for up to 30 s (RECONNECTING, then REJOINED or FAILED with
+ * 200015) and publishes again.
  *
  * Threads: every irtc_engine_* call may come from any thread (the Java
  * side's); calls are queued and run on the engine thread, which also runs
@@ -39,6 +42,7 @@ typedef enum {
     IRTC_EV_TOKEN_EXPIRING,  /* v0 expiry, UTC ms */
     IRTC_EV_STATS,           /* every 2 s: v0 seconds in the room, v1 tx bytes, v2 rx bytes, v3 tx packets,
                                 v4 rx packets, v5 lost packets, v6 remote users, v7 jitter ms */
+    IRTC_EV_REJOINED,        /* str channel, v0 ms since the connection was lost */
 } irtc_event_type_t;
 
 enum { IRTC_CONN_DISCONNECTED = 1, IRTC_CONN_CONNECTING, IRTC_CONN_CONNECTED, IRTC_CONN_RECONNECTING, IRTC_CONN_FAILED };
@@ -77,7 +81,7 @@ void irtc_engine_free(irtc_engine_t *e);
 /* 0, or a guide error code for arguments refused at once (200006/200007);
  * the outcome comes as IRTC_EV_JOINED or IRTC_EV_ERROR. */
 int irtc_engine_join(irtc_engine_t *e, const irtc_join_t *j);
-/* 0, or 200012 when not in a room; IRTC_EV_LEFT(0) follows. */
+/* 0; IRTC_EV_LEFT(0) follows when in a room or reconnecting. */
 int irtc_engine_leave(irtc_engine_t *e);
 /* Local media: whether to send audio / video (before the join: what is
  * published; in the room: mute / unmute on the server). */

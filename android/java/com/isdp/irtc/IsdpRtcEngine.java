@@ -438,9 +438,11 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         switch (type) {
         case NativeEngine.EV_CONN_STATE:
             l.onConnectionStateChanged((int) v[0], (int) v[1]);
-            if (v[0] == ISDPVideoEngineListener.CONNECTION_STATE_FAILED
-                    && v[1] == ISDPVideoEngineListener.USER_OFFLINE_DROPPED)
+            if (v[0] == ISDPVideoEngineListener.CONNECTION_STATE_RECONNECTING)
                 l.onConnectionLost();
+            break;
+        case NativeEngine.EV_REJOINED:
+            l.onRejoinChannelSuccess(str, me, (int) v[0]);
             break;
         case NativeEngine.EV_JOINED:
             l.onJoinMainChannelSuccess(str, me, (int) v[0]);

@@ -10,7 +10,7 @@ final class NativeEngine {
     /** Event types: src/jni/engine.h irtc_event_type_t. */
     static final int EV_CONN_STATE = 1, EV_JOINED = 2, EV_ERROR = 3, EV_PEER_JOINED = 4, EV_PEER_LEFT = 5,
             EV_PUBLISHED = 6, EV_FIRST_VIDEO = 7, EV_FIRST_AUDIO = 8, EV_PEER_MUTE = 9, EV_LEFT = 10,
-            EV_TOKEN_EXPIRING = 11, EV_STATS = 12;
+            EV_TOKEN_EXPIRING = 11, EV_STATS = 12, EV_REJOINED = 13;
 
     interface Sink {
         void onEvent(int type, String str, long[] v);

@@ -196,6 +196,38 @@ class IrtcSdkTest {
         assertNotNull(ra.await("onMainLeaveChannel", 5000));
     }
 
+    @Test
+    void lostSignalingConnectionRejoinsAndMediaFlowsAgain() throws Exception {
+        String ch = channel();
+        Recorder ra = new Recorder(), rb = new Recorder();
+        RtcEngine a = engine(ra), b = engine(rb);
+        a.resetResolution(320, 180, 15);
+        try (CutProxy proxy = new CutProxy(Integer.parseInt(Irtcd.PORT))) {
+            assertEquals(0, a.joinChannel(ch, Irtcd.token(ch, "hana"), "127.0.0.1:" + proxy.port(), "hana", Irtcd.APP,
+                    null));
+            assertNotNull(ra.await("onStreamPublished", 15000), ra.snapshot().toString());
+            assertEquals(0, b.joinChannel(ch, Irtcd.token(ch, "ivan"), Irtcd.info(), "ivan", Irtcd.APP, null));
+            assertNotNull(rb.await("onMainFirstRemoteVideoFrame hana 320x180", 15000), rb.snapshot().toString());
+            proxy.cut();
+            assertNotNull(ra.await("onConnectionStateChanged " + ISDPVideoEngineListener.CONNECTION_STATE_RECONNECTING
+                    + " 7", 5000), ra.snapshot().toString());
+            assertNotNull(ra.await("onConnectionLost", 1000));
+            assertNotNull(rb.await("onMainUserOffline hana 7", 5000), rb.snapshot().toString());
+            assertNotNull(ra.await("onRejoinChannelSuccess " + ch + " hana", 20000), ra.snapshot().toString());
+            assertTrue(ra.awaitCount("onConnectionStateChanged " + ISDPVideoEngineListener.CONNECTION_STATE_CONNECTED,
+                    2, 1000), ra.snapshot().toString());
+            assertTrue(rb.awaitCount("onMainUserJoined " + ch + " hana", 2, 10000), rb.snapshot().toString());
+            assertTrue(rb.awaitCount("onMainFirstRemoteVideoFrame hana 320x180", 2, 15000), rb.snapshot().toString());
+            RemoteVideoStats s1 = b.getRemoteFrameStats("hana");
+            Thread.sleep(1500);
+            RemoteVideoStats s2 = b.getRemoteFrameStats("hana");
+            assertTrue(s1 != null && s2.receivedFrames > s1.receivedFrames, "frames flow again after the rejoin");
+            assertTrue(!ra.has("onMainLeaveChannel") && !ra.has("onMainError"), ra.snapshot().toString());
+            assertEquals(0, a.leaveChannel());
+            assertNotNull(ra.await("onMainLeaveChannel", 5000));
+        }
+    }
+
     // ---- errors ----
 
     @Test

@@ -41,6 +41,23 @@ class Recorder implements ISDPVideoEngineListener {
         }
     }
 
+    /** Waits until n events start with prefix (at most ms); true if they came. */
+    synchronized boolean awaitCount(String prefix, int n, long ms) throws InterruptedException {
+        long end = System.currentTimeMillis() + ms;
+        while (true) {
+            int c = 0;
+            for (String e : events)
+                if (e.startsWith(prefix))
+                    c++;
+            if (c >= n)
+                return true;
+            long left = end - System.currentTimeMillis();
+            if (left <= 0)
+                return false;
+            wait(left);
+        }
+    }
+
     synchronized boolean has(String prefix) {
         for (String e : events)
             if (e.startsWith(prefix))
@@ -74,7 +91,7 @@ class Recorder implements ISDPVideoEngineListener {
     @Override public void onMonitorReady(MonitorInfo m) { add("onMonitorReady"); }
     @Override public void onConnectionStateChanged(int i, int i1) { add("onConnectionStateChanged " + i + " " + i1); }
     @Override public void onConnectionLost() { add("onConnectionLost"); }
-    @Override public void onRejoinChannelSuccess(String s, String s1, int i) { add("onRejoinChannelSuccess " + s); }
+    @Override public void onRejoinChannelSuccess(String s, String s1, int i) { add("onRejoinChannelSuccess " + s + " " + s1); }
     @Override public void onNetworkQualityNotify(String s, int i, int i1) { add("onNetworkQualityNotify " + s); }
     @Override public void onJoinChannelSuccess(String s, String s1, int i) { add("onJoinChannelSuccess " + s + " " + s1); }
     @Override public void onJoinChannelFailure(int i) { add("onJoinChannelFailure " + i); }
