@@ -82,6 +82,7 @@ if ! "$JAVA_HOME/bin/javac" -nowarn -d "$T_TMP/test-classes" -cp "$CP:$LAUNCHER"
   ok 1 "the JUnit tests compile"; sed 's/^/# /' "$T_TMP/javac.log"; done_testing; exit 1
 fi
 IRTCD="$IRTCD" IRTC_CONFIG="$T_TMP/irtc.yaml" IRTC_HTTPS_PORT="$HTTPS_PORT" IRTC_APP_ID="$APP_ID" IRTC_BEARER="$BEARER" \
+  IRTC_ACCESS_KEY="$(field "$APP" accessKey)" IRTC_TENANT_ID="$(field "$APP" tenantId)" IRTC_MEDIA_PORT="$MEDIA_PORT" \
   timeout 300 "$JAVA_HOME/bin/java" -Djava.library.path="$top_builddir" -Xss1m \
   -jar "$LAUNCHER" --disable-banner --details=none --reports-dir="$T_TMP/reports" \
   --class-path "$T_TMP/test-classes:$CP" --select-package com.isdp.irtc.test >"$T_TMP/junit.log" 2>&1

@@ -275,6 +275,41 @@ class IrtcSdkTest {
         assertNotNull(r.await("onMainLeaveChannel", 5000));
     }
 
+    /** Two users whose tokens expire in 15 s: the one that renews in renewToken() stays, the other is removed (6). */
+    @Test
+    void tokenAboutToExpireIsRenewedFromTheCallbackAndTheCallGoesOn() throws Exception {
+        final String ch = channel();
+        final RtcEngine[] self = new RtcEngine[1];
+        final List<String> renewals = new ArrayList<String>();
+        Recorder renewing = new Recorder() {
+            @Override
+            public void renewToken() {
+                super.renewToken();
+                try {
+                    renewals.add(String.valueOf(self[0].renewToken(Irtcd.token(ch, "jack"))));
+                } catch (Exception e) {
+                    renewals.add(e.toString());
+                }
+            }
+        };
+        Recorder lapsing = new Recorder();
+        RtcEngine a = engine(renewing), c = engine(lapsing);
+        self[0] = a;
+        assertEquals(0, a.joinChannel(ch, Irtcd.tokenExpiringIn(ch, "jack", 15000), Irtcd.info(), "jack", Irtcd.APP, null));
+        assertEquals(0, c.joinChannel(ch, Irtcd.tokenExpiringIn(ch, "kate", 15000), Irtcd.info(), "kate", Irtcd.APP, null));
+        assertNotNull(renewing.await("onTokenPrivilegeWillExpire", 10000), renewing.snapshot().toString());
+        assertNotNull(renewing.await("renewToken", 1000));
+        assertNotNull(lapsing.await("onTokenPrivilegeWillExpire", 10000), lapsing.snapshot().toString());
+        assertNotNull(lapsing.await("onConnectionStateChanged " + ISDPVideoEngineListener.CONNECTION_STATE_DISCONNECTED
+                + " " + ISDPVideoEngineListener.USER_OFFLINE_TOKEN_EXPIRED, 25000), lapsing.snapshot().toString());
+        assertNotNull(renewing.await("onMainUserOffline kate 6", 5000), renewing.snapshot().toString());
+        Thread.sleep(1000);
+        assertEquals(Arrays.asList("0"), renewals);
+        assertTrue(!renewing.has("onMainLeaveChannel") && !renewing.has("onMainError"), renewing.snapshot().toString());
+        assertEquals(0, a.leaveChannel());
+        assertNotNull(renewing.await("onMainLeaveChannel", 5000));
+    }
+
     @Test
     void ninthPublisherIsRefused() throws Exception {
         String ch = channel();

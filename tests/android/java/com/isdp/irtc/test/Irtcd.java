@@ -17,6 +17,11 @@ final class Irtcd {
     static final String PORT = System.getenv("IRTC_HTTPS_PORT");
     static final String APP = System.getenv("IRTC_APP_ID");
     static final String BEARER = System.getenv("IRTC_BEARER");
+    static final String ACCESS_KEY = System.getenv("IRTC_ACCESS_KEY");
+    static final String TENANT = System.getenv("IRTC_TENANT_ID");
+    static final String MEDIA_PORT = System.getenv("IRTC_MEDIA_PORT");
+    /** limits.token_ttl, the server's default (the test's config does not set it). */
+    static final long TOKEN_TTL_MS = 24L * 3600 * 1000;
 
     static String info() {
         return "127.0.0.1:" + PORT;
@@ -51,6 +56,23 @@ final class Irtcd {
 
     static String token(String channel, String user) throws Exception {
         return token(channel, user, 1);
+    }
+
+    /**
+     * A join token dated so that it expires in expiresInMs, made as CONTRACT
+     * §2 says (irtcd token always dates its tokens now).
+     */
+    static String tokenExpiringIn(String channel, String user, long expiresInMs) throws Exception {
+        long ts = System.currentTimeMillis() - TOKEN_TTL_MS + expiresInMs;
+        String msg = "appId=" + APP + "&channelId=" + channel + "&host=127.0.0.1&port=" + MEDIA_PORT + "&role=1&tenantId="
+                + TENANT + "&timeStamp=" + ts + "&userId=" + user;
+        javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+        mac.init(new javax.crypto.spec.SecretKeySpec((ACCESS_KEY + ts).getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+        String sig = java.util.Base64.getEncoder().encodeToString(mac.doFinal(msg.getBytes(StandardCharsets.UTF_8)));
+        String body = "{\"timeStamp\":" + ts + ",\"role\":\"1\",\"port\":\"" + MEDIA_PORT + "\",\"appId\":\"" + APP
+                + "\",\"host\":\"127.0.0.1\",\"tenantId\":\"" + TENANT + "\",\"userId\":\"" + user
+                + "\",\"channelId\":\"" + channel + "\"}";
+        return java.util.Base64.getEncoder().encodeToString((body + "@#@" + sig).getBytes(StandardCharsets.UTF_8));
     }
 
     /** POST /openapi/v1/rtcLive/releaseUser; the response body. */
