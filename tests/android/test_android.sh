@@ -7,6 +7,8 @@
 #      launcher) against irtcd started here on 127.0.0.1, with the desktop
 #      libirtc-jni.so; each JUnit test is one TAP line.
 # Needs make android first (the make target does it).  Every wait is bounded.
+# IRTC_JNI_LIBDIR: load libirtc-jni.so from there instead (e.g. an ASan
+# build), IRTC_JAVA_PRELOAD: LD_PRELOAD for the JVM only (its libasan.so).
 . "$top_srcdir/tests/integration/lib.sh"
 
 JAVA_HOME=${JAVA_HOME:-$(dirname "$(dirname "$(readlink -f "$(command -v javac)")")")}
@@ -83,7 +85,8 @@ if ! "$JAVA_HOME/bin/javac" -nowarn -d "$T_TMP/test-classes" -cp "$CP:$LAUNCHER"
 fi
 IRTCD="$IRTCD" IRTC_CONFIG="$T_TMP/irtc.yaml" IRTC_HTTPS_PORT="$HTTPS_PORT" IRTC_APP_ID="$APP_ID" IRTC_BEARER="$BEARER" \
   IRTC_ACCESS_KEY="$(field "$APP" accessKey)" IRTC_TENANT_ID="$(field "$APP" tenantId)" IRTC_MEDIA_PORT="$MEDIA_PORT" \
-  timeout 300 "$JAVA_HOME/bin/java" -Djava.library.path="$top_builddir" -Xss1m \
+  timeout 300 env ${IRTC_JAVA_PRELOAD:+LD_PRELOAD="$IRTC_JAVA_PRELOAD"} \
+  "$JAVA_HOME/bin/java" -Djava.library.path="${IRTC_JNI_LIBDIR:-$top_builddir}" -Xss1m \
   -jar "$LAUNCHER" --disable-banner --details=none --reports-dir="$T_TMP/reports" \
   --class-path "$T_TMP/test-classes:$CP" --select-package com.isdp.irtc.test >"$T_TMP/junit.log" 2>&1
 junit_rc=$?

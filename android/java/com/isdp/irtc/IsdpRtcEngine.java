@@ -331,7 +331,11 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         synchronized (this) {
             n = nativeEngine;
         }
-        long[] f = n == null || user == null ? null : n.frames(user);
+        return n == null || user == null ? null : videoStats(user, n.frames(user));
+    }
+
+    /** nativeFrames' {video frames, bytes, keyframes, audio frames, width, height} as stats, or null. */
+    private static RemoteVideoStats videoStats(String user, long[] f) {
         if (f == null)
             return null;
         RemoteVideoStats s = new RemoteVideoStats();
@@ -390,6 +394,7 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         });
     }
 
+    /** On the engine thread (onEvent). */
     private void collectRemoteStats(List<RemoteVideoStats> video, List<RemoteAudioStats> audio) {
         List<String> users;
         NativeEngine n;
@@ -398,12 +403,10 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             n = nativeEngine;
         }
         for (String u : users) {
-            long[] f = n == null ? null : n.frames(u);
+            long[] f = n == null ? null : n.framesOnEngineThread(u);
             if (f == null)
                 continue;
-            RemoteVideoStats vs = getRemoteFrameStats(u);
-            if (vs != null)
-                video.add(vs);
+            video.add(videoStats(u, f));
             RemoteAudioStats as = new RemoteAudioStats();
             as.uid = u;
             as.receivedFrames = f[3];

@@ -43,7 +43,8 @@ final class NativeEngine {
     }
 
     private final Sink sink;
-    private long handle;
+    /* Set before the engine thread starts, cleared after it has ended. */
+    private volatile long handle;
 
     NativeEngine(Sink sink) {
         this.sink = sink;
@@ -90,6 +91,16 @@ final class NativeEngine {
 
     synchronized long[] frames(String user) {
         return handle == 0 ? null : nativeFrames(handle, user);
+    }
+
+    /**
+     * frames() for the engine thread's own events: without this object's
+     * lock, which destroy() holds while it waits for that thread to end (the
+     * handle stays valid until then).
+     */
+    long[] framesOnEngineThread(String user) {
+        long h = handle;
+        return h == 0 ? null : nativeFrames(h, user);
     }
 
     /** Called by the native engine thread. */

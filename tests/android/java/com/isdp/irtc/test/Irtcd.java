@@ -29,7 +29,9 @@ final class Irtcd {
 
     static String run(String... cmd) throws Exception {
         List<String> c = Arrays.asList(cmd);
-        Process p = new ProcessBuilder(c).redirectErrorStream(false).start();
+        ProcessBuilder pb = new ProcessBuilder(c).redirectErrorStream(false);
+        pb.environment().remove("LD_PRELOAD"); /* a sanitizer run preloads libasan for the JVM only */
+        Process p = pb.start();
         InputStream in = p.getInputStream();
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] b = new byte[4096];
