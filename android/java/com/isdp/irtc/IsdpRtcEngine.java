@@ -60,7 +60,15 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         }
         if (nativeEngine != null)
             return;
-        if (!NativeEngine.load()) {
+        NativeEngine n = null;
+        if (NativeEngine.load()) {
+            try {
+                n = new NativeEngine(this);
+            } catch (RuntimeException e) {
+                n = null; /* no thread or loop could be made: reported below */
+            }
+        }
+        if (n == null || !n.valid()) {
             post(new Runnable() {
                 @Override
                 public void run() {
@@ -71,9 +79,7 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             });
             return;
         }
-        NativeEngine n = new NativeEngine(this);
-        if (n.valid())
-            nativeEngine = n;
+        nativeEngine = n;
     }
 
     @Override
@@ -111,6 +117,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             ChannelMediaOptions opts, ISDPVideoEngineListener l) {
         if (nativeEngine == null)
             return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
+        if (inChannel)
+            return ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED; /* one channel per engine: leaveChannel first */
         if (l != null)
             listener = l;
         if (app == null || app.length() == 0)

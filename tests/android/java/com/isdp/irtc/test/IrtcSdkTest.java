@@ -265,6 +265,8 @@ class IrtcSdkTest {
         RtcEngine e = engine(r);
         assertEquals(0, e.joinChannel(ch, Irtcd.token(ch, "gina"), Irtcd.info(), "gina", Irtcd.APP, null));
         assertNotNull(r.await("onJoinMainChannelSuccess", 10000), r.snapshot().toString());
+        assertEquals(ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED,
+                e.joinChannel(ch, Irtcd.token(ch, "gina"), Irtcd.info(), "gina", Irtcd.APP, null));
         assertEquals(0, e.renewToken(Irtcd.token(ch, "gina")));
         Thread.sleep(1000);
         assertTrue(!r.has("onMainError"), r.snapshot().toString());
