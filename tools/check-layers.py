@@ -39,6 +39,7 @@ LAYERS = [
     "apps",      # tenant apps: credentials, join tokens
     "room",      # room registry
     "sfu",       # control-thread seam to the media plane
+    "jni",       # the Android SDK's native engine and JNI layer, over the client core
     "client",    # the C client core (libirtcclient.a): sdp, media packet modules and core only
     "sdp",       # SDP parse / negotiate / write (control thread)
     "media",     # media workers, packet modules, codecs/

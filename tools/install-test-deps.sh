@@ -17,6 +17,9 @@ apt-get install -y -q --no-install-recommends \
 # ICE-TCP/TURN test (tests/e2e/test_reach.js): Debian's coturn, run by the
 # test itself as a plain process (its service is not needed).
 apt-get install -y -q --no-install-recommends coturn
+# The Android SDK (make android, make check-android): a JDK (jni.h, javac
+# --release 8, jar, javap, jdeps) and JUnit 5's console launcher.
+apt-get install -y -q --no-install-recommends default-jdk-headless junit5
 # Cluster mode's test (make check-cluster): a real Redis on loopback.
 apt-get install -y -q --no-install-recommends redis-server
 apt-get install -y -q --no-install-recommends \

@@ -25,6 +25,8 @@ cd build-gcc
 make -s -j"$jobs"
 status=0
 make -j"$jobs" check || status=$?
+# The Android SDK: dist/iRTCSDK.aar and its JUnit suite against irtcd (issue 13).
+make check-android || status=$?
 # Cluster mode: redis-server and three nodes on loopback (issue 15).
 make check-cluster || status=$?
 # Real browsers, one test at a time, once nothing else competes for the cores.
@@ -42,7 +44,7 @@ rm -f tests/packaging/*.log tests/packaging/*.trs
 if [ "${CI:-}" = true ] || [ "${IRTC_TEST_PACKAGING:-}" = 1 ]; then
   make check-packaging || status=$?
 fi
-for f in tests/unit/*/*.log tests/structure/*.log tests/integration/*.log tests/vectors/*.log tests/e2e/*.log tests/sdk/*.log tests/packaging/*.log; do
+for f in tests/unit/*/*.log tests/structure/*.log tests/integration/*.log tests/vectors/*.log tests/e2e/*.log tests/sdk/*.log tests/packaging/*.log tests/android/*.log; do
   [ -f "$f" ] || continue
   case "$f" in *test-suite.log) continue;; esac
   if grep -q '^:test-result: \(FAIL\|ERROR\)' "${f%.log}.trs" 2>/dev/null; then echo "==== $f"; cat "$f"; fi

@@ -10,7 +10,7 @@
  * client, renegotiated) changes those two and the offer they write, not the
  * rest.
  *
- * Does not: reconnect or resume, renew tokens, or mute.
+ * Does not: reconnect or resume.
  */
 #include "client/client.h"
 
@@ -207,8 +207,17 @@ static void pc_on_keyframe_request(void *user)
         ic_source_keyframe(pc->src);
 }
 
+static void pc_on_frame(void *user, ic_frame_t *f)
+{
+    pc_t *pc = user;
+    if (pc->role != PC_SUBSCRIBE || pc->c->cb.on_frame == NULL)
+        return;
+    f->stream_id = pc->stream_id;
+    pc->c->cb.on_frame(pc->c->user, pc->c, f);
+}
+
 static const ic_transport_callbacks_t pc_callbacks = {pc_on_connected, pc_on_failed, pc_on_first_rtp,
-                                                      pc_on_keyframe_request};
+                                                      pc_on_keyframe_request, pc_on_frame};
 
 static pc_t *pc_new(ic_client_t *c, pc_role_t role)
 {
@@ -311,6 +320,12 @@ static void on_join_response(ic_client_t *c, bool ok, const json_value_t *msg)
     c->state = C_JOINED;
     if (c->cb.on_joined != NULL)
         c->cb.on_joined(c->user, c, 0, NULL);
+    const json_value_t *peers = json_get(json_get(msg, "data"), "peers");
+    for (size_t i = 0; i < json_size(peers) && c->state == C_JOINED; i++) {
+        const char *u = json_string(json_get(json_at(peers, i), "userId"));
+        if (u != NULL && c->cb.on_peer != NULL)
+            c->cb.on_peer(c->user, c, u, true, 0);
+    }
     const json_value_t *streams = json_get(json_get(msg, "data"), "streams");
     for (size_t i = 0; i < json_size(streams) && c->state == C_JOINED; i++) {
         ic_stream_t s;
@@ -384,7 +399,32 @@ static void on_event(ic_client_t *c, const char *ev, const json_value_t *data)
         const json_value_t *r = json_get(data, "reason");
         json_int64(json_get(r, "code"), &code);
         end_session(c, (int)code, json_string(json_get(r, "msg")));
+    } else if (strcmp(ev, "peer-join") == 0 || strcmp(ev, "peer-leave") == 0) {
+        const char *u = json_string(json_get(data, "userId"));
+        int64_t code = 0;
+        json_int64(json_get(json_get(data, "reason"), "code"), &code);
+        if (u != NULL && c->cb.on_peer != NULL)
+            c->cb.on_peer(c->user, c, u, ev[5] == 'j', (int)code);
+    } else if (strcmp(ev, "mute-audio") == 0 || strcmp(ev, "unmute-audio") == 0 || strcmp(ev, "mute-video") == 0 ||
+               strcmp(ev, "unmute-video") == 0) {
+        const char *u = json_string(json_get(data, "userId"));
+        if (u != NULL && c->cb.on_peer_mute != NULL)
+            c->cb.on_peer_mute(c->user, c, u, strstr(ev, "video") != NULL, ev[0] == 'm');
+    } else if (strcmp(ev, "signature-expired") == 0) {
+        int64_t at = 0;
+        json_int64(json_get(data, "expiresAt"), &at);
+        if (c->cb.on_token_expiring != NULL)
+            c->cb.on_token_expiring(c->user, c, at);
     }
+}
+
+static void on_renew_response(ic_client_t *c, bool ok, const json_value_t *msg)
+{
+    int64_t code = 0;
+    if (!ok)
+        json_int64(json_get(msg, "errorCode"), &code);
+    if (c->cb.on_renewed != NULL)
+        c->cb.on_renewed(c->user, c, ok ? 0 : code ? (int)code : -1, ok ? NULL : json_string(json_get(msg, "errorMsg")));
 }
 
 static void on_text(void *user, const char *text, size_t len)
@@ -405,6 +445,8 @@ static void on_text(void *user, const char *text, size_t len)
                 on_media_response(c, p, ok, msg);
             else if (strcmp(p->type, "leave") == 0)
                 end_session(c, 0, "user left");
+            else if (strcmp(p->type, "renew") == 0)
+                on_renew_response(c, ok, msg);
             free(p);
         }
     } else if (type != NULL && strcmp(type, "event") == 0) {
@@ -557,6 +599,33 @@ int ic_client_unsubscribe(ic_client_t *c, const char *stream_id)
         return IRTC_OK;
     }
     return IRTC_ENOTFOUND;
+}
+
+int ic_client_mute(ic_client_t *c, bool video, bool muted)
+{
+    if (c->state != C_JOINED)
+        return IRTC_ECONFLICT;
+    buf_t f;
+    buf_init(&f);
+    buf_printf(&f, "\"kind\":\"%s\"", video ? "video" : "audio");
+    send_request(c, muted ? "mute" : "unmute", NULL, &f);
+    buf_dispose(&f);
+    return IRTC_OK;
+}
+
+int ic_client_renew(ic_client_t *c, const char *signature)
+{
+    if (c->state != C_JOINED)
+        return IRTC_ECONFLICT;
+    if (signature == NULL || signature[0] == 0)
+        return IRTC_EINVAL;
+    buf_t f;
+    buf_init(&f);
+    buf_puts(&f, "\"signature\":");
+    json_write_string(&f, signature);
+    send_request(c, "renew", NULL, &f);
+    buf_dispose(&f);
+    return IRTC_OK;
 }
 
 void ic_client_leave(ic_client_t *c)

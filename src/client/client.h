@@ -15,6 +15,10 @@
  * runs ic_loop_run; callbacks run there, from inside ic_loop_run.  Loops on
  * different threads share nothing.  No globals.
  *
+ * A received frame can be handed whole to on_frame (VP8 frames cut at the
+ * RTP marker, with keyframe and size from the VP8 frame header; one Opus
+ * packet per audio frame): the Android engine's in-memory frame sink.
+ *
  * Does not: decode or render media, trickle ICE, use TURN, or verify the
  * server's TLS certificate (it targets an appliance with a self-signed one;
  * DTLS fingerprints are verified).
@@ -68,6 +72,18 @@ typedef struct {
     /* We are out of the room: reason as in docs/API.md (0 we left, 5
      * kicked, 6 token expired, 7 connection lost, 10 room dissolved). */
     void (*on_left)(void *user, ic_client_t *c, int reason, const char *msg);
+    /* Another user is in the room (joined = true: already there at our join,
+     * or peer-join) or left it (reason as in on_left). */
+    void (*on_peer)(void *user, ic_client_t *c, const char *user_id, bool joined, int reason);
+    /* Another user muted or unmuted its audio or video (mute-* events). */
+    void (*on_peer_mute)(void *user, ic_client_t *c, const char *user_id, bool video, bool muted);
+    /* signature-expired: our token expires at expires_at_ms (UTC); answer with ic_client_renew. */
+    void (*on_token_expiring)(void *user, ic_client_t *c, int64_t expires_at_ms);
+    /* A whole frame of a subscription; only when every packet is unprotected
+     * (srtp_verify_every 0 or 1).  A frame with a packet missing is dropped. */
+    void (*on_frame)(void *user, ic_client_t *c, const ic_frame_t *f);
+    /* A renew answered: err 0, or the server's errorCode. */
+    void (*on_renewed)(void *user, ic_client_t *c, int err, const char *msg);
 } ic_callbacks_t;
 
 ic_client_t *ic_client_new(ic_loop_t *l, const ic_config_t *cfg, const ic_callbacks_t *cb, void *user);
@@ -82,6 +98,10 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o);
 /* Subscribes to a stream of the room; the outcome through on_subscribed. */
 int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool video);
 int ic_client_unsubscribe(ic_client_t *c, const char *stream_id);
+/* mute / unmute our main audio (video false) or video; the others get mute-*. */
+int ic_client_mute(ic_client_t *c, bool video, bool muted);
+/* Replaces the session's join token (renew); the answer comes to on_renewed. */
+int ic_client_renew(ic_client_t *c, const char *signature);
 /* Sends leave, closes every transport and the socket; on_left(0) follows. */
 void ic_client_leave(ic_client_t *c);
 /* Frees at once (no callbacks after); safe from inside a callback. */

@@ -132,8 +132,8 @@ ic_source_t *ic_source_new(const ic_publish_opts_t *o, uint64_t now_us, const ch
     for (unsigned i = 0; i < s->n_layers; i++) {
         unsigned down = s->n_layers - 1 - i;
         s->layer[i].bitrate_bps = top >> (2 * down);
-        s->layer[i].width = (uint16_t)(1280 >> down);
-        s->layer[i].height = (uint16_t)(720 >> down);
+        s->layer[i].width = (uint16_t)((o->width ? o->width : 1280) >> down);
+        s->layer[i].height = (uint16_t)((o->height ? o->height : 720) >> down);
         s->layer[i].picture_id = (uint16_t)(rnd(s) & 0x7fff);
         s->layer[i].want_key = true;
     }

@@ -31,6 +31,7 @@
 #include "media/rtp.h"
 #include "media/rtp_stats.h"
 #include "media/srtp_session.h"
+#include "media/codecs/vp8.h"
 #include "media/stun.h"
 #include "media/twcc.h"
 
@@ -68,6 +69,12 @@ typedef struct {
     uint64_t lsr_us;
     nack_gen_t *nack; /* video with nack negotiated */
     uint64_t last_pli_us;
+    /* The video frame being reassembled for on_frame: broken once a packet
+     * is missing or out of order (a reassembler that waits for
+     * retransmissions is the jitter buffer's job, not this one's). */
+    bool in_frame, frame_broken;
+    uint16_t frame_next_seq;
+    ic_frame_t frame;
 } recv_stream_t;
 
 struct ic_transport {
@@ -262,6 +269,37 @@ static void count_rtp(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, u
     }
 }
 
+/* Frame boundaries: a VP8 frame starts at the descriptor's S bit (PID 0)
+ * and ends at the RTP marker; an audio packet is a frame. */
+static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, const uint8_t *payload, size_t n)
+{
+    if (!r->video) {
+        ic_frame_t f = {.video = false, .rtp_ts = h->ts, .bytes = n};
+        t->cb.on_frame(t->user, &f);
+        return;
+    }
+    vp8_desc_t d;
+    if (vp8_parse(payload, n, &d) != 0) {
+        r->frame_broken = true;
+        return;
+    }
+    if (d.start) {
+        r->in_frame = true;
+        r->frame_broken = false;
+        r->frame = (ic_frame_t){.video = true, .keyframe = d.keyframe, .width = d.width, .height = d.height,
+                                .rtp_ts = h->ts};
+    } else if (!r->in_frame || h->seq != r->frame_next_seq || h->ts != r->frame.rtp_ts) {
+        r->frame_broken = true;
+    }
+    r->frame_next_seq = (uint16_t)(h->seq + 1);
+    r->frame.bytes += n - d.header_len;
+    if (h->marker && r->in_frame) {
+        r->in_frame = false;
+        if (!r->frame_broken)
+            t->cb.on_frame(t->user, &r->frame);
+    }
+}
+
 static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len)
 {
     if (!t->srtp_ready)
@@ -298,6 +336,8 @@ static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len)
     t->rx.packets++;
     t->rx.bytes += len;
     count_rtp(t, r, &h, now);
+    if (t->cb.on_frame != NULL && t->verify_every <= 1 && h.payload_len > 0)
+        frame_packet(t, r, &h, buf + h.header_len, h.payload_len);
     if (!t->got_rtp) {
         t->got_rtp = true;
         if (t->cb.on_first_rtp != NULL)

@@ -36,6 +36,9 @@ typedef struct {
     void (*on_failed)(void *user, const char *why);
     void (*on_first_rtp)(void *user);
     void (*on_keyframe_request)(void *user); /* PLI or FIR for one of our video SSRCs */
+    /* A received frame, whole (stream_id left NULL for the owner to fill);
+     * only when every packet is unprotected (verify_every 0 or 1). */
+    void (*on_frame)(void *user, ic_frame_t *f);
 } ic_transport_callbacks_t;
 
 /* A socket bound to bind_ip (NULL: any) on an ephemeral port, fresh ICE

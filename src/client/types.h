@@ -1,12 +1,13 @@
 /*
  * types.h — the plain data of the client core's API (client.h) that its
- * parts (source, transport) share: what a publication sends, and the
- * receive and send counters.  No functions; any thread.
+ * parts (source, transport) share: what a publication sends, the
+ * receive and send counters, a received frame.  No functions; any thread.
  */
 #ifndef IRTC_CLIENT_TYPES_H
 #define IRTC_CLIENT_TYPES_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Media a publication sends.  Synthetic video has VP8's payload shape
@@ -25,6 +26,7 @@ typedef struct {
     unsigned keyframe_interval_ms; /* 0: 3000 */
     unsigned audio_payload_len;    /* 0: 80 bytes (32 kbps) */
     unsigned simulcast;            /* 0 or 1: one encoding; 2..3 */
+    uint16_t width, height;        /* the largest encoding's size in its keyframe headers; 0: 1280x720 */
     const char *rtpdump_video;     /* NULL: synthetic */
 } ic_publish_opts_t;
 
@@ -44,5 +46,15 @@ typedef struct {
     uint64_t packets, bytes;
     uint64_t nacks_received, plis_received, retransmitted;
 } ic_send_stats_t;
+
+/* One received frame, reassembled from its RTP packets without decoding. */
+typedef struct {
+    const char *stream_id; /* the subscription's stream */
+    bool video;
+    bool keyframe;          /* video: VP8 keyframe */
+    uint16_t width, height; /* video keyframes: from the VP8 frame header; else 0 */
+    uint32_t rtp_ts;
+    size_t bytes; /* codec payload bytes (VP8 descriptors left out) */
+} ic_frame_t;
 
 #endif

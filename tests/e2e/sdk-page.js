@@ -1,7 +1,20 @@
 // sdk-page.js — node-side helpers of the Web SDK tests (test_sdk.js,
-// test_sdk_v2.js, test_sdk_negotiation.js) for pages running sdk-harness.js.
+// test_sdk_v2.js, test_sdk_negotiation.js, test_cluster.js,
+// test_android_interop.js) for pages running sdk-harness.js.
 'use strict';
-const { waitFor } = require('./lib.js');
+const path = require('path');
+const { diag, waitFor } = require('./lib.js');
+
+// A page on irtcd's origin (a secure context) with the SDK and the harness.
+async function openPage(ctx, d, title) {
+  const page = await ctx.newPage();
+  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
+  await page.goto(d.base + '/sdk/isdprtc.dev.js'); // any document of the origin
+  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
+  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
+  return page;
+}
 
 // H.start in the page: 'ok' or the error's name, code and message.
 const start = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok',
@@ -31,4 +44,4 @@ async function allPlaying(page, key, users, minWidth, ms = 30000, opts = {}) {
 
 const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
 
-module.exports = { start, events, waitEvent, allPlaying, fmt };
+module.exports = { openPage, start, events, waitEvent, allPlaying, fmt };

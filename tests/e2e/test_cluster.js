@@ -47,17 +47,7 @@ async function startRedis() {
 const clusterYaml = (redis, id) => httpsPort => ['cluster:', `  redis_url: "redis://127.0.0.1:${redis.port}"`,
   `  redis_password: "${PASSWORD}"`, `  node_id: "${id}"`, `  advertise: "127.0.0.1:${httpsPort}"`].join('\n') + '\n';
 
-// A page on d's origin with the SDK and the harness (as test_sdk.js's).
-async function openPage(ctx, d, title) {
-  const page = await ctx.newPage();
-  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
-  await page.goto(d.base + '/sdk/isdprtc.dev.js');
-  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
-  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
-  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
-  return page;
-}
-const { start, events, allPlaying, fmt } = require('./sdk-page.js');
+const { openPage, start, events, allPlaying, fmt } = require('./sdk-page.js');
 
 async function main() {
   const redis = await startRedis();

@@ -32,18 +32,7 @@ const OUT = path.join(__dirname, 'out');
 // some).  So the test uses production's default window, 15 s.
 const RESUME_WINDOW_S = 15;
 
-// A page on irtcd's origin (a secure context) with the SDK and the harness.
-async function openPage(ctx, d, title) {
-  const page = await ctx.newPage();
-  page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
-  await page.goto(d.base + '/sdk/isdprtc.dev.js'); // any document of the origin
-  await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
-  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
-  await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
-  return page;
-}
-
-const { start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
+const { openPage, start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
 
 // The guide's token algorithm (§7.4), for a token dated in the past.
 function forgeToken(app, channelId, userId, timeStamp) {

@@ -33,6 +33,9 @@ typedef struct {
     int first_media;
     int left, left_reason;
     char why[256];
+    int peer_joined;                            /* on_peer: another user is (or came) in */
+    unsigned video_frames, keyframes, audio_frames; /* on_frame */
+    unsigned key_w, key_h;
 } peer_t;
 
 static const char *g_host, *g_app, *g_key, *g_tenant, *g_media_port;
@@ -101,8 +104,29 @@ static void on_left(void *u, ic_client_t *c, int reason, const char *msg)
     p->left_reason = reason;
 }
 
-static const ic_callbacks_t cbs = {on_joined,     on_stream_added, NULL,   on_published,
-                                   on_subscribed, on_first_media,  on_left};
+static void on_peer(void *u, ic_client_t *c, const char *user_id, bool joined, int reason)
+{
+    if (joined)
+        ((peer_t *)u)->peer_joined = 1;
+}
+
+static void on_frame(void *u, ic_client_t *c, const ic_frame_t *f)
+{
+    peer_t *p = u;
+    if (!f->video) {
+        p->audio_frames++;
+        return;
+    }
+    p->video_frames++;
+    if (f->keyframe) {
+        p->keyframes++;
+        p->key_w = f->width, p->key_h = f->height;
+    }
+}
+
+static const ic_callbacks_t cbs = {on_joined,     on_stream_added, NULL,    on_published, on_subscribed,
+                                   on_first_media, on_left,        on_peer, NULL,         NULL,
+                                   on_frame};
 
 /* Runs the loop until *flag != 0 or ms pass; true if the flag was set. */
 static bool wait_for(ic_loop_t *l, const int *flag, unsigned ms)
@@ -170,6 +194,12 @@ static void test_publish_subscribe(ic_loop_t *l, unsigned simulcast)
     else
         ok(rx.packets < tx.packets, "a simulcast publisher's encodings are not all forwarded: one at a time");
     ok(tx.plis_received >= 1, "a keyframe request reached alice (subscriber start)");
+    ok(b.peer_joined == 1, "bob learns alice is in the room (join response peers)");
+    /* 30 fps for ~3 s, whole frames only; keyframes carry the source's size. */
+    ok(b.video_frames >= 30 && b.keyframes >= 1 && b.audio_frames >= 50,
+       "bob's frames reassembled: %u video (%u key), %u audio", b.video_frames, b.keyframes, b.audio_frames);
+    if (simulcast <= 1)
+        ok(b.key_w == 1280 && b.key_h == 720, "keyframe size from the VP8 header (%ux%u)", b.key_w, b.key_h);
     ic_client_leave(bob);
     wait_for(l, &b.left, 3000);
     ok(b.left && b.left_reason == 0, "bob leaves (reason %d)", b.left_reason);

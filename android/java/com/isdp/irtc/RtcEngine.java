@@ -1,0 +1,78 @@
+package com.isdp.irtc;
+
+import android.content.Context;
+import android.view.SurfaceView;
+
+/**
+ * The engine of guide §7.2.4.1: the 25 methods of table 7.2.4.1-1 and the
+ * sample's startPreview.  Methods returning int return 0 or an
+ * {@link ISDPRtcErrorCode}; they only queue work, outcomes arrive through
+ * the {@link ISDPVideoEngineListener}.  docs/ANDROID.md records where the
+ * guide contradicts itself and which form is implemented.
+ */
+public abstract class RtcEngine {
+    public abstract void createVideo(Context mContext, String id, ISDPVideoEngineListener listener);
+
+    public abstract void onDestroy();
+
+    /** The sample's form: {@code joinChannel(channelId, token, "", userId, appId, null)}. */
+    public abstract int joinChannel(String channelId, String token, String info, String userId, String appId,
+            ISDPVideoEngineListener listener);
+
+    /** The declared form; the appId is createVideo's. */
+    public abstract int joinChannel(String channelId, String token, String info, String userId,
+            ChannelMediaOptions mediaOptions, ISDPVideoEngineListener listener);
+
+    public abstract int leaveChannel();
+
+    public abstract int leaveSubChannel(String channelId);
+
+    public abstract int renewToken(String token);
+
+    public abstract SurfaceView createRendererView(Context context);
+
+    public abstract SurfaceView createSubRendererView(Context context, String userId);
+
+    public abstract int setupLocalVideo(SurfaceView view, int renderMode, String userId);
+
+    public abstract int setupRemoteVideo(SurfaceView view, int renderMode, String channel, String userId);
+
+    public abstract void resetResolution(int width, int height, int framerate);
+
+    public abstract int setPlayCoding(String codec);
+
+    public abstract int setTransCoding(String codec);
+
+    public abstract int setResolutionMode(int mode);
+
+    public abstract int enableVideo();
+
+    public abstract int enableLocalVideo(boolean enabled);
+
+    public abstract int disableVideo();
+
+    public abstract int muteRemoteVideoStream(String userId, boolean muted);
+
+    public abstract int muteAllRemoteVideoStreams(boolean muted);
+
+    public abstract int enableAudio();
+
+    public abstract int enableLocalAudio(boolean enabled);
+
+    public abstract int disableAudio();
+
+    public abstract int muteLocalAudioStream(boolean muted);
+
+    public abstract int muteAllRemoteAudioStreams(boolean muted);
+
+    public abstract int adjustPlaybackVolume(String userId, int volume);
+
+    /** The sample's preview step (after setupLocalVideo). */
+    public abstract int startPreview(String channelId);
+
+    /**
+     * Not in the guide: the in-memory frame sink of a remote user (frames
+     * reassembled from RTP), or null when nothing of that user is received.
+     */
+    public abstract RemoteVideoStats getRemoteFrameStats(String userId);
+}
