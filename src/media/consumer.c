@@ -270,21 +270,33 @@ void consumer_on_nack(consumer_t *c, const uint16_t *seqs, size_t n, uint64_t no
     if (c->src == NULL || !c->port->ready)
         return;
     uint64_t min_gap = IRTC_MAX((uint64_t)CONSUMER_RESEND_MIN_MS, (uint64_t)c->port->rtt_ms);
-    size_t sent = 0;
+    size_t sent = 0, gone = 0;
     MX_COUNT(c->port->ctx, nack_received, n);
     for (size_t i = 0; i < n && sent < CONSUMER_NACK_BURST; i++) {
         consumer_hist_t *h = &c->hist[seqs[i] & (CONSUMER_HISTORY - 1)];
-        if (!h->valid || h->out_seq != seqs[i] || now_ms - h->sent_ms > RS_MAX_AGE_MS ||
-            (h->resent_ms && now_ms - h->resent_ms < min_gap) || h->enc >= c->src->n_enc)
-            continue; /* never sent by us (or too long ago): nothing to give */
-        const rs_slot_t *slot = rs_get(&c->src->enc[h->enc], h->in_seq, now_ms);
-        if (slot == NULL)
+        if (!h->valid || h->out_seq != seqs[i] || h->enc >= c->src->n_enc)
+            continue; /* never sent by us: nothing to give */
+        if (h->resent_ms && now_ms - h->resent_ms < min_gap)
             continue;
+        const rs_slot_t *slot =
+            now_ms - h->sent_ms > RS_MAX_AGE_MS ? NULL : rs_get(&c->src->enc[h->enc], h->in_seq, now_ms);
+        if (slot == NULL) {
+            gone++;
+            continue;
+        }
         h->resent_ms = now_ms;
         c->port->ops->queue(c->port, c, h->out_seq, true, slot->len);
         sent++;
     }
     MX_COUNT(c->port->ctx, rtx_sent, sent);
+    /* A packet we sent and can no longer resend leaves the subscriber's
+     * decoder stuck until a keyframe; Chrome asks for one only after its
+     * NACKs time out (measured: 2.8 s without a frame on a 500 kbit/s link
+     * with 3 % loss).  Ask now (the producer sends at most one PLI a second). */
+    if (gone > 0 && c->d.kind == CODEC_KIND_VIDEO && c->cur >= 0 && (unsigned)c->cur < c->src->n_enc) {
+        MX_COUNT(c->port->ctx, nack_gone, gone);
+        rs_want_keyframe(&c->src->enc[c->cur], false);
+    }
 }
 
 void consumer_on_keyframe_request(consumer_t *c, uint64_t now_ms)

@@ -167,6 +167,7 @@ typedef struct engine_stats {
     _Atomic uint64_t drop_unknown_ssrc;       /* authenticated RTP of an SSRC no producer has */
     _Atomic uint64_t nack_received;           /* sequence numbers subscribers asked for */
     _Atomic uint64_t rtx_sent;                /* retransmissions sent to subscribers */
+    _Atomic uint64_t nack_gone;               /* NACKed packets we sent but no longer hold: a keyframe is asked for */
     _Atomic uint64_t keyframe_requests;       /* PLIs sent to publishers */
     _Atomic uint64_t layer_switches;          /* simulcast consumers that changed encoding */
     _Atomic uint64_t dtls_handshake_failures; /* transports whose DTLS handshake failed or never finished */

@@ -705,6 +705,26 @@ int main(void)
            rtx_count(&sub, rtx_before, (uint16_t)(resumed + 1)) == 0 &&
            rtx_count(&sub, rtx_before, (uint16_t)(resumed + 2)) == 0,
        "a NACK around the muted span gets only packets that were sent");
+    /* A NACK for a packet we sent but no longer hold: a keyframe is asked
+     * for at once (the subscriber's decoder is stuck until one comes); a
+     * NACK for one we never sent asks for nothing. */
+    uint16_t never[] = {(uint16_t)(resumed + 500)};
+    n = rtcp_build_nack(b, sizeof(b), 0x1234, 0x5555, never, 1);
+    advance_ms(1950); /* with the 2 x 25 ms and RS_MAX_AGE_MS below: 4 s, the 2 s stats phase kept */
+    int pli_before = count_pli(&pub, ENC_SSRC[0]);
+    send_rtcp_from(&sub, b, n);
+    advance_ms(25);
+    ok(count_pli(&pub, ENC_SSRC[0]) == pli_before, "a NACK for a packet never sent asks for no keyframe");
+    advance_ms(RS_MAX_AGE_MS);
+    n = rtcp_build_nack(b, sizeof(b), 0x1234, 0x5555, (uint16_t[]){resumed}, 1);
+    rtx_before = sub.n_rtx;
+    pli_before = count_pli(&pub, ENC_SSRC[0]);
+    uint64_t gone_before = st.nack_gone;
+    send_rtcp_from(&sub, b, n);
+    advance_ms(25);
+    ok(rtx_count(&sub, rtx_before, resumed) == 0 && count_pli(&pub, ENC_SSRC[0]) == pli_before + 1 &&
+           st.nack_gone == gone_before + 1,
+       "a NACK for a packet sent %d ms ago (no longer held): no RTX, a PLI for q at once, counted", RS_MAX_AGE_MS);
 
     /* A valid check for the subscriber's ufrag from the publisher's address
      * does not move the publisher's address to the subscriber. */
