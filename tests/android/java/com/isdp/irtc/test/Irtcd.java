@@ -66,12 +66,19 @@ final class Irtcd {
      */
     static String tokenExpiringIn(String channel, String user, long expiresInMs) throws Exception {
         long ts = System.currentTimeMillis() - TOKEN_TTL_MS + expiresInMs;
-        String msg = "appId=" + APP + "&channelId=" + channel + "&host=127.0.0.1&port=" + MEDIA_PORT + "&role=1&tenantId="
+        // The room's media port, as irtcd's own token names it (the server
+        // checks it: the port of the channel's worker, not the first one).
+        String json = run(BIN, "--config", CONFIG, "token", APP, channel, user);
+        java.util.regex.Matcher pm = java.util.regex.Pattern.compile("\"port\":\"?([0-9]+)").matcher(json);
+        if (!pm.find())
+            throw new IllegalStateException("no port in: " + json);
+        String port = pm.group(1);
+        String msg = "appId=" + APP + "&channelId=" + channel + "&host=127.0.0.1&port=" + port + "&role=1&tenantId="
                 + TENANT + "&timeStamp=" + ts + "&userId=" + user;
         javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
         mac.init(new javax.crypto.spec.SecretKeySpec((ACCESS_KEY + ts).getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
         String sig = java.util.Base64.getEncoder().encodeToString(mac.doFinal(msg.getBytes(StandardCharsets.UTF_8)));
-        String body = "{\"timeStamp\":" + ts + ",\"role\":\"1\",\"port\":\"" + MEDIA_PORT + "\",\"appId\":\"" + APP
+        String body = "{\"timeStamp\":" + ts + ",\"role\":\"1\",\"port\":\"" + port + "\",\"appId\":\"" + APP
                 + "\",\"host\":\"127.0.0.1\",\"tenantId\":\"" + TENANT + "\",\"userId\":\"" + user
                 + "\",\"channelId\":\"" + channel + "\"}";
         return java.util.Base64.getEncoder().encodeToString((body + "@#@" + sig).getBytes(StandardCharsets.UTF_8));
