@@ -34,9 +34,10 @@ const RESUME_WINDOW_S = 15;
 
 const { openPage, start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
 
-// The guide's token algorithm (§7.4), for a token dated in the past.
-function forgeToken(app, channelId, userId, timeStamp) {
-  const p = { userId, channelId, host: '127.0.0.1', port: '1', role: '1', tenantId: app.tenantId || '', appId: app.appId, timeStamp };
+// The guide's token algorithm (§7.4), for a token dated in the past; it names
+// the room's media endpoint ep ({host, port}, as irtcd's own token: the server checks it).
+function forgeToken(app, channelId, userId, timeStamp, ep) {
+  const p = { userId, channelId, host: ep.host, port: String(ep.port), role: '1', tenantId: app.tenantId || '', appId: app.appId, timeStamp };
   const msg = Object.keys(p).sort().map(k => `${k}=${p[k]}`).join('&');
   const sig = crypto.createHmac('sha256', app.accessKey + String(timeStamp)).update(msg, 'utf8').digest('base64');
   const body = `{"timeStamp":${timeStamp},"role":"${p.role}","port":"${p.port}","appId":"${p.appId}","host":"${p.host}",` +
@@ -305,9 +306,10 @@ async function main() {
     const lifeMs = Math.max(8000, 3 * joinMs + 2000);
     diag(`a join on frank's page took ${joinMs} ms (${probe}): his token lives ${lifeMs} ms`);
     const soon = Date.now() - 24 * 3600 * 1000 + lifeMs;
-    const sig = forgeToken(app, 'room1', 'frank', soon);
+    const ep = d.token(app.appId, 'room1', 'frank');
+    const sig = forgeToken(app, 'room1', 'frank', soon, ep);
     const sf = await start(F, 'c', { channel: 'room1', userId: 'frank', publish: false,
-      token: { appId: app.appId, signature: sig, ctime: Math.floor(soon / 1000), host: '127.0.0.1', port: 1 } });
+      token: { appId: app.appId, signature: sig, ctime: Math.floor(soon / 1000), host: ep.host, port: Number(ep.port) } });
     const exp = await waitEvent(F, 'c', 'signature-expired', () => true, 5000);
     const renewed = await waitEvent(F, 'c', 'renewed', () => true, 5000);
     await sleep(Math.max(0, soon + 24 * 3600 * 1000 - Date.now()) + 1500);
