@@ -234,7 +234,19 @@ async function openSdkPage(browser, base, title) {
   const ctx = await browser.newContext({ ignoreHTTPSErrors: true });
   const page = await ctx.newPage();
   page.on('pageerror', e => diag(`${title}: page error: ${e.message}`));
-  await page.goto(base + '/sdk/isdprtc.dev.js'); // any document of irtcd's origin
+  // Any document of irtcd's origin.  Chromium aborts a navigation with
+  // ERR_NETWORK_CHANGED when an interface appears or goes on the machine (a
+  // test's own veth pair, set up while this browser runs): try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(base + '/sdk/isdprtc.dev.js');
+      break;
+    } catch (e) {
+      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test(String(e && e.message))) throw e;
+      diag(`${title}: ${base} navigation aborted by a network change (attempt ${attempt}): again`);
+      await sleep(500);
+    }
+  }
   await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
   await page.addScriptTag({ path: path.join(__dirname, 'stats-recorder.js') });
   await page.addScriptTag({ url: '/sdk/isdprtc.js' });
