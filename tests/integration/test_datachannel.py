@@ -8,7 +8,6 @@ marked as hers), binary messages to bob only (carol gets none), a 64 KiB
 binary message, and unreliable ones; an empty string crosses too.  Prints
 TAP; skips (1..0) when aiortc is not installed.  Every wait is bounded."""
 
-import asyncio
 import os
 import sys
 
@@ -154,17 +153,7 @@ async def run(d):
 
 
 def main():
-    d = ts.Daemon()
-    ok(d.started, "daemon starts")
-    try:
-        asyncio.run(asyncio.wait_for(run(d), 150))
-    except Exception as e:  # a failure, not a hang
-        ok(False, "the data channel test raised %r" % e)
-    ok(d.alive(), "daemon still running")
-    ok(d.stop() == 0, "clean stop")
-    if ts.T.failed:
-        d.dump_log()
-    return ts.T.done()
+    return ts.run_daemon_test(run, 150, "the data channel test")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,23 @@ class Daemon(irtctest.Daemon):
         return get_token(self.access_key if key is None else key, params)[0]
 
 
+def run_daemon_test(run, seconds, what):
+    """Starts a Daemon, runs the coroutine run(d) for at most seconds, checks
+    that the daemon survived and stops cleanly; the exit status (the media,
+    v2 and data channel tests' main)."""
+    import asyncio
+    d = Daemon()
+    ok(d.started, "daemon starts")
+    try:
+        asyncio.run(asyncio.wait_for(run(d), seconds))
+    except Exception as e:  # a failure, not a hang
+        ok(False, "%s raised %r" % (what, e))
+    ok(d.alive(), "daemon still running")
+    ok(d.stop() == 0, "clean stop")
+    if T.failed:
+        d.dump_log()
+    return T.done()
+
 # ---- a signaling client ----
 class Peer:
     def __init__(self, d, v=1):

@@ -122,17 +122,7 @@ async def run(d):
 
 
 def main():
-    d = ts.Daemon()
-    ok(d.started, "daemon starts")
-    try:
-        asyncio.run(asyncio.wait_for(run(d), 90))
-    except Exception as e:  # a failure, not a hang
-        ok(False, "the media test raised %r" % e)
-    ok(d.alive(), "daemon still running")
-    ok(d.stop() == 0, "clean stop")
-    if ts.T.failed:
-        d.dump_log()
-    return ts.T.done()
+    return ts.run_daemon_test(run, 90, "the media test")
 
 
 if __name__ == "__main__":

@@ -229,17 +229,7 @@ async def run(d):
 
 
 def main():
-    d = ts.Daemon()
-    ok(d.started, "daemon starts")
-    try:
-        asyncio.run(asyncio.wait_for(run(d), 120))
-    except Exception as e:  # a failure, not a hang
-        ok(False, "the v2 test raised %r" % e)
-    ok(d.alive(), "daemon still running")
-    ok(d.stop() == 0, "clean stop")
-    if ts.T.failed:
-        d.dump_log()
-    return ts.T.done()
+    return ts.run_daemon_test(run, 120, "the v2 test")
 
 
 if __name__ == "__main__":
