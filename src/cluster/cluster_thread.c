@@ -570,16 +570,12 @@ static void th_answer(cluster_t *cl, job_t *j, int outcome, int code, const char
 
 static void th_place(cluster_t *cl, job_t *j)
 {
-    if (cl->cmd == NULL) {
-        th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
-        return;
-    }
     /* A node that registered since the last heartbeat is a candidate too: a
      * view up to a second old placed every room of a fresh cluster on the
      * nodes that happened to be seen first. */
     if (clock_mono_ms() - cl->scanned_ms >= CL_VIEW_FRESH_MS)
-        th_scan(cl);
-    if (cl->cmd == NULL) {
+        th_scan(cl); /* nothing without Redis */
+    if (cl->cmd == NULL) { /* no Redis, or the scan lost it */
         th_answer(cl, j, CLUSTER_LOCAL, 0, NULL);
         return;
     }
