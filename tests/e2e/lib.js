@@ -62,10 +62,15 @@ async function freePort(udpCount = 0) {
   throw new Error('no free port');
 }
 
+// A connection per request: Node 20's global agent keeps sockets alive, and a test that
+// blocks its event loop (execSync of ffprobe) past irtcd's 10 s idle close would write its
+// next request into a socket the server already closed ("socket hang up").
+const oneShot = new https.Agent({ keepAlive: false });
+
 function request(base, method, p, body, headers = {}) {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body));
-    const req = https.request(base + p, { method, rejectUnauthorized: false, timeout: 10000,
+    const req = https.request(base + p, { method, agent: oneShot, rejectUnauthorized: false, timeout: 10000,
       headers: Object.assign(data ? { 'content-type': 'application/json' } : {}, headers) }, res => {
       let buf = '';
       res.on('data', c => (buf += c));
