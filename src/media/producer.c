@@ -248,9 +248,16 @@ void producer_remove_consumer(producer_t *p, consumer_t *c)
 
 void producer_add_tap(producer_t *p, spsc_ring_t *ring, uint64_t now_ms)
 {
+    /* The first tap takes the best encoding from its next keyframe.  Taps
+     * already fed keep theirs (feed_taps moves them up at a better
+     * encoding's keyframe): starting over would cut a running recording
+     * until the next keyframe each time a snapshot or a second recording of
+     * this publisher began.  The new tap's recorder waits for the keyframe
+     * asked for below. */
+    if (p->n_taps == 0)
+        p->tap_enc = -1;
     p->taps = xrealloc(p->taps, (p->n_taps + 1) * sizeof(*p->taps));
     p->taps[p->n_taps++] = ring;
-    p->tap_enc = -1; /* take the best encoding from its next keyframe */
     int best = producer_highest_active(p, now_ms);
     producer_request_keyframe(p, best >= 0 ? (unsigned)best : p->src.n_enc - 1, true, now_ms);
 }
