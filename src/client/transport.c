@@ -75,6 +75,8 @@ typedef struct {
     bool in_frame, frame_broken;
     uint16_t frame_next_seq;
     ic_frame_t frame;
+    uint8_t *frame_buf; /* the frame's bytes; grown (to IC_MAX_FRAME) as frames need, not per packet */
+    size_t frame_cap;
 } recv_stream_t;
 
 struct ic_transport {
@@ -274,7 +276,7 @@ static void count_rtp(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, u
 static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, const uint8_t *payload, size_t n)
 {
     if (!r->video) {
-        ic_frame_t f = {.video = false, .rtp_ts = h->ts, .bytes = n};
+        ic_frame_t f = {.video = false, .rtp_ts = h->ts, .bytes = n, .data = payload};
         t->cb.on_frame(t->user, &f);
         return;
     }
@@ -292,9 +294,21 @@ static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h
         r->frame_broken = true;
     }
     r->frame_next_seq = (uint16_t)(h->seq + 1);
-    r->frame.bytes += n - d.header_len;
+    size_t add = n - d.header_len, need = r->frame.bytes + add;
+    if (!r->frame_broken && need > r->frame_cap) {
+        if (need > IC_MAX_FRAME) {
+            r->frame_broken = true; /* no decoder takes a frame this large from us */
+        } else {
+            r->frame_cap = IRTC_MIN(IRTC_MAX(need * 2, (size_t)65536), (size_t)IC_MAX_FRAME);
+            r->frame_buf = xrealloc(r->frame_buf, r->frame_cap);
+        }
+    }
+    if (!r->frame_broken)
+        memcpy(r->frame_buf + r->frame.bytes, payload + d.header_len, add);
+    r->frame.bytes += add;
     if (h->marker && r->in_frame) {
         r->in_frame = false;
+        r->frame.data = r->frame_buf;
         if (!r->frame_broken)
             t->cb.on_frame(t->user, &r->frame);
     }
@@ -685,8 +699,10 @@ static void free_transport(void *arg)
     sec_session_dispose(&t->srtp_out);
     for (unsigned i = 0; i < t->n_send; i++)
         free(t->send[i].hist_storage);
-    for (unsigned i = 0; i < t->n_recv; i++)
+    for (unsigned i = 0; i < t->n_recv; i++) {
         free(t->recv[i].nack);
+        free(t->recv[i].frame_buf);
+    }
     free(t->twcc);
     free(t);
 }

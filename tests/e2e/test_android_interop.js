@@ -2,12 +2,14 @@
 // §7.3 sample through sdk-harness.js) and a Java engine of the Android SDK's
 // desktop build (tests/android/java/.../InteropMain.java over
 // libirtc-jni.so) in one room on a real irtcd.  Java → page: the page gets
-// peer-join and stream-added for the Java user, subscribes, and receives its
-// media (downlink bitrate in network-quality; the synthetic VP8 is not
-// decodable, so no picture is expected); the Java engine's
-// muteLocalAudioStream reaches the page as mute-audio.  Page → Java: the
-// engine gets onMainUserJoined, onMainFirstRemoteVideoFrame with the
-// camera's size, and whole frames in its sink.  Needs `make android`.
+// peer-join and stream-added for the Java user, subscribes, and Chromium
+// decodes its media: the engine's VP8 test pattern (framesDecoded grows,
+// frameWidth x frameHeight = resetResolution's 320x180) and its Opus tone
+// (totalAudioEnergy > 0); the Java engine's muteLocalAudioStream reaches the
+// page as mute-audio.  Page → Java: the engine gets onMainUserJoined,
+// decodes the page's camera (onMainFirstRemoteVideoFrame with the decoded
+// size, decoded pictures in its sink at that size) and its audio.  Needs
+// `make android`.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -22,7 +24,7 @@ try {
   process.exit(0);
 }
 const { ok, diag, waitFor } = L;
-const { openPage, start, waitEvent } = require('./sdk-page.js');
+const { start, waitEvent } = require('./sdk-page.js');
 const B = L.topBuild, S = L.topSrc;
 const JAVA_HOME = process.env.JAVA_HOME || path.dirname(path.dirname(fs.realpathSync(execFileSync('sh', ['-c', 'command -v javac'], { encoding: 'utf8' }).trim())));
 const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
@@ -45,7 +47,8 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
   try {
     const app = d.app();
     const channel = 'interop' + Date.now() % 100000;
-    const page = await openPage(await browser.newContext({ ignoreHTTPSErrors: true }), d, 'web');
+    // With stats-recorder.js (before the SDK): the page's PeerConnections for getStats.
+    const page = await L.openSdkPage(browser, d.base, 'web');
     const r = await start(page, 'web', { channel, userId: 'web' });
     ok(r === 'ok', `the page joins and publishes its camera (${r})`);
 
@@ -66,6 +69,28 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
       return q && q.downlink && q.downlink.bitrate > 100000 ? q.downlink.bitrate : 0;
     }), 15000, 500);
     ok(got > 100000, `the page receives the Java engine's media (downlink ${got} bit/s)`);
+    // What Chromium decoded of it: the video's growing framesDecoded and size, the tone's energy.
+    const inbound = () => page.evaluate(async () => {
+      const r = { fd: 0, w: 0, h: 0, energy: 0, level: 0 };
+      for (const pc of R.pcs) {
+        if (pc.connectionState === 'closed') continue;
+        (await pc.getStats()).forEach(s => {
+          if (s.type !== 'inbound-rtp') return;
+          if (s.kind === 'video' && (s.framesDecoded || 0) > r.fd)
+            Object.assign(r, { fd: s.framesDecoded, w: s.frameWidth || 0, h: s.frameHeight || 0 });
+          if (s.kind === 'audio')
+            r.energy = Math.max(r.energy, s.totalAudioEnergy || 0), r.level = Math.max(r.level, s.audioLevel || 0);
+        });
+      }
+      return r;
+    });
+    const v1 = await waitFor(async () => { const r = await inbound(); return r.fd > 0 && r.energy > 0 ? r : null; }, 15000, 500);
+    ok(v1, `Chromium decodes the Java engine's video and audio (${JSON.stringify(v1)})`);
+    await L.sleep(2000);
+    const v2 = await inbound();
+    ok(v1 && v2.fd - v1.fd >= 15, `its framesDecoded grows (${v1 && v1.fd} → ${v2.fd} in 2 s at 15 fps)`);
+    ok(v2.w === 320 && v2.h === 180, `at resetResolution's size (${v2.w}x${v2.h}, want 320x180)`);
+    ok(v2.energy > 0.001, `the tone has energy (totalAudioEnergy ${v2.energy}, audioLevel ${v2.level})`);
     ok(await waitEvent(page, 'web', 'mute-audio', e => e.userId === 'droid', 30000),
       'muteLocalAudioStream(true) reaches the page as mute-audio');
 
@@ -76,10 +101,15 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     ok(has('onJoinMainChannelSuccess ' + channel + ' droid'), 'Java: onJoinMainChannelSuccess');
     ok(has('onMainUserJoined ' + channel + ' web'), 'Java: onMainUserJoined for the page');
     const first = lines.find(l => l.startsWith('EVENT onMainFirstRemoteVideoFrame web '));
-    ok(first && /\d+x\d+$/.test(first) && !/ 0x0$/.test(first), `Java: first frame of the page's camera (${first})`);
-    const f = (lines.find(l => l.startsWith('FRAMES ')) || 'FRAMES 0 0 0 0').split(' ').slice(1).map(Number);
-    ok(f[0] >= 50 && f[1] >= 1 && f[2] > 0, `Java: whole frames of the page's VP8 in the sink (${f[0]} frames, ${f[1]} key, ${f[2]}x${f[3]})`);
+    ok(first && /\d+x\d+$/.test(first) && !/ 0x0$/.test(first), `Java: first decoded picture of the page's camera (${first})`);
+    const f = (lines.find(l => l.startsWith('FRAMES ')) || 'FRAMES 0 0 0 0 0 0').split(' ').slice(1).map(Number);
+    ok(f[0] >= 50 && f[1] >= 1, `Java: whole frames of the page's VP8 in the sink (${f[0]} frames, ${f[1]} key)`);
+    ok(f[4] >= 50 && f[4] <= f[0], `Java: its engine decoded them (${f[4]} pictures, ${f[5]} decode errors)`);
+    ok(first && first.endsWith(` ${f[2]}x${f[3]}`) && f[2] >= 320,
+      `Java: at the camera's real size (${f[2]}x${f[3]}, first ${first})`);
     ok(has('onFirstRemoteAudioFrame web'), 'Java: the page\'s audio arrives');
+    const vol = lines.find(l => l.startsWith('EVENT onAudioVolumeIndication '));
+    ok(vol && /web:\d+/.test(vol), `Java: onAudioVolumeIndication from the page's decoded audio (${vol})`);
     if (!(f[0] >= 50)) diag(out);
     ok(await waitEvent(page, 'web', 'peer-leave', e => e.userId === 'droid', 10000), 'the page sees the Java user leave');
   } catch (e) {

@@ -334,6 +334,24 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     }
 
     @Override
+    public int setExternalMedia(EncodedFrameObserver observer) {
+        NativeEngine n;
+        synchronized (this) {
+            n = nativeEngine;
+        }
+        return n == null ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : n.setExternal(observer);
+    }
+
+    @Override
+    public int pushEncodedFrame(boolean video, long ptsUs, byte[] data, int length) {
+        NativeEngine n;
+        synchronized (this) {
+            n = nativeEngine;
+        }
+        return n == null ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : n.sendFrame(video, ptsUs, data, length);
+    }
+
+    @Override
     public RemoteVideoStats getRemoteFrameStats(String user) {
         NativeEngine n;
         synchronized (this) {
@@ -342,7 +360,10 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         return n == null || user == null ? null : videoStats(user, n.frames(user));
     }
 
-    /** nativeFrames' {video frames, bytes, keyframes, audio frames, width, height} as stats, or null. */
+    /**
+     * nativeFrames' {video frames, bytes, keyframes, audio frames, width, height, decoded frames, decoded width,
+     * decoded height, decode errors, audio decoded, audio level} as stats, or null.
+     */
     private static RemoteVideoStats videoStats(String user, long[] f) {
         if (f == null)
             return null;
@@ -351,8 +372,11 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         s.receivedFrames = f[0];
         s.receivedBytes = f[1];
         s.keyFrames = f[2];
-        s.width = (int) f[4];
-        s.height = (int) f[5];
+        boolean decoded = f[6] > 0;
+        s.width = (int) (decoded ? f[7] : f[4]);
+        s.height = (int) (decoded ? f[8] : f[5]);
+        s.decodedFrames = f[6];
+        s.decodeErrors = f[9];
         return s;
     }
 
@@ -390,6 +414,7 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         }
         final List<RemoteVideoStats> videoStats = new ArrayList<RemoteVideoStats>();
         final List<RemoteAudioStats> audioStats = new ArrayList<RemoteAudioStats>();
+        /* Filled on this thread, read once on the callback thread. */
         if (type == NativeEngine.EV_STATS)
             collectRemoteStats(videoStats, audioStats);
         post(new Runnable() {
@@ -418,6 +443,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             RemoteAudioStats as = new RemoteAudioStats();
             as.uid = u;
             as.receivedFrames = f[3];
+            as.decodedFrames = f[10];
+            as.volume = (int) f[11];
             audio.add(as);
         }
     }
@@ -515,8 +542,20 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             l.onNetworkQualityNotify(me, q, q);
             for (RemoteVideoStats vs : videoStats)
                 l.onRemoteVideoStats(vs);
-            for (RemoteAudioStats as : audioStats)
+            List<AudioVolumeInfo> speakers = new ArrayList<AudioVolumeInfo>();
+            int total = 0;
+            for (RemoteAudioStats as : audioStats) {
                 l.onRemoteAudioStats(as);
+                if (as.decodedFrames == 0)
+                    continue; /* nothing decoded here: no level to report */
+                AudioVolumeInfo vi = new AudioVolumeInfo();
+                vi.uid = as.uid;
+                vi.volume = as.volume;
+                speakers.add(vi);
+                total = Math.max(total, as.volume);
+            }
+            if (!speakers.isEmpty())
+                l.onAudioVolumeIndication(speakers.toArray(new AudioVolumeInfo[0]), total);
             break;
         }
         default:
