@@ -53,7 +53,7 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     ok(r === 'ok', `the page joins and publishes its camera (${r})`);
 
     const tok = d.token(app.appId, channel, 'droid');
-    const seconds = 16;
+    const seconds = 24;
     let out = '';
     java = spawn(path.join(JAVA_HOME, 'bin', 'java'), ['-Djava.library.path=' + B, '-cp', `${tmp}:${cp}`,
       'com.isdp.irtc.test.InteropMain', app.appId, `127.0.0.1:${d.httpsPort}`, channel, 'droid', tok.signature, 'web',
@@ -64,11 +64,6 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     ok(await waitEvent(page, 'web', 'peer-join', e => e.userId === 'droid', 15000), 'the page sees the Java user join');
     ok(await waitEvent(page, 'web', 'stream-subscribed', e => e.userId === 'droid', 20000),
       'the page subscribes to the Java engine\'s stream');
-    const got = await waitFor(() => page.evaluate(() => {
-      const q = H.last && H.last['web:network-quality'];
-      return q && q.downlink && q.downlink.bitrate > 100000 ? q.downlink.bitrate : 0;
-    }), 15000, 500);
-    ok(got > 100000, `the page receives the Java engine's media (downlink ${got} bit/s)`);
     // What Chromium decoded of it: the video's growing framesDecoded and size, the tone's energy.
     const inbound = () => page.evaluate(async () => {
       const r = { fd: 0, w: 0, h: 0, energy: 0, level: 0 };
@@ -84,13 +79,37 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
       }
       return r;
     });
+    // The harness plays remote streams muted, and Chromium measures received
+    // audio only where it is played out: play every received audio track.
+    await page.evaluate(() => {
+      for (const pc of R.pcs)
+        for (const t of pc.getTransceivers())
+          if (t.currentDirection === 'recvonly' && t.receiver.track.kind === 'audio') {
+            const a = new Audio();
+            a.srcObject = new MediaStream([t.receiver.track]);
+            a.play().catch(() => {});
+          }
+    });
     const v1 = await waitFor(async () => { const r = await inbound(); return r.fd > 0 && r.energy > 0 ? r : null; }, 15000, 500);
     ok(v1, `Chromium decodes the Java engine's video and audio (${JSON.stringify(v1)})`);
+    if (!v1) diag(await page.evaluate(async () => {
+      const out = [`${R.pcs.length} PeerConnections`];
+      for (const pc of R.pcs)
+        (await pc.getStats()).forEach(s => { if (s.type === 'inbound-rtp' || s.type === 'transport') out.push(JSON.stringify(s)); });
+      for (const pc of R.pcs) out.push(`${pc.connectionState} ${pc.iceConnectionState} ${pc.signalingState} ${pc.getReceivers().map(r => r.track.kind + ':' + r.track.readyState + ':' + r.track.muted).join(',')}`);
+      out.push(JSON.stringify(H.events.map(e => [e.ev, e.userId || '', e.t || ''])));
+      return out.join('\n');
+    }));
     await L.sleep(2000);
     const v2 = await inbound();
     ok(v1 && v2.fd - v1.fd >= 15, `its framesDecoded grows (${v1 && v1.fd} → ${v2.fd} in 2 s at 15 fps)`);
     ok(v2.w === 320 && v2.h === 180, `at resetResolution's size (${v2.w}x${v2.h}, want 320x180)`);
     ok(v2.energy > 0.001, `the tone has energy (totalAudioEnergy ${v2.energy}, audioLevel ${v2.level})`);
+    const got = await waitFor(() => page.evaluate(() => {
+      const q = H.last && H.last['web:network-quality'];
+      return q && q.downlink && q.downlink.bitrate > 100000 ? q.downlink.bitrate : 0;
+    }), 15000, 500);
+    ok(got > 100000, `the page receives the Java engine's media (downlink ${got} bit/s)`);
     ok(await waitEvent(page, 'web', 'mute-audio', e => e.userId === 'droid', 30000),
       'muteLocalAudioStream(true) reaches the page as mute-audio');
 
@@ -105,8 +124,10 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     const f = (lines.find(l => l.startsWith('FRAMES ')) || 'FRAMES 0 0 0 0 0 0').split(' ').slice(1).map(Number);
     ok(f[0] >= 50 && f[1] >= 1, `Java: whole frames of the page's VP8 in the sink (${f[0]} frames, ${f[1]} key)`);
     ok(f[4] >= 50 && f[4] <= f[0], `Java: its engine decoded them (${f[4]} pictures, ${f[5]} decode errors)`);
-    ok(first && first.endsWith(` ${f[2]}x${f[3]}`) && f[2] >= 320,
-      `Java: at the camera's real size (${f[2]}x${f[3]}, first ${first})`);
+    // Chromium scales its 1280x720 camera down under load (1/2, 1/4): any of those, decoded.
+    const sizes = ['1280x720', '640x360', '320x180'];
+    ok(sizes.includes(`${f[2]}x${f[3]}`) && first && sizes.some(z => first.endsWith(' ' + z)),
+      `Java: at the size the page encoded (last ${f[2]}x${f[3]}, ${first})`);
     ok(has('onFirstRemoteAudioFrame web'), 'Java: the page\'s audio arrives');
     const vol = lines.find(l => l.startsWith('EVENT onAudioVolumeIndication '));
     ok(vol && /web:\d+/.test(vol), `Java: onAudioVolumeIndication from the page's decoded audio (${vol})`);

@@ -36,6 +36,10 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     private final Map<String, VideoCanvas> remoteCanvases = new HashMap<String, VideoCanvas>();
     private final List<String> remoteUsers = new ArrayList<String>();
     private boolean localVideo = true, localAudio = true;
+    /* resetResolution's, for the device's encoder (the engine's defaults) */
+    private int width = 640, height = 360, fps = 15;
+    /* On Android: Camera2 / MediaCodec / AudioTrack as the engine's external media; null on the desktop. */
+    private AndroidMedia media;
 
     // ---- lifecycle ----
 
@@ -80,21 +84,30 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             return;
         }
         nativeEngine = n;
+        if (System.getProperty("java.vm.name", "").contains("Dalvik")) {
+            media = new AndroidMedia(mContext, this);
+            n.setExternal(media);
+        }
     }
 
     @Override
     public void onDestroy() {
         NativeEngine n;
         ExecutorService own;
+        AndroidMedia m;
         synchronized (this) {
             n = nativeEngine;
             own = ownExecutor;
+            m = media;
             nativeEngine = null;
             ownExecutor = null;
+            media = null;
             inChannel = false;
         }
         if (n != null)
             n.destroy(); /* joins the engine thread: no event after this */
+        if (m != null)
+            m.release();
         if (own != null)
             own.shutdown();
     }
@@ -209,6 +222,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     @Override
     public synchronized int setupLocalVideo(SurfaceView view, int renderMode, String user) {
         localCanvas = new VideoCanvas(view, renderMode, channelId, user);
+        if (media != null)
+            media.setLocalView(view);
         return 0;
     }
 
@@ -217,6 +232,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         if (view == null || isEmpty(user))
             return ISDPRtcErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL;
         remoteCanvases.put(user, new VideoCanvas(view, renderMode, channel, user));
+        if (media != null)
+            media.setRemoteView(user, view);
         return 0;
     }
 
@@ -232,6 +249,9 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         if (nativeEngine != null && width > 0 && width <= 4096 && height > 0 && height <= 4096 && framerate > 0
                 && framerate <= 60)
             nativeEngine.setResolution(width, height, framerate);
+            this.width = width;
+            this.height = height;
+            this.fps = framerate;
     }
 
     /** VP8 is the one codec the native engine sends and receives. */
@@ -327,10 +347,19 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         return remote(null, false, !muted);
     }
 
-    /** No audio is played by this build (it does not decode): refused rather than ignored. */
+    /**
+     * On Android: that user's AudioTrack gain, volume 0..100 of what is received.  The desktop
+     * build plays no audio (it decodes only to measure): refused rather than ignored.
+     */
     @Override
     public int adjustPlaybackVolume(String user, int volume) {
-        return ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        AndroidMedia m;
+        synchronized (this) {
+            m = media;
+        }
+        if (isEmpty(user) || volume < 0)
+            return ISDPRtcErrorCode.ERR_INVALID_CONNECT_PARAMETER;
+        return m == null ? ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED : m.setVolume(user, volume);
     }
 
     @Override
@@ -412,6 +441,7 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             if (type == NativeEngine.EV_LEFT)
                 remoteUsers.clear();
         }
+        final boolean audioFailed = deviceMedia(type, str);
         final List<RemoteVideoStats> videoStats = new ArrayList<RemoteVideoStats>();
         final List<RemoteAudioStats> audioStats = new ArrayList<RemoteAudioStats>();
         /* Filled on this thread, read once on the callback thread. */
@@ -423,8 +453,37 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
                 ISDPVideoEngineListener l = listener;
                 if (l != null)
                     dispatch(l, type, str, v, me, channel, tok, videoStats, audioStats);
+                if (l != null && audioFailed)
+                    l.onLocalAudioStateChanged(LOCAL_AUDIO_FAILED, LOCAL_AUDIO_ERROR_ENCODE);
             }
         });
+    }
+
+    /** onLocalAudioStateChanged's state "failed" and reason "encoding failed" (no Opus encoder, or no microphone). */
+    static final int LOCAL_AUDIO_FAILED = 3, LOCAL_AUDIO_ERROR_ENCODE = 3;
+
+    /**
+     * On the engine thread (onEvent): the device's capture and codecs follow the
+     * publication and the users.  True when our publication went up without audio capture.
+     */
+    private boolean deviceMedia(int type, String str) {
+        AndroidMedia m;
+        int w, h, f;
+        synchronized (this) {
+            m = media;
+            w = width;
+            h = height;
+            f = fps;
+        }
+        if (m == null)
+            return false;
+        if (type == NativeEngine.EV_PUBLISHED)
+            return !m.startPublishing(w, h, f);
+        if (type == NativeEngine.EV_LEFT)
+            m.release();
+        else if (type == NativeEngine.EV_PEER_LEFT)
+            m.removeUser(str);
+        return false;
     }
 
     /** On the engine thread (onEvent). */

@@ -11,7 +11,7 @@ import com.isdp.irtc.RtcEngine;
  * The Java side of tests/e2e/test_android_interop.js: one engine in a room
  * with a Chromium page (Web SDK).  Args: appId info channel userId token
  * peerUserId seconds.  Joins, publishes (the built-in test pattern at
- * 320x180 and tone), waits for the page's video, mutes its audio a third of
+ * 320x180 and tone), waits for the page's video, mutes its audio half of
  * the seconds later (the page has heard the tone by then, and then sees
  * mute-audio), stays the given seconds, leaves.  Prints one "EVENT ..."
  * line per callback and a final "FRAMES frames keyframes width height
@@ -34,7 +34,7 @@ public final class InteropMain {
             System.exit(1);
         long t0 = System.currentTimeMillis();
         r.await("onMainFirstRemoteVideoFrame " + peer, seconds * 1000);
-        Thread.sleep(seconds * 1000 / 3);
+        Thread.sleep(seconds * 1000 / 2);
         e.muteLocalAudioStream(true);
         System.out.println("MUTED");
         Thread.sleep(Math.max(seconds * 1000 / 2, seconds * 1000 - (System.currentTimeMillis() - t0)));

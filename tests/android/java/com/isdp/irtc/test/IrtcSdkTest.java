@@ -34,7 +34,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Android SDK on the desktop build against a real irtcd on loopback
  * (tests/android/test_android.sh starts it): the guide's API surface, then
- * engines in one JVM joining, publishing synthetic media and receiving it.
+ * engines in one JVM joining, publishing real media (the desktop build's
+ * FFmpeg test pattern and tone, or frames pushed from outside) and decoding it.
  * Every wait is bounded.
  */
 class IrtcSdkTest {
@@ -155,7 +156,7 @@ class IrtcSdkTest {
         assertNotNull(rb.await("onMainFirstRemoteVideoFrame alice 640x360", 15000), "first frame: " + rb.snapshot());
         assertNotNull(rb.await("onFirstRemoteAudioFrame alice", 5000), "first audio: " + rb.snapshot());
 
-        // Frames keep flowing into B's sink (15 fps synthetic video).
+        // Frames keep flowing into B's sink (15 fps).
         RemoteVideoStats s1 = b.getRemoteFrameStats("alice");
         Thread.sleep(2000);
         RemoteVideoStats s2 = b.getRemoteFrameStats("alice");
