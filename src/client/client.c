@@ -254,7 +254,8 @@ static pc_t *pc_for_subscription(ic_client_t *c, const char *stream_id)
     return pc;
 }
 
-static void write_offer(pc_t *pc, bool send, bool audio, bool video, unsigned layers, const uint32_t *ssrcs, buf_t *sdp)
+static void write_offer(pc_t *pc, bool send, bool audio, bool video, bool h264, unsigned layers, const uint32_t *ssrcs,
+                        buf_t *sdp)
 {
     ic_offer_t o;
     memset(&o, 0, sizeof(o));
@@ -265,6 +266,7 @@ static void write_offer(pc_t *pc, bool send, bool audio, bool video, unsigned la
     o.audio = audio;
     o.video = video;
     o.send = send;
+    o.h264 = h264;
     o.audio_ssrc = ssrcs ? ssrcs[0] : 0;
     o.n_layers = layers;
     for (unsigned i = 0; ssrcs && i < layers; i++)
@@ -554,7 +556,7 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o)
     buf_t sdp, f;
     buf_init(&sdp);
     buf_init(&f);
-    write_offer(pc, true, o->audio, o->video, layers, ssrcs, &sdp);
+    write_offer(pc, true, o->audio, o->video, o->encoded_frames && o->h264, layers, ssrcs, &sdp);
     buf_printf(&f, "\"streamType\":\"%s\",\"audio\":%s,\"video\":%s,\"sdp\":", o->auxiliary ? "auxiliary" : "main",
                o->audio ? "true" : "false", o->video ? "true" : "false");
     json_write_string(&f, sdp.base);
@@ -588,7 +590,7 @@ int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool 
     buf_t sdp, f;
     buf_init(&sdp);
     buf_init(&f);
-    write_offer(pc, false, audio, video, 1, NULL, &sdp);
+    write_offer(pc, false, audio, video, false, 1, NULL, &sdp);
     buf_puts(&f, "\"streamId\":");
     json_write_string(&f, stream_id);
     buf_printf(&f, ",\"audio\":%s,\"video\":%s,\"sdp\":", audio ? "true" : "false", video ? "true" : "false");

@@ -103,7 +103,8 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o);
 /* Subscribes to a stream of the room; the outcome through on_subscribed. */
 int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool video);
 /* One frame of the owner's encoder for its encoded_frames publication (see
- * ic_source_send_frame): a whole VP8 frame or one Opus packet captured at
+ * ic_source_send_frame): a whole VP8 frame, an H.264 access unit (Annex B;
+ * with opts.h264) or one Opus packet captured at
  * pts_us.  IRTC_ENOTFOUND without such a publication, IRTC_ECONFLICT before
  * its transport is up (the frame is dropped), IRTC_EINVAL for a bad frame. */
 int ic_client_send_frame(ic_client_t *c, bool video, uint64_t pts_us, const uint8_t *data, size_t len);

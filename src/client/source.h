@@ -11,7 +11,7 @@
  *
  * Pure generator, no I/O after loading: the owner asks for what is due at
  * a time and gets packets through a callback.  Any thread (one owner).
- * Does not: encode, packetize H.264 or VP9 (the client offers VP8 only).
+ * Does not: encode, packetize VP9, or send H.264 in packetization mode 0.
  */
 #ifndef IRTC_CLIENT_SOURCE_H
 #define IRTC_CLIENT_SOURCE_H
@@ -40,10 +40,12 @@ void ic_source_run(ic_source_t *s, uint64_t now_us, ic_emit_fn emit, void *user)
 void ic_source_keyframe(ic_source_t *s);
 
 /* One frame of the owner's encoder (a publication with encoded_frames):
- * a whole VP8 frame or one Opus packet, captured at pts_us (any monotonic
- * clock; it sets the RTP timestamp).  IRTC_EINVAL when the kind is not
- * published, the frame is empty, an Opus packet exceeds IC_MAX_PAYLOAD or
- * a VP8 frame IC_MAX_FRAME. */
+ * a whole VP8 frame, an H.264 access unit in Annex B form (opts.h264: cut
+ * per RFC 6184 mode 1 into STAP-A, single NAL unit and FU-A packets) or one
+ * Opus packet, captured at pts_us (any monotonic clock; it sets the RTP
+ * timestamp).  IRTC_EINVAL when the kind is not published, the frame is
+ * empty, an Opus packet exceeds IC_MAX_PAYLOAD, a video frame IC_MAX_FRAME,
+ * or an H.264 access unit has no start code or over 64 NAL units. */
 int ic_source_send_frame(ic_source_t *s, bool video, uint64_t pts_us, const uint8_t *data, size_t len, ic_emit_fn emit,
                          void *user);
 

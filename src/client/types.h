@@ -31,7 +31,8 @@ typedef struct {
     uint16_t width, height;        /* the largest encoding's size in its keyframe headers; 0: 1280x720 */
     const char *rtpdump_video;     /* NULL: synthetic */
     bool encoded_frames;           /* no generator: the owner hands its encoders' output to
-                                      ic_client_send_frame (one VP8 encoding, Opus) */
+                                      ic_client_send_frame (one VP8 or H.264 encoding, Opus) */
+    bool h264;                     /* with encoded_frames: the video is H.264 (Annex B access units) */
 } ic_publish_opts_t;
 
 /* What a client received, summed over its subscriptions. */
@@ -53,12 +54,14 @@ typedef struct {
 
 /* One received frame, reassembled from its RTP packets without decoding:
  * data is what a decoder takes (a VP8 frame without its RTP descriptors, an
- * Opus packet), valid during the callback only. */
+ * H.264 access unit with start codes, an Opus packet), valid during the
+ * callback only. */
 typedef struct {
     const char *stream_id; /* the subscription's stream */
     bool video;
-    bool keyframe;          /* video: VP8 keyframe */
-    uint16_t width, height; /* video keyframes: from the VP8 frame header; else 0 */
+    bool h264;              /* video: an H.264 access unit in Annex B form (start codes), else VP8 */
+    bool keyframe;          /* video: VP8 keyframe, or H.264 IDR (or SPS) */
+    uint16_t width, height; /* video keyframes: from the VP8 frame header or the SPS; else 0 */
     uint32_t rtp_ts;
     size_t bytes; /* codec payload bytes (VP8 descriptors left out) */
     const uint8_t *data; /* bytes of them */

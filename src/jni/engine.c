@@ -40,7 +40,7 @@ enum {
     ERR_PUBLISH_VIDEO_STREAM_FAIL = 200026,
 };
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_LOCAL, CMD_RESOLUTION, CMD_REMOTE, CMD_RENEW, CMD_FRAME, CMD_EXTERNAL, CMD_STOP } cmd_type_t;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_LOCAL, CMD_RESOLUTION, CMD_REMOTE, CMD_RENEW, CMD_FRAME, CMD_EXTERNAL, CMD_CODEC, CMD_STOP } cmd_type_t;
 
 typedef struct cmd cmd_t;
 struct cmd {
@@ -59,6 +59,7 @@ typedef struct {
     char stream_id[24];
     bool has_audio, has_video;
     bool subscribed, sub_audio, sub_video;
+    bool sub_up; /* the subscription's transport came up */
     bool first_video, first_audio;
     uint64_t added_us;
     irtc_frames_t frames;
@@ -87,6 +88,7 @@ struct irtc_engine {
     bool send_audio, send_video;
     unsigned width, height, fps;
     bool external; /* the app encodes and decodes (irtc_engine_send_frame, cb.on_frame) */
+    bool h264;     /* our video: H.264 (else VP8) */
     bool published;
 #ifdef IRTC_HAVE_AV
     irtc_av_source_t *av_src; /* the built-in source of our publication */
@@ -154,7 +156,7 @@ static void apply_prefs(irtc_engine_t *e, remote_t *r)
     bool want_a = r->has_audio && !no_a, want_v = r->has_video && !no_v;
     if (r->subscribed && (want_a != r->sub_audio || want_v != r->sub_video)) {
         ic_client_unsubscribe(e->client, r->stream_id);
-        r->subscribed = false;
+        r->subscribed = r->sub_up = false;
     }
     if (!r->subscribed && (want_a || want_v) && ic_client_subscribe(e->client, r->stream_id, want_a, want_v) == IRTC_OK) {
         r->subscribed = true;
@@ -205,6 +207,7 @@ static void publish(irtc_engine_t *e)
 #else
     o.encoded_frames = e->external;
 #endif
+    o.h264 = o.encoded_frames && e->h264;
     if (ic_client_publish(e->client, &o) != IRTC_OK)
         EMIT(e, IRTC_EV_ERROR, "publish refused by the client core", ERR_PUBLISH_VIDEO_STREAM_FAIL, 0);
     /* A kind disabled before the join is published muted, so enabling it
@@ -324,8 +327,8 @@ static void on_published(void *u, ic_client_t *c, const char *stream_id, int err
 #ifdef IRTC_HAVE_AV
     if (!e->external && e->av_src == NULL) {
         char why[128];
-        e->av_src = irtc_av_source_new(e->width, e->height, e->fps, VIDEO_BITRATE, ic_loop_now_us(e->loop), why,
-                                       sizeof(why));
+        e->av_src = irtc_av_source_new(e->h264, e->width, e->height, e->fps, VIDEO_BITRATE, ic_loop_now_us(e->loop),
+                                       why, sizeof(why));
         if (e->av_src == NULL)
             EMIT(e, IRTC_EV_ERROR, why, ERR_PUBLISH_VIDEO_STREAM_FAIL, 0);
     }
@@ -337,11 +340,20 @@ static void on_subscribed(void *u, ic_client_t *c, const char *stream_id, int er
 {
     (void)c;
     irtc_engine_t *e = u;
-    if (err == 0)
-        return;
     remote_t *r = remote_by_stream(e, stream_id);
+    if (err == 0) {
+        if (r != NULL)
+            r->sub_up = true;
+        return;
+    }
+    bool was_up = r != NULL && r->sub_up;
     if (r != NULL)
-        r->subscribed = false;
+        r->subscribed = r->sub_up = false;
+    /* A subscription that was up and fails has been ended by the server
+     * (its DTLS close_notify as the publisher leaves, which may arrive
+     * before stream-removed): not the app's error. */
+    if (err < 0 && was_up)
+        return;
     EMIT(e, IRTC_EV_ERROR, msg, err > 0 ? err : ERR_JOIN_CHANNEL_FAIL, 0);
 }
 
@@ -354,7 +366,7 @@ static int decode_frame(irtc_engine_t *e, remote_t *r, const ic_frame_t *f)
         return -1;
     if (r->dec == NULL)
         r->dec = irtc_av_decoder_new();
-    int n = f->video ? irtc_av_decode_video(r->dec, f->keyframe, f->data, f->bytes)
+    int n = f->video ? irtc_av_decode_video(r->dec, f->h264, f->keyframe, f->data, f->bytes)
                      : irtc_av_decode_audio(r->dec, f->data, f->bytes);
     irtc_av_decoded_t d;
     irtc_av_decoded(r->dec, &d);
@@ -629,6 +641,9 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
     case CMD_EXTERNAL:
         e->external = k->i[0]; /* the next publication's source and the next frames' decoding */
         break;
+    case CMD_CODEC:
+        e->h264 = k->i[0]; /* the next publication's */
+        break;
     case CMD_FRAME:
         if (e->external && e->client != NULL && e->published)
             ic_client_send_frame(e->client, k->i[0], k->pts_us, k->data, k->len);
@@ -845,6 +860,13 @@ void irtc_engine_set_external(irtc_engine_t *e, bool external)
 {
     cmd_t *k = cmd_new(CMD_EXTERNAL);
     k->i[0] = external;
+    push(e, k);
+}
+
+void irtc_engine_set_h264(irtc_engine_t *e, bool h264)
+{
+    cmd_t *k = cmd_new(CMD_CODEC);
+    k->i[0] = h264;
     push(e, k);
 }
 

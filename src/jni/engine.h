@@ -18,8 +18,8 @@
  * callback.
  *
  * Media, one of two ways:
- *  - built in (the desktop build, IRTC_HAVE_AV: media_av.h): a VP8 test
- *    pattern and an Opus tone encoded with FFmpeg, and every received
+ *  - built in (the desktop build, IRTC_HAVE_AV: media_av.h): a VP8 or H.264
+ *    test pattern and an Opus tone encoded with FFmpeg, and every received
  *    frame decoded into the sink's counts, size and audio level;
  *  - external (irtc_engine_set_external: the Android app's MediaCodec):
  *    the app hands encoded frames to irtc_engine_send_frame, gets the
@@ -118,7 +118,10 @@ int irtc_engine_renew(irtc_engine_t *e, const char *token);
 /* External media (true) or built-in (false, the default); applies to the
  * next publication and the frames received after it. */
 void irtc_engine_set_external(irtc_engine_t *e, bool external);
-/* External media: one encoded frame (a VP8 frame or an Opus packet, as
+/* The next publication's video codec: H.264 (true) or VP8 (false, the
+ * default).  External media then pushes H.264 access units (Annex B). */
+void irtc_engine_set_h264(irtc_engine_t *e, bool h264);
+/* External media: one encoded frame (a VP8 frame, an H.264 access unit, or an Opus packet, as
  * ic_client_send_frame) captured at pts_us; copied, sent from the engine
  * thread once published (dropped before).  0 or 200006 (empty, too large). */
 int irtc_engine_send_frame(irtc_engine_t *e, bool video, uint64_t pts_us, const uint8_t *data, size_t len);

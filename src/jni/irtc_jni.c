@@ -75,7 +75,7 @@ static void on_frame(void *user, const char *user_id, const ic_frame_t *f)
     jbyteArray data = (*env)->NewByteArray(env, (jsize)f->bytes);
     if (u != NULL && data != NULL) {
         (*env)->SetByteArrayRegion(env, data, 0, (jsize)f->bytes, (const jbyte *)f->data);
-        (*env)->CallVoidMethod(env, x->self, x->on_frame, u, (jboolean)f->video, (jboolean)f->keyframe,
+        (*env)->CallVoidMethod(env, x->self, x->on_frame, u, (jboolean)f->video, (jboolean)f->h264, (jboolean)f->keyframe,
                                (jint)f->width, (jint)f->height, (jlong)f->rtp_ts, data);
     }
     if ((*env)->ExceptionCheck(env))
@@ -118,7 +118,7 @@ JNIEXPORT jlong JNICALL Java_com_isdp_irtc_NativeEngine_nativeCreate(JNIEnv *env
         return 0;
     jclass cls = (*env)->GetObjectClass(env, self);
     x->on_event = (*env)->GetMethodID(env, cls, "onNativeEvent", "(ILjava/lang/String;[J)V");
-    x->on_frame = x->on_event ? (*env)->GetMethodID(env, cls, "onNativeFrame", "(Ljava/lang/String;ZZIIJ[B)V") : NULL;
+    x->on_frame = x->on_event ? (*env)->GetMethodID(env, cls, "onNativeFrame", "(Ljava/lang/String;ZZZIIJ[B)V") : NULL;
     if (x->on_frame == NULL || (*env)->GetJavaVM(env, &x->vm) != 0) {
         free(x);
         return 0; /* NoSuchMethodError pending */
@@ -227,6 +227,12 @@ JNIEXPORT jlongArray JNICALL Java_com_isdp_irtc_NativeEngine_nativeFrames(JNIEnv
     if (out != NULL)
         (*env)->SetLongArrayRegion(env, out, 0, 12, v);
     return out;
+}
+
+JNIEXPORT void JNICALL Java_com_isdp_irtc_NativeEngine_nativeSetH264(JNIEnv *env, jobject self, jlong h, jboolean h264)
+{
+    (void)env, (void)self;
+    irtc_engine_set_h264(ctx(h)->engine, h264);
 }
 
 JNIEXPORT void JNICALL Java_com_isdp_irtc_NativeEngine_nativeSetExternal(JNIEnv *env, jobject self, jlong h,

@@ -2,9 +2,11 @@
  * media_av.c — FFmpeg encoders and decoders for the desktop engine.
  *
  * libvpx is asked for real-time VP8 without lookahead (deadline realtime,
- * lag-in-frames 0), one thread, so that an engine encodes its frame within
- * its 5 ms tick and several engines share a machine; keyframes only every
- * 3 s or on request.  Decoders are FFmpeg's native vp8 and opus.
+ * lag-in-frames 0), libx264 for H.264 the same way (ultrafast, zerolatency,
+ * constrained baseline as browsers decode it), one thread each, so that an
+ * engine encodes its frame within its 5 ms tick and several engines share a
+ * machine; keyframes only every 3 s or on request.  Decoders are FFmpeg's
+ * native vp8, h264 and opus.
  */
 #include "jni/media_av.h"
 
@@ -37,6 +39,7 @@ struct irtc_av_source {
 
 struct irtc_av_decoder {
     AVCodecContext *vdec, *adec;
+    bool vdec_h264; /* vdec's codec */
     AVFrame *frame;
     AVPacket *pkt;
     bool got_key, vfailed, afailed;
@@ -53,7 +56,7 @@ static AVCodecContext *open_encoder(const char *name, char *err, size_t errcap)
     return avcodec_alloc_context3(codec);
 }
 
-irtc_av_source_t *irtc_av_source_new(unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
+irtc_av_source_t *irtc_av_source_new(bool h264, unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
                                      uint64_t now_us, char *err, size_t errcap)
 {
     if (width < 16 || height < 16 || width > 1920 || height > 1080 || (width | height) & 1 || fps == 0 || fps > 60) {
@@ -65,7 +68,7 @@ irtc_av_source_t *irtc_av_source_new(unsigned width, unsigned height, unsigned f
     s->next_video_us = s->next_audio_us = now_us;
     s->want_key = true;
     s->pkt = av_packet_alloc();
-    s->venc = open_encoder("libvpx", err, errcap);
+    s->venc = open_encoder(h264 ? "libx264" : "libvpx", err, errcap);
     s->aenc = s->venc ? open_encoder("libopus", err, errcap) : NULL;
     if (s->aenc == NULL)
         goto fail;
@@ -79,11 +82,20 @@ irtc_av_source_t *irtc_av_source_new(unsigned width, unsigned height, unsigned f
     v->gop_size = (int)fps * 3;
     v->max_b_frames = 0;
     v->thread_count = 1;
-    av_opt_set(v->priv_data, "deadline", "realtime", 0);
-    av_opt_set_int(v->priv_data, "cpu-used", 8, 0);
-    av_opt_set_int(v->priv_data, "lag-in-frames", 0, 0);
+    if (h264) {
+        v->profile = FF_PROFILE_H264_CONSTRAINED_BASELINE;
+        v->level = 31;
+        av_opt_set(v->priv_data, "preset", "ultrafast", 0);
+        av_opt_set(v->priv_data, "tune", "zerolatency", 0);
+        av_opt_set(v->priv_data, "profile", "baseline", 0);
+        av_opt_set_int(v->priv_data, "forced-idr", 1, 0); /* a requested keyframe is an IDR */
+    } else {
+        av_opt_set(v->priv_data, "deadline", "realtime", 0);
+        av_opt_set_int(v->priv_data, "cpu-used", 8, 0);
+        av_opt_set_int(v->priv_data, "lag-in-frames", 0, 0);
+    }
     if (avcodec_open2(v, NULL, NULL) < 0) {
-        snprintf(err, errcap, "libvpx VP8 encoder refused %ux%u@%u", width, height, fps);
+        snprintf(err, errcap, "%s encoder refused %ux%u@%u", h264 ? "libx264 H.264" : "libvpx VP8", width, height, fps);
         goto fail;
     }
     AVCodecContext *a = s->aenc;
@@ -277,12 +289,17 @@ static int decode(irtc_av_decoder_t *d, AVCodecContext *ctx, const uint8_t *data
     return n;
 }
 
-int irtc_av_decode_video(irtc_av_decoder_t *d, bool keyframe, const uint8_t *data, size_t len)
+int irtc_av_decode_video(irtc_av_decoder_t *d, bool h264, bool keyframe, const uint8_t *data, size_t len)
 {
+    if (d->vdec != NULL && d->vdec_h264 != h264) {
+        avcodec_free_context(&d->vdec); /* the publisher changed codec */
+        d->got_key = false;
+    }
     if (!d->got_key && !keyframe)
         return 0;
     if (d->vdec == NULL && !d->vfailed) {
-        d->vdec = open_decoder(AV_CODEC_ID_VP8, false);
+        d->vdec = open_decoder(h264 ? AV_CODEC_ID_H264 : AV_CODEC_ID_VP8, false);
+        d->vdec_h264 = h264;
         d->vfailed = d->vdec == NULL;
     }
     if (d->vdec == NULL)

@@ -1,17 +1,17 @@
 /*
  * media_av.h — the desktop build's media for the Android SDK's native
  * engine, with FFmpeg's libraries: a local source (a moving YUV test
- * pattern encoded to VP8 by libvpx, a 440 Hz tone encoded to Opus by
- * libopus) and, per remote user, decoders (VP8 to YUV, Opus to
- * PCM) that measure what they decode: frames, size, errors, audio level.
+ * pattern encoded to VP8 by libvpx or to H.264 by libx264, a 440 Hz tone
+ * encoded to Opus by libopus) and, per remote user, decoders (VP8 and H.264
+ * to YUV, Opus to PCM) that measure what they decode: frames, size, errors,
+ * audio level.
  *
  * On Android the app's MediaCodec does this work in Java (docs/ANDROID.md)
- * and this module is not compiled (packaging/android/build-native.sh reads
- * only the client core's and ANDROID_NDK_FILES' sources).
+ * and this module is not compiled (packaging/android/build-native.sh builds
+ * irtc_jni.c, engine.c and the client core only).
  *
  * Threads: an object belongs to the thread that made it (the engine
- * thread).  Does not: capture, render, play, resample, scale, or H.264
- * (the client core offers VP8 only).
+ * thread).  Does not: capture, render, play, resample or scale.
  */
 #ifndef IRTC_JNI_MEDIA_AV_H
 #define IRTC_JNI_MEDIA_AV_H
@@ -23,12 +23,13 @@
 typedef struct irtc_av_source irtc_av_source_t;
 typedef struct irtc_av_decoder irtc_av_decoder_t;
 
-/* One encoded frame: a VP8 frame (video) or an Opus packet, captured at pts_us. */
+/* One encoded frame: a VP8 frame or an H.264 access unit (Annex B), or an Opus packet, captured at pts_us. */
 typedef void (*irtc_av_out_fn)(void *user, bool video, uint64_t pts_us, const uint8_t *data, size_t len);
 
-/* width x height (even, 16..1920 x 16..1080) at fps, about bitrate_bps;
+/* width x height (even, 16..1920 x 16..1080) at fps, about bitrate_bps,
+ * VP8 or (h264) H.264 constrained baseline with SPS/PPS before each IDR;
  * NULL with err when an encoder cannot be opened. */
-irtc_av_source_t *irtc_av_source_new(unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
+irtc_av_source_t *irtc_av_source_new(bool h264, unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
                                      uint64_t now_us, char *err, size_t errcap);
 void irtc_av_source_free(irtc_av_source_t *s);
 /* Encodes every video frame and 20 ms of audio due at now_us (after a stall
@@ -50,10 +51,11 @@ typedef struct {
 /* Decoders are opened on first use; NULL when FFmpeg has none. */
 irtc_av_decoder_t *irtc_av_decoder_new(void);
 void irtc_av_decoder_free(irtc_av_decoder_t *d);
-/* One whole VP8 frame.  Returns the number of pictures it produced (0
- * before the first keyframe, which is waited for) or -1 when the decoder
- * refused it (counted). */
-int irtc_av_decode_video(irtc_av_decoder_t *d, bool keyframe, const uint8_t *data, size_t len);
+/* One whole VP8 frame or (h264) H.264 access unit.  Returns the number of
+ * pictures it produced (0 before the first keyframe, which is waited for)
+ * or -1 when the decoder refused it (counted).  A change of codec starts a
+ * new decoder. */
+int irtc_av_decode_video(irtc_av_decoder_t *d, bool h264, bool keyframe, const uint8_t *data, size_t len);
 /* One Opus packet: 0 decoded (level updated), -1 refused (counted). */
 int irtc_av_decode_audio(irtc_av_decoder_t *d, const uint8_t *data, size_t len);
 void irtc_av_decoded(const irtc_av_decoder_t *d, irtc_av_decoded_t *out);

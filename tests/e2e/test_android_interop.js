@@ -9,7 +9,8 @@
 // page as mute-audio.  Page → Java: the engine gets onMainUserJoined,
 // decodes the page's camera (onMainFirstRemoteVideoFrame with the decoded
 // size, decoded pictures in its sink at that size) and its audio.  Needs
-// `make android`.
+// `make android`.  A second Java engine publishes H.264 (setTransCoding): the
+// page decodes that too, at its size.
 'use strict';
 const fs = require('fs');
 const os = require('os');
@@ -43,7 +44,7 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
 
   const d = await L.startDaemon();
   const browser = await L.launchBrowser();
-  let java;
+  let java, javaH;
   try {
     const app = d.app();
     const channel = 'interop' + Date.now() % 100000;
@@ -52,27 +53,36 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     const r = await start(page, 'web', { channel, userId: 'web' });
     ok(r === 'ok', `the page joins and publishes its camera (${r})`);
 
-    const tok = d.token(app.appId, channel, 'droid');
     const seconds = 24;
-    let out = '';
-    java = spawn(path.join(JAVA_HOME, 'bin', 'java'), ['-Djava.library.path=' + B, '-cp', `${tmp}:${cp}`,
-      'com.isdp.irtc.test.InteropMain', app.appId, `127.0.0.1:${d.httpsPort}`, channel, 'droid', tok.signature, 'web',
-      String(seconds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    java.stdout.on('data', b => { out += b; });
-    const exited = new Promise(res => java.on('exit', code => res(code)));
+    const runJava = (user, codec) => {
+      const p = spawn(path.join(JAVA_HOME, 'bin', 'java'), ['-Djava.library.path=' + B, '-cp', `${tmp}:${cp}`,
+        'com.isdp.irtc.test.InteropMain', app.appId, `127.0.0.1:${d.httpsPort}`, channel, user,
+        d.token(app.appId, channel, user).signature, 'web', String(seconds), codec], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const r = { p, out: '', exited: new Promise(res => p.on('exit', code => res(code))) };
+      p.stdout.on('data', b => { r.out += b; });
+      return r;
+    };
+    const jv = runJava('droid', 'VP8'), jh = runJava('droidh', 'H264');
+    java = jv.p, javaH = jh.p;
+    const exited = jv.exited;
 
     ok(await waitEvent(page, 'web', 'peer-join', e => e.userId === 'droid', 15000), 'the page sees the Java user join');
     ok(await waitEvent(page, 'web', 'stream-subscribed', e => e.userId === 'droid', 20000),
       'the page subscribes to the Java engine\'s stream');
+    ok(await waitEvent(page, 'web', 'stream-subscribed', e => e.userId === 'droidh', 20000),
+      'and to the H.264 one\'s');
     // What Chromium decoded of it: the video's growing framesDecoded and size, the tone's energy.
+    // The video of the VP8 engine, r.h264 the H.264 one's (by the inbound stream's codec).
     const inbound = () => page.evaluate(async () => {
-      const r = { fd: 0, w: 0, h: 0, energy: 0, level: 0 };
+      const r = { fd: 0, w: 0, h: 0, energy: 0, level: 0, h264: { fd: 0, w: 0, h: 0 } };
       for (const pc of R.pcs) {
         if (pc.connectionState === 'closed') continue;
-        (await pc.getStats()).forEach(s => {
+        const rep = await pc.getStats();
+        rep.forEach(s => {
           if (s.type !== 'inbound-rtp') return;
-          if (s.kind === 'video' && (s.framesDecoded || 0) > r.fd)
-            Object.assign(r, { fd: s.framesDecoded, w: s.frameWidth || 0, h: s.frameHeight || 0 });
+          const c = rep.get(s.codecId), v = c && c.mimeType === 'video/H264' ? r.h264 : r;
+          if (s.kind === 'video' && (s.framesDecoded || 0) > v.fd)
+            Object.assign(v, { fd: s.framesDecoded, w: s.frameWidth || 0, h: s.frameHeight || 0 });
           if (s.kind === 'audio')
             r.energy = Math.max(r.energy, s.totalAudioEnergy || 0), r.level = Math.max(r.level, s.audioLevel || 0);
         });
@@ -90,7 +100,7 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
             a.play().catch(() => {});
           }
     });
-    const v1 = await waitFor(async () => { const r = await inbound(); return r.fd > 0 && r.energy > 0 ? r : null; }, 15000, 500);
+    const v1 = await waitFor(async () => { const r = await inbound(); return r.fd > 0 && r.h264.fd > 0 && r.energy > 0 ? r : null; }, 15000, 500);
     ok(v1, `Chromium decodes the Java engine's video and audio (${JSON.stringify(v1)})`);
     if (!v1) diag(await page.evaluate(async () => {
       const out = [`${R.pcs.length} PeerConnections`];
@@ -104,6 +114,8 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
     const v2 = await inbound();
     ok(v1 && v2.fd - v1.fd >= 15, `its framesDecoded grows (${v1 && v1.fd} → ${v2.fd} in 2 s at 15 fps)`);
     ok(v2.w === 320 && v2.h === 180, `at resetResolution's size (${v2.w}x${v2.h}, want 320x180)`);
+    ok(v1 && v2.h264.fd - v1.h264.fd >= 15 && v2.h264.w === 320 && v2.h264.h === 180,
+      `Chromium decodes the H.264 engine's video too (${v1 && v1.h264.fd} → ${v2.h264.fd}, ${v2.h264.w}x${v2.h264.h})`);
     ok(v2.energy > 0.001, `the tone has energy (totalAudioEnergy ${v2.energy}, audioLevel ${v2.level})`);
     const got = await waitFor(() => page.evaluate(() => {
       const q = H.last && H.last['web:network-quality'];
@@ -115,6 +127,10 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
 
     const code = await Promise.race([exited, new Promise(res => setTimeout(() => res('timeout'), (seconds + 40) * 1000))]);
     ok(code === 0, `the Java engine ran and left (exit ${code})`);
+    const codeH = await Promise.race([jh.exited, new Promise(res => setTimeout(() => res('timeout'), 20000))]);
+    const fh = (jh.out.split('\n').find(l => l.startsWith('FRAMES ')) || 'FRAMES 0 0 0 0 0 0').split(' ').slice(1).map(Number);
+    ok(codeH === 0 && fh[4] >= 50, `the H.264 engine ran, decoded the page (${fh[4]} pictures) and left (exit ${codeH})`);
+    const out = jv.out;
     const lines = out.split('\n');
     const has = p => lines.some(l => l.startsWith('EVENT ' + p));
     ok(has('onJoinMainChannelSuccess ' + channel + ' droid'), 'Java: onJoinMainChannelSuccess');
@@ -136,7 +152,8 @@ const LAUNCHER = '/usr/share/java/junit-platform-console-standalone.jar';
   } catch (e) {
     ok(false, 'unexpected: ' + e.stack);
   } finally {
-    if (java && java.exitCode === null) java.kill('SIGKILL');
+    for (const p of [java, javaH])
+      if (p && p.exitCode === null) p.kill('SIGKILL');
     await browser.close();
     fs.rmSync(tmp, { recursive: true, force: true });
     ok((await d.stop()) === 0, 'irtcd stops cleanly');

@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 /** API stub (compiled against, never packaged): the part of Android's MediaFormat the SDK uses. */
 public final class MediaFormat {
     public static final String MIMETYPE_VIDEO_VP8 = "video/x-vnd.on2.vp8";
+    public static final String MIMETYPE_VIDEO_AVC = "video/avc";
     public static final String MIMETYPE_AUDIO_OPUS = "audio/opus";
     public static final String KEY_BIT_RATE = "bitrate";
     public static final String KEY_FRAME_RATE = "frame-rate";

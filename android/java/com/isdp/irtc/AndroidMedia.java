@@ -12,7 +12,7 @@ import java.util.Map;
 /**
  * Android only (compiled against our API stubs, never run on the desktop):
  * the engine's external media on a device.  Publishing: the camera
- * (CameraCapture) into the VP8 encoder (VideoEncoder) and the local
+ * (CameraCapture) into the VP8 or H.264 encoder (VideoEncoder) and the local
  * preview's surface, the microphone into the Opus encoder (AudioEncoder),
  * both to RtcEngine.pushEncodedFrame.  Receiving: each remote user's frames
  * (EncodedFrameObserver) into a VideoDecoder drawing into the SurfaceView
@@ -56,9 +56,9 @@ final class AndroidMedia implements EncodedFrameObserver {
      * Our publication is up: capture and encode.  Returns whether audio is
      * captured (false below API 29, or without a microphone).
      */
-    synchronized boolean startPublishing(int width, int height, int fps) {
+    synchronized boolean startPublishing(boolean h264, int width, int height, int fps) {
         stopPublishing();
-        videoEncoder = VideoEncoder.start(engine, width, height, fps, VIDEO_BITRATE);
+        videoEncoder = VideoEncoder.start(engine, h264, width, height, fps, VIDEO_BITRATE);
         if (videoEncoder != null) {
             List<Surface> targets = new ArrayList<Surface>();
             targets.add(videoEncoder.inputSurface());
@@ -114,14 +114,14 @@ final class AndroidMedia implements EncodedFrameObserver {
     }
 
     @Override
-    public synchronized void onRemoteEncodedFrame(String uid, boolean video, boolean keyFrame, int width, int height,
-            long rtpTimestamp, byte[] data) {
+    public synchronized void onRemoteEncodedFrame(String uid, boolean video, boolean h264, boolean keyFrame, int width,
+            int height, long rtpTimestamp, byte[] data) {
         if (video) {
             VideoDecoder d = decoders.get(uid);
             SurfaceView v = remoteViews.get(uid);
             Surface s = v == null ? null : v.getHolder().getSurface();
             if (d == null && keyFrame && s != null) {
-                d = VideoDecoder.start(s, uid, width, height);
+                d = VideoDecoder.start(s, uid, h264, width, height);
                 if (d != null)
                     decoders.put(uid, d);
             }

@@ -71,8 +71,9 @@ final class AudioEncoder extends CodecThread {
     }
 
     @Override
-    protected void output(byte[] data, int length, long ptsUs) {
-        engine.pushEncodedFrame(false, ptsUs, data, length); /* copied by the engine */
+    protected void output(byte[] data, int length, long ptsUs, int flags) {
+        if ((flags & MediaCodec.BUFFER_FLAG_CODEC_CONFIG) == 0) /* the OpusHead: not sent in RTP */
+            engine.pushEncodedFrame(false, ptsUs, data, length); /* copied by the engine */
     }
 
     @Override

@@ -89,7 +89,7 @@ final class AudioPlayer extends CodecThread {
     }
 
     @Override
-    protected void output(byte[] pcm, int length, long ptsUs) {
+    protected void output(byte[] pcm, int length, long ptsUs, int flags) {
         track.write(pcm, 0, length); /* blocks while the track's buffer is full: paces this thread */
     }
 

@@ -58,8 +58,8 @@ abstract class CodecThread implements Runnable {
     protected void released() {
     }
 
-    /** A copied output buffer (not codec config): data[0..length) at ptsUs.  Not called when rendering. */
-    protected void output(byte[] data, int length, long ptsUs) {
+    /** A copied output buffer: data[0..length) at ptsUs with MediaCodec's BUFFER_FLAG_*.  Not called when rendering. */
+    protected void output(byte[] data, int length, long ptsUs, int flags) {
     }
 
     /** Queues data[0..length) at ptsUs; false when no input buffer freed up within 20 ms (dropped). */
@@ -78,12 +78,12 @@ abstract class CodecThread implements Runnable {
     protected final void drain(long timeoutUs, boolean render) {
         for (int i; (i = codec.dequeueOutputBuffer(info, timeoutUs)) >= 0; timeoutUs = 0) {
             ByteBuffer o = render ? null : codec.getOutputBuffer(i);
-            if (o != null && info.size > 0 && (info.flags & MediaCodec.BUFFER_FLAG_CODEC_CONFIG) == 0) {
+            if (o != null && info.size > 0) {
                 if (out.length < info.size)
                     out = new byte[info.size];
                 o.position(info.offset);
                 o.get(out, 0, info.size);
-                output(out, info.size, info.presentationTimeUs);
+                output(out, info.size, info.presentationTimeUs, info.flags);
             }
             codec.releaseOutputBuffer(i, render);
         }

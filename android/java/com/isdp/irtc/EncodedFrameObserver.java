@@ -9,12 +9,13 @@ package com.isdp.irtc;
  */
 public interface EncodedFrameObserver {
     /**
-     * One whole frame of a remote user's main stream: a VP8 frame (video) or an Opus packet.
-     * keyFrame, width and height from the VP8 keyframe header (0 otherwise); rtpTimestamp
-     * in the stream's clock (90 kHz video, 48 kHz audio).
+     * One whole frame of a remote user's main stream: a VP8 frame or (h264) an H.264 access unit
+     * with start codes (video), or an Opus packet.  keyFrame (VP8 keyframe, H.264 IDR or SPS),
+     * width and height from the VP8 keyframe header or the SPS (0 otherwise); rtpTimestamp in
+     * the stream's clock (90 kHz video, 48 kHz audio).
      */
-    void onRemoteEncodedFrame(String uid, boolean video, boolean keyFrame, int width, int height, long rtpTimestamp,
-            byte[] data);
+    void onRemoteEncodedFrame(String uid, boolean video, boolean h264, boolean keyFrame, int width, int height,
+            long rtpTimestamp, byte[] data);
 
     /** A receiver of our video asked for a keyframe (PLI/FIR): make the next frame one. */
     void onKeyFrameRequested();

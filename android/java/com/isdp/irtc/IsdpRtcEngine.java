@@ -38,6 +38,7 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     private boolean localVideo = true, localAudio = true;
     /* resetResolution's, for the device's encoder (the engine's defaults) */
     private int width = 640, height = 360, fps = 15;
+    private boolean h264; /* setTransCoding's */
     /* On Android: Camera2 / MediaCodec / AudioTrack as the engine's external media; null on the desktop. */
     private AndroidMedia media;
 
@@ -257,12 +258,22 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     /** VP8 is the one codec the native engine sends and receives. */
     @Override
     public int setPlayCoding(String codec) {
-        return "VP8".equalsIgnoreCase(codec) ? 0 : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        /* Every subscription offers both: the publisher's codec is received. */
+        return "VP8".equalsIgnoreCase(codec) || "H264".equalsIgnoreCase(codec) ? 0
+                : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
     }
 
+    /** The next publication's video codec: "VP8" (the default) or "H264". */
     @Override
-    public int setTransCoding(String codec) {
-        return "VP8".equalsIgnoreCase(codec) ? 0 : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+    public synchronized int setTransCoding(String codec) {
+        boolean h264 = "H264".equalsIgnoreCase(codec);
+        if (!h264 && !"VP8".equalsIgnoreCase(codec))
+            return ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        if (nativeEngine == null)
+            return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
+        nativeEngine.setH264(h264);
+        this.h264 = h264;
+        return 0;
     }
 
     /** 0: a fixed resolution (resetResolution's), the only mode built. */
@@ -469,16 +480,18 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     private boolean deviceMedia(int type, String str) {
         AndroidMedia m;
         int w, h, f;
+        boolean avc;
         synchronized (this) {
             m = media;
             w = width;
             h = height;
             f = fps;
+            avc = h264;
         }
         if (m == null)
             return false;
         if (type == NativeEngine.EV_PUBLISHED)
-            return !m.startPublishing(w, h, f);
+            return !m.startPublishing(avc, w, h, f);
         if (type == NativeEngine.EV_LEFT)
             m.release();
         else if (type == NativeEngine.EV_PEER_LEFT)

@@ -91,6 +91,11 @@ final class NativeEngine {
         return handle == 0 ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : nativeRenew(handle, token);
     }
 
+    synchronized void setH264(boolean h264) {
+        if (handle != 0)
+            nativeSetH264(handle, h264);
+    }
+
     synchronized int setExternal(EncodedFrameObserver o) {
         if (handle == 0)
             return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
@@ -136,15 +141,18 @@ final class NativeEngine {
 
     /** Called by the native engine thread with external media. */
     @SuppressWarnings("unused")
-    private void onNativeFrame(String user, boolean video, boolean key, int width, int height, long ts, byte[] data) {
+    private void onNativeFrame(String user, boolean video, boolean h264, boolean key, int width, int height, long ts,
+            byte[] data) {
         EncodedFrameObserver o = frameObserver;
         if (o != null)
-            o.onRemoteEncodedFrame(user, video, key, width, height, ts, data);
+            o.onRemoteEncodedFrame(user, video, h264, key, width, height, ts, data);
     }
 
     private native long nativeCreate();
 
     private native void nativeSetExternal(long h, boolean external);
+
+    private native void nativeSetH264(long h, boolean h264);
 
     private native int nativeSendFrame(long h, boolean video, long ptsUs, byte[] data, int length);
 

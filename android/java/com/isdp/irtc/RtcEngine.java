@@ -87,7 +87,9 @@ public abstract class RtcEngine {
 
     /**
      * Not in the guide: one frame of the app's encoder, for external media: a
-     * whole VP8 frame (video) or one Opus packet of 20 ms, data[0..length),
+     * whole VP8 frame, or an H.264 access unit with start codes after
+     * setTransCoding("H264") (video; SPS and PPS before each IDR), or one
+     * Opus packet of 20 ms, data[0..length),
      * captured at ptsUs (microseconds, any monotonic clock).  Dropped until the
      * publication is up.  0, ERR_INVALID_CONNECT_PARAMETER (empty, over 4 MiB)
      * or ERR_NOT_INITIALIZED.

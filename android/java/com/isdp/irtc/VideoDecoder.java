@@ -9,8 +9,8 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
 /**
- * Android only (compiled, not run here): one remote user's VP8 frames into
- * MediaCodec's decoder, drawn into the Surface of the SurfaceView given to
+ * Android only (compiled, not run here): one remote user's VP8 frames or
+ * H.264 access units into MediaCodec's decoder, drawn into the Surface of the SurfaceView given to
  * setupRemoteVideo.  Starts at a keyframe; when the queue overflows (the
  * decoder is slower than the stream) it drops frames up to the next keyframe.
  *
@@ -26,16 +26,21 @@ final class VideoDecoder extends CodecThread {
         super(codec, "irtc-vdec-" + uid);
     }
 
-    /** Started on surface, width x height from the first keyframe; null when the device has no VP8 decoder. */
-    static VideoDecoder start(Surface surface, String uid, int width, int height) {
+    /**
+     * Started on surface for VP8 or H.264 (access units with start codes, SPS and PPS in band),
+     * width x height from the first keyframe; null when the device has no such decoder.
+     */
+    static VideoDecoder start(Surface surface, String uid, boolean h264, int width, int height) {
+        String mime = h264 ? MediaFormat.MIMETYPE_VIDEO_AVC : MediaFormat.MIMETYPE_VIDEO_VP8;
         MediaCodec c;
         try {
-            c = MediaCodec.createDecoderByType(MediaFormat.MIMETYPE_VIDEO_VP8);
+            c = MediaCodec.createDecoderByType(mime);
         } catch (IOException e) {
             return null;
         }
         try {
-            c.configure(MediaFormat.createVideoFormat(MediaFormat.MIMETYPE_VIDEO_VP8, width, height), surface, null, 0);
+            /* 0 x 0 (an SPS that did not parse) still configures; the stream's size takes over. */
+            c.configure(MediaFormat.createVideoFormat(mime, Math.max(width, 16), Math.max(height, 16)), surface, null, 0);
             VideoDecoder d = new VideoDecoder(c, uid);
             d.startThread();
             return d;

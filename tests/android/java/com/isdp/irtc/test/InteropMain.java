@@ -10,7 +10,7 @@ import com.isdp.irtc.RtcEngine;
 /**
  * The Java side of tests/e2e/test_android_interop.js: one engine in a room
  * with a Chromium page (Web SDK).  Args: appId info channel userId token
- * peerUserId seconds.  Joins, publishes (the built-in test pattern at
+ * peerUserId seconds [codec: VP8 (default) or H264].  Joins, publishes (the built-in test pattern at
  * 320x180 and tone), waits for the page's video, mutes its audio half of
  * the seconds later (the page has heard the tone by then, and then sees
  * mute-audio), stays the given seconds, leaves.  Prints one "EVENT ..."
@@ -28,6 +28,8 @@ public final class InteropMain {
         RtcEngine e = new CreateVideoEngine().create(ctx, EngineType.ISDP);
         e.createVideo(ctx, appId, r);
         e.resetResolution(320, 180, 15);
+        if (a.length > 7 && e.setTransCoding(a[7]) != 0)
+            System.exit(1);
         int rc = e.joinChannel(channel, token, info, user, appId, null);
         System.out.println("JOIN " + rc);
         if (rc != 0)

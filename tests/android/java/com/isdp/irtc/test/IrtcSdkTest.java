@@ -182,24 +182,28 @@ class IrtcSdkTest {
         assertEquals(ISDPRtcErrorCode.ERR_USER_ALREADY_LEAVED, a.mRtcEngine.leaveChannel());
     }
 
-    /** Real media: A's VP8 test pattern and Opus tone are decoded by B's engine (FFmpeg, desktop build). */
-    @Test
-    void engineDecodesAnotherEnginesVideoAtItsSizeAndHearsItsTone() throws Exception {
+    /**
+     * A (codec: "VP8" or "H264") publishes its 320x240 test pattern and tone; B's
+     * engine decodes them: the first decoded picture's size, >= 30 pictures in 3 s
+     * without a decode error, the tone's level.
+     */
+    private void decodedByAnotherEngine(String codec, String ua, String ub) throws Exception {
         String ch = channel();
         Recorder ra = new Recorder(), rb = new Recorder();
         RtcEngine a = engine(ra), b = engine(rb);
+        assertEquals(0, a.setTransCoding(codec));
         a.resetResolution(320, 240, 15);
-        assertEquals(0, a.joinChannel(ch, Irtcd.token(ch, "vera"), Irtcd.info(), "vera", Irtcd.APP, null));
+        assertEquals(0, a.joinChannel(ch, Irtcd.token(ch, ua), Irtcd.info(), ua, Irtcd.APP, null));
         assertNotNull(ra.await("onStreamPublished", 15000), "A published: " + ra.snapshot());
-        assertEquals(0, b.joinChannel(ch, Irtcd.token(ch, "walt"), Irtcd.info(), "walt", Irtcd.APP, null));
+        assertEquals(0, b.joinChannel(ch, Irtcd.token(ch, ub), Irtcd.info(), ub, Irtcd.APP, null));
         // The size comes from the first decoded picture.
-        assertNotNull(rb.await("onMainFirstRemoteVideoFrame vera 320x240", 15000), "first frame: " + rb.snapshot());
-        assertNotNull(rb.await("onFirstRemoteVideoDecoded vera 320x240", 1000));
-        RemoteVideoStats s1 = b.getRemoteFrameStats("vera");
+        assertNotNull(rb.await("onMainFirstRemoteVideoFrame " + ua + " 320x240", 15000), "first: " + rb.snapshot());
+        assertNotNull(rb.await("onFirstRemoteVideoDecoded " + ua + " 320x240", 1000));
+        RemoteVideoStats s1 = b.getRemoteFrameStats(ua);
         Thread.sleep(3000);
-        RemoteVideoStats s2 = b.getRemoteFrameStats("vera");
+        RemoteVideoStats s2 = b.getRemoteFrameStats(ua);
         long decoded = s2.decodedFrames - s1.decodedFrames;
-        assertTrue(decoded >= 30, "pictures decoded in 3 s at 15 fps: " + decoded);
+        assertTrue(decoded >= 30, codec + " pictures decoded in 3 s at 15 fps: " + decoded);
         assertEquals(0, s2.decodeErrors, "decode errors");
         assertEquals(320, s2.width);
         assertEquals(240, s2.height);
@@ -207,8 +211,22 @@ class IrtcSdkTest {
         // The tone's level from B's decoded PCM (a -12 dBFS sine: RMS about 44 of 255), every 2 s.
         String vol = rb.await("onAudioVolumeIndication", 5000);
         assertNotNull(vol, rb.snapshot().toString());
-        int level = Integer.parseInt(vol.substring(vol.indexOf("vera:") + 5).split(" ")[0]);
+        int level = Integer.parseInt(vol.substring(vol.indexOf(ua + ":") + ua.length() + 1).split(" ")[0]);
         assertTrue(level >= 20 && level <= 80, "tone level " + level + " in " + vol);
+    }
+
+    /** Real media: A's VP8 test pattern and Opus tone are decoded by B's engine (FFmpeg, desktop build). */
+    @Test
+    void engineDecodesAnotherEnginesVideoAtItsSizeAndHearsItsTone() throws Exception {
+        decodedByAnotherEngine("VP8", "vera", "walt");
+    }
+
+    /** setTransCoding("H264"): A publishes H.264 (libx264, RFC 6184 STAP-A/FU-A); B's engine decodes it. */
+    @Test
+    void h264PublicationIsDecodedAtItsSize() throws Exception {
+        RtcEngine probe = engine(new Recorder());
+        assertEquals(ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED, probe.setTransCoding("VP9"));
+        decodedByAnotherEngine("H264", "hana", "ivan");
     }
 
     /**
@@ -227,7 +245,8 @@ class IrtcSdkTest {
         final int[] keySize = new int[2];
         assertEquals(0, r.setExternalMedia(new EncodedFrameObserver() {
             @Override
-            public void onRemoteEncodedFrame(String uid, boolean video, boolean key, int w, int h, long ts, byte[] d) {
+            public void onRemoteEncodedFrame(String uid, boolean video, boolean h264, boolean key, int w, int h, long ts,
+                    byte[] d) {
                 if (!"ada".equals(uid))
                     return;
                 (video ? videoFrames : audioFrames).incrementAndGet();
