@@ -59,7 +59,8 @@ static AVCodecContext *open_encoder(const char *name, char *err, size_t errcap)
 irtc_av_source_t *irtc_av_source_new(bool h264, unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
                                      uint64_t now_us, char *err, size_t errcap)
 {
-    if (width < 16 || height < 16 || width > 1920 || height > 1080 || (width | height) & 1 || fps == 0 || fps > 60) {
+    width &= ~1u, height &= ~1u; /* 4:2:0 wants even sizes: an odd one loses a column or row */
+    if (width < 16 || height < 16 || width > 1920 || height > 1080 || fps == 0 || fps > 60) {
         snprintf(err, errcap, "video size or rate out of range");
         return NULL;
     }

@@ -26,7 +26,7 @@ typedef struct irtc_av_decoder irtc_av_decoder_t;
 /* One encoded frame: a VP8 frame or an H.264 access unit (Annex B), or an Opus packet, captured at pts_us. */
 typedef void (*irtc_av_out_fn)(void *user, bool video, uint64_t pts_us, const uint8_t *data, size_t len);
 
-/* width x height (even, 16..1920 x 16..1080) at fps, about bitrate_bps,
+/* width x height (16..1920 x 16..1080, odd sizes rounded down to even) at fps (1..60), about bitrate_bps,
  * VP8 or (h264) H.264 constrained baseline with SPS/PPS before each IDR;
  * NULL with err when an encoder cannot be opened. */
 irtc_av_source_t *irtc_av_source_new(bool h264, unsigned width, unsigned height, unsigned fps, unsigned bitrate_bps,
