@@ -251,7 +251,7 @@ void irtc_av_decoder_free(irtc_av_decoder_t *d)
 /* Sends data[0..len) to ctx; pictures or sample blocks received, or -1. */
 static int decode(irtc_av_decoder_t *d, AVCodecContext *ctx, const uint8_t *data, size_t len, bool audio)
 {
-    if (len > INT32_MAX || av_new_packet(d->pkt, (int)len) < 0)
+    if (len == 0 || len > INT32_MAX || av_new_packet(d->pkt, (int)len) < 0) /* empty: FFmpeg's end of stream */
         return -1;
     memcpy(d->pkt->data, data, len);
     int rc = avcodec_send_packet(ctx, d->pkt);
