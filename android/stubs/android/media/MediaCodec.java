@@ -11,7 +11,6 @@ public final class MediaCodec {
     public static final int CONFIGURE_FLAG_ENCODE = 1;
     public static final int BUFFER_FLAG_KEY_FRAME = 1;
     public static final int BUFFER_FLAG_CODEC_CONFIG = 2;
-    public static final int BUFFER_FLAG_END_OF_STREAM = 4;
     public static final int INFO_TRY_AGAIN_LATER = -1;
     public static final String PARAMETER_KEY_REQUEST_SYNC_FRAME = "request-sync";
 
@@ -49,9 +48,6 @@ public final class MediaCodec {
     }
 
     public void release() {
-    }
-
-    public void signalEndOfInputStream() {
     }
 
     public int dequeueInputBuffer(long timeoutUs) {

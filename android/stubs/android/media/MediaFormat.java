@@ -11,7 +11,6 @@ public final class MediaFormat {
     public static final String KEY_FRAME_RATE = "frame-rate";
     public static final String KEY_I_FRAME_INTERVAL = "i-frame-interval";
     public static final String KEY_COLOR_FORMAT = "color-format";
-    public static final String KEY_MAX_INPUT_SIZE = "max-input-size";
 
     private MediaFormat() {
     }
