@@ -250,10 +250,11 @@ JNIEXPORT jint JNICALL Java_com_isdp_irtc_NativeEngine_nativeSendFrame(JNIEnv *e
     (void)self;
     if (data == NULL || len <= 0 || len > (*env)->GetArrayLength(env, data))
         return 200006; /* ERR_INVALID_CONNECT_PARAMETER, as the engine answers */
-    jbyte *p = (*env)->GetPrimitiveArrayCritical(env, data, NULL);
+    /* Not a critical region: the engine takes its queue's lock while copying. */
+    jbyte *p = (*env)->GetByteArrayElements(env, data, NULL);
     if (p == NULL)
-        return 200020; /* ERR_MEM_NOT_ENOUGH */
+        return 200020; /* ERR_MEM_NOT_ENOUGH (OutOfMemoryError pending) */
     int rc = irtc_engine_send_frame(ctx(h)->engine, video, (uint64_t)pts_us, (const uint8_t *)p, (size_t)len);
-    (*env)->ReleasePrimitiveArrayCritical(env, data, p, JNI_ABORT);
+    (*env)->ReleaseByteArrayElements(env, data, p, JNI_ABORT);
     return rc;
 }
