@@ -46,6 +46,7 @@ struct pc {
     char stream_id[24]; /* publish: ours once answered; subscribe: the one we receive */
     char sub_id[24];
     bool answered, connected;
+    bool encoded; /* publishes the owner's frames (ic_client_send_frame) */
     pc_t *next;
 };
 
@@ -203,8 +204,11 @@ static void pc_on_first_rtp(void *user)
 static void pc_on_keyframe_request(void *user)
 {
     pc_t *pc = user;
-    if (pc->src != NULL)
-        ic_source_keyframe(pc->src);
+    if (pc->src == NULL)
+        return;
+    ic_source_keyframe(pc->src);
+    if (pc->encoded && pc->c->cb.on_keyframe_request != NULL)
+        pc->c->cb.on_keyframe_request(pc->c->user, pc->c);
 }
 
 static void pc_on_frame(void *user, ic_frame_t *f)
@@ -250,7 +254,8 @@ static pc_t *pc_for_subscription(ic_client_t *c, const char *stream_id)
     return pc;
 }
 
-static void write_offer(pc_t *pc, bool send, bool audio, bool video, unsigned layers, const uint32_t *ssrcs, buf_t *sdp)
+static void write_offer(pc_t *pc, bool send, bool audio, bool video, bool h264, unsigned layers, const uint32_t *ssrcs,
+                        buf_t *sdp)
 {
     ic_offer_t o;
     memset(&o, 0, sizeof(o));
@@ -261,6 +266,7 @@ static void write_offer(pc_t *pc, bool send, bool audio, bool video, unsigned la
     o.audio = audio;
     o.video = video;
     o.send = send;
+    o.h264 = h264;
     o.audio_ssrc = ssrcs ? ssrcs[0] : 0;
     o.n_layers = layers;
     for (unsigned i = 0; ssrcs && i < layers; i++)
@@ -538,6 +544,7 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o)
         return IRTC_EIO;
     }
     pc->src = src;
+    pc->encoded = o->encoded_frames;
     unsigned layers = ic_source_layers(src);
     uint32_t ssrcs[1 + IC_MAX_LAYERS];
     crypto_random(ssrcs, sizeof(ssrcs));
@@ -549,7 +556,7 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o)
     buf_t sdp, f;
     buf_init(&sdp);
     buf_init(&f);
-    write_offer(pc, true, o->audio, o->video, layers, ssrcs, &sdp);
+    write_offer(pc, true, o->audio, o->video, o->encoded_frames && o->h264, layers, ssrcs, &sdp);
     buf_printf(&f, "\"streamType\":\"%s\",\"audio\":%s,\"video\":%s,\"sdp\":", o->auxiliary ? "auxiliary" : "main",
                o->audio ? "true" : "false", o->video ? "true" : "false");
     json_write_string(&f, sdp.base);
@@ -557,6 +564,18 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o)
     buf_dispose(&sdp);
     buf_dispose(&f);
     return IRTC_OK;
+}
+
+int ic_client_send_frame(ic_client_t *c, bool video, uint64_t pts_us, const uint8_t *data, size_t len)
+{
+    for (pc_t *pc = c->pcs; pc; pc = pc->next) {
+        if (pc->role != PC_PUBLISH || !pc->encoded)
+            continue;
+        if (!pc->connected)
+            return IRTC_ECONFLICT;
+        return ic_source_send_frame(pc->src, video, pts_us, data, len, emit_cb, pc);
+    }
+    return IRTC_ENOTFOUND;
 }
 
 int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool video)
@@ -571,7 +590,7 @@ int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool 
     buf_t sdp, f;
     buf_init(&sdp);
     buf_init(&f);
-    write_offer(pc, false, audio, video, 1, NULL, &sdp);
+    write_offer(pc, false, audio, video, false, 1, NULL, &sdp);
     buf_puts(&f, "\"streamId\":");
     json_write_string(&f, stream_id);
     buf_printf(&f, ",\"audio\":%s,\"video\":%s,\"sdp\":", audio ? "true" : "false", video ? "true" : "false");

@@ -1,8 +1,9 @@
 /*
  * client.h — the irtc C client core (libirtcclient.a): joins an irtcd room
  * over the signaling protocol (docs/API.md, "Signaling protocol", v1),
- * publishes synthetic or recorded media and subscribes to other streams,
- * with its own ICE (controlling), DTLS, SRTP and RTCP.  It never decodes:
+ * publishes synthetic or recorded media, or the owner's encoded frames
+ * (ic_client_send_frame: VP8, Opus), and subscribes to other streams,
+ * with its own ICE (controlling), DTLS, SRTP and RTCP.  It never encodes or decodes:
  * a receiver counts packets, bytes, sequence gaps and arrival jitter, and
  * answers with the RTCP a real receiver sends (RR, NACK, PLI, transport-cc
  * feedback), so the server works as it would for a browser.
@@ -16,8 +17,9 @@
  * different threads share nothing.  No globals.
  *
  * A received frame can be handed whole to on_frame (VP8 frames cut at the
- * RTP marker, with keyframe and size from the VP8 frame header; one Opus
- * packet per audio frame): the Android engine's in-memory frame sink.
+ * RTP marker, with keyframe and size from the VP8 frame header and the
+ * frame's bytes for a decoder; one Opus packet per audio frame): the
+ * Android engine's decoders and frame sink.
  *
  * Does not: decode or render media, trickle ICE, use TURN, or verify the
  * server's TLS certificate (it targets an appliance with a self-signed one;
@@ -84,6 +86,9 @@ typedef struct {
     void (*on_frame)(void *user, ic_client_t *c, const ic_frame_t *f);
     /* A renew answered: err 0, or the server's errorCode. */
     void (*on_renewed)(void *user, ic_client_t *c, int err, const char *msg);
+    /* A receiver of our encoded_frames publication asked for a keyframe
+     * (PLI or FIR): the owner's encoder should make its next frame one. */
+    void (*on_keyframe_request)(void *user, ic_client_t *c);
 } ic_callbacks_t;
 
 ic_client_t *ic_client_new(ic_loop_t *l, const ic_config_t *cfg, const ic_callbacks_t *cb, void *user);
@@ -97,6 +102,12 @@ int ic_client_join(ic_client_t *c, const char *app_id, const char *channel_id, c
 int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o);
 /* Subscribes to a stream of the room; the outcome through on_subscribed. */
 int ic_client_subscribe(ic_client_t *c, const char *stream_id, bool audio, bool video);
+/* One frame of the owner's encoder for its encoded_frames publication (see
+ * ic_source_send_frame): a whole VP8 frame, an H.264 access unit (Annex B;
+ * with opts.h264) or one Opus packet captured at
+ * pts_us.  IRTC_ENOTFOUND without such a publication, IRTC_ECONFLICT before
+ * its transport is up (the frame is dropped), IRTC_EINVAL for a bad frame. */
+int ic_client_send_frame(ic_client_t *c, bool video, uint64_t pts_us, const uint8_t *data, size_t len);
 int ic_client_unsubscribe(ic_client_t *c, const char *stream_id);
 /* mute / unmute our main audio (video false) or video; the others get mute-*. */
 int ic_client_mute(ic_client_t *c, bool video, bool muted);

@@ -2,7 +2,7 @@
  * offer.c — SDP offers written like Chromium's (the shapes irtcd and aiortc
  * are tested with) and answers read through src/media/sdp.
  *
- * Pure, any thread.  Does not: negotiate codecs beyond Opus and VP8 (the
+ * Pure, any thread.  Does not: negotiate codecs beyond Opus, VP8 and H.264 (the
  * load generator's payload shapes).
  */
 #include "client/offer.h"
@@ -41,6 +41,17 @@ static void media_head(buf_t *b, const ic_offer_t *o, const char *kind, const ch
                o->ufrag, o->pwd, o->fingerprint, mid);
 }
 
+/* One video codec's lines: rtpmap, feedback, fmtp, and its rtx. */
+static void video_codec(buf_t *b, int pt, int rtx, const char *name, const char *fmtp)
+{
+    buf_printf(b, "a=rtpmap:%d %s/90000\r\na=rtcp-fb:%d goog-remb\r\na=rtcp-fb:%d transport-cc\r\n"
+                  "a=rtcp-fb:%d ccm fir\r\na=rtcp-fb:%d nack\r\na=rtcp-fb:%d nack pli\r\n",
+               pt, name, pt, pt, pt, pt, pt);
+    if (fmtp != NULL)
+        buf_printf(b, "a=fmtp:%d %s\r\n", pt, fmtp);
+    buf_printf(b, "a=rtpmap:%d rtx/90000\r\na=fmtp:%d apt=%d\r\n", rtx, rtx, pt);
+}
+
 void ic_offer_write(buf_t *b, const ic_offer_t *o)
 {
     const char *dir = o->send ? "sendonly" : "recvonly";
@@ -66,7 +77,7 @@ void ic_offer_write(buf_t *b, const ic_offer_t *o)
     }
     if (o->video) {
         const char *mid = o->audio ? "1" : "0";
-        media_head(b, o, "video", "96 97", mid);
+        media_head(b, o, "video", !o->send ? "96 97 102 103" : o->h264 ? "102 103" : "96 97", mid);
         buf_printf(b, "a=extmap:%d %s\r\na=extmap:%d %s\r\na=extmap:%d %s\r\n", IC_EXT_MID, URI_MID,
                    IC_EXT_ABS_SEND_TIME, URI_ABS, IC_EXT_TWCC, URI_TWCC);
         if (o->send && o->n_layers > 1)
@@ -74,9 +85,12 @@ void ic_offer_write(buf_t *b, const ic_offer_t *o)
         buf_printf(b, "a=%s\r\n", dir);
         if (o->send)
             buf_puts(b, "a=msid:irtc irtc-video\r\n");
-        buf_puts(b, "a=rtcp-mux\r\na=rtcp-rsize\r\na=rtpmap:96 VP8/90000\r\na=rtcp-fb:96 goog-remb\r\n"
-                    "a=rtcp-fb:96 transport-cc\r\na=rtcp-fb:96 ccm fir\r\na=rtcp-fb:96 nack\r\n"
-                    "a=rtcp-fb:96 nack pli\r\na=rtpmap:97 rtx/90000\r\na=fmtp:97 apt=96\r\n");
+        buf_puts(b, "a=rtcp-mux\r\na=rtcp-rsize\r\n");
+        if (!o->send || !o->h264)
+            video_codec(b, IC_PT_VP8, IC_PT_VP8_RTX, "VP8", NULL);
+        if (!o->send || o->h264)
+            video_codec(b, IC_PT_H264, IC_PT_H264_RTX, "H264",
+                        "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f");
         if (o->send && o->n_layers > 1) {
             for (unsigned i = 0; i < o->n_layers; i++)
                 buf_printf(b, "a=rid:%s send\r\n", ic_layer_rid(i, o->n_layers));

@@ -7,6 +7,9 @@
  * per m-line the chosen payload types, SSRCs and header extension ids) with
  * src/media/sdp's parser.
  *
+ * Video is VP8 or H.264 (packetization mode 1): a sender offers the one it
+ * sends, a receiver both.
+ *
  * Pure functions, any thread.  Does not: renegotiate, trickle, or accept
  * offers (the client always offers; irtcd always answers).
  */
@@ -23,6 +26,8 @@
 #define IC_PT_OPUS 111
 #define IC_PT_VP8 96
 #define IC_PT_VP8_RTX 97
+#define IC_PT_H264 102 /* packetization-mode 1, constrained baseline 3.1 (as Chromium's 102) */
+#define IC_PT_H264_RTX 103
 
 /* Header extension ids the client offers (and expects echoed). */
 enum {
@@ -38,6 +43,7 @@ typedef struct {
     bool audio, video;
     bool send; /* sendonly; else recvonly */
     uint32_t audio_ssrc;
+    bool h264;         /* send: H.264 instead of VP8 (a receiver offers both, VP8 first) */
     unsigned n_layers; /* video encodings; > 1 writes a=rid/a=simulcast and no a=ssrc */
     uint32_t video_ssrc[IC_MAX_LAYERS];
     const char *ufrag, *pwd;

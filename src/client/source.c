@@ -34,6 +34,11 @@ typedef struct {
 
 struct ic_source {
     bool audio, video;
+    bool external; /* encoded_frames: nothing generated */
+    bool h264;     /* the owner's video is H.264 */
+    bool have_pts[2];
+    uint64_t pts0[2]; /* [video]: the first frame's capture time */
+    uint32_t ts0[2];
     unsigned n_layers;
     layer_t layer[3];
     unsigned fps, keyframe_every; /* frames */
@@ -121,13 +126,15 @@ ic_source_t *ic_source_new(const ic_publish_opts_t *o, uint64_t now_us, const ch
     ic_source_t *s = xcalloc(1, sizeof(*s));
     s->audio = o->audio;
     s->video = o->video;
+    s->external = o->encoded_frames;
+    s->h264 = o->encoded_frames && o->h264;
     s->rng = (uint32_t)now_us | 1;
     s->fps = o->fps ? o->fps : 30;
     unsigned kf_ms = o->keyframe_interval_ms ? o->keyframe_interval_ms : 3000;
     s->keyframe_every = IRTC_MAX(1u, kf_ms * s->fps / 1000);
     s->audio_len = IRTC_MIN(IRTC_MAX(o->audio_payload_len ? o->audio_payload_len : 80, 3u), (unsigned)IC_MAX_PAYLOAD);
     uint32_t top = o->video_bitrate_bps ? o->video_bitrate_bps : 2500000;
-    s->n_layers = !o->video ? 0 : o->simulcast >= 3 ? 3 : o->simulcast == 2 ? 2 : 1;
+    s->n_layers = !o->video ? 0 : o->simulcast >= 3 && !s->external ? 3 : o->simulcast == 2 && !s->external ? 2 : 1;
     /* Largest last; each smaller encoding has half the size and a quarter of the bits. */
     for (unsigned i = 0; i < s->n_layers; i++) {
         unsigned down = s->n_layers - 1 - i;
@@ -235,8 +242,135 @@ static void run_dump(ic_source_t *s, uint64_t now_us, ic_emit_fn emit, void *use
     }
 }
 
+/* ---- H.264 (RFC 6184, packetization mode 1) ---- */
+
+#define MAX_NALS 64
+
+/* The NAL units of an Annex B access unit (start codes of 3 or 4 bytes):
+ * their count, or -1 when there is none or more than MAX_NALS. */
+static int split_nals(const uint8_t *p, size_t len, const uint8_t **nal, size_t *nal_len)
+{
+    int n = 0;
+    size_t i = 0, start = SIZE_MAX;
+    while (i + 3 <= len) {
+        if (p[i] == 0 && p[i + 1] == 0 && p[i + 2] == 1) {
+            if (start != SIZE_MAX) {
+                size_t end = i;
+                while (end > start && p[end - 1] == 0) /* a 4-byte start code's zero, or trailing zeros */
+                    end--;
+                if (end > start) {
+                    if (n == MAX_NALS)
+                        return -1;
+                    nal[n] = p + start, nal_len[n++] = end - start;
+                }
+            }
+            i += 3;
+            start = i;
+        } else {
+            i++;
+        }
+    }
+    if (start != SIZE_MAX && len > start) {
+        if (n == MAX_NALS)
+            return -1;
+        nal[n] = p + start, nal_len[n++] = len - start;
+    }
+    return n > 0 ? n : -1;
+}
+
+/* Small NAL units together in STAP-A packets (SPS, PPS, SEI before a
+ * slice), one that fits alone as a single NAL unit packet, a larger one
+ * cut into FU-A fragments of nearly equal size; the marker on the last. */
+static int send_h264(uint32_t ts, const uint8_t *data, size_t len, ic_emit_fn emit, void *user)
+{
+    const uint8_t *nal[MAX_NALS];
+    size_t nal_len[MAX_NALS];
+    int n = split_nals(data, len, nal, nal_len);
+    if (n < 0)
+        return IRTC_EINVAL;
+    uint8_t pkt[IC_MAX_PAYLOAD];
+    for (int i = 0; i < n;) {
+        /* How many of the next units fit one STAP-A (1 header byte, 2 size bytes each). */
+        int k = 0;
+        size_t stap = 1;
+        while (i + k < n && stap + 2 + nal_len[i + k] <= IC_MAX_PAYLOAD)
+            stap += 2 + nal_len[i + k++];
+        if (k >= 2) {
+            uint8_t nri = 0;
+            size_t off = 1;
+            for (int j = i; j < i + k; j++) {
+                nri = (uint8_t)IRTC_MAX(nri, nal[j][0] & 0x60);
+                pkt[off++] = (uint8_t)(nal_len[j] >> 8), pkt[off++] = (uint8_t)nal_len[j];
+                memcpy(pkt + off, nal[j], nal_len[j]);
+                off += nal_len[j];
+            }
+            pkt[0] = (uint8_t)(nri | 24);
+            i += k;
+            emit(user, 0, ts, i == n, pkt, off);
+        } else if (k == 1) {
+            emit(user, 0, ts, i + 1 == n, nal[i], nal_len[i]);
+            i++;
+        } else {
+            const uint8_t *p = nal[i] + 1;
+            size_t left = nal_len[i] - 1, room = IC_MAX_PAYLOAD - 2, frags = (left + room - 1) / room;
+            for (size_t f = 0; f < frags; f++) {
+                size_t m = left / (frags - f);
+                pkt[0] = (uint8_t)((nal[i][0] & 0xe0) | 28);
+                pkt[1] = (uint8_t)((f == 0 ? 0x80 : 0) | (f + 1 == frags ? 0x40 : 0) | (nal[i][0] & 0x1f));
+                memcpy(pkt + 2, p, m);
+                p += m, left -= m;
+                emit(user, 0, ts, f + 1 == frags && i + 1 == n, pkt, 2 + m);
+            }
+            i++;
+        }
+    }
+    return IRTC_OK;
+}
+
+int ic_source_send_frame(ic_source_t *s, bool video, uint64_t pts_us, const uint8_t *data, size_t len, ic_emit_fn emit,
+                         void *user)
+{
+    if (!s->external || !(video ? s->video : s->audio) || len == 0 || data == NULL ||
+        len > (video ? IC_MAX_FRAME : IC_MAX_PAYLOAD))
+        return IRTC_EINVAL;
+    int k = video;
+    if (!s->have_pts[k]) {
+        s->have_pts[k] = true;
+        s->pts0[k] = pts_us;
+        s->ts0[k] = video ? s->video_ts : s->audio_ts;
+    }
+    /* Signed: a capture clock stepping back a little must not jump the timestamp by hours. */
+    int64_t dt = (int64_t)(pts_us - s->pts0[k]);
+    uint32_t ts = s->ts0[k] + (uint32_t)(dt * (video ? 90 : 48) / 1000);
+    if (!video) {
+        emit(user, -1, ts, false, data, len);
+        return IRTC_OK;
+    }
+    if (s->h264)
+        return send_h264(ts, data, len, emit, user);
+    /* Packets of nearly equal size (as libwebrtc cuts them), each behind a
+     * 4-byte descriptor: X, S on the first, I with M (15-bit picture id). */
+    layer_t *L = &s->layer[0];
+    size_t room = IC_MAX_PAYLOAD - 4, n_pkts = (len + room - 1) / room, off = 0;
+    uint8_t pkt[IC_MAX_PAYLOAD];
+    for (size_t i = 0; i < n_pkts; i++) {
+        size_t n = (len - off) / (n_pkts - i);
+        pkt[0] = (uint8_t)(0x80 | (i == 0 ? 0x10 : 0));
+        pkt[1] = 0x80;
+        pkt[2] = (uint8_t)(0x80 | (L->picture_id >> 8));
+        pkt[3] = (uint8_t)L->picture_id;
+        memcpy(pkt + 4, data + off, n);
+        off += n;
+        emit(user, 0, ts, i + 1 == n_pkts, pkt, 4 + n);
+    }
+    L->picture_id = (uint16_t)((L->picture_id + 1) & 0x7fff);
+    return IRTC_OK;
+}
+
 void ic_source_run(ic_source_t *s, uint64_t now_us, ic_emit_fn emit, void *user)
 {
+    if (s->external)
+        return;
     /* At most a second of backlog after a stall: a real encoder drops frames. */
     if (s->audio && now_us > s->next_audio_us + 1000000)
         s->next_audio_us = now_us;

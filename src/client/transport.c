@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -31,6 +32,7 @@
 #include "media/rtp.h"
 #include "media/rtp_stats.h"
 #include "media/srtp_session.h"
+#include "media/codecs/h264.h"
 #include "media/codecs/vp8.h"
 #include "media/stun.h"
 #include "media/twcc.h"
@@ -75,6 +77,8 @@ typedef struct {
     bool in_frame, frame_broken;
     uint16_t frame_next_seq;
     ic_frame_t frame;
+    uint8_t *frame_buf; /* the frame's bytes; grown (to IC_MAX_FRAME) as frames need, not per packet */
+    size_t frame_cap;
 } recv_stream_t;
 
 struct ic_transport {
@@ -106,6 +110,7 @@ struct ic_transport {
     uint8_t ext_mid, ext_rid, ext_twcc;
     char mid_audio[33], mid_video[33];
     uint8_t pt_audio, pt_video;
+    bool video_h264; /* the answer chose H.264 for video */
     uint32_t rtcp_ssrc;
     send_track_t send[IC_MAX_SEND];
     unsigned n_send;
@@ -269,13 +274,89 @@ static void count_rtp(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, u
     }
 }
 
+/* Appends n bytes (after a start code when sc) to r's frame, growing its
+ * buffer as frames need it; the frame breaks when it would exceed IC_MAX_FRAME. */
+static void frame_append(recv_stream_t *r, bool sc, const uint8_t *p, size_t n)
+{
+    static const uint8_t start_code[4] = {0, 0, 0, 1};
+    size_t need = r->frame.bytes + n + (sc ? 4 : 0);
+    if (r->frame_broken)
+        return;
+    if (need > r->frame_cap) {
+        if (need > IC_MAX_FRAME) {
+            r->frame_broken = true; /* no decoder takes a frame this large from us */
+            return;
+        }
+        r->frame_cap = IRTC_MIN(IRTC_MAX(need * 2, (size_t)65536), (size_t)IC_MAX_FRAME);
+        r->frame_buf = xrealloc(r->frame_buf, r->frame_cap);
+    }
+    if (sc) {
+        memcpy(r->frame_buf + r->frame.bytes, start_code, 4);
+        r->frame.bytes += 4;
+    }
+    memcpy(r->frame_buf + r->frame.bytes, p, n);
+    r->frame.bytes += n;
+}
+
+/* H.264 (RFC 6184, mode 1) into an Annex B access unit: a frame is the
+ * packets of one timestamp up to the marker; single NAL units and STAP-A
+ * units each behind a start code, FU-A fragments joined under their NAL
+ * header.  Broken by a gap in sequence numbers or an FU-A without its start. */
+static void frame_h264(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, const uint8_t *p, size_t n)
+{
+    h264_desc_t d;
+    if (!r->in_frame) {
+        r->in_frame = true;
+        r->frame_broken = false;
+        r->frame = (ic_frame_t){.video = true, .h264 = true, .rtp_ts = h->ts};
+    } else if (h->seq != r->frame_next_seq || h->ts != r->frame.rtp_ts) {
+        r->frame_broken = true;
+    }
+    r->frame_next_seq = (uint16_t)(h->seq + 1);
+    if (h264_parse(p, n, &d) != 0) {
+        r->frame_broken = true;
+    } else {
+        r->frame.keyframe |= d.keyframe;
+        if (d.width > 0)
+            r->frame.width = d.width, r->frame.height = d.height;
+        uint8_t type = p[0] & 0x1f;
+        if (type == 24) { /* STAP-A: sizes checked by h264_parse */
+            for (size_t off = 1; off + 2 <= n;) {
+                size_t m = (size_t)p[off] << 8 | p[off + 1];
+                frame_append(r, true, p + off + 2, IRTC_MIN(m, n - off - 2));
+                off += 2 + m;
+            }
+        } else if (type == 28 && n >= 2) { /* FU-A */
+            if (p[1] & 0x80) {
+                uint8_t hdr = (uint8_t)((p[0] & 0xe0) | (p[1] & 0x1f));
+                frame_append(r, true, &hdr, 1);
+            } else if (r->frame.bytes == 0) {
+                r->frame_broken = true; /* its start was lost */
+            }
+            frame_append(r, false, p + 2, n - 2);
+        } else {
+            frame_append(r, true, p, n);
+        }
+    }
+    if (h->marker) {
+        r->in_frame = false;
+        r->frame.data = r->frame_buf;
+        if (!r->frame_broken && r->frame.bytes > 0)
+            t->cb.on_frame(t->user, &r->frame);
+    }
+}
+
 /* Frame boundaries: a VP8 frame starts at the descriptor's S bit (PID 0)
- * and ends at the RTP marker; an audio packet is a frame. */
+ * and ends at the RTP marker; H.264 in frame_h264; an audio packet is a frame. */
 static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h, const uint8_t *payload, size_t n)
 {
     if (!r->video) {
-        ic_frame_t f = {.video = false, .rtp_ts = h->ts, .bytes = n};
+        ic_frame_t f = {.video = false, .rtp_ts = h->ts, .bytes = n, .data = payload};
         t->cb.on_frame(t->user, &f);
+        return;
+    }
+    if (t->video_h264) {
+        frame_h264(t, r, h, payload, n);
         return;
     }
     vp8_desc_t d;
@@ -292,9 +373,10 @@ static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h
         r->frame_broken = true;
     }
     r->frame_next_seq = (uint16_t)(h->seq + 1);
-    r->frame.bytes += n - d.header_len;
+    frame_append(r, false, payload + d.header_len, n - d.header_len);
     if (h->marker && r->in_frame) {
         r->in_frame = false;
+        r->frame.data = r->frame_buf;
         if (!r->frame_broken)
             t->cb.on_frame(t->user, &r->frame);
     }
@@ -685,8 +767,10 @@ static void free_transport(void *arg)
     sec_session_dispose(&t->srtp_out);
     for (unsigned i = 0; i < t->n_send; i++)
         free(t->send[i].hist_storage);
-    for (unsigned i = 0; i < t->n_recv; i++)
+    for (unsigned i = 0; i < t->n_recv; i++) {
         free(t->recv[i].nack);
+        free(t->recv[i].frame_buf);
+    }
     free(t->twcc);
     free(t);
 }
@@ -799,6 +883,7 @@ int ic_transport_start(ic_transport_t *t, const ic_answer_t *a, bool controlling
     snprintf(t->mid_video, sizeof(t->mid_video), "%s", a->video.mid);
     t->pt_audio = a->audio.pt > 0 ? (uint8_t)a->audio.pt : IC_PT_OPUS;
     t->pt_video = a->video.pt > 0 ? (uint8_t)a->video.pt : IC_PT_VP8;
+    t->video_h264 = strcasecmp(a->video.codec, "H264") == 0;
     t->nack_enabled = a->video.nack;
     t->pli_enabled = a->video.pli;
     for (unsigned i = 0; i < t->n_send; i++)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define IC_MAX_FRAME (4u << 20) /* the largest encoded video frame sent or received */
+
 /* Media a publication sends.  Synthetic video has VP8's payload shape
  * (descriptor, keyframes every keyframe_interval_ms about 6x a delta frame)
  * at video_bitrate_bps and fps; synthetic audio is 20 ms Opus frames
@@ -28,6 +30,9 @@ typedef struct {
     unsigned simulcast;            /* 0 or 1: one encoding; 2..3 */
     uint16_t width, height;        /* the largest encoding's size in its keyframe headers; 0: 1280x720 */
     const char *rtpdump_video;     /* NULL: synthetic */
+    bool encoded_frames;           /* no generator: the owner hands its encoders' output to
+                                      ic_client_send_frame (one VP8 or H.264 encoding, Opus) */
+    bool h264;                     /* with encoded_frames: the video is H.264 (Annex B access units) */
 } ic_publish_opts_t;
 
 /* What a client received, summed over its subscriptions. */
@@ -47,14 +52,19 @@ typedef struct {
     uint64_t nacks_received, plis_received, retransmitted;
 } ic_send_stats_t;
 
-/* One received frame, reassembled from its RTP packets without decoding. */
+/* One received frame, reassembled from its RTP packets without decoding:
+ * data is what a decoder takes (a VP8 frame without its RTP descriptors, an
+ * H.264 access unit with start codes, an Opus packet), valid during the
+ * callback only. */
 typedef struct {
     const char *stream_id; /* the subscription's stream */
     bool video;
-    bool keyframe;          /* video: VP8 keyframe */
-    uint16_t width, height; /* video keyframes: from the VP8 frame header; else 0 */
+    bool h264;              /* video: an H.264 access unit in Annex B form (start codes), else VP8 */
+    bool keyframe;          /* video: VP8 keyframe, or H.264 IDR (or SPS) */
+    uint16_t width, height; /* video keyframes: from the VP8 frame header or the SPS; else 0 */
     uint32_t rtp_ts;
     size_t bytes; /* codec payload bytes (VP8 descriptors left out) */
+    const uint8_t *data; /* bytes of them */
 } ic_frame_t;
 
 #endif

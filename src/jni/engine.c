@@ -14,6 +14,9 @@
 
 #include "client/client.h"
 #include "core/common.h"
+#ifdef IRTC_HAVE_AV
+#include "jni/media_av.h"
+#endif
 
 #define MAX_REMOTES 16
 #define JOIN_TIMEOUT_US 10000000 /* ERR_SERVER_NO_RESPONSE after this */
@@ -21,6 +24,7 @@
 #define RECONNECT_FOR_US 30000000 /* then ERR_SOCKET_RECONNECT_FAIL */
 #define RECONNECT_EVERY_US 1000000
 #define MAX_PEERS 64
+#define VIDEO_BITRATE 1000000
 
 /* Guide §7.2.4.3 codes the engine itself produces. */
 enum {
@@ -36,13 +40,16 @@ enum {
     ERR_PUBLISH_VIDEO_STREAM_FAIL = 200026,
 };
 
-typedef enum { CMD_JOIN, CMD_LEAVE, CMD_LOCAL, CMD_RESOLUTION, CMD_REMOTE, CMD_RENEW, CMD_STOP } cmd_type_t;
+typedef enum { CMD_JOIN, CMD_LEAVE, CMD_LOCAL, CMD_RESOLUTION, CMD_REMOTE, CMD_RENEW, CMD_FRAME, CMD_EXTERNAL, CMD_CODEC, CMD_STOP } cmd_type_t;
 
 typedef struct cmd cmd_t;
 struct cmd {
     cmd_type_t type;
     char *s[6]; /* join: host, app, channel, user, token; remote: user; renew: token */
     int i[4];
+    uint64_t pts_us;  /* frame */
+    uint8_t *data;    /* frame: its bytes */
+    size_t len;
     cmd_t *next;
 };
 
@@ -52,9 +59,13 @@ typedef struct {
     char stream_id[24];
     bool has_audio, has_video;
     bool subscribed, sub_audio, sub_video;
+    bool sub_up; /* the subscription's transport came up */
     bool first_video, first_audio;
     uint64_t added_us;
     irtc_frames_t frames;
+#ifdef IRTC_HAVE_AV
+    irtc_av_decoder_t *dec; /* engine thread */
+#endif
 } remote_t;
 
 /* What the app wants of one user's media (set before or after the stream exists). */
@@ -76,6 +87,12 @@ struct irtc_engine {
     uint64_t join_start_us, joined_us, last_stats_us;
     bool send_audio, send_video;
     unsigned width, height, fps;
+    bool external; /* the app encodes and decodes (irtc_engine_send_frame, cb.on_frame) */
+    bool h264;     /* our video: H.264 (else VP8) */
+    bool published;
+#ifdef IRTC_HAVE_AV
+    irtc_av_source_t *av_src; /* the built-in source of our publication */
+#endif
     bool all_no_audio, all_no_video;
     pref_t prefs[MAX_REMOTES];
     remote_t remotes[MAX_REMOTES]; /* frames read under mu */
@@ -139,7 +156,7 @@ static void apply_prefs(irtc_engine_t *e, remote_t *r)
     bool want_a = r->has_audio && !no_a, want_v = r->has_video && !no_v;
     if (r->subscribed && (want_a != r->sub_audio || want_v != r->sub_video)) {
         ic_client_unsubscribe(e->client, r->stream_id);
-        r->subscribed = false;
+        r->subscribed = r->sub_up = false;
     }
     if (!r->subscribed && (want_a || want_v) && ic_client_subscribe(e->client, r->stream_id, want_a, want_v) == IRTC_OK) {
         r->subscribed = true;
@@ -148,11 +165,30 @@ static void apply_prefs(irtc_engine_t *e, remote_t *r)
     }
 }
 
+/* Engine thread; the caller holds mu. */
+static void remote_drop(remote_t *r)
+{
+    r->used = false;
+#ifdef IRTC_HAVE_AV
+    irtc_av_decoder_free(r->dec);
+    r->dec = NULL;
+#endif
+}
+
+static void stop_source(irtc_engine_t *e)
+{
+    e->published = false;
+#ifdef IRTC_HAVE_AV
+    irtc_av_source_free(e->av_src);
+    e->av_src = NULL;
+#endif
+}
+
 static void forget_remotes(irtc_engine_t *e)
 {
     pthread_mutex_lock(&e->mu);
     for (size_t k = 0; k < MAX_REMOTES; k++)
-        e->remotes[k].used = false;
+        remote_drop(&e->remotes[k]);
     pthread_mutex_unlock(&e->mu);
 }
 
@@ -163,7 +199,15 @@ static void publish(irtc_engine_t *e)
     if (!e->send_audio && !e->send_video)
         return;
     ic_publish_opts_t o = {.audio = true, .video = true, .fps = e->fps, .width = (uint16_t)e->width,
-                           .height = (uint16_t)e->height, .video_bitrate_bps = 1000000};
+                           .height = (uint16_t)e->height, .video_bitrate_bps = VIDEO_BITRATE};
+    /* Real frames from the app's encoders or the built-in one; the
+     * synthetic packets only where neither exists. */
+#ifdef IRTC_HAVE_AV
+    o.encoded_frames = true;
+#else
+    o.encoded_frames = e->external;
+#endif
+    o.h264 = o.encoded_frames && e->h264;
     if (ic_client_publish(e->client, &o) != IRTC_OK)
         EMIT(e, IRTC_EV_ERROR, "publish refused by the client core", ERR_PUBLISH_VIDEO_STREAM_FAIL, 0);
     /* A kind disabled before the join is published muted, so enabling it
@@ -248,6 +292,7 @@ static void on_stream_added(void *u, ic_client_t *c, const ic_stream_t *s)
         return;
     pthread_mutex_lock(&e->mu);
     memset(r, 0, sizeof(*r));
+    remote_drop(r);
     r->used = true;
     snprintf(r->user_id, sizeof(r->user_id), "%s", s->user_id);
     snprintf(r->stream_id, sizeof(r->stream_id), "%s", s->stream_id);
@@ -265,7 +310,7 @@ static void on_stream_removed(void *u, ic_client_t *c, const ic_stream_t *s)
     remote_t *r = remote_by_stream(e, s->stream_id);
     if (r != NULL) {
         pthread_mutex_lock(&e->mu);
-        r->used = false;
+        remote_drop(r);
         pthread_mutex_unlock(&e->mu);
     }
 }
@@ -278,6 +323,16 @@ static void on_published(void *u, ic_client_t *c, const char *stream_id, int err
         EMIT(e, IRTC_EV_ERROR, msg, err > 0 ? err : ERR_PUBLISH_VIDEO_STREAM_FAIL, 0);
         return;
     }
+    e->published = true;
+#ifdef IRTC_HAVE_AV
+    if (!e->external && e->av_src == NULL) {
+        char why[128];
+        e->av_src = irtc_av_source_new(e->h264, e->width, e->height, e->fps, VIDEO_BITRATE, ic_loop_now_us(e->loop),
+                                       why, sizeof(why));
+        if (e->av_src == NULL)
+            EMIT(e, IRTC_EV_ERROR, why, ERR_PUBLISH_VIDEO_STREAM_FAIL, 0);
+    }
+#endif
     EMIT(e, IRTC_EV_PUBLISHED, stream_id, e->width, e->height, 1, ms_since(e, e->join_start_us));
 }
 
@@ -285,12 +340,49 @@ static void on_subscribed(void *u, ic_client_t *c, const char *stream_id, int er
 {
     (void)c;
     irtc_engine_t *e = u;
-    if (err == 0)
-        return;
     remote_t *r = remote_by_stream(e, stream_id);
+    if (err == 0) {
+        if (r != NULL)
+            r->sub_up = true;
+        return;
+    }
+    bool was_up = r != NULL && r->sub_up;
     if (r != NULL)
-        r->subscribed = false;
+        r->subscribed = r->sub_up = false;
+    /* A subscription that was up and fails has been ended by the server
+     * (its DTLS close_notify as the publisher leaves, which may arrive
+     * before stream-removed): not the app's error. */
+    if (err < 0 && was_up)
+        return;
     EMIT(e, IRTC_EV_ERROR, msg, err > 0 ? err : ERR_JOIN_CHANNEL_FAIL, 0);
+}
+
+/* Decodes f with the built-in decoders into r's sink: the pictures it
+ * produced, or -1 when nothing here decodes (the app does, or no FFmpeg). */
+static int decode_frame(irtc_engine_t *e, remote_t *r, const ic_frame_t *f)
+{
+#ifdef IRTC_HAVE_AV
+    if (e->external)
+        return -1;
+    if (r->dec == NULL)
+        r->dec = irtc_av_decoder_new();
+    int n = f->video ? irtc_av_decode_video(r->dec, f->h264, f->keyframe, f->data, f->bytes)
+                     : irtc_av_decode_audio(r->dec, f->data, f->bytes);
+    irtc_av_decoded_t d;
+    irtc_av_decoded(r->dec, &d);
+    pthread_mutex_lock(&e->mu);
+    r->frames.decoded_frames = d.video_frames;
+    r->frames.decode_errors = d.video_errors + d.audio_errors;
+    r->frames.decoded_width = d.width;
+    r->frames.decoded_height = d.height;
+    r->frames.audio_decoded = d.audio_frames;
+    r->frames.audio_level = d.level;
+    pthread_mutex_unlock(&e->mu);
+    return n < 0 ? 0 : n;
+#else
+    (void)e, (void)r, (void)f;
+    return -1;
+#endif
 }
 
 static void on_frame(void *u, ic_client_t *c, const ic_frame_t *f)
@@ -300,6 +392,9 @@ static void on_frame(void *u, ic_client_t *c, const ic_frame_t *f)
     remote_t *r = remote_by_stream(e, f->stream_id);
     if (r == NULL)
         return;
+    if (e->external && e->cb.on_frame != NULL)
+        e->cb.on_frame(e->user, r->user_id, f);
+    int decoded = decode_frame(e, r, f);
     pthread_mutex_lock(&e->mu);
     if (f->video) {
         r->frames.video_frames++;
@@ -313,10 +408,12 @@ static void on_frame(void *u, ic_client_t *c, const ic_frame_t *f)
         r->frames.audio_frames++;
     }
     pthread_mutex_unlock(&e->mu);
-    /* The first frame a player could show is the first whole keyframe. */
-    if (f->video && f->keyframe && f->width > 0 && !r->first_video) {
+    /* The first frame shown: the first decoded picture, or without a
+     * decoder here, the first whole keyframe (the first one a decoder could show). */
+    if (f->video && !r->first_video && (decoded > 0 || (decoded < 0 && f->keyframe && f->width > 0))) {
         r->first_video = true;
-        EMIT(e, IRTC_EV_FIRST_VIDEO, r->user_id, f->width, f->height, ms_since(e, r->added_us));
+        uint16_t w = decoded > 0 ? r->frames.decoded_width : f->width, h = decoded > 0 ? r->frames.decoded_height : f->height;
+        EMIT(e, IRTC_EV_FIRST_VIDEO, r->user_id, w, h, ms_since(e, r->added_us));
     } else if (!f->video && !r->first_audio) {
         r->first_audio = true;
         EMIT(e, IRTC_EV_FIRST_AUDIO, r->user_id, ms_since(e, r->added_us));
@@ -342,6 +439,18 @@ static void on_renewed(void *u, ic_client_t *c, int err, const char *msg)
         EMIT((irtc_engine_t *)u, IRTC_EV_ERROR, msg, err > 0 ? err : ERR_SDK_NOT_SUPPORTED, 0);
 }
 
+static void on_keyframe_request(void *u, ic_client_t *c)
+{
+    (void)c;
+    irtc_engine_t *e = u;
+#ifdef IRTC_HAVE_AV
+    if (e->av_src != NULL)
+        irtc_av_source_keyframe(e->av_src);
+#endif
+    if (e->external)
+        EMIT(e, IRTC_EV_KEYFRAME_REQUEST, NULL, 0);
+}
+
 static void stats_values(irtc_engine_t *e, int64_t v[8])
 {
     ic_recv_stats_t rx;
@@ -364,6 +473,7 @@ static void on_left(void *u, ic_client_t *c, int reason, const char *msg)
     stats_values(e, v);
     bool was_joined = e->joined;
     e->joined = false;
+    stop_source(e);
     e->client = NULL;
     ic_loop_defer(e->loop, drop_client, c);
     forget_remotes(e);
@@ -395,6 +505,7 @@ static const ic_callbacks_t client_cbs = {
     .on_token_expiring = on_token_expiring,
     .on_frame = on_frame,
     .on_renewed = on_renewed,
+    .on_keyframe_request = on_keyframe_request,
 };
 
 /* ---- commands, on the engine thread ---- */
@@ -504,6 +615,10 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
         if (*flag != on && e->client != NULL && e->joined)
             ic_client_mute(e->client, video, !on);
         *flag = on;
+#ifdef IRTC_HAVE_AV
+        if (video && on && e->av_src != NULL)
+            irtc_av_source_keyframe(e->av_src); /* receivers start again from a keyframe */
+#endif
         break;
     }
     case CMD_RESOLUTION:
@@ -523,6 +638,16 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
             k->s[0] = NULL;
         }
         break;
+    case CMD_EXTERNAL:
+        e->external = k->i[0]; /* the next publication's source and the next frames' decoding */
+        break;
+    case CMD_CODEC:
+        e->h264 = k->i[0]; /* the next publication's */
+        break;
+    case CMD_FRAME:
+        if (e->external && e->client != NULL && e->published)
+            ic_client_send_frame(e->client, k->i[0], k->pts_us, k->data, k->len);
+        break;
     case CMD_STOP:
         return false;
     }
@@ -531,10 +656,19 @@ static bool run_cmd(irtc_engine_t *e, cmd_t *k)
 
 static void cmd_free(cmd_t *k)
 {
+    free(k->data);
     for (size_t n = 0; n < IRTC_ARRAY_SIZE(k->s); n++)
         free(k->s[n]);
     free(k);
 }
+
+#ifdef IRTC_HAVE_AV
+static void send_encoded(void *user, bool video, uint64_t pts_us, const uint8_t *data, size_t len)
+{
+    irtc_engine_t *e = user;
+    ic_client_send_frame(e->client, video, pts_us, data, len);
+}
+#endif
 
 static void *engine_main(void *arg)
 {
@@ -556,6 +690,10 @@ static void *engine_main(void *arg)
             break;
         ic_loop_run(e->loop, 20);
         uint64_t now = ic_loop_now_us(e->loop);
+#ifdef IRTC_HAVE_AV
+        if (e->av_src != NULL && e->client != NULL && e->published)
+            irtc_av_source_run(e->av_src, now, e->send_video, e->send_audio, send_encoded, e);
+#endif
         if (e->reconnecting && e->client == NULL && now >= e->next_attempt_us) {
             if (now - e->lost_us > RECONNECT_FOR_US) {
                 e->reconnecting = false;
@@ -592,6 +730,8 @@ static void *engine_main(void *arg)
         ic_client_free(c);
     }
     forget_join(e);
+    stop_source(e);
+    forget_remotes(e);
     for (int n = 0; n < 5; n++)
         ic_loop_run(e->loop, 1);
     if (e->cb.on_thread_exit != NULL)
@@ -714,6 +854,34 @@ void irtc_engine_set_remote(irtc_engine_t *e, const char *user_id, bool video, b
     k->s[0] = user_id ? xstrdup(user_id) : NULL;
     k->i[0] = video, k->i[1] = receive;
     push(e, k);
+}
+
+void irtc_engine_set_external(irtc_engine_t *e, bool external)
+{
+    cmd_t *k = cmd_new(CMD_EXTERNAL);
+    k->i[0] = external;
+    push(e, k);
+}
+
+void irtc_engine_set_h264(irtc_engine_t *e, bool h264)
+{
+    cmd_t *k = cmd_new(CMD_CODEC);
+    k->i[0] = h264;
+    push(e, k);
+}
+
+int irtc_engine_send_frame(irtc_engine_t *e, bool video, uint64_t pts_us, const uint8_t *data, size_t len)
+{
+    if (data == NULL || len == 0 || len > IC_MAX_FRAME)
+        return ERR_INVALID_CONNECT_PARAMETER;
+    cmd_t *k = cmd_new(CMD_FRAME);
+    k->i[0] = video;
+    k->pts_us = pts_us;
+    k->data = xmalloc(len);
+    memcpy(k->data, data, len);
+    k->len = len;
+    push(e, k);
+    return 0;
 }
 
 int irtc_engine_renew(irtc_engine_t *e, const char *token)

@@ -1,7 +1,8 @@
 /*
  * irtc_jni.c — the JNI layer of the Android SDK: com.isdp.irtc.NativeEngine's
  * native methods over engine.h, and the engine's events handed to
- * NativeEngine.onNativeEvent(int, String, long[]).
+ * NativeEngine.onNativeEvent(int, String, long[]); with external media, every
+ * received encoded frame handed to NativeEngine.onNativeFrame.
  *
  * Threads: the native methods run on the caller's thread and only queue
  * work (engine.h); onNativeEvent is called on the engine thread, attached to
@@ -21,7 +22,7 @@
 typedef struct {
     JavaVM *vm;
     jobject self; /* global reference to the NativeEngine */
-    jmethodID on_event;
+    jmethodID on_event, on_frame;
     JNIEnv *env; /* the engine thread's, once attached */
     irtc_engine_t *engine;
 } jctx_t;
@@ -64,6 +65,27 @@ static void on_event(void *user, const irtc_event_t *ev)
         (*env)->DeleteLocalRef(env, v);
 }
 
+static void on_frame(void *user, const char *user_id, const ic_frame_t *f)
+{
+    jctx_t *x = user;
+    JNIEnv *env = engine_env(x);
+    if (env == NULL || f->bytes > INT32_MAX)
+        return;
+    jstring u = (*env)->NewStringUTF(env, user_id);
+    jbyteArray data = (*env)->NewByteArray(env, (jsize)f->bytes);
+    if (u != NULL && data != NULL) {
+        (*env)->SetByteArrayRegion(env, data, 0, (jsize)f->bytes, (const jbyte *)f->data);
+        (*env)->CallVoidMethod(env, x->self, x->on_frame, u, (jboolean)f->video, (jboolean)f->h264, (jboolean)f->keyframe,
+                               (jint)f->width, (jint)f->height, (jlong)f->rtp_ts, data);
+    }
+    if ((*env)->ExceptionCheck(env))
+        (*env)->ExceptionClear(env);
+    if (u != NULL)
+        (*env)->DeleteLocalRef(env, u);
+    if (data != NULL)
+        (*env)->DeleteLocalRef(env, data);
+}
+
 static void on_thread_exit(void *user)
 {
     jctx_t *x = user;
@@ -96,13 +118,14 @@ JNIEXPORT jlong JNICALL Java_com_isdp_irtc_NativeEngine_nativeCreate(JNIEnv *env
         return 0;
     jclass cls = (*env)->GetObjectClass(env, self);
     x->on_event = (*env)->GetMethodID(env, cls, "onNativeEvent", "(ILjava/lang/String;[J)V");
-    if (x->on_event == NULL || (*env)->GetJavaVM(env, &x->vm) != 0) {
+    x->on_frame = x->on_event ? (*env)->GetMethodID(env, cls, "onNativeFrame", "(Ljava/lang/String;ZZZIIJ[B)V") : NULL;
+    if (x->on_frame == NULL || (*env)->GetJavaVM(env, &x->vm) != 0) {
         free(x);
         return 0; /* NoSuchMethodError pending */
     }
     x->self = (*env)->NewGlobalRef(env, self);
     char err[256] = "";
-    irtc_engine_callbacks_t cb = {on_event, on_thread_exit};
+    irtc_engine_callbacks_t cb = {on_event, on_thread_exit, on_frame};
     x->engine = irtc_engine_new(&cb, x, err, sizeof(err));
     if (x->engine == NULL) {
         (*env)->DeleteGlobalRef(env, x->self);
@@ -185,7 +208,8 @@ JNIEXPORT jint JNICALL Java_com_isdp_irtc_NativeEngine_nativeRenew(JNIEnv *env, 
     return rc;
 }
 
-/* {video frames, video bytes, keyframes, audio frames, width, height}, or null. */
+/* {video frames, video bytes, keyframes, audio frames, width, height, decoded frames, decoded width, decoded
+ * height, decode errors, audio decoded, audio level}, or null. */
 JNIEXPORT jlongArray JNICALL Java_com_isdp_irtc_NativeEngine_nativeFrames(JNIEnv *env, jobject self, jlong h,
                                                                           jstring user)
 {
@@ -196,10 +220,41 @@ JNIEXPORT jlongArray JNICALL Java_com_isdp_irtc_NativeEngine_nativeFrames(JNIEnv
     put_str(env, user, u);
     if (!found)
         return NULL;
-    jlong v[6] = {(jlong)f.video_frames, (jlong)f.video_bytes, (jlong)f.keyframes, (jlong)f.audio_frames, f.width,
-                  f.height};
-    jlongArray out = (*env)->NewLongArray(env, 6);
+    jlong v[12] = {(jlong)f.video_frames,   (jlong)f.video_bytes,   (jlong)f.keyframes,      (jlong)f.audio_frames,
+                   f.width,                 f.height,               (jlong)f.decoded_frames, f.decoded_width,
+                   f.decoded_height,        (jlong)f.decode_errors, (jlong)f.audio_decoded,  f.audio_level};
+    jlongArray out = (*env)->NewLongArray(env, 12);
     if (out != NULL)
-        (*env)->SetLongArrayRegion(env, out, 0, 6, v);
+        (*env)->SetLongArrayRegion(env, out, 0, 12, v);
     return out;
+}
+
+JNIEXPORT void JNICALL Java_com_isdp_irtc_NativeEngine_nativeSetH264(JNIEnv *env, jobject self, jlong h, jboolean h264)
+{
+    (void)env, (void)self;
+    irtc_engine_set_h264(ctx(h)->engine, h264);
+}
+
+JNIEXPORT void JNICALL Java_com_isdp_irtc_NativeEngine_nativeSetExternal(JNIEnv *env, jobject self, jlong h,
+                                                                         jboolean external)
+{
+    (void)env, (void)self;
+    irtc_engine_set_external(ctx(h)->engine, external);
+}
+
+/* One encoded frame of the app's encoder: data[0..len). */
+JNIEXPORT jint JNICALL Java_com_isdp_irtc_NativeEngine_nativeSendFrame(JNIEnv *env, jobject self, jlong h,
+                                                                       jboolean video, jlong pts_us, jbyteArray data,
+                                                                       jint len)
+{
+    (void)self;
+    if (data == NULL || len <= 0 || len > (*env)->GetArrayLength(env, data))
+        return 200006; /* ERR_INVALID_CONNECT_PARAMETER, as the engine answers */
+    /* Not a critical region: the engine takes its queue's lock while copying. */
+    jbyte *p = (*env)->GetByteArrayElements(env, data, NULL);
+    if (p == NULL)
+        return 200020; /* ERR_MEM_NOT_ENOUGH (OutOfMemoryError pending) */
+    int rc = irtc_engine_send_frame(ctx(h)->engine, video, (uint64_t)pts_us, (const uint8_t *)p, (size_t)len);
+    (*env)->ReleaseByteArrayElements(env, data, p, JNI_ABORT);
+    return rc;
 }

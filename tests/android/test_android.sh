@@ -30,6 +30,7 @@ for p in INTERNET RECORD_AUDIO CAMERA READ_PHONE_STATE MODIFY_AUDIO_SETTINGS ACC
 done
 check "proguard.txt keeps native methods" grep -q 'native <methods>' "$W/proguard.txt"
 check "proguard.txt keeps the listener" grep -q 'ISDPVideoEngineListener' "$W/proguard.txt"
+check "proguard.txt keeps the JNI frame callback" grep -q 'onNativeFrame(java.lang.String, boolean, boolean, boolean, int, int, long, byte\[\])' "$W/proguard.txt"
 mkdir -p "$W/classes"
 (cd "$W/classes" && "$JAVA_HOME/bin/jar" xf "$W/classes.jar")
 n_android=$(find "$W/classes" -path '*/android/*' -name '*.class' | wc -l)

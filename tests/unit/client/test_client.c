@@ -6,10 +6,17 @@
  *    Janus-shaped offer mirrors its m-lines;
  *  - source.c: bitrate, frame rate, keyframes (periodic and on request),
  *    simulcast layers, Opus frames;
+ *  - source.c with encoded_frames: a VP8 frame cut behind RFC 7741
+ *    descriptors (S on the first, marker on the last, picture id counting,
+ *    timestamps from the capture time), Opus one packet per frame, bad
+ *    frames refused; an H.264 access unit as STAP-A (SPS, PPS) and FU-A (a
+ *    large IDR slice), and the SDP offers for it;
  *  - transport.c: two transports on one loop over real UDP on 127.0.0.1,
  *    one offering (controlling, DTLS client) and one answering (controlled,
  *    DTLS server): ICE both ways, DTLS-SRTP with each profile, media
- *    counted, transport-cc feedback flowing.
+ *    counted, transport-cc feedback flowing, an encoded VP8 frame and an
+ *    Opus packet handed whole, byte for byte, to the receiver's on_frame;
+ *    an H.264 access unit reassembled into the same Annex B bytes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -232,10 +239,164 @@ static void test_source(void)
     ok(s == NULL && why != NULL, "a missing rtpdump file is refused");
 }
 
+/* ---- encoded frames: the owner's encoder output packetized ---- */
+
+typedef struct {
+    uint8_t data[8192];
+    size_t len;
+    unsigned packets, starts, markers, audio;
+    uint32_t ts[2];
+    uint16_t pid[4];
+    unsigned frames;
+} cut_t;
+
+static void cut_sink(void *user, int layer, uint32_t ts, bool marker, const uint8_t *p, size_t len)
+{
+    cut_t *c = user;
+    if (layer < 0) {
+        c->audio++;
+        c->ts[0] = ts;
+        return;
+    }
+    c->packets++;
+    c->ts[1] = ts;
+    ok(len <= IC_MAX_PAYLOAD && len > 4 && (p[0] & 0x80) && p[1] == 0x80 && (p[2] & 0x80),
+       "packet %u: X, I and a 15-bit picture id (%zu bytes)", c->packets, len);
+    if (p[0] & 0x10) {
+        c->starts++;
+        if (c->frames < 4)
+            c->pid[c->frames++] = (uint16_t)((p[2] & 0x7f) << 8 | p[3]);
+    }
+    c->markers += marker;
+    if (c->len + len - 4 <= sizeof(c->data)) {
+        memcpy(c->data + c->len, p + 4, len - 4);
+        c->len += len - 4;
+    }
+}
+
+/* A VP8 keyframe's first bytes (RFC 6386 §9.1) for w x h, then filler. */
+static void fake_vp8_key(uint8_t *f, size_t n, unsigned w, unsigned h)
+{
+    for (size_t i = 0; i < n; i++)
+        f[i] = (uint8_t)(i * 7);
+    f[0] = 0x10, f[1] = f[2] = 0;
+    f[3] = 0x9d, f[4] = 0x01, f[5] = 0x2a;
+    f[6] = (uint8_t)w, f[7] = (uint8_t)(w >> 8), f[8] = (uint8_t)h, f[9] = (uint8_t)(h >> 8);
+}
+
+static void test_encoded_frames(void)
+{
+    ic_publish_opts_t o = {.audio = true, .video = true, .encoded_frames = true, .simulcast = 3};
+    const char *why;
+    ic_source_t *s = ic_source_new(&o, 0, &why);
+    is_int(ic_source_layers(s), 1, "encoded frames: one encoding, whatever simulcast says");
+    cut_t c = {0};
+    for (uint64_t t = 0; t < 1000000; t += 5000)
+        ic_source_run(s, t, cut_sink, &c);
+    ok(c.packets == 0 && c.audio == 0, "nothing is generated");
+    uint8_t frame[3000];
+    fake_vp8_key(frame, sizeof(frame), 320, 240);
+    is_int(ic_source_send_frame(s, true, 1000000, frame, sizeof(frame), cut_sink, &c), IRTC_OK, "a 3000-byte frame");
+    ok(c.packets == 3 && c.starts == 1 && c.markers == 1, "in three packets, S on the first, marker on the last");
+    ok(c.len == sizeof(frame) && memcmp(c.data, frame, sizeof(frame)) == 0, "carrying the frame byte for byte");
+    uint32_t ts0 = c.ts[1];
+    frame[0] = 0x11; /* a delta frame */
+    ic_source_send_frame(s, true, 1000000 + 66666, frame, 500, cut_sink, &c);
+    is_int(c.packets, 4, "a small frame is one packet");
+    is_int((uint32_t)(c.ts[1] - ts0), 5999, "its timestamp 66.666 ms later at 90 kHz");
+    is_int(c.pid[1], (c.pid[0] + 1) & 0x7fff, "the picture id counts frames");
+    uint8_t opus[60] = {0xfc};
+    is_int(ic_source_send_frame(s, false, 5000, opus, sizeof(opus), cut_sink, &c), IRTC_OK, "an Opus packet");
+    uint32_t a0 = c.ts[0];
+    ic_source_send_frame(s, false, 25000, opus, sizeof(opus), cut_sink, &c);
+    ok(c.audio == 2 && c.ts[0] - a0 == 960, "one packet per frame, 960 ticks per 20 ms");
+    is_int(ic_source_send_frame(s, false, 0, opus, IC_MAX_PAYLOAD + 1, cut_sink, &c), IRTC_EINVAL,
+           "an Opus packet over the payload size is refused");
+    is_int(ic_source_send_frame(s, true, 0, frame, 0, cut_sink, &c), IRTC_EINVAL, "an empty frame is refused");
+    ic_source_free(s);
+    o.encoded_frames = false;
+    s = ic_source_new(&o, 0, &why);
+    is_int(ic_source_send_frame(s, true, 0, frame, 100, cut_sink, &c), IRTC_EINVAL,
+           "a synthetic publication takes no encoded frame");
+    ic_source_free(s);
+}
+
+/* An H.264 access unit: SPS (type 7), PPS (8), a 3000-byte IDR slice (5). */
+static size_t fake_h264_idr(uint8_t *au)
+{
+    size_t n = 0;
+    static const uint8_t sc[4] = {0, 0, 0, 1};
+    memcpy(au + n, sc, 4), n += 4;
+    au[n++] = 0x67;
+    for (int i = 0; i < 15; i++)
+        au[n++] = (uint8_t)(0x42 + i);
+    memcpy(au + n, sc, 4), n += 4;
+    au[n++] = 0x68, au[n++] = 0xce, au[n++] = 0x3c, au[n++] = 0x80;
+    memcpy(au + n, sc, 4), n += 4;
+    au[n++] = 0x65;
+    for (int i = 0; i < 2999; i++)
+        au[n++] = (uint8_t)(i % 251 + 1); /* no zero: no start-code emulation */
+    return n;
+}
+
+typedef struct {
+    uint8_t type[8];
+    bool marker[8];
+    unsigned n;
+} h264_cut_t;
+
+static void h264_sink(void *user, int layer, uint32_t ts, bool marker, const uint8_t *p, size_t len)
+{
+    (void)ts, (void)layer;
+    h264_cut_t *c = user;
+    ok(len <= IC_MAX_PAYLOAD, "H.264 packet %u fits (%zu bytes)", c->n + 1, len);
+    if (c->n < 8) {
+        c->type[c->n] = p[0] & 0x1f;
+        c->marker[c->n++] = marker;
+    }
+}
+
+static void test_h264_packetizer(void)
+{
+    ic_publish_opts_t o = {.video = true, .encoded_frames = true, .h264 = true};
+    const char *why;
+    ic_source_t *s = ic_source_new(&o, 0, &why);
+    uint8_t au[4096];
+    size_t n = fake_h264_idr(au);
+    h264_cut_t c = {0};
+    is_int(ic_source_send_frame(s, true, 0, au, n, h264_sink, &c), IRTC_OK, "an H.264 access unit");
+    ok(c.n == 4 && c.type[0] == 24 && c.type[1] == 28 && c.type[3] == 28, "STAP-A (SPS + PPS), then three FU-A");
+    ok(!c.marker[0] && !c.marker[2] && c.marker[3], "the marker on the last packet only");
+    uint8_t junk[16] = {1, 2, 3};
+    is_int(ic_source_send_frame(s, true, 0, junk, sizeof(junk), h264_sink, &c), IRTC_EINVAL,
+           "bytes without a start code are refused");
+    ic_source_free(s);
+
+    buf_t b;
+    buf_init(&b);
+    ic_offer_t off;
+    offer_defaults(&off);
+    off.video = off.send = off.h264 = true;
+    off.n_layers = 1;
+    off.video_ssrc[0] = 5;
+    ic_offer_write(&b, &off);
+    ok(strstr(b.base, "m=video 9 UDP/TLS/RTP/SAVPF 102 103") && strstr(b.base, "packetization-mode=1") &&
+           !strstr(b.base, "VP8"),
+       "an H.264 sender offers H.264 only");
+    buf_dispose(&b);
+    buf_init(&b);
+    off.send = off.h264 = false;
+    ic_offer_write(&b, &off);
+    ok(strstr(b.base, "SAVPF 96 97 102 103") && strstr(b.base, "H264/90000"), "a receiver offers VP8 and H.264");
+    buf_dispose(&b);
+}
+
 /* ---- two transports back to back ---- */
 
 typedef struct {
     int connected, failed, first, keyframe_requests;
+    int big_frames, audio_frames, key_w, key_h;
+    int h264_frames, h264_keys;
 } tstate_t;
 
 static void t_connected(void *u)
@@ -255,7 +416,36 @@ static void t_keyframe(void *u)
 {
     ((tstate_t *)u)->keyframe_requests++;
 }
-static const ic_transport_callbacks_t tcb = {t_connected, t_failed, t_first, t_keyframe};
+static uint8_t big_frame[5000];
+static uint8_t h264_au[4096];
+static size_t h264_au_len;
+static void t_frame(void *u, ic_frame_t *f)
+{
+    tstate_t *st = u;
+    if (f->h264) {
+        st->h264_frames += f->bytes == h264_au_len && memcmp(f->data, h264_au, h264_au_len) == 0;
+        st->h264_keys += f->keyframe;
+        return;
+    }
+    if (f->video && f->bytes == sizeof(big_frame) && memcmp(f->data, big_frame, sizeof(big_frame)) == 0) {
+        st->big_frames++;
+        st->key_w = f->keyframe ? f->width : 0;
+        st->key_h = f->height;
+    } else if (!f->video && f->bytes == 61 && f->data[0] == 0xfc && f->data[60] == 0x5a) {
+        st->audio_frames++;
+    }
+}
+static const ic_transport_callbacks_t tcb = {t_connected, t_failed, t_first, t_keyframe, t_frame};
+
+typedef struct {
+    ic_transport_t *t;
+    int ta, tv;
+} pair_out_t;
+static void pair_emit(void *user, int layer, uint32_t ts, bool marker, const uint8_t *p, size_t len)
+{
+    pair_out_t *o = user;
+    ic_transport_send_media(o->t, (unsigned)(layer < 0 ? o->ta : o->tv), ts, marker, p, len);
+}
 
 /* The description `peer` would have written for transport t. */
 static void describe(ic_loop_t *l, ic_transport_t *t, ic_setup_t setup, ic_answer_t *a)
@@ -289,6 +479,45 @@ static bool run_until(ic_loop_t *l, const int *a, const int *b, unsigned ms)
     while ((!*a || (b && !*b)) && clock_mono_ms() < end)
         ic_loop_run(l, 5);
     return *a && (!b || *b);
+}
+
+/* b receives a's H.264 (the answer chose it): access units come out as sent. */
+static void test_h264_pair(void)
+{
+    char err[256];
+    ic_loop_t *l = ic_loop_new(NULL, err, sizeof(err));
+    tstate_t sa = {0}, sb = {0};
+    ic_transport_t *a = ic_transport_new(l, "127.0.0.1", 1, &tcb, &sa);
+    ic_transport_t *b = ic_transport_new(l, "127.0.0.1", 1, &tcb, &sb);
+    int tv = ic_transport_add_send(a, true, 0xC0C0C0C0, NULL);
+    ic_answer_t da, db;
+    describe(l, b, IC_SETUP_PASSIVE, &db);
+    describe(l, a, IC_SETUP_ACTIVE, &da);
+    db.video.pt = da.video.pt = IC_PT_H264;
+    snprintf(db.video.codec, sizeof(db.video.codec), "H264");
+    snprintf(da.video.codec, sizeof(da.video.codec), "H264");
+    ic_transport_start(a, &db, true);
+    ic_transport_start(b, &da, false);
+    ok(run_until(l, &sa.connected, &sb.connected, 5000), "H.264 pair connected");
+    h264_au_len = fake_h264_idr(h264_au);
+    ic_publish_opts_t o = {.video = true, .encoded_frames = true, .h264 = true};
+    const char *why;
+    ic_source_t *src = ic_source_new(&o, 0, &why);
+    pair_out_t po = {a, -1, tv};
+    for (int i = 0; i < 3; i++) {
+        ic_source_send_frame(src, true, (uint64_t)i * 33333, h264_au, h264_au_len, pair_emit, &po);
+        ic_loop_run(l, 0);
+    }
+    uint64_t end = clock_mono_ms() + 1000;
+    while (sb.h264_frames < 3 && clock_mono_ms() < end)
+        ic_loop_run(l, 5);
+    is_int(sb.h264_frames, 3, "three H.264 access units arrive as the same Annex B bytes");
+    is_int(sb.h264_keys, 3, "flagged as keyframes (IDR)");
+    ic_source_free(src);
+    ic_transport_free(b);
+    ic_transport_free(a);
+    ic_loop_run(l, 0);
+    ic_loop_free(l);
 }
 
 static void test_transport_pair(const char *profiles, int want_profile)
@@ -334,6 +563,27 @@ static void test_transport_pair(const char *profiles, int want_profile)
     ok(rx.twcc_sent > 0, "b sends transport-cc feedback (%llu)", (unsigned long long)rx.twcc_sent);
     is_int(tx.packets, 250, "a counted what it sent");
     ok(sa.keyframe_requests == 0, "no keyframe request yet");
+
+    ic_publish_opts_t eo = {.audio = true, .video = true, .encoded_frames = true};
+    const char *why;
+    ic_source_t *src = ic_source_new(&eo, 0, &why);
+    pair_out_t po = {a, ta, tv};
+    fake_vp8_key(big_frame, sizeof(big_frame), 640, 360);
+    uint8_t opus[61];
+    memset(opus, 0x5a, sizeof(opus));
+    opus[0] = 0xfc;
+    for (int i = 0; i < 3; i++) {
+        ic_source_send_frame(src, true, (uint64_t)i * 33333, big_frame, sizeof(big_frame), pair_emit, &po);
+        ic_source_send_frame(src, false, (uint64_t)i * 20000, opus, sizeof(opus), pair_emit, &po);
+        ic_loop_run(l, 0);
+    }
+    end = clock_mono_ms() + 1000;
+    while ((sb.big_frames < 3 || sb.audio_frames < 3) && clock_mono_ms() < end)
+        ic_loop_run(l, 5);
+    is_int(sb.big_frames, 3, "three encoded 5000-byte VP8 frames arrive whole, byte for byte");
+    ok(sb.key_w == 640 && sb.key_h == 360, "as keyframes of 640x360 (%dx%d)", sb.key_w, sb.key_h);
+    is_int(sb.audio_frames, 3, "and the Opus packets");
+    ic_source_free(src);
     ic_transport_free(b);
     ic_transport_free(a);
     ic_loop_run(l, 0);
@@ -344,7 +594,10 @@ int main(void)
 {
     test_offers();
     test_source();
+    test_encoded_frames();
+    test_h264_packetizer();
     test_transport_pair("SRTP_AEAD_AES_128_GCM", SEC_PROFILE_AEAD_AES_128_GCM);
     test_transport_pair("SRTP_AES128_CM_SHA1_80", SEC_PROFILE_AES128_CM_SHA1_80);
+    test_h264_pair();
     return done_testing();
 }

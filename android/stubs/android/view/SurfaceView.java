@@ -17,4 +17,14 @@ public class SurfaceView {
     public Context getContext() {
         return context;
     }
+
+    /** On the desktop: a holder without a surface (the SDK draws nothing there). */
+    public SurfaceHolder getHolder() {
+        return new SurfaceHolder() {
+            @Override
+            public Surface getSurface() {
+                return null;
+            }
+        };
+    }
 }

@@ -36,6 +36,11 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     private final Map<String, VideoCanvas> remoteCanvases = new HashMap<String, VideoCanvas>();
     private final List<String> remoteUsers = new ArrayList<String>();
     private boolean localVideo = true, localAudio = true;
+    /* resetResolution's, for the device's encoder (the engine's defaults) */
+    private int width = 640, height = 360, fps = 15;
+    private boolean h264; /* setTransCoding's */
+    /* On Android: Camera2 / MediaCodec / AudioTrack as the engine's external media; null on the desktop. */
+    private AndroidMedia media;
 
     // ---- lifecycle ----
 
@@ -80,21 +85,30 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             return;
         }
         nativeEngine = n;
+        if (System.getProperty("java.vm.name", "").contains("Dalvik")) {
+            media = new AndroidMedia(mContext, this);
+            n.setExternal(media);
+        }
     }
 
     @Override
     public void onDestroy() {
         NativeEngine n;
         ExecutorService own;
+        AndroidMedia m;
         synchronized (this) {
             n = nativeEngine;
             own = ownExecutor;
+            m = media;
             nativeEngine = null;
             ownExecutor = null;
+            media = null;
             inChannel = false;
         }
         if (n != null)
             n.destroy(); /* joins the engine thread: no event after this */
+        if (m != null)
+            m.release();
         if (own != null)
             own.shutdown();
     }
@@ -209,6 +223,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
     @Override
     public synchronized int setupLocalVideo(SurfaceView view, int renderMode, String user) {
         localCanvas = new VideoCanvas(view, renderMode, channelId, user);
+        if (media != null)
+            media.setLocalView(view);
         return 0;
     }
 
@@ -217,6 +233,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         if (view == null || isEmpty(user))
             return ISDPRtcErrorCode.ERR_SETUP_REMOTE_VIEW_FAIL;
         remoteCanvases.put(user, new VideoCanvas(view, renderMode, channel, user));
+        if (media != null)
+            media.setRemoteView(user, view);
         return 0;
     }
 
@@ -232,17 +250,30 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         if (nativeEngine != null && width > 0 && width <= 4096 && height > 0 && height <= 4096 && framerate > 0
                 && framerate <= 60)
             nativeEngine.setResolution(width, height, framerate);
+            this.width = width;
+            this.height = height;
+            this.fps = framerate;
     }
 
     /** VP8 is the one codec the native engine sends and receives. */
     @Override
     public int setPlayCoding(String codec) {
-        return "VP8".equalsIgnoreCase(codec) ? 0 : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        /* Every subscription offers both: the publisher's codec is received. */
+        return "VP8".equalsIgnoreCase(codec) || "H264".equalsIgnoreCase(codec) ? 0
+                : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
     }
 
+    /** The next publication's video codec: "VP8" (the default) or "H264". */
     @Override
-    public int setTransCoding(String codec) {
-        return "VP8".equalsIgnoreCase(codec) ? 0 : ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+    public synchronized int setTransCoding(String codec) {
+        boolean h264 = "H264".equalsIgnoreCase(codec);
+        if (!h264 && !"VP8".equalsIgnoreCase(codec))
+            return ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        if (nativeEngine == null)
+            return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
+        nativeEngine.setH264(h264);
+        this.h264 = h264;
+        return 0;
     }
 
     /** 0: a fixed resolution (resetResolution's), the only mode built. */
@@ -327,10 +358,37 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         return remote(null, false, !muted);
     }
 
-    /** No audio is played by this build (it does not decode): refused rather than ignored. */
+    /**
+     * On Android: that user's AudioTrack gain, volume 0..100 of what is received.  The desktop
+     * build plays no audio (it decodes only to measure): refused rather than ignored.
+     */
     @Override
     public int adjustPlaybackVolume(String user, int volume) {
-        return ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED;
+        AndroidMedia m;
+        synchronized (this) {
+            m = media;
+        }
+        if (isEmpty(user) || volume < 0)
+            return ISDPRtcErrorCode.ERR_INVALID_CONNECT_PARAMETER;
+        return m == null ? ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED : m.setVolume(user, volume);
+    }
+
+    @Override
+    public int setExternalMedia(EncodedFrameObserver observer) {
+        NativeEngine n;
+        synchronized (this) {
+            n = nativeEngine;
+        }
+        return n == null ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : n.setExternal(observer);
+    }
+
+    @Override
+    public int pushEncodedFrame(boolean video, long ptsUs, byte[] data, int length) {
+        NativeEngine n;
+        synchronized (this) {
+            n = nativeEngine;
+        }
+        return n == null ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : n.sendFrame(video, ptsUs, data, length);
     }
 
     @Override
@@ -342,7 +400,10 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         return n == null || user == null ? null : videoStats(user, n.frames(user));
     }
 
-    /** nativeFrames' {video frames, bytes, keyframes, audio frames, width, height} as stats, or null. */
+    /**
+     * nativeFrames' {video frames, bytes, keyframes, audio frames, width, height, decoded frames, decoded width,
+     * decoded height, decode errors, audio decoded, audio level} as stats, or null.
+     */
     private static RemoteVideoStats videoStats(String user, long[] f) {
         if (f == null)
             return null;
@@ -351,8 +412,11 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
         s.receivedFrames = f[0];
         s.receivedBytes = f[1];
         s.keyFrames = f[2];
-        s.width = (int) f[4];
-        s.height = (int) f[5];
+        boolean decoded = f[6] > 0;
+        s.width = (int) (decoded ? f[7] : f[4]);
+        s.height = (int) (decoded ? f[8] : f[5]);
+        s.decodedFrames = f[6];
+        s.decodeErrors = f[9];
         return s;
     }
 
@@ -388,8 +452,10 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             if (type == NativeEngine.EV_LEFT)
                 remoteUsers.clear();
         }
+        final boolean audioFailed = deviceMedia(type, str);
         final List<RemoteVideoStats> videoStats = new ArrayList<RemoteVideoStats>();
         final List<RemoteAudioStats> audioStats = new ArrayList<RemoteAudioStats>();
+        /* Filled on this thread, read once on the callback thread. */
         if (type == NativeEngine.EV_STATS)
             collectRemoteStats(videoStats, audioStats);
         post(new Runnable() {
@@ -398,8 +464,39 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
                 ISDPVideoEngineListener l = listener;
                 if (l != null)
                     dispatch(l, type, str, v, me, channel, tok, videoStats, audioStats);
+                if (l != null && audioFailed)
+                    l.onLocalAudioStateChanged(LOCAL_AUDIO_FAILED, LOCAL_AUDIO_ERROR_ENCODE);
             }
         });
+    }
+
+    /** onLocalAudioStateChanged's state "failed" and reason "encoding failed" (no Opus encoder, or no microphone). */
+    static final int LOCAL_AUDIO_FAILED = 3, LOCAL_AUDIO_ERROR_ENCODE = 3;
+
+    /**
+     * On the engine thread (onEvent): the device's capture and codecs follow the
+     * publication and the users.  True when our publication went up without audio capture.
+     */
+    private boolean deviceMedia(int type, String str) {
+        AndroidMedia m;
+        int w, h, f;
+        boolean avc;
+        synchronized (this) {
+            m = media;
+            w = width;
+            h = height;
+            f = fps;
+            avc = h264;
+        }
+        if (m == null)
+            return false;
+        if (type == NativeEngine.EV_PUBLISHED)
+            return !m.startPublishing(avc, w, h, f);
+        if (type == NativeEngine.EV_LEFT)
+            m.release();
+        else if (type == NativeEngine.EV_PEER_LEFT)
+            m.removeUser(str);
+        return false;
     }
 
     /** On the engine thread (onEvent). */
@@ -418,6 +515,8 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             RemoteAudioStats as = new RemoteAudioStats();
             as.uid = u;
             as.receivedFrames = f[3];
+            as.decodedFrames = f[10];
+            as.volume = (int) f[11];
             audio.add(as);
         }
     }
@@ -515,8 +614,20 @@ final class IsdpRtcEngine extends RtcEngine implements NativeEngine.Sink {
             l.onNetworkQualityNotify(me, q, q);
             for (RemoteVideoStats vs : videoStats)
                 l.onRemoteVideoStats(vs);
-            for (RemoteAudioStats as : audioStats)
+            List<AudioVolumeInfo> speakers = new ArrayList<AudioVolumeInfo>();
+            int total = 0;
+            for (RemoteAudioStats as : audioStats) {
                 l.onRemoteAudioStats(as);
+                if (as.decodedFrames == 0)
+                    continue; /* nothing decoded here: no level to report */
+                AudioVolumeInfo vi = new AudioVolumeInfo();
+                vi.uid = as.uid;
+                vi.volume = as.volume;
+                speakers.add(vi);
+                total = Math.max(total, as.volume);
+            }
+            if (!speakers.isEmpty())
+                l.onAudioVolumeIndication(speakers.toArray(new AudioVolumeInfo[0]), total);
             break;
         }
         default:

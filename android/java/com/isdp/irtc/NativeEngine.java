@@ -10,7 +10,7 @@ final class NativeEngine {
     /** Event types: src/jni/engine.h irtc_event_type_t. */
     static final int EV_CONN_STATE = 1, EV_JOINED = 2, EV_ERROR = 3, EV_PEER_JOINED = 4, EV_PEER_LEFT = 5,
             EV_PUBLISHED = 6, EV_FIRST_VIDEO = 7, EV_FIRST_AUDIO = 8, EV_PEER_MUTE = 9, EV_LEFT = 10,
-            EV_TOKEN_EXPIRING = 11, EV_STATS = 12, EV_REJOINED = 13;
+            EV_TOKEN_EXPIRING = 11, EV_STATS = 12, EV_REJOINED = 13, EV_KEYFRAME_REQUEST = 14;
 
     interface Sink {
         void onEvent(int type, String str, long[] v);
@@ -43,6 +43,8 @@ final class NativeEngine {
     }
 
     private final Sink sink;
+    /* External media's observer; read on the engine thread. */
+    private volatile EncodedFrameObserver frameObserver;
     /* Set before the engine thread starts, cleared after it has ended. */
     private volatile long handle;
 
@@ -89,6 +91,28 @@ final class NativeEngine {
         return handle == 0 ? ISDPRtcErrorCode.ERR_NOT_INITIALIZED : nativeRenew(handle, token);
     }
 
+    synchronized void setH264(boolean h264) {
+        if (handle != 0)
+            nativeSetH264(handle, h264);
+    }
+
+    synchronized int setExternal(EncodedFrameObserver o) {
+        if (handle == 0)
+            return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
+        frameObserver = o;
+        nativeSetExternal(handle, o != null);
+        return 0;
+    }
+
+    /** From the app's encoder threads (never the engine thread, which destroy() waits for under this lock). */
+    synchronized int sendFrame(boolean video, long ptsUs, byte[] data, int length) {
+        if (handle == 0)
+            return ISDPRtcErrorCode.ERR_NOT_INITIALIZED;
+        if (data == null || length <= 0 || length > data.length)
+            return ISDPRtcErrorCode.ERR_INVALID_CONNECT_PARAMETER;
+        return nativeSendFrame(handle, video, ptsUs, data, length);
+    }
+
     synchronized long[] frames(String user) {
         return handle == 0 ? null : nativeFrames(handle, user);
     }
@@ -106,10 +130,31 @@ final class NativeEngine {
     /** Called by the native engine thread. */
     @SuppressWarnings("unused")
     private void onNativeEvent(int type, String str, long[] v) {
+        if (type == EV_KEYFRAME_REQUEST) {
+            EncodedFrameObserver o = frameObserver;
+            if (o != null)
+                o.onKeyFrameRequested();
+            return;
+        }
         sink.onEvent(type, str, v);
     }
 
+    /** Called by the native engine thread with external media. */
+    @SuppressWarnings("unused")
+    private void onNativeFrame(String user, boolean video, boolean h264, boolean key, int width, int height, long ts,
+            byte[] data) {
+        EncodedFrameObserver o = frameObserver;
+        if (o != null)
+            o.onRemoteEncodedFrame(user, video, h264, key, width, height, ts, data);
+    }
+
     private native long nativeCreate();
+
+    private native void nativeSetExternal(long h, boolean external);
+
+    private native void nativeSetH264(long h, boolean h264);
+
+    private native int nativeSendFrame(long h, boolean video, long ptsUs, byte[] data, int length);
 
     private native void nativeDestroy(long h);
 

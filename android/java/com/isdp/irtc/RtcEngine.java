@@ -75,4 +75,24 @@ public abstract class RtcEngine {
      * reassembled from RTP), or null when nothing of that user is received.
      */
     public abstract RemoteVideoStats getRemoteFrameStats(String userId);
+
+    /**
+     * Not in the guide: external media.  With an observer, the next publication
+     * sends only what pushEncodedFrame hands over and received frames go to the
+     * observer undecoded; null returns to the engine's own media (on the
+     * desktop build: the FFmpeg test pattern, tone and decoders).  Call before
+     * joinChannel.  0, or ERR_NOT_INITIALIZED.
+     */
+    public abstract int setExternalMedia(EncodedFrameObserver observer);
+
+    /**
+     * Not in the guide: one frame of the app's encoder, for external media: a
+     * whole VP8 frame, or an H.264 access unit with start codes after
+     * setTransCoding("H264") (video; SPS and PPS before each IDR), or one
+     * Opus packet of 20 ms, data[0..length),
+     * captured at ptsUs (microseconds, any monotonic clock).  Dropped until the
+     * publication is up.  0, ERR_INVALID_CONNECT_PARAMETER (empty, over 4 MiB)
+     * or ERR_NOT_INITIALIZED.
+     */
+    public abstract int pushEncodedFrame(boolean video, long ptsUs, byte[] data, int length);
 }

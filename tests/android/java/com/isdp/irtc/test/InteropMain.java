@@ -10,11 +10,13 @@ import com.isdp.irtc.RtcEngine;
 /**
  * The Java side of tests/e2e/test_android_interop.js: one engine in a room
  * with a Chromium page (Web SDK).  Args: appId info channel userId token
- * peerUserId seconds.  Joins, publishes, waits for the page's video, mutes
- * its audio when the page's first frame is in (so the page sees
+ * peerUserId seconds [codec: VP8 (default) or H264].  Joins, publishes (the built-in test pattern at
+ * 320x180 and tone), waits for the page's video, mutes its audio half of
+ * the seconds later (the page has heard the tone by then, and then sees
  * mute-audio), stays the given seconds, leaves.  Prints one "EVENT ..."
- * line per callback and a final "FRAMES frames keyframes width height"
- * line for the peer; exit 0 unless the engine could not be created.
+ * line per callback and a final "FRAMES frames keyframes width height
+ * decoded errors" line for the peer; exit 0 unless the engine could not be
+ * created.
  */
 public final class InteropMain {
     public static void main(String[] a) throws Exception {
@@ -26,21 +28,26 @@ public final class InteropMain {
         RtcEngine e = new CreateVideoEngine().create(ctx, EngineType.ISDP);
         e.createVideo(ctx, appId, r);
         e.resetResolution(320, 180, 15);
+        if (a.length > 7 && e.setTransCoding(a[7]) != 0)
+            System.exit(1);
         int rc = e.joinChannel(channel, token, info, user, appId, null);
         System.out.println("JOIN " + rc);
         if (rc != 0)
             System.exit(1);
+        long t0 = System.currentTimeMillis();
         r.await("onMainFirstRemoteVideoFrame " + peer, seconds * 1000);
+        Thread.sleep(seconds * 1000 / 2);
         e.muteLocalAudioStream(true);
         System.out.println("MUTED");
-        Thread.sleep(seconds * 1000 / 2);
+        Thread.sleep(Math.max(seconds * 1000 / 2, seconds * 1000 - (System.currentTimeMillis() - t0)));
         RemoteVideoStats s = e.getRemoteFrameStats(peer);
         e.leaveChannel();
         r.await("onMainLeaveChannel", 5000);
         for (String ev : r.snapshot())
             System.out.println("EVENT " + ev);
-        System.out.println(s == null ? "FRAMES 0 0 0 0"
-                : "FRAMES " + s.receivedFrames + " " + s.keyFrames + " " + s.width + " " + s.height);
+        System.out.println(s == null ? "FRAMES 0 0 0 0 0 0"
+                : "FRAMES " + s.receivedFrames + " " + s.keyFrames + " " + s.width + " " + s.height + " "
+                        + s.decodedFrames + " " + s.decodeErrors);
         e.onDestroy();
         System.exit(0);
     }

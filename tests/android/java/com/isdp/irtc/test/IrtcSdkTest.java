@@ -10,6 +10,7 @@ import android.view.SurfaceView;
 
 import com.isdp.irtc.ChannelMediaOptions;
 import com.isdp.irtc.CreateVideoEngine;
+import com.isdp.irtc.EncodedFrameObserver;
 import com.isdp.irtc.EngineType;
 import com.isdp.irtc.ISDPRtcErrorCode;
 import com.isdp.irtc.ISDPVideoEngineListener;
@@ -33,7 +34,8 @@ import org.junit.jupiter.api.Test;
 /**
  * The Android SDK on the desktop build against a real irtcd on loopback
  * (tests/android/test_android.sh starts it): the guide's API surface, then
- * engines in one JVM joining, publishing synthetic media and receiving it.
+ * engines in one JVM joining, publishing real media (the desktop build's
+ * FFmpeg test pattern and tone, or frames pushed from outside) and decoding it.
  * Every wait is bounded.
  */
 class IrtcSdkTest {
@@ -154,7 +156,7 @@ class IrtcSdkTest {
         assertNotNull(rb.await("onMainFirstRemoteVideoFrame alice 640x360", 15000), "first frame: " + rb.snapshot());
         assertNotNull(rb.await("onFirstRemoteAudioFrame alice", 5000), "first audio: " + rb.snapshot());
 
-        // Frames keep flowing into B's sink (15 fps synthetic video).
+        // Frames keep flowing into B's sink (15 fps).
         RemoteVideoStats s1 = b.getRemoteFrameStats("alice");
         Thread.sleep(2000);
         RemoteVideoStats s2 = b.getRemoteFrameStats("alice");
@@ -178,6 +180,112 @@ class IrtcSdkTest {
         assertNotNull(ra.await("onMainLeaveChannel", 5000));
         assertNull(b.getRemoteFrameStats("alice"));
         assertEquals(ISDPRtcErrorCode.ERR_USER_ALREADY_LEAVED, a.mRtcEngine.leaveChannel());
+    }
+
+    /**
+     * A (codec: "VP8" or "H264") publishes its 320x240 test pattern and tone; B's
+     * engine decodes them: the first decoded picture's size, >= 30 pictures in 3 s
+     * without a decode error, the tone's level.
+     */
+    private void decodedByAnotherEngine(String codec, String ua, String ub) throws Exception {
+        String ch = channel();
+        Recorder ra = new Recorder(), rb = new Recorder();
+        RtcEngine a = engine(ra), b = engine(rb);
+        assertEquals(0, a.setTransCoding(codec));
+        a.resetResolution(320, 240, 15);
+        assertEquals(0, a.joinChannel(ch, Irtcd.token(ch, ua), Irtcd.info(), ua, Irtcd.APP, null));
+        assertNotNull(ra.await("onStreamPublished", 15000), "A published: " + ra.snapshot());
+        assertEquals(0, b.joinChannel(ch, Irtcd.token(ch, ub), Irtcd.info(), ub, Irtcd.APP, null));
+        // The size comes from the first decoded picture.
+        assertNotNull(rb.await("onMainFirstRemoteVideoFrame " + ua + " 320x240", 15000), "first: " + rb.snapshot());
+        assertNotNull(rb.await("onFirstRemoteVideoDecoded " + ua + " 320x240", 1000));
+        RemoteVideoStats s1 = b.getRemoteFrameStats(ua);
+        Thread.sleep(3000);
+        RemoteVideoStats s2 = b.getRemoteFrameStats(ua);
+        long decoded = s2.decodedFrames - s1.decodedFrames;
+        assertTrue(decoded >= 30, codec + " pictures decoded in 3 s at 15 fps: " + decoded);
+        assertEquals(0, s2.decodeErrors, "decode errors");
+        assertEquals(320, s2.width);
+        assertEquals(240, s2.height);
+        assertTrue(s2.receivedFrames >= s2.decodedFrames);
+        // The tone's level from B's decoded PCM (a -12 dBFS sine: RMS about 44 of 255), every 2 s.
+        String vol = rb.await("onAudioVolumeIndication", 5000);
+        assertNotNull(vol, rb.snapshot().toString());
+        int level = Integer.parseInt(vol.substring(vol.indexOf(ua + ":") + ua.length() + 1).split(" ")[0]);
+        assertTrue(level >= 20 && level <= 80, "tone level " + level + " in " + vol);
+    }
+
+    /** Real media: A's VP8 test pattern and Opus tone are decoded by B's engine (FFmpeg, desktop build). */
+    @Test
+    void engineDecodesAnotherEnginesVideoAtItsSizeAndHearsItsTone() throws Exception {
+        decodedByAnotherEngine("VP8", "vera", "walt");
+    }
+
+    /** setTransCoding("H264"): A publishes H.264 (libx264, RFC 6184 STAP-A/FU-A); B's engine decodes it. */
+    @Test
+    void h264PublicationIsDecodedAtItsSize() throws Exception {
+        RtcEngine probe = engine(new Recorder());
+        assertEquals(ISDPRtcErrorCode.ERR_SDK_NOT_SUPPORTED, probe.setTransCoding("VP9"));
+        decodedByAnotherEngine("H264", "hana", "ivan");
+    }
+
+    /**
+     * External media, the interface Android's MediaCodec pipeline uses: engine R
+     * takes A's received frames undecoded (EncodedFrameObserver) and publishes
+     * them again with pushEncodedFrame; engine C decodes R's stream at A's size.
+     */
+    @Test
+    void externalMediaRelaysEncodedFramesThatAnotherEngineDecodes() throws Exception {
+        String ch = channel();
+        Recorder ra = new Recorder(), rr = new Recorder(), rc = new Recorder();
+        final RtcEngine a = engine(ra), r = engine(rr), c = engine(rc);
+        a.resetResolution(320, 240, 15);
+        final AtomicInteger keyFrames = new AtomicInteger(), videoFrames = new AtomicInteger(),
+                audioFrames = new AtomicInteger(), pushRefused = new AtomicInteger(), keyRequests = new AtomicInteger();
+        final int[] keySize = new int[2];
+        assertEquals(0, r.setExternalMedia(new EncodedFrameObserver() {
+            @Override
+            public void onRemoteEncodedFrame(String uid, boolean video, boolean h264, boolean key, int w, int h, long ts,
+                    byte[] d) {
+                if (!"ada".equals(uid))
+                    return;
+                (video ? videoFrames : audioFrames).incrementAndGet();
+                if (key) {
+                    keyFrames.incrementAndGet();
+                    keySize[0] = w;
+                    keySize[1] = h;
+                }
+                long pts = video ? ts * 1000 / 90 : ts * 1000 / 48;
+                int rc = r.pushEncodedFrame(video, pts, d, d.length);
+                if (rc != 0)
+                    pushRefused.incrementAndGet();
+            }
+
+            @Override
+            public void onKeyFrameRequested() {
+                keyRequests.incrementAndGet();
+            }
+        }));
+        assertEquals(0, a.joinChannel(ch, Irtcd.token(ch, "ada"), Irtcd.info(), "ada", Irtcd.APP, null));
+        assertNotNull(ra.await("onStreamPublished", 15000), "A published: " + ra.snapshot());
+        assertEquals(0, r.joinChannel(ch, Irtcd.token(ch, "rex"), Irtcd.info(), "rex", Irtcd.APP, null));
+        assertNotNull(rr.await("onStreamPublished", 15000), "R published: " + rr.snapshot());
+        assertNotNull(rr.await("onMainFirstRemoteVideoFrame ada 320x240", 15000), "R: " + rr.snapshot());
+        assertEquals(0, c.joinChannel(ch, Irtcd.token(ch, "cyd"), Irtcd.info(), "cyd", Irtcd.APP, null));
+        assertNotNull(rc.await("onMainFirstRemoteVideoFrame rex 320x240", 20000), "C decodes R: " + rc.snapshot());
+        Thread.sleep(2000);
+        RemoteVideoStats s = c.getRemoteFrameStats("rex");
+        assertTrue(s.decodedFrames >= 15, "C decoded R's relayed frames: " + s.decodedFrames);
+        assertEquals(0, s.decodeErrors);
+        assertTrue(keyFrames.get() >= 1 && keySize[0] == 320 && keySize[1] == 240,
+                "R saw A's keyframes: " + keyFrames.get() + " " + keySize[0] + "x" + keySize[1]);
+        assertTrue(videoFrames.get() >= 30 && audioFrames.get() >= 100,
+                "R got frames: " + videoFrames.get() + " video, " + audioFrames.get() + " audio");
+        assertTrue(rc.await("onAudioVolumeIndication", 5000) != null, rc.snapshot().toString());
+        // R's engine decodes nothing itself with external media.
+        assertEquals(0, r.getRemoteFrameStats("ada").decodedFrames);
+        assertTrue(pushRefused.get() == 0, "pushes refused: " + pushRefused.get());
+        assertEquals(ISDPRtcErrorCode.ERR_INVALID_CONNECT_PARAMETER, r.pushEncodedFrame(true, 0, new byte[0], 0));
     }
 
     @Test

@@ -85,7 +85,12 @@ class Recorder implements ISDPVideoEngineListener {
     @Override public void onRemoteAudioStats(RemoteAudioStats r) { add("onRemoteAudioStats " + r.uid + " " + r.receivedFrames); }
     @Override public void onFirstRemoteAudioFrame(String s, int i) { add("onFirstRemoteAudioFrame " + s); }
     @Override public void onAudioPlayModelChanged(int mode) { add("onAudioPlayModelChanged " + mode); }
-    @Override public void onAudioVolumeIndication(AudioVolumeInfo[] a, int i) { add("onAudioVolumeIndication"); }
+    @Override public void onAudioVolumeIndication(AudioVolumeInfo[] a, int i) {
+        StringBuilder b = new StringBuilder("onAudioVolumeIndication " + i);
+        for (AudioVolumeInfo v : a)
+            b.append(' ').append(v.uid).append(':').append(v.volume);
+        add(b.toString());
+    }
     @Override public void onRtcStats(RtcStats r) { add("onRtcStats " + r.rxPackets); }
     @Override public void onNetworkQuality(String s, int i, int i1) { add("onNetworkQuality " + s + " " + i); }
     @Override public void onMonitorReady(MonitorInfo m) { add("onMonitorReady"); }
