@@ -262,8 +262,9 @@ static void worker_flush(worker_t *w)
     txbatch_t *b = &w->tx;
     if (b->count == 0)
         return;
-    txb_group(b, w->gso);
-    unsigned nmsg = txb_build(b, 0, w->gso), off = 0;
+    bool gso = w->gso, probing = false;
+    txb_group(b, gso);
+    unsigned nmsg = txb_build(b, 0, gso), off = 0;
     while (off < nmsg) {
         int n = sendmmsg(w->fd, b->msgs + off, nmsg - off, MSG_DONTWAIT);
         atomic_fetch_add_explicit(&w->stats.tx_calls, 1, memory_order_relaxed);
@@ -277,20 +278,29 @@ static void worker_flush(worker_t *w)
             atomic_fetch_add_explicit(&w->stats.tx_packets, segs, memory_order_relaxed);
             atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
             atomic_fetch_add_explicit(&w->stats.tx_gso_segments, gso_segs, memory_order_relaxed);
+            if (probing) { /* the refused run's first datagram went out alone: GSO was the problem */
+                probing = w->gso = false;
+                atomic_fetch_add_explicit(&w->stats.tx_gso_fallbacks, 1, memory_order_relaxed);
+            }
             off += (unsigned)n;
             continue;
         }
         int err = n < 0 ? errno : 0;
-        if (b->segs[off] > 1 && (err == EIO || err == EINVAL)) {
-            /* The kernel refuses GSO on this path (no checksum offload, a
-             * smaller MTU, an old kernel): send the rest one by one, and
-             * every later flush too. */
-            w->gso = false;
-            atomic_fetch_add_explicit(&w->stats.tx_gso_fallbacks, 1, memory_order_relaxed);
+        if (gso && b->segs[off] > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE)) {
+            /* The kernel refused a GSO message (EIO: no checksum offload;
+             * EMSGSIZE, EINVAL on older kernels: an MTU below the segment
+             * size; or an address it would refuse anyway): the rest of
+             * this flush goes one by one.
+             * If the first of those is sent, GSO was the cause and stays
+             * off from now on; if not, the address was (a peer cannot turn
+             * GSO off for everyone). */
+            gso = false;
+            probing = true;
             nmsg = txb_build(b, b->first[off], false);
             off = 0;
             continue;
         }
+        probing = false;
         /* EAGAIN: the socket buffer is full and the rest would fail too;
          * dropping is what a router does.  Any other error belongs to the
          * first message alone (its address, its size): skip just it. */
