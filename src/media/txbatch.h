@@ -15,7 +15,7 @@
  *
  * Pure: builds msghdrs, makes no system call (worker.c sends and falls back
  * to txb_build without GSO when the kernel refuses it).  Thread: the owning
- * worker's.  Memory: the caller allocates one txbatch_t (~2.5 MiB); nothing
+ * worker's.  Memory: the caller allocates one txbatch_t (~0.6 MiB); nothing
  * is allocated per datagram.
  */
 #ifndef IRTC_MEDIA_TXBATCH_H
@@ -28,7 +28,11 @@
 
 #include "media/mx.h"
 
-#define TXB_SLOTS 1024 /* datagrams per flush; also sendmmsg's UIO_MAXIOV */
+/* Datagrams per flush (at most UIO_MAXIOV).  256 × 2 KiB stays in the L2
+ * cache between the engine writing a slot and the kernel copying it out;
+ * 1,024 slots measured 0.2–0.6 µs more user time per forwarded packet for
+ * the same grouping gain (docs/BENCHMARKS.md, "The packet path"). */
+#define TXB_SLOTS 256
 #define TXB_MTU ENGINE_TX_CAP
 #define TXB_GSO_MAX_SEGS 64 /* the kernel's UDP_MAX_SEGMENTS on older kernels */
 /* A GSO segment must fit the path's MTU or the kernel refuses the whole
@@ -36,7 +40,7 @@
  * ~1250 bytes; a bigger one is sent alone. */
 #define TXB_GSO_MAX_SEG 1452
 #define TXB_GSO_MAX_BYTES 65000 /* one UDP datagram's payload before segmentation */
-#define TXB_BUCKETS 2048        /* destination hash table, > TXB_SLOTS */
+#define TXB_BUCKETS 512         /* destination hash table, 2 × TXB_SLOTS */
 
 typedef struct {
     /* filled by the engine (txb_slot / txb_commit) */
