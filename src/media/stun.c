@@ -3,8 +3,8 @@
  * ICE-lite server sends (RFC 5389 / 8489, RFC 8445 §2.5, RFC 7675).
  *
  * Runs on the media worker threads, once per STUN datagram: no locks, no
- * logging (callers count drops), no allocation of ours (OpenSSL's HMAC keying
- * allocates internally; see tls_hmac).
+ * logging (callers count drops), no allocation (HMAC-SHA1 on OpenSSL's SHA-1
+ * primitive, see hmac_sha1).
  *
  * Does not: hold ICE state, choose error codes, or do long-term credentials.
  */
@@ -12,10 +12,9 @@
 
 #include <string.h>
 #include <netinet/in.h>
-#include <openssl/core_names.h>
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA1_Init & co.: see hmac_sha1 */
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 
 #include "core/bytes.h"
 #include "core/common.h"
@@ -62,13 +61,6 @@ static const uint32_t crc_table[256] = {
     0xb3667a2eu, 0xc4614ab8u, 0x5d681b02u, 0x2a6f2b94u, 0xb40bbe37u, 0xc30c8ea1u, 0x5a05df1bu, 0x2d02ef8du,
 };
 /* clang-format on */
-
-/* One HMAC context per thread, re-keyed per message, so a check skips the
- * algorithm fetch (and the provider store's lock) that HMAC() does per call.
- * OpenSSL 3.0 still makes ~5 small allocations inside EVP_MAC_init when it
- * re-keys (measured: parse + integrity + fingerprint ≈ 0.7 µs); STUN arrives
- * a few times a second per peer, so this is off the per-RTP-packet budget. */
-static _Thread_local EVP_MAC_CTX *tls_hmac;
 
 uint32_t stun_crc32(uint32_t crc, const uint8_t *p, size_t n)
 {
@@ -225,42 +217,34 @@ fail:
     return IRTC_EINVAL;
 }
 
-static EVP_MAC_CTX *hmac_ctx(void)
-{
-    if (tls_hmac != NULL)
-        return tls_hmac;
-    static char sha1[] = "SHA1";
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha1, 0),
-                           OSSL_PARAM_construct_end()};
-    EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
-    EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
-    EVP_MAC_free(mac); /* the context keeps its own reference */
-    if (ctx == NULL || !EVP_MAC_CTX_set_params(ctx, params)) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-    return tls_hmac = ctx;
-}
-
-void stun_thread_dispose(void)
-{
-    EVP_MAC_CTX_free(tls_hmac);
-    tls_hmac = NULL;
-}
-
-/* HMAC-SHA1(key, hdr[0..4) || rest[0..restlen)).  The key pointer is never
- * NULL: EVP_MAC_init with a NULL key would silently reuse the previous key. */
+/* HMAC-SHA1(key, hdr[0..4) || rest[0..restlen)) (RFC 2104) on OpenSSL's
+ * SHA-1 block function.  Not EVP_MAC: OpenSSL 3 allocates on every HMAC
+ * (re)keying and every reset (~10 mallocs per check, measured by
+ * tests/integration/test_alloc_flat.sh), and an ICE consent check arrives
+ * on the packet path of every transport.  The low-level SHA-1 calls are
+ * deprecated in OpenSSL 3 but are the same assembly, on a stack context. */
 static int hmac_sha1(const char *key, size_t keylen, const uint8_t hdr[4], const uint8_t *rest, size_t restlen,
                      uint8_t out[STUN_HMAC_LEN])
 {
-    static const unsigned char empty[1];
-    EVP_MAC_CTX *ctx = hmac_ctx();
-    size_t outlen = 0;
-    if (ctx == NULL || !EVP_MAC_init(ctx, keylen ? (const unsigned char *)key : empty, keylen, NULL) ||
-        !EVP_MAC_update(ctx, hdr, 4) || !EVP_MAC_update(ctx, rest, restlen) ||
-        !EVP_MAC_final(ctx, out, &outlen, STUN_HMAC_LEN) || outlen != STUN_HMAC_LEN)
-        return IRTC_ECRYPTO;
-    return IRTC_OK;
+    enum { BLOCK = 64 };
+    uint8_t k[BLOCK] = {0}, pad[BLOCK], inner[SHA_DIGEST_LENGTH];
+    SHA_CTX c;
+    if (keylen > BLOCK)
+        SHA1((const unsigned char *)key, keylen, k);
+    else if (keylen > 0)
+        memcpy(k, key, keylen);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    int ok = SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, hdr, 4) &&
+             SHA1_Update(&c, rest, restlen) && SHA1_Final(inner, &c);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, inner, sizeof(inner)) &&
+         SHA1_Final(out, &c);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(&c, sizeof(c));
+    return ok ? IRTC_OK : IRTC_ECRYPTO;
 }
 
 int stun_check_integrity(const uint8_t *buf, size_t len, const stun_msg_t *m, const char *pwd, size_t pwdlen)

@@ -166,8 +166,5 @@ int stun_username_split(const uint8_t *user, size_t len, const uint8_t **server_
 /* CRC-32 (IEEE 802.3, as zlib) continuing from crc (start with 0). */
 uint32_t stun_crc32(uint32_t crc, const uint8_t *p, size_t n);
 
-/* Frees this thread's cached HMAC context; a media worker calls it on exit.
- * The context is created on the thread's first integrity check or build. */
-void stun_thread_dispose(void);
 
 #endif

@@ -5,12 +5,16 @@
  * socket; the control thread talks to it only through h2o_multithread queues.
  * The packet loop reads batches with recvmmsg until EAGAIN and hands each
  * datagram to the worker's engine (engine.h), which writes what it sends
- * straight into the sendmmsg batch (tx_reserve / tx_commit below).
+ * straight into the outgoing batch (tx_reserve / tx_commit below,
+ * media/txbatch.h); everything one loop turn produced (input, commands,
+ * timers) leaves at the turn's end, grouped by destination into UDP GSO
+ * messages, in as few sendmmsg calls as the batch allows.
  */
 #include "media/worker.h"
 #include "media/engine.h"
 #include "media/ice_tcp.h"
 #include "media/stun.h"
+#include "media/txbatch.h"
 #include <stdlib.h>
 #include "core/clock.h"
 #include "core/common.h"
@@ -32,7 +36,8 @@
 #define WORKER_PING_INTERVAL_MS 250
 #define WORKER_DATA_BACKLOG (8u << 20) /* bytes: see worker_t.data_backlog */
 #define WORKER_TICK_MS 5 /* the engine's timers (pacing, NACK, feedback) run at this granularity */
-#define WORKER_TX_BATCH 64
+
+typedef struct event_msg event_msg_t;
 
 struct worker {
     worker_pool_t *pool;
@@ -54,6 +59,11 @@ struct worker {
      * relay's backlog, capped at WORKER_DATA_BACKLOG (control and worker). */
     _Atomic size_t data_backlog;
 
+    /* recycled event messages (event_take): the worker's own list, and the
+     * stack the control thread returns them on */
+    event_msg_t *ev_free;
+    _Atomic(event_msg_t *) ev_returned;
+
     /* ping state: control thread only */
     worker_msg_t ping;
     bool ping_in_flight;
@@ -65,12 +75,9 @@ struct worker {
     h2o_timeout_t tick_timeout;
     h2o_timeout_entry_t tick_entry;
 
-    /* outgoing batch for sendmmsg */
-    struct mmsghdr tx_msgs[WORKER_TX_BATCH];
-    struct iovec tx_iov[WORKER_TX_BATCH];
-    mx_tuple_t tx_to[WORKER_TX_BATCH];
-    uint8_t tx_bufs[WORKER_TX_BATCH][WORKER_MTU];
-    unsigned tx_count;
+    /* outgoing datagrams, sent at the end of each loop turn (or when full) */
+    txbatch_t tx;
+    bool gso; /* UDP GSO: on until the kernel refuses it once (or IRTC_UDP_GSO=off) */
 
     struct mmsghdr msgs[WORKER_BATCH];
     struct iovec iov[WORKER_BATCH];
@@ -113,7 +120,6 @@ static void on_worker_messages(h2o_multithread_receiver_t *receiver, h2o_linklis
 {
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, receiver, receiver);
     drain(messages, w);
-    worker_flush(w);
 }
 
 static void on_control_messages(h2o_multithread_receiver_t *receiver, h2o_linklist_t *messages)
@@ -245,7 +251,6 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         if (n < WORKER_BATCH)
             break;
     }
-    worker_flush(w);
 }
 
 /* ---- the engine's I/O (worker thread) ---- */
@@ -254,28 +259,59 @@ static void worker_flush(worker_t *w)
 {
     if (w->tcp != NULL)
         ice_tcp_flush(w->tcp);
-    unsigned off = 0;
-    while (off < w->tx_count) {
-        int n = sendmmsg(w->fd, w->tx_msgs + off, w->tx_count - off, MSG_DONTWAIT);
-        if (n <= 0) {
-            /* EAGAIN: the socket buffer is full and the rest would fail too;
-             * dropping is what a router does.  Any other error belongs to the
-             * first datagram alone (its address, its size): skip just it. */
-            bool full = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS);
-            unsigned dropped = full ? w->tx_count - off : 1;
-            atomic_fetch_add_explicit(&w->stats.tx_errors, dropped, memory_order_relaxed);
-            off += dropped;
+    txbatch_t *b = &w->tx;
+    if (b->count == 0)
+        return;
+    bool gso = w->gso, probing = false;
+    txb_group(b, gso);
+    unsigned nmsg = txb_build(b, 0, gso), off = 0;
+    while (off < nmsg) {
+        int n = sendmmsg(w->fd, b->msgs + off, nmsg - off, MSG_DONTWAIT);
+        atomic_fetch_add_explicit(&w->stats.tx_calls, 1, memory_order_relaxed);
+        if (n > 0) {
+            uint64_t bytes = 0, segs = 0, gso_segs = 0;
+            for (unsigned m = off; m < off + (unsigned)n; m++) {
+                bytes += txb_msg_bytes(b, m);
+                segs += b->segs[m];
+                gso_segs += b->segs[m] > 1 ? b->segs[m] : 0;
+            }
+            atomic_fetch_add_explicit(&w->stats.tx_packets, segs, memory_order_relaxed);
+            atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
+            atomic_fetch_add_explicit(&w->stats.tx_gso_segments, gso_segs, memory_order_relaxed);
+            if (probing) { /* the refused run's first datagram went out alone: GSO was the problem */
+                probing = w->gso = false;
+                atomic_fetch_add_explicit(&w->stats.tx_gso_fallbacks, 1, memory_order_relaxed);
+            }
+            off += (unsigned)n;
             continue;
         }
-        uint64_t bytes = 0;
-        for (int i = 0; i < n; i++)
-            bytes += w->tx_iov[off + i].iov_len;
-        atomic_fetch_add_explicit(&w->stats.tx_packets, (uint64_t)n, memory_order_relaxed);
-        atomic_fetch_add_explicit(&w->stats.tx_bytes, bytes, memory_order_relaxed);
-        off += (unsigned)n;
+        int err = n < 0 ? errno : 0;
+        if (gso && b->segs[off] > 1 && (err == EIO || err == EINVAL || err == EMSGSIZE)) {
+            /* The kernel refused a GSO message (EIO: no checksum offload;
+             * EMSGSIZE, EINVAL on older kernels: an MTU below the segment
+             * size; or an address it would refuse anyway): the rest of
+             * this flush goes one by one.
+             * If the first of those is sent, GSO was the cause and stays
+             * off from now on; if not, the address was (a peer cannot turn
+             * GSO off for everyone). */
+            gso = false;
+            probing = true;
+            nmsg = txb_build(b, b->first[off], false);
+            off = 0;
+            continue;
+        }
+        probing = false;
+        /* EAGAIN: the socket buffer is full and the rest would fail too;
+         * dropping is what a router does.  Any other error belongs to the
+         * first message alone (its address, its size): skip just it. */
+        bool full = err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS;
+        unsigned upto = full ? nmsg : off + 1, dropped = 0;
+        for (; off < upto; off++)
+            dropped += b->segs[off];
+        atomic_fetch_add_explicit(&w->stats.tx_errors, dropped, memory_order_relaxed);
     }
-    w->tx_done += w->tx_count;
-    w->tx_count = 0;
+    w->tx_done += b->count;
+    txb_reset(b);
     if (w->dwell_mark != 0 && w->tx_done >= w->dwell_mark)
         dwell_record(w);
 }
@@ -283,9 +319,9 @@ static void worker_flush(worker_t *w)
 static uint8_t *io_tx_reserve(void *ctx)
 {
     worker_t *w = ctx;
-    if (w->tx_count == WORKER_TX_BATCH)
+    if (txb_full(&w->tx))
         worker_flush(w);
-    return w->tx_bufs[w->tx_count];
+    return txb_slot(&w->tx);
 }
 
 /* A TCP path's packet is framed into its connection's queue at once (the
@@ -293,19 +329,15 @@ static uint8_t *io_tx_reserve(void *ctx)
 static void io_tx_commit(void *ctx, const mx_tuple_t *to, size_t len)
 {
     worker_t *w = ctx;
-    if (len > WORKER_MTU || to->len > sizeof(to->addr))
+    if (len > TXB_MTU || to->len > sizeof(to->addr))
         return;
     if (to->conn != 0) {
         if (w->tcp != NULL)
-            ice_tcp_send(w->tcp, to->conn, w->tx_bufs[w->tx_count], len);
+            ice_tcp_send(w->tcp, to->conn, txb_slot(&w->tx), len);
         return;
     }
-    unsigned i = w->tx_count++;
     w->tx_queued++;
-    w->tx_to[i] = *to;
-    w->tx_iov[i] = (struct iovec){.iov_base = w->tx_bufs[i], .iov_len = len};
-    w->tx_msgs[i].msg_hdr = (struct msghdr){
-        .msg_name = &w->tx_to[i].addr, .msg_namelen = to->len, .msg_iov = &w->tx_iov[i], .msg_iovlen = 1};
+    txb_commit(&w->tx, to, len);
 }
 
 static void io_verified(void *ctx, const mx_tuple_t *from)
@@ -329,12 +361,54 @@ static void tcp_on_gone(void *ctx, const mx_tuple_t *tuple)
     engine_on_tuple_gone(w->engine, tuple);
 }
 
-typedef struct {
+struct event_msg {
     worker_msg_t super;
     unsigned worker;
+    bool pooled;            /* no data: goes back to the worker's pool, not free() */
+    event_msg_t *next_free; /* in a pool */
     engine_event_t ev;
     uint8_t data[]; /* ENGINE_EV_DATA's message */
-} event_msg_t;
+};
+
+/* Events without data (stats every 2 s per transport, layers, audio levels)
+ * are recycled so that a steady room allocates nothing: the control thread
+ * pushes each one it has run onto the worker's returned stack (lock-free; the
+ * worker only ever takes the whole stack, so no ABA), and the worker refills
+ * its private free list from it when that runs dry. */
+static event_msg_t *event_take(worker_t *w)
+{
+    if (w->ev_free == NULL)
+        w->ev_free = atomic_exchange_explicit(&w->ev_returned, NULL, memory_order_acquire);
+    event_msg_t *m = w->ev_free;
+    if (m == NULL) {
+        m = xcalloc(1, sizeof(*m)); /* the pool grows to the events in flight */
+        m->pooled = true;
+        return m;
+    }
+    w->ev_free = m->next_free;
+    memset(&m->super, 0, sizeof(m->super)); /* h2o asserts the link is unlinked (zeroed) */
+    return m;
+}
+
+static void event_give_back(worker_t *w, event_msg_t *m)
+{
+    event_msg_t *top = atomic_load_explicit(&w->ev_returned, memory_order_relaxed);
+    do
+        m->next_free = top;
+    while (!atomic_compare_exchange_weak_explicit(&w->ev_returned, &top, m, memory_order_release,
+                                                  memory_order_relaxed));
+}
+
+static void event_pool_free(worker_t *w)
+{
+    event_msg_t *lists[2] = {w->ev_free, atomic_exchange(&w->ev_returned, NULL)};
+    for (int i = 0; i < 2; i++)
+        for (event_msg_t *m = lists[i], *next; m != NULL; m = next) {
+            next = m->next_free;
+            free(m);
+        }
+    w->ev_free = NULL;
+}
 
 static void run_event(worker_msg_t *msg, void *thread_ctx)
 {
@@ -344,7 +418,10 @@ static void run_event(worker_msg_t *msg, void *thread_ctx)
         wp->event_fn(wp->event_ctx, m->worker, &m->ev);
     if (m->ev.type == ENGINE_EV_DATA)
         atomic_fetch_sub(&wp->workers[m->worker]->data_backlog, m->ev.data_len);
-    free(m);
+    if (m->pooled)
+        event_give_back(wp->workers[m->worker], m);
+    else
+        free(m);
 }
 
 static void io_emit(void *ctx, const engine_event_t *ev)
@@ -358,7 +435,7 @@ static void io_emit(void *ctx, const engine_event_t *ev)
         }
         atomic_fetch_add(&w->data_backlog, extra);
     }
-    event_msg_t *m = xcalloc(1, sizeof(*m) + extra);
+    event_msg_t *m = ev->type == ENGINE_EV_DATA ? xcalloc(1, sizeof(*m) + extra) : event_take(w);
     m->super.run = run_event;
     m->worker = w->index;
     m->ev = *ev;
@@ -416,7 +493,6 @@ static void on_tick(h2o_timeout_entry_t *entry)
 {
     worker_t *w = H2O_STRUCT_FROM_MEMBER(worker_t, tick_entry, entry);
     engine_on_timer(w->engine, clock_mono_us());
-    worker_flush(w);
     h2o_timeout_link(w->loop, &w->tick_timeout, &w->tick_entry);
 }
 
@@ -485,7 +561,6 @@ static void worker_close(worker_t *w)
     h2o_evloop_destroy(w->loop);
     free(w->queue); /* h2o 2.2.5's evloop destroy_queue closes it but does not free it */
     worker_release_thread_buffers();
-    stun_thread_dispose();
 }
 
 static void *worker_main(void *arg)
@@ -497,7 +572,8 @@ static void *worker_main(void *arg)
     worker_open(w);
     sem_post(&w->ready);
     while (!w->stop) {
-        h2o_evloop_run(w->loop, INT32_MAX);
+        h2o_evloop_run(w->loop, INT32_MAX); /* one turn: epoll, its callbacks, due timers */
+        worker_flush(w);                     /* all of the turn's datagrams: one sendmmsg (or a few, if full) */
         atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
     }
     worker_close(w);
@@ -570,6 +646,8 @@ static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, const struct dt
     w->fd = fd;
     w->tcp_fd = tcp_fd;
     w->cert = cert;
+    const char *gso = getenv("IRTC_UDP_GSO"); /* "off": for before/after measurements (docs/BENCHMARKS.md) */
+    w->gso = gso == NULL || strcmp(gso, "off") != 0;
     sem_init(&w->ready, 0, 0);
     return w;
 }
@@ -594,6 +672,7 @@ static void worker_free(worker_t *w)
         if (w->tcp_fd >= 0)
             close(w->tcp_fd);
     }
+    event_pool_free(w);
     sem_destroy(&w->ready);
     free(w);
 }

@@ -41,6 +41,9 @@ struct worker_msg {
 typedef struct {
     _Atomic uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
     _Atomic uint64_t tx_errors;
+    _Atomic uint64_t tx_calls;         /* sendmmsg calls */
+    _Atomic uint64_t tx_gso_segments;  /* datagrams sent inside UDP GSO messages */
+    _Atomic uint64_t tx_gso_fallbacks; /* the kernel refused GSO: the worker sends without it from then on */
     _Atomic uint64_t loop_turns;
     /* Sampled dwell time, receive timestamp → sendmmsg (media/dwell.h). */
     _Atomic uint64_t dwell_hist[DWELL_BUCKETS];
