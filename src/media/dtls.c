@@ -444,6 +444,11 @@ static void destroy(dtls_conn_t *c)
     free(c);
 }
 
+void dtls_conn_set_callbacks(dtls_conn_t *c, const dtls_callbacks_t *cb)
+{
+    c->cb = *cb;
+}
+
 void dtls_conn_free(dtls_conn_t *c)
 {
     if (c == NULL)

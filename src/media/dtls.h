@@ -154,5 +154,8 @@ void dtls_conn_close(dtls_conn_t *c);
 /* Frees the connection (deferred when called from one of its callbacks). */
 void dtls_conn_free(dtls_conn_t *c);
 dtls_state_t dtls_conn_state(const dtls_conn_t *c);
+/* Replaces the callbacks (also from within one of c's callbacks): an
+ * association set up beside another one takes over its role once up. */
+void dtls_conn_set_callbacks(dtls_conn_t *c, const dtls_callbacks_t *cb);
 
 #endif

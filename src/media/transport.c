@@ -262,6 +262,13 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
     dtls_conn_t *old = t->dtls;
     t->dtls = t->dtls_next;
     t->dtls_next = NULL;
+    /* It is the transport's association now: its close_notify must close the
+     * transport (dtls_failed_cb), so that the client's next ClientHello starts
+     * another one.  Left with these callbacks, a close was logged as a failed
+     * restart and the transport kept a closed association for good: every
+     * later ClientHello went to it and was dropped (a browser's receiving
+     * connection stuck in "connecting" after renegotiations). */
+    dtls_conn_set_callbacks(t->dtls, &dtls_cbs);
     t->restarted = false;
     t->srtp_ready = true;
     set_state(t, TRANSPORT_CONNECTED);

@@ -868,6 +868,27 @@ int main(void)
     send_frames(10, false, -1);
     ok(sub.n_rx >= before + 10, "and receives the video under the new keys (%zu packets)", sub.n_rx - before);
 
+    /* Chromium may close that association too (another renegotiation) and
+     * start a third with no ICE restart: the close_notify must close the
+     * transport's association so that the next ClientHello is taken.  (The
+     * association that came up beside the old one used to keep the
+     * restart's callbacks: its close was logged as a failed restart, and
+     * every later ClientHello went to the closed association.) */
+    uint64_t dtls_drops0 = st.drop_dtls;
+    dtls_conn_close(sub.dtls);
+    pump();
+    dtls_conn_free(sub.dtls);
+    sub.dtls = NULL;
+    sec_session_dispose(&sub.in);
+    sec_session_dispose(&sub.out);
+    sub.connected = false;
+    ok(connect_peer(&sub), "after it closes the new association too, a third one connects (%llu DTLS records dropped)",
+       (unsigned long long)(st.drop_dtls - dtls_drops0));
+    before = sub.n_rx;
+    send_frames(1, true, -1);
+    send_frames(10, false, -1);
+    ok(sub.n_rx >= before + 10, "and the video goes on under its keys (%zu packets)", sub.n_rx - before);
+
     /* SSRC cap: a flood of new SSRCs stops being unprotected at the cap. */
     uint64_t unknown0 = st.drop_unknown_ssrc;
     for (uint32_t s = 0; s < 60; s++) {
