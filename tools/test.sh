@@ -24,25 +24,31 @@ cd build-gcc
 ../configure -q CC=gcc --enable-werror
 make -s -j"$jobs"
 status=0
-make -j"$jobs" check || status=$?
+failed=""
+# Each step runs whatever the ones before did; a failing step is named in
+# the last lines (CI shows only the tail): a step can fail without a
+# failing test result (a sanitizer report, a fuzzer crash, a build error).
+step() { "$@" || { status=$?; failed="$failed
+  step failed (exit $status): $*"; }; }
+step make -j"$jobs" check
 # The Android SDK: dist/iRTCSDK.aar and its JUnit suite against irtcd (issue 13).
-make check-android || status=$?
+step make check-android
 # Cluster mode: redis-server and three nodes on loopback (issue 15).
-make check-cluster || status=$?
+step make check-cluster
 # Real browsers, one test at a time, once nothing else competes for the cores.
-make check-e2e || status=$?
+step make check-e2e
 # Fuzzers (every target FUZZ_SECONDS on its corpus, clang + libFuzzer,
 # ~6 min with the build) and the whole suite again against an ASan + UBSan
 # build (~15 min), tests/fuzz/local.mk; in CI or when asked.
 if [ "${CI:-}" = true ] || [ "${IRTC_TEST_HARDEN:-}" = 1 ]; then
-  make check-fuzz || status=$?
-  make check-sanitize || status=$?
+  step make check-fuzz
+  step make check-sanitize
 fi
 # Packaging (issue #7): build the .deb and .rpm, install the .deb into a
 # debootstrap chroot and upgrade it (~2-3 min); in CI or when asked.
 rm -f tests/packaging/*.log tests/packaging/*.trs
 if [ "${CI:-}" = true ] || [ "${IRTC_TEST_PACKAGING:-}" = 1 ]; then
-  make check-packaging || status=$?
+  step make check-packaging
 fi
 for f in tests/unit/*/*.log tests/structure/*.log tests/integration/*.log tests/vectors/*.log tests/e2e/*.log tests/sdk/*.log tests/packaging/*.log tests/android/*.log; do
   [ -f "$f" ] || continue
@@ -53,4 +59,13 @@ pass=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result
 fail=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result: \(FAIL\|ERROR\|XPASS\)' || true)
 skip=$(cat tests/*/*.trs tests/unit/*/*.trs 2>/dev/null | grep -c '^:test-result: SKIP' || true)
 echo "$pass passed, $fail failed, $skip skipped"
+if [ -n "$failed" ]; then
+  echo "tools/test.sh:$failed"
+  # The sanitizer build's failures, again at the end (its own log is long).
+  for t in sanitize/tests/*/*.trs sanitize/tests/unit/*/*.trs; do
+    [ -f "$t" ] || continue
+    grep -q '^:test-result: \(FAIL\|ERROR\)' "$t" && echo "  sanitize: $(grep -c '^:test-result: \(FAIL\|ERROR\)' "$t") failing in ${t%.trs}"
+  done
+  for r in sanitize/reports/*; do [ -f "$r" ] && { echo "  sanitizer report $r:"; head -n 25 "$r"; }; done
+fi
 exit $status

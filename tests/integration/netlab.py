@@ -91,11 +91,14 @@ def _kill_netns_pids(ns):
 
 def _reap_slot(n):
     """Removes what a run that held slot n left behind (we hold its lock)."""
+    # The veth first: deleting one end removes both at once, whereas a
+    # namespace's devices go when the kernel's cleanup worker gets to them,
+    # after `ip netns del` has returned.
+    _sh(["ip", "link", "del", "irnl%dh" % n], check=False)
     for ns in _netns_list():
         if ns.startswith("irtc-nl%d-" % n):
             _kill_netns_pids(ns)
             _sh(["ip", "netns", "del", ns], check=False)
-    _sh(["ip", "link", "del", "irnl%dh" % n], check=False)
     shutil.rmtree(os.path.join(LOCK_DIR, "slot-%d.wrap" % n), ignore_errors=True)
 
 
