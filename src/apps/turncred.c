@@ -14,8 +14,8 @@ int turncred_make(const char *secret, const char *user_id, int64_t expiry_s, cha
     int n = snprintf(user, TURNCRED_USER_MAX, "%lld:%s", (long long)expiry_s, user_id);
     if (n < 0 || n >= TURNCRED_USER_MAX)
         return IRTC_EINVAL;
-    unsigned char mac[20];
-    crypto_hmac_sha1(secret, strlen(secret), user, (size_t)n, mac);
+    unsigned char mac[CRYPTO_SHA1_LEN];
+    crypto_hmac_sha1(secret, strlen(secret), user, (size_t)n, NULL, 0, mac);
     crypto_b64_encode(mac, sizeof(mac), pass);
     return IRTC_OK;
 }

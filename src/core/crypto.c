@@ -1,5 +1,5 @@
 /*
- * crypto.c — Base64, HMAC-SHA256, SHA-256, randomness, constant-time compare
+ * crypto.c — Base64, HMAC-SHA256, HMAC-SHA1, SHA-256, randomness, constant-time compare
  * and salted secret hashing over OpenSSL 3; see crypto.h.
  *
  * Thread-safe: no state of its own (OpenSSL 3 needs no locking setup).
@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define OPENSSL_SUPPRESS_DEPRECATED /* SHA1_Init & co.: see crypto_hmac_sha1 */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -135,9 +137,37 @@ void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t 
     hmac(EVP_sha256(), 32, "HMAC-SHA256", key, keylen, msg, msglen, out);
 }
 
-void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[20])
+/* On OpenSSL's SHA-1 block function with a stack context, not HMAC() or
+ * EVP_MAC: OpenSSL 3 allocates on every HMAC (re)keying and reset (~10
+ * mallocs per call, measured by tests/integration/test_alloc_flat.sh), and
+ * an ICE consent check verifies one on the packet path of every transport.
+ * The low-level SHA-1 calls are deprecated in OpenSSL 3 but are the same
+ * assembly. */
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, const void *msg2, size_t msg2len,
+                      unsigned char out[CRYPTO_SHA1_LEN])
 {
-    hmac(EVP_sha1(), 20, "HMAC-SHA1", key, keylen, msg, msglen, out);
+    enum { BLOCK = 64 };
+    static const unsigned char empty = 0;
+    unsigned char k[BLOCK] = {0}, pad[BLOCK], inner[SHA_DIGEST_LENGTH];
+    SHA_CTX c;
+
+    if (keylen > BLOCK)
+        SHA1(key, keylen, k);
+    else if (keylen > 0)
+        memcpy(k, key, keylen);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x36;
+    int ok = SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, msglen ? msg : &empty, msglen) &&
+             SHA1_Update(&c, msg2len ? msg2 : &empty, msg2len) && SHA1_Final(inner, &c);
+    for (int i = 0; i < BLOCK; i++)
+        pad[i] = k[i] ^ 0x5c;
+    ok = ok && SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, inner, sizeof(inner)) &&
+         SHA1_Final(out, &c);
+    OPENSSL_cleanse(k, sizeof(k));
+    OPENSSL_cleanse(pad, sizeof(pad));
+    OPENSSL_cleanse(&c, sizeof(c));
+    if (!ok)
+        crypto_fatal("HMAC-SHA1");
 }
 
 void crypto_sha256(const void *msg, size_t len, unsigned char out[32])

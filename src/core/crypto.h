@@ -1,6 +1,6 @@
 /*
  * crypto.h — small wrappers over OpenSSL 3 used across modules: Base64,
- * HMAC-SHA256, SHA-256, random bytes and ids, constant-time compare, and
+ * HMAC-SHA256, allocation-free HMAC-SHA1, SHA-256, random bytes and ids, constant-time compare, and
  * salted password hashing for stored secrets.  Thread-safe.
  */
 #ifndef IRTC_CRYPTO_H
@@ -18,8 +18,13 @@ size_t crypto_b64_encode(const void *in, size_t n, char *out);
 int crypto_b64_decode(const char *in, size_t n, unsigned char *out, size_t *out_len);
 
 void crypto_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[32]);
-/* Only where a peer's protocol fixes SHA-1 (the TURN REST API's credentials). */
-void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, unsigned char out[20]);
+/* Only where a peer's protocol fixes SHA-1 (STUN MESSAGE-INTEGRITY, the TURN
+ * REST API's credentials).  The message is msg followed by msg2 (msg2 may be
+ * NULL with msg2len 0): STUN authenticates a rewritten header and the rest
+ * in place.  Allocation-free, so the media workers may call it per packet. */
+#define CRYPTO_SHA1_LEN 20
+void crypto_hmac_sha1(const void *key, size_t keylen, const void *msg, size_t msglen, const void *msg2, size_t msg2len,
+                      unsigned char out[CRYPTO_SHA1_LEN]);
 void crypto_sha256(const void *msg, size_t len, unsigned char out[32]);
 void crypto_hex(const unsigned char *in, size_t n, char *out); /* out: 2n+1 */
 

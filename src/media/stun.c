@@ -3,8 +3,8 @@
  * ICE-lite server sends (RFC 5389 / 8489, RFC 8445 §2.5, RFC 7675).
  *
  * Runs on the media worker threads, once per STUN datagram: no locks, no
- * logging (callers count drops), no allocation (HMAC-SHA1 on OpenSSL's SHA-1
- * primitive, see hmac_sha1).
+ * logging (callers count drops), no allocation (crypto_hmac_sha1 is
+ * allocation-free).
  *
  * Does not: hold ICE state, choose error codes, or do long-term credentials.
  */
@@ -12,12 +12,11 @@
 
 #include <string.h>
 #include <netinet/in.h>
-#define OPENSSL_SUPPRESS_DEPRECATED /* SHA1_Init & co.: see hmac_sha1 */
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "core/bytes.h"
 #include "core/common.h"
+#include "core/crypto.h"
 
 #define FINGERPRINT_XOR 0x5354554eu
 #define MI_ATTR_LEN (4 + STUN_HMAC_LEN)
@@ -217,36 +216,6 @@ fail:
     return IRTC_EINVAL;
 }
 
-/* HMAC-SHA1(key, hdr[0..4) || rest[0..restlen)) (RFC 2104) on OpenSSL's
- * SHA-1 block function.  Not EVP_MAC: OpenSSL 3 allocates on every HMAC
- * (re)keying and every reset (~10 mallocs per check, measured by
- * tests/integration/test_alloc_flat.sh), and an ICE consent check arrives
- * on the packet path of every transport.  The low-level SHA-1 calls are
- * deprecated in OpenSSL 3 but are the same assembly, on a stack context. */
-static int hmac_sha1(const char *key, size_t keylen, const uint8_t hdr[4], const uint8_t *rest, size_t restlen,
-                     uint8_t out[STUN_HMAC_LEN])
-{
-    enum { BLOCK = 64 };
-    uint8_t k[BLOCK] = {0}, pad[BLOCK], inner[SHA_DIGEST_LENGTH];
-    SHA_CTX c;
-    if (keylen > BLOCK)
-        SHA1((const unsigned char *)key, keylen, k);
-    else if (keylen > 0)
-        memcpy(k, key, keylen);
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] = k[i] ^ 0x36;
-    int ok = SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, hdr, 4) &&
-             SHA1_Update(&c, rest, restlen) && SHA1_Final(inner, &c);
-    for (int i = 0; i < BLOCK; i++)
-        pad[i] = k[i] ^ 0x5c;
-    ok = ok && SHA1_Init(&c) && SHA1_Update(&c, pad, BLOCK) && SHA1_Update(&c, inner, sizeof(inner)) &&
-         SHA1_Final(out, &c);
-    OPENSSL_cleanse(k, sizeof(k));
-    OPENSSL_cleanse(pad, sizeof(pad));
-    OPENSSL_cleanse(&c, sizeof(c));
-    return ok ? IRTC_OK : IRTC_ECRYPTO;
-}
-
 int stun_check_integrity(const uint8_t *buf, size_t len, const stun_msg_t *m, const char *pwd, size_t pwdlen)
 {
     if (m->integrity_off == 0)
@@ -259,8 +228,7 @@ int stun_check_integrity(const uint8_t *buf, size_t len, const stun_msg_t *m, co
     memcpy(hdr, buf, 2);
     wr16(hdr + 2, (uint16_t)(m->integrity_off - STUN_HEADER_LEN + MI_ATTR_LEN));
     uint8_t mac[STUN_HMAC_LEN];
-    if (hmac_sha1(pwd, pwdlen, hdr, buf + 4, m->integrity_off - 4, mac) != IRTC_OK)
-        return IRTC_ECRYPTO;
+    crypto_hmac_sha1(pwd, pwdlen, hdr, 4, buf + 4, m->integrity_off - 4, mac);
     return CRYPTO_memcmp(mac, buf + m->integrity_off + 4, STUN_HMAC_LEN) == 0 ? IRTC_OK : IRTC_ECRYPTO;
 }
 
@@ -322,16 +290,14 @@ static void put_header(uint8_t *out, uint16_t type, const uint8_t txid[STUN_TXID
 }
 
 /* Appends MESSAGE-INTEGRITY (when pwd) and FINGERPRINT to a message whose
- * body ends at off; the caller has checked the room.  Returns the total, 0
- * on HMAC failure. */
+ * body ends at off; the caller has checked the room.  Returns the total. */
 static size_t put_trailer(uint8_t *out, size_t off, const char *pwd, size_t pwdlen)
 {
     if (pwd != NULL) {
         wr16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + MI_ATTR_LEN));
         wr16(out + off, STUN_ATTR_MESSAGE_INTEGRITY);
         wr16(out + off + 2, STUN_HMAC_LEN);
-        if (hmac_sha1(pwd, pwdlen, out, out + 4, off - 4, out + off + 4) != IRTC_OK)
-            return 0;
+        crypto_hmac_sha1(pwd, pwdlen, out, 4, out + 4, off - 4, out + off + 4);
         off += MI_ATTR_LEN;
     }
     wr16(out + 2, (uint16_t)(off - STUN_HEADER_LEN + FP_ATTR_LEN));

@@ -115,8 +115,7 @@ int stun_parse(const uint8_t *buf, size_t len, stun_msg_t *out, const char **why
 /* HMAC-SHA1 of the message up to MESSAGE-INTEGRITY with the length field as
  * RFC 5389 §15.4 says, compared in constant time with the carried value.
  * pwd is the short-term credential (ICE password) as raw bytes.  Returns
- * IRTC_OK, IRTC_ENOTFOUND (no MESSAGE-INTEGRITY), IRTC_ECRYPTO (mismatch or
- * OpenSSL failure). */
+ * IRTC_OK, IRTC_ENOTFOUND (no MESSAGE-INTEGRITY) or IRTC_ECRYPTO (mismatch). */
 int stun_check_integrity(const uint8_t *buf, size_t len, const stun_msg_t *m, const char *pwd, size_t pwdlen);
 
 /* CRC-32 XOR 0x5354554e (RFC 5389 §15.5).  Returns IRTC_OK, IRTC_ENOTFOUND
@@ -129,8 +128,8 @@ int stun_get_xor_mapped(const uint8_t *buf, size_t len, const stun_msg_t *m, str
 
 /* Binding success response: XOR-MAPPED-ADDRESS (mapped is AF_INET or
  * AF_INET6), then MESSAGE-INTEGRITY keyed with pwd (omitted if pwd is NULL),
- * then FINGERPRINT.  Returns bytes written, or 0 if cap is too small, the
- * family is unsupported or HMAC failed.  At most STUN_BINDING_SUCCESS_MAX. */
+ * then FINGERPRINT.  Returns bytes written, or 0 if cap is too small or the
+ * family is unsupported.  At most STUN_BINDING_SUCCESS_MAX. */
 #define STUN_BINDING_SUCCESS_MAX (STUN_HEADER_LEN + 24 + 24 + 8)
 size_t stun_build_binding_success(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN],
                                   const struct sockaddr *mapped, const char *pwd, size_t pwdlen);
@@ -140,8 +139,8 @@ size_t stun_build_binding_success(uint8_t *out, size_t cap, const uint8_t txid[S
  * MESSAGE-INTEGRITY when applicable, then FINGERPRINT.  400 and 401 never carry
  * MESSAGE-INTEGRITY, whatever pwd is: they answer a request whose credentials
  * were missing or wrong (RFC 5389 §10.1.2).  487 is keyed with pwd (the request
- * passed its integrity check).  Returns bytes written, 0 on unknown code, small
- * cap or HMAC failure.  At most STUN_ERROR_MAX bytes. */
+ * passed its integrity check).  Returns bytes written, 0 on unknown code or
+ * small cap.  At most STUN_ERROR_MAX bytes. */
 #define STUN_ERROR_MAX 128
 size_t stun_build_error(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN], uint16_t method, int code,
                         const char *pwd, size_t pwdlen);
@@ -151,7 +150,7 @@ size_t stun_build_error(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_L
  * with tie_breaker, USE-CANDIDATE if asked, MESSAGE-INTEGRITY keyed with the
  * remote password, FINGERPRINT.  For the client core (src/client), which is
  * the controlling agent against an ICE-lite server.  Returns bytes written,
- * or 0 if cap is too small, username is empty or too long, or HMAC failed. */
+ * or 0 if cap is too small, or username is empty or too long. */
 #define STUN_BINDING_REQUEST_MAX (STUN_HEADER_LEN + 4 + STUN_MAX_USERNAME + 3 + 8 + 12 + 4 + 24 + 8)
 size_t stun_build_binding_request(uint8_t *out, size_t cap, const uint8_t txid[STUN_TXID_LEN], const char *username,
                                   uint32_t priority, bool controlling, uint64_t tie_breaker, bool use_candidate,

@@ -140,16 +140,31 @@ static void dtls_send_cb(void *user, const uint8_t *data, size_t len)
     send_raw(user, data, len);
 }
 
-static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
+/* An association is up (the first, or the one after an ICE restart): its
+ * keys replace any earlier ones, since the client protects with them now.
+ * False if keying failed (the transport has failed). */
+static bool take_keys(transport_t *t, const dtls_srtp_keys_t *k)
 {
-    transport_t *t = user;
-    if (dtls_srtp_sessions(k, &t->srtp_out, &t->srtp_in) != IRTC_OK) {
+    sec_session_t out, in;
+    if (dtls_srtp_sessions(k, &out, &in) != IRTC_OK) {
         fail(t, "SRTP keying failed");
-        return;
+        return false;
     }
+    sec_session_dispose(&t->srtp_in);
+    sec_session_dispose(&t->srtp_out);
+    t->srtp_in = in;
+    t->srtp_out = out;
     t->srtp_ready = true;
     set_state(t, TRANSPORT_CONNECTED);
     update_ready(t);
+    return true;
+}
+
+static void dtls_connected_cb(void *user, const dtls_srtp_keys_t *k)
+{
+    transport_t *t = user;
+    if (!take_keys(t, k))
+        return;
     emit(t, ENGINE_EV_TRANSPORT_CONNECTED, NULL);
     for (unsigned i = 0; i < t->n_producers; i++)
         transport_announce(t, ENGINE_EV_PRODUCER_READY, t->producers[i]->id);
@@ -245,20 +260,12 @@ void transport_send_data(transport_t *t, bool reliable, bool binary, const uint8
 
 static const dtls_callbacks_t dtls_cbs = {dtls_send_cb, dtls_connected_cb, dtls_app_cb, dtls_failed_cb};
 
-/* The new association after an ICE restart is up: its keys replace the old
- * ones (the client now protects with them), the old association goes. */
+/* The new association after an ICE restart is up: the old one goes. */
 static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
 {
     transport_t *t = user;
-    sec_session_t out, in;
-    if (dtls_srtp_sessions(k, &out, &in) != IRTC_OK) {
-        fail(t, "SRTP keying failed");
+    if (!take_keys(t, k))
         return;
-    }
-    sec_session_dispose(&t->srtp_in);
-    sec_session_dispose(&t->srtp_out);
-    t->srtp_in = in;
-    t->srtp_out = out;
     dtls_conn_t *old = t->dtls;
     t->dtls = t->dtls_next;
     t->dtls_next = NULL;
@@ -270,9 +277,6 @@ static void dtls_next_connected_cb(void *user, const dtls_srtp_keys_t *k)
      * connection stuck in "connecting" after renegotiations). */
     dtls_conn_set_callbacks(t->dtls, &dtls_cbs);
     t->restarted = false;
-    t->srtp_ready = true;
-    set_state(t, TRANSPORT_CONNECTED);
-    update_ready(t);
     if (old != NULL)
         dtls_conn_free(old); /* no close_notify: the client already left that association */
     sctp_assoc_free(t->sctp); /* SCTP ran over the old association; the client's next INIT starts anew */

@@ -50,6 +50,8 @@ struct rec_depack {
     uint8_t *fbuf;
     size_t flen, fcap;
     bool f_has_data, f_corrupt, f_keyframe, f_handed_out;
+    bool f_after_gap; /* packets were given up on just before this frame's first one */
+    bool f_marker;    /* it ended on its marker bit (not on a new timestamp or a flush) */
     uint32_t f_ts, f_ssrc;
     uint64_t f_arrival_us;
     uint16_t f_width, f_height;
@@ -134,6 +136,7 @@ static void frame_reset(rec_depack_t *d)
 {
     d->flen = 0;
     d->f_has_data = d->f_corrupt = d->f_keyframe = d->f_handed_out = false;
+    d->f_after_gap = d->f_marker = false;
     d->f_width = d->f_height = 0;
     d->fua_open = d->f_sps = d->f_pps = d->f_idr = false;
     d->vp9_layers = 0;
@@ -291,6 +294,18 @@ static void frame_add(rec_depack_t *d, const uint8_t *pl, size_t n)
     d->f_has_data = true;
 }
 
+/* VP8 (RFC 6386 §9.1): the frame tag's first partition size against what
+ * was assembled.  Only a frame that ended without its marker bit needs it:
+ * with the marker and no gap, every packet is there. */
+static bool vp8_whole_first_partition(const rec_depack_t *d)
+{
+    if (d->flen < 3)
+        return false;
+    uint32_t tag = (uint32_t)d->fbuf[0] | (uint32_t)d->fbuf[1] << 8 | (uint32_t)d->fbuf[2] << 16;
+    size_t header = (tag & 1) ? 3 : 10; /* a keyframe adds start code, width and height */
+    return d->flen >= header + (tag >> 5);
+}
+
 /* Finishes the frame: true when it is handed out, false when dropped. */
 static bool frame_finish(rec_depack_t *d, rec_frame_t *out)
 {
@@ -312,9 +327,19 @@ static bool frame_finish(rec_depack_t *d, rec_frame_t *out)
         }
         if (d->f_idr && d->params_len == 0)
             d->f_corrupt = true; /* an IDR nobody can decode */
+        if (d->fua_open)
+            d->f_corrupt = true; /* a NAL whose end fragment never came: a truncated slice */
     } else if (d->codec == CODEC_VP9) {
         vp9_superframe_index(d);
+    } else if (d->codec == CODEC_VP8 && !d->f_marker && !vp8_whole_first_partition(d)) {
+        d->f_corrupt = true; /* no marker, and the tail is visibly missing */
     }
+    /* What a gap before the frame held is unknown: a frame this one refers
+     * to, or its own first packets.  Only a keyframe is safe to write (its
+     * start was checked); a delta frame would decode against the wrong
+     * reference, or make the decoder report a missing one. */
+    if (d->video && d->f_after_gap && !d->f_keyframe)
+        d->f_corrupt = true;
     bool ok = d->f_has_data && !d->f_corrupt && d->flen > 0;
     if (d->video) {
         if (!ok) {
@@ -485,11 +510,14 @@ int rec_depack_next(rec_depack_t *d, uint64_t now_us, rec_frame_t *out)
         bool after_gap = d->gap_pending;
         d->gap_pending = false;
         if (after_gap && d->f_has_data)
-            d->f_corrupt = true;
+            d->f_corrupt = true; /* the hole was inside this frame */
+        else if (after_gap)
+            d->f_after_gap = true;
         frame_add(d, s->data + h.header_len, h.payload_len);
         s->used = false;
         d->count--;
         d->next_seq++;
+        d->f_marker = h.marker;
         if ((h.marker || d->codec == CODEC_OPUS) && frame_finish(d, out))
             return 1;
     }

@@ -11,7 +11,12 @@
  * than any before, so the steady state allocates nothing.
  *
  * Loss: a sequence gap that the reorder buffer gave up on drops the frame it
- * fell into.  Video then waits for the next keyframe, and
+ * fell into, or the delta frame right after it (the hole may have held a
+ * whole frame it refers to).  So does an H.264 frame with an unfinished FU-A
+ * or without its first fragment, and a VP8 frame without its first packet
+ * or, ended without its marker bit, shorter than its first partition: a
+ * recording never holds a frame a decoder would report as broken.  Video
+ * then waits for the next keyframe, and
  * rec_depack_want_keyframe says so once per gap so the caller can ask the
  * publisher for one.  An Opus packet is a frame, so audio just loses it.
  *

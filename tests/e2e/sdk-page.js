@@ -42,6 +42,23 @@ async function allPlaying(page, key, users, minWidth, ms = 30000, opts = {}) {
   return { good, last };
 }
 
+// The video leaving one client's sending connection, by rid ('-' without
+// simulcast): size, bytes and frames sent, Chromium's quality limitation
+// and codec ({} before it publishes).
+const outbound = (page, key) => page.evaluate(async k => {
+  const pc = H.clients[k]._tx.send.pc, out = {}, codecs = {};
+  if (!pc) return out;
+  const stats = await pc.getStats();
+  stats.forEach(s => { if (s.type === 'codec') codecs[s.id] = s.mimeType; });
+  stats.forEach(s => {
+    if (s.type === 'outbound-rtp' && s.kind === 'video') {
+      out[s.rid || '-'] = { w: s.frameWidth || 0, h: s.frameHeight || 0, bytes: s.bytesSent || 0,
+        frames: s.framesEncoded || 0, limit: s.qualityLimitationReason, codec: codecs[s.codecId] };
+    }
+  });
+  return out;
+}, key);
+
 const fmt = vs => vs.map(v => `${v.userId}:${v.width}x${v.height}${v.advancing ? '' : ' (still)'}`).join(', ') || 'none';
 
-module.exports = { openPage, start, events, waitEvent, allPlaying, fmt };
+module.exports = { openPage, start, events, waitEvent, allPlaying, outbound, fmt };

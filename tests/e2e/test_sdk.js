@@ -32,7 +32,7 @@ const OUT = path.join(__dirname, 'out');
 // some).  So the test uses production's default window, 15 s.
 const RESUME_WINDOW_S = 15;
 
-const { openPage, start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
+const { openPage, start, events, waitEvent, allPlaying, outbound, fmt } = require('./sdk-page.js');
 
 // The guide's token algorithm (§7.4), for a token dated in the past; it names
 // the room's media endpoint ep ({host, port}, as irtcd's own token: the server checks it).
@@ -309,18 +309,13 @@ async function main() {
     const ew = await E.evaluate(() => H.locals.c.getVideoTrack().getSettings());
     // The widest layer erin's encoder is sending now: on a loaded two-core machine Chromium's
     // CPU adaptation may stop the 1080p layer, and then the server cannot forward it.
-    const erinTop = () => E.evaluate(async () => {
-      const pc = H.clients.c._tx.send.pc, a = {};
-      const take = async () => (await pc.getStats()).forEach(s => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video') (a[s.rid || '-'] = a[s.rid || '-'] || []).push(s);
-      });
-      await take();
-      await new Promise(r => setTimeout(r, 1000));
-      await take();
-      const live = Object.values(a).filter(x => x.length === 2 && x[1].framesEncoded > x[0].framesEncoded);
-      return { w: Math.max(0, ...live.map(x => x[1].frameWidth || 0)),
-        limit: Object.values(a).map(x => x[x.length - 1].qualityLimitationReason).join(',') };
-    });
+    const erinTop = async () => {
+      const a = await outbound(E, 'c');
+      await sleep(1000);
+      const b = await outbound(E, 'c');
+      const live = Object.keys(b).filter(r => a[r] && b[r].frames > a[r].frames);
+      return { w: Math.max(0, ...live.map(r => b[r].w)), limit: Object.values(b).map(x => x.limit).join(',') };
+    };
     let top = { w: 1920, limit: '' };
     let pe = await allPlaying(Hk, 'c', ['erin'], 1920, 20000);
     if (!pe.good) {

@@ -61,14 +61,6 @@ function pageHelpers() {
         mlines: live.map(pc => pc.localDescription ? (pc.localDescription.sdp.match(/\r\nm=(audio|video) /g) || []).length : 0),
       };
     },
-    async outbound(key) {
-      const pc = H.clients[key]._tx.send.pc;
-      const out = {};
-      (await pc.getStats()).forEach(s => {
-        if (s.type === 'outbound-rtp' && s.kind === 'video') out[s.rid || '-'] = { w: s.frameWidth || 0, h: s.frameHeight || 0, bytes: s.bytesSent, frames: s.framesEncoded || 0 };
-      });
-      return out;
-    },
     // Records a remote video's currentTime every 100 ms: the longest stall tells a freeze.
     watch(key, userId) {
       const samples = [];
@@ -96,7 +88,7 @@ function pageHelpers() {
   };
 }
 
-const { start, events, waitEvent, allPlaying, fmt } = require('./sdk-page.js');
+const { start, events, waitEvent, allPlaying, outbound, fmt } = require('./sdk-page.js');
 // Every listed user's main stream plays (carol sends audio only: her element plays without a picture).
 const playing = (page, key, users, ms) => allPlaying(page, key, users.map(u => [u, u === 'carol' ? 0 : 1]), 1, ms, { type: 'main' });
 
@@ -137,11 +129,11 @@ async function main() {
     // ---- simulcast: three layers leave Chromium ----
     let out = {};
     const sim = await waitFor(async () => {
-      out = await P.evaluate(() => T.outbound('a'));
+      out = await outbound(P, 'a');
       return out.q && out.h && out.f && out.q.w === 320 && out.h.w === 640 && out.f.w === 1280 && out.f.frames > 30;
     }, 30000, 500);
     ok(sim, `alice's camera leaves as three simulcast layers: ${Object.entries(out).map(([r, o]) => `${r} ${o.w}x${o.h} ${o.frames} frames`).join(', ')}`);
-    const bobOut = await P.evaluate(() => T.outbound('b'));
+    const bobOut = await outbound(P, 'b');
     ok(Object.keys(bobOut).length === 1 && bobOut['-'], `createStream({resolution: '360p', simulcast: false}): one encoding (${JSON.stringify(bobOut)})`);
     const info = await P.evaluate(() => ({ a: H.locals.a.getStreamInfo().simulcast, b: H.locals.b.getStreamInfo().simulcast,
       remote: Object.entries(H.remote).map(([k, s]) => `${k}=${s.getStreamInfo().simulcast}`) }));
@@ -340,15 +332,7 @@ async function main() {
     });
     let hOut = {};
     const hFlows = await waitFor(async () => {
-      hOut = await P.evaluate(async () => {
-        const out = {}, codecs = {};
-        const stats = await H.clients.b._tx.send.pc.getStats();
-        stats.forEach(x => { if (x.type === 'codec') codecs[x.id] = x.mimeType; });
-        stats.forEach(x => {
-          if (x.type === 'outbound-rtp' && x.kind === 'video') out[x.rid || '-'] = { w: x.frameWidth || 0, codec: codecs[x.codecId], frames: x.framesEncoded || 0 };
-        });
-        return out;
-      });
+      hOut = await outbound(P, 'b');
       return ['q', 'h', 'f'].every(r => hOut[r] && hOut[r].codec === 'video/H264' && hOut[r].frames > 10) &&
         hOut.q.w === 320 && hOut.h.w === 640 && hOut.f.w === 1280;
     }, 30000, 500);

@@ -43,18 +43,6 @@ function helpers() {
       return { open: open.length, made: PCS.length, kinds,
         send: kinds.filter(k => k === 'sendonly').length, recv: kinds.filter(k => k === 'recvonly').length };
     },
-    async outbound() {
-      const out = {};
-      for (const pc of PCS.filter(p => p.signalingState !== 'closed')) {
-        (await pc.getStats()).forEach(s => {
-          if (s.type === 'outbound-rtp' && s.kind === 'video') {
-            out[s.rid || '-'] = { w: s.frameWidth || 0, h: s.frameHeight || 0, bytes: s.bytesSent || 0, frames: s.framesEncoded || 0,
-              limit: s.qualityLimitationReason };
-          }
-        });
-      }
-      return out;
-    },
     // The inbound video of a remote user's main stream: size and frames decoded (by track id).
     async inbound(key, userId) {
       const st = H.remote[`${key}:${userId}:main`];
@@ -160,7 +148,7 @@ async function main() {
     let out = {}, prev = {};
     const sim = await waitFor(async () => {
       prev = out;
-      out = await A.evaluate(() => T.outbound());
+      out = await P.outbound(A, 'c');
       const grew = r => out[r] && prev[r] && out[r].bytes > prev[r].bytes && out[r].frames > prev[r].frames;
       return out.q && out.h && out.f && out.q.w === 320 && out.h.w === 640 && out.f.w === 1280 && ['q', 'h', 'f'].every(grew);
     }, 40000, 1000);

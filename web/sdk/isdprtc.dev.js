@@ -1199,6 +1199,10 @@ var ISDPRTC = (() => {
       return !!this.pc && this.pc.connectionState === "connected";
     }
   };
+  function isStuck(pc) {
+    const s = pc.connectionState;
+    return s === "connecting" || s === "disconnected" || s === "failed";
+  }
   function whenConnected(pc, ms) {
     if (pc.connectionState === "connected") return Promise.resolve(true);
     return new Promise((resolve) => {
@@ -1222,6 +1226,7 @@ var ISDPRTC = (() => {
   var QUALITY_INTERVAL_MS = 2e3;
   var VOLUME_INTERVAL_MS = 500;
   var ICE_DISCONNECTED_GRACE_MS = 3e3;
+  var CONNECTING_STUCK_MS = 1e4;
   var ICE_RESTART_WAIT_MS = 1e4;
   var SERVER_STATS_FRESH_MS = 5e3;
   var REJOIN_FOR_MS = 6e4;
@@ -2053,15 +2058,29 @@ var ISDPRTC = (() => {
         clearTimeout(t.graceTimer);
         t.graceTimer = null;
         this._recover(t);
-      } else if (s === "disconnected" && !t.graceTimer) {
-        t.graceTimer = setTimeout(() => {
-          t.graceTimer = null;
-          if (t.pc === pc && pc.connectionState === "disconnected") this._recover(t);
-        }, ICE_DISCONNECTED_GRACE_MS);
+      } else if (s === "disconnected") {
+        this._watchStuck(t, pc, ICE_DISCONNECTED_GRACE_MS);
+      } else if (s === "connecting") {
+        this._watchStuck(t, pc, CONNECTING_STUCK_MS);
       }
     }
     /**
-     * A media connection failed (or stayed disconnected): ICE restart on the
+     * Recovers pc if it is still not connected after ms (the earliest such
+     * deadline wins: "connecting" then "disconnected" does not wait longer).
+     * A deadline that passes while a recovery runs is checked again after it.
+     */
+    _watchStuck(t, pc, ms) {
+      const due = Date.now() + ms;
+      if (t.graceTimer && t.graceDue <= due) return;
+      clearTimeout(t.graceTimer);
+      t.graceDue = due;
+      t.graceTimer = setTimeout(() => {
+        t.graceTimer = null;
+        if (t.pc === pc && isStuck(pc)) this._recover(t);
+      }, ms);
+    }
+    /**
+     * A media connection failed (or stayed disconnected or connecting): ICE restart on the
      * live connection (new ICE credentials in a `negotiate` offer; the DTLS
      * association and every stream on it stay).  If the server refuses it or
      * the connection does not come back, the connection is rebuilt: its
@@ -2097,6 +2116,8 @@ var ISDPRTC = (() => {
         this._emit("error", { errorCode: String(e.getCode ? e.getCode() : ErrorCode.ERR_SDK_INTERNAL_ERROR), errorMsg: `media reconnection failed: ${e.message}` });
       } finally {
         t.recovering = false;
+        const pc = t.pc;
+        if (pc && isStuck(pc) && this._state !== "DISCONNECTED") this._watchStuck(t, pc, CONNECTING_STUCK_MS);
       }
     }
     /** The server's view of t may differ from ours (e.g. a publish it has and we do not know): rebuild it. */
@@ -2268,7 +2289,7 @@ var ISDPRTC = (() => {
       this._reconnected = null;
       if (d) d.resolve();
     }
-    /** After a reconnection (a network change, often): restart ICE on a media connection that is not connected. */
+    /** After a reconnection (a network change, often): restart ICE on a media connection that is down (a "connecting" one keeps its deadline). */
     _checkTransports() {
       for (const t of Object.values(this._tx)) {
         const s = t.pc && t.pc.connectionState;

@@ -134,6 +134,60 @@ static void test_hmac_rfc4231(void)
     is_str(hex, "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad", "HMAC with empty key and data");
 }
 
+static void sha1_hex(const void *key, size_t klen, const void *msg, size_t mlen, char hex[41])
+{
+    unsigned char mac[CRYPTO_SHA1_LEN];
+    crypto_hmac_sha1(key, klen, msg, mlen, NULL, 0, mac);
+    crypto_hex(mac, sizeof(mac), hex);
+}
+
+static void test_hmac_sha1_rfc2202(void)
+{
+    unsigned char k[80], d[50];
+    char hex[41], split[41];
+    size_t i;
+
+    memset(k, 0x0b, 20);
+    sha1_hex(k, 20, "Hi There", 8, hex);
+    is_str(hex, "b617318655057264e28bc0b6fb378c8ef146be00", "RFC 2202 HMAC-SHA1 case 1");
+
+    sha1_hex("Jefe", 4, "what do ya want for nothing?", 28, hex);
+    is_str(hex, "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79", "RFC 2202 HMAC-SHA1 case 2");
+
+    memset(k, 0xaa, 20);
+    memset(d, 0xdd, 50);
+    sha1_hex(k, 20, d, 50, hex);
+    is_str(hex, "125d7342b9ac11cd91a39af48aa17b4f63f175d3", "RFC 2202 HMAC-SHA1 case 3");
+
+    for (i = 0; i < 25; i++)
+        k[i] = (unsigned char)(i + 1);
+    memset(d, 0xcd, 50);
+    sha1_hex(k, 25, d, 50, hex);
+    is_str(hex, "4c9007f4026250c6bc8414f9bf50c86c2d7235da", "RFC 2202 HMAC-SHA1 case 4");
+
+    memset(k, 0x0c, 20);
+    sha1_hex(k, 20, "Test With Truncation", 20, hex);
+    is_str(hex, "4c1a03424b55e07fe7f27be1d58bb9324a9a5a04", "RFC 2202 HMAC-SHA1 case 5");
+
+    memset(k, 0xaa, 80);
+    sha1_hex(k, 80, "Test Using Larger Than Block-Size Key - Hash Key First", 54, hex);
+    is_str(hex, "aa4ae5e15272d00e95705637ce8a3b55ed402112", "RFC 2202 HMAC-SHA1 case 6 (key hashed first)");
+
+    {
+        const char *m = "Test Using Larger Than Block-Size Key and Larger Than One Block-Size Data";
+        unsigned char mac[CRYPTO_SHA1_LEN];
+        sha1_hex(k, 80, m, strlen(m), hex);
+        is_str(hex, "e8e99d0f45237d786d6bbaa7965c7808bbff1a91", "RFC 2202 HMAC-SHA1 case 7");
+        /* STUN passes a rewritten header and the rest of the message apart. */
+        crypto_hmac_sha1(k, 80, m, 4, m + 4, strlen(m) - 4, mac);
+        crypto_hex(mac, sizeof(mac), split);
+        is_str(split, hex, "HMAC-SHA1 of a message in two parts = of the whole");
+    }
+
+    sha1_hex("", 0, "", 0, hex);
+    is_str(hex, "fbdb1d1b18aa6c08324b7d64b71fb76370690e1d", "HMAC-SHA1 with empty key and data");
+}
+
 static void test_sha256(void)
 {
     unsigned char md[32];
@@ -252,6 +306,7 @@ int main(void)
     test_b64_binary();
     test_b64_errors();
     test_hmac_rfc4231();
+    test_hmac_sha1_rfc2202();
     test_sha256();
     test_random();
     test_equal();

@@ -41,13 +41,16 @@ static void push(rec_depack_t *d, uint16_t seq, uint32_t ts, bool marker, const 
     rec_depack_push(d, b, mkpkt(b, seq, ts, SSRC, marker, pl, n), at);
 }
 
-/* VP8: descriptor byte (S, PID 0), then payload */
+/* VP8: descriptor byte (S, PID 0), then payload; a start carries a frame
+ * tag (bit 0 = P, show_frame) whose first partition size is 0 */
 static size_t vp8(uint8_t *out, bool start, bool key, uint8_t fill, size_t n)
 {
     out[0] = start ? 0x10 : 0x00;
     memset(out + 1, fill, n);
-    if (start)
-        out[1] = key ? 0x10 : 0x11; /* frame tag: bit 0 = P */
+    if (start) {
+        out[1] = key ? 0x10 : 0x11;
+        out[2] = out[3] = 0;
+    }
     return n + 1;
 }
 
@@ -137,6 +140,34 @@ static void test_vp8(void)
     rec_depack_push(d, b, n, 400200);
     is_int(rec_depack_next(d, 400200, &f), 0, "vp8: no marker yet");
     is_int(rec_depack_next(d, UINT64_MAX, &f), 1, "vp8: flush hands it out");
+
+    /* ... unless its first partition is visibly cut short */
+    n = mkpkt(b, 5003, 9090, SSRC + 1, true, pl, vp8(pl, true, false, 6, 4));
+    rec_depack_push(d, b, n, 400300);
+    is_int(rec_depack_next(d, 400300, &f), 1, "vp8: a delta frame");
+    n = vp8(pl, true, false, 6, 8);
+    pl[2] = 0x20; /* first partition of 0x20 << 3 = 256 bytes, 5 here */
+    n = mkpkt(b, 5004, 12090, SSRC + 1, false, pl, n);
+    rec_depack_push(d, b, n, 400400);
+    is_int(rec_depack_next(d, UINT64_MAX, &f), 0, "vp8: a marker-less frame shorter than its first partition dropped");
+    ok(rec_depack_waiting_keyframe(d), "vp8: then waits for a keyframe");
+    rec_depack_free(d);
+
+    /* A gap between frames may have held a whole frame: the delta frame after
+     * it would refer to it, so only a keyframe may follow. */
+    d = rec_depack_new(CODEC_VP8, 0);
+    push(d, 1, 0, true, pl, vp8(pl, true, true, 1, 12), 0);
+    push(d, 2, 3000, true, pl, vp8(pl, true, false, 2, 12), 1);
+    is_int(rec_depack_next(d, 1, &f), 1, "vp8 gap: keyframe");
+    is_int(rec_depack_next(d, 1, &f), 1, "vp8 gap: delta frame");
+    push(d, 4, 9000, true, pl, vp8(pl, true, false, 4, 12), 2); /* 3 (ts 6000) lost whole */
+    is_int(rec_depack_next(d, 2 + 200000, &f), 0, "vp8 gap: the delta frame after a lost frame dropped");
+    ok(rec_depack_want_keyframe(d), "vp8 gap: asks for a keyframe");
+    push(d, 5, 12000, true, pl, vp8(pl, true, false, 5, 12), 300000);
+    is_int(rec_depack_next(d, 300000, &f), 0, "vp8 gap: later delta frames skipped");
+    push(d, 7, 18000, true, pl, vp8(pl, true, true, 7, 12), 300001); /* 6 lost too: a keyframe after it is fine */
+    is_int(rec_depack_next(d, 300001 + 200000, &f), 1, "vp8 gap: a keyframe after a gap is written");
+    ok(f.keyframe && f.rtp_ts == 18000, "vp8 gap: it is that keyframe");
     rec_depack_free(d);
 
     /* The depacketizer reads descriptors with the forwarder's parser (media/codecs). */
@@ -202,13 +233,40 @@ static void test_h264(void)
     push(d, 10, 12900, true, fc, sizeof(fc), 300001);
     is_int(rec_depack_next(d, 300001, &f), 1, "h264: next IDR recovers");
 
+    /* a lost middle fragment: the IDR is dropped, and so is what follows
+     * until the next IDR */
+    push(d, 11, 15900, false, fa, sizeof(fa), 300010);
+    push(d, 13, 15900, true, fc, sizeof(fc), 300011); /* 12, fb, lost */
+    push(d, 14, 18900, true, slice, sizeof(slice), 300012);
+    is_int(rec_depack_next(d, 300012 + 200000, &f), 0, "h264: an IDR with a lost FU-A fragment dropped");
+    ok(rec_depack_want_keyframe(d) && rec_depack_stats(d)->lost == 2, "h264: lost counted, keyframe asked for");
+    push(d, 15, 21900, false, fa, sizeof(fa), 600000);
+    push(d, 16, 21900, false, fb, sizeof(fb), 600001);
+    push(d, 17, 21900, true, fc, sizeof(fc), 600002);
+    is_int(rec_depack_next(d, 600002, &f), 1, "h264: the next whole IDR is written");
+    ok(f.keyframe && f.rtp_ts == 21900, "h264: it is that IDR");
+
+    /* a delta frame after a wholly lost one refers to it: dropped */
+    push(d, 19, 27900, true, slice, sizeof(slice), 600100); /* 18 (ts 24900) lost */
+    is_int(rec_depack_next(d, 600100 + 200000, &f), 0, "h264: the delta frame after a lost frame dropped");
+    ok(rec_depack_want_keyframe(d), "h264: asks for a keyframe");
+    push(d, 20, 30900, true, idr, sizeof(idr), 900000);
+    is_int(rec_depack_next(d, 900000, &f), 1, "h264: an IDR ends the wait");
+
+    /* the stream ends inside a fragmented NAL: nothing truncated is written */
+    push(d, 21, 33900, true, slice, sizeof(slice), 900100);
+    is_int(rec_depack_next(d, 900100, &f), 1, "h264: delta frame");
+    uint8_t fd[] = {0x5c, 0x81, 1, 2}; /* FU-A start of a non-IDR slice */
+    push(d, 22, 36900, false, fd, sizeof(fd), 900200);
+    is_int(rec_depack_next(d, UINT64_MAX, &f), 0, "h264: a frame ending in an open FU-A dropped at the flush");
+
     uint8_t mtap[] = {0x1a, 0, 0, 0};
-    push(d, 11, 15900, true, mtap, sizeof(mtap), 300100);
-    is_int(rec_depack_next(d, 300100, &f), 0, "h264: MTAP (interleaved mode) refused");
+    push(d, 23, 39900, true, mtap, sizeof(mtap), 900300);
+    is_int(rec_depack_next(d, 900300, &f), 0, "h264: MTAP (interleaved mode) refused");
     ok(rec_depack_stats(d)->malformed >= 1, "h264: counted as malformed");
     uint8_t badstap[] = {0x18, 0, 9, 0x41};
-    push(d, 12, 18900, true, badstap, sizeof(badstap), 300200);
-    is_int(rec_depack_next(d, 300200, &f), 0, "h264: STAP-A size past the end refused");
+    push(d, 24, 42900, true, badstap, sizeof(badstap), 900400);
+    is_int(rec_depack_next(d, 900400, &f), 0, "h264: STAP-A size past the end refused");
     rec_depack_free(d);
 }
 

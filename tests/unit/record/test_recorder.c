@@ -11,7 +11,8 @@
  * Faults: a SIGKILLed recording (the .part must play), a read-only and a
  * full file system (tmpfs in a private mount namespace, so the test needs
  * root or CAP_SYS_ADMIN: skipped otherwise), a missing NAS base, and a ring
- * too small for a burst (dropped packets counted, file still plays).
+ * too small for a burst (dropped packets counted, file still plays), and
+ * H.264 with a lost FU-A fragment and a lost frame (decodes without errors).
  *
  * CPU per session (recorder-thread CPU time, getrusage for the process)
  * is printed as TAP comments for the benchmarks in docs/RECORDING.md.
@@ -489,6 +490,62 @@ static void run_overflow(h2o_evloop_t *loop, rec_pool_t *pool)
         spsc_ring_unref(f[i].ring);
 }
 
+/* Packet i's RTP timestamp and marker bit. */
+static uint32_t pkt_ts(const pkt_t *p)
+{
+    return (uint32_t)p->data[4] << 24 | (uint32_t)p->data[5] << 16 | (uint32_t)p->data[6] << 8 | p->data[7];
+}
+
+/* H.264 with losses the depacketizer must not let through: a middle FU-A
+ * fragment of a frame after 1 s, and a whole delta frame after 3 s.  The
+ * file must still decode without one error (each loss costs the video up
+ * to the next keyframe, 2 s later). */
+static void run_lossy(h2o_evloop_t *loop, rec_pool_t *pool)
+{
+    track_pkts_t lossy = h264;
+    lossy.p = xcalloc(h264.n, sizeof(pkt_t));
+    lossy.n = 0;
+    int cut_fragment = 0, cut_frame = 0;
+    uint32_t cut_ts = 0;
+    for (size_t i = 0; i < h264.n; i++) {
+        const pkt_t *p = &h264.p[i];
+        bool mid = i > 0 && i + 1 < h264.n && pkt_ts(&h264.p[i - 1]) == pkt_ts(p) && pkt_ts(&h264.p[i + 1]) == pkt_ts(p);
+        if (!cut_fragment && p->at_us > 1000000 && mid && (p->data[12] & 0x1f) == 28) {
+            cut_fragment = 1;
+            continue;
+        }
+        if (!cut_frame && p->at_us > 3000000 && !mid && !(p->data[1] & 0x80) && (p->data[12] & 0x1f) != 5 &&
+            !(i > 0 && pkt_ts(&h264.p[i - 1]) == pkt_ts(p)))
+            cut_ts = pkt_ts(p), cut_frame = 1; /* the first packet of a frame: it all goes */
+        if (cut_frame == 1 && pkt_ts(p) == cut_ts)
+            continue;
+        if (cut_frame == 1)
+            cut_frame = 2;
+        lossy.p[lossy.n++] = *p;
+    }
+    ok(cut_fragment && cut_frame, "lossy: one FU-A fragment and one whole frame cut (%zu of %zu packets left)",
+       lossy.n, h264.n);
+    result_t r;
+    rec_session_t *s = start(pool, REC_KIND_VIDEO, REC_MODE_SINGLE, "lossy", &r);
+    feed_t f[2] = {{&lossy, spsc_ring_new(1024), 0}, {&a1, spsc_ring_new(256), 0}};
+    if (s != NULL) {
+        add_track(s, &f[0], 1, "alice", true);
+        add_track(s, &f[1], 1, "alice", true);
+        feed(f, 2, clock_mono_us(), UINT64_MAX, true);
+        rec_session_stop(s);
+        ok(wait_done(loop, &r, 30000), "lossy: done");
+        ok(r.state == REC_STATE_COMPLETE, "lossy: complete");
+        probe_t pr;
+        ok(probe(r.path, &pr) && strcmp(pr.vcodec, "h264") == 0 && pr.duration > MEDIA_S - 1, "lossy: file plays (%.2f s)",
+           pr.duration);
+        ok(decodes_clean(r.path), "lossy: decodes without errors (no damaged frame written)");
+        ok(r.keyframe_requests >= 2, "lossy: asked for a keyframe after each loss (%d)", r.keyframe_requests);
+    }
+    for (int i = 0; i < 2; i++)
+        spsc_ring_unref(f[i].ring);
+    free(lossy.p);
+}
+
 /* Mode 0 for a user who publishes no video: the file starts after 2 s
  * without a keyframe, with the audio from the start and a black picture. */
 static void run_audio_only(h2o_evloop_t *loop, rec_pool_t *pool)
@@ -897,6 +954,7 @@ int main(void)
     run_single(loop, opus, "vp9_single", &vp9, 640, 360, false, "opus");
     run_mixed(loop, aac);
     run_overflow(loop, aac);
+    run_lossy(loop, opus);
     run_republish(loop, aac);
     run_audio_only(loop, aac);
     run_snapshots(loop, aac);

@@ -13,12 +13,15 @@ import { SignalSocket, PROTOCOL_VERSION } from './signaling.js';
 import { Stream } from './stream.js';
 import { AUDIO_MAX_BITRATE } from './media.js';
 import { sample, quality } from './stats.js';
-import { Transport, midsOf, stopTransceivers, whenConnected } from './transport.js';
+import { Transport, isStuck, midsOf, stopTransceivers, whenConnected } from './transport.js';
 import { ID_RE, deferred, invalid, log, sleep, tokenEndpoint } from './util.js';
 
 const QUALITY_INTERVAL_MS = 2000;
 const VOLUME_INTERVAL_MS = 500;
 const ICE_DISCONNECTED_GRACE_MS = 3000;
+// A connection still "connecting" after this long is stuck (ICE checks or a
+// DTLS handshake nobody answers): it is recovered as a failed one.
+const CONNECTING_STUCK_MS = 10000;
 const ICE_RESTART_WAIT_MS = 10000;
 const SERVER_STATS_FRESH_MS = 5000;
 const REJOIN_FOR_MS = 60000;
@@ -860,16 +863,31 @@ export class Client {
       clearTimeout(t.graceTimer);
       t.graceTimer = null;
       this._recover(t);
-    } else if (s === 'disconnected' && !t.graceTimer) {
-      t.graceTimer = setTimeout(() => {
-        t.graceTimer = null;
-        if (t.pc === pc && pc.connectionState === 'disconnected') this._recover(t);
-      }, ICE_DISCONNECTED_GRACE_MS);
+    } else if (s === 'disconnected') {
+      this._watchStuck(t, pc, ICE_DISCONNECTED_GRACE_MS);
+    } else if (s === 'connecting') {
+      this._watchStuck(t, pc, CONNECTING_STUCK_MS);
     }
   }
 
   /**
-   * A media connection failed (or stayed disconnected): ICE restart on the
+   * Recovers pc if it is still not connected after ms (the earliest such
+   * deadline wins: "connecting" then "disconnected" does not wait longer).
+   * A deadline that passes while a recovery runs is checked again after it.
+   */
+  _watchStuck(t, pc, ms) {
+    const due = Date.now() + ms;
+    if (t.graceTimer && t.graceDue <= due) return;
+    clearTimeout(t.graceTimer);
+    t.graceDue = due;
+    t.graceTimer = setTimeout(() => {
+      t.graceTimer = null;
+      if (t.pc === pc && isStuck(pc)) this._recover(t);
+    }, ms);
+  }
+
+  /**
+   * A media connection failed (or stayed disconnected or connecting): ICE restart on the
    * live connection (new ICE credentials in a `negotiate` offer; the DTLS
    * association and every stream on it stay).  If the server refuses it or
    * the connection does not come back, the connection is rebuilt: its
@@ -901,6 +919,10 @@ export class Client {
       this._emit('error', { errorCode: String(e.getCode ? e.getCode() : ErrorCode.ERR_SDK_INTERNAL_ERROR), errorMsg: `media reconnection failed: ${e.message}` });
     } finally {
       t.recovering = false;
+      // A connection that is still down (a deadline passed meanwhile, or the
+      // signaling was down) is looked at again: no call stays frozen.
+      const pc = t.pc;
+      if (pc && isStuck(pc) && this._state !== 'DISCONNECTED') this._watchStuck(t, pc, CONNECTING_STUCK_MS);
     }
   }
 
@@ -1086,7 +1108,7 @@ export class Client {
     if (d) d.resolve();
   }
 
-  /** After a reconnection (a network change, often): restart ICE on a media connection that is not connected. */
+  /** After a reconnection (a network change, often): restart ICE on a media connection that is down (a "connecting" one keeps its deadline). */
   _checkTransports() {
     for (const t of Object.values(this._tx)) {
       const s = t.pc && t.pc.connectionState;

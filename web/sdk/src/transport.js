@@ -157,6 +157,12 @@ export class Transport {
   connected() { return !!this.pc && this.pc.connectionState === 'connected'; }
 }
 
+/** pc carries nothing and may need recovering: "connecting", "disconnected" or "failed". */
+export function isStuck(pc) {
+  const s = pc.connectionState;
+  return s === 'connecting' || s === 'disconnected' || s === 'failed';
+}
+
 /** Resolves true once pc is connected (checked on every state change and every 250 ms), false after ms or when it closes. */
 export function whenConnected(pc, ms) {
   if (pc.connectionState === 'connected') return Promise.resolve(true);
