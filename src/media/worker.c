@@ -273,8 +273,6 @@ static void on_pipe_readable(h2o_socket_t *sock, const char *err)
 
 static void worker_flush(worker_t *w)
 {
-    if (w->engine != NULL)
-        engine_flush_pipes(w->engine);
     if (w->tcp != NULL)
         ice_tcp_flush(w->tcp);
     txbatch_t *b = &w->tx;
@@ -597,6 +595,7 @@ static void *worker_main(void *arg)
     while (!w->stop) {
         h2o_evloop_run(w->loop, INT32_MAX); /* one turn: epoll, its callbacks, due timers */
         worker_flush(w);                     /* all of the turn's datagrams: one sendmmsg (or a few, if full) */
+        engine_flush_pipes(w->engine);       /* one wake per turn for each worker this one piped packets to */
         atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
     }
     worker_close(w);

@@ -12,7 +12,10 @@
  * the point's name (the script saves /metrics there and checks it).
  * Every wait is bounded.
  *
- *   client_pipe HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT WORKERS SPREAD N
+ * With SIMULCAST 2 or 3 the publisher sends that many encodings: each
+ * subscriber gets the one its link allows, the pipe carries them all.
+ *
+ *   client_pipe HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT WORKERS SPREAD N [SIMULCAST]
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 
 #define MAX_SUBS 32
 #define CHANNEL "pipe-room"
+
 
 typedef struct {
     int joined, published, subscribed, first_media, left;
@@ -188,8 +192,9 @@ static void leave_range(ic_loop_t *l, ic_client_t **c, peer_t *p, int from, int 
 
 int main(int argc, char **argv)
 {
-    if (argc != 10) {
-        fprintf(stderr, "usage: client_pipe HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT WORKERS SPREAD N\n");
+    if (argc != 10 && argc != 11) {
+        fprintf(stderr,
+                "usage: client_pipe HOST HTTPS-PORT APP-ID ACCESS-KEY TENANT MEDIA-PORT WORKERS SPREAD N [SIMULCAST]\n");
         return 2;
     }
     g_host = argv[1];
@@ -200,6 +205,7 @@ int main(int argc, char **argv)
     g_media_port = argv[6];
     g_workers = (unsigned)atoi(argv[7]);
     int spread = atoi(argv[8]), n = atoi(argv[9]);
+    unsigned simulcast = argc == 11 ? (unsigned)atoi(argv[10]) : 1;
     if (n > MAX_SUBS || spread < 1 || spread >= n) {
         fprintf(stderr, "need 1 <= SPREAD < N <= %d\n", MAX_SUBS);
         return 2;
@@ -213,7 +219,11 @@ int main(int argc, char **argv)
     ic_client_t *alice = join(l, &a, "alice");
     wait_all(l, &a, 1, offsetof(peer_t, joined), 5000);
     /* keyframes only when asked: a keyframe after a PLI is the PLI's */
-    ic_publish_opts_t po = {.audio = true, .video = true, .video_bitrate_bps = 1000000, .keyframe_interval_ms = 600000};
+    ic_publish_opts_t po = {.audio = true,
+                            .video = true,
+                            .video_bitrate_bps = 1000000,
+                            .keyframe_interval_ms = 600000,
+                            .simulcast = simulcast};
     ic_client_publish(alice, &po);
     wait_all(l, &a, 1, offsetof(peer_t, published), 5000);
     if (!ok(a.published == 1, "the publisher is up (%s)", a.why))
@@ -240,8 +250,9 @@ int main(int argc, char **argv)
         worst = loss > worst ? loss : worst;
         fewest = IRTC_MIN(fewest, s1[i].packets - s0[i].packets);
     }
-    /* 1 Mbit/s at 30 fps and 50 audio packets/s: ~150 packets/s, ~600 in 4 s */
-    ok(under == n && fewest >= 400, "every subscriber received with < 0.5 %% loss (%d of %d; worst %.3f %%, "
+    /* 1 Mbit/s at 30 fps and 50 audio packets/s: ~150 packets/s, ~600 in 4 s
+     * (one simulcast encoding: a share of the megabit, 30 fps all the same) */
+    ok(under == n && fewest >= (simulcast > 1 ? 250u : 400u), "every subscriber received with < 0.5 %% loss (%d of %d; worst %.3f %%, "
        "fewest packets %llu)", under, n, worst * 100, (unsigned long long)fewest);
 
     /* viewer SPREAD is the first placed on the other worker */
@@ -258,7 +269,8 @@ int main(int argc, char **argv)
        (unsigned long long)tx0.plis_received, (unsigned long long)tx1.plis_received);
     ok(tx1.plis_received > tx0.plis_received, "the request reached the publisher through the room's worker");
     run_for(l, 300);
-    ok(p[0].keyframes > local0, "the keyframe reached the room's own worker's subscribers too");
+    if (simulcast <= 1) /* with simulcast the local one may take another encoding */
+        ok(p[0].keyframes > local0, "the keyframe reached the room's own worker's subscribers too");
 
     /* The spread subscribers leave: the pipes close, the local ones go on. */
     leave_range(l, c, p, spread, n);
@@ -270,7 +282,7 @@ int main(int argc, char **argv)
     int still = 0;
     for (int i = 0; i < spread; i++) {
         ic_client_recv_stats(c[i], &s1[i]);
-        still += s1[i].packets - s0[i].packets >= 200;
+        still += s1[i].packets - s0[i].packets >= 150;
     }
     ok(still == spread, "the room's worker's subscribers keep receiving after the pipes close (%d of %d)", still,
        spread);
@@ -280,7 +292,7 @@ int main(int argc, char **argv)
     ic_client_recv_stats(c[spread], &s0[spread]);
     run_for(l, 2000);
     ic_client_recv_stats(c[spread], &s1[spread]);
-    ok(s1[spread].packets - s0[spread].packets >= 200 && p[spread].keyframes >= 1,
+    ok(s1[spread].packets - s0[spread].packets >= 150 && p[spread].keyframes >= 1,
        "it receives through a new pipe (%llu packets, %u keyframes)",
        (unsigned long long)(s1[spread].packets - s0[spread].packets), p[spread].keyframes);
     snapshot("reopened");

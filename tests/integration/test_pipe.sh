@@ -3,7 +3,7 @@
 # workers and media.room_spread_at 3; tests/integration/client_pipe (the C
 # client core: real ICE, DTLS-SRTP, RTCP over UDP on 127.0.0.1) runs one
 # publisher to 8 subscribers, 5 of them placed on the other worker and fed
-# through a pipe.  The client checks what each subscriber gets (loss, a
+# through a pipe; then again with a simulcast publisher (three encodings).  The client checks what each subscriber gets (loss, a
 # keyframe after a remote PLI, the pipes closing and reopening); this
 # script checks /metrics at its snapshots: both workers forward, the pipe
 # carried packets, and once everyone left no pipe, transport or
@@ -25,14 +25,17 @@ SNAP="$T_TMP/snap.sh"
 printf '#!/bin/sh\ncurl -ks "https://127.0.0.1:%s/metrics" > "%s/metrics.$1"\n' "$HTTPS_PORT" "$T_TMP" > "$SNAP"
 chmod +x "$SNAP"
 export PIPE_SNAPSHOT="$SNAP"
-"$top_builddir/tests/integration/client_pipe" 127.0.0.1 "$HTTPS_PORT" "$(field appId)" "$(field accessKey)" \
-  "$(field tenantId)" "$MEDIA_PORT" 2 3 8 > "$T_TMP/client.tap"
-rc=$?
-# The client's TAP lines, then ours numbered after them.
-grep -v '^1\.\.' "$T_TMP/client.tap"
-T_N=$(grep -c -E '^(not )?ok ' "$T_TMP/client.tap")
-T_FAILED=$(grep -c "^not ok " "$T_TMP/client.tap")
-[ "$rc" = 0 ] || [ "$T_FAILED" -gt 0 ] || T_FAILED=1
+# run_client [SIMULCAST]: the client's TAP lines, renumbered after ours.
+run_client() {
+  "$top_builddir/tests/integration/client_pipe" 127.0.0.1 "$HTTPS_PORT" "$(field appId)" "$(field accessKey)" \
+    "$(field tenantId)" "$MEDIA_PORT" 2 3 8 "$@" > "$T_TMP/client.tap"
+  crc=$?
+  awk -v off="$T_N" '/^(not )?ok [0-9]+/ { n = ($1 == "not") ? 3 : 2; $n = $n + off } !/^1\.\./' "$T_TMP/client.tap"
+  T_N=$((T_N + $(grep -c -E '^(not )?ok ' "$T_TMP/client.tap")))
+  T_FAILED=$((T_FAILED + $(grep -c '^not ok ' "$T_TMP/client.tap")))
+  [ "$crc" = 0 ] || [ "$(grep -c '^not ok ' "$T_TMP/client.tap")" -gt 0 ] || T_FAILED=$((T_FAILED + 1))
+}
+run_client
 
 # metric NAME SNAPSHOT [LABELS]: the sum of NAME's samples whose labels contain LABELS
 metric() {
@@ -53,6 +56,13 @@ ok $([ "$(metric irtc_media_pipes_in reopened)" = 2 ] && echo 0 || echo 1) "a ne
 left=$(( $(metric irtc_media_pipes_out empty) + $(metric irtc_media_pipes_in empty) + $(metric irtc_media_transports empty) ))
 ok $([ -s "$T_TMP/metrics.empty" ] && [ "$left" = 0 ] && echo 0 || echo 1) \
   "after everyone left: no pipe and no transport on any worker ($left)"
+
+# Again with a simulcast publisher: the pipe carries its three encodings.
+rm -f "$T_TMP"/metrics.*
+run_client 3
+left=$(( $(metric irtc_media_pipes_out empty) + $(metric irtc_media_pipes_in empty) + $(metric irtc_media_transports empty) ))
+ok $([ -s "$T_TMP/metrics.empty" ] && [ "$left" = 0 ] && echo 0 || echo 1) \
+  "simulcast: after everyone left, no pipe and no transport ($left)"
 kill -0 "$DAEMON_PID" 2>/dev/null; ok $? "irtcd still runs"
 stop_daemon
 ok $([ "$STOP_RC" = 0 ] && echo 0 || echo 1) "irtcd stops cleanly (rc $STOP_RC)"

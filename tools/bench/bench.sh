@@ -37,10 +37,10 @@ QUICK=${BENCH_QUICK:-0}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOAD_CPU:-1}
 NICE="nice -n ${BENCH_NICE:-0}"
-NET=10.212.0
-NS=irtc-bench
-HIF=irtc-bh
-NIF=irtc-bn
+NET=${BENCH_NET:-10.212.0}
+NS=${BENCH_NS:-irtc-bench}
+HIF=${BENCH_NS_IF:-irtc-b}h
+NIF=${BENCH_NS_IF:-irtc-b}n
 TMP=$(mktemp -d /tmp/irtc-bench-XXXXXX)
 OUT=${BENCH_OUT:-$TMP}
 CSV=$OUT/bench.csv
@@ -97,8 +97,8 @@ echo "# commit: $(git -C "$S" rev-parse --short HEAD 2>/dev/null || echo '?')$(g
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share this machine: see docs/BENCHMARKS.md)"
 echo "# server pinned to CPU $SRV_CPU, irtc-loadgen to CPU $LG_CPU; server at $SRV_IP, load from $LG_IP; nice ${BENCH_NICE:-0}"
 
-HTTPS_PORT=28443
-MEDIA_PORT=28500
+HTTPS_PORT=${BENCH_HTTPS_PORT:-28443}
+MEDIA_PORT=${BENCH_MEDIA_PORT:-28500}
 CFG=$TMP/irtc.yaml
 write_cfg() { # WORKERS ROOM-SPREAD-AT
 cat > "$CFG" <<EOF
@@ -116,6 +116,8 @@ recording:
   nas_base_path: $TMP/nas
 log:
   level: warn
+limits:
+  max_connections_per_source: 4096  # every viewer's WebSocket comes from the one load address
 EOF
 }
 write_cfg 1 0
