@@ -329,13 +329,15 @@ void producer_pipe_drain(producer_t *p, uint64_t now_ms)
         if (sl == NULL)
             break;
         unsigned ei = sl->tag & ~(unsigned)PIPE_TAG_SR;
-        if (ei < p->src.n_enc && (sl->tag & PIPE_TAG_SR) && sl->len == 12) {
-            uint32_t v[3];
-            memcpy(v, sl->data, sizeof(v));
+        if (ei >= p->src.n_enc) {
+            /* not of this producer's encodings: skipped */
+        } else if (sl->tag & PIPE_TAG_SR) {
+            uint32_t v[3] = {0, 0, 0}; /* pipe_push_sr writes 12 bytes */
+            memcpy(v, sl->data, IRTC_MIN(sizeof(v), (size_t)sl->len));
             rs_on_sender_report(&p->src.enc[ei], v[0], v[1], v[2], now_ms);
             for (unsigned i = 0; i < p->n_consumers; i++)
                 consumer_on_sender_report(p->consumers[i], ei, now_ms);
-        } else if (ei < p->src.n_enc) {
+        } else {
             rtp_hdr_t h;
             /* the slot is ours until the pop; producer_on_rtp writes only RTX in place */
             uint8_t *pkt = (uint8_t *)sl->data;

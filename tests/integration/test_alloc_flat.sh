@@ -59,8 +59,12 @@ while [ $(( $(tx) - T0 )) -lt "$PACKETS" ] && [ $(( $(date +%s) - t0 )) -lt 120 
 done
 A1=$(allocs); T1=$(tx); S1=$(date +%s%N)
 if [ "$SPREAD" -gt 0 ]; then
-  piped=$(curl -ks "https://127.0.0.1:$HTTPS_PORT/metrics" | awk '/^irtc_media_pipe_rx_total/ { s += $2 } END { printf "%d\n", s }')
-  ok $([ "$piped" -ge 10000 ] && echo 0 || echo 1) "the room spans both workers: $piped packets went through the pipe"
+  M=$(curl -ks "https://127.0.0.1:$HTTPS_PORT/metrics")
+  piped=$(printf '%s\n' "$M" | awk '/^irtc_media_pipe_rx_total/ { s += $2 } END { printf "%d\n", s }')
+  least=$(printf '%s\n' "$M" | awk '/^irtc_media_tx_packets_total/ { n++; s += $2; if (n == 1 || $2 < m) m = $2 }
+    END { printf "%d\n", s ? m * 100 / s : 0 }')
+  ok $([ "$piped" -ge 2000 ] && [ "$least" -ge 20 ] && echo 0 || echo 1) \
+    "the room spans both workers: $piped packets through the pipe, the lesser worker sent $least % of the datagrams"
 fi
 fwd=$((T1 - T0)); grown=$((A1 - A0))
 diag "forwarded $fwd packets in $(( (S1 - S0) / 1000000 )) ms; media worker allocations $A0 -> $A1 (+$grown)"
