@@ -694,6 +694,13 @@ void ic_client_send_stats(const ic_client_t *c, ic_send_stats_t *out)
         ic_transport_add_stats(pc->t, NULL, out);
 }
 
+void ic_client_request_keyframe(ic_client_t *c)
+{
+    for (pc_t *pc = c->pcs; pc; pc = pc->next)
+        if (pc->role != PC_PUBLISH)
+            ic_transport_request_keyframe(pc->t);
+}
+
 bool ic_client_in_room(const ic_client_t *c)
 {
     return c->state == C_JOINED;

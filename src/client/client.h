@@ -111,6 +111,9 @@ int ic_client_send_frame(ic_client_t *c, bool video, uint64_t pts_us, const uint
 int ic_client_unsubscribe(ic_client_t *c, const char *stream_id);
 /* mute / unmute our main audio (video false) or video; the others get mute-*. */
 int ic_client_mute(ic_client_t *c, bool video, bool muted);
+/* Asks the publishers of our video subscriptions for a keyframe now (PLI;
+ * at most one per stream per second), as a decoder that lost its picture does. */
+void ic_client_request_keyframe(ic_client_t *c);
 /* Replaces the session's join token (renew); the answer comes to on_renewed. */
 int ic_client_renew(ic_client_t *c, const char *signature);
 /* Sends leave, closes every transport and the socket; on_left(0) follows. */

@@ -168,6 +168,13 @@ static void send_pli(ic_transport_t *t, recv_stream_t *r)
     t->rx.plis_sent++;
 }
 
+void ic_transport_request_keyframe(ic_transport_t *t)
+{
+    for (unsigned i = 0; i < t->n_recv; i++)
+        if (t->recv[i].video)
+            send_pli(t, &t->recv[i]);
+}
+
 static void fill_rb(recv_stream_t *r, rtcp_rb_t *rb, uint64_t now)
 {
     uint32_t dlsr = r->lsr_us ? (uint32_t)((now - r->lsr_us) * 65536 / 1000000) : 0;

@@ -71,6 +71,9 @@ bool ic_transport_connected(const ic_transport_t *t);
 void ic_transport_send_media(ic_transport_t *t, unsigned i, uint32_t ts, bool marker, const uint8_t *payload,
                              size_t len);
 
+/* Sends a PLI for every video stream received (at most one per stream per second). */
+void ic_transport_request_keyframe(ic_transport_t *t);
+
 /* Adds this transport's counters to *rx and *tx (either may be NULL). */
 void ic_transport_add_stats(const ic_transport_t *t, ic_recv_stats_t *rx, ic_send_stats_t *tx);
 

@@ -47,6 +47,7 @@ void cfg_defaults(cfg_t *cfg)
     cfg->media_port = 20000;
     cfg->media_tcp_port = 20000;
     cfg->media_workers = 0;
+    cfg->media_room_spread_at = 250;
     snprintf(cfg->db_path, sizeof(cfg->db_path), "./var/irtc.db");
     snprintf(cfg->data_dir, sizeof(cfg->data_dir), "./var");
     snprintf(cfg->nas_base_path, sizeof(cfg->nas_base_path), "./var/recordings");
@@ -240,6 +241,7 @@ enum {
     K_MEDIA_PORT,
     K_MEDIA_WORKERS,
     K_MEDIA_TCP_PORT,
+    K_MEDIA_SPREAD_AT,
     K_TURN_URLS,
     K_TURN_SECRET,
     K_TURN_TTL,
@@ -310,6 +312,7 @@ static const cfg_key_t cfg_keys[K_COUNT] = {
     [K_MEDIA_PORT] = {"media.port", set_media_port, 0, 0, 1024, 65535},
     [K_MEDIA_WORKERS] = {"media.workers", set_workers, 0, 0, 1, CFG_MAX_WORKERS},
     [K_MEDIA_TCP_PORT] = {"media.tcp_port", set_media_port, 0, 0, 0, 65535},
+    [K_MEDIA_SPREAD_AT] = {"media.room_spread_at", set_uint, FIELD(media_room_spread_at), 0, 1000000},
     [K_TURN_URLS] = {"media.turn.urls", set_turn_urls},
     [K_TURN_SECRET] = {"media.turn.secret", set_string, FIELD(turn_secret)},
     [K_TURN_TTL] = {"media.turn.ttl", set_duration, FIELD(turn_ttl_ms), 60 * SECOND_MS, 30 * 24 * HOUR_MS},

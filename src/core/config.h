@@ -41,6 +41,9 @@ typedef struct {
     size_t media_ip_count;                 /* default: one entry "127.0.0.1" */
     uint16_t media_port;                   /* first UDP port; default 20000 */
     unsigned media_workers;                /* 0 = auto (one per core); 1..256; worker i binds media_port + i */
+    /* A stream's subscribers on its room's worker past which new ones go to
+     * the least loaded worker, fed through a pipe (default 250; 0 = never). */
+    unsigned media_room_spread_at;
     uint16_t media_tcp_port;               /* first ICE-TCP port, worker i listens on + i; default media_port; 0 = off */
     /* TURN servers handed to clients with ephemeral credentials (the TURN
      * REST API scheme: apps/turn_cred.h); no URL = none. */

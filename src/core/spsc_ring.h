@@ -26,6 +26,7 @@
 typedef struct {
     uint64_t arrival_us; /* the producer's monotonic clock */
     uint16_t len;        /* bytes of data */
+    uint8_t tag;         /* the producer's label (media/pipe.h: encoding, kind); 0 from spsc_ring_push */
     uint8_t data[SPSC_RING_SLOT_DATA];
 } spsc_slot_t;
 
@@ -45,8 +46,9 @@ spsc_ring_t *spsc_ring_new(size_t slots);
 void spsc_ring_ref(spsc_ring_t *r);
 void spsc_ring_unref(spsc_ring_t *r); /* frees on the last reference */
 
-/* Producer: copies the packet in; false (and counts a drop) when full or too big. */
-static inline bool spsc_ring_push(spsc_ring_t *r, const uint8_t *pkt, size_t len, uint64_t arrival_us)
+/* Producer: copies the packet in with a label for its consumer; false (and
+ * counts a drop) when full or too big. */
+static inline bool spsc_ring_push_tag(spsc_ring_t *r, uint8_t tag, const uint8_t *pkt, size_t len, uint64_t arrival_us)
 {
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
@@ -58,9 +60,16 @@ static inline bool spsc_ring_push(spsc_ring_t *r, const uint8_t *pkt, size_t len
     spsc_slot_t *s = &r->slots[head & r->mask];
     s->arrival_us = arrival_us;
     s->len = (uint16_t)len;
+    s->tag = tag;
     memcpy(s->data, pkt, len);
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
     return true;
+}
+
+/* Producer: copies the packet in; false (and counts a drop) when full or too big. */
+static inline bool spsc_ring_push(spsc_ring_t *r, const uint8_t *pkt, size_t len, uint64_t arrival_us)
+{
+    return spsc_ring_push_tag(r, 0, pkt, len, arrival_us);
 }
 
 /* Consumer: the oldest slot, or NULL when empty; valid until spsc_ring_pop. */

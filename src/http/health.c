@@ -147,6 +147,12 @@ static void collect_workers(buf_t *out, void *ctx)
          offsetof(worker_stats_t, engine.data_drop_packets)},
         {"irtc_media_data_malformed_total", "Bad DCEP messages, PPIDs or SCTP on a connection without data channels.",
          offsetof(worker_stats_t, engine.data_malformed)},
+        {"irtc_media_pipe_rx_total",
+         "Packets and sender reports this worker took from pipes (a room spanning workers: its room's worker sent "
+         "them).",
+         offsetof(worker_stats_t, engine.pipe_rx)},
+        {"irtc_media_pipe_dropped_total", "Packets this worker could not pipe to another worker (its ring was full).",
+         offsetof(worker_stats_t, engine.pipe_dropped)},
         {"irtc_media_tcp_accepted_total", "ICE-TCP connections accepted.", offsetof(worker_stats_t, tcp.accepted)},
         {"irtc_media_tcp_refused_total",
          "ICE-TCP connections refused at once: limits.max_connections_per_source or the worker's cap.",
@@ -181,6 +187,12 @@ static void collect_workers(buf_t *out, void *ctx)
                  offsetof(worker_stats_t, tcp.closed));
     sample_each(out, env, "irtc_media_tcp_connections", "gauge", "ICE-TCP connections open.",
                 offsetof(worker_stats_t, tcp.open));
+    sample_each(out, env, "irtc_media_pipes_out", "gauge",
+                "Pipes this worker feeds: a track of its room copied to another worker's subscribers.",
+                offsetof(worker_stats_t, engine.pipes_out));
+    sample_each(out, env, "irtc_media_pipes_in", "gauge",
+                "Pipe producers on this worker: a track of another worker's room fed to subscribers here.",
+                offsetof(worker_stats_t, engine.pipes_in));
     /* Sampled dwell time (media/dwell.h) as a Prometheus histogram. */
     metrics_header(out, "irtc_media_dwell_seconds", "histogram",
                    "Sampled time from a datagram's kernel receive timestamp to the sendmmsg of its last copy.");

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "media/consumer.h"
 #include "media/dtls.h"
+#include "media/pipe.h"
 #include "media/producer.h"
 #include "media/rtp.h"
 #include "media/stun.h"
@@ -36,7 +37,18 @@ struct engine {
     transport_t **heap; /* by due_ms */
     size_t heap_len, heap_cap;
     bool has_sctp; /* a transport accepted data channels: this worker drives usrsctp's clock too */
+    /* A room spanning workers: the pipes this worker feeds (home side, to
+     * wake their remote workers at the end of a turn) and the producers
+     * pipes feed here (remote side, portless: pipe_port stands in). */
+    mx_pipe_t **out_pipes;
+    size_t n_out_pipes, cap_out_pipes;
+    producer_t **pipe_producers;
+    size_t n_pipe_producers, cap_pipe_producers;
+    uint64_t pipe_timer_ms;
+    mx_port_t pipe_port;
 };
+
+#define ENGINE_PIPE_TIMER_MS 20 /* a pipe producer's keyframe requests go home this often, as a transport's timer */
 
 size_t engine_transport_count(const engine_t *e)
 {
@@ -225,6 +237,14 @@ uint64_t engine_on_timer(engine_t *e, uint64_t now_us)
     uint64_t now_ms = now_us / 1000;
     if (e->has_sctp)
         sctp_clock(now_ms);
+    if (e->n_pipe_producers > 0) {
+        engine_drain_pipes(e, now_us); /* a wake-up lost to a full eventfd counter costs at most one tick */
+        if (now_ms - e->pipe_timer_ms >= ENGINE_PIPE_TIMER_MS) {
+            e->pipe_timer_ms = now_ms;
+            for (size_t i = 0; i < e->n_pipe_producers; i++)
+                producer_on_timer(e->pipe_producers[i], now_ms);
+        }
+    }
     while (e->heap_len > 0 && e->heap[0]->due_ms <= now_ms) {
         transport_t *t = e->heap[0];
         t->due_ms = transport_on_timer(t, now_ms);
@@ -304,10 +324,36 @@ void engine_on_tuple_gone(engine_t *e, const mx_tuple_t *tuple)
 
 /* ---- commands ---- */
 
+static void ptr_remove(void **arr, size_t *n, const void *x)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (arr[i] == x) {
+            arr[i] = arr[--*n];
+            return;
+        }
+    }
+}
+
+static void ptr_add(void ***arr, size_t *n, size_t *cap, void *x)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 4;
+        *arr = xrealloc(*arr, *cap * sizeof(**arr));
+    }
+    (*arr)[(*n)++] = x;
+}
+
 static void close_producer(engine_t *e, producer_t *p)
 {
     UNLINK(e->producers[id_bucket(p->id)], p, id_next);
-    transport_remove_producer((transport_t *)p->port, p);
+    for (unsigned i = 0; i < p->n_pipes; i++)
+        ptr_remove((void **)e->out_pipes, &e->n_out_pipes, p->pipes[i]);
+    MX_COUNT(&e->ctx, pipes_out, -(uint64_t)p->n_pipes);
+    if (p->pipe_in != NULL) {
+        ptr_remove((void **)e->pipe_producers, &e->n_pipe_producers, p);
+        MX_COUNT(&e->ctx, pipes_in, -(uint64_t)1);
+    } else
+        transport_remove_producer((transport_t *)p->port, p);
     producer_free(p);
 }
 
@@ -361,6 +407,63 @@ static void add_producer(engine_t *e, engine_cmd_t *cmd)
     p->id_next = e->producers[b];
     e->producers[b] = p;
     transport_announce(t, ENGINE_EV_PRODUCER_READY, p->id);
+}
+
+/* The pipe producer's stand-in transport: it sends nothing (its keyframe
+ * requests take the pipe back, producer.c; it never NACKs). */
+static uint8_t *pipe_port_tx_buffer(mx_port_t *p)
+{
+    (void)p;
+    return NULL;
+}
+
+static void pipe_port_send(mx_port_t *p, uint8_t *buf, size_t len)
+{
+    (void)p, (void)buf, (void)len;
+}
+
+static const mx_port_ops_t pipe_port_ops = {.tx_buffer = pipe_port_tx_buffer,
+                                            .send_rtp = pipe_port_send,
+                                            .send_rtcp = pipe_port_send};
+
+static void add_pipe_producer(engine_t *e, engine_cmd_t *cmd)
+{
+    if (cmd->pipe == NULL || find_producer(e, cmd->id) != NULL)
+        return;
+    engine_producer_desc_t d = cmd->u.producer;
+    d.nack = false; /* losses upstream are the home worker's to recover */
+    producer_t *p = producer_new(&e->pipe_port, cmd->id, &d);
+    p->pipe_in = cmd->pipe;
+    cmd->pipe = NULL;
+    ptr_add((void ***)&e->pipe_producers, &e->n_pipe_producers, &e->cap_pipe_producers, p);
+    MX_COUNT(&e->ctx, pipes_in, 1);
+    uint32_t b = id_bucket(p->id);
+    p->id_next = e->producers[b];
+    e->producers[b] = p;
+}
+
+static void add_pipe_out(engine_t *e, engine_cmd_t *cmd)
+{
+    producer_t *p = find_producer(e, cmd->id);
+    if (cmd->pipe == NULL || p == NULL || p->pipe_in != NULL)
+        return;
+    ptr_add((void ***)&e->out_pipes, &e->n_out_pipes, &e->cap_out_pipes, cmd->pipe);
+    producer_add_pipe(p, cmd->pipe, e->ctx.now_us / 1000);
+    cmd->pipe = NULL;
+    MX_COUNT(&e->ctx, pipes_out, 1);
+}
+
+void engine_flush_pipes(engine_t *e)
+{
+    for (size_t i = 0; i < e->n_out_pipes; i++)
+        pipe_wake(e->out_pipes[i]);
+}
+
+void engine_drain_pipes(engine_t *e, uint64_t now_us)
+{
+    e->ctx.now_us = now_us;
+    for (size_t i = 0; i < e->n_pipe_producers; i++)
+        producer_pipe_drain(e->pipe_producers[i], now_us / 1000);
 }
 
 static void add_consumer(engine_t *e, engine_cmd_t *cmd)
@@ -446,6 +549,23 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd)
         if ((t = find_transport(e, cmd->id)) != NULL)
             transport_send_data(t, cmd->flag, cmd->binary, cmd->data, cmd->data_len);
         break;
+    case ENGINE_CMD_PIPE_IN:
+        add_pipe_producer(e, cmd);
+        break;
+    case ENGINE_CMD_PIPE_OUT:
+        add_pipe_out(e, cmd);
+        break;
+    case ENGINE_CMD_PIPE_DEL:
+        if ((p = find_producer(e, cmd->id)) != NULL && producer_remove_pipe(p, cmd->pipe)) {
+            ptr_remove((void **)e->out_pipes, &e->n_out_pipes, cmd->pipe);
+            MX_COUNT(&e->ctx, pipes_out, -(uint64_t)1);
+        }
+        cmd->pipe = NULL; /* only compared: the producer dropped its own reference */
+        break;
+    }
+    if (cmd->pipe != NULL) { /* PIPE_IN / PIPE_OUT that found no place: nothing flows */
+        pipe_unref(cmd->pipe);
+        cmd->pipe = NULL;
     }
     free(cmd->data);
     cmd->data = NULL;
@@ -466,6 +586,8 @@ engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine
     e->ctx.engine = e;
     e->ctx.bind_addr = bind_addr;
     e->ctx.reindex_ufrag = reindex_ufrag;
+    e->pipe_port.ops = &pipe_port_ops;
+    e->pipe_port.ctx = &e->ctx;
     stun_limit_init(&e->stun_401, mx_now_ms(&e->ctx));
     e->ctx.stun_401 = &e->stun_401;
     char err[256];
@@ -482,6 +604,10 @@ void engine_free(engine_t *e)
     e->ctx.now_us = e->ctx.io.now_us(e->ctx.io.ctx);
     while (e->heap_len > 0)
         close_transport(e, e->heap[0]);
+    while (e->n_pipe_producers > 0)
+        close_producer(e, e->pipe_producers[0]);
+    free(e->pipe_producers);
+    free(e->out_pipes);
     dtls_ctx_free(e->ctx.dtls);
     free(e->heap);
     free(e);

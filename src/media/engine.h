@@ -54,9 +54,16 @@ typedef enum {
     ENGINE_CMD_TAP_DEL,            /* id (producer), ring */
     ENGINE_CMD_TRANSPORT_DATA,     /* id, transport.data/sctp_port/…max_message: data channels accepted */
     ENGINE_CMD_DATA_SEND,          /* id (transport), data/data_len, binary, flag (reliable): one message */
+    /* A room spanning workers (media/pipe.h).  The remote worker's pipe
+     * producer has the home producer's id, so CONSUMER_ADD, PRODUCER_MUTE
+     * and PRODUCER_CLOSE name it on either worker. */
+    ENGINE_CMD_PIPE_IN,  /* id, producer (as published), pipe: a producer fed by the pipe (remote worker) */
+    ENGINE_CMD_PIPE_OUT, /* id (producer), pipe: copy its packets into the pipe (home worker) */
+    ENGINE_CMD_PIPE_DEL, /* id (producer), pipe: stop that copy (home worker; the pipe is only compared) */
 } engine_cmd_type_t;
 
 struct spsc_ring;
+struct mx_pipe;
 
 typedef struct {
     engine_cmd_type_t type;
@@ -65,6 +72,7 @@ typedef struct {
     bool flag;
     int layer;
     struct spsc_ring *ring; /* TAP_ADD: the command's reference moves to the engine */
+    struct mx_pipe *pipe;   /* PIPE_IN / PIPE_OUT: likewise; PIPE_DEL: only compared */
     uint8_t *data;          /* DATA_SEND: malloc'd, moves with the command (engine_on_command frees it) */
     size_t data_len;
     bool binary;
@@ -88,6 +96,12 @@ void engine_on_command(engine_t *e, engine_cmd_t *cmd);
 /* Runs what is due (DTLS retransmits, RTCP, NACK, liveness, feedback); returns
  * the absolute µs time of the next deadline, so the worker can sleep until it. */
 uint64_t engine_on_timer(engine_t *e, uint64_t now_us);
+
+/* End of the worker's loop turn: wakes each remote worker this one piped
+ * packets to, once. */
+void engine_flush_pipes(engine_t *e);
+/* The worker's pipe eventfd fired: feeds what the home workers piped. */
+void engine_drain_pipes(engine_t *e, uint64_t now_us);
 
 /* Objects alive (tests, /metrics). */
 size_t engine_transport_count(const engine_t *e);

@@ -181,6 +181,11 @@ typedef struct engine_stats {
     /* Transports alive now by state (transport_state_t: new, dtls, connected,
      * failed, closed), moved on each state change, never per packet. */
     _Atomic uint64_t transports[5];
+    /* A room spanning workers (pipe.h): pipes this worker feeds and pipe
+     * producers fed here (gauges); packets and sender reports taken from
+     * pipes here, and packets this worker could not pipe (ring full). */
+    _Atomic uint64_t pipes_out, pipes_in;
+    _Atomic uint64_t pipe_rx, pipe_dropped;
 } engine_stats_t;
 
 #define MX_COUNT(ctx, field, n) atomic_fetch_add_explicit(&(ctx)->stats->field, (n), memory_order_relaxed)

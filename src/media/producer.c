@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "core/spsc_ring.h"
 #include "media/consumer.h"
+#include "media/pipe.h"
 #include "media/srtp_session.h"
 
 #include <stdio.h>
@@ -44,6 +45,10 @@ void producer_free(producer_t *p)
     for (unsigned i = 0; i < p->n_taps; i++)
         spsc_ring_unref(p->taps[i]);
     free(p->taps);
+    for (unsigned i = 0; i < p->n_pipes; i++)
+        pipe_unref(p->pipes[i]);
+    free(p->pipes);
+    pipe_unref(p->pipe_in);
     for (unsigned i = 0; i < p->src.n_enc; i++)
         rs_dispose(&p->src.enc[i]);
     free(p);
@@ -79,6 +84,11 @@ void producer_request_keyframe(producer_t *p, unsigned ei, bool force, uint64_t 
     recv_stream_t *s = &p->src.enc[ei];
     if (p->d.kind != CODEC_KIND_VIDEO) { /* every audio packet decodes alone */
         s->keyframe_wanted = s->keyframe_forced = false;
+        return;
+    }
+    if (p->pipe_in != NULL) { /* the publisher is on the home worker: its rate limit decides */
+        if (pipe_push_keyframe(p->pipe_in, ei, force))
+            s->keyframe_wanted = s->keyframe_forced = false;
         return;
     }
     uint64_t gap = now_ms - s->last_pli_ms;
@@ -152,6 +162,9 @@ void producer_on_rtp(producer_t *p, unsigned ei, bool is_rtx, uint8_t *pkt, size
         return;
     }
     feed_taps(p, ei, slot, now_ms);
+    for (unsigned i = 0; i < p->n_pipes; i++)
+        if (!pipe_push_rtp(p->pipes[i], ei, slot->data, slot->len, now_ms * 1000))
+            MX_COUNT(p->port->ctx, pipe_dropped, 1);
     if (p->src.muted)
         return;
     for (unsigned i = 0; i < p->n_consumers; i++)
@@ -165,6 +178,8 @@ void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t n
     if (ei < 0 || rtx)
         return;
     rs_on_sender_report(&p->src.enc[ei], r->ntp_sec, r->ntp_frac, r->rtp_ts, now_ms);
+    for (unsigned i = 0; i < p->n_pipes; i++)
+        pipe_push_sr(p->pipes[i], (unsigned)ei, r->ntp_sec, r->ntp_frac, r->rtp_ts, now_ms * 1000);
     for (unsigned i = 0; i < p->n_consumers; i++)
         consumer_on_sender_report(p->consumers[i], (unsigned)ei, now_ms);
 }
@@ -186,8 +201,20 @@ static void level_window(producer_t *p, uint64_t now_ms)
     p->level.start_ms = now_ms;
 }
 
+/* Keyframe requests of remote subscribers join the local ones. */
+static void drain_pipe_feedback(producer_t *p)
+{
+    for (unsigned i = 0; i < p->n_pipes; i++) {
+        spsc_ring_t *back = p->pipes[i]->back;
+        for (const spsc_slot_t *sl; (sl = spsc_ring_peek(back)) != NULL; spsc_ring_pop(back))
+            if (sl->tag < p->src.n_enc && sl->len == 1)
+                rs_want_keyframe(&p->src.enc[sl->tag], sl->data[0] != 0);
+    }
+}
+
 void producer_on_timer(producer_t *p, uint64_t now_ms)
 {
+    drain_pipe_feedback(p);
     if (p->d.kind == CODEC_KIND_AUDIO && p->port->level_ext_id)
         level_window(p, now_ms);
     for (unsigned i = 0; i < p->src.n_enc; i++) {
@@ -271,4 +298,57 @@ void producer_remove_tap(producer_t *p, spsc_ring_t *ring)
             return;
         }
     }
+}
+
+void producer_add_pipe(producer_t *p, mx_pipe_t *pipe, uint64_t now_ms)
+{
+    p->pipes = xrealloc(p->pipes, (p->n_pipes + 1) * sizeof(*p->pipes));
+    p->pipes[p->n_pipes++] = pipe;
+    (void)now_ms; /* the remote consumers ask for their keyframe through the pipe */
+}
+
+bool producer_remove_pipe(producer_t *p, mx_pipe_t *pipe)
+{
+    for (unsigned i = 0; i < p->n_pipes; i++) {
+        if (p->pipes[i] == pipe) {
+            pipe_unref(pipe);
+            p->pipes[i] = p->pipes[--p->n_pipes];
+            return true;
+        }
+    }
+    return false;
+}
+
+void producer_pipe_drain(producer_t *p, uint64_t now_ms)
+{
+    spsc_ring_t *fwd = p->pipe_in->fwd;
+    /* bounded: what is there now, so a busy home worker cannot hold this one */
+    unsigned n = 0;
+    for (; n < PIPE_FWD_SLOTS; n++) {
+        const spsc_slot_t *sl = spsc_ring_peek(fwd);
+        if (sl == NULL)
+            break;
+        unsigned ei = sl->tag & ~(unsigned)PIPE_TAG_SR;
+        if (ei >= p->src.n_enc) {
+            /* not of this producer's encodings: skipped */
+        } else if (sl->tag & PIPE_TAG_SR) {
+            uint32_t v[3] = {0, 0, 0}; /* pipe_push_sr writes 12 bytes */
+            memcpy(v, sl->data, IRTC_MIN(sizeof(v), (size_t)sl->len));
+            rs_on_sender_report(&p->src.enc[ei], v[0], v[1], v[2], now_ms);
+            for (unsigned i = 0; i < p->n_consumers; i++)
+                consumer_on_sender_report(p->consumers[i], ei, now_ms);
+        } else {
+            rtp_hdr_t h;
+            /* the slot is ours until the pop; producer_on_rtp writes only RTX in place */
+            uint8_t *pkt = (uint8_t *)sl->data;
+            if (rtp_parse(pkt, sl->len, &h, NULL) == IRTC_OK) {
+                if (p->src.enc[ei].ssrc == 0)
+                    p->src.enc[ei].ssrc = h.ssrc;
+                producer_on_rtp(p, ei, false, pkt, sl->len, &h, now_ms);
+            }
+        }
+        spsc_ring_pop(fwd);
+    }
+    if (n > 0)
+        MX_COUNT(p->port->ctx, pipe_rx, n);
 }

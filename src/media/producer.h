@@ -26,6 +26,7 @@
 
 typedef struct producer producer_t;
 struct spsc_ring;
+struct mx_pipe;
 
 #define PRODUCER_PLI_MIN_INTERVAL_MS 1000
 /* Audio level (RFC 6464) is averaged over windows of this length; a mean
@@ -46,6 +47,15 @@ struct producer {
     struct spsc_ring **taps;
     unsigned n_taps;
     int tap_enc; /* the encoding the taps follow (the highest active) */
+    /* Home side of a room spanning workers (media/pipe.h): each pipe takes
+     * a copy of every stored packet for a remote worker's subscribers; one
+     * reference held for each. */
+    struct mx_pipe **pipes;
+    unsigned n_pipes;
+    /* Remote side: this producer is fed by pipe_in instead of a transport
+     * (port is the engine's portless stand-in); its keyframe requests go
+     * back to the home worker.  NULL for a publisher's own producer. */
+    struct mx_pipe *pipe_in;
     struct {
         uint32_t sum, n; /* levels (-dBov) of this window's packets */
         uint64_t start_ms;
@@ -76,6 +86,14 @@ void producer_remove_consumer(producer_t *p, consumer_t *c);
 /* Takes the ring's reference.  Recording starts on a keyframe. */
 void producer_add_tap(producer_t *p, struct spsc_ring *ring, uint64_t now_ms);
 void producer_remove_tap(producer_t *p, struct spsc_ring *ring);
+
+/* Home: takes the pipe's reference; remove drops it (the pipe is only
+ * compared; false when p had no such pipe). */
+void producer_add_pipe(producer_t *p, struct mx_pipe *pipe, uint64_t now_ms);
+bool producer_remove_pipe(producer_t *p, struct mx_pipe *pipe);
+/* Remote: feeds what the home worker piped since the last call to the
+ * consumers, as if it had come from a transport. */
+void producer_pipe_drain(producer_t *p, uint64_t now_ms);
 
 /* The encoding with this SSRC (or RTX SSRC), -1 if none. */
 int producer_encoding_of_ssrc(const producer_t *p, uint32_t ssrc, bool *is_rtx);

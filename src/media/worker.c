@@ -27,6 +27,7 @@
 #include <semaphore.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,12 @@ struct worker {
     h2o_multithread_queue_t *queue;
     h2o_multithread_receiver_t receiver;
     h2o_socket_t *udp;
+    /* Pipes from other workers (a room spanning workers, media/pipe.h)
+     * wake this one here, once per their loop turn.  The eventfd stays open
+     * until every worker has stopped (another may still write it); the
+     * loop watches a duplicate of it. */
+    int pipe_fd;
+    h2o_socket_t *pipe_sock;
     ice_tcp_t *tcp; /* NULL without ICE-TCP */
     worker_stats_t stats;
     bool stop; /* worker thread only */
@@ -251,6 +258,15 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         if (n < WORKER_BATCH)
             break;
     }
+}
+
+static void on_pipe_readable(h2o_socket_t *sock, const char *err)
+{
+    worker_t *w = sock->data;
+    uint64_t n;
+    if (err != NULL || read(h2o_socket_get_fd(sock), &n, sizeof(n)) != (ssize_t)sizeof(n))
+        return;
+    engine_drain_pipes(w->engine, clock_mono_us());
 }
 
 /* ---- the engine's I/O (worker thread) ---- */
@@ -519,6 +535,9 @@ static void worker_open(worker_t *w)
     w->udp = h2o_evloop_socket_create(w->loop, w->fd, H2O_SOCKET_FLAG_DONT_READ);
     w->udp->data = w;
     h2o_socket_read_start(w->udp, on_udp_readable);
+    w->pipe_sock = h2o_evloop_socket_create(w->loop, dup(w->pipe_fd), H2O_SOCKET_FLAG_DONT_READ);
+    w->pipe_sock->data = w;
+    h2o_socket_read_start(w->pipe_sock, on_pipe_readable);
     engine_io_t io = {.ctx = w,
                       .tx_reserve = io_tx_reserve,
                       .tx_commit = io_tx_commit,
@@ -550,13 +569,15 @@ static void worker_close(worker_t *w)
         h2o_timeout_unlink(&w->tick_entry);
     h2o_timeout_dispose(w->loop, &w->tick_timeout);
     engine_free(w->engine); /* closes transports: DTLS close_notify goes out now */
-    worker_flush(w);
     w->engine = NULL;
+    worker_flush(w);
     ice_tcp_free(w->tcp);
     h2o_multithread_unregister_receiver(w->queue, &w->receiver);
     h2o_multithread_destroy_queue(w->queue);
     h2o_socket_read_stop(w->udp);
     h2o_socket_close(w->udp);
+    h2o_socket_read_stop(w->pipe_sock);
+    h2o_socket_close(w->pipe_sock);
     h2o_evloop_run(w->loop, 0); /* lets the socket close complete */
     h2o_evloop_destroy(w->loop);
     free(w->queue); /* h2o 2.2.5's evloop destroy_queue closes it but does not free it */
@@ -574,6 +595,7 @@ static void *worker_main(void *arg)
     while (!w->stop) {
         h2o_evloop_run(w->loop, INT32_MAX); /* one turn: epoll, its callbacks, due timers */
         worker_flush(w);                     /* all of the turn's datagrams: one sendmmsg (or a few, if full) */
+        engine_flush_pipes(w->engine);       /* one wake per turn for each worker this one piped packets to */
         atomic_fetch_add_explicit(&w->stats.loop_turns, 1, memory_order_relaxed);
     }
     worker_close(w);
@@ -637,8 +659,17 @@ static worker_t *worker_new(worker_pool_t *wp, const cfg_t *cfg, const struct dt
         close(fd);
         return NULL;
     }
+    int pipe_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (pipe_fd < 0) {
+        snprintf(err, errcap, "eventfd: %s", strerror(errno));
+        close(fd);
+        if (tcp_fd >= 0)
+            close(tcp_fd);
+        return NULL;
+    }
     worker_t *w = xcalloc(1, sizeof(*w));
     w->pool = wp;
+    w->pipe_fd = pipe_fd;
     w->cfg = cfg;
     w->index = index;
     w->port = port;
@@ -672,6 +703,7 @@ static void worker_free(worker_t *w)
         if (w->tcp_fd >= 0)
             close(w->tcp_fd);
     }
+    close(w->pipe_fd);
     event_pool_free(w);
     sem_destroy(&w->ready);
     free(w);
@@ -750,6 +782,11 @@ uint16_t worker_port(const worker_t *w)
 uint16_t worker_tcp_port(const worker_t *w)
 {
     return w->tcp_port;
+}
+
+int worker_pipe_fd(const worker_t *w)
+{
+    return w->pipe_fd;
 }
 
 unsigned worker_index(const worker_t *w)

@@ -64,6 +64,9 @@ worker_t *worker_pool_get(worker_pool_t *wp, unsigned i);
 uint16_t worker_port(const worker_t *w);
 uint16_t worker_tcp_port(const worker_t *w); /* 0: no ICE-TCP */
 unsigned worker_index(const worker_t *w);
+/* The eventfd that wakes w for pipes into it (media/pipe.h); open until the
+ * pool stops. */
+int worker_pipe_fd(const worker_t *w);
 const worker_stats_t *worker_stats(const worker_t *w);
 h2o_evloop_t *worker_loop(worker_t *w); /* only for code running on w */
 

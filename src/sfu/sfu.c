@@ -3,7 +3,9 @@
  * connection (PeerConnection) and what each of its m-lines carries, turns an
  * offer into an answer (src/sdp, with one rule per m-line so a connection can
  * be renegotiated), and sends the room's media worker the commands that
- * follow (transport, producers, consumers).  Relays engine events as stream,
+ * follow (transport, producers, consumers); places subscribers of a stream
+ * too big for its room's worker on other workers and opens the pipes that
+ * feed them (media/pipe.h).  Relays engine events as stream,
  * subscription and connection events.  Control thread only; no packet ever
  * passes through here.
  */
@@ -15,6 +17,7 @@
 #include "core/spsc_ring.h"
 #include "media/dtls.h"
 #include "media/engine.h"
+#include "media/pipe.h"
 #include "media/worker.h"
 #include "sdp/sdp.h"
 
@@ -57,11 +60,16 @@ typedef struct {
     bool has[2];
     unsigned ready; /* kinds whose producer the engine reported installed on a connected transport */
     bool ready_sent;
+    /* By worker: its subscriptions to this stream, and (not on the home
+     * worker) the pipes by kind that feed them while there are any; we hold
+     * a reference to each so no other pipe takes its address meanwhile. */
+    unsigned *subs_on;
+    mx_pipe_t **pipes; /* [worker * 2 + kind] */
 } stream_t;
 
 typedef struct {
     uint64_t id, conn, stream_id;
-    unsigned worker;
+    unsigned worker; /* its connection's: the stream's, or another one fed by a pipe */
     bool has[2];
     unsigned ready;
     bool ready_sent;
@@ -246,6 +254,15 @@ static void conn_free(conn_t *c)
     free(c);
 }
 
+static void stream_free(sfu_t *s, stream_t *st)
+{
+    for (unsigned i = 0; i < 2 * worker_pool_size(s->workers); i++)
+        pipe_unref(st->pipes[i]);
+    free(st->pipes);
+    free(st->subs_on);
+    free(st);
+}
+
 void sfu_free(sfu_t *s)
 {
     if (s == NULL)
@@ -254,7 +271,7 @@ void sfu_free(sfu_t *s)
     for (size_t i = 0; i < s->n_conns; i++)
         conn_free(s->conns[i]);
     for (size_t i = 0; i < s->n_streams; i++)
-        free(s->streams[i]);
+        stream_free(s, s->streams[i]);
     for (size_t i = 0; i < s->n_subs; i++)
         free(s->subs[i]);
     free(s->conns);
@@ -684,6 +701,8 @@ int sfu_publish(sfu_t *s, uint64_t conn_id, unsigned worker, uint64_t stream_id,
     st->id = stream_id;
     st->conn = c->id;
     st->worker = worker;
+    st->subs_on = xcalloc(worker_pool_size(s->workers), sizeof(*st->subs_on));
+    st->pipes = xcalloc(2 * (size_t)worker_pool_size(s->workers), sizeof(*st->pipes));
     for (int k = 0; k < 2; k++) {
         if (!bound[k])
             continue;
@@ -709,6 +728,68 @@ int sfu_publish(sfu_t *s, uint64_t conn_id, unsigned worker, uint64_t stream_id,
     return IRTC_OK;
 }
 
+/* ---- a stream spanning workers ---- */
+
+/* The worker for a new subscriber of st: its room's, until that has
+ * media.room_spread_at subscribers of it; then the one with the fewest
+ * subscriptions of any stream (the room's last on a tie: it also receives). */
+static unsigned place(const sfu_t *s, const stream_t *st)
+{
+    unsigned n = worker_pool_size(s->workers), at = s->cfg->media_room_spread_at;
+    if (at == 0 || n < 2 || st->subs_on[st->worker] < at)
+        return st->worker;
+    size_t *load = xcalloc(n, sizeof(*load));
+    for (size_t i = 0; i < s->n_subs; i++)
+        load[s->subs[i]->worker]++;
+    unsigned best = st->worker;
+    for (unsigned w = 0; w < n; w++)
+        if (load[w] < load[best] || (best == st->worker && w != best && load[w] == load[best]))
+            best = w;
+    free(load);
+    return best;
+}
+
+/* Worker w gets a pipe producer per track of st, fed by st's worker. */
+static void pipes_open(sfu_t *s, stream_t *st, unsigned w)
+{
+    if (w == st->worker)
+        return;
+    bool opened = false;
+    for (int k = 0; k < 2; k++) {
+        mx_pipe_t **slot = &st->pipes[w * 2 + (unsigned)k];
+        if (!st->has[k] || *slot != NULL)
+            continue;
+        opened = true;
+        *slot = pipe_new(worker_pipe_fd(worker_pool_get(s->workers, w)));
+        engine_cmd_t in = {.type = ENGINE_CMD_PIPE_IN, .id = track_id(st->id, k), .pipe = *slot};
+        in.u.producer = st->tracks[k];
+        pipe_ref(*slot);
+        post(s, w, &in);
+        engine_cmd_t out = {.type = ENGINE_CMD_PIPE_OUT, .id = track_id(st->id, k), .pipe = *slot};
+        pipe_ref(*slot);
+        post(s, st->worker, &out);
+    }
+    if (opened)
+        log_info("sfu", "stream %llu spans worker %u (from %u)", (unsigned long long)st->id, w, st->worker);
+}
+
+/* Tears w's pipes of st down once it has no subscriber of st left. */
+static void pipes_close_unused(sfu_t *s, stream_t *st, unsigned w)
+{
+    if (w == st->worker || st->subs_on[w] > 0)
+        return;
+    for (int k = 0; k < 2; k++) {
+        mx_pipe_t **slot = &st->pipes[w * 2 + (unsigned)k];
+        if (*slot == NULL)
+            continue;
+        engine_cmd_t del = {.type = ENGINE_CMD_PIPE_DEL, .id = track_id(st->id, k), .pipe = *slot};
+        post(s, st->worker, &del);
+        post_simple(s, w, ENGINE_CMD_PRODUCER_CLOSE, track_id(st->id, k));
+        pipe_unref(*slot);
+        *slot = NULL;
+    }
+}
+
 /* Ends the m-lines an owner has on its connection; a connection of its own
  * (protocol v1) closes with it. */
 static void end_owner(sfu_t *s, uint64_t conn_id, uint64_t owner)
@@ -731,6 +812,11 @@ void sfu_unsubscribe(sfu_t *s, uint64_t sub_id)
     if (sb == NULL)
         return;
     end_owner(s, sb->conn, sb->id);
+    stream_t *st = find_stream(s, sb->stream_id);
+    if (st != NULL) {
+        st->subs_on[sb->worker]--;
+        pipes_close_unused(s, st, sb->worker); /* after its consumers' close, on the same queue */
+    }
     pop((void **)s->subs, &s->n_subs, sb);
     free(sb);
 }
@@ -748,7 +834,7 @@ void sfu_unpublish(sfu_t *s, uint64_t stream_id)
     }
     end_owner(s, st->conn, st->id);
     pop((void **)s->streams, &s->n_streams, st);
-    free(st);
+    stream_free(s, st);
 }
 
 int sfu_subscribe(sfu_t *s, uint64_t conn_id, uint64_t sub_id, uint64_t stream_id, bool audio, bool video,
@@ -765,9 +851,11 @@ int sfu_subscribe(sfu_t *s, uint64_t conn_id, uint64_t sub_id, uint64_t stream_i
         *why = "subscription id in use";
         return IRTC_ECONFLICT;
     }
-    conn_t *c = get_conn(s, conn_id, sub_id, src->worker, why);
+    const conn_t *known = conn_id != 0 ? find_conn(s, conn_id) : NULL;
+    conn_t *c = get_conn(s, conn_id, sub_id, known != NULL ? known->worker : place(s, src), why);
     if (c == NULL)
         return IRTC_ECONFLICT;
+    pipes_open(s, src, c->worker); /* before apply_offer posts the consumers that read them */
     bind_t b = {.type = BIND_SUBSCRIBE,
                 .id = sub_id,
                 .want = {audio && src->has[0], video && src->has[1]},
@@ -785,6 +873,7 @@ int sfu_subscribe(sfu_t *s, uint64_t conn_id, uint64_t sub_id, uint64_t stream_i
         *answer_out = NULL;
     }
     if (rc != IRTC_OK) {
+        pipes_close_unused(s, src, c->worker);
         forget_new_conn(s, c);
         return rc;
     }
@@ -792,7 +881,8 @@ int sfu_subscribe(sfu_t *s, uint64_t conn_id, uint64_t sub_id, uint64_t stream_i
     sb->id = sub_id;
     sb->conn = c->id;
     sb->stream_id = stream_id;
-    sb->worker = src->worker;
+    sb->worker = c->worker;
+    src->subs_on[c->worker]++;
     sb->has[0] = bound[0];
     sb->has[1] = bound[1];
     push((void ***)&s->subs, &s->n_subs, sb);
@@ -871,6 +961,9 @@ void sfu_set_muted(sfu_t *s, uint64_t stream_id, bool audio, bool muted)
         return;
     engine_cmd_t cmd = {.type = ENGINE_CMD_PRODUCER_MUTE, .id = track_id(stream_id, kind), .flag = muted};
     post(s, st->worker, &cmd);
+    for (unsigned w = 0; w < worker_pool_size(s->workers); w++) /* the pipe producers: resume on a keyframe */
+        if (st->pipes[w * 2 + (unsigned)kind] != NULL)
+            post(s, w, &cmd);
 }
 
 void sfu_request_keyframe(sfu_t *s, uint64_t stream_id)

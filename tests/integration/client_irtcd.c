@@ -19,9 +19,8 @@
 #include "client/client.h"
 #include "core/clock.h"
 #include "core/common.h"
-#include "apps/jointoken.h"
-#include "sfu/sfu.h"
 #include "unit/tap.h"
+#include "client_token.h"
 
 typedef struct {
     const char *name;
@@ -44,21 +43,8 @@ static unsigned g_https;
 
 static char *token(const char *channel, const char *user)
 {
-    jt_payload_t p;
-    memset(&p, 0, sizeof(p));
-    snprintf(p.user_id, sizeof(p.user_id), "%s", user);
-    snprintf(p.channel_id, sizeof(p.channel_id), "%s", channel);
-    snprintf(p.app_id, sizeof(p.app_id), "%s", g_app);
-    snprintf(p.host, sizeof(p.host), "%s", g_host);
-    /* The room's media endpoint, as getMediaEndpoint answers it (the server checks). */
-    snprintf(p.port, sizeof(p.port), "%u",
-             (unsigned)atoi(g_media_port) + sfu_worker_for_channel(g_app, channel, g_workers));
-    snprintf(p.role, sizeof(p.role), "1");
-    snprintf(p.tenant_id, sizeof(p.tenant_id), "%s", g_tenant);
-    p.timestamp_ms = (int64_t)clock_wall_ms();
-    char *t = NULL;
-    jt_make(&p, g_key, &t);
-    return t;
+    test_token_env_t env = {g_host, g_app, g_key, g_tenant, (unsigned)atoi(g_media_port), g_workers};
+    return test_client_token(&env, channel, user);
 }
 
 static void on_joined(void *u, ic_client_t *c, int err, const char *msg)

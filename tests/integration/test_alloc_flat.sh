@@ -9,7 +9,9 @@
 # the packets (at most one allocation per 20,000 forwarded; timers, RTCP
 # and events may allocate now and then, a per-packet allocation makes
 # ~1,000,000).  Skips on a sanitizer build (its allocator cannot be
-# interposed).  Every wait is bounded.
+# interposed).  Every wait is bounded.  ALLOC_FLAT_SPREAD=N sets
+# media.room_spread_at (test_alloc_flat_pipe.sh: the room spans both
+# workers, and the pipe between them is on the packet path too).
 . "$top_srcdir/tests/integration/lib.sh"
 
 SO="$top_builddir/tests/integration/alloccount.so"
@@ -23,6 +25,8 @@ HTTPS_PORT=$(free_port)
 MEDIA_PORT=$(free_port 2)
 write_config "$T_TMP/irtc.yaml" "$HTTPS_PORT" "$MEDIA_PORT"
 sed -i 's/level: info/level: warn/' "$T_TMP/irtc.yaml"
+SPREAD=${ALLOC_FLAT_SPREAD:-0}
+sed -i "s/^  workers: 2\$/  workers: 2\n  room_spread_at: $SPREAD/" "$T_TMP/irtc.yaml"
 COUNTS="$T_TMP/alloc.counts"
 head -c 4096 /dev/zero > "$COUNTS"
 APP=$("$IRTCD" --config "$T_TMP/irtc.yaml" app create allocflat)
@@ -54,6 +58,14 @@ while [ $(( $(tx) - T0 )) -lt "$PACKETS" ] && [ $(( $(date +%s) - t0 )) -lt 120 
   sleep 0.5
 done
 A1=$(allocs); T1=$(tx); S1=$(date +%s%N)
+if [ "$SPREAD" -gt 0 ]; then
+  M=$(curl -ks "https://127.0.0.1:$HTTPS_PORT/metrics")
+  piped=$(printf '%s\n' "$M" | awk '/^irtc_media_pipe_rx_total/ { s += $2 } END { printf "%d\n", s }')
+  least=$(printf '%s\n' "$M" | awk '/^irtc_media_tx_packets_total/ { n++; s += $2; if (n == 1 || $2 < m) m = $2 }
+    END { printf "%d\n", s ? m * 100 / s : 0 }')
+  ok $([ "$piped" -ge 2000 ] && [ "$least" -ge 20 ] && echo 0 || echo 1) \
+    "the room spans both workers: $piped packets through the pipe, the lesser worker sent $least % of the datagrams"
+fi
 fwd=$((T1 - T0)); grown=$((A1 - A0))
 diag "forwarded $fwd packets in $(( (S1 - S0) / 1000000 )) ms; media worker allocations $A0 -> $A1 (+$grown)"
 ok $([ "$fwd" -ge "$PACKETS" ] && echo 0 || echo 1) "irtcd forwarded >= $PACKETS packets ($fwd)"

@@ -5,6 +5,12 @@
 #   live meeting audio storm churn
 #                 irtc-loadgen against irtcd with ONE media worker
 #   live_libsrtp  the live scenario again with IRTC_SRTP_GCM=libsrtp (before/after)
+#   live_spread   the live scenario at BENCH_SPREAD_STEPS (300) viewers against
+#                 irtcd with TWO media workers on CPUs $BENCH_SPREAD_CPUS (0-1),
+#                 media.room_spread_at 0 (the room on one worker) and then
+#                 $BENCH_SPREAD_AT (150: spread over both), with each worker's
+#                 forwarded pkt/s and CPU (tools/bench/per_worker.py); not in
+#                 the default list (the load generator shares a core with it)
 #   janus         the live scenario against Debian's Janus 1.1.2 (videoroom, HTTP
 #                 transport), event_loops = 1 and its default, side by side
 # The server runs pinned to CPU $BENCH_SERVER_CPU (0), irtc-loadgen to
@@ -31,10 +37,10 @@ QUICK=${BENCH_QUICK:-0}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOAD_CPU:-1}
 NICE="nice -n ${BENCH_NICE:-0}"
-NET=10.212.0
-NS=irtc-bench
-HIF=irtc-bh
-NIF=irtc-bn
+NET=${BENCH_NET:-10.212.0}
+NS=${BENCH_NS:-irtc-bench}
+HIF=${BENCH_NS_IF:-irtc-b}h
+NIF=${BENCH_NS_IF:-irtc-b}n
 TMP=$(mktemp -d /tmp/irtc-bench-XXXXXX)
 OUT=${BENCH_OUT:-$TMP}
 CSV=$OUT/bench.csv
@@ -91,16 +97,18 @@ echo "# commit: $(git -C "$S" rev-parse --short HEAD 2>/dev/null || echo '?')$(g
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share this machine: see docs/BENCHMARKS.md)"
 echo "# server pinned to CPU $SRV_CPU, irtc-loadgen to CPU $LG_CPU; server at $SRV_IP, load from $LG_IP; nice ${BENCH_NICE:-0}"
 
-HTTPS_PORT=28443
-MEDIA_PORT=28500
+HTTPS_PORT=${BENCH_HTTPS_PORT:-28443}
+MEDIA_PORT=${BENCH_MEDIA_PORT:-28500}
 CFG=$TMP/irtc.yaml
+write_cfg() { # WORKERS ROOM-SPREAD-AT
 cat > "$CFG" <<EOF
 server:
   listen: ["$SRV_IP:$HTTPS_PORT"]
 media:
   ips: ["$SRV_IP"]
   port: $MEDIA_PORT
-  workers: 1
+  workers: $1
+  room_spread_at: $2
 storage:
   db: $TMP/var/irtc.db
   data_dir: $TMP/var
@@ -108,7 +116,11 @@ recording:
   nas_base_path: $TMP/nas
 log:
   level: warn
+limits:
+  max_connections_per_source: 4096  # every viewer's WebSocket comes from the one load address
 EOF
+}
+write_cfg 1 0
 APP=$("$IRTCD" --config "$CFG" app create bench) || { echo "bench: irtcd app create failed"; exit 1; }
 field() { printf '%s' "$APP" | /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 APP_ID=$(field appId); KEY=$(field accessKey); TENANT=$(field tenantId)
@@ -171,6 +183,22 @@ for sc in $SCENARIOS; do
     taskset -c "$LG_CPU" "$B/tools/bench/bench_srtp"
     IRTC_SRTP_GCM=libsrtp taskset -c "$LG_CPU" "$B/tools/bench/bench_srtp" | grep -v AES_CM ;;
   live) run_irtcd live irtcd "IRTC_BENCH=1" --steps "$LIVE_STEPS" --srtp gcm ;;
+  live_spread)
+    srv_cpu=$SRV_CPU; SRV_CPU=${BENCH_SPREAD_CPUS:-0-1}
+    for at in 0 "${BENCH_SPREAD_AT:-150}"; do
+      write_cfg 2 "$at"
+      label=irtcd-2w-spread$at
+      echo; echo "== $label: live against irtcd, 2 workers on CPUs $SRV_CPU, room_spread_at $at"
+      start_irtcd IRTC_BENCH=1 || continue
+      rm -f "$TMP/sampler.stop"
+      /usr/bin/python3 "$S/tools/bench/per_worker.py" "$SERVER_PID" "https://$SRV_IP:$HTTPS_PORT/metrics" \
+        "$TMP/sampler.stop" "$WINDOW" >"$OUT/$label.workers" 2>&1 &
+      sampler=$!
+      loadgen live "$label" --steps "${BENCH_SPREAD_STEPS:-300}" --srtp gcm --media-workers 2
+      touch "$TMP/sampler.stop"; wait "$sampler"; cat "$OUT/$label.workers"
+      stop_server
+    done
+    SRV_CPU=$srv_cpu; write_cfg 1 0 ;;
   live_libsrtp) run_irtcd live irtcd-libsrtp "IRTC_SRTP_GCM=libsrtp" --steps "$LIVE_STEPS" --srtp gcm ;;
   meeting) run_irtcd meeting irtcd "IRTC_BENCH=1" --steps "$MEET_STEPS" --video-kbps 1000 ;;
   audio) run_irtcd audio irtcd "IRTC_BENCH=1" --steps "$AUDIO_STEPS" ;;
