@@ -6,6 +6,10 @@
  * tag.  No allocation except when an authenticated packet brings an SSRC
  * the table has no room for (doubling, bounded by SEC_GCM_MAX_STREAMS).
  *
+ * The contexts use OpenSSL's built-in AES-GCM method directly (see
+ * direct_gcm): the same AES-NI/PCLMUL code as its default provider, without
+ * the provider layer's per-call parameter lookups.
+ *
  * Where RFC 3711 leaves a choice, libsrtp 2.5's is followed so that both
  * produce the same bytes: a new SSRC starts at rollover counter 0 with the
  * packet's own sequence number (rdbx.c treats an index <= 2^15 as "no
@@ -16,8 +20,13 @@
  */
 #include "media/srtp_gcm.h"
 
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* EVP_CIPHER_meth_dup is deprecated in OpenSSL 3 (with the rest of the
+ * method API); direct_gcm says why it is used all the same. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/evp.h>
 
 #include "core/common.h"
@@ -61,12 +70,45 @@ static int kdf(const uint8_t key[16], const uint8_t salt[12], uint8_t label, uin
     return ok ? IRTC_OK : IRTC_ECRYPTO;
 }
 
+/* OpenSSL 3 sends a context keyed with EVP_aes_128_gcm() through its
+ * provider layer, where every IV set asks the IV length and every tag read
+ * goes through OSSL_PARAM lookups (a dozen strcmp per packet): ~40 % of a
+ * small packet's protect, 130-150 ns of a 1200-byte one's here
+ * (docs/BENCHMARKS.md).  A copy of the built-in method (EVP_CIPHER_meth_dup)
+ * is a "legacy" method to EVP, which calls its functions directly: the same
+ * AES-NI/PCLMUL assembly, the same bytes (test_srtp_gcm checks them against
+ * libsrtp2), no parameter dispatch.  It bypasses providers, so a FIPS
+ * configuration would want IRTC_SRTP_GCM=provider, which also restores the
+ * provider path for before/after measurements.  NULL when the copy is
+ * refused (an OpenSSL without the method API): the provider's, as before.
+ * Made once per process and kept for its lifetime. */
+static EVP_CIPHER *direct_gcm;
+static pthread_once_t method_once = PTHREAD_ONCE_INIT;
+
+static void make_method(void)
+{
+    direct_gcm = EVP_CIPHER_meth_dup(EVP_aes_128_gcm());
+}
+
+/* Read at each keying (µs, not per packet), so that a test can key both. */
+static const EVP_CIPHER *gcm_method(void)
+{
+    const char *e = getenv("IRTC_SRTP_GCM");
+    if (e != NULL && strcmp(e, "provider") == 0)
+        return NULL;
+    pthread_once(&method_once, make_method);
+    return direct_gcm;
+}
+
 static EVP_CIPHER_CTX *keyed_ctx(const uint8_t key[16], bool encrypt)
 {
+    const EVP_CIPHER *direct = gcm_method();
     EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
     if (c == NULL)
         return NULL;
-    if (EVP_CipherInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
+    if (direct != NULL && EVP_CipherInit_ex(c, direct, NULL, key, NULL, encrypt ? 1 : 0) == 1)
+        return c;
+    if (EVP_CIPHER_CTX_reset(c) != 1 || EVP_CipherInit_ex(c, EVP_aes_128_gcm(), NULL, key, NULL, encrypt ? 1 : 0) != 1) {
         EVP_CIPHER_CTX_free(c);
         return NULL;
     }

@@ -9,7 +9,10 @@
  * One sec_gcm_t is one direction of one transport (like a libsrtp session
  * with ssrc_any): the session keys are derived once (RFC 3711 §4.3 KDF with
  * the 96-bit salt zero-padded, RFC 7714 §11), and each of the two EVP
- * contexts (SRTP, SRTCP) is keyed once, so a packet only sets its IV.
+ * contexts (SRTP, SRTCP) is keyed once, so a packet only sets its IV.  The
+ * contexts run on a copy of OpenSSL's built-in AES-GCM method, which EVP
+ * calls directly instead of through its provider layer (srtp_gcm.c says
+ * why; IRTC_SRTP_GCM=provider in the environment restores the provider).
  * Per-SSRC state (rollover counter, replay windows, SRTCP index) lives in a
  * table that grows by doubling up to SEC_GCM_MAX_STREAMS when an
  * authenticated packet brings a new SSRC; an SSRC beyond that is refused.

@@ -5,7 +5,9 @@
  * OpenSSL EVP (srtp_gcm.h: about twice as fast as Debian's NSS-backed
  * libsrtp2, and keyed in µs instead of ~0.8 ms); AES_CM_128_HMAC_SHA1_80 on
  * libsrtp2.  IRTC_SRTP_GCM=libsrtp in the environment puts GCM back on
- * libsrtp2 too, to measure the difference (docs/BENCHMARKS.md).
+ * libsrtp2 too, to measure the difference (docs/BENCHMARKS.md);
+ * IRTC_SRTP_GCM=provider keeps it on EVP but through OpenSSL's provider
+ * layer (srtp_gcm.c, direct_gcm).
  *
  * Threads: sec_init_library is safe from any thread (pthread_once).  A
  * session belongs to the media worker that owns its transport; the protect

@@ -25,6 +25,15 @@
 # (e.g. -15: the servers and irtc-loadgen get that scheduling priority, for a
 # machine whose cores other work shares: the wait% column shows how much of
 # the time the media worker was runnable but preempted).
+# BENCH_RX: where the kernel delivers a datagram into its receiving socket.
+#   split (default): on the receiver's core.  RPS on each veth end's receive
+#     queue sends the server's datagrams to the load generator's CPU and the
+#     load generator's to the server's, as two hosts on a network would: the
+#     server pays for what it receives, the load generator for what it
+#     receives.  Without it veth's netif_rx runs the receiving half (IP, UDP,
+#     the enqueue into each subscriber's socket) on the SENDER's CPU, inside
+#     its sendmmsg, and charges it to the sending thread.
+#   local: the old behaviour (no RPS), for comparison with earlier figures.
 set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(pwd)}"
@@ -37,6 +46,7 @@ QUICK=${BENCH_QUICK:-0}
 SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOAD_CPU:-1}
 NICE="nice -n ${BENCH_NICE:-0}"
+RX_MODE=${BENCH_RX:-split}
 NET=${BENCH_NET:-10.212.0}
 NS=${BENCH_NS:-irtc-bench}
 HIF=${BENCH_NS_IF:-irtc-b}h
@@ -85,6 +95,21 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null 2>&1; then
     USE_NS=1
   fi
 fi
+cpumask() { printf '%x' $((1 << $1)); }
+if [ "$USE_NS" = 1 ]; then
+  case $RX_MODE in
+  split)
+    # The host end receives what the server sends; the namespace end what
+    # the load generator sends (ip netns exec mounts that namespace's sysfs).
+    echo "$(cpumask "$LG_CPU")" > "/sys/class/net/$HIF/queues/rx-0/rps_cpus" &&
+      ip netns exec "$NS" sh -c "echo $(cpumask "$SRV_CPU") > /sys/class/net/$NIF/queues/rx-0/rps_cpus" ||
+      { echo "bench: cannot set RPS on the veth pair (BENCH_RX=local measures without it)"; exit 1; } ;;
+  local) ;;
+  *) echo "bench: BENCH_RX is split or local"; exit 1 ;;
+  esac
+else
+  RX_MODE=local
+fi
 if [ "$USE_NS" = 1 ]; then
   SRV_IP=$NET.2; LG_IP=$NET.1; RUN_IN="ip netns exec $NS"
 else
@@ -96,6 +121,15 @@ echo "# machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: 
 echo "# commit: $(git -C "$S" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$S" diff --quiet 2>/dev/null || echo ' (uncommitted changes)')"
 echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (other processes share this machine: see docs/BENCHMARKS.md)"
 echo "# server pinned to CPU $SRV_CPU, irtc-loadgen to CPU $LG_CPU; server at $SRV_IP, load from $LG_IP; nice ${BENCH_NICE:-0}"
+echo "# receive processing (BENCH_RX): $RX_MODE$([ "$RX_MODE" = split ] && echo ": each side's datagrams delivered on the receiver's CPU (RPS on the veth pair)" || echo ": on the sender's CPU, charged to the sending thread")"
+
+# NET_RX softirqs per CPU (where the kernel's receive processing ran), so
+# that each run shows which core did the delivery.
+net_rx() { awk '$1 == "NET_RX:" { print $'"$((SRV_CPU + 2))"', $'"$((LG_CPU + 2))"' }' /proc/softirqs; }
+net_rx_report() { # BEFORE-PAIR
+  set -- $1 $(net_rx)
+  echo "# NET_RX softirqs during this run: server CPU $SRV_CPU +$(($3 - $1)), load generator CPU $LG_CPU +$(($4 - $2))"
+}
 
 HTTPS_PORT=${BENCH_HTTPS_PORT:-28443}
 MEDIA_PORT=${BENCH_MEDIA_PORT:-28500}
@@ -146,7 +180,9 @@ run_irtcd() { # SCENARIO LABEL ENV [ARGS...]
   sc=$1; label=$2; envv=$3; shift 3
   echo; echo "== $label: $sc against irtcd ($envv)"
   start_irtcd $envv || return 1
+  rx0=$(net_rx)
   loadgen "$sc" "$label" "$@"
+  net_rx_report "$rx0"
   stop_server
 }
 
@@ -168,8 +204,10 @@ janus_run() { # LABEL LOOPS-LINE
     sleep 0.1
   done
   if [ $up = 1 ]; then
+    rx0=$(net_rx)
     $NICE taskset -c "$LG_CPU" "$LG" --scenario live --pid "$SERVER_PID" --janus "http://$SRV_IP:8088/janus" \
       --bind "$LG_IP" --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" --steps "$LIVE_STEPS" --srtp gcm
+    net_rx_report "$rx0"
   else
     echo "bench: Janus did not start"; tail -5 "$OUT/$label.log"
   fi

@@ -291,7 +291,9 @@ lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const
     uint64_t got = b->rx.packets - a->rx.packets;
     /* Nothing received at all (the publisher's transport failed) is total loss, not none. */
     r.loss = got + lost ? (double)lost / (double)(got + lost) : subs > 0 ? 1 : 0;
-    if (b->srv.have_metrics)
+    /* Both scrapes must have answered: one that failed reads as 0 and
+     * would turn the difference into nonsense (seen once: 1.8e18 pkt/s). */
+    if (a->srv.have_metrics && b->srv.have_metrics && b->srv.tx_packets >= a->srv.tx_packets)
         r.fwd_pps = (double)(b->srv.tx_packets - a->srv.tx_packets) / secs;
     else
         r.fwd_pps = r.rcv_pps; /* Janus: what the receivers got is what it forwarded */

@@ -5,7 +5,9 @@
  * empty payloads, several SSRCs, sequence-number rollover (from below and
  * above 2^15) and reordering, and for SRTCP; then replay, too-old and
  * tampered packets, the SSRC limit, argument checks, and sec_session_t
- * choosing this implementation for GCM.
+ * choosing this implementation for GCM.  The byte-for-byte checks run on
+ * both of srtp_gcm.c's paths into OpenSSL (its AES-GCM method called
+ * directly, and the provider layer).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -316,5 +318,12 @@ int main(void)
     test_replay_and_tamper();
     test_ssrc_limit();
     test_session_uses_it();
+    /* The same checks on OpenSSL's provider path, which IRTC_SRTP_GCM=provider
+     * selects instead of the direct method (srtp_gcm.c, direct_gcm). */
+    setenv("IRTC_SRTP_GCM", "provider", 1);
+    printf("# again through OpenSSL's provider layer (IRTC_SRTP_GCM=provider)\n");
+    test_cross_check();
+    test_lib_receives();
+    test_replay_and_tamper();
     return done_testing();
 }
