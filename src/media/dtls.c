@@ -87,6 +87,7 @@ struct dtls_conn {
     dtls_ctx_t *ctx;
     bool sent_handshake; /* a handshake record went out: a peer's handshake is under way */
     uint32_t hello_len;  /* length of a ClientHello buffered in fragments, not answered yet */
+    bool hello_fed;      /* a ClientHello (whole or a fragment) went into this SSL, not answered yet */
 };
 
 /* ---- errors -------------------------------------------------------------- */
@@ -683,6 +684,7 @@ static void ssl_reopen(dtls_conn_t *c)
     SSL_free(c->ssl);
     ssl_open(c);
     c->hello_len = 0;
+    c->hello_fed = false;
 }
 
 static bool discard_before_handshake(dtls_conn_t *c)
@@ -730,9 +732,13 @@ static void restart_on_new_hello(dtls_conn_t *c, const uint8_t *d, size_t len)
     uint32_t hello = client_hello_in(d, len, &whole);
     if (hello == 0)
         return;
-    if (c->hello_len != 0 && (whole || hello != c->hello_len))
+    /* An unanswered whole ClientHello counts too: OpenSSL may have kept it
+     * without answering (a future message_seq it buffers), and the real
+     * one would then never complete (fuzz_dtls found it). */
+    if (c->hello_fed && (whole || hello != c->hello_len))
         ssl_reopen(c);
     c->hello_len = whole ? 0 : hello;
+    c->hello_fed = true;
 }
 
 int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)

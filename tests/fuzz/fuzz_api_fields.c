@@ -12,6 +12,7 @@
 #include "fuzz/fuzz.h"
 
 #include <string.h>
+#include <strings.h>
 
 static bool id_ok(const char *s)
 {
@@ -83,7 +84,8 @@ static void read_fields(const json_value_t *obj)
         CHECK(strcmp(s, "NAS") == 0 || strcmp(s, "ISDP") == 0);
     af_init(&f, obj);
     if (af_url(&f, "k|callbackUrl", AF_REQUIRED, &s))
-        CHECK(strlen(s) <= AF_URL_MAX && (strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0) &&
+        /* A scheme is case-insensitive (RFC 3986 §3.1); so is the callback sender. */
+        CHECK(strlen(s) <= AF_URL_MAX && (strncasecmp(s, "http://", 7) == 0 || strncasecmp(s, "https://", 8) == 0) &&
               printable(s) && strchr(s, ' ') == NULL);
     af_init(&f, obj);
     if (af_path(&f, "l|recordPath", AF_OPTIONAL, &s))

@@ -157,7 +157,7 @@ static ic_client_t *join(ic_loop_t *l, peer_t *p, const char *user)
 static bool subscribe_range(ic_loop_t *l, ic_client_t **c, peer_t *p, int from, int to, const char *pub_id)
 {
     for (int i = from; i < to; i++) {
-        char user[16];
+        char user[24]; /* "viewer" and any int: -O1 builds check the bound */
         snprintf(user, sizeof(user), "viewer%d", i);
         memset(&p[i], 0, sizeof(p[i]));
         c[i] = join(l, &p[i], user);
