@@ -719,6 +719,35 @@ static uint32_t client_hello_in(const uint8_t *d, size_t len, bool *whole)
     return 0;
 }
 
+/* Until a server has answered, its peer can only have sent a ClientHello:
+ * message 0, or 1 after a HelloVerifyRequest (RFC 6347 §4.2.2), in the
+ * clear.  OpenSSL would buffer anything else for later — a "Certificate"
+ * fragment numbered 0, a ClientHello numbered 36 — and then refuse the real
+ * ClientHello as not fitting what it holds (fuzz_dtls found both), so such
+ * a datagram is dropped before it gets there.  Framing was checked by
+ * datagram_acceptable. */
+static bool fits_before_answer(const dtls_conn_t *c, const uint8_t *d, size_t len)
+{
+    if (c->role != DTLS_SERVER || c->sent_handshake)
+        return true;
+    while (len >= REC_HEADER_LEN) {
+        size_t rlen = (size_t)d[11] << 8 | d[12];
+        if (d[0] != REC_HANDSHAKE || d[3] != 0 || d[4] != 0)
+            return false;
+        const uint8_t *p = d + REC_HEADER_LEN;
+        for (size_t n = rlen; n >= HS_HEADER_LEN;) {
+            uint32_t frag_len = rd24(p + 9);
+            if (p[0] != 1 || (p[4] << 8 | p[5]) > 1)
+                return false;
+            p += HS_HEADER_LEN + frag_len;
+            n -= HS_HEADER_LEN + frag_len;
+        }
+        d += REC_HEADER_LEN + rlen;
+        len -= REC_HEADER_LEN + rlen;
+    }
+    return true;
+}
+
 /* OpenSSL reassembles a fragmented ClientHello under its message length; a
  * forged fragment of another length (or a stale partial one) would make it
  * discard the real peer's ClientHello and every retransmission of it.  Until
@@ -745,7 +774,8 @@ int dtls_conn_input(dtls_conn_t *c, const uint8_t *d, size_t len)
 {
     if (c->state != DTLS_STATE_HANDSHAKING && c->state != DTLS_STATE_CONNECTED)
         return IRTC_ECONFLICT;
-    if (!looks_like_dtls(d, len) || len > INT32_MAX || !datagram_acceptable(c->role, d, len))
+    if (!looks_like_dtls(d, len) || len > INT32_MAX || !datagram_acceptable(c->role, d, len) ||
+        !fits_before_answer(c, d, len))
         return IRTC_EINVAL;
     enter(c);
     restart_on_new_hello(c, d, len);

@@ -457,6 +457,30 @@ static void test_garbage(void)
     pump(c, s);
     ok(s->connected_calls == 1 && c->connected_calls == 1, "the real ClientHello still starts the handshake after it");
     free_pair(s, c);
+
+    /* Found by fuzz_dtls: before the server answered, OpenSSL buffered a
+     * well-framed Certificate fragment numbered 0, or a whole ClientHello
+     * numbered 36, and then never completed the real client's handshake. */
+    static const uint8_t cert0[13 + 12 + 4] = {22, 0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12 + 4,
+                                               11, 0,    0x20, 0xbf, 0, 0, 0, 0, 0, 0, 0, 4, 1, 2, 3, 4};
+    uint8_t hello36[13 + 12 + 40] = {22, 0xfe, 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0, 12 + 40,
+                                     1,  0,    0,    40, 0, 36, 0, 0, 0, 0, 0, 40, 0xfe, 0xfd};
+    const struct {
+        const uint8_t *d;
+        size_t n;
+        const char *name;
+    } early[] = {{cert0, sizeof(cert0), "a Certificate fragment numbered 0"},
+                 {hello36, sizeof(hello36), "a ClientHello numbered 36"}};
+    for (size_t k = 0; k < IRTC_ARRAY_SIZE(early); k++) {
+        make_pair(s, c, client_ctx, NULL, NULL);
+        start_both(s, c, 0);
+        is_int(dtls_conn_input(s->conn, early[k].d, early[k].n), IRTC_EINVAL,
+               "before the server answered, %s is dropped", early[k].name);
+        pump(c, s);
+        ok(s->connected_calls == 1 && c->connected_calls == 1, "... and the real handshake completes after %s",
+           early[k].name);
+        free_pair(s, c);
+    }
     free(s);
     free(c);
 }
