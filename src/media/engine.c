@@ -448,7 +448,7 @@ static void add_pipe_out(engine_t *e, engine_cmd_t *cmd)
     if (cmd->pipe == NULL || p == NULL || p->pipe_in != NULL)
         return;
     ptr_add((void ***)&e->out_pipes, &e->n_out_pipes, &e->cap_out_pipes, cmd->pipe);
-    producer_add_pipe(p, cmd->pipe, e->ctx.now_us / 1000);
+    producer_add_pipe(p, cmd->pipe);
     cmd->pipe = NULL;
     MX_COUNT(&e->ctx, pipes_out, 1);
 }

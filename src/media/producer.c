@@ -171,17 +171,24 @@ void producer_on_rtp(producer_t *p, unsigned ei, bool is_rtx, uint8_t *pkt, size
         consumer_on_packet(p->consumers[i], ei, slot, now_ms);
 }
 
+/* One sender report of encoding ei, from the publisher or through a pipe. */
+static void apply_sender_report(producer_t *p, unsigned ei, uint32_t ntp_sec, uint32_t ntp_frac, uint32_t rtp_ts,
+                                uint64_t now_ms)
+{
+    rs_on_sender_report(&p->src.enc[ei], ntp_sec, ntp_frac, rtp_ts, now_ms);
+    for (unsigned i = 0; i < p->n_pipes; i++)
+        pipe_push_sr(p->pipes[i], ei, ntp_sec, ntp_frac, rtp_ts, now_ms * 1000);
+    for (unsigned i = 0; i < p->n_consumers; i++)
+        consumer_on_sender_report(p->consumers[i], ei, now_ms);
+}
+
 void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t now_ms)
 {
     bool rtx;
     int ei = producer_encoding_of_ssrc(p, r->ssrc, &rtx);
     if (ei < 0 || rtx)
         return;
-    rs_on_sender_report(&p->src.enc[ei], r->ntp_sec, r->ntp_frac, r->rtp_ts, now_ms);
-    for (unsigned i = 0; i < p->n_pipes; i++)
-        pipe_push_sr(p->pipes[i], (unsigned)ei, r->ntp_sec, r->ntp_frac, r->rtp_ts, now_ms * 1000);
-    for (unsigned i = 0; i < p->n_consumers; i++)
-        consumer_on_sender_report(p->consumers[i], (unsigned)ei, now_ms);
+    apply_sender_report(p, (unsigned)ei, r->ntp_sec, r->ntp_frac, r->rtp_ts, now_ms);
 }
 
 /* Once per window: the mean level, reported while speech-loud and once
@@ -300,11 +307,11 @@ void producer_remove_tap(producer_t *p, spsc_ring_t *ring)
     }
 }
 
-void producer_add_pipe(producer_t *p, mx_pipe_t *pipe, uint64_t now_ms)
+/* The remote consumers ask for their keyframe through the pipe. */
+void producer_add_pipe(producer_t *p, mx_pipe_t *pipe)
 {
     p->pipes = xrealloc(p->pipes, (p->n_pipes + 1) * sizeof(*p->pipes));
     p->pipes[p->n_pipes++] = pipe;
-    (void)now_ms; /* the remote consumers ask for their keyframe through the pipe */
 }
 
 bool producer_remove_pipe(producer_t *p, mx_pipe_t *pipe)
@@ -334,9 +341,7 @@ void producer_pipe_drain(producer_t *p, uint64_t now_ms)
         } else if (sl->tag & PIPE_TAG_SR) {
             uint32_t v[3] = {0, 0, 0}; /* pipe_push_sr writes 12 bytes */
             memcpy(v, sl->data, IRTC_MIN(sizeof(v), (size_t)sl->len));
-            rs_on_sender_report(&p->src.enc[ei], v[0], v[1], v[2], now_ms);
-            for (unsigned i = 0; i < p->n_consumers; i++)
-                consumer_on_sender_report(p->consumers[i], ei, now_ms);
+            apply_sender_report(p, ei, v[0], v[1], v[2], now_ms);
         } else {
             rtp_hdr_t h;
             /* the slot is ours until the pop; producer_on_rtp writes only RTX in place */

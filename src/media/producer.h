@@ -89,7 +89,7 @@ void producer_remove_tap(producer_t *p, struct spsc_ring *ring);
 
 /* Home: takes the pipe's reference; remove drops it (the pipe is only
  * compared; false when p had no such pipe). */
-void producer_add_pipe(producer_t *p, struct mx_pipe *pipe, uint64_t now_ms);
+void producer_add_pipe(producer_t *p, struct mx_pipe *pipe);
 bool producer_remove_pipe(producer_t *p, struct mx_pipe *pipe);
 /* Remote: feeds what the home worker piped since the last call to the
  * consumers, as if it had come from a transport. */
