@@ -426,6 +426,43 @@ int consumer_newest_resendable(const consumer_t *c)
     return c->last_seq;
 }
 
+/* RTP padding is counted in one byte, the last: 255 at most. */
+#define PADDING_ONLY_BYTES 255
+
+size_t consumer_send_padding_only(consumer_t *c, uint16_t probe_id)
+{
+    if (c->d.kind != CODEC_KIND_VIDEO || c->d.rtx_pt == 0 || c->d.rtx_ssrc == 0)
+        return 0;
+    mx_port_t *t = c->port;
+    uint8_t *o = t->ops->tx_buffer(t);
+    if (o == NULL)
+        return 0;
+    size_t pos = RTP_HEADER_LEN, ext_at = 0;
+    o[0] = 0x80 | 0x20; /* V=2, P */
+    o[1] = 0;
+    rtp_set_seq(o, c->rtx_seq++);
+    rtp_set_ts(o, c->last_ts);
+    rtp_set_ssrc(o, c->d.rtx_ssrc);
+    rtp_set_pt(o, c->d.rtx_pt);
+    if (t->twcc_ext_id) {
+        o[0] |= 0x10;
+        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->twcc_ext_id << 4 | 1), 0, 0, 0};
+        memcpy(o + pos, ext, sizeof(ext));
+        ext_at = pos + 5;
+        pos += sizeof(ext);
+    }
+    memset(o + pos, 0, PADDING_ONLY_BYTES - 1);
+    o[pos + PADDING_ONLY_BYTES - 1] = PADDING_ONLY_BYTES;
+    size_t len = pos + PADDING_ONLY_BYTES;
+    uint16_t tseq = t->ops->on_sending(t, len, MX_SENT_RTX | MX_SENT_PADDING, probe_id);
+    if (ext_at) {
+        o[ext_at] = (uint8_t)(tseq >> 8);
+        o[ext_at + 1] = (uint8_t)tseq;
+    }
+    t->ops->send_rtp(t, o, len);
+    return len;
+}
+
 int consumer_current_layer(const consumer_t *c)
 {
     return c->target < 0 ? -1 : c->cur;

@@ -124,6 +124,12 @@ size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id);
 /* The newest packet sent that can be resent as RTX (for probing padding),
  * -1 when none. */
 int consumer_newest_resendable(const consumer_t *c);
+/* When no packet can be resent (a video consumer paused longer than the
+ * store keeps packets): one padding-only packet on the RTX stream, as
+ * libwebrtc sends for probes (RFC 3550 §5.1 padding, no payload; receivers
+ * count its bytes for the estimate and drop it).  Returns its size, 0
+ * without a negotiated RTX stream. */
+size_t consumer_send_padding_only(consumer_t *c, uint16_t probe_id);
 /* The subscriber's generic NACK (sequence numbers in its space). */
 void consumer_on_nack(consumer_t *c, const uint16_t *seqs, size_t n, uint64_t now_ms);
 /* The subscriber's PLI or FIR. */

@@ -146,7 +146,14 @@ typedef struct {
      * writes it and calls commit with the length (or never, to abandon it).
      * The buffer stays valid until commit or the next reserve. */
     uint8_t *(*tx_reserve)(void *ctx);
-    void (*tx_commit)(void *ctx, const mx_tuple_t *to, size_t len);
+    /* sent_us, when not NULL, receives the monotonic time (µs) the datagram
+     * was handed to the kernel: written when the batch holding it is sent,
+     * later in the same loop turn, so what it points to must live until
+     * then or until tx_flush. */
+    void (*tx_commit)(void *ctx, const mx_tuple_t *to, size_t len, uint64_t *sent_us);
+    /* Sends every datagram committed so far now (before memory a sent_us
+     * points into is freed). */
+    void (*tx_flush)(void *ctx);
     /* A connectivity check from this tuple passed MESSAGE-INTEGRITY (the
      * worker keeps a TCP connection only once one has); may be NULL. */
     void (*verified)(void *ctx, const mx_tuple_t *from);

@@ -58,7 +58,7 @@ static uint8_t *tx_reserve(transport_t *t)
 
 static void tx_commit(transport_t *t, const mx_tuple_t *to, size_t len)
 {
-    t->ctx->io.tx_commit(t->ctx->io.ctx, to, len);
+    t->ctx->io.tx_commit(t->ctx->io.ctx, to, len, NULL);
 }
 
 static uint8_t *port_tx_buffer(mx_port_t *p);
@@ -340,6 +340,8 @@ void transport_free(transport_t *t)
     sec_session_dispose(&t->srtp_in);
     sec_session_dispose(&t->srtp_out);
     free(t->twcc_rx);
+    if (t->cc != NULL && t->ctx->io.tx_flush != NULL)
+        t->ctx->io.tx_flush(t->ctx->io.ctx); /* datagrams waiting to be sent point into t->cc (tx_commit) */
     free(t->cc);
     free(t->producers);
     free(t->consumers);
@@ -692,7 +694,9 @@ static uint16_t port_on_sending(mx_port_t *p, size_t len, uint8_t flags, uint16_
         return t->twcc_seq++;
     uint64_t now_us = t->ctx->now_us;
     gcc_on_packet_sent(&cc->gcc, len, now_us);
-    return twcc_send_add(&cc->ts, now_us, len, flags, probe_id);
+    uint16_t seq = twcc_send_add(&cc->ts, now_us, len, flags, probe_id);
+    t->sent_us = twcc_send_last_time(&cc->ts); /* port_send_rtp hands it to the worker with the packet */
+    return seq;
 }
 
 uint64_t transport_estimate_bps(const transport_t *t)
@@ -708,10 +712,12 @@ static uint32_t handle_of(const consumer_t *c, uint16_t seq, bool rtx)
 
 /* One padding packet for a probe: the newest video a consumer sent, again,
  * as RTX (the receiver drops it as a duplicate; the bytes count for the
- * estimate).  Returns its size, 0 when no consumer can make one. */
+ * estimate), or when none can be resent — video paused for longer than the
+ * store keeps packets, exactly when a probe must show the link is back — a
+ * padding-only RTX packet.  Returns its size, 0 when no consumer can make
+ * one (no video with RTX). */
 static size_t send_padding(transport_t *t, uint16_t probe_id)
 {
-    transport_cc_t *cc = t->cc;
     for (unsigned i = 0; i < t->n_consumers; i++) {
         consumer_t *c = t->consumers[(i + probe_id) % t->n_consumers]; /* spread over consumers */
         int seq = consumer_newest_resendable(c);
@@ -721,7 +727,11 @@ static size_t send_padding(transport_t *t, uint16_t probe_id)
                 return n;
         }
     }
-    (void)cc;
+    for (unsigned i = 0; i < t->n_consumers; i++) {
+        size_t n = consumer_send_padding_only(t->consumers[(i + probe_id) % t->n_consumers], probe_id);
+        if (n > 0)
+            return n;
+    }
     return 0;
 }
 
@@ -764,9 +774,11 @@ static void port_queue(mx_port_t *p, consumer_t *c, uint16_t seq, bool rtx, size
 static void port_send_rtp(mx_port_t *p, uint8_t *buf, size_t len)
 {
     transport_t *t = of_port(p);
+    uint64_t *sent_us = t->sent_us;
+    t->sent_us = NULL;
     if (!p->ready || sec_protect_rtp(&t->srtp_out, buf, &len, ENGINE_TX_CAP) != IRTC_OK)
         return;
-    tx_commit(t, &t->remote, len);
+    t->ctx->io.tx_commit(t->ctx->io.ctx, &t->remote, len, sent_us);
 }
 
 static void port_send_rtcp(mx_port_t *p, uint8_t *buf, size_t len)

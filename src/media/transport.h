@@ -106,6 +106,7 @@ struct transport {
     unsigned n_consumers;
     uint16_t twcc_seq;  /* transport-wide sequence of the next packet sent (without cc) */
     transport_cc_t *cc; /* with the first consumer */
+    uint64_t *sent_us;  /* the send time of the RTP packet being built (twcc_send_last_time), for tx_commit */
     uint32_t rtt_ms;    /* from receiver reports of our sender reports, 0 = unknown */
     struct {
         uint32_t mid32; /* the NTP middle 32 bits a receiver echoes as LSR */

@@ -107,6 +107,15 @@ void twcc_send_init(twcc_send_t *t);
  * so sequence order is send order. */
 uint16_t twcc_send_add(twcc_send_t *t, uint64_t now_us, size_t size, uint8_t flags, uint16_t probe_id);
 
+/* Where the send time of the packet twcc_send_add last recorded lives: the
+ * caller may overwrite it with when the packet really left (a worker sends
+ * a whole turn's datagrams after building them, milliseconds after the
+ * turn's clock read; GCC's delay gradient needs the real time). */
+static inline uint64_t *twcc_send_last_time(twcc_send_t *t)
+{
+    return &t->slot[(t->next_seq - 1) & (TWCC_SEND_HISTORY - 1)].send_us;
+}
+
 /* Validates one feedback packet (from rtcp_parse_twcc) and prepares *it.
  * IRTC_OK, or IRTC_EINVAL with nothing changed when the chunks are malformed
  * (reserved symbol, truncated chunks or deltas).  On success the in-flight

@@ -12,10 +12,11 @@
 #define UDP_SEGMENT 103 /* linux/udp.h; older libc headers lack it */
 #endif
 
-void txb_commit(txbatch_t *b, const mx_tuple_t *to, size_t len)
+void txb_commit(txbatch_t *b, const mx_tuple_t *to, size_t len, uint64_t *sent_us)
 {
     unsigned i = b->count++;
     b->len[i] = (uint16_t)len;
+    b->sent_us[i] = sent_us;
     /* the address only: the rest of sockaddr_storage is never read */
     memcpy(&b->to[i].addr, &to->addr, to->len);
     b->to[i].len = to->len;
@@ -117,4 +118,17 @@ size_t txb_msg_bytes(const txbatch_t *b, unsigned m)
     for (unsigned j = 0; j < b->segs[m]; j++)
         bytes += b->iov[b->first[m] + j].iov_len;
     return bytes;
+}
+
+void txb_stamp(txbatch_t *b, unsigned first, unsigned n, uint64_t t0_us, uint64_t t1_us)
+{
+    uint64_t span = t1_us > t0_us ? t1_us - t0_us : 0;
+    for (unsigned m = first; m < first + n; m++) {
+        uint64_t at = t0_us + span * (m - first + 1) / n;
+        for (unsigned j = 0; j < b->segs[m]; j++) {
+            uint64_t *p = b->sent_us[b->ord[b->first[m] + j]];
+            if (p != NULL)
+                *p = at;
+        }
+    }
 }

@@ -46,6 +46,7 @@ typedef struct {
     /* filled by the engine (txb_slot / txb_commit) */
     unsigned count;
     uint16_t len[TXB_SLOTS];
+    uint64_t *sent_us[TXB_SLOTS]; /* where to write when the slot left (NULL: nowhere) */
     mx_tuple_t to[TXB_SLOTS];
     uint8_t buf[TXB_SLOTS][TXB_MTU];
 
@@ -77,8 +78,14 @@ static inline uint8_t *txb_slot(txbatch_t *b)
     return b->buf[b->count];
 }
 
-/* The slot txb_slot returned now holds a datagram of len bytes for to. */
-void txb_commit(txbatch_t *b, const mx_tuple_t *to, size_t len);
+/* The slot txb_slot returned now holds a datagram of len bytes for to;
+ * txb_stamp will write its send time to *sent_us (when not NULL). */
+void txb_commit(txbatch_t *b, const mx_tuple_t *to, size_t len, uint64_t *sent_us);
+
+/* Messages first .. first + n - 1 of the last txb_build were sent between
+ * t0_us and t1_us: each of their datagrams' send times is written, spread
+ * evenly over that interval by message (the kernel sends them in order). */
+void txb_stamp(txbatch_t *b, unsigned first, unsigned n, uint64_t t0_us, uint64_t t1_us);
 
 /* Orders the slots for sending: by destination when by_dest (for GSO), as
  * filled otherwise. */

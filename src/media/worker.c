@@ -282,9 +282,11 @@ static void worker_flush(worker_t *w)
     txb_group(b, gso);
     unsigned nmsg = txb_build(b, 0, gso), off = 0;
     while (off < nmsg) {
+        uint64_t t0 = clock_mono_us();
         int n = sendmmsg(w->fd, b->msgs + off, nmsg - off, MSG_DONTWAIT);
         atomic_fetch_add_explicit(&w->stats.tx_calls, 1, memory_order_relaxed);
         if (n > 0) {
+            txb_stamp(b, off, (unsigned)n, t0, clock_mono_us()); /* congestion control's send times */
             uint64_t bytes = 0, segs = 0, gso_segs = 0;
             for (unsigned m = off; m < off + (unsigned)n; m++) {
                 bytes += txb_msg_bytes(b, m);
@@ -342,7 +344,7 @@ static uint8_t *io_tx_reserve(void *ctx)
 
 /* A TCP path's packet is framed into its connection's queue at once (the
  * buffer is reused by the next reserve); a UDP one joins the sendmmsg batch. */
-static void io_tx_commit(void *ctx, const mx_tuple_t *to, size_t len)
+static void io_tx_commit(void *ctx, const mx_tuple_t *to, size_t len, uint64_t *sent_us)
 {
     worker_t *w = ctx;
     if (len > TXB_MTU || to->len > sizeof(to->addr))
@@ -350,10 +352,17 @@ static void io_tx_commit(void *ctx, const mx_tuple_t *to, size_t len)
     if (to->conn != 0) {
         if (w->tcp != NULL)
             ice_tcp_send(w->tcp, to->conn, txb_slot(&w->tx), len);
+        if (sent_us != NULL)
+            *sent_us = clock_mono_us(); /* in its connection's queue now: the kernel's and TCP's business */
         return;
     }
     w->tx_queued++;
-    txb_commit(&w->tx, to, len);
+    txb_commit(&w->tx, to, len, sent_us);
+}
+
+static void io_tx_flush(void *ctx)
+{
+    worker_flush(ctx);
 }
 
 static void io_verified(void *ctx, const mx_tuple_t *from)
@@ -541,6 +550,7 @@ static void worker_open(worker_t *w)
     engine_io_t io = {.ctx = w,
                       .tx_reserve = io_tx_reserve,
                       .tx_commit = io_tx_commit,
+                      .tx_flush = io_tx_flush,
                       .verified = io_verified,
                       .emit = io_emit,
                       .now_us = io_now_us};

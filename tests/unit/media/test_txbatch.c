@@ -29,14 +29,20 @@ static mx_tuple_t dest(unsigned port)
     return t;
 }
 
-/* Queues a datagram of len bytes for port, its first byte tagged. */
-static void put(txbatch_t *b, unsigned port, size_t len, uint8_t tag)
+/* Queues a datagram of len bytes for port, its first byte tagged; its send
+ * time goes to *sent_us. */
+static void put_stamped(txbatch_t *b, unsigned port, size_t len, uint8_t tag, uint64_t *sent_us)
 {
     mx_tuple_t t = dest(port);
     uint8_t *p = txb_slot(b);
     memset(p, 0, len);
     p[0] = tag;
-    txb_commit(b, &t, len);
+    txb_commit(b, &t, len, sent_us);
+}
+
+static void put(txbatch_t *b, unsigned port, size_t len, uint8_t tag)
+{
+    put_stamped(b, port, len, tag, NULL);
 }
 
 static unsigned port_of(const struct msghdr *h)
@@ -153,6 +159,27 @@ int main(void)
         txb_reset(b);
     }
     ok(all_ok, "%d destinations in one flush, twice", TXB_SLOTS);
+
+    /* Send times: each datagram's, by the message it left in, spread over
+     * the sendmmsg call; datagrams committed without a place get none. */
+    uint64_t at[6] = {0};
+    put_stamped(b, 11001, 1200, 1, &at[0]);
+    put_stamped(b, 11002, 1200, 2, &at[1]);
+    put(b, 11003, 1200, 3);
+    put_stamped(b, 11001, 1200, 4, &at[2]);
+    put_stamped(b, 11002, 900, 5, &at[3]);
+    put_stamped(b, 11004, 1200, 6, &at[4]);
+    txb_group(b, true);
+    n = txb_build(b, 0, true);
+    is_int(n, 4, "four destinations, two of them with a GSO message");
+    txb_stamp(b, 0, 2, 1000, 1100); /* the first two messages went out between 1000 and 1100 µs */
+    ok(at[0] == 1050 && at[2] == 1050 && at[1] == 1100 && at[3] == 1100,
+       "both datagrams of a GSO message get its time, spread by message: %llu %llu %llu %llu",
+       (unsigned long long)at[0], (unsigned long long)at[2], (unsigned long long)at[1], (unsigned long long)at[3]);
+    ok(at[4] == 0, "a message not sent yet is not stamped");
+    txb_stamp(b, 2, 2, 2000, 2000);
+    ok(at[4] == 2000 && at[5] == 0, "the rest, in a later call; nothing written for a datagram without a place");
+    txb_reset(b);
 
     free(b);
     return done_testing();
