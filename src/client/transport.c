@@ -389,7 +389,11 @@ static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h
     }
 }
 
-static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len)
+/* arrival_us: when the kernel received it (the loop's clock), which is
+ * what transport-cc feedback and jitter describe: a loop serving thousands
+ * of transports reads a socket milliseconds later, and that lag would read
+ * as queueing on the path to the server's congestion control. */
+static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len, uint64_t arrival_us)
 {
     if (!t->srtp_ready)
         return;
@@ -408,7 +412,7 @@ static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len)
     rtp_hdr_t h;
     if (rtp_parse(buf, len, &h, NULL) != IRTC_OK)
         return;
-    uint64_t now = now_us(t);
+    uint64_t now = arrival_us;
     if (t->ext_twcc != 0) {
         uint32_t seq;
         if (rtp_ext_read_be(buf, &h, t->ext_twcc, &seq) == IRTC_OK) {
@@ -583,7 +587,8 @@ static void on_stun(ic_transport_t *t, const uint8_t *buf, size_t len, const str
 
 /* ---- socket and timers ---- */
 
-static void on_datagram(ic_transport_t *t, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen)
+static void on_datagram(ic_transport_t *t, uint8_t *buf, size_t len, const struct sockaddr *from, socklen_t fromlen,
+                        uint64_t arrival_us)
 {
     switch (rtp_classify(buf, len)) {
     case RTP_KIND_STUN:
@@ -594,7 +599,7 @@ static void on_datagram(ic_transport_t *t, uint8_t *buf, size_t len, const struc
             dtls_conn_input(t->dtls, buf, len);
         break;
     case RTP_KIND_RTP:
-        on_rtp(t, buf, len);
+        on_rtp(t, buf, len, arrival_us);
         break;
     case RTP_KIND_RTCP:
         on_rtcp(t, buf, len);
@@ -611,17 +616,45 @@ static void on_io(ic_io_t *io, uint32_t events)
     struct mmsghdr msgs[RX_BATCH];
     struct iovec iov[RX_BATCH];
     struct sockaddr_storage from[RX_BATCH];
+    union {
+        struct cmsghdr align;
+        uint8_t b[CMSG_SPACE(sizeof(struct timespec))];
+    } ctrl[RX_BATCH];
     for (int round = 0; round < 8 && t->io.fd >= 0; round++) {
         for (int i = 0; i < RX_BATCH; i++) {
             iov[i] = (struct iovec){bufs[i], PKT_CAP};
-            msgs[i].msg_hdr = (struct msghdr){
-                .msg_name = &from[i], .msg_namelen = sizeof(from[i]), .msg_iov = &iov[i], .msg_iovlen = 1};
+            msgs[i].msg_hdr = (struct msghdr){.msg_name = &from[i],
+                                              .msg_namelen = sizeof(from[i]),
+                                              .msg_iov = &iov[i],
+                                              .msg_iovlen = 1,
+                                              .msg_control = ctrl[i].b,
+                                              .msg_controllen = sizeof(ctrl[i].b)};
         }
         int n = recvmmsg(t->io.fd, msgs, RX_BATCH, MSG_DONTWAIT, NULL);
         if (n <= 0)
             return;
-        for (int i = 0; i < n && t->state != T_CLOSED; i++)
-            on_datagram(t, bufs[i], msgs[i].msg_len, (struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen);
+        /* The kernel stamps with the wall clock; the loop runs on the
+         * monotonic one: one offset per batch. */
+        struct timespec mono, wall;
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        clock_gettime(CLOCK_REALTIME, &wall);
+        int64_t wall_to_mono = ((int64_t)mono.tv_sec - wall.tv_sec) * 1000000 + (mono.tv_nsec - wall.tv_nsec) / 1000;
+        uint64_t now = now_us(t);
+        for (int i = 0; i < n && t->state != T_CLOSED; i++) {
+            uint64_t arrival = now;
+            for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != NULL;
+                 c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+                    struct timespec ts;
+                    memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+                    int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + wall_to_mono;
+                    if (us > 0 && (uint64_t)us <= now + 1000000) /* a wall clock step: the loop's time */
+                        arrival = (uint64_t)us;
+                }
+            }
+            on_datagram(t, bufs[i], msgs[i].msg_len, (struct sockaddr *)&from[i], msgs[i].msg_hdr.msg_namelen,
+                        arrival);
+        }
         if (n < RX_BATCH)
             return;
     }
@@ -739,8 +772,9 @@ ic_transport_t *ic_transport_new(ic_loop_t *l, const char *bind_ip, unsigned ver
     /* A keyframe arrives as a burst of dozens of datagrams; with thousands of
      * transports on one loop a turn can take a while: room for 1 MiB, so a
      * load generator's own buffers are not what loses packets. */
-    int size = 1 << 20;
+    int size = 1 << 20, on = 1;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)); /* arrival times (on_rtp) */
     if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || getsockname(fd, (struct sockaddr *)&ss, &sl) != 0) {
         close(fd);
         return NULL;

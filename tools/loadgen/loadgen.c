@@ -38,6 +38,11 @@
 
 #define MAX_USERS 6000
 #define LOSS_LIMIT 0.005
+/* A subscriber that received less than this fraction of the best-served
+ * one's packets in a window was not served the stream (its video paused or
+ * thinned by the server's congestion control): forwarded packets per second
+ * only count as capacity when every subscriber got what the others got. */
+#define LG_SHORT_FRACTION 0.9
 
 static volatile sig_atomic_t g_stop;
 
@@ -241,6 +246,8 @@ static void sum_rx(lg_t *lg, ic_recv_stats_t *out)
             janus_user_stats(lg->janus, u, &rx);
         else
             continue;
+        u->rx_window = rx.packets - u->rx_at_mark;
+        u->rx_at_mark = rx.packets;
         out->packets += rx.packets;
         out->bytes += rx.bytes;
         out->lost += rx.lost;
@@ -269,14 +276,32 @@ void lg_header(lg_t *lg)
 {
     static const char *const top[] = {"step",    "subs",    "fwd pkt/s", "rcv pkt/s", "worker%", "user%",
                                       "sys%",    "wait%",   "us/pkt",    "proc%",     "us/pkt",  "loss%",
-                                      "dwell50", "dwell99", "lg%",       "drops"};
-    static const char *const sub[] = {"",       "",     "",     "", "(media", "worker", "threads)",  "(preempt)",
-                                      "worker", "(all", "all)", "", "(us)",   "(us)",   "(loadgen)", "srv/lg"};
+                                      "short",   "dwell50", "dwell99", "lg%",       "drops"};
+    static const char *const sub[] = {"",       "",       "",     "",     "(media",    "worker", "threads)",  "(preempt)",
+                                      "worker", "(all",   "all)", "",     "(<90%)",    "(us)",   "(us)",      "(loadgen)",
+                                      "srv/lg"};
     for (int row = 0; row < 2; row++) {
         const char *const *h = row ? sub : top;
-        printf("%-10s %6s %9s %9s %7s %6s %6s %6s %7s %6s %7s %7s %8s %8s %6s %s\n", h[0], h[1], h[2], h[3], h[4], h[5],
-               h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15]);
+        printf("%-10s %6s %9s %9s %7s %6s %6s %6s %7s %6s %7s %7s %6s %8s %8s %6s %s\n", h[0], h[1], h[2], h[3], h[4],
+               h[5], h[6], h[7], h[8], h[9], h[10], h[11], h[12], h[13], h[14], h[15], h[16]);
     }
+}
+
+/* Subscribers whose last window (sum_rx) holds < LG_SHORT_FRACTION of the
+ * best-served subscriber's packets. */
+static int count_short(const lg_t *lg)
+{
+    uint64_t best = 0;
+    for (int i = 0; i < lg->n_users; i++)
+        if (lg->users[i]->subscribe && lg->users[i]->rx_window > best)
+            best = lg->users[i]->rx_window;
+    int n = 0;
+    for (int i = 0; i < lg->n_users; i++) {
+        const lg_user_t *u = lg->users[i];
+        if (u->subscribe && !u->left && !u->failed && (double)u->rx_window < LG_SHORT_FRACTION * (double)best)
+            n++;
+    }
+    return n;
 }
 
 lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const lg_mark_t *b)
@@ -311,14 +336,15 @@ lg_row_t lg_row(lg_t *lg, const char *label, int subs, const lg_mark_t *a, const
         (b->srv.udp_rcvbuf_errors - a->srv.udp_rcvbuf_errors) + (b->srv.udp_sndbuf_errors - a->srv.udp_sndbuf_errors);
     r.lg_drops = b->self_rcvbuf_errors - a->self_rcvbuf_errors;
     r.us_per_pkt_proc = r.fwd_pps > 0 ? all.cpu_s * 1e6 / (r.fwd_pps * secs) : 0;
+    r.shortchanged = count_short(lg);
     char d50[16] = "-", d99[16] = "-";
     if (r.dwell50 >= 0)
         snprintf(d50, sizeof(d50), "%.0f", r.dwell50);
     if (r.dwell99 >= 0)
         snprintf(d99, sizeof(d99), "%.0f", r.dwell99);
-    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %6.1f %7.2f %6.1f %7.2f %7.3f %8s %8s %6.1f %llu/%llu%s\n", label,
-           subs, r.fwd_pps, r.rcv_pps, r.worker_pct, r.user_pct, r.sys_pct, r.wait_pct, r.us_per_pkt, r.proc_pct,
-           r.us_per_pkt_proc, r.loss * 100, d50, d99, r.lg_pct, (unsigned long long)r.srv_drops,
+    printf("%-10s %6d %9.0f %9.0f %7.1f %6.1f %6.1f %6.1f %7.2f %6.1f %7.2f %7.3f %6d %8s %8s %6.1f %llu/%llu%s\n",
+           label, subs, r.fwd_pps, r.rcv_pps, r.worker_pct, r.user_pct, r.sys_pct, r.wait_pct, r.us_per_pkt, r.proc_pct,
+           r.us_per_pkt_proc, r.loss * 100, r.shortchanged, d50, d99, r.lg_pct, (unsigned long long)r.srv_drops,
            (unsigned long long)r.lg_drops,
            r.lg_pct > 90 ? "  (load generator saturated: figures are a lower bound)" : "");
     fflush(stdout);
@@ -360,8 +386,9 @@ static void capacity_line(lg_t *lg, const char *what, int last_ok, double pps_ok
 }
 
 /* One step's measurement: settle, the window, its row; false when the step
- * failed — loss over 0.5 %, or viewers not served (loss among those set up
- * says nothing when others never connected or were dropped). */
+ * failed — loss over 0.5 %, more than 0.5 % of the subscribers short of the
+ * stream, or viewers not served (loss among those set up says nothing when
+ * others never connected or were dropped). */
 static bool measure_step(lg_t *lg, const char *label, int subs, int pending, int leaves_before, lg_row_t *r)
 {
     lg_run_ms(lg, lg->settle_ms);
@@ -373,6 +400,11 @@ static bool measure_step(lg_t *lg, const char *label, int subs, int pending, int
     lg_record(lg, r);
     if (r->loss > LOSS_LIMIT)
         return false;
+    if ((double)r->shortchanged > LOSS_LIMIT * subs) {
+        printf("# step failed: %d of %d subscribers got under %.0f %% of what the best-served one got\n",
+               r->shortchanged, subs, LG_SHORT_FRACTION * 100);
+        return false;
+    }
     if (pending > 0 || lg->unexpected_leaves > leaves_before) {
         printf("# step failed: %d not set up, %d removed by the server\n", pending,
                lg->unexpected_leaves - leaves_before);
@@ -812,8 +844,8 @@ void lg_record(lg_t *lg, const lg_row_t *r)
 {
     if (lg->csv == NULL)
         return;
-    fprintf(lg->csv, "%s,%s,%d,%.0f,%.0f,%.1f,%.1f,%.1f,%.3f,%.1f,%.3f,%.4f,%.0f,%.0f\n", lg->label, lg->scenario,
+    fprintf(lg->csv, "%s,%s,%d,%.0f,%.0f,%.1f,%.1f,%.1f,%.3f,%.1f,%.3f,%.4f,%.0f,%.0f,%d\n", lg->label, lg->scenario,
             r->subs, r->fwd_pps, r->rcv_pps, r->worker_pct, r->user_pct, r->sys_pct, r->us_per_pkt, r->proc_pct,
-            r->us_per_pkt_proc, r->loss * 100, r->dwell50, r->dwell99);
+            r->us_per_pkt_proc, r->loss * 100, r->dwell50, r->dwell99, r->shortchanged);
     fflush(lg->csv);
 }

@@ -29,6 +29,7 @@ typedef struct {
     bool joined, published, failed, left, leaving;
     int n_subs, subs_up, subs_expected;
     uint64_t join_sent_us, joined_us, sub_up_us, first_media_us, lifetime_us;
+    uint64_t rx_at_mark, rx_window; /* packets received at the last lg_mark, and between the last two */
 } lg_user_t;
 
 typedef struct {
@@ -45,6 +46,7 @@ typedef struct {
     double proc_pct, us_per_pkt_proc; /* the whole server process */
     double wait_pct;                  /* media worker runnable but not running */
     uint64_t srv_drops, lg_drops;     /* UDP buffer drops: server's namespace, ours */
+    int shortchanged;                 /* subscribers that got < LG_SHORT_FRACTION of the best one's packets */
 } lg_row_t;
 
 struct lg {
