@@ -4,7 +4,10 @@
  * sendmmsg that hands its last forwarded copy back to the kernel.  Sampled
  * (1 datagram in DWELL_SAMPLE_EVERY that produced output, one in flight at a
  * time), so the cost is one clock read per sample; the kernel's timestamp is
- * taken for every datagram anyway once the option is on (~20 ns).
+ * taken for every datagram anyway once the option is on (~20 ns).  Media is
+ * fanned out at the end of its receive batch (engine_fanout): that output is
+ * charged to the batch's first datagram without output of its own, the
+ * earliest it can belong to, so a batch's figure is its longest.
  *
  * The histogram has four buckets per power of two from 256 ns to ~4 s
  * (precision ±9 %), exported by /metrics as irtc_media_dwell_seconds and

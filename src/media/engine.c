@@ -46,6 +46,7 @@ struct engine {
     size_t n_pipe_producers, cap_pipe_producers;
     uint64_t pipe_timer_ms;
     mx_port_t pipe_port;
+    producer_t *fanout_head; /* producers holding packets for a deferred fan-out */
 };
 
 #define ENGINE_PIPE_TIMER_MS 20 /* a pipe producer's keyframe requests go home this often, as a transport's timer */
@@ -231,8 +232,32 @@ static void heap_remove(engine_t *e, transport_t *t)
     }
 }
 
+static void fanout_queued(void *engine, producer_t *p)
+{
+    engine_t *e = engine;
+    p->fanout_next = e->fanout_head;
+    e->fanout_head = p;
+}
+
+void engine_fanout(engine_t *e)
+{
+    while (e->fanout_head != NULL) {
+        producer_t *p = e->fanout_head;
+        e->fanout_head = p->fanout_next;
+        p->fanout_listed = false;
+        producer_fanout(p);
+    }
+}
+
+void engine_set_deferred_fanout(engine_t *e, bool on)
+{
+    engine_fanout(e);
+    e->ctx.defer_fanout = on;
+}
+
 uint64_t engine_on_timer(engine_t *e, uint64_t now_us)
 {
+    engine_fanout(e);
     e->ctx.now_us = now_us;
     uint64_t now_ms = now_us / 1000;
     if (e->has_sctp)
@@ -345,6 +370,8 @@ static void ptr_add(void ***arr, size_t *n, size_t *cap, void *x)
 
 static void close_producer(engine_t *e, producer_t *p)
 {
+    if (p->fanout_listed)
+        UNLINK(e->fanout_head, p, fanout_next);
     UNLINK(e->producers[id_bucket(p->id)], p, id_next);
     for (unsigned i = 0; i < p->n_pipes; i++)
         ptr_remove((void **)e->out_pipes, &e->n_out_pipes, p->pipes[i]);
@@ -464,6 +491,7 @@ void engine_drain_pipes(engine_t *e, uint64_t now_us)
     e->ctx.now_us = now_us;
     for (size_t i = 0; i < e->n_pipe_producers; i++)
         producer_pipe_drain(e->pipe_producers[i], now_us / 1000);
+    engine_fanout(e);
 }
 
 static void add_consumer(engine_t *e, engine_cmd_t *cmd)
@@ -485,6 +513,7 @@ static void add_consumer(engine_t *e, engine_cmd_t *cmd)
 
 void engine_on_command(engine_t *e, engine_cmd_t *cmd)
 {
+    engine_fanout(e); /* what arrived before the command goes out under the state before it */
     e->ctx.now_us = e->ctx.io.now_us(e->ctx.io.ctx);
     uint64_t now_ms = e->ctx.now_us / 1000;
     transport_t *t;
@@ -586,6 +615,7 @@ engine_t *engine_new(const engine_io_t *io, const struct dtls_cert *cert, engine
     e->ctx.engine = e;
     e->ctx.bind_addr = bind_addr;
     e->ctx.reindex_ufrag = reindex_ufrag;
+    e->ctx.fanout_queued = fanout_queued;
     e->pipe_port.ops = &pipe_port_ops;
     e->pipe_port.ctx = &e->ctx;
     stun_limit_init(&e->stun_401, mx_now_ms(&e->ctx));
@@ -602,6 +632,7 @@ void engine_free(engine_t *e)
     if (e == NULL)
         return;
     e->ctx.now_us = e->ctx.io.now_us(e->ctx.io.ctx);
+    e->fanout_head = NULL; /* closing: what was held is not sent */
     while (e->heap_len > 0)
         close_transport(e, e->heap[0]);
     while (e->n_pipe_producers > 0)

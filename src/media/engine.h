@@ -103,6 +103,19 @@ void engine_flush_pipes(engine_t *e);
 /* The worker's pipe eventfd fired: feeds what the home workers piped. */
 void engine_drain_pipes(engine_t *e, uint64_t now_us);
 
+/* Deferred fan-out: with it on, a publisher's RTP is stored at once but
+ * handed to its consumers only at engine_fanout, which the owner calls at
+ * the end of each receive batch (commands, timers and pipe drains call it
+ * first themselves).  A batch holding several packets of one stream (a
+ * frame arriving while the worker was busy) then goes out subscriber by
+ * subscriber: each one's transport, pacer and SRTP state is touched once
+ * per batch instead of once per packet, and its packets sit together in
+ * the send batch, one UDP GSO message.  Off: each packet is fanned out as
+ * it arrives (tests that look at the output per packet; IRTC_FANOUT=packet
+ * for before/after measurements). */
+void engine_set_deferred_fanout(engine_t *e, bool on);
+void engine_fanout(engine_t *e);
+
 /* Objects alive (tests, /metrics). */
 size_t engine_transport_count(const engine_t *e);
 

@@ -199,6 +199,7 @@ typedef struct engine_stats {
 
 struct transport;
 struct consumer;
+struct producer;
 
 /* ---- the engine, for its parts ---- */
 
@@ -215,6 +216,10 @@ typedef struct mx_ctx {
     bool (*bind_addr)(void *engine, struct transport *t, const mx_tuple_t *tuple);
     /* Re-indexes t under its new local ufrag (an ICE restart). */
     void (*reindex_ufrag)(void *engine, struct transport *t, const char *old_ufrag);
+    /* Fan-out deferred to the end of a receive batch (engine_fanout): a
+     * producer that holds packets for its consumers asks to be visited. */
+    bool defer_fanout;
+    void (*fanout_queued)(void *engine, struct producer *p);
 } mx_ctx_t;
 
 static inline uint64_t mx_now_ms(const mx_ctx_t *x)

@@ -167,14 +167,40 @@ void producer_on_rtp(producer_t *p, unsigned ei, bool is_rtx, uint8_t *pkt, size
             MX_COUNT(p->port->ctx, pipe_dropped, 1);
     if (p->src.muted)
         return;
+    mx_ctx_t *x = p->port->ctx;
+    if (!x->defer_fanout) {
+        for (unsigned i = 0; i < p->n_consumers; i++)
+            consumer_on_packet(p->consumers[i], ei, slot, now_ms);
+        return;
+    }
+    if (p->n_consumers == 0)
+        return;
+    if (p->n_fanout == PRODUCER_FANOUT_MAX)
+        producer_fanout(p);
+    if (!p->fanout_listed) {
+        p->fanout_listed = true;
+        x->fanout_queued(x->engine, p);
+    }
+    p->fanout[p->n_fanout++] = (producer_held_t){.slot = slot, .now_ms = now_ms, .seq = slot->seq, .ei = (uint8_t)ei};
+}
+
+void producer_fanout(producer_t *p)
+{
+    unsigned n = p->n_fanout;
+    p->n_fanout = 0;
     for (unsigned i = 0; i < p->n_consumers; i++)
-        consumer_on_packet(p->consumers[i], ei, slot, now_ms);
+        for (unsigned k = 0; k < n; k++) {
+            const rs_slot_t *slot = p->fanout[k].slot;
+            if (slot->len != 0 && slot->seq == p->fanout[k].seq)
+                consumer_on_packet(p->consumers[i], p->fanout[k].ei, slot, p->fanout[k].now_ms);
+        }
 }
 
 /* One sender report of encoding ei, from the publisher or through a pipe. */
 static void apply_sender_report(producer_t *p, unsigned ei, uint32_t ntp_sec, uint32_t ntp_frac, uint32_t rtp_ts,
                                 uint64_t now_ms)
 {
+    producer_fanout(p); /* consumers map the report onto what they sent: the packets before it first */
     rs_on_sender_report(&p->src.enc[ei], ntp_sec, ntp_frac, rtp_ts, now_ms);
     for (unsigned i = 0; i < p->n_pipes; i++)
         pipe_push_sr(p->pipes[i], ei, ntp_sec, ntp_frac, rtp_ts, now_ms * 1000);

@@ -34,6 +34,16 @@ struct mx_pipe;
  * counts as speaking.  Speech sits at -20..-45 dBov, room noise below -60. */
 #define PRODUCER_LEVEL_WINDOW_MS 300
 #define PRODUCER_SPEECH_DBOV 55
+/* Packets a producer holds for a deferred fan-out (engine_fanout) before it
+ * fans out on its own. */
+#define PRODUCER_FANOUT_MAX 64
+
+typedef struct {
+    const rs_slot_t *slot;
+    uint64_t now_ms;
+    uint16_t seq;
+    uint8_t ei;
+} producer_held_t;
 
 struct producer {
     uint64_t id;
@@ -62,6 +72,14 @@ struct producer {
         bool active; /* the last window was speech-loud */
     } level;
     producer_t *id_next; /* engine's id map */
+    /* Deferred fan-out (mx_ctx_t.defer_fanout): packets stored and not yet
+     * given to the consumers, and the engine's list of producers holding
+     * some.  A slot that was overwritten meanwhile (seq no longer matches)
+     * is skipped. */
+    producer_held_t fanout[PRODUCER_FANOUT_MAX];
+    unsigned n_fanout;
+    bool fanout_listed;
+    producer_t *fanout_next;
 };
 
 producer_t *producer_new(mx_port_t *port, uint64_t id, const engine_producer_desc_t *d);
@@ -73,6 +91,11 @@ void producer_free(producer_t *p);
 void producer_on_rtp(producer_t *p, unsigned ei, bool is_rtx, uint8_t *pkt, size_t len, const rtp_hdr_t *h,
                      uint64_t now_ms);
 void producer_on_sender_report(producer_t *p, const rtcp_report_t *r, uint64_t now_ms);
+/* Gives the packets held for a deferred fan-out to the consumers:
+ * consumer by consumer, each getting all of them in order, so one
+ * subscriber's state is touched once per batch and its datagrams sit
+ * together in the send batch (one UDP GSO message). */
+void producer_fanout(producer_t *p);
 /* Asks for a keyframe on encoding ei.  force skips the 1 s rate limit once
  * (a consumer or recorder that has nothing to show). */
 void producer_request_keyframe(producer_t *p, unsigned ei, bool force, uint64_t now_ms);

@@ -245,6 +245,7 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
         if (n <= 0)
             break;
         uint64_t bytes = 0, now_us = clock_mono_us(); /* one clock read per batch */
+        int quiet = -1; /* the first datagram with no output of its own: its output may be the fan-out's */
         for (int i = 0; i < n; i++) {
             bytes += w->msgs[i].msg_len;
             uint64_t queued = w->tx_queued;
@@ -252,7 +253,13 @@ static void on_udp_readable(h2o_socket_t *sock, const char *err)
             engine_on_packet(w->engine, w->bufs[i], w->msgs[i].msg_len, &w->from[i], now_us);
             if (w->tx_queued != queued && w->dwell_mark == 0 && ++w->dwell_skip >= DWELL_SAMPLE_EVERY)
                 dwell_sample(w, &w->msgs[i].msg_hdr);
+            else if (w->tx_queued == queued && quiet < 0)
+                quiet = i;
         }
+        uint64_t queued = w->tx_queued;
+        engine_fanout(w->engine); /* the batch's media, subscriber by subscriber */
+        if (quiet >= 0 && w->tx_queued != queued && w->dwell_mark == 0 && ++w->dwell_skip >= DWELL_SAMPLE_EVERY)
+            dwell_sample(w, &w->msgs[quiet].msg_hdr);
         atomic_fetch_add_explicit(&w->stats.rx_packets, (uint64_t)n, memory_order_relaxed);
         atomic_fetch_add_explicit(&w->stats.rx_bytes, bytes, memory_order_relaxed);
         if (n < WORKER_BATCH)
@@ -378,6 +385,7 @@ static void tcp_on_frame(void *ctx, uint8_t *buf, size_t len, const mx_tuple_t *
     atomic_fetch_add_explicit(&w->stats.rx_packets, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats.rx_bytes, len, memory_order_relaxed);
     engine_on_packet(w->engine, buf, len, from, clock_mono_us());
+    engine_fanout(w->engine);
 }
 
 static void tcp_on_gone(void *ctx, const mx_tuple_t *tuple)
@@ -555,6 +563,8 @@ static void worker_open(worker_t *w)
                       .emit = io_emit,
                       .now_us = io_now_us};
     w->engine = engine_new(&io, w->cert, &w->stats.engine);
+    const char *fanout = getenv("IRTC_FANOUT"); /* "packet": for before/after measurements (docs/BENCHMARKS.md) */
+    engine_set_deferred_fanout(w->engine, fanout == NULL || strcmp(fanout, "packet") != 0);
     if (w->tcp_fd >= 0) {
         ice_tcp_cbs_t cbs = {.ctx = w, .on_frame = tcp_on_frame, .on_gone = tcp_on_gone};
         w->tcp = ice_tcp_new(w->loop, w->tcp_fd, w->cfg, &cbs, &w->stats.tcp);

@@ -957,6 +957,25 @@ int main(void)
     engine_on_command(eng, &c);
     ok(st.transports[TRANSPORT_FAILED] == 0, "a closed transport is no longer counted");
 
+    /* Deferred fan-out (the worker's mode): the publisher's packets are
+     * stored at once and reach the subscriber at engine_fanout, in order. */
+    pump();
+    engine_set_deferred_fanout(eng, true);
+    size_t held_before = sub.n_rx;
+    for (int f = 0; f < 3; f++)
+        for (int e = 0; e < 3; e++)
+            send_vp8(e, false, true);
+    pump();
+    ok(sub.n_rx == held_before, "deferred fan-out: nothing reaches the subscriber before engine_fanout (%zu)",
+       sub.n_rx - held_before);
+    engine_fanout(eng);
+    pump();
+    bool held_order = sub.n_rx == held_before + 3;
+    for (size_t i = held_before + 1; held_order && i < sub.n_rx; i++)
+        held_order = (uint16_t)(sub.rx[i].seq - sub.rx[i - 1].seq) == 1;
+    ok(held_order, "at engine_fanout the three packets go out, in order (%zu)", sub.n_rx - held_before);
+    engine_set_deferred_fanout(eng, false);
+
     /* Liveness: 31 s of silence from the subscriber fails it. */
     n_events = 0;
     sub_silent = true;
