@@ -21,6 +21,7 @@
 
 #include "client/loop.h"
 #include "client/offer.h"
+#include "client/pace.h"
 #include "client/source.h"
 #include "client/transport.h"
 #include "client/ws.h"
@@ -47,6 +48,7 @@ struct pc {
     char sub_id[24];
     bool answered, connected;
     bool encoded; /* publishes the owner's frames (ic_client_send_frame) */
+    ic_pace_t *pace; /* NULL: video leaves as it is made */
     pc_t *next;
 };
 
@@ -130,6 +132,7 @@ static void pc_free(ic_client_t *c, pc_t *pc)
         ic_transport_free(pc->t);
     }
     ic_source_free(pc->src);
+    ic_pace_free(pc->pace);
     free(pc);
 }
 
@@ -288,7 +291,12 @@ static void emit_cb(void *user, int layer, uint32_t ts, bool marker, const uint8
 {
     pc_t *pc = user;
     int track = layer < 0 ? pc->track_audio : pc->track_video[layer];
-    if (track >= 0)
+    if (track < 0)
+        return;
+    if (layer >= 0 && pc->pace != NULL)
+        ic_pace_video(pc->pace, (unsigned)track, ts, marker, payload, len, ic_loop_now_us(pc->c->loop),
+                      ic_pace_to_transport, pc->t);
+    else
         ic_transport_send_media(pc->t, (unsigned)track, ts, marker, payload, len);
 }
 
@@ -304,8 +312,11 @@ static void on_tick(ic_tick_t *tick, uint64_t now)
         return;
     }
     for (pc_t *pc = c->pcs; pc; pc = pc->next)
-        if (pc->src != NULL && pc->connected)
+        if (pc->src != NULL && pc->connected) {
             ic_source_run(pc->src, now, emit_cb, pc);
+            if (pc->pace != NULL)
+                ic_pace_run(pc->pace, now, ic_pace_to_transport, pc->t);
+        }
 }
 
 /* ---- responses and events ---- */
@@ -546,6 +557,7 @@ int ic_client_publish(ic_client_t *c, const ic_publish_opts_t *o)
     pc->src = src;
     pc->encoded = o->encoded_frames;
     unsigned layers = ic_source_layers(src);
+    pc->pace = ic_pace_new(o, layers, ic_loop_now_us(c->loop));
     uint32_t ssrcs[1 + IC_MAX_LAYERS];
     crypto_random(ssrcs, sizeof(ssrcs));
     if (o->audio)

@@ -33,6 +33,10 @@ typedef struct {
     bool encoded_frames;           /* no generator: the owner hands its encoders' output to
                                       ic_client_send_frame (one VP8 or H.264 encoding, Opus) */
     bool h264;                     /* with encoded_frames: the video is H.264 (Annex B access units) */
+    /* Synthetic video leaves paced, as libwebrtc's paced sender sends a
+     * browser's: 2.5x its bitrate, released every 5 ms.  unpaced: each frame
+     * leaves in one burst as it is made (irtc-loadgen --burst-publisher). */
+    bool unpaced;
 } ic_publish_opts_t;
 
 /* What a client received, summed over its subscriptions. */

@@ -34,6 +34,9 @@
 #     the enqueue into each subscriber's socket) on the SENDER's CPU, inside
 #     its sendmmsg, and charges it to the sending thread.
 #   local: the old behaviour (no RPS), for comparison with earlier figures.
+# BENCH_PUBLISHER: paced (default: video paced as a browser sends it, 2.5x
+#   its bitrate every 5 ms) or burst (each frame in one burst, as before
+#   December 2026's figures say).
 set -u
 : "${top_builddir:=$(pwd)}"
 : "${top_srcdir:=$(pwd)}"
@@ -47,6 +50,11 @@ SRV_CPU=${BENCH_SERVER_CPU:-0}
 LG_CPU=${BENCH_LOAD_CPU:-1}
 NICE="nice -n ${BENCH_NICE:-0}"
 RX_MODE=${BENCH_RX:-split}
+case ${BENCH_PUBLISHER:-paced} in
+  paced) PUB_ARG="" ;;
+  burst) PUB_ARG="--burst-publisher" ;;
+  *) echo "bench: BENCH_PUBLISHER is paced or burst"; exit 1 ;;
+esac
 NET=${BENCH_NET:-10.212.0}
 NS=${BENCH_NS:-irtc-bench}
 HIF=${BENCH_NS_IF:-irtc-b}h
@@ -173,7 +181,7 @@ loadgen() { # SCENARIO LABEL [ARGS...]
   sc=$1; label=$2; shift 2
   $NICE taskset -c "$LG_CPU" "$LG" --scenario "$sc" --pid "$SERVER_PID" --host "$SRV_IP" --bind "$LG_IP" \
     --port "$HTTPS_PORT" --media-port "$MEDIA_PORT" --app "$APP_ID" --key "$KEY" --tenant "$TENANT" \
-    --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" "$@"
+    --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" $PUB_ARG "$@"
 }
 
 run_irtcd() { # SCENARIO LABEL ENV [ARGS...]
@@ -206,7 +214,8 @@ janus_run() { # LABEL LOOPS-LINE
   if [ $up = 1 ]; then
     rx0=$(net_rx)
     $NICE taskset -c "$LG_CPU" "$LG" --scenario live --pid "$SERVER_PID" --janus "http://$SRV_IP:8088/janus" \
-      --bind "$LG_IP" --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" --steps "$LIVE_STEPS" --srtp gcm
+      --bind "$LG_IP" --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" --steps "$LIVE_STEPS" --srtp gcm \
+      $PUB_ARG
     net_rx_report "$rx0"
   else
     echo "bench: Janus did not start"; tail -5 "$OUT/$label.log"

@@ -29,6 +29,7 @@
 
 #include "client/loop.h"
 #include "client/offer.h"
+#include "client/pace.h"
 #include "client/source.h"
 #include "client/transport.h"
 #include "core/buf.h"
@@ -65,6 +66,7 @@ struct juser {
     uint64_t handle;
     ic_transport_t *t;
     ic_source_t *src;
+    ic_pace_t *pace; /* the publisher's paced video (client/pace.h) */
     int track_audio, track_video;
     juser_t *next;
 };
@@ -352,6 +354,7 @@ static void publish(janus_t *j, juser_t *x)
     o.simulcast = 0;
     const char *why;
     x->src = ic_source_new(&o, ic_loop_now_us(j->lg->loop), &why);
+    x->pace = x->src ? ic_pace_new(&o, 1, ic_loop_now_us(j->lg->loop)) : NULL;
     uint32_t ssrc[2];
     crypto_random(ssrc, sizeof(ssrc));
     x->track_audio = ic_transport_add_send(x->t, false, ssrc[0], NULL);
@@ -474,6 +477,7 @@ void janus_user_stop(janus_t *j, lg_user_t *u)
     }
     ic_transport_free(x->t);
     ic_source_free(x->src);
+    ic_pace_free(x->pace);
     free(x);
     u->janus = NULL;
 }
@@ -579,7 +583,12 @@ static void emit(void *ud, int layer, uint32_t ts, bool marker, const uint8_t *p
 {
     juser_t *x = ud;
     int track = layer < 0 ? x->track_audio : x->track_video;
-    if (track >= 0)
+    if (track < 0)
+        return;
+    if (layer >= 0 && x->pace != NULL)
+        ic_pace_video(x->pace, (unsigned)track, ts, marker, payload, len, ic_loop_now_us(x->j->lg->loop),
+                      ic_pace_to_transport, x->t);
+    else
         ic_transport_send_media(x->t, (unsigned)track, ts, marker, payload, len);
 }
 
@@ -587,8 +596,11 @@ static void on_tick(ic_tick_t *t, uint64_t now)
 {
     janus_t *j = (janus_t *)((char *)t - offsetof(janus_t, tick));
     for (juser_t *x = j->users; x; x = x->next)
-        if (x->src != NULL && ic_transport_connected(x->t))
+        if (x->src != NULL && ic_transport_connected(x->t)) {
             ic_source_run(x->src, now, emit, x);
+            if (x->pace != NULL)
+                ic_pace_run(x->pace, now, ic_pace_to_transport, x->t);
+        }
 }
 
 /* ---- life ---- */

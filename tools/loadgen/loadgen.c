@@ -417,8 +417,9 @@ static bool measure_step(lg_t *lg, const char *label, int subs, int pending, int
 static void scenario_live(lg_t *lg)
 {
     int steps[32], n = parse_steps(lg->steps ? lg->steps : "10,25,50,100,150,200,300,400,600,800", steps, 32);
-    printf("# live: 1 publisher (%.1f Mbps video at %u fps + audio) -> N subscribers in one room\n",
-           lg->pub_opts.video_bitrate_bps / 1e6, lg->pub_opts.fps);
+    printf("# live: 1 publisher (%.1f Mbps video at %u fps + audio, %s) -> N subscribers in one room\n",
+           lg->pub_opts.video_bitrate_bps / 1e6, lg->pub_opts.fps,
+           lg->pub_opts.unpaced ? "each frame in one burst" : "paced as a browser sends it: 2.5x, every 5 ms");
     lg_user_t *pub = lg_add_user(lg, 0, true, false);
     if (lg_wait_ready(lg, 15000) != 0 || pub->failed) {
         printf("live: the publisher did not come up\n");
@@ -644,7 +645,8 @@ static void usage(void)
             "          | --janus URL)\n"
             "         [--steps N,N,...] [--window S] [--settle S] [--video-kbps K] [--fps F] [--simulcast 1..3]\n"
             "         [--verify N] [--srtp gcm|cm] [--join-rate R] [--storm N] [--storm-rate R]\n"
-            "         [--churn-users N] [--churn-seconds S] [--bind IP] [--csv FILE --label NAME]\n");
+            "         [--churn-users N] [--churn-seconds S] [--bind IP] [--csv FILE --label NAME]\n"
+            "         [--burst-publisher]  (each video frame in one burst instead of paced as a browser sends it)\n");
 }
 
 int main(int argc, char **argv)
@@ -678,7 +680,8 @@ int main(int argc, char **argv)
                                          {"storm-rate", 1, 0, 'R'},    {"churn-users", 1, 0, 'u'},
                                          {"churn-seconds", 1, 0, 'T'}, {"janus", 1, 0, 'J'},
                                          {"bind", 1, 0, 'b'},          {"csv", 1, 0, 'C'},
-                                         {"label", 1, 0, 'l'},         {0, 0, 0, 0}};
+                                         {"label", 1, 0, 'l'},         {"burst-publisher", 0, 0, 'B'},
+                                         {0, 0, 0, 0}};
     int ch;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
@@ -759,6 +762,9 @@ int main(int argc, char **argv)
             break;
         case 'l':
             lg.label = optarg;
+            break;
+        case 'B':
+            lg.pub_opts.unpaced = true;
             break;
         default:
             usage();

@@ -26,6 +26,7 @@
 #include "client/client.h"
 #include "client/loop.h"
 #include "client/offer.h"
+#include "client/pace.h"
 #include "client/source.h"
 #include "client/transport.h"
 #include "core/buf.h"
@@ -590,8 +591,60 @@ static void test_transport_pair(const char *profiles, int want_profile)
     ic_loop_free(l);
 }
 
+/* ---- the paced sender ---- */
+
+static struct {
+    unsigned n;
+    uint64_t at[256];
+    uint32_t ts[256];
+} paced_out;
+static uint64_t pace_now;
+
+static void pace_sink(void *ctx, unsigned track, uint32_t ts, bool marker, const uint8_t *payload, size_t len)
+{
+    (void)ctx, (void)track, (void)marker, (void)payload, (void)len;
+    if (paced_out.n < 256) {
+        paced_out.at[paced_out.n] = pace_now;
+        paced_out.ts[paced_out.n] = ts;
+    }
+    paced_out.n++;
+}
+
+static void test_pace(void)
+{
+    ic_publish_opts_t o = {.video = true, .audio = true, .video_bitrate_bps = 2500000};
+    ic_publish_opts_t burst = o, encoded = o;
+    burst.unpaced = true;
+    encoded.encoded_frames = true;
+    ok(ic_pace_new(&burst, 1, 0) == NULL && ic_pace_new(&encoded, 1, 0) == NULL,
+       "no pacer for an unpaced publication or the owner's encoded frames");
+    ic_pace_t *p = ic_pace_new(&o, 1, 0);
+    uint8_t pkt[IC_MAX_PAYLOAD] = {0};
+    /* An 11-packet frame (12 KB) made at 33 ms, after an idle while: at 2.5 x
+     * 2.5 Mbps (781 bytes/ms) with 5 ms of credit, 4 packets leave at once,
+     * the rest over the next ticks. */
+    pace_now = 33000;
+    for (unsigned i = 0; i < 11; i++)
+        ic_pace_video(p, 1, 7, i == 10, pkt, 1100, pace_now, pace_sink, NULL);
+    unsigned at_once = paced_out.n;
+    for (pace_now = 38000; pace_now <= 53000; pace_now += 5000)
+        ic_pace_run(p, pace_now, pace_sink, NULL);
+    ok(at_once == 4, "a frame after an idle while: one tick's credit leaves at once (%u packets)", at_once);
+    ok(paced_out.n == 11 && paced_out.at[10] >= 43000 && paced_out.at[10] <= 53000,
+       "the rest within 10-20 ms, not as one burst (last at %llu us)", (unsigned long long)paced_out.at[10]);
+    /* A full queue sends its oldest at once rather than drop. */
+    paced_out.n = 0;
+    pace_now = 60000;
+    for (unsigned i = 0; i < IC_PACE_QUEUE + 20; i++)
+        ic_pace_video(p, 1, i, false, pkt, 1100, pace_now, pace_sink, NULL);
+    ok(paced_out.n >= 20 && paced_out.ts[0] == 0 && paced_out.ts[paced_out.n - 1] == paced_out.n - 1,
+       "past %d queued packets the oldest leave at once, in order (%u sent)", IC_PACE_QUEUE, paced_out.n);
+    ic_pace_free(p);
+}
+
 int main(void)
 {
+    test_pace();
     test_offers();
     test_source();
     test_encoded_frames();
