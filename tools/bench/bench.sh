@@ -21,7 +21,9 @@
 #
 # Environment: BENCH_SCENARIOS (default: all above), BENCH_QUICK=1 (short
 # steps and windows, for a smoke run), BENCH_CHURN_SECONDS (600),
-# BENCH_LIVE_STEPS, BENCH_OUT (directory for the CSV and logs), BENCH_NICE
+# BENCH_LIVE_STEPS, BENCH_WINDOW and BENCH_SETTLE (seconds measured per step,
+# and waited before: 10 and 3), BENCH_JOIN_RATE (viewers joining per second
+# between steps, irtc-loadgen's default 100), BENCH_OUT (directory for the CSV and logs), BENCH_NICE
 # (e.g. -15: the servers and irtc-loadgen get that scheduling priority, for a
 # machine whose cores other work shares: the wait% column shows how much of
 # the time the media worker was runnable but preempted).
@@ -73,6 +75,7 @@ else
   MEET_STEPS="1,2,3,4,6,8,12"; AUDIO_STEPS="5,10,20,40,60,80"; STORM="--storm 500 --storm-rate 50"
   CHURN=${BENCH_CHURN_SECONDS:-600}
 fi
+WINDOW=${BENCH_WINDOW:-$WINDOW}; SETTLE=${BENCH_SETTLE:-$SETTLE}
 
 stop_server() {
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
@@ -181,7 +184,8 @@ loadgen() { # SCENARIO LABEL [ARGS...]
   sc=$1; label=$2; shift 2
   $NICE taskset -c "$LG_CPU" "$LG" --scenario "$sc" --pid "$SERVER_PID" --host "$SRV_IP" --bind "$LG_IP" \
     --port "$HTTPS_PORT" --media-port "$MEDIA_PORT" --app "$APP_ID" --key "$KEY" --tenant "$TENANT" \
-    --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" $PUB_ARG "$@"
+    --window "$WINDOW" --settle "$SETTLE" --csv "$CSV" --label "$label" $PUB_ARG \
+    ${BENCH_JOIN_RATE:+--join-rate "$BENCH_JOIN_RATE"} "$@"
 }
 
 run_irtcd() { # SCENARIO LABEL ENV [ARGS...]
