@@ -117,6 +117,8 @@ struct ic_transport {
     uint8_t ext_mid, ext_rid, ext_twcc;
     char mid_audio[33], mid_video[33];
     uint8_t pt_audio, pt_video;
+    int pt_rtx;              /* the answer's video RTX payload type, -1: none */
+    uint32_t rtx_ssrc, ssrc_video; /* the answerer's RTX and video SSRCs (FID group), 0: not given */
     bool video_h264; /* the answer chose H.264 for video */
     uint32_t rtcp_ssrc;
     send_track_t send[IC_MAX_SEND];
@@ -396,6 +398,34 @@ static void frame_packet(ic_transport_t *t, recv_stream_t *r, const rtp_hdr_t *h
     }
 }
 
+/* A retransmission (RFC 4588): its original sequence number leads the
+ * payload.  One that fills a gap the NACK generator holds repairs the video
+ * stream's accounting (a NACKed packet that came back is not lost); any
+ * other — a server's probe padding resending what arrived, a second answer
+ * to one NACK — is a duplicate and counts nowhere, or it would hide loss.
+ * Padding-only RTX carries no sequence number.  Frames are not rebuilt from
+ * it: the client has no jitter buffer, and a frame broken by a loss has
+ * already asked for a keyframe. */
+static void on_rtx(ic_transport_t *t, const uint8_t *buf, size_t len, const rtp_hdr_t *h, uint64_t now)
+{
+    if (h->payload_len < 2)
+        return;
+    recv_stream_t *r = NULL;
+    for (unsigned i = 0; i < t->n_recv && r == NULL; i++)
+        if (t->recv[i].video && (t->ssrc_video == 0 || t->recv[i].ssrc == t->ssrc_video) &&
+            (t->rtx_ssrc == 0 || h->ssrc == t->rtx_ssrc))
+            r = &t->recv[i];
+    if (r == NULL || r->nack == NULL)
+        return;
+    uint16_t seq = (uint16_t)(buf[h->header_len] << 8 | buf[h->header_len + 1]);
+    if (!(nack_gen_packet(r->nack, seq, now / 1000) & NACK_PKT_RECOVERED))
+        return;
+    t->rx.packets++;
+    t->rx.bytes += len;
+    t->rx.recovered++;
+    r->st.received++; /* behind the newest: no sequence state moves; not a jitter sample either */
+}
+
 /* arrival_us: when the kernel received it (the loop's clock), which is
  * what transport-cc feedback and jitter describe: a loop serving thousands
  * of transports reads a socket milliseconds later, and that lag would read
@@ -404,7 +434,9 @@ static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len, uint64_t arrival
 {
     if (!t->srtp_ready)
         return;
-    bool verify = t->verify_every <= 1 || t->verify_count++ % t->verify_every == 0;
+    /* RTX is always decrypted: its original sequence number is in the payload. */
+    bool rtx = len > 1 && t->pt_rtx >= 0 && (buf[1] & 0x7f) == t->pt_rtx;
+    bool verify = rtx || t->verify_every <= 1 || t->verify_count++ % t->verify_every == 0;
     if (verify) {
         if (sec_unprotect_rtp(&t->srtp_in, buf, &len) != IRTC_OK) {
             t->rx.srtp_failed++;
@@ -429,6 +461,10 @@ static void on_rtp(ic_transport_t *t, uint8_t *buf, size_t len, uint64_t arrival
             }
             twcc_recv_packet(t->twcc, (uint16_t)seq, now);
         }
+    }
+    if (rtx) {
+        on_rtx(t, buf, len, &h, now);
+        return;
     }
     recv_stream_t *r = recv_stream(t, h.ssrc, h.pt);
     if (r == NULL)
@@ -797,6 +833,7 @@ ic_transport_t *ic_transport_new(ic_loop_t *l, const char *bind_ip, unsigned ver
         return NULL;
     }
     ic_transport_t *t = xcalloc(1, sizeof(*t));
+    t->pt_rtx = -1;
     t->loop = l;
     t->cb = *cb;
     t->user = user;
@@ -941,6 +978,9 @@ int ic_transport_start(ic_transport_t *t, const ic_answer_t *a, bool controlling
     snprintf(t->mid_video, sizeof(t->mid_video), "%s", a->video.mid);
     t->pt_audio = a->audio.pt > 0 ? (uint8_t)a->audio.pt : IC_PT_OPUS;
     t->pt_video = a->video.pt > 0 ? (uint8_t)a->video.pt : IC_PT_VP8;
+    t->pt_rtx = a->video.present && !a->video.rejected ? a->video.rtx_pt : -1;
+    t->rtx_ssrc = a->video.rtx_ssrc;
+    t->ssrc_video = a->video.ssrc;
     t->video_h264 = strcasecmp(a->video.codec, "H264") == 0;
     t->nack_enabled = a->video.nack;
     t->pli_enabled = a->video.pli;
