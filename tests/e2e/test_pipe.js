@@ -87,6 +87,12 @@ async function main() {
     ok(tx1[0] - tx0[0] > 100 && tx1[1] - tx0[1] > 100,
       `both workers send (${tx1[0] - tx0[0]}, ${tx1[1] - tx0[1]} datagrams and ICE-TCP frames in 2 s)`);
 
+    // bob's own frame rate before the pipes close: under CI load a browser's
+    // encoder may send far fewer than 30 frames a second, and what this test
+    // asks is that closing the pipes does not disturb the room's worker
+    const b0 = (await inbound(B))['in-video'].frames;
+    await sleep(1500);
+    const before = (await inbound(B))['in-video'].frames - b0;
     ok((await C.evaluate(() => window.c.request('leave'))).ok, 'carol leaves');
     const closed = await waitFor(async () => {
       const p = await metrics(d, 'irtc_media_pipes_in');
@@ -96,7 +102,8 @@ async function main() {
     const s0 = (await inbound(B))['in-video'].frames;
     await sleep(1500);
     const s1 = (await inbound(B))['in-video'].frames;
-    ok(s1 - s0 > 10, `bob keeps receiving (${s1 - s0} frames in 1.5 s)`);
+    ok(s1 - s0 >= 3 && s1 - s0 >= before / 2,
+      `bob keeps receiving (${s1 - s0} frames in 1.5 s after the pipes closed, ${before} in 1.5 s before)`);
     diag(`daemon log: ${d.log().split('\n').filter(l => /spans worker/.test(l)).join(' | ')}`);
   } finally {
     await browser.close().catch(() => {});
