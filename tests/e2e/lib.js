@@ -254,7 +254,19 @@ async function openSdkPage(browser, base, title) {
   }
   await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
   await page.addScriptTag({ path: path.join(__dirname, 'stats-recorder.js') });
-  await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+  // The same network change can fail the SDK's own load (a script's onerror
+  // gives no reason; CI saw it once inside a namespace): load it again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+      if (await page.evaluate(() => typeof ISDPRTC !== 'undefined')) break;
+      throw new Error('isdprtc.js loaded but defined nothing');
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      diag(`${title}: loading ${base}/sdk/isdprtc.js failed (attempt ${attempt}: ${String(e && e.message).split('\n')[0]}): again`);
+      await sleep(500);
+    }
+  }
   await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
   return page;
 }
