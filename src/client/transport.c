@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/common.h"
 #include "core/crypto.h"
 #include "media/dtls.h"
@@ -423,7 +424,7 @@ static void on_rtx(ic_transport_t *t, const uint8_t *buf, size_t len, const rtp_
     t->rx.packets++;
     t->rx.bytes += len;
     t->rx.recovered++;
-    r->st.received++; /* behind the newest: no sequence state moves; not a jitter sample either */
+    rtp_stats_recovered(&r->st);
 }
 
 /* arrival_us: when the kernel received it (the loop's clock), which is
@@ -686,15 +687,15 @@ static void on_io(ic_io_t *io, uint32_t events)
         for (int i = 0; i < n && t->state != T_CLOSED; i++) {
             uint64_t arrival = now;
             size_t len = msgs[i].msg_len, seg = len;
+            uint64_t rx_ns = clock_rx_stamp_ns(&msgs[i].msg_hdr);
+            if (rx_ns != 0) {
+                int64_t us = (int64_t)(rx_ns / 1000) + wall_to_mono;
+                if (us > 0 && (uint64_t)us <= now + 1000000) /* a wall clock step: the loop's time */
+                    arrival = (uint64_t)us;
+            }
             for (struct cmsghdr *c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != NULL;
                  c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-                    struct timespec ts;
-                    memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-                    int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + wall_to_mono;
-                    if (us > 0 && (uint64_t)us <= now + 1000000) /* a wall clock step: the loop's time */
-                        arrival = (uint64_t)us;
-                } else if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
+                if (c->cmsg_level == IPPROTO_UDP && c->cmsg_type == UDP_GRO) {
                     int v;
                     memcpy(&v, CMSG_DATA(c), sizeof(v));
                     if (v > 0)

@@ -12,6 +12,11 @@
 uint64_t clock_mono_ms(void);
 uint64_t clock_mono_us(void);
 uint64_t clock_wall_ms(void);
+uint64_t clock_wall_ns(void);
+struct msghdr;
+/* The kernel's receive time of a datagram read with SO_TIMESTAMPNS on, in
+ * wall-clock (CLOCK_REALTIME) nanoseconds: 0 when mh carries none. */
+uint64_t clock_rx_stamp_ns(const struct msghdr *mh);
 /* Writes the contract's envelope timestamp for wall_ms into out (>= 32 bytes). */
 void clock_format_contract(uint64_t wall_ms, char *out, size_t cap);
 /* Writes YYYYMMDD (local time) for wall_ms. */

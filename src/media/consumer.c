@@ -89,6 +89,37 @@ bool seqman_input(seqman_t *m, uint16_t in, bool drop, uint16_t *out)
 
 /* ---- building and sending ---- */
 
+/* Writes the one-byte-header extension block holding only the transport-wide
+ * sequence number at *pos (when the transport negotiated it) and returns
+ * where the number goes, 0 for none: it is known only once the packet's
+ * size is (send_built). */
+static size_t put_twcc_ext(const mx_port_t *t, uint8_t *o, size_t *pos)
+{
+    if (!t->twcc_ext_id) {
+        o[0] &= (uint8_t)~0x10;
+        return 0;
+    }
+    o[0] |= 0x10;
+    const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->twcc_ext_id << 4 | 1), 0, 0, 0};
+    memcpy(o + *pos, ext, sizeof(ext));
+    size_t at = *pos + 5;
+    *pos += sizeof(ext);
+    return at;
+}
+
+/* Tells congestion control about a packet built in the transport's send slot,
+ * stamps the transport-wide sequence number it hands out and sends. */
+static size_t send_built(mx_port_t *t, uint8_t *o, size_t len, size_t ext_at, uint8_t flags, uint16_t probe_id)
+{
+    uint16_t tseq = t->ops->on_sending(t, len, flags, probe_id);
+    if (ext_at) {
+        o[ext_at] = (uint8_t)(tseq >> 8);
+        o[ext_at + 1] = (uint8_t)tseq;
+    }
+    t->ops->send_rtp(t, o, len);
+    return len;
+}
+
 size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
 {
     if (c->src == NULL)
@@ -109,16 +140,8 @@ size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
     if (o == NULL || fixed + 8 + 2 + body + SEC_MAX_TRAILER > ENGINE_TX_CAP)
         return 0;
     memcpy(o, in, fixed);
-    size_t pos = fixed, ext_at = 0;
-    if (t->twcc_ext_id) { /* the transport-wide sequence number is written once the size is known */
-        o[0] |= 0x10;
-        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->twcc_ext_id << 4 | 1), 0, 0, 0};
-        memcpy(o + pos, ext, sizeof(ext));
-        ext_at = pos + 5;
-        pos += sizeof(ext);
-    } else {
-        o[0] &= (uint8_t)~0x10;
-    }
+    size_t pos = fixed;
+    size_t ext_at = put_twcc_ext(t, o, &pos);
     if (rtx) {
         o[pos++] = (uint8_t)(seq >> 8); /* RFC 4588 §4: the original sequence number first */
         o[pos++] = (uint8_t)seq;
@@ -139,13 +162,7 @@ size_t consumer_send(consumer_t *c, uint16_t seq, bool rtx, uint16_t probe_id)
     size_t len = pos + body;
     uint8_t flags = (c->d.kind == CODEC_KIND_AUDIO ? MX_SENT_AUDIO : 0) | (rtx ? MX_SENT_RTX : 0) |
                     (probe_id && rtx ? MX_SENT_PADDING : 0);
-    uint16_t tseq = t->ops->on_sending(t, len, flags, probe_id);
-    if (ext_at) {
-        o[ext_at] = (uint8_t)(tseq >> 8);
-        o[ext_at + 1] = (uint8_t)tseq;
-    }
-    t->ops->send_rtp(t, o, len);
-    return len;
+    return send_built(t, o, len, ext_at, flags, probe_id);
 }
 
 static void report_layer(consumer_t *c)
@@ -437,30 +454,18 @@ size_t consumer_send_padding_only(consumer_t *c, uint16_t probe_id)
     uint8_t *o = t->ops->tx_buffer(t);
     if (o == NULL)
         return 0;
-    size_t pos = RTP_HEADER_LEN, ext_at = 0;
+    size_t pos = RTP_HEADER_LEN;
     o[0] = 0x80 | 0x20; /* V=2, P */
     o[1] = 0;
     rtp_set_seq(o, c->rtx_seq++);
     rtp_set_ts(o, c->last_ts);
     rtp_set_ssrc(o, c->d.rtx_ssrc);
     rtp_set_pt(o, c->d.rtx_pt);
-    if (t->twcc_ext_id) {
-        o[0] |= 0x10;
-        const uint8_t ext[8] = {0xbe, 0xde, 0x00, 0x01, (uint8_t)(t->twcc_ext_id << 4 | 1), 0, 0, 0};
-        memcpy(o + pos, ext, sizeof(ext));
-        ext_at = pos + 5;
-        pos += sizeof(ext);
-    }
+    size_t ext_at = put_twcc_ext(t, o, &pos);
     memset(o + pos, 0, PADDING_ONLY_BYTES - 1);
     o[pos + PADDING_ONLY_BYTES - 1] = PADDING_ONLY_BYTES;
     size_t len = pos + PADDING_ONLY_BYTES;
-    uint16_t tseq = t->ops->on_sending(t, len, MX_SENT_RTX | MX_SENT_PADDING, probe_id);
-    if (ext_at) {
-        o[ext_at] = (uint8_t)(tseq >> 8);
-        o[ext_at + 1] = (uint8_t)tseq;
-    }
-    t->ops->send_rtp(t, o, len);
-    return len;
+    return send_built(t, o, len, ext_at, MX_SENT_RTX | MX_SENT_PADDING, probe_id);
 }
 
 int consumer_current_layer(const consumer_t *c)

@@ -38,6 +38,11 @@ void rtp_stats_packet(rtp_stats_t *s, uint16_t seq, uint32_t ts, uint64_t arriva
     s->last_transit = transit;
 }
 
+void rtp_stats_recovered(rtp_stats_t *s)
+{
+    s->received++;
+}
+
 uint64_t rtp_stats_lost(const rtp_stats_t *s)
 {
     int64_t expected = (int64_t)(s->cycles + s->max_seq) - s->base_seq + 1;

@@ -27,6 +27,9 @@ typedef struct {
 void rtp_stats_init(rtp_stats_t *s, uint32_t clock_rate);
 /* One packet: its sequence number, RTP timestamp and arrival time (µs). */
 void rtp_stats_packet(rtp_stats_t *s, uint16_t seq, uint32_t ts, uint64_t arrival_us);
+/* A packet that arrived late by retransmission (RFC 4588) and filled a gap:
+ * it counts as received; no sequence state moves and it is no jitter sample. */
+void rtp_stats_recovered(rtp_stats_t *s);
 /* Packets expected and never received so far (0 when more arrived, e.g. duplicates). */
 uint64_t rtp_stats_lost(const rtp_stats_t *s);
 /* Jitter in milliseconds. */

@@ -193,31 +193,20 @@ bool worker_pool_healthy(const worker_pool_t *wp, uint64_t max_age_ms)
 
 /* ---- dwell time (media/dwell.h) ---- */
 
-static uint64_t wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts); /* SO_TIMESTAMPNS is CLOCK_REALTIME */
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Remembers the sampled datagram's kernel receive time until its last copy is sent. */
 static void dwell_sample(worker_t *w, const struct msghdr *mh)
 {
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR((struct msghdr *)mh, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
-            struct timespec ts;
-            memcpy(&ts, CMSG_DATA(c), sizeof(ts));
-            w->dwell_rx_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-            w->dwell_mark = w->tx_queued;
-            w->dwell_skip = 0;
-            return;
-        }
-    }
+    uint64_t rx = clock_rx_stamp_ns(mh);
+    if (rx == 0)
+        return;
+    w->dwell_rx_ns = rx;
+    w->dwell_mark = w->tx_queued;
+    w->dwell_skip = 0;
 }
 
 static void dwell_record(worker_t *w)
 {
-    uint64_t now = wall_ns(), d = now > w->dwell_rx_ns ? now - w->dwell_rx_ns : 0;
+    uint64_t now = clock_wall_ns(), d = now > w->dwell_rx_ns ? now - w->dwell_rx_ns : 0;
     atomic_fetch_add_explicit(&w->stats.dwell_hist[dwell_bucket(d)], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&w->stats.dwell_sum_ns, d, memory_order_relaxed);
     w->dwell_mark = 0;
