@@ -57,6 +57,7 @@ struct rec_depack {
     uint16_t f_width, f_height;
     bool fua_open;                     /* H.264: inside a fragmented NAL */
     bool f_sps, f_pps, f_idr;          /* H.264: seen in this frame */
+    bool f_slice_seen, f_first_slice_late; /* H.264: a slice seen; the first did not start at macroblock 0 */
     size_t vp9_starts[VP9_MAX_LAYERS]; /* VP9: offsets of layer frames */
     unsigned vp9_layers;
 
@@ -139,6 +140,7 @@ static void frame_reset(rec_depack_t *d)
     d->f_after_gap = d->f_marker = false;
     d->f_width = d->f_height = 0;
     d->fua_open = d->f_sps = d->f_pps = d->f_idr = false;
+    d->f_slice_seen = d->f_first_slice_late = false;
     d->vp9_layers = 0;
 }
 
@@ -150,9 +152,21 @@ static void keep_param(uint8_t *dst, size_t *dst_len, const uint8_t *nal, size_t
     }
 }
 
+/* A coded slice (types 1 and 5) opens with first_mb_in_slice, ue(v): 0 is
+ * the single bit 1, so the picture's first slice has the top bit of the
+ * byte after the NAL header set.  body: those bytes, the header excluded. */
+static void h264_slice_start(rec_depack_t *d, uint8_t type, const uint8_t *body, size_t n)
+{
+    if ((type != 1 && type != 5) || d->f_slice_seen)
+        return;
+    d->f_slice_seen = true;
+    d->f_first_slice_late = n == 0 || !(body[0] & 0x80);
+}
+
 static void h264_nal(rec_depack_t *d, const uint8_t *nal, size_t n)
 {
     uint8_t t = nal[0] & 0x1f;
+    h264_slice_start(d, t, nal + 1, n - 1);
     if (t == 7) {
         d->f_sps = true;
         keep_param(d->sps, &d->sps_len, nal, n);
@@ -196,6 +210,7 @@ static bool h264_payload(rec_depack_t *d, const uint8_t *p, size_t n)
             uint8_t ft = fu & 0x1f;
             if (ft == 5)
                 d->f_idr = true;
+            h264_slice_start(d, ft, p + 2, n - 2);
             fappend(d, start_code, 4);
             fappend(d, &hdr, 1);
             d->fua_open = true;
@@ -329,6 +344,12 @@ static bool frame_finish(rec_depack_t *d, rec_frame_t *out)
             d->f_corrupt = true; /* an IDR nobody can decode */
         if (d->fua_open)
             d->f_corrupt = true; /* a NAL whose end fragment never came: a truncated slice */
+        /* After a gap, an IDR whose first slice does not start the picture
+         * lost its first slices with the gap: decoders show the missing
+         * macroblocks as garbage until the next IDR.  (Only after a gap:
+         * Baseline's arbitrary slice order may start elsewhere.) */
+        if (d->f_after_gap && d->f_first_slice_late)
+            d->f_corrupt = true;
     } else if (d->codec == CODEC_VP9) {
         vp9_superframe_index(d);
     } else if (d->codec == CODEC_VP8 && !d->f_marker && !vp8_whole_first_partition(d)) {

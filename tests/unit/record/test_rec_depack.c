@@ -260,13 +260,34 @@ static void test_h264(void)
     push(d, 22, 36900, false, fd, sizeof(fd), 900200);
     is_int(rec_depack_next(d, UINT64_MAX, &f), 0, "h264: a frame ending in an open FU-A dropped at the flush");
 
+    /* An IDR of two slices (first_mb_in_slice 0, then 40: ue(v) 0000 0101 001)
+     * whose first slice went with a gap: the rest would decode as a picture
+     * with its top missing.  Dropped, and a keyframe asked for. */
+    uint8_t idr_s1[] = {0x65, 0x88, 1, 2}, idr_s2[] = {0x65, 0x05, 0x20, 3};
+    uint8_t fu_s2[] = {0x7c, 0x85, 0x05, 0x20, 3}; /* the second slice as an FU-A start */
+    push(d, 30, 60900, false, idr_s1, sizeof(idr_s1), 2000000);
+    push(d, 31, 60900, true, idr_s2, sizeof(idr_s2), 2000001);
+    is_int(rec_depack_next(d, 2000001 + 200000, &f), 1, "h264: a two-slice IDR is written whole");
+    ok(f.keyframe && f.len == 17 + 2 * 8, "h264: both slices, behind the kept SPS and PPS");
+    push(d, 33, 63900, true, idr_s2, sizeof(idr_s2), 2200100); /* 32, the first slice, lost */
+    is_int(rec_depack_next(d, 2200100 + 200000, &f), 0, "h264: an IDR that lost its first slice with a gap dropped");
+    ok(rec_depack_want_keyframe(d), "h264: asks for a keyframe");
+    uint8_t fu_end[] = {0x7c, 0x45, 4};
+    push(d, 35, 66900, false, fu_s2, sizeof(fu_s2), 2500000); /* 34 lost again */
+    push(d, 36, 66900, true, fu_end, sizeof(fu_end), 2500001);
+    is_int(rec_depack_next(d, 2500001 + 200000, &f), 0, "h264: the same in FU-A fragments dropped");
+    push(d, 38, 69900, false, idr_s1, sizeof(idr_s1), 2800000); /* 37 lost: a whole frame before this IDR */
+    push(d, 39, 69900, true, idr_s2, sizeof(idr_s2), 2800001);
+    is_int(rec_depack_next(d, 2800001 + 200000, &f), 1, "h264: a whole IDR after a gap is written");
+    ok(f.keyframe && f.rtp_ts == 69900, "h264: it is that IDR");
+
     uint8_t mtap[] = {0x1a, 0, 0, 0};
-    push(d, 23, 39900, true, mtap, sizeof(mtap), 900300);
-    is_int(rec_depack_next(d, 900300, &f), 0, "h264: MTAP (interleaved mode) refused");
+    push(d, 40, 72900, true, mtap, sizeof(mtap), 3100300);
+    is_int(rec_depack_next(d, 3100300, &f), 0, "h264: MTAP (interleaved mode) refused");
     ok(rec_depack_stats(d)->malformed >= 1, "h264: counted as malformed");
     uint8_t badstap[] = {0x18, 0, 9, 0x41};
-    push(d, 24, 42900, true, badstap, sizeof(badstap), 900400);
-    is_int(rec_depack_next(d, 900400, &f), 0, "h264: STAP-A size past the end refused");
+    push(d, 41, 75900, true, badstap, sizeof(badstap), 3100400);
+    is_int(rec_depack_next(d, 3100400, &f), 0, "h264: STAP-A size past the end refused");
     rec_depack_free(d);
 }
 
