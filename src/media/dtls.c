@@ -621,19 +621,63 @@ static bool hs_type_expected(dtls_role_t role, uint8_t t)
     return t == 2 || t == 3 || t == 4 || t == 11 || t == 12 || t == 13 || t == 14;
 }
 
+/* One record of a datagram (RFC 6347 §4.1). */
+typedef struct {
+    uint8_t type, version_major;
+    uint16_t epoch;
+    const uint8_t *body;
+    size_t len;
+} dtls_rec_t;
+
+/* Takes the next record off d[0..*len): false at the end, or when its
+ * header or body does not fit in what is left. */
+static bool next_record(const uint8_t **d, size_t *len, dtls_rec_t *r)
+{
+    if (*len < REC_HEADER_LEN)
+        return false;
+    const uint8_t *h = *d;
+    size_t rlen = (size_t)h[11] << 8 | h[12];
+    if (rlen > *len - REC_HEADER_LEN)
+        return false;
+    *r = (dtls_rec_t){.type = h[0], .version_major = h[1], .epoch = (uint16_t)(h[3] << 8 | h[4]),
+                      .body = h + REC_HEADER_LEN, .len = rlen};
+    *d += REC_HEADER_LEN + rlen;
+    *len -= REC_HEADER_LEN + rlen;
+    return true;
+}
+
+/* One handshake message fragment of a record (RFC 6347 §4.2.2). */
+typedef struct {
+    uint8_t type;
+    uint16_t message_seq;
+    uint32_t msg_len, frag_off, frag_len;
+} dtls_frag_t;
+
+/* Takes the next fragment off p[0..*n): false at the end, or when its
+ * header or body does not fit in what is left. */
+static bool next_fragment(const uint8_t **p, size_t *n, dtls_frag_t *f)
+{
+    if (*n < HS_HEADER_LEN)
+        return false;
+    const uint8_t *h = *p;
+    *f = (dtls_frag_t){.type = h[0], .message_seq = (uint16_t)(h[4] << 8 | h[5]), .msg_len = rd24(h + 1),
+                       .frag_off = rd24(h + 6), .frag_len = rd24(h + 9)};
+    if (f->frag_len > *n - HS_HEADER_LEN)
+        return false;
+    *p += HS_HEADER_LEN + f->frag_len;
+    *n -= HS_HEADER_LEN + f->frag_len;
+    return true;
+}
+
 /* The handshake fragments of one epoch-0 record must tile it exactly, each
  * inside its message (RFC 6347 §4.2.2). */
 static bool hs_fragments_ok(dtls_role_t role, const uint8_t *p, size_t n)
 {
-    while (n > 0) {
-        if (n < HS_HEADER_LEN || !hs_type_expected(role, p[0]))
+    dtls_frag_t f;
+    while (n > 0)
+        if (!next_fragment(&p, &n, &f) || !hs_type_expected(role, f.type) || f.msg_len > HS_MAX_MESSAGE ||
+            f.frag_off + f.frag_len > f.msg_len)
             return false;
-        uint32_t msg_len = rd24(p + 1), frag_off = rd24(p + 6), frag_len = rd24(p + 9);
-        if (msg_len > HS_MAX_MESSAGE || frag_off + frag_len > msg_len || frag_len > n - HS_HEADER_LEN)
-            return false;
-        p += HS_HEADER_LEN + frag_len;
-        n -= HS_HEADER_LEN + frag_len;
-    }
     return true;
 }
 
@@ -650,32 +694,22 @@ static bool hs_fragments_ok(dtls_role_t role, const uint8_t *p, size_t n)
  */
 static bool datagram_acceptable(dtls_role_t role, const uint8_t *d, size_t len)
 {
+    dtls_rec_t r;
     while (len > 0) {
-        if (len < REC_HEADER_LEN || d[1] != 0xFE)
+        if (!next_record(&d, &len, &r) || r.version_major != 0xFE || r.type < REC_CCS || r.type > REC_APP_DATA)
             return false;
-        size_t rlen = (size_t)d[11] << 8 | d[12];
-        uint16_t epoch = (uint16_t)(d[3] << 8 | d[4]);
-        const uint8_t *body = d + REC_HEADER_LEN;
-        if (rlen > len - REC_HEADER_LEN || d[0] < REC_CCS || d[0] > REC_APP_DATA)
-            return false;
-        if (epoch == 0) {
-            if (d[0] == REC_ALERT || d[0] == REC_APP_DATA)
+        if (r.epoch == 0) {
+            if (r.type == REC_ALERT || r.type == REC_APP_DATA)
                 return false;
-            if (d[0] == REC_CCS && (rlen != 1 || body[0] != 1))
+            if (r.type == REC_CCS && (r.len != 1 || r.body[0] != 1))
                 return false;
-            if (d[0] == REC_HANDSHAKE && (rlen == 0 || !hs_fragments_ok(role, body, rlen)))
+            if (r.type == REC_HANDSHAKE && (r.len == 0 || !hs_fragments_ok(role, r.body, r.len)))
                 return false;
         }
-        d += REC_HEADER_LEN + rlen;
-        len -= REC_HEADER_LEN + rlen;
     }
     return true;
 }
 
-/* Before any handshake of ours is under way, a datagram that passed the
- * checks above can still be garbage to OpenSSL (a well-framed ClientHello
- * full of nonsense).  Nothing is lost by forgetting it: the SSL is replaced
- * and the real peer's ClientHello is still welcome.  True when it did so. */
 /* Forgets what the SSL of a server that has not answered yet holds: its
  * errors are logged (rate-limited) and cleared, a fresh SSL takes its place. */
 static void ssl_reopen(dtls_conn_t *c)
@@ -687,6 +721,10 @@ static void ssl_reopen(dtls_conn_t *c)
     c->hello_fed = false;
 }
 
+/* Before any handshake of ours is under way, a datagram that passed the
+ * checks above can still be garbage to OpenSSL (a well-framed ClientHello
+ * full of nonsense).  Nothing is lost by forgetting it: the SSL is replaced
+ * and the real peer's ClientHello is still welcome.  True when it did so. */
 static bool discard_before_handshake(dtls_conn_t *c)
 {
     if (c->state != DTLS_STATE_HANDSHAKING || c->role != DTLS_SERVER || c->sent_handshake || c->fp_mismatch)
@@ -699,22 +737,17 @@ static bool discard_before_handshake(dtls_conn_t *c)
  * datagram, and whether that fragment is the whole message; 0 when none. */
 static uint32_t client_hello_in(const uint8_t *d, size_t len, bool *whole)
 {
-    while (len >= REC_HEADER_LEN) {
-        size_t rlen = (size_t)d[11] << 8 | d[12];
-        const uint8_t *p = d + REC_HEADER_LEN;
-        if (d[0] == REC_HANDSHAKE && d[3] == 0 && d[4] == 0) {
-            for (size_t n = rlen; n >= HS_HEADER_LEN;) { /* framing checked by datagram_acceptable */
-                uint32_t msg_len = rd24(p + 1), frag_off = rd24(p + 6), frag_len = rd24(p + 9);
-                if (p[0] == 1) {
-                    *whole = frag_off == 0 && frag_len == msg_len;
-                    return msg_len;
-                }
-                p += HS_HEADER_LEN + frag_len;
-                n -= HS_HEADER_LEN + frag_len;
+    dtls_rec_t r;
+    dtls_frag_t f;
+    while (next_record(&d, &len, &r)) {
+        if (r.type != REC_HANDSHAKE || r.epoch != 0)
+            continue;
+        const uint8_t *p = r.body;
+        for (size_t n = r.len; next_fragment(&p, &n, &f);)
+            if (f.type == 1) {
+                *whole = f.frag_off == 0 && f.frag_len == f.msg_len;
+                return f.msg_len;
             }
-        }
-        d += REC_HEADER_LEN + rlen;
-        len -= REC_HEADER_LEN + rlen;
     }
     return 0;
 }
@@ -730,20 +763,15 @@ static bool fits_before_answer(const dtls_conn_t *c, const uint8_t *d, size_t le
 {
     if (c->role != DTLS_SERVER || c->sent_handshake)
         return true;
-    while (len >= REC_HEADER_LEN) {
-        size_t rlen = (size_t)d[11] << 8 | d[12];
-        if (d[0] != REC_HANDSHAKE || d[3] != 0 || d[4] != 0)
+    dtls_rec_t r;
+    dtls_frag_t f;
+    while (next_record(&d, &len, &r)) {
+        if (r.type != REC_HANDSHAKE || r.epoch != 0)
             return false;
-        const uint8_t *p = d + REC_HEADER_LEN;
-        for (size_t n = rlen; n >= HS_HEADER_LEN;) {
-            uint32_t frag_len = rd24(p + 9);
-            if (p[0] != 1 || (p[4] << 8 | p[5]) > 1)
+        const uint8_t *p = r.body;
+        for (size_t n = r.len; next_fragment(&p, &n, &f);)
+            if (f.type != 1 || f.message_seq > 1)
                 return false;
-            p += HS_HEADER_LEN + frag_len;
-            n -= HS_HEADER_LEN + frag_len;
-        }
-        d += REC_HEADER_LEN + rlen;
-        len -= REC_HEADER_LEN + rlen;
     }
     return true;
 }
