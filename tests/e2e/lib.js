@@ -273,5 +273,14 @@ async function openSdkPage(browser, base, title) {
 const sdkStart = (page, key, opts) => page.evaluate(([k, o]) => H.start(k, o).then(() => 'ok',
   e => `${e.name}: ${e.getMsg ? e.getCode() + ' ' + e.getMsg() : e.message}`), [key, opts]);
 
-module.exports = { ok, diag, done, failures, exclusive, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild,
+// Runs a test's async main and exits: 0 when every check passed.  A throw
+// is one failed check (with its stack); cleanup (async, optional: closing
+// network labs) runs after main either way.
+function runMain(main, cleanup = async () => {}) {
+  main().catch(e => ok(false, `the test ran to its end (it raised: ${e && e.stack || e})`))
+    .then(() => cleanup().catch(e => diag(`cleanup failed: ${e && e.stack || e}`)))
+    .finally(() => process.exit(done() ? 0 : 1));
+}
+
+module.exports = { ok, diag, done, runMain, failures, exclusive, startDaemon, launchBrowser, launchKillableBrowser, request, sleep, waitFor, freePort, topSrc, topBuild,
   openSdkPage, sdkStart };

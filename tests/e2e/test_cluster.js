@@ -137,8 +137,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'the test ran to its end: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

@@ -193,8 +193,4 @@ async function main() {
   ok(rc === 0, `irtcd stops cleanly (exit ${rc})`);
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'test crashed: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

@@ -192,8 +192,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'test crashed: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

@@ -161,7 +161,4 @@ async function main() {
   if (only !== 'tcp') await partTurn();
 }
 
-main().then(async () => { await netlab.closeAll(); process.exit(L.done() ? 0 : 1); }, e => {
-  ok(false, `the reachability test raised: ${e.stack || e}`);
-  netlab.closeAll().finally(() => process.exit(L.done() ? 0 : 1));
-});
+L.runMain(main, netlab.closeAll);

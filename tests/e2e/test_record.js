@@ -276,8 +276,4 @@ async function sendingOrWait(page, id) {
   if (id) await sending720p(page, id);
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'test crashed: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

@@ -465,8 +465,4 @@ async function main() {
   diag(`test_sdk.js took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'test crashed: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

@@ -87,7 +87,4 @@ async function main() {
   }
 }
 
-main().then(async () => { await netlab.closeAll(); process.exit(L.done() ? 0 : 1); }, e => {
-  ok(false, `the recovery test raised: ${e.stack || e}`);
-  netlab.closeAll().finally(() => process.exit(L.done() ? 0 : 1));
-});
+L.runMain(main, netlab.closeAll);

@@ -315,8 +315,4 @@ async function main() {
   diag(`test_sdk_v2.js took ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, 'test crashed: ' + (e && e.stack || e));
-  L.done();
-  process.exit(1);
-});
+L.runMain(main);

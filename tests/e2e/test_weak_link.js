@@ -356,7 +356,4 @@ async function main() {
   }
 }
 
-main().then(() => process.exit(L.done() ? 0 : 1), e => {
-  ok(false, `the weak-link test raised: ${e.stack || e}`);
-  netlab.closeAll().finally(() => process.exit(L.done() ? 0 : 1));
-});
+L.runMain(main, netlab.closeAll);
