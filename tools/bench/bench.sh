@@ -21,7 +21,8 @@
 #
 # Environment: BENCH_SCENARIOS (default: all above), BENCH_QUICK=1 (short
 # steps and windows, for a smoke run), BENCH_CHURN_SECONDS (600),
-# BENCH_LIVE_STEPS, BENCH_WINDOW and BENCH_SETTLE (seconds measured per step,
+# BENCH_LIVE_STEPS, BENCH_MEET_STEPS, BENCH_AUDIO_STEPS (viewers; rooms of 8),
+# BENCH_WINDOW and BENCH_SETTLE (seconds measured per step,
 # and waited before: 10 and 3), BENCH_JOIN_RATE (viewers joining per second
 # between steps, irtc-loadgen's default 100), BENCH_OUT (directory for the CSV and logs), BENCH_NICE
 # (e.g. -15: the servers and irtc-loadgen get that scheduling priority, for a
@@ -72,7 +73,7 @@ if [ "$QUICK" = 1 ]; then
   STORM="--storm 100 --storm-rate 50"; CHURN=${BENCH_CHURN_SECONDS:-40}
 else
   LIVE_STEPS=${BENCH_LIVE_STEPS:-"25,50,100,150,200,300,400,600,800"}; WINDOW=10; SETTLE=3
-  MEET_STEPS="1,2,3,4,6,8,12"; AUDIO_STEPS="5,10,20,40,60,80"; STORM="--storm 500 --storm-rate 50"
+  MEET_STEPS=${BENCH_MEET_STEPS:-"1,2,3,4,6,8,12"}; AUDIO_STEPS=${BENCH_AUDIO_STEPS:-"5,10,20,40,60,80"}; STORM="--storm 500 --storm-rate 50"
   CHURN=${BENCH_CHURN_SECONDS:-600}
 fi
 WINDOW=${BENCH_WINDOW:-$WINDOW}; SETTLE=${BENCH_SETTLE:-$SETTLE}
