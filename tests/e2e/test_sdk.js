@@ -316,13 +316,18 @@ async function main() {
       const live = Object.keys(b).filter(r => a[r] && b[r].frames > a[r].frames);
       return { w: Math.max(0, ...live.map(r => b[r].w)), limit: Object.values(b).map(x => x.limit).join(',') };
     };
+    // Hank already plays several videos: erin's top layer comes once his downlink estimate
+    // has room for it, which on a loaded machine (five pages encoding) can take a while —
+    // a layer that stepped down waits up to 16 s before it steps up again (media/alloc.h).
     let top = { w: 1920, limit: '' };
-    let pe = await allPlaying(Hk, 'c', ['erin'], 1920, 20000);
+    let pe = await allPlaying(Hk, 'c', ['erin'], 1920, 30000);
     if (!pe.good) {
       top = await erinTop();
-      pe = await allPlaying(Hk, 'c', ['erin'], Math.min(1920, top.w || 1920), 10000);
+      pe = await allPlaying(Hk, 'c', ['erin'], Math.min(1920, top.w || 1920), 20000);
     }
     if (top.w < 1920) diag(`erin's encoder sends at most ${top.w} px wide now (quality limitation: ${top.limit})`);
+    if (!pe.good)
+      diag(`hank's downlink as the SDK reports it: ${JSON.stringify(await Hk.evaluate(() => ((H.last || {})['c:network-quality'] || {}).downlink || null))}`);
     ok(se === 'ok' && ew.width === 1920 && pe.good,
       `resolution '1080p': captured ${ew.width}x${ew.height}, hank plays ${fmt(pe.last.filter(v => v.userId === 'erin'))} (erin's widest layer sending: ${top.w})`);
 
