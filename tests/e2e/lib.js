@@ -231,6 +231,19 @@ async function launchKillableBrowser(opts = {}) {
   return { browser, kill, close: () => server.close().catch(() => {}) };
 }
 
+// Runs fn up to five times, 500 ms apart, while what it throws is retryable(e).
+async function tryAgain(what, fn, retryable) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (attempt >= 5 || !retryable(e)) throw e;
+      diag(`${what} failed (attempt ${attempt}: ${String(e && e.message).split('\n')[0]}): again`);
+      await sleep(500);
+    }
+  }
+}
+
 // A page of irtcd's origin (base) in its own context with the stats recorder,
 // the Web SDK and the test harness (sdk-harness.js) loaded; sdkStart runs the
 // harness's join (and publish) for one client key and resolves with 'ok' or
@@ -242,31 +255,16 @@ async function openSdkPage(browser, base, title) {
   // Any document of irtcd's origin.  Chromium aborts a navigation with
   // ERR_NETWORK_CHANGED when an interface appears or goes on the machine (a
   // test's own veth pair, set up while this browser runs): try again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.goto(base + '/sdk/isdprtc.dev.js');
-      break;
-    } catch (e) {
-      if (attempt >= 5 || !/ERR_NETWORK_CHANGED/.test(String(e && e.message))) throw e;
-      diag(`${title}: ${base} navigation aborted by a network change (attempt ${attempt}): again`);
-      await sleep(500);
-    }
-  }
+  await tryAgain(`${title}: ${base} navigation`, () => page.goto(base + '/sdk/isdprtc.dev.js'),
+    e => /ERR_NETWORK_CHANGED/.test(String(e && e.message)));
   await page.setContent(`<!doctype html><html><head><title>${title}</title></head><body></body></html>`);
   await page.addScriptTag({ path: path.join(__dirname, 'stats-recorder.js') });
   // The same network change can fail the SDK's own load (a script's onerror
   // gives no reason; CI saw it once inside a namespace): load it again.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await page.addScriptTag({ url: '/sdk/isdprtc.js' });
-      if (await page.evaluate(() => typeof ISDPRTC !== 'undefined')) break;
-      throw new Error('isdprtc.js loaded but defined nothing');
-    } catch (e) {
-      if (attempt >= 5) throw e;
-      diag(`${title}: loading ${base}/sdk/isdprtc.js failed (attempt ${attempt}: ${String(e && e.message).split('\n')[0]}): again`);
-      await sleep(500);
-    }
-  }
+  await tryAgain(`${title}: loading ${base}/sdk/isdprtc.js`, async () => {
+    await page.addScriptTag({ url: '/sdk/isdprtc.js' });
+    if (!await page.evaluate(() => typeof ISDPRTC !== 'undefined')) throw new Error('isdprtc.js loaded but defined nothing');
+  }, () => true);
   await page.addScriptTag({ path: path.join(__dirname, 'sdk-harness.js') });
   return page;
 }
